@@ -1,0 +1,63 @@
+#include "base/time.h"
+
+#include <gtest/gtest.h>
+
+namespace sbx {
+namespace {
+
+TEST(TimeTest, FormatsUtcWithMilliseconds) {
+  EXPECT_EQ(FormatRfc3339(FromUnixMillis(0)), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixMillis(1'767'225'600'123)), "2026-01-01T00:00:00.123Z");
+  EXPECT_EQ(FormatRfc3339(FromUnixMillis(951'782'400'000)), "2000-02-29T00:00:00.000Z");
+}
+
+TEST(TimeTest, ParsesFractionsAndOffsets) {
+  EXPECT_EQ(ToUnixMillis(*ParseRfc3339("2026-01-01T00:00:00Z")), 1'767'225'600'000);
+  EXPECT_EQ(ToUnixMillis(*ParseRfc3339("2026-01-01T00:00:00.5Z")), 1'767'225'600'500);
+  EXPECT_EQ(ToUnixMillis(*ParseRfc3339("2026-01-01T00:00:00.123456789Z")), 1'767'225'600'123);
+  EXPECT_EQ(ToUnixMillis(*ParseRfc3339("2026-01-01T01:30:00+01:30")), 1'767'225'600'000);
+  EXPECT_EQ(ToUnixMillis(*ParseRfc3339("2025-12-31T22:00:00-02:00")), 1'767'225'600'000);
+}
+
+TEST(TimeTest, RoundTrips) {
+  const SystemTime t = FromUnixMillis(1'800'000'000'987);
+  EXPECT_EQ(*ParseRfc3339(FormatRfc3339(t)), t);
+}
+
+TEST(TimeTest, RejectsMalformedTimes) {
+  for (const char* bad : {"", "2026-01-01", "2026-01-01T00:00:00", "2026-13-01T00:00:00Z",
+                          "2026-01-01T25:00:00Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00Zx",
+                          "2026-01-01T00:00:00+0100", "x026-01-01T00:00:00Z"}) {
+    auto r = ParseRfc3339(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+    }
+  }
+}
+
+TEST(DurationTest, ParsesUnitsAndCombinations) {
+  EXPECT_EQ(*ParseDuration("3s"), Millis(3000));
+  EXPECT_EQ(*ParseDuration("2m"), Millis(120'000));
+  EXPECT_EQ(*ParseDuration("1h30m"), Millis(5'400'000));
+  EXPECT_EQ(*ParseDuration("500ms"), Millis(500));
+  EXPECT_EQ(*ParseDuration("1m30s"), Millis(90'000));
+  EXPECT_EQ(*ParseDuration("0"), Millis(0));
+}
+
+TEST(DurationTest, RejectsGarbage) {
+  for (const char* bad : {"", "3", "s", "-3s", "3x", "3 s", "1h30", "99999999999999h"}) {
+    EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
+  }
+}
+
+TEST(DurationTest, FormatsShortestForm) {
+  EXPECT_EQ(FormatDuration(Millis(180'000)), "3m");
+  EXPECT_EQ(FormatDuration(Millis(5'400'000)), "1h30m");
+  EXPECT_EQ(FormatDuration(Millis(1500)), "1500ms");
+  EXPECT_EQ(FormatDuration(Millis(0)), "0s");
+  EXPECT_EQ(*ParseDuration(FormatDuration(Millis(3'723'000))), Millis(3'723'000));
+}
+
+}  // namespace
+}  // namespace sbx

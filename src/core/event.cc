@@ -1,0 +1,37 @@
+#include "core/event.h"
+
+namespace sbx::core {
+
+std::string_view EventTypeName(EventType t) {
+  switch (t) {
+    case EventType::kCreated: return "created";
+    case EventType::kResumed: return "resumed";
+    case EventType::kUpdated: return "updated";
+    case EventType::kPaused: return "paused";
+    case EventType::kKilled: return "killed";
+    case EventType::kCheckpointed: return "checkpointed";
+    case EventType::kUnknown: return "unknown";
+    case EventType::kCreateRequested: return "create_requested";
+    case EventType::kWakeRequested: return "wake_requested";
+    case EventType::kPauseRequested: return "pause_requested";
+    case EventType::kPauseFailed: return "pause_failed";
+    case EventType::kResumeFailed: return "resume_failed";
+    case EventType::kCreateFailed: return "create_failed";
+    case EventType::kActivity: return "activity";
+    case EventType::kSettingsChanged: return "settings_changed";
+  }
+  return "unknown";
+}
+
+std::string_view EventSourceName(EventSource s) {
+  switch (s) {
+    case EventSource::kWebhook: return "webhook";
+    case EventSource::kEnforcer: return "enforcer";
+    case EventSource::kApi: return "api";
+    case EventSource::kReconciler: return "reconciler";
+    case EventSource::kRuntime: return "runtime";
+  }
+  return "api";
+}
+
+}  // namespace sbx::core

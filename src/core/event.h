@@ -1,0 +1,57 @@
+// LifecycleEvent: every change to a sandbox, whoever causes it (a provider
+// webhook, the enforcer, an API call, the reconciler, the local runtime), is
+// described as one of these and applied by lifecycle::Apply. Pure data.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/time.h"
+#include "core/sandbox.h"
+
+namespace sbx::core {
+
+enum class EventType {
+  // Provider lifecycle events (E2B `sandbox.lifecycle.*`, local runtime).
+  kCreated,
+  kResumed,
+  kUpdated,
+  kPaused,
+  kKilled,
+  kCheckpointed,
+  kUnknown,  // a provider type sandboxd does not know: recorded, ignored
+  // sandboxd's own commands.
+  kCreateRequested,  // a new sandbox is being made for the project
+  kWakeRequested,    // resume of a PAUSED sandbox started
+  kPauseRequested,   // pause started (enforcer or API)
+  kPauseFailed,      // provider pause failed: back to RUNNING with lastError
+  kResumeFailed,     // provider resume failed: back to PAUSED with lastError
+  kCreateFailed,     // provider create failed: KILLED with lastError
+  kActivity,         // activity moved lastActivityAt (no history row)
+  kSettingsChanged,  // idle timeout changed (no status change)
+};
+
+enum class EventSource { kWebhook, kEnforcer, kApi, kReconciler, kRuntime };
+
+std::string_view EventTypeName(EventType t);  // "created", "pause_requested", …
+std::string_view EventSourceName(EventSource s);  // "webhook", "enforcer", …
+
+struct LifecycleEvent {
+  std::string id;  // unique; provider events are deduplicated by it
+  EventType type = EventType::kUnknown;
+  std::string raw_type;  // the provider's type string, kept for history
+  EventSource source = EventSource::kApi;
+  SystemTime timestamp{};  // when it happened (provider time for webhooks)
+  std::string project_id;  // may be empty for provider events: found by sandbox id
+  std::string sandbox_id;
+  // Payload; which fields matter depends on `type`.
+  std::optional<std::string> url;
+  std::optional<SystemTime> end_at;  // kUpdated: provider-side end time
+  std::optional<LastError> error;    // kPauseFailed, kResumeFailed, kCreateFailed
+  std::optional<int64_t> idle_timeout_s;  // kCreateRequested, kSettingsChanged
+  std::optional<std::string> template_name;  // kCreateRequested
+  Metadata metadata;  // kCreateRequested, kCreated
+};
+
+}  // namespace sbx::core

@@ -1,0 +1,171 @@
+#include "core/transition.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace sbx::core {
+namespace {
+
+using S = SandboxStatus;
+using E = EventType;
+
+constexpr S kAll[] = {S::kStarting, S::kRunning, S::kPausing, S::kPaused, S::kKilled};
+constexpr E kAllEvents[] = {E::kCreated,        E::kResumed,       E::kUpdated,
+                            E::kPaused,         E::kKilled,        E::kCheckpointed,
+                            E::kUnknown,        E::kCreateRequested, E::kWakeRequested,
+                            E::kPauseRequested, E::kPauseFailed,   E::kResumeFailed,
+                            E::kCreateFailed,   E::kActivity,      E::kSettingsChanged};
+
+// The whole table, written out: (from, event) -> to, or absent = rejected.
+const std::map<std::pair<S, E>, S>& Table() {
+  static const auto* t = new std::map<std::pair<S, E>, S>{
+      // Provider facts.
+      {{S::kStarting, E::kCreated}, S::kRunning},  {{S::kRunning, E::kCreated}, S::kRunning},
+      {{S::kPausing, E::kCreated}, S::kRunning},   {{S::kPaused, E::kCreated}, S::kRunning},
+      {{S::kKilled, E::kCreated}, S::kRunning},
+      {{S::kStarting, E::kResumed}, S::kRunning},  {{S::kRunning, E::kResumed}, S::kRunning},
+      {{S::kPausing, E::kResumed}, S::kRunning},   {{S::kPaused, E::kResumed}, S::kRunning},
+      {{S::kKilled, E::kResumed}, S::kKilled},
+      {{S::kStarting, E::kPaused}, S::kPaused},    {{S::kRunning, E::kPaused}, S::kPaused},
+      {{S::kPausing, E::kPaused}, S::kPaused},     {{S::kPaused, E::kPaused}, S::kPaused},
+      {{S::kKilled, E::kPaused}, S::kKilled},
+      {{S::kStarting, E::kKilled}, S::kKilled},    {{S::kRunning, E::kKilled}, S::kKilled},
+      {{S::kPausing, E::kKilled}, S::kKilled},     {{S::kPaused, E::kKilled}, S::kKilled},
+      {{S::kKilled, E::kKilled}, S::kKilled},
+      // Commands.
+      {{S::kKilled, E::kCreateRequested}, S::kStarting},
+      {{S::kPaused, E::kWakeRequested}, S::kStarting},
+      {{S::kRunning, E::kPauseRequested}, S::kPausing},
+      {{S::kPausing, E::kPauseFailed}, S::kRunning},
+      {{S::kStarting, E::kResumeFailed}, S::kPaused},
+      {{S::kStarting, E::kCreateFailed}, S::kKilled},
+  };
+  return *t;
+}
+
+bool KeepsStatus(E e) {
+  return e == E::kUpdated || e == E::kCheckpointed || e == E::kUnknown || e == E::kActivity ||
+         e == E::kSettingsChanged;
+}
+
+TEST(TransitionTest, EveryStatusTimesEveryEvent) {
+  for (S from : kAll) {
+    for (E e : kAllEvents) {
+      auto got = NextStatus(from, e);
+      auto it = Table().find({from, e});
+      if (KeepsStatus(e)) {
+        ASSERT_TRUE(got.ok()) << StatusName(from) << " " << EventTypeName(e);
+        EXPECT_EQ(*got, from) << StatusName(from) << " " << EventTypeName(e);
+      } else if (it != Table().end()) {
+        ASSERT_TRUE(got.ok()) << StatusName(from) << " " << EventTypeName(e);
+        EXPECT_EQ(*got, it->second) << StatusName(from) << " " << EventTypeName(e);
+      } else {
+        ASSERT_FALSE(got.ok()) << StatusName(from) << " " << EventTypeName(e);
+        EXPECT_EQ(got.error().code(), StatusCode::kFailedPrecondition);
+      }
+    }
+  }
+}
+
+TEST(TransitionTest, OnlyCreatesBringARecordIntoExistence) {
+  for (E e : kAllEvents) {
+    auto got = NextStatus(std::nullopt, e);
+    if (e == E::kCreateRequested) {
+      EXPECT_EQ(*got, S::kStarting);
+    } else if (e == E::kCreated) {
+      EXPECT_EQ(*got, S::kRunning);
+    } else {
+      ASSERT_FALSE(got.ok());
+      EXPECT_EQ(got.error().code(), StatusCode::kNotFound);
+    }
+  }
+}
+
+SystemTime T(int64_t s) { return FromUnixMillis(1'767'225'600'000 + s * 1000); }
+
+Sandbox Running() {
+  Sandbox s;
+  s.project_id = "p1";
+  s.sandbox_id = "sbx1";
+  s.status = S::kRunning;
+  s.template_name = "hello";
+  s.idle_timeout_s = 180;
+  s.last_activity_at = T(0);
+  s.created_at = T(0);
+  s.updated_at = T(0);
+  s.version = 4;
+  s.last_event_at = T(0);
+  s.url = "http://127.0.0.1:1/";
+  return s;
+}
+
+TEST(ApplyEventTest, ActivityMovesLastActivityAndVersionOnly) {
+  LifecycleEvent e{.id = "a", .type = E::kActivity, .timestamp = T(100)};
+  auto next = ApplyEvent(Running(), e, T(100));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->last_activity_at, T(100));
+  EXPECT_EQ(next->version, 5);
+  EXPECT_EQ(next->status, S::kRunning);
+  EXPECT_EQ(*PauseAt(*next), T(280));
+  // Activity never moves the clock backwards.
+  auto older = ApplyEvent(*next, {.id = "b", .type = E::kActivity, .timestamp = T(50)}, T(101));
+  EXPECT_EQ(older->last_activity_at, T(100));
+}
+
+TEST(ApplyEventTest, PausedClearsPauseAtAndResumeRestartsIdleClock) {
+  auto paused = ApplyEvent(Running(), {.id = "p", .type = E::kPaused, .timestamp = T(200)}, T(200));
+  ASSERT_TRUE(paused.ok());
+  EXPECT_FALSE(PauseAt(*paused).has_value());
+  auto resumed = ApplyEvent(*paused, {.id = "r", .type = E::kResumed, .timestamp = T(500)}, T(500));
+  EXPECT_EQ(*PauseAt(*resumed), T(680));
+  EXPECT_EQ(resumed->last_event_at, T(500));
+}
+
+TEST(ApplyEventTest, PauseFailedRecordsErrorAndSuccessClearsIt) {
+  auto pausing = ApplyEvent(Running(), {.id = "1", .type = E::kPauseRequested, .timestamp = T(1)}, T(1));
+  LastError err{"pause_failed", "runc pause sbx1: exit 1", T(2)};
+  auto failed = ApplyEvent(*pausing, {.id = "2", .type = E::kPauseFailed, .timestamp = T(2), .error = err}, T(2));
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->status, S::kRunning);
+  EXPECT_EQ(failed->last_error, err);
+  auto pausing2 = ApplyEvent(*failed, {.id = "3", .type = E::kPauseRequested, .timestamp = T(3)}, T(3));
+  auto paused = ApplyEvent(*pausing2, {.id = "4", .type = E::kPaused, .timestamp = T(4)}, T(4));
+  EXPECT_FALSE(paused->last_error.has_value());
+}
+
+TEST(ApplyEventTest, CreateAfterKillStartsAFreshRecordKeepingSettings) {
+  Sandbox killed = Running();
+  killed.status = S::kKilled;
+  killed.idle_timeout_s = 60;
+  killed.last_error = LastError{"x", "y", T(1)};
+  auto next = ApplyEvent(killed, {.id = "c", .type = E::kCreateRequested, .timestamp = T(9),
+                                  .project_id = "p1"}, T(9));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->status, S::kStarting);
+  EXPECT_EQ(next->sandbox_id, "");
+  EXPECT_EQ(next->idle_timeout_s, 60);
+  EXPECT_EQ(next->version, 5);
+  EXPECT_EQ(next->created_at, T(9));
+  EXPECT_FALSE(next->last_error.has_value());
+}
+
+TEST(ApplyEventTest, KilledDropsUrlAndUpdatedRecordsEndTime) {
+  auto upd = ApplyEvent(Running(), {.id = "u", .type = E::kUpdated, .timestamp = T(3), .end_at = T(900)}, T(3));
+  EXPECT_EQ(upd->provider_end_at, T(900));
+  EXPECT_EQ(upd->status, S::kRunning);
+  auto killed = ApplyEvent(*upd, {.id = "k", .type = E::kKilled, .timestamp = T(4)}, T(4));
+  EXPECT_FALSE(killed->url.has_value());
+  EXPECT_FALSE(PauseAt(*killed).has_value());
+}
+
+TEST(DeadlineTest, DueExactlyAtPauseAtNotBefore) {
+  Sandbox s = Running();
+  EXPECT_FALSE(IsIdleDue(s, T(179) + std::chrono::milliseconds(999)));
+  EXPECT_TRUE(IsIdleDue(s, T(180)));
+  s.status = S::kPaused;
+  EXPECT_FALSE(IsIdleDue(s, T(999)));
+}
+
+}  // namespace
+}  // namespace sbx::core

@@ -1,0 +1,333 @@
+#include "lifecycle/lifecycle.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "lifecycle/testing.h"
+
+namespace sbx::lifecycle {
+namespace {
+
+using namespace std::chrono_literals;
+using core::EventSource;
+using core::EventType;
+using core::LifecycleEvent;
+using core::SandboxStatus;
+using testing::Harness;
+using testing::RunSync;
+
+core::Sandbox CreateRunning(Harness& h, const std::string& project) {
+  auto r = RunSync(h.io, h.lifecycle.Create(project, {}));
+  EXPECT_TRUE(r.ok()) << r.error().ToString();
+  return r->sandbox;
+}
+
+TEST(LifecycleTest, CreateGivesRunningSandboxWithPauseAt) {
+  Harness h;
+  core::Sandbox s = CreateRunning(h, "p1");
+  EXPECT_EQ(s.status, SandboxStatus::kRunning);
+  EXPECT_EQ(s.sandbox_id, "fake1");
+  EXPECT_EQ(s.template_name, "hello");
+  EXPECT_EQ(*core::PauseAt(s), s.last_activity_at + 180s);
+  EXPECT_EQ(s.metadata.at("projectId"), "p1");
+  // A second create returns the live one.
+  auto again = RunSync(h.io, h.lifecycle.Create("p1", {}));
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->sandbox.sandbox_id, "fake1");
+  EXPECT_EQ(h.provider.calls("create"), 1);
+  // Stored, with history.
+  EXPECT_EQ(*h.store->GetSandbox("p1"), s);
+  auto hist = h.store->ListHistory("p1", 10);
+  ASSERT_EQ(hist->size(), 2u);
+  EXPECT_EQ((*hist)[0].type, "created");
+  EXPECT_EQ((*hist)[1].type, "create_requested");
+}
+
+TEST(LifecycleTest, CreateFailureLeavesKilledWithLastError) {
+  Harness h;
+  h.provider.FailNext("create", Unavailable("no capacity"));
+  auto r = RunSync(h.io, h.lifecycle.Create("p1", {}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), StatusCode::kUnavailable);
+  auto s = h.lifecycle.Get("p1");
+  EXPECT_EQ(s->status, SandboxStatus::kKilled);
+  ASSERT_TRUE(s->last_error.has_value());
+  EXPECT_EQ(s->last_error->code, "create_failed");
+}
+
+TEST(LifecycleTest, RejectsNonPositiveIdleTimeout) {
+  Harness h;
+  auto r = RunSync(h.io, h.lifecycle.Create("p1", {.idle_timeout_s = 0}));
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(h.lifecycle.Get("p1").ok());
+}
+
+TEST(LifecycleTest, PauseThenWakeResumesSameSandbox) {
+  Harness h;
+  CreateRunning(h, "p1");
+  auto p = RunSync(h.io, h.lifecycle.Pause("p1"));
+  EXPECT_EQ(p->status, SandboxStatus::kPausing);
+  h.Drain();
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  h.clock.Advance(10min);
+  auto w = RunSync(h.io, h.lifecycle.Wake("p1"));
+  EXPECT_EQ(w->status, SandboxStatus::kStarting);
+  h.Drain();
+  auto s = h.lifecycle.Get("p1");
+  EXPECT_EQ(s->status, SandboxStatus::kRunning);
+  EXPECT_EQ(s->sandbox_id, "fake1");
+  EXPECT_EQ(s->last_activity_at, TruncateToMillis(h.clock.Now()));
+  EXPECT_EQ(h.provider.calls("resume"), 1);
+}
+
+TEST(LifecycleTest, ConcurrentWakesMakeOneResume) {
+  Harness h;
+  CreateRunning(h, "p1");
+  (void)RunSync(h.io, h.lifecycle.Pause("p1"));
+  h.Drain();
+  std::vector<Result<core::Sandbox>> results;
+  for (int i = 0; i < 5; ++i) {
+    net::co_spawn(h.io, h.lifecycle.Wake("p1"),
+                  [&](std::exception_ptr, Result<core::Sandbox> r) { results.push_back(r); });
+  }
+  h.Drain();
+  ASSERT_EQ(results.size(), 5u);
+  for (auto& r : results) EXPECT_TRUE(r.ok());
+  EXPECT_EQ(h.provider.calls("resume"), 1);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+}
+
+TEST(LifecycleTest, WakeOfKilledCreatesAFreshSandbox) {
+  Harness h;
+  CreateRunning(h, "p1");
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Kill("p1")).ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+  EXPECT_EQ(h.provider.size(), 0u);
+  (void)RunSync(h.io, h.lifecycle.Wake("p1"));
+  h.Drain();
+  auto s = h.lifecycle.Get("p1");
+  EXPECT_EQ(s->status, SandboxStatus::kRunning);
+  EXPECT_EQ(s->sandbox_id, "fake2");
+}
+
+TEST(LifecycleTest, WakeWhilePausingIsAClearConflict) {
+  Harness h;
+  CreateRunning(h, "p1");
+  // A pause claimed but not finished (the provider call is still running).
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Apply({.id = "x", .type = EventType::kPauseRequested,
+                                               .timestamp = h.clock.Now(), .project_id = "p1"}))
+                  .ok());
+  auto w = RunSync(h.io, h.lifecycle.Wake("p1"));
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(h.provider.calls("resume"), 0);
+}
+
+TEST(LifecycleTest, UnknownProjectIsNotFoundEverywhere) {
+  Harness h;
+  EXPECT_EQ(h.lifecycle.Get("x").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.Wake("x")).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.Pause("x")).error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.Kill("x")).code(), StatusCode::kNotFound);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.RecordActivity("x")).code(), StatusCode::kNotFound);
+}
+
+TEST(LifecycleTest, ActivityIsDurableAndMovesPauseAt) {
+  Harness h;
+  CreateRunning(h, "p1");
+  h.clock.Advance(100s);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("p1")).ok());
+  auto stored = h.store->GetSandbox("p1");
+  EXPECT_EQ(stored->last_activity_at, TruncateToMillis(h.clock.Now()));
+  EXPECT_EQ(*core::PauseAt(*stored), TruncateToMillis(h.clock.Now()) + 180s);
+}
+
+TEST(LifecycleTest, PauseIfIdleHonoursDeadlineAndActivity) {
+  Harness h;
+  CreateRunning(h, "p1");
+  h.clock.Advance(179s);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kNotDue);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("p1")).ok());
+  h.clock.Advance(179s);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kNotDue);
+  h.clock.Advance(1s);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kPaused);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  EXPECT_EQ(h.provider.pause_calls(), 1);
+  // Already paused: nothing more happens.
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kNotDue);
+  EXPECT_EQ(h.provider.pause_calls(), 1);
+}
+
+TEST(LifecycleTest, ActivityCommittedBeforeTheClaimWins) {
+  Harness h;
+  CreateRunning(h, "p1");
+  h.clock.Advance(181s);
+  // Another replica records activity straight into the store after our read
+  // model last saw the record: the claim's compare-and-set must notice.
+  core::Sandbox s = *h.store->GetSandbox("p1");
+  core::Sandbox touched = s;
+  touched.version += 1;
+  touched.last_activity_at = TruncateToMillis(h.clock.Now());
+  ASSERT_TRUE(h.store->CommitTransition(touched, s.version, "", std::nullopt).ok());
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kNotDue);
+  EXPECT_EQ(h.provider.pause_calls(), 0);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(h.lifecycle.Get("p1")->version, touched.version);
+}
+
+TEST(LifecycleTest, FailedPauseKeepsRunningWithLastError) {
+  Harness h;
+  CreateRunning(h, "p1");
+  h.clock.Advance(3min);
+  h.provider.FailNext("pause", Unavailable("runc pause sbx: exit 1"));
+  std::string err;
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1", &err)), PauseDecision::kFailed);
+  EXPECT_NE(err.find("runc pause"), std::string::npos);
+  auto s = h.lifecycle.Get("p1");
+  EXPECT_EQ(s->status, SandboxStatus::kRunning);
+  ASSERT_TRUE(s->last_error.has_value());
+  EXPECT_EQ(s->last_error->code, "pause_failed");
+  // The retry succeeds and clears the error.
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kPaused);
+  EXPECT_FALSE(h.lifecycle.Get("p1")->last_error.has_value());
+}
+
+LifecycleEvent Webhook(const std::string& id, EventType type, int64_t t_s,
+                       const std::string& sandbox = "fake1") {
+  LifecycleEvent e;
+  e.id = id;
+  e.type = type;
+  e.raw_type = "sandbox.lifecycle." + std::string(core::EventTypeName(type));
+  e.source = EventSource::kWebhook;
+  e.timestamp = FromUnixMillis(1'767'225'600'000 + t_s * 1000);
+  e.sandbox_id = sandbox;
+  e.metadata = {{"projectId", "p1"}};
+  return e;
+}
+
+TEST(LifecycleTest, WebhookCreatedAdoptsAndDuplicatesChangeNothing) {
+  Harness h;
+  auto r = RunSync(h.io, h.lifecycle.Apply(Webhook("e1", EventType::kCreated, 10)));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->outcome, Outcome::kApplied);
+  auto s1 = *h.lifecycle.Get("p1");
+  EXPECT_EQ(s1.status, SandboxStatus::kRunning);
+  auto dup = RunSync(h.io, h.lifecycle.Apply(Webhook("e1", EventType::kCreated, 10)));
+  EXPECT_EQ(dup->outcome, Outcome::kDuplicate);
+  EXPECT_EQ(*h.lifecycle.Get("p1"), s1);
+  auto hist = h.store->ListHistory("p1", 10);
+  ASSERT_EQ(hist->size(), 2u);
+  EXPECT_EQ((*hist)[0].outcome, "duplicate");
+}
+
+TEST(LifecycleTest, EventsForUnknownSandboxesAreOrphansAndUnknownTypesIgnored) {
+  Harness h;
+  auto r = RunSync(h.io, h.lifecycle.Apply(Webhook("e1", EventType::kPaused, 10, "nobody")));
+  EXPECT_EQ(r->outcome, Outcome::kOrphan);
+  (void)RunSync(h.io, h.lifecycle.Apply(Webhook("e2", EventType::kCreated, 10)));
+  LifecycleEvent unknown = Webhook("e3", EventType::kUnknown, 11);
+  unknown.raw_type = "sandbox.lifecycle.teleported";
+  auto u = RunSync(h.io, h.lifecycle.Apply(unknown));
+  EXPECT_EQ(u->outcome, Outcome::kIgnored);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+  EXPECT_EQ((*h.store->ListHistory("p1", 1))[0].outcome, "ignored");
+}
+
+// Every permutation of a realistic sequence, each event delivered twice, after
+// sandboxd asked for the sandbox (record STARTING, provider id not yet known):
+// the final state is the state of the newest event, and history counts every
+// delivery.
+TEST(LifecycleTest, AnyOrderAndDuplicatesConvergeOnNewestEvent) {
+  const std::vector<LifecycleEvent> seq = {
+      Webhook("a", EventType::kCreated, 10), Webhook("b", EventType::kPaused, 20),
+      Webhook("c", EventType::kResumed, 30), Webhook("d", EventType::kUpdated, 40),
+      Webhook("e", EventType::kPaused, 50),  Webhook("f", EventType::kKilled, 60)};
+  const SandboxStatus after[] = {SandboxStatus::kRunning, SandboxStatus::kPaused,
+                                 SandboxStatus::kRunning, SandboxStatus::kRunning,
+                                 SandboxStatus::kPaused,  SandboxStatus::kKilled};
+  std::vector<size_t> order = {0, 1, 2, 3, 4, 5};
+  int permutations = 0;
+  do {
+    // Also drop the newest events, so non-terminal final states are checked.
+    for (size_t n : {size_t{6}, size_t{5}, size_t{3}}) {
+      Harness h;
+      LifecycleEvent req{.id = "req", .type = EventType::kCreateRequested,
+                         .timestamp = FromUnixMillis(1'767'225'600'000), .project_id = "p1"};
+      ASSERT_TRUE(RunSync(h.io, h.lifecycle.Apply(req)).ok());
+      for (size_t i : order) {
+        if (i >= n) continue;
+        for (int copy = 0; copy < 2; ++copy) {
+          auto r = RunSync(h.io, h.lifecycle.Apply(seq[i]));
+          ASSERT_TRUE(r.ok()) << r.error().ToString();
+        }
+      }
+      auto s = h.lifecycle.Get("p1");
+      ASSERT_TRUE(s.ok());
+      EXPECT_EQ(s->status, after[n - 1]) << "n=" << n;
+      EXPECT_EQ(s->sandbox_id, "fake1");
+      EXPECT_EQ(s->last_event_at, seq[n - 1].timestamp);
+      EXPECT_EQ(h.store->ListHistory("p1", 1000)->size(), 1 + 2 * n);
+      EXPECT_EQ(*h.store->GetSandbox("p1"), *s);
+    }
+    ++permutations;
+  } while (std::next_permutation(order.begin(), order.end()));
+  EXPECT_EQ(permutations, 720);
+}
+
+TEST(LifecycleTest, StaleEventNeverMovesBackwards) {
+  Harness h;
+  (void)RunSync(h.io, h.lifecycle.Apply(Webhook("a", EventType::kCreated, 10)));
+  (void)RunSync(h.io, h.lifecycle.Apply(Webhook("b", EventType::kPaused, 30)));
+  auto r = RunSync(h.io, h.lifecycle.Apply(Webhook("c", EventType::kResumed, 20)));
+  EXPECT_EQ(r->outcome, Outcome::kStale);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+}
+
+TEST(LifecycleTest, ReconcileRepairsDrift) {
+  Harness h;
+  CreateRunning(h, "gone");
+  CreateRunning(h, "paused-there");
+  CreateRunning(h, "fine");
+  h.provider.Vanish("fake1");
+  h.provider.SetState("fake2", provider::ProviderState::kPaused);
+  auto n = RunSync(h.io, h.lifecycle.Reconcile());
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(h.lifecycle.Get("gone")->status, SandboxStatus::kKilled);
+  EXPECT_EQ(h.lifecycle.Get("paused-there")->status, SandboxStatus::kPaused);
+  EXPECT_EQ(h.lifecycle.Get("fine")->status, SandboxStatus::kRunning);
+  EXPECT_EQ((*h.store->ListHistory("gone", 1))[0].source, "reconciler");
+}
+
+TEST(LifecycleTest, ReconcileDoesNothingOnFailedListing) {
+  Harness h;
+  CreateRunning(h, "p1");
+  h.provider.Vanish("fake1");
+  h.provider.FailNext("list", Unavailable("provider down"));
+  EXPECT_FALSE(RunSync(h.io, h.lifecycle.Reconcile()).ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+}
+
+TEST(LifecycleTest, ReconcileResolvesInterruptedTransitions) {
+  Harness h;
+  CreateRunning(h, "pausing");
+  CreateRunning(h, "starting");
+  // Leave one PAUSING (container still running) and one STARTING after a
+  // wake whose resume never ran (container still paused), as a crash would.
+  (void)RunSync(h.io, h.lifecycle.Apply({.id = "x", .type = EventType::kPauseRequested,
+                                   .timestamp = h.clock.Now(), .project_id = "pausing"}));
+  (void)RunSync(h.io, h.lifecycle.Pause("starting"));
+  h.Drain();
+  (void)RunSync(h.io, h.lifecycle.Apply({.id = "y", .type = EventType::kWakeRequested,
+                                   .timestamp = h.clock.Now(), .project_id = "starting"}));
+  ASSERT_EQ(h.lifecycle.Get("pausing")->status, SandboxStatus::kPausing);
+  ASSERT_EQ(h.lifecycle.Get("starting")->status, SandboxStatus::kStarting);
+  (void)RunSync(h.io, h.lifecycle.Reconcile());
+  EXPECT_EQ(h.lifecycle.Get("pausing")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(h.lifecycle.Get("starting")->status, SandboxStatus::kPaused);
+}
+
+}  // namespace
+}  // namespace sbx::lifecycle

@@ -1,0 +1,72 @@
+#include "lifecycle/read_model.h"
+
+#include <mutex>
+
+namespace sbx::lifecycle {
+
+std::optional<core::Sandbox> ReadModel::Get(const std::string& project_id) const {
+  std::shared_lock lock(mu_);
+  auto it = by_project_.find(project_id);
+  if (it == by_project_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> ReadModel::ProjectOfSandbox(const std::string& sandbox_id) const {
+  std::shared_lock lock(mu_);
+  auto it = project_by_sandbox_.find(sandbox_id);
+  if (it == project_by_sandbox_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool ReadModel::Put(const core::Sandbox& s) {
+  std::unique_lock lock(mu_);
+  auto it = by_project_.find(s.project_id);
+  if (it != by_project_.end()) {
+    if (it->second.version >= s.version) return false;
+    if (it->second.sandbox_id != s.sandbox_id) project_by_sandbox_.erase(it->second.sandbox_id);
+    it->second = s;
+  } else {
+    by_project_.emplace(s.project_id, s);
+  }
+  if (!s.sandbox_id.empty()) project_by_sandbox_[s.sandbox_id] = s.project_id;
+  return true;
+}
+
+void ReadModel::Reset(const std::vector<core::Sandbox>& all) {
+  std::unique_lock lock(mu_);
+  by_project_.clear();
+  project_by_sandbox_.clear();
+  for (const auto& s : all) {
+    by_project_[s.project_id] = s;
+    if (!s.sandbox_id.empty()) project_by_sandbox_[s.sandbox_id] = s.project_id;
+  }
+}
+
+std::vector<core::Sandbox> ReadModel::List(std::optional<core::SandboxStatus> status,
+                                           const std::string& after_project_id,
+                                           size_t limit) const {
+  std::shared_lock lock(mu_);
+  std::vector<core::Sandbox> out;
+  for (auto it = by_project_.upper_bound(after_project_id);
+       it != by_project_.end() && out.size() < limit; ++it) {
+    if (!status || it->second.status == *status) out.push_back(it->second);
+  }
+  return out;
+}
+
+std::vector<core::Sandbox> ReadModel::All() const {
+  std::shared_lock lock(mu_);
+  std::vector<core::Sandbox> out;
+  out.reserve(by_project_.size());
+  for (const auto& [k, v] : by_project_) out.push_back(v);
+  return out;
+}
+
+std::map<core::SandboxStatus, int64_t> ReadModel::CountByStatus() const {
+  std::shared_lock lock(mu_);
+  std::map<core::SandboxStatus, int64_t> out;
+  for (const auto& [k, v] : by_project_) ++out[v.status];
+  return out;
+}
+
+}  // namespace sbx::lifecycle

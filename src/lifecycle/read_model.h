@@ -1,0 +1,39 @@
+// ReadModel: the in-memory copy of every sandbox record, which answers status
+// reads without I/O (invariant 1). Lifecycle::Apply updates it after each
+// commit; it never goes backwards (an older version is ignored). Thread-safe;
+// never blocks on I/O.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/sandbox.h"
+
+namespace sbx::lifecycle {
+
+class ReadModel {
+ public:
+  std::optional<core::Sandbox> Get(const std::string& project_id) const;
+  // The project whose current sandbox has this provider id.
+  std::optional<std::string> ProjectOfSandbox(const std::string& sandbox_id) const;
+  // Stores `s` unless a newer version is already held. Returns true if stored.
+  bool Put(const core::Sandbox& s);
+  // Replaces everything (start-up load, resync after a lost notification).
+  void Reset(const std::vector<core::Sandbox>& all);
+  // Sorted by project id, after `after_project_id`, optionally one status.
+  std::vector<core::Sandbox> List(std::optional<core::SandboxStatus> status,
+                                  const std::string& after_project_id, size_t limit) const;
+  std::vector<core::Sandbox> All() const;
+  std::map<core::SandboxStatus, int64_t> CountByStatus() const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::map<std::string, core::Sandbox> by_project_;
+  std::unordered_map<std::string, std::string> project_by_sandbox_;
+};
+
+}  // namespace sbx::lifecycle

@@ -1,0 +1,53 @@
+// Test harness for lifecycle and the modules above it: FakeClock, inline
+// pools, SQLite in memory and FakeProvider wired into a Lifecycle. Test-only.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "base/fake_clock.h"
+#include "lifecycle/lifecycle.h"
+#include "provider/testing/fake_provider.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace sbx::lifecycle::testing {
+
+// Runs `aw` on `io` until it completes; returns its value.
+template <typename T>
+T RunSync(net::io_context& io, net::awaitable<T> aw) {
+  std::optional<T> out;
+  net::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
+    if (e) std::rethrow_exception(e);
+    out.emplace(std::move(v));
+  });
+  while (!out) {
+    io.restart();
+    if (io.poll() == 0 && !out) break;
+  }
+  return std::move(*out);
+}
+
+struct Harness {
+  explicit Harness(LifecycleOptions options = {})
+      : store(std::move(*store::SqliteStore::Open(":memory:"))),
+        lifecycle(clock, pool, pool, *store, provider, ids, read_model, bus, metrics, options) {}
+
+  // Runs ready handlers (background wakes/pauses) to completion.
+  void Drain() {
+    io.restart();
+    io.poll();
+  }
+
+  net::io_context io;
+  FakeClock clock;
+  BlockingPool pool{{.threads = 0}};
+  std::unique_ptr<store::SqliteStore> store;
+  provider::FakeProvider provider;
+  IdGenerator ids{42};
+  ReadModel read_model;
+  EventBus bus;
+  Metrics metrics;
+  Lifecycle lifecycle;
+};
+
+}  // namespace sbx::lifecycle::testing

@@ -1,0 +1,111 @@
+#include "provider/testing/fake_provider.h"
+
+#include <fmt/format.h>
+
+namespace sbx::provider {
+
+Status FakeProvider::MaybeFail(const std::string& op) {
+  ++calls_[op];
+  auto it = failures_.find(op);
+  if (it == failures_.end() || it->second.second <= 0) return OkStatus();
+  --it->second.second;
+  return it->second.first;
+}
+
+Result<ProviderSandbox> FakeProvider::Create(const CreateRequest& request) {
+  std::lock_guard lock(mu_);
+  log_.push_back("create " + request.project_id);
+  SBX_RETURN_IF_ERROR(MaybeFail("create"));
+  ProviderSandbox s;
+  s.sandbox_id = fmt::format("fake{}", next_id_++);
+  s.state = ProviderState::kRunning;
+  s.url = fmt::format("http://127.0.0.1:9/{}", s.sandbox_id);
+  s.template_name = request.template_name;
+  s.metadata = request.metadata;
+  sandboxes_[s.sandbox_id] = s;
+  return s;
+}
+
+Status FakeProvider::Pause(const std::string& id) {
+  std::lock_guard lock(mu_);
+  log_.push_back("pause " + id);
+  SBX_RETURN_IF_ERROR(MaybeFail("pause"));
+  auto it = sandboxes_.find(id);
+  if (it == sandboxes_.end()) return NotFound("no sandbox " + id);
+  it->second.state = ProviderState::kPaused;
+  return OkStatus();
+}
+
+Result<ProviderSandbox> FakeProvider::Resume(const std::string& id) {
+  std::lock_guard lock(mu_);
+  log_.push_back("resume " + id);
+  SBX_RETURN_IF_ERROR(MaybeFail("resume"));
+  auto it = sandboxes_.find(id);
+  if (it == sandboxes_.end()) return NotFound("no sandbox " + id);
+  it->second.state = ProviderState::kRunning;
+  return it->second;
+}
+
+Status FakeProvider::Kill(const std::string& id) {
+  std::lock_guard lock(mu_);
+  log_.push_back("kill " + id);
+  SBX_RETURN_IF_ERROR(MaybeFail("kill"));
+  sandboxes_.erase(id);
+  return OkStatus();
+}
+
+Status FakeProvider::SetTimeout(const std::string& id, std::chrono::seconds timeout) {
+  std::lock_guard lock(mu_);
+  log_.push_back(fmt::format("timeout {} {}", id, timeout.count()));
+  return MaybeFail("timeout");
+}
+
+Result<ListResult> FakeProvider::List() {
+  std::lock_guard lock(mu_);
+  SBX_RETURN_IF_ERROR(MaybeFail("list"));
+  ListResult r;
+  for (const auto& [id, s] : sandboxes_) r.sandboxes.push_back(s);
+  r.complete = true;
+  return r;
+}
+
+Result<ProviderSandbox> FakeProvider::Get(const std::string& id) {
+  std::lock_guard lock(mu_);
+  SBX_RETURN_IF_ERROR(MaybeFail("get"));
+  auto it = sandboxes_.find(id);
+  if (it == sandboxes_.end()) return NotFound("no sandbox " + id);
+  return it->second;
+}
+
+void FakeProvider::FailNext(const std::string& op, Status error, int times) {
+  std::lock_guard lock(mu_);
+  failures_[op] = {std::move(error), times};
+}
+
+void FakeProvider::Vanish(const std::string& id) {
+  std::lock_guard lock(mu_);
+  sandboxes_.erase(id);
+}
+
+void FakeProvider::SetState(const std::string& id, ProviderState state) {
+  std::lock_guard lock(mu_);
+  sandboxes_[id].state = state;
+}
+
+int FakeProvider::calls(const std::string& op) const {
+  std::lock_guard lock(mu_);
+  auto it = calls_.find(op);
+  return it == calls_.end() ? 0 : it->second;
+}
+
+std::vector<std::string> FakeProvider::log() const {
+  std::lock_guard lock(mu_);
+  return log_;
+}
+
+size_t FakeProvider::size() const {
+  std::lock_guard lock(mu_);
+  return sandboxes_.size();
+}
+
+}  // namespace sbx::provider

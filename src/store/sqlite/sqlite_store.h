@@ -1,0 +1,61 @@
+// SqliteStore: the Store on one SQLite file (WAL mode), for single-node
+// installs and tests (":memory:"). One connection guarded by a mutex: SQLite
+// serializes writers anyway, and every call is short. Thread-safe; blocks.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "store/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sbx::store {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) the database at `path` and applies pending
+  // migrations. ":memory:" gives a private in-memory database.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore() override;
+
+  // Store
+  Result<std::vector<core::Sandbox>> LoadSandboxes() override;
+  Result<core::Sandbox> GetSandbox(const std::string& project_id) override;
+  Result<std::vector<core::Sandbox>> ListSandboxes(const ListOptions& options) override;
+  Result<std::vector<core::Sandbox>> ListIdleDue(SystemTime now, int limit) override;
+  Status CommitTransition(const core::Sandbox& next, int64_t expected_version,
+                          const std::string& event_id,
+                          const std::optional<HistoryRow>& history) override;
+  Status RecordEvent(const std::string& event_id, const HistoryRow& history) override;
+  Status AppendHistory(const HistoryRow& history) override;
+  Result<bool> IsEventProcessed(const std::string& event_id) override;
+  Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) override;
+  Result<int64_t> RecordJobRun(const JobRun& run) override;
+  Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) override;
+  Status Ping() override;
+
+  // Applied schema version (tests).
+  Result<int64_t> SchemaVersion();
+
+ private:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  class Stmt;
+  Status Exec(const std::string& sql);
+  Status Migrate();
+  Status MarkProcessedLocked(const std::string& event_id, SystemTime now);
+  Status InsertHistoryLocked(const HistoryRow& row);
+  Result<std::vector<core::Sandbox>> QuerySandboxesLocked(const std::string& sql,
+                                                          const std::vector<std::string>& text_args,
+                                                          const std::vector<int64_t>& int_args);
+
+  std::mutex mu_;
+  sqlite3* db_;
+  // Prepared statements by SQL text, finalized with the connection.
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
+}  // namespace sbx::store

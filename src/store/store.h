@@ -1,0 +1,98 @@
+// Store is the persistence boundary of the control plane: sandbox records,
+// processed event ids, history and job runs. SqliteStore serves single-node
+// installs and tests; a PostgreSQL store serves replicas. Thread-safe. Every
+// call blocks: run it on a BlockingPool, never on an I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/time.h"
+#include "core/sandbox.h"
+
+namespace sbx::store {
+
+// One line of a project's history: every event sandboxd saw for it, with what
+// became of it.
+struct HistoryRow {
+  int64_t seq = 0;  // assigned by the store, increasing
+  std::string project_id;  // empty for orphans (events for unknown sandboxes)
+  std::string sandbox_id;
+  std::string event_id;
+  std::string type;     // provider type ("sandbox.lifecycle.paused") or command name
+  std::string source;   // webhook, enforcer, api, reconciler, runtime
+  std::string outcome;  // applied, duplicate, stale, ignored, orphan, rejected
+  SystemTime at{};           // when the event happened
+  SystemTime recorded_at{};  // when sandboxd stored it
+  std::optional<std::string> status;  // sandbox status after the event, if applied
+  std::string detail;                 // free text: error, reason
+  friend bool operator==(const HistoryRow&, const HistoryRow&) = default;
+};
+
+// One run of a background job (the idle enforcer's sweeps).
+struct JobRun {
+  int64_t id = 0;  // assigned by the store
+  std::string job;  // "idle-enforcer"
+  std::string trigger;  // what started it: "schedule" (cron sweep), "timer" (a pauseAt)
+  SystemTime started_at{};
+  SystemTime finished_at{};
+  int64_t checked = 0;
+  int64_t paused = 0;
+  int64_t failed = 0;
+  std::vector<std::string> errors;
+  friend bool operator==(const JobRun&, const JobRun&) = default;
+};
+
+struct ListOptions {
+  std::optional<core::SandboxStatus> status;  // only this status
+  int limit = 100;
+  std::string after_project_id;  // keyset cursor: projects sorted by id
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Every sandbox record (the read model loads them at start).
+  virtual Result<std::vector<core::Sandbox>> LoadSandboxes() = 0;
+  // The project's record, or kNotFound.
+  virtual Result<core::Sandbox> GetSandbox(const std::string& project_id) = 0;
+  // Records sorted by project id, after the cursor, filtered by status.
+  virtual Result<std::vector<core::Sandbox>> ListSandboxes(const ListOptions& options) = 0;
+  // RUNNING records whose pauseAt (last activity + idle timeout) <= now,
+  // earliest first, at most `limit`.
+  virtual Result<std::vector<core::Sandbox>> ListIdleDue(SystemTime now, int limit) = 0;
+
+  // Writes `next` if the stored version of its project still equals
+  // `expected_version` (0: no record may exist yet), marks `event_id`
+  // processed (if non-empty) and appends `history` (if given), all in one
+  // transaction. `next.version` must be expected_version + 1.
+  // kAlreadyExists: `event_id` was processed before. kFailedPrecondition: the
+  // version moved (someone else changed the record). On error nothing is written.
+  virtual Status CommitTransition(const core::Sandbox& next, int64_t expected_version,
+                                  const std::string& event_id,
+                                  const std::optional<HistoryRow>& history) = 0;
+  // Appends `history` and marks `event_id` processed (if non-empty) in one
+  // transaction, without touching any record: for stale, ignored and orphan
+  // events. kAlreadyExists if `event_id` was processed before (nothing written).
+  virtual Status RecordEvent(const std::string& event_id, const HistoryRow& history) = 0;
+  // Appends a history row only (duplicates are recorded this way).
+  virtual Status AppendHistory(const HistoryRow& history) = 0;
+  virtual Result<bool> IsEventProcessed(const std::string& event_id) = 0;
+  // Newest first.
+  virtual Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id,
+                                                      int limit) = 0;
+
+  // Stores a finished run and returns its id.
+  virtual Result<int64_t> RecordJobRun(const JobRun& run) = 0;
+  // Newest first.
+  virtual Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) = 0;
+
+  // OK when the store answers (readiness).
+  virtual Status Ping() = 0;
+};
+
+}  // namespace sbx::store

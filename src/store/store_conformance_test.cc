@@ -1,0 +1,252 @@
+// The Store conformance suite: the specification every Store meets. Runs on
+// SqliteStore(":memory:") and, through store_factories, on every other store
+// that is configured for the test run.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
+
+#include "store/sqlite/sqlite_store.h"
+#include "store/testing/store_factories.h"
+
+namespace sbx::store {
+namespace {
+
+using core::Sandbox;
+using core::SandboxStatus;
+
+SystemTime T(int64_t s) { return FromUnixMillis(1'767'225'600'000 + s * 1000); }
+
+Sandbox Make(const std::string& project, int64_t version, SandboxStatus status = SandboxStatus::kRunning) {
+  Sandbox s;
+  s.project_id = project;
+  s.sandbox_id = "sbx-" + project;
+  s.status = status;
+  s.url = "http://127.0.0.1:1/";
+  s.template_name = "hello";
+  s.idle_timeout_s = 180;
+  s.last_activity_at = T(10);
+  s.created_at = T(1);
+  s.updated_at = T(10);
+  s.version = version;
+  s.last_event_at = T(10);
+  s.metadata = {{"projectId", project}};
+  return s;
+}
+
+HistoryRow Row(const std::string& project, const std::string& event_id, const std::string& outcome) {
+  HistoryRow h;
+  h.project_id = project;
+  h.sandbox_id = "sbx-" + project;
+  h.event_id = event_id;
+  h.type = "sandbox.lifecycle.paused";
+  h.source = "webhook";
+  h.outcome = outcome;
+  h.at = T(5);
+  h.recorded_at = T(6);
+  h.status = "PAUSED";
+  h.detail = "";
+  return h;
+}
+
+class StoreConformanceTest : public ::testing::TestWithParam<testing::StoreFactory> {
+ protected:
+  void SetUp() override {
+    auto s = GetParam().make();
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    store_ = std::move(*s);
+  }
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreConformanceTest, InsertThenGetRoundTripsEveryField) {
+  Sandbox s = Make("p1", 1);
+  s.last_error = core::LastError{"pause_failed", "runc pause: exit 1", T(7)};
+  s.provider_end_at = T(500);
+  s.metadata["x"] = "y \"quoted\"";
+  ASSERT_TRUE(store_->CommitTransition(s, 0, "", std::nullopt).ok());
+  auto got = store_->GetSandbox("p1");
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  EXPECT_EQ(*got, s);
+  Sandbox plain = Make("p2", 1, SandboxStatus::kPaused);
+  plain.url.reset();
+  ASSERT_TRUE(store_->CommitTransition(plain, 0, "", std::nullopt).ok());
+  EXPECT_EQ(*store_->GetSandbox("p2"), plain);
+}
+
+TEST_P(StoreConformanceTest, GetUnknownIsNotFound) {
+  auto got = store_->GetSandbox("nope");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, InsertTwiceConflicts) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt).ok());
+  Status s = store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_P(StoreConformanceTest, CompareAndSetRejectsStaleVersionAndWritesNothing) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt).ok());
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 2), 1, "e1", Row("p1", "e1", "applied")).ok());
+  Sandbox stale = Make("p1", 2, SandboxStatus::kPaused);
+  Status s = store_->CommitTransition(stale, 1, "e2", Row("p1", "e2", "applied"));
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->GetSandbox("p1")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 2);
+  // The failed transaction left neither the event id nor a history row.
+  EXPECT_FALSE(*store_->IsEventProcessed("e2"));
+  EXPECT_EQ(store_->ListHistory("p1", 10)->size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, VersionMustFollowExpected) {
+  Status s = store_->CommitTransition(Make("p1", 3), 0, "", std::nullopt);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, ProcessedEventIdIsRejectedAndNothingWritten) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1", "applied")).ok());
+  EXPECT_TRUE(*store_->IsEventProcessed("e1"));
+  Status s = store_->CommitTransition(Make("p1", 2, SandboxStatus::kPaused), 1, "e1",
+                                      Row("p1", "e1", "applied"));
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 1);
+  EXPECT_EQ(store_->ListHistory("p1", 10)->size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, RecordEventMarksAndAppendsAtomically) {
+  ASSERT_TRUE(store_->RecordEvent("e9", Row("p1", "e9", "stale")).ok());
+  EXPECT_TRUE(*store_->IsEventProcessed("e9"));
+  EXPECT_EQ(store_->RecordEvent("e9", Row("p1", "e9", "stale")).code(),
+            StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store_->AppendHistory(Row("p1", "e9", "duplicate")).ok());
+  auto h = store_->ListHistory("p1", 10);
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].outcome, "duplicate");  // newest first
+  EXPECT_EQ((*h)[1].outcome, "stale");
+  EXPECT_GT((*h)[0].seq, (*h)[1].seq);
+  HistoryRow expected = Row("p1", "e9", "stale");
+  expected.seq = (*h)[1].seq;
+  EXPECT_EQ((*h)[1], expected);
+}
+
+TEST_P(StoreConformanceTest, HistoryLimitAndIsolation) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->AppendHistory(Row("a", "ea" + std::to_string(i), "applied")).ok());
+    ASSERT_TRUE(store_->AppendHistory(Row("b", "eb" + std::to_string(i), "applied")).ok());
+  }
+  auto h = store_->ListHistory("a", 3);
+  ASSERT_EQ(h->size(), 3u);
+  EXPECT_EQ((*h)[0].event_id, "ea4");
+  EXPECT_EQ((*h)[2].event_id, "ea2");
+  EXPECT_TRUE(store_->ListHistory("zzz", 3)->empty());
+}
+
+TEST_P(StoreConformanceTest, ListIdleDueFindsOnlyRunningPastDeadlineInOrder) {
+  Sandbox a = Make("a", 1);  // pauseAt = T(10) + 180 s
+  Sandbox b = Make("b", 1);
+  b.last_activity_at = T(0);  // pauseAt = T(180)
+  Sandbox c = Make("c", 1, SandboxStatus::kPaused);
+  c.last_activity_at = T(0);
+  Sandbox d = Make("d", 1);
+  d.idle_timeout_s = 10;  // pauseAt = T(20)
+  for (auto* s : {&a, &b, &c, &d}) ASSERT_TRUE(store_->CommitTransition(*s, 0, "", std::nullopt).ok());
+  auto due = store_->ListIdleDue(T(179), 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].project_id, "d");
+  due = store_->ListIdleDue(T(190), 10);
+  ASSERT_EQ(due->size(), 3u);
+  EXPECT_EQ((*due)[0].project_id, "d");
+  EXPECT_EQ((*due)[1].project_id, "b");
+  EXPECT_EQ((*due)[2].project_id, "a");
+  EXPECT_EQ(store_->ListIdleDue(T(190), 2)->size(), 2u);
+  // Activity moves the deadline: after the update b is no longer due.
+  Sandbox b2 = b;
+  b2.version = 2;
+  b2.last_activity_at = T(100);
+  ASSERT_TRUE(store_->CommitTransition(b2, 1, "", std::nullopt).ok());
+  due = store_->ListIdleDue(T(190), 10);
+  EXPECT_EQ(due->size(), 2u);
+}
+
+TEST_P(StoreConformanceTest, ListSandboxesPagesAndFilters) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->CommitTransition(
+        Make("p" + std::to_string(i), 1, i % 2 ? SandboxStatus::kPaused : SandboxStatus::kRunning),
+        0, "", std::nullopt).ok());
+  }
+  auto page = store_->ListSandboxes({.limit = 2});
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[1].project_id, "p1");
+  page = store_->ListSandboxes({.limit = 10, .after_project_id = "p1"});
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_EQ((*page)[0].project_id, "p2");
+  page = store_->ListSandboxes({.status = SandboxStatus::kPaused, .limit = 10});
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ(store_->LoadSandboxes()->size(), 5u);
+}
+
+TEST_P(StoreConformanceTest, JobRunsRoundTripNewestFirst) {
+  JobRun r{.job = "idle-enforcer", .trigger = "schedule", .started_at = T(1), .finished_at = T(2), .checked = 3,
+           .paused = 2, .failed = 1, .errors = {"p1: runc pause: exit 1"}};
+  auto id1 = store_->RecordJobRun(r);
+  ASSERT_TRUE(id1.ok()) << id1.error().ToString();
+  r.checked = 9;
+  auto id2 = store_->RecordJobRun(r);
+  ASSERT_TRUE(id2.ok());
+  EXPECT_GT(*id2, *id1);
+  auto runs = store_->ListJobRuns("idle-enforcer", 10);
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].checked, 9);
+  JobRun first = r;
+  first.checked = 3;
+  first.id = *id1;
+  EXPECT_EQ((*runs)[1], first);
+  EXPECT_TRUE(store_->ListJobRuns("other", 10)->empty());
+  EXPECT_EQ(store_->ListJobRuns("idle-enforcer", 1)->size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, ConcurrentCompareAndSetHasExactlyOneWinner) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt).ok());
+  std::atomic<int> wins{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      Sandbox next = Make("p1", 2, SandboxStatus::kPausing);
+      if (store_->CommitTransition(next, 1, "t" + std::to_string(i), std::nullopt).ok()) ++wins;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wins.load(), 1);
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 2);
+}
+
+TEST_P(StoreConformanceTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
+                         ::testing::ValuesIn(testing::AllStoreFactories()),
+                         [](const auto& param_info) { return param_info.param.name; });
+
+TEST(SqliteStoreTest, ReopenKeepsDataAndSchemaVersion) {
+  const std::string path = ::testing::TempDir() + "/sbx_reopen_test.db";
+  std::remove(path.c_str());
+  {
+    auto s = SqliteStore::Open(path);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    ASSERT_TRUE((*s)->CommitTransition(Make("p1", 1), 0, "e1", std::nullopt).ok());
+  }
+  auto s = SqliteStore::Open(path);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*(*s)->SchemaVersion(), 1);
+  EXPECT_EQ((*s)->GetSandbox("p1")->sandbox_id, "sbx-p1");
+  EXPECT_TRUE(*(*s)->IsEventProcessed("e1"));
+}
+
+TEST(SqliteStoreTest, OpenFailsClearlyOnBadPath) {
+  auto s = SqliteStore::Open("/nonexistent-dir/x/y.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace sbx::store
