@@ -1,0 +1,358 @@
+#include "api/api.h"
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <fmt/format.h>
+
+#include "api/errors.h"
+#include "api/wire.h"
+
+namespace sbx::api {
+namespace json = boost::json;
+using http_server::JsonResponse;
+
+namespace {
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[p[i] >> 4];
+    out[2 * i + 1] = kHex[p[i] & 15];
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// The value of cookie `name` in a Cookie header, or "".
+std::string_view CookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    size_t semi = header.find(';');
+    std::string_view part = header.substr(0, semi);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
+        part[name.size()] == '=') {
+      return part.substr(name.size() + 1);
+    }
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+// Parses an optional JSON object body; empty body = {}.
+Result<json::object> ParseBody(const http_server::Request& req) {
+  if (req.body().empty()) return json::object{};
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body(), ec);
+  if (ec) return InvalidArgument(fmt::format("malformed JSON body: {}", ec.message()));
+  if (!v.is_object()) return InvalidArgument("request body must be a JSON object");
+  return std::move(v.as_object());
+}
+
+Result<std::optional<int64_t>> OptionalPositiveInt(const json::object& o, const char* field) {
+  auto it = o.find(field);
+  if (it == o.end() || it->value().is_null()) return std::optional<int64_t>();
+  if (!it->value().is_int64() && !it->value().is_uint64()) {
+    return InvalidArgument(fmt::format("\"{}\" must be an integer", field));
+  }
+  const int64_t v = it->value().is_int64() ? it->value().as_int64()
+                                           : static_cast<int64_t>(it->value().as_uint64());
+  if (v <= 0 || v > 7 * 24 * 3600) {
+    return InvalidArgument(fmt::format("\"{}\" must be between 1 and 604800", field));
+  }
+  return std::optional<int64_t>(v);
+}
+
+std::string Serialize(const json::object& o) { return json::serialize(o); }
+
+}  // namespace
+
+Status ValidateProjectId(const std::string& id) {
+  if (id.empty() || id.size() > 128) {
+    return InvalidArgument("project id must be 1 to 128 characters");
+  }
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return InvalidArgument(fmt::format(
+          "project id \"{}\" may only contain letters, digits, '-', '_' and '.'", id));
+    }
+  }
+  return OkStatus();
+}
+
+Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max) {
+  auto it = query.find("limit");
+  if (it == query.end() || it->second.empty()) return def;
+  int v = 0;
+  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc() || p != it->second.data() + it->second.size() || v < 1 || v > max) {
+    return InvalidArgument(fmt::format("limit must be an integer from 1 to {}", max));
+  }
+  return v;
+}
+
+Api::Api(lifecycle::Lifecycle& lifecycle, store::Store& store, BlockingPool& store_pool,
+         Metrics& metrics, IdGenerator& ids, ApiOptions options)
+    : lifecycle_(lifecycle),
+      store_(store),
+      store_pool_(store_pool),
+      metrics_(metrics),
+      ids_(ids),
+      options_(std::move(options)) {
+  static constexpr char kLabel[] = "sandboxd-session-v1";
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), options_.api_token.data(), static_cast<int>(options_.api_token.size()),
+       reinterpret_cast<const unsigned char*>(kLabel), sizeof(kLabel) - 1, mac, &len);
+  cookie_value_ = Hex(mac, len);
+}
+
+std::string Api::SessionCookieValue() const { return cookie_value_; }
+
+Status Api::Authenticate(const http_server::Request& req) const {
+  auto auth = req[http::field::authorization];
+  if (!auth.empty()) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer &&
+        ConstantTimeEquals(auth.substr(kBearer.size()), options_.api_token)) {
+      return OkStatus();
+    }
+    return Unauthenticated("invalid bearer token");
+  }
+  auto cookie = CookieValue(req[http::field::cookie], kSessionCookie);
+  if (!cookie.empty() && ConstantTimeEquals(cookie, cookie_value_)) return OkStatus();
+  return Unauthenticated(
+      "missing credentials: send Authorization: Bearer <token> or sign in with POST /api/session");
+}
+
+http_server::Response Api::Error(const Ctx& ctx, const Status& s) {
+  return ToHttp(ctx.request, s, ids_.NewHex(12));
+}
+
+http_server::Handler Api::Authed(std::function<net::awaitable<Response>(Ctx&)> h) {
+  return [this, h = std::move(h)](Ctx& ctx) -> net::awaitable<Response> {
+    if (Status s = Authenticate(ctx.request); !s.ok()) co_return Error(ctx, s);
+    if (auto it = ctx.params.find("projectId"); it != ctx.params.end()) {
+      if (Status s = ValidateProjectId(it->second); !s.ok()) co_return Error(ctx, s);
+    }
+    co_return co_await h(ctx);
+  };
+}
+
+void Api::Register(http_server::Router& r) {
+  using V = http::verb;
+  auto bind = [this](net::awaitable<Response> (Api::*fn)(Ctx&)) {
+    return [this, fn](Ctx& ctx) { return (this->*fn)(ctx); };
+  };
+  const std::string sandbox = "/api/projects/{projectId}/sandbox";
+  r.Add(V::post, sandbox, Authed(bind(&Api::CreateSandbox)));
+  r.Add(V::get, sandbox, Authed(bind(&Api::GetSandbox)));
+  r.Add(V::patch, sandbox, Authed(bind(&Api::PatchSandbox)));
+  r.Add(V::delete_, sandbox, Authed(bind(&Api::KillSandbox)));
+  r.Add(V::post, sandbox + "/activity", Authed(bind(&Api::Activity)));
+  r.Add(V::post, sandbox + "/wake", Authed(bind(&Api::Wake)));
+  r.Add(V::post, sandbox + "/pause", Authed(bind(&Api::Pause)));
+  r.Add(V::get, sandbox + "/history", Authed(bind(&Api::History)));
+  r.Add(V::get, "/api/sandboxes", Authed(bind(&Api::ListSandboxes)));
+  r.Add(V::get, "/api/jobs/idle-enforcer/runs", Authed(bind(&Api::EnforcerRuns)));
+  r.Add(V::post, "/api/session", bind(&Api::SignIn));
+  r.Add(V::delete_, "/api/session", bind(&Api::SignOut));
+  r.Add(V::get, "/healthz", bind(&Api::Healthz));
+  r.Add(V::get, "/readyz", bind(&Api::Readyz));
+  r.Add(V::get, "/metrics", bind(&Api::MetricsText));
+}
+
+net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
+  auto body = ParseBody(ctx.request);
+  if (!body.ok()) co_return Error(ctx, body.error());
+  lifecycle::CreateOptions opts;
+  if (auto it = body->find("template"); it != body->end() && !it->value().is_null()) {
+    if (!it->value().is_string() || it->value().as_string().empty()) {
+      co_return Error(ctx, InvalidArgument("\"template\" must be a non-empty string"));
+    }
+    opts.template_name = std::string(it->value().as_string());
+  }
+  auto timeout = OptionalPositiveInt(*body, "idleTimeoutSeconds");
+  if (!timeout.ok()) co_return Error(ctx, timeout.error());
+  opts.idle_timeout_s = *timeout;
+  if (auto it = body->find("metadata"); it != body->end() && !it->value().is_null()) {
+    if (!it->value().is_object()) co_return Error(ctx, InvalidArgument("\"metadata\" must be an object"));
+    for (const auto& [k, v] : it->value().as_object()) {
+      if (!v.is_string()) {
+        co_return Error(ctx, InvalidArgument(fmt::format("metadata \"{}\" must be a string", std::string(k))));
+      }
+      opts.metadata[std::string(k)] = std::string(v.as_string());
+    }
+  }
+  const std::string project = ctx.params["projectId"];
+  auto r = co_await lifecycle_.Create(project, std::move(opts));
+  if (!r.ok()) co_return Error(ctx, r.error());
+  co_return JsonResponse(ctx.request, r->created ? http::status::created : http::status::ok,
+                         Serialize(SandboxJson(r->sandbox)));
+}
+
+net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
+  auto s = lifecycle_.Get(ctx.params["projectId"]);
+  if (!s.ok()) co_return Error(ctx, s.error());
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(SandboxJson(*s)));
+}
+
+net::awaitable<http_server::Response> Api::PatchSandbox(Ctx& ctx) {
+  auto body = ParseBody(ctx.request);
+  if (!body.ok()) co_return Error(ctx, body.error());
+  for (const auto& [k, v] : *body) {
+    if (k != "idleTimeoutSeconds") {
+      co_return Error(ctx, InvalidArgument(fmt::format(
+                               "unknown field \"{}\" (only idleTimeoutSeconds can change)",
+                               std::string(k))));
+    }
+  }
+  auto timeout = OptionalPositiveInt(*body, "idleTimeoutSeconds");
+  if (!timeout.ok()) co_return Error(ctx, timeout.error());
+  if (!*timeout) co_return Error(ctx, InvalidArgument("\"idleTimeoutSeconds\" is required"));
+  auto s = co_await lifecycle_.SetIdleTimeout(ctx.params["projectId"], **timeout);
+  if (!s.ok()) co_return Error(ctx, s.error());
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(SandboxJson(*s)));
+}
+
+net::awaitable<http_server::Response> Api::KillSandbox(Ctx& ctx) {
+  Status s = co_await lifecycle_.Kill(ctx.params["projectId"]);
+  if (!s.ok()) co_return Error(ctx, s);
+  Response res{http::status::no_content, ctx.request.version()};
+  res.keep_alive(ctx.request.keep_alive());
+  co_return res;
+}
+
+net::awaitable<http_server::Response> Api::Activity(Ctx& ctx) {
+  Status s = co_await lifecycle_.RecordActivity(ctx.params["projectId"]);
+  if (!s.ok()) co_return Error(ctx, s);
+  Response res{http::status::no_content, ctx.request.version()};
+  res.keep_alive(ctx.request.keep_alive());
+  co_return res;
+}
+
+net::awaitable<http_server::Response> Api::Wake(Ctx& ctx) {
+  auto s = co_await lifecycle_.Wake(ctx.params["projectId"]);
+  if (!s.ok()) co_return Error(ctx, s.error());
+  co_return JsonResponse(ctx.request, http::status::accepted, Serialize(SandboxJson(*s)));
+}
+
+net::awaitable<http_server::Response> Api::Pause(Ctx& ctx) {
+  auto s = co_await lifecycle_.Pause(ctx.params["projectId"]);
+  if (!s.ok()) co_return Error(ctx, s.error());
+  co_return JsonResponse(ctx.request, http::status::accepted, Serialize(SandboxJson(*s)));
+}
+
+net::awaitable<http_server::Response> Api::History(Ctx& ctx) {
+  const std::string project = ctx.params["projectId"];
+  if (!lifecycle_.Get(project).ok()) {
+    co_return Error(ctx, NotFound(fmt::format("project {} has no sandbox", project)));
+  }
+  auto limit = ParseLimit(ctx.query, 100, 1000);
+  if (!limit.ok()) co_return Error(ctx, limit.error());
+  const int n = *limit;
+  auto list = [this, project, n] { return store_.ListHistory(project, n); };
+  auto rows = co_await store_pool_.Run(list);
+  if (!rows.ok()) co_return Error(ctx, rows.error());
+  json::array events;
+  for (const auto& h : *rows) events.push_back(HistoryJson(h));
+  json::object o;
+  o["events"] = std::move(events);
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
+}
+
+net::awaitable<http_server::Response> Api::ListSandboxes(Ctx& ctx) {
+  auto limit = ParseLimit(ctx.query, options_.default_list_limit, options_.max_list_limit);
+  if (!limit.ok()) co_return Error(ctx, limit.error());
+  std::optional<core::SandboxStatus> status;
+  if (auto it = ctx.query.find("status"); it != ctx.query.end() && !it->second.empty()) {
+    auto parsed = core::ParseStatus(it->second);
+    if (!parsed.ok()) co_return Error(ctx, parsed.error());
+    status = *parsed;
+  }
+  std::string cursor;
+  if (auto it = ctx.query.find("cursor"); it != ctx.query.end()) cursor = it->second;
+  // Read model only: listing never touches the store.
+  auto page = lifecycle_.read_model().List(status, cursor, static_cast<size_t>(*limit) + 1);
+  json::array items;
+  json::value next = nullptr;
+  for (size_t i = 0; i < page.size(); ++i) {
+    if (i == static_cast<size_t>(*limit)) {
+      next = page[i - 1].project_id;
+      break;
+    }
+    items.push_back(SandboxJson(page[i]));
+  }
+  json::object o;
+  o["sandboxes"] = std::move(items);
+  o["nextCursor"] = next;
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
+}
+
+net::awaitable<http_server::Response> Api::EnforcerRuns(Ctx& ctx) {
+  auto limit = ParseLimit(ctx.query, 50, 1000);
+  if (!limit.ok()) co_return Error(ctx, limit.error());
+  const int n = *limit;
+  auto list = [this, n] { return store_.ListJobRuns("idle-enforcer", n); };
+  auto runs = co_await store_pool_.Run(list);
+  if (!runs.ok()) co_return Error(ctx, runs.error());
+  json::array items;
+  for (const auto& r : *runs) items.push_back(JobRunJson(r));
+  json::object o;
+  o["runs"] = std::move(items);
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
+}
+
+net::awaitable<http_server::Response> Api::SignIn(Ctx& ctx) {
+  if (ctx.request[http::field::authorization].empty()) {
+    co_return Error(ctx, Unauthenticated("sign in with Authorization: Bearer <token>"));
+  }
+  if (Status s = Authenticate(ctx.request); !s.ok()) co_return Error(ctx, s);
+  Response res{http::status::no_content, ctx.request.version()};
+  res.set(http::field::set_cookie,
+          fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict{}", kSessionCookie, cookie_value_,
+                      options_.secure_cookie ? "; Secure" : ""));
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(ctx.request.keep_alive());
+  co_return res;
+}
+
+net::awaitable<http_server::Response> Api::SignOut(Ctx& ctx) {
+  Response res{http::status::no_content, ctx.request.version()};
+  res.set(http::field::set_cookie,
+          fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", kSessionCookie));
+  res.keep_alive(ctx.request.keep_alive());
+  co_return res;
+}
+
+net::awaitable<http_server::Response> Api::Healthz(Ctx& ctx) {
+  co_return JsonResponse(ctx.request, http::status::ok, R"({"status":"ok"})");
+}
+
+net::awaitable<http_server::Response> Api::Readyz(Ctx& ctx) {
+  auto ping = [this] { return store_.Ping(); };
+  Status s = co_await store_pool_.Run(ping);
+  if (!s.ok()) {
+    co_return http_server::ErrorResponse(ctx.request, http::status::service_unavailable,
+                                         "unavailable", "store unreachable: " + s.message());
+  }
+  co_return JsonResponse(ctx.request, http::status::ok, R"({"status":"ready"})");
+}
+
+net::awaitable<http_server::Response> Api::MetricsText(Ctx& ctx) {
+  Response res{http::status::ok, ctx.request.version()};
+  res.set(http::field::content_type, "text/plain; version=0.0.4");
+  res.body() = metrics_.Render();
+  res.keep_alive(ctx.request.keep_alive());
+  res.prepare_payload();
+  co_return res;
+}
+
+}  // namespace sbx::api

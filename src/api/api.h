@@ -1,0 +1,84 @@
+// Api registers the public REST routes of DESIGN.md §7 on a Router and turns
+// requests into lifecycle calls and lifecycle results into JSON. Auth: every
+// /api route but the webhook needs the bearer token or the session cookie.
+// Handlers never block: status reads come from the read model, everything
+// else awaits the lifecycle (which uses the blocking pools).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "base/blocking_pool.h"
+#include "base/ids.h"
+#include "base/metrics.h"
+#include "http/router.h"
+#include "lifecycle/lifecycle.h"
+#include "store/store.h"
+
+namespace sbx::api {
+
+struct ApiOptions {
+  std::string api_token;                   // required bearer token (non-empty)
+  int default_list_limit = 100;            // /api/sandboxes page size when not given
+  int max_list_limit = 1000;               // largest accepted `limit`
+  bool secure_cookie = false;              // add `Secure` to the session cookie (HTTPS)
+};
+
+class Api {
+ public:
+  Api(lifecycle::Lifecycle& lifecycle, store::Store& store, BlockingPool& store_pool,
+      Metrics& metrics, IdGenerator& ids, ApiOptions options);
+
+  void Register(http_server::Router& router);
+
+  // OK when the request carries the token (Authorization: Bearer) or a valid
+  // session cookie; kUnauthenticated otherwise.
+  Status Authenticate(const http_server::Request& req) const;
+  // The session cookie value for the configured token (HMAC-SHA256 of a fixed
+  // label under the token): stateless, so any replica with the token accepts
+  // it; rotating the token signs everyone out.
+  std::string SessionCookieValue() const;
+
+  lifecycle::Lifecycle& lifecycle() { return lifecycle_; }
+
+ private:
+  using Ctx = http_server::RequestContext;
+  using Response = http_server::Response;
+  // Wraps a handler with authentication and project id validation.
+  http_server::Handler Authed(std::function<net::awaitable<Response>(Ctx&)> h);
+  Response Error(const Ctx& ctx, const Status& s);
+
+  net::awaitable<Response> CreateSandbox(Ctx& ctx);
+  net::awaitable<Response> GetSandbox(Ctx& ctx);
+  net::awaitable<Response> PatchSandbox(Ctx& ctx);
+  net::awaitable<Response> KillSandbox(Ctx& ctx);
+  net::awaitable<Response> Activity(Ctx& ctx);
+  net::awaitable<Response> Wake(Ctx& ctx);
+  net::awaitable<Response> Pause(Ctx& ctx);
+  net::awaitable<Response> History(Ctx& ctx);
+  net::awaitable<Response> ListSandboxes(Ctx& ctx);
+  net::awaitable<Response> EnforcerRuns(Ctx& ctx);
+  net::awaitable<Response> SignIn(Ctx& ctx);
+  net::awaitable<Response> SignOut(Ctx& ctx);
+  net::awaitable<Response> Healthz(Ctx& ctx);
+  net::awaitable<Response> Readyz(Ctx& ctx);
+  net::awaitable<Response> MetricsText(Ctx& ctx);
+
+  lifecycle::Lifecycle& lifecycle_;
+  store::Store& store_;
+  BlockingPool& store_pool_;
+  Metrics& metrics_;
+  IdGenerator& ids_;
+  ApiOptions options_;
+  std::string cookie_value_;
+};
+
+// Project ids: 1–128 characters of [A-Za-z0-9._-].
+Status ValidateProjectId(const std::string& id);
+// Parses `limit` from the query: default when absent, kInvalidArgument when
+// not an integer in [1, max].
+Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max);
+
+inline constexpr char kSessionCookie[] = "sandboxd_session";
+
+}  // namespace sbx::api

@@ -1,0 +1,168 @@
+#include "api/events.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "api/errors.h"
+#include "api/wire.h"
+#include "base/log.h"
+
+namespace sbx::api {
+
+using namespace std::chrono_literals;
+
+struct EventStreams::Stream {
+  std::string project;
+  std::optional<core::Sandbox> pending;  // newest change not yet written
+  int64_t sent_version = -1;
+  bool closed = false;
+  bool reader_done = false;
+  std::unique_ptr<Timer> wake;
+};
+
+std::string SseFrame(const core::Sandbox& s) {
+  return fmt::format("event: sandbox\nid: {}\ndata: {}\n\n", s.version,
+                     boost::json::serialize(SandboxJson(s)));
+}
+
+EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
+                           lifecycle::Lifecycle& lifecycle, lifecycle::EventBus& bus,
+                           Metrics& metrics, EventStreamOptions options)
+    : io_(io),
+      clock_(clock),
+      api_(api),
+      lifecycle_(lifecycle),
+      bus_(bus),
+      metrics_(metrics),
+      options_(options) {
+  metrics_.AddGaugeCallback("sandboxd_sse_streams", "Open SSE event streams", [this] {
+    return std::vector<std::pair<Labels, double>>{{{}, static_cast<double>(open_)}};
+  });
+}
+
+void EventStreams::Register(http_server::Router& router) {
+  router.AddStream(
+      http::verb::get, "/api/projects/{projectId}/sandbox/events",
+      [this](http_server::RequestContext& ctx) { return Gate(ctx); },
+      [this](http_server::RequestContext& ctx, http_server::StreamWriter& w) {
+        return Serve(ctx, w);
+      });
+}
+
+net::awaitable<std::optional<http_server::Response>> EventStreams::Gate(
+    http_server::RequestContext& ctx) {
+  if (Status s = api_.Authenticate(ctx.request); !s.ok()) co_return ToHttp(ctx.request, s);
+  const std::string project = ctx.params["projectId"];
+  if (Status s = ValidateProjectId(project); !s.ok()) co_return ToHttp(ctx.request, s);
+  if (auto s = lifecycle_.Get(project); !s.ok()) co_return ToHttp(ctx.request, s.error());
+  if (open_ >= options_.max_streams) {
+    metrics_.Inc("sandboxd_sse_rejected_total", {}, 1, "SSE streams refused at the limit");
+    co_return http_server::ErrorResponse(
+        ctx.request, http::status::service_unavailable, "unavailable",
+        fmt::format("too many event streams (limit {}); poll the status instead",
+                    options_.max_streams));
+  }
+  co_return std::nullopt;
+}
+
+net::awaitable<void> EventStreams::Heartbeat(const std::string& project, bool closing) {
+  auto s = lifecycle_.Get(project);
+  if (!s.ok()) co_return;
+  if (s->status != core::SandboxStatus::kRunning && s->status != core::SandboxStatus::kStarting) {
+    co_return;
+  }
+  last_heartbeat_[project] = clock_.SteadyNow();
+  Status st = co_await lifecycle_.RecordActivity(project, core::EventSource::kApi);
+  if (!st.ok()) SBX_LOG_WARN("presence of {}{}: {}", project, closing ? " (last viewer left)" : "",
+                             st.ToString());
+}
+
+net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
+                                         http_server::StreamWriter& writer) {
+  auto st = std::make_shared<Stream>();
+  st->project = ctx.params["projectId"];
+  st->wake = clock_.NewTimer(io_.get_executor());
+  ++open_;
+  ++open_by_project_[st->project];
+  std::weak_ptr<Stream> weak = st;
+  const int64_t sub = bus_.Subscribe([this, weak](const core::Sandbox& s) {
+    net::post(io_, [weak, s] {
+      auto stream = weak.lock();
+      if (!stream || s.project_id != stream->project) return;
+      if (s.version <= stream->sent_version) return;
+      if (stream->pending && stream->pending->version >= s.version) return;
+      stream->pending = s;
+      stream->wake->Cancel();
+    });
+  });
+  // The reader notices the client going away.
+  net::co_spawn(
+      io_,
+      [st, &writer]() -> net::awaitable<void> {
+        co_await writer.WaitClosed();
+        st->closed = true;
+        st->reader_done = true;
+        st->wake->Cancel();
+      },
+      net::detached);
+
+  int64_t last_event_id = -1;
+  if (auto h = ctx.request["Last-Event-ID"]; !h.empty()) {
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(h.data(), h.data() + h.size(), v);
+    if (ec == std::errc() && p == h.data() + h.size()) last_event_id = v;
+  }
+  if (auto cur = lifecycle_.Get(st->project); cur.ok() && cur->version > last_event_id) {
+    st->pending = *cur;
+  }
+  st->sent_version = last_event_id;
+  if (!co_await writer.Write(": connected\nretry: 2000\n\n")) st->closed = true;
+  if (options_.presence) co_await Heartbeat(st->project, false);
+
+  SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
+  while (!st->closed) {
+    if (st->pending) {
+      core::Sandbox s = std::move(*st->pending);
+      st->pending.reset();
+      if (s.version > st->sent_version) {
+        st->sent_version = s.version;
+        if (!co_await writer.Write(SseFrame(s))) break;
+      }
+      continue;
+    }
+    const SteadyTime now = clock_.SteadyNow();
+    if (now >= next_keepalive) {
+      if (!co_await writer.Write(": keep-alive\n\n")) break;
+      next_keepalive = now + options_.keepalive;
+      continue;
+    }
+    SteadyTime deadline = next_keepalive;
+    if (options_.presence) {
+      auto cur = lifecycle_.Get(st->project);
+      const auto timeout = cur.ok() ? std::chrono::seconds(cur->idle_timeout_s) : 60s;
+      const auto interval =
+          std::max<std::chrono::steady_clock::duration>(std::min<std::chrono::steady_clock::duration>(timeout / 3, options_.max_presence_interval), 200ms);
+      auto it = last_heartbeat_.find(st->project);
+      const SteadyTime due = it == last_heartbeat_.end() ? now : it->second + interval;
+      if (due <= now) {
+        co_await Heartbeat(st->project, false);
+        continue;
+      }
+      deadline = std::min(deadline, due);
+    }
+    (void)co_await st->wake->WaitUntil(deadline);
+  }
+  bus_.Unsubscribe(sub);
+  writer.Close();
+  while (!st->reader_done) (void)co_await st->wake->WaitUntil(clock_.SteadyNow() + 1s);
+  --open_;
+  if (--open_by_project_[st->project] == 0) {
+    open_by_project_.erase(st->project);
+    last_heartbeat_.erase(st->project);
+    // The last viewer left: the idle clock starts now.
+    if (options_.presence) co_await Heartbeat(st->project, true);
+  }
+}
+
+}  // namespace sbx::api

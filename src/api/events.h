@@ -1,0 +1,67 @@
+// EventStreams serves GET /api/projects/{id}/sandbox/events: Server-Sent
+// Events carrying the sandbox object on connect and after every committed
+// change (`event: sandbox`, `id: <version>`), honouring Last-Event-ID, with
+// comment keep-alives. Memory per stream is bounded: only the newest pending
+// object is kept, and a client that stops reading is dropped by the write
+// deadline. A bounded number of streams per server; past it, 503.
+//
+// Presence policy: an open stream means someone is looking at the project.
+// While a project has open streams and its sandbox is STARTING or RUNNING,
+// sandboxd records activity for it every `presence_interval` (at most a third
+// of the idle timeout), and once more when its last stream closes; so the
+// sandbox pauses one idle timeout after the last viewer leaves. Because
+// presence is stored as activity, every replica's enforcer sees it.
+// REQUIRES: runs on a single-threaded io_context (handlers share state
+// without locks); bus callbacks hop onto it with post().
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "api/api.h"
+#include "base/clock.h"
+#include "base/metrics.h"
+#include "http/router.h"
+#include "lifecycle/event_bus.h"
+#include "lifecycle/lifecycle.h"
+
+namespace sbx::api {
+
+struct EventStreamOptions {
+  int max_streams = 2000;                         // open streams per server; more get 503
+  std::chrono::seconds keepalive{15};             // comment line interval
+  bool presence = true;                           // open streams keep the sandbox awake
+  std::chrono::seconds max_presence_interval{60}; // heartbeat at most this far apart
+};
+
+class EventStreams {
+ public:
+  EventStreams(net::io_context& io, Clock& clock, Api& api, lifecycle::Lifecycle& lifecycle,
+               lifecycle::EventBus& bus, Metrics& metrics, EventStreamOptions options);
+  void Register(http_server::Router& router);
+  int open_streams() const { return open_; }
+
+ private:
+  struct Stream;
+  net::awaitable<std::optional<http_server::Response>> Gate(http_server::RequestContext& ctx);
+  net::awaitable<void> Serve(http_server::RequestContext& ctx, http_server::StreamWriter& writer);
+  net::awaitable<void> Heartbeat(const std::string& project, bool closing);
+
+  net::io_context& io_;
+  Clock& clock_;
+  Api& api_;
+  lifecycle::Lifecycle& lifecycle_;
+  lifecycle::EventBus& bus_;
+  Metrics& metrics_;
+  EventStreamOptions options_;
+  int open_ = 0;
+  std::map<std::string, int> open_by_project_;
+  std::map<std::string, SteadyTime> last_heartbeat_;
+};
+
+// The SSE frame for one sandbox object.
+std::string SseFrame(const core::Sandbox& s);
+
+}  // namespace sbx::api

@@ -1,0 +1,57 @@
+// sandboxd: the control plane binary. Subcommands: serve (the control plane)
+// and runtime (the local runtime behind an E2B-compatible API).
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "app/serve.h"
+
+namespace {
+
+// Sets `value` from env var `name` when the flag was not given.
+void FromEnv(CLI::Option* opt, const char* name) { opt->envname(name); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sandboxd: event-driven lifecycle control plane for cloud sandboxes"};
+  app.require_subcommand(1);
+  sbx::app::ServeConfig serve;
+  CLI::App* s = app.add_subcommand("serve", "Run the control plane (REST API, enforcer, UI)");
+  FromEnv(s->add_option("--listen", serve.listen, "host:port to listen on")->capture_default_str(),
+          "SANDBOXD_LISTEN");
+  FromEnv(s->add_option("--data-dir", serve.data_dir, "state directory")->capture_default_str(),
+          "SANDBOXD_DATA_DIR");
+  FromEnv(s->add_option("--store", serve.store,
+                        "sqlite://<path> (default <data-dir>/sandboxd.db) or postgres://…"),
+          "SANDBOXD_STORE");
+  FromEnv(s->add_option("--provider", serve.provider, "local | e2b")->capture_default_str(),
+          "SANDBOXD_PROVIDER");
+  FromEnv(s->add_option("--idle-timeout", serve.idle_timeout,
+                        "default idle timeout (3s, 2m, 1h30m)")->capture_default_str(),
+          "SANDBOXD_IDLE_TIMEOUT");
+  FromEnv(s->add_option("--enforcer-schedule", serve.enforcer_schedule,
+                        "idle sweep: 5-field cron or @every <duration>")->capture_default_str(),
+          "SANDBOXD_ENFORCER_SCHEDULE");
+  FromEnv(s->add_option("--api-token", serve.api_token,
+                        "API token (default: generated into <data-dir>/api-token)"),
+          "SANDBOXD_API_TOKEN");
+  FromEnv(s->add_option("--templates-dir", serve.templates_dir, "local runtime templates"),
+          "SANDBOXD_TEMPLATES_DIR");
+  FromEnv(s->add_option("--port-range", serve.port_range, "ports for local sandboxes, a-b")
+              ->capture_default_str(),
+          "SANDBOXD_PORT_RANGE");
+  FromEnv(s->add_option("--web-dir", serve.web_dir, "built dashboard directory"),
+          "SANDBOXD_WEB_DIR");
+  FromEnv(s->add_option("--log-level", serve.log_level, "debug|info|warn|error")
+              ->capture_default_str(),
+          "SANDBOXD_LOG_LEVEL");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (s->parsed()) return sbx::app::Serve(serve);
+  return 2;
+}

@@ -1,0 +1,207 @@
+#include "app/serve.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "api/api.h"
+#include "api/events.h"
+#include "app/static_files.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "http/server.h"
+#include "jobs/idle_enforcer.h"
+#include "lifecycle/lifecycle.h"
+#include "provider/local/local_provider.h"
+#include "provider/local/posix_process_runner.h"
+#include "provider/local/socket_loopback_network.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace sbx::app {
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t RandomSeed() {
+  uint64_t seed = 0;
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  in.read(reinterpret_cast<char*>(&seed), sizeof(seed));
+  return seed ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+// The token from the flag/env, else <data-dir>/api-token, else a new one
+// written there with mode 0600.
+Result<std::string> LoadOrCreateToken(const ServeConfig& c, IdGenerator& ids) {
+  if (!c.api_token.empty()) return c.api_token;
+  const fs::path path = fs::path(c.data_dir) / "api-token";
+  if (std::ifstream in(path); in) {
+    std::string token;
+    std::getline(in, token);
+    if (!token.empty()) return token;
+  }
+  const std::string token = ids.NewHex(40);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return Unavailable(fmt::format("cannot write {}", path.string()));
+  const std::string line = token + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok) return Unavailable(fmt::format("cannot write {}", path.string()));
+  return token;
+}
+
+Result<std::pair<uint16_t, uint16_t>> ParsePortRange(const std::string& s) {
+  const auto dash = s.find('-');
+  int a = 0, b = 0;
+  auto bad = InvalidArgument(fmt::format("--port-range \"{}\" must look like 40000-40999", s));
+  if (dash == std::string::npos) return bad;
+  auto r1 = std::from_chars(s.data(), s.data() + dash, a);
+  auto r2 = std::from_chars(s.data() + dash + 1, s.data() + s.size(), b);
+  if (r1.ec != std::errc() || r2.ec != std::errc() || r2.ptr != s.data() + s.size() || a < 1 ||
+      b > 65535 || a > b) {
+    return bad;
+  }
+  return std::make_pair(static_cast<uint16_t>(a), static_cast<uint16_t>(b));
+}
+
+// A directory that exists among the candidates, or the first one.
+fs::path FirstExisting(const std::vector<fs::path>& candidates) {
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    if (fs::is_directory(c, ec)) return c;
+  }
+  return candidates.front();
+}
+
+}  // namespace
+
+int Serve(const ServeConfig& c) {
+  spdlog::set_level(spdlog::level::from_str(c.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  auto fail = [](const Status& s) {
+    SBX_LOG_ERROR("sandboxd serve: {}", s.ToString());
+    return 1;
+  };
+  std::error_code ec;
+  fs::create_directories(c.data_dir, ec);
+  if (ec) return fail(Unavailable(fmt::format("create {}: {}", c.data_dir, ec.message())));
+  const fs::path data_dir = fs::absolute(c.data_dir);
+  auto idle = ParseDuration(c.idle_timeout);
+  if (!idle.ok()) return fail(idle.error().WithContext("--idle-timeout"));
+  const int64_t idle_s = std::chrono::duration_cast<std::chrono::seconds>(*idle).count();
+  if (idle_s < 1) return fail(InvalidArgument("--idle-timeout must be at least 1s"));
+  auto ports = ParsePortRange(c.port_range);
+  if (!ports.ok()) return fail(ports.error());
+
+  SystemClock clock;
+  IdGenerator ids(RandomSeed());
+  auto token = LoadOrCreateToken(c, ids);
+  if (!token.ok()) return fail(token.error());
+
+  std::string store_url = c.store.empty() ? "sqlite://" + (data_dir / "sandboxd.db").string() : c.store;
+  if (store_url.rfind("sqlite://", 0) != 0) {
+    return fail(InvalidArgument(fmt::format("--store {}: only sqlite:// is supported", store_url)));
+  }
+  auto store = store::SqliteStore::Open(store_url.substr(9));
+  if (!store.ok()) return fail(store.error());
+
+  const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  provider::local::PosixProcessRunner runner;
+  provider::local::SocketLoopbackNetwork loopback(clock);
+  provider::local::ThreadSleeper sleeper;
+  provider::local::LocalProviderOptions local_opts;
+  local_opts.runc_root = data_dir / "runc";
+  local_opts.sandboxes_dir = data_dir / "sandboxes";
+  local_opts.templates_dir = c.templates_dir.empty()
+                                 ? FirstExisting({exe_dir.parent_path() / "templates", "templates"})
+                                 : fs::path(c.templates_dir);
+  local_opts.binary_dir = exe_dir;
+  local_opts.first_port = ports->first;
+  local_opts.last_port = ports->second;
+  if (c.provider != "local") {
+    return fail(InvalidArgument(fmt::format("--provider {}: only local is supported", c.provider)));
+  }
+  provider::local::LocalProvider provider(clock, ids, runner, loopback, sleeper, local_opts);
+
+  net::io_context io;
+  BlockingPool store_pool({.threads = 2});
+  BlockingPool provider_pool({.threads = 8});
+  lifecycle::ReadModel read_model;
+  lifecycle::EventBus bus;
+  Metrics metrics;
+  lifecycle::Lifecycle lifecycle(clock, store_pool, provider_pool, **store, provider, ids,
+                                 read_model, bus, metrics,
+                                 {.default_idle_timeout_s = idle_s});
+  if (Status s = lifecycle.Load(); !s.ok()) return fail(s);
+  metrics.AddGaugeCallback("sandboxd_sandboxes", "Sandboxes by status", [&read_model] {
+    std::vector<std::pair<Labels, double>> out;
+    auto counts = read_model.CountByStatus();
+    for (auto st : {core::SandboxStatus::kStarting, core::SandboxStatus::kRunning,
+                    core::SandboxStatus::kPausing, core::SandboxStatus::kPaused,
+                    core::SandboxStatus::kKilled}) {
+      out.push_back({{{"status", std::string(core::StatusName(st))}},
+                     static_cast<double>(counts[st])});
+    }
+    return out;
+  });
+
+  jobs::IdleEnforcer enforcer(clock, store_pool, **store, lifecycle, bus, metrics,
+                              {.schedule = c.enforcer_schedule});
+  http_server::Router router;
+  api::Api api(lifecycle, **store, store_pool, metrics, ids, {.api_token = *token});
+  api.Register(router);
+  api::EventStreams streams(io, clock, api, lifecycle, bus, metrics, {});
+  streams.Register(router);
+  const fs::path web_dir =
+      c.web_dir.empty() ? FirstExisting({exe_dir.parent_path() / "web/dashboard/dist",
+                                         "web/dashboard/dist"})
+                        : fs::path(c.web_dir);
+  StaticFiles static_files(web_dir);
+  router.SetFallback([&static_files](http_server::RequestContext& ctx) {
+    return static_files.Serve(ctx);
+  });
+  http_server::Server server(io, clock, metrics, router, {.listen = c.listen});
+  auto bound = server.Start();
+  if (!bound.ok()) return fail(bound.error());
+
+  // Records first, then the truth from the runtime: containers that vanished
+  // become KILLED, transitions interrupted by a crash are resolved.
+  net::co_spawn(io, lifecycle.Reconcile(), [](std::exception_ptr, Result<int> r) {
+    if (!r.ok()) {
+      SBX_LOG_WARN("start-up reconcile: {}", r.error().ToString());
+    } else if (*r > 0) {
+      SBX_LOG_WARN("start-up reconcile repaired {} sandbox records", *r);
+    }
+  });
+  if (Status s = enforcer.Start(io.get_executor()); !s.ok()) return fail(s);
+
+  SBX_LOG_INFO("sandboxd serving on http://{}/ (data {}, idle timeout {}, schedule \"{}\")", *bound,
+               data_dir.string(), FormatDuration(*idle), c.enforcer_schedule);
+  SBX_LOG_INFO("API token in {} ", (data_dir / "api-token").string());
+  fmt::print("sandboxd listening on http://{}/\nAPI token: {}\nOpen the dashboard: http://{}/?token={}\n",
+             *bound, *token, *bound, *token);
+  std::fflush(stdout);
+
+  net::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    SBX_LOG_INFO("signal {}: shutting down", sig);
+    enforcer.Stop();
+    server.Stop();
+    io.stop();
+  });
+  // One I/O thread: handlers, SSE streams and the enforcer share state
+  // without locks; blocking work runs on the pools.
+  io.run();
+  // Let in-flight blocking calls finish while everything they use still exists.
+  provider_pool.Stop();
+  store_pool.Stop();
+  return 0;
+}
+
+}  // namespace sbx::app

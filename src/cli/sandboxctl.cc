@@ -1,0 +1,207 @@
+// sandboxctl: the command-line client of sandboxd. Talks only to the public
+// HTTP API (DESIGN.md §7) and prints the JSON it gets back, one document per
+// line. Exit codes: 0 success, 1 API or connection error, 2 usage error.
+#include <CLI/CLI.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "base/time.h"
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+struct Client {
+  std::string host;
+  std::string port;
+  std::string token;
+
+  // Sends one request; returns status and body, or throws nothing: errors come
+  // back as status 0 with the message in the body.
+  std::pair<int, std::string> Call(http::verb verb, const std::string& target,
+                                   const std::string& body = "") const {
+    try {
+      net::io_context io;
+      net::ip::tcp::resolver resolver(io);
+      beast::tcp_stream stream(io);
+      stream.expires_after(std::chrono::seconds(120));
+      stream.connect(resolver.resolve(host, port));
+      http::request<http::string_body> req{verb, target, 11};
+      req.set(http::field::host, host);
+      req.set(http::field::authorization, "Bearer " + token);
+      if (!body.empty()) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = body;
+      }
+      req.prepare_payload();
+      http::write(stream, req);
+      beast::flat_buffer buf;
+      http::response<http::string_body> res;
+      http::read(stream, buf, res);
+      beast::error_code ec;
+      stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+      return {res.result_int(), res.body()};
+    } catch (const std::exception& e) {
+      return {0, std::string("cannot reach sandboxd at ") + host + ":" + port + ": " + e.what()};
+    }
+  }
+};
+
+int Report(const std::pair<int, std::string>& r) {
+  if (r.first == 0) {
+    std::cerr << "sandboxctl: " << r.second << "\n";
+    return 1;
+  }
+  if (r.first >= 400) {
+    boost::system::error_code ec;
+    auto v = json::parse(r.second, ec);
+    if (!ec && v.is_object() && v.as_object().contains("error")) {
+      const auto& e = v.at("error");
+      std::cerr << "sandboxctl: " << r.first << " " << json::value_to<std::string>(e.at("code"))
+                << ": " << json::value_to<std::string>(e.at("message")) << "\n";
+    } else {
+      std::cerr << "sandboxctl: HTTP " << r.first << ": " << r.second << "\n";
+    }
+    return 1;
+  }
+  if (!r.second.empty()) std::cout << r.second << "\n";
+  return 0;
+}
+
+std::string ReadToken(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/api-token");
+  std::string t;
+  std::getline(in, t);
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sandboxctl: drive sandboxd from the command line"};
+  app.require_subcommand(1);
+  std::string url = "http://127.0.0.1:8080";
+  std::string token;
+  std::string data_dir = "data";
+  app.add_option("--url", url, "sandboxd base URL")->envname("SANDBOXD_URL")->capture_default_str();
+  app.add_option("--token", token, "API token (default: <data-dir>/api-token)")
+      ->envname("SANDBOXD_API_TOKEN");
+  app.add_option("--data-dir", data_dir, "where to find api-token")
+      ->envname("SANDBOXD_DATA_DIR")
+      ->capture_default_str();
+
+  std::string project, tmpl, timeout, status_filter;
+  bool wait = false;
+  int limit = 0;
+  auto add_project = [&](CLI::App* c) { c->add_option("project", project, "project id")->required(); };
+  CLI::App* create = app.add_subcommand("create", "create the project's sandbox (waits until it serves)");
+  add_project(create);
+  create->add_option("--template", tmpl, "template name");
+  create->add_option("--idle-timeout", timeout, "idle timeout (30s, 3m)");
+  CLI::App* status = app.add_subcommand("status", "show the project's sandbox");
+  add_project(status);
+  CLI::App* wake = app.add_subcommand("wake", "resume (or re-create) the project's sandbox");
+  add_project(wake);
+  wake->add_flag("--wait", wait, "wait until it is RUNNING");
+  CLI::App* pause = app.add_subcommand("pause", "pause the project's sandbox now");
+  add_project(pause);
+  CLI::App* kill = app.add_subcommand("kill", "kill the project's sandbox");
+  add_project(kill);
+  CLI::App* activity = app.add_subcommand("activity", "record activity (pushes pauseAt forward)");
+  add_project(activity);
+  CLI::App* set_timeout = app.add_subcommand("set-idle-timeout", "change the idle timeout");
+  add_project(set_timeout);
+  set_timeout->add_option("timeout", timeout, "new idle timeout (30s, 3m)")->required();
+  CLI::App* history = app.add_subcommand("history", "the project's lifecycle events");
+  add_project(history);
+  CLI::App* list = app.add_subcommand("list", "list sandboxes");
+  list->add_option("--status", status_filter, "only this status");
+  list->add_option("--limit", limit, "page size");
+  CLI::App* runs = app.add_subcommand("runs", "idle enforcer runs");
+  runs->add_option("--limit", limit, "how many");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || parsed->scheme() != "http") {
+    std::cerr << "sandboxctl: --url must be http://host:port\n";
+    return 2;
+  }
+  Client client{std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80",
+                token.empty() ? ReadToken(data_dir) : token};
+  const std::string base = "/api/projects/" + project + "/sandbox";
+  auto seconds = [&](const std::string& d) -> std::optional<int64_t> {
+    auto r = sbx::ParseDuration(d);
+    if (!r.ok()) {
+      std::cerr << "sandboxctl: " << r.error().message() << "\n";
+      return std::nullopt;
+    }
+    return std::chrono::duration_cast<std::chrono::seconds>(*r).count();
+  };
+
+  if (create->parsed()) {
+    json::object body;
+    if (!tmpl.empty()) body["template"] = tmpl;
+    if (!timeout.empty()) {
+      auto s = seconds(timeout);
+      if (!s) return 2;
+      body["idleTimeoutSeconds"] = *s;
+    }
+    return Report(client.Call(http::verb::post, base, json::serialize(body)));
+  }
+  if (status->parsed()) return Report(client.Call(http::verb::get, base));
+  if (pause->parsed()) return Report(client.Call(http::verb::post, base + "/pause"));
+  if (kill->parsed()) return Report(client.Call(http::verb::delete_, base));
+  if (activity->parsed()) return Report(client.Call(http::verb::post, base + "/activity"));
+  if (history->parsed()) return Report(client.Call(http::verb::get, base + "/history"));
+  if (set_timeout->parsed()) {
+    auto s = seconds(timeout);
+    if (!s) return 2;
+    json::object body;
+    body["idleTimeoutSeconds"] = *s;
+    return Report(client.Call(http::verb::patch, base, json::serialize(body)));
+  }
+  if (wake->parsed()) {
+    auto r = client.Call(http::verb::post, base + "/wake");
+    if (!wait || r.first != 202) return Report(r);
+    // Poll until the wake settles (RUNNING, or back to PAUSED/KILLED on failure).
+    for (int i = 0; i < 600; ++i) {
+      auto s = client.Call(http::verb::get, base);
+      if (s.first != 200) return Report(s);
+      boost::system::error_code ec;
+      auto v = json::parse(s.second, ec);
+      const std::string st = ec ? "" : json::value_to<std::string>(v.at("status"));
+      if (st != "STARTING") return Report(s);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::cerr << "sandboxctl: still STARTING after 60s\n";
+    return 1;
+  }
+  if (list->parsed()) {
+    std::string q = "/api/sandboxes?";
+    if (!status_filter.empty()) q += "status=" + status_filter + "&";
+    if (limit > 0) q += "limit=" + std::to_string(limit);
+    return Report(client.Call(http::verb::get, q));
+  }
+  if (runs->parsed()) {
+    std::string q = "/api/jobs/idle-enforcer/runs";
+    if (limit > 0) q += "?limit=" + std::to_string(limit);
+    return Report(client.Call(http::verb::get, q));
+  }
+  return 2;
+}

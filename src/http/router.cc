@@ -1,0 +1,100 @@
+#include "http/router.h"
+
+#include <boost/json.hpp>
+#include <boost/url/decode_view.hpp>
+#include <boost/url/parse.hpp>
+
+namespace sbx::http_server {
+namespace {
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Router::Add(http::verb method, const std::string& pattern, Handler handler) {
+  routes_.push_back({method, Split(pattern), pattern, std::move(handler), nullptr, nullptr});
+}
+
+void Router::AddStream(http::verb method, const std::string& pattern, StreamGate gate,
+                       StreamHandler handler) {
+  routes_.push_back({method, Split(pattern), pattern, nullptr, std::move(handler), std::move(gate)});
+}
+
+void Router::SetFallback(Handler handler) { fallback_ = std::move(handler); }
+
+Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
+  const auto segs = Split(ctx.path);
+  Match out;
+  for (const Route& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    std::map<std::string, std::string> params;
+    bool ok = true;
+    for (size_t i = 0; i < segs.size() && ok; ++i) {
+      const std::string& p = r.segments[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        if (segs[i].empty()) ok = false;
+        params[p.substr(1, p.size() - 2)] = segs[i];
+      } else if (p != segs[i]) {
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    if (r.method != method && !(r.method == http::verb::get && method == http::verb::head)) {
+      out.method_not_allowed = true;
+      continue;
+    }
+    ctx.params = std::move(params);
+    ctx.route = r.pattern;
+    out.route = &r;
+    out.method_not_allowed = false;
+    return out;
+  }
+  return out;
+}
+
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::map<std::string, std::string>& query) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return false;
+  path = std::string(parsed->encoded_path().decode());
+  for (auto param : parsed->params()) {
+    query[std::string(param.key)] = std::string(param.value);
+  }
+  return true;
+}
+
+Response JsonResponse(const Request& req, http::status status, std::string body) {
+  Response res{status, req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+Response ErrorResponse(const Request& req, http::status status, std::string_view code,
+                       std::string_view message) {
+  boost::json::object err;
+  err["code"] = code;
+  err["message"] = message;
+  boost::json::object o;
+  o["error"] = std::move(err);
+  return JsonResponse(req, status, boost::json::serialize(o));
+}
+
+}  // namespace sbx::http_server

@@ -1,0 +1,89 @@
+// Router maps (method, path) to a handler. Patterns are literal segments and
+// `{name}` placeholders matching one non-empty segment: "/api/projects/{projectId}/sandbox".
+// Handlers are coroutines returning a complete response; streaming handlers
+// (SSE) get the connection and write themselves. Build the table before
+// serving; Route() is then thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/net.h"
+
+namespace sbx::http_server {
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+// A response body writer for streaming handlers. Write() completes once the
+// bytes are handed to the socket; it returns false once the client is gone.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  virtual net::awaitable<bool> Write(std::string data) = 0;
+  // Completes when the peer closes the connection (or errors).
+  virtual net::awaitable<void> WaitClosed() = 0;
+  virtual void Close() = 0;
+};
+
+struct RequestContext {
+  const Request& request;
+  std::map<std::string, std::string> params;  // path placeholders
+  std::string path;                            // decoded path without query
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::string route;                           // matched pattern, for metrics
+};
+
+using Handler = std::function<net::awaitable<Response>(RequestContext&)>;
+// Writes the response head and body itself through `writer`; `head` carries
+// status and headers already set (chunked SSE streams).
+using StreamHandler =
+    std::function<net::awaitable<void>(RequestContext&, StreamWriter& writer)>;
+// Decides whether a streaming request may start; returning a response
+// refuses it (401, 404, 503 …) and it is sent instead.
+using StreamGate = std::function<net::awaitable<std::optional<Response>>(RequestContext&)>;
+
+struct Route {
+  http::verb method;
+  std::vector<std::string> segments;
+  std::string pattern;
+  Handler handler;
+  StreamHandler stream;
+  StreamGate gate;
+};
+
+class Router {
+ public:
+  void Add(http::verb method, const std::string& pattern, Handler handler);
+  void AddStream(http::verb method, const std::string& pattern, StreamGate gate,
+                 StreamHandler handler);
+  // Handler for requests no route matches (static files); default 404.
+  void SetFallback(Handler handler);
+
+  struct Match {
+    const Route* route = nullptr;  // null: fallback
+    bool method_not_allowed = false;
+  };
+  // Fills ctx.params/route on a match.
+  Match Find(http::verb method, RequestContext& ctx) const;
+  const Handler& fallback() const { return fallback_; }
+
+ private:
+  std::vector<Route> routes_;
+  Handler fallback_;
+};
+
+// Splits "/a/b?x=1&y=%20" into path and decoded query. Returns false for a
+// malformed target.
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::map<std::string, std::string>& query);
+
+// {"error":{"code":…,"message":…}} with the status.
+Response ErrorResponse(const Request& req, http::status status, std::string_view code,
+                       std::string_view message);
+Response JsonResponse(const Request& req, http::status status, std::string body);
+
+}  // namespace sbx::http_server

@@ -1,0 +1,51 @@
+#include "http/router.h"
+
+#include <gtest/gtest.h>
+
+namespace sbx::http_server {
+namespace {
+
+net::awaitable<Response> Ok(RequestContext& ctx) {
+  co_return JsonResponse(ctx.request, http::status::ok, "{}");
+}
+
+TEST(RouterTest, MatchesPlaceholdersAndMethods) {
+  Router r;
+  r.Add(http::verb::get, "/api/projects/{projectId}/sandbox", Ok);
+  r.Add(http::verb::post, "/api/projects/{projectId}/sandbox/wake", Ok);
+  Request req;
+  RequestContext ctx{req, {}, "/api/projects/demo/sandbox", {}, {}};
+  auto m = r.Find(http::verb::get, ctx);
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(ctx.params["projectId"], "demo");
+  EXPECT_EQ(ctx.route, "/api/projects/{projectId}/sandbox");
+  RequestContext ctx2{req, {}, "/api/projects/demo/sandbox/wake", {}, {}};
+  auto m2 = r.Find(http::verb::get, ctx2);
+  EXPECT_EQ(m2.route, nullptr);
+  EXPECT_TRUE(m2.method_not_allowed);
+  RequestContext ctx3{req, {}, "/api/projects/demo/other", {}, {}};
+  auto m3 = r.Find(http::verb::get, ctx3);
+  EXPECT_EQ(m3.route, nullptr);
+  EXPECT_FALSE(m3.method_not_allowed);
+}
+
+TEST(RouterTest, ParsesTargetsAndDecodesQuery) {
+  std::string path;
+  std::map<std::string, std::string> q;
+  ASSERT_TRUE(ParseTarget("/api/sandboxes?status=RUNNING&cursor=a%20b", path, q));
+  EXPECT_EQ(path, "/api/sandboxes");
+  EXPECT_EQ(q["status"], "RUNNING");
+  EXPECT_EQ(q["cursor"], "a b");
+  EXPECT_FALSE(ParseTarget("no-slash", path, q));
+}
+
+TEST(RouterTest, ErrorBodyHasCodeAndMessage) {
+  Request req;
+  auto res = ErrorResponse(req, http::status::not_found, "not_found", "project x has no sandbox");
+  EXPECT_EQ(res.result(), http::status::not_found);
+  EXPECT_EQ(res.body(), R"({"error":{"code":"not_found","message":"project x has no sandbox"}})");
+  EXPECT_EQ(res[http::field::content_type], "application/json");
+}
+
+}  // namespace
+}  // namespace sbx::http_server

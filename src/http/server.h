@@ -1,0 +1,56 @@
+// Server: the HTTP/1.1 listener of sandboxd (Boost.Beast over Asio
+// coroutines). One coroutine per connection reads requests with limits
+// (body size, header size, idle timeout), routes them, writes responses, and
+// counts every request in Metrics by route template and status code.
+// Start() binds and returns the bound endpoint (port 0 picks a free one).
+// Runs on the io_context it is given; thread-safe to Stop() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "base/metrics.h"
+#include "base/net.h"
+#include "base/status.h"
+#include "http/router.h"
+
+namespace sbx::http_server {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";        // host:port; port 0 = any free port
+  size_t max_body_bytes = 1 << 20;              // larger bodies get 413
+  size_t max_header_bytes = 16 << 10;           // larger heads get 431
+  std::chrono::seconds idle_timeout{60};        // keep-alive connection idle limit
+  std::chrono::seconds stream_write_timeout{30};  // SSE: drop a client that stops reading
+  std::string metrics_prefix = "sandboxd";      // metric names: <prefix>_http_requests_total
+};
+
+class Server {
+ public:
+  Server(net::io_context& io, Clock& clock, Metrics& metrics, Router& router,
+         ServerOptions options);
+  // Binds and starts accepting. Returns the bound endpoint ("127.0.0.1:41234").
+  Result<std::string> Start();
+  void Stop();
+
+ private:
+  net::awaitable<void> Accept();
+  net::awaitable<void> Session(net::ip::tcp::socket socket);
+  net::awaitable<Response> Dispatch(Request& req, RequestContext& ctx, bool& streamed,
+                                    beast::tcp_stream& stream);
+
+  net::io_context& io_;
+  Clock& clock_;
+  Metrics& metrics_;
+  Router& router_;
+  ServerOptions options_;
+  std::unique_ptr<net::ip::tcp::acceptor> acceptor_;
+};
+
+// Splits "host:port"; kInvalidArgument when malformed.
+Result<net::ip::tcp::endpoint> ParseListen(const std::string& listen);
+
+}  // namespace sbx::http_server

@@ -1,0 +1,159 @@
+#include "jobs/idle_enforcer.h"
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+
+namespace sbx::jobs {
+
+using namespace std::chrono_literals;
+
+IdleEnforcer::IdleEnforcer(Clock& clock, BlockingPool& store_pool, store::Store& store,
+                           lifecycle::Lifecycle& lifecycle, lifecycle::EventBus& bus,
+                           Metrics& metrics, IdleEnforcerOptions options)
+    : clock_(clock),
+      store_pool_(store_pool),
+      store_(store),
+      lifecycle_(lifecycle),
+      bus_(bus),
+      metrics_(metrics),
+      options_(std::move(options)) {}
+
+IdleEnforcer::~IdleEnforcer() {
+  if (subscription_) bus_.Unsubscribe(subscription_);
+}
+
+Status IdleEnforcer::Start(net::any_io_executor executor) {
+  auto parsed = CronSchedule::Parse(options_.schedule);
+  if (!parsed.ok()) return parsed.error().WithContext("enforcer schedule");
+  schedule_ = *parsed;
+  strand_.emplace(net::make_strand(executor));
+  plan_timer_ = clock_.NewTimer(*strand_);
+  sweep_timer_ = clock_.NewTimer(*strand_);
+  if (options_.exact_timer) {
+    // Any committed change may move the earliest deadline: re-plan.
+    subscription_ = bus_.Subscribe([this](const core::Sandbox&) {
+      if (replan_.exchange(true)) return;  // a re-plan is already on its way
+      net::post(*strand_, [this] { plan_timer_->Cancel(); });
+    });
+    net::co_spawn(*strand_, TimerLoop(), net::detached);
+  }
+  net::co_spawn(*strand_, SweepLoop(), net::detached);
+  return OkStatus();
+}
+
+void IdleEnforcer::Stop() {
+  stopping_ = true;
+  if (!strand_) return;
+  net::post(*strand_, [this] {
+    plan_timer_->Cancel();
+    sweep_timer_->Cancel();
+  });
+}
+
+std::optional<SystemTime> IdleEnforcer::NextDeadline() const {
+  std::optional<SystemTime> best;
+  for (const core::Sandbox& s : lifecycle_.read_model().All()) {
+    auto at = core::PauseAt(s);
+    if (!at) continue;
+    if (s.last_error && s.last_error->code == "pause_failed" && s.last_error->at >= *at) continue;
+    if (!best || *at < *best) best = at;
+  }
+  return best;
+}
+
+net::awaitable<void> IdleEnforcer::TimerLoop() {
+  while (!stopping_) {
+    replan_ = false;
+    const auto next = NextDeadline();
+    const SystemTime now = clock_.Now();
+    const auto wait = next ? std::max<std::chrono::system_clock::duration>(*next - now, 0s)
+                           : std::chrono::system_clock::duration(1h);
+    Status s = co_await plan_timer_->WaitUntil(
+        clock_.SteadyNow() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait));
+    if (stopping_) break;
+    if (!s.ok()) continue;  // re-plan requested
+    std::vector<std::string> due;
+    const SystemTime fire_time = clock_.Now();
+    for (const core::Sandbox& sb : lifecycle_.read_model().All()) {
+      if (core::IsIdleDue(sb, fire_time) &&
+          !(sb.last_error && sb.last_error->code == "pause_failed" &&
+            sb.last_error->at >= *core::PauseAt(sb))) {
+        due.push_back(sb.project_id);
+      }
+    }
+    if (!due.empty()) (void)co_await PauseDue(due, "timer");
+  }
+}
+
+net::awaitable<void> IdleEnforcer::SweepLoop() {
+  while (!stopping_) {
+    const SystemTime now = clock_.Now();
+    const SystemTime next = schedule_->Next(now);
+    Status s = co_await sweep_timer_->WaitUntil(
+        clock_.SteadyNow() +
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(next - now));
+    if (stopping_) break;
+    if (!s.ok()) continue;
+    (void)co_await Sweep("schedule");
+  }
+}
+
+net::awaitable<PassResult> IdleEnforcer::Sweep(std::string trigger) {
+  const SystemTime now = clock_.Now();
+  const int limit = options_.sweep_limit;
+  auto list = [this, now, limit] { return store_.ListIdleDue(now, limit); };
+  auto candidates = co_await store_pool_.Run(list);
+  std::vector<std::string> projects;
+  if (candidates.ok()) {
+    for (const auto& s : *candidates) projects.push_back(s.project_id);
+  } else {
+    SBX_LOG_ERROR("idle sweep: listing candidates: {}", candidates.error().ToString());
+  }
+  co_return co_await PauseDue(projects, trigger);
+}
+
+net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>& projects,
+                                                  const std::string& trigger) {
+  store::JobRun run;
+  run.job = kIdleEnforcerJob;
+  run.trigger = trigger;
+  run.started_at = TruncateToMillis(clock_.Now());
+  PassResult result;
+  for (const std::string& project : projects) {
+    ++result.checked;
+    std::string error;
+    // One sandbox's failure never stops the others.
+    switch (co_await lifecycle_.PauseIfIdle(project, &error)) {
+      case lifecycle::PauseDecision::kPaused:
+        ++result.paused;
+        break;
+      case lifecycle::PauseDecision::kFailed:
+        ++result.failed;
+        run.errors.push_back(error);
+        break;
+      case lifecycle::PauseDecision::kNotDue:
+        break;
+    }
+  }
+  run.finished_at = TruncateToMillis(clock_.Now());
+  run.checked = result.checked;
+  run.paused = result.paused;
+  run.failed = result.failed;
+  metrics_.Inc("sandboxd_enforcer_runs_total", {{"trigger", trigger}}, 1,
+               "Idle enforcer passes, by trigger");
+  metrics_.Inc("sandboxd_enforcer_paused_total", {}, static_cast<double>(result.paused),
+               "Sandboxes paused by the idle enforcer");
+  metrics_.Inc("sandboxd_enforcer_failed_total", {}, static_cast<double>(result.failed),
+               "Idle pauses that failed (retried by the next sweep)");
+  auto record = [this, run] { return store_.RecordJobRun(run); };
+  auto stored = co_await store_pool_.Run(record);
+  if (!stored.ok()) SBX_LOG_ERROR("recording enforcer run: {}", stored.error().ToString());
+  if (result.paused || result.failed) {
+    SBX_LOG_INFO("idle enforcer ({}): checked {}, paused {}, failed {}", trigger, result.checked,
+                 result.paused, result.failed);
+  }
+  co_return result;
+}
+
+}  // namespace sbx::jobs

@@ -1,0 +1,77 @@
+// IdleEnforcer pauses sandboxes whose idle timeout has passed, whether or not
+// anyone is watching. Two triggers: an exact timer armed at the earliest
+// pauseAt in the read model (re-planned on every committed change), and a
+// cron sweep over the store as the safety net (retries failed pauses, catches
+// anything the timer missed). Each pass is stored as a job run.
+// Runs on a strand of the executor given to Start(); public calls are
+// thread-safe.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/blocking_pool.h"
+#include "base/clock.h"
+#include "base/metrics.h"
+#include "jobs/cron.h"
+#include "lifecycle/lifecycle.h"
+#include "store/store.h"
+
+namespace sbx::jobs {
+
+inline constexpr char kIdleEnforcerJob[] = "idle-enforcer";
+
+struct IdleEnforcerOptions {
+  std::string schedule = "*/2 * * * *";  // cron or "@every <duration>" for the sweep
+  int sweep_limit = 10000;               // most candidates one sweep examines
+  bool exact_timer = true;               // arm a timer at the earliest pauseAt
+};
+
+struct PassResult {
+  int64_t checked = 0;
+  int64_t paused = 0;
+  int64_t failed = 0;
+};
+
+class IdleEnforcer {
+ public:
+  // Fails (kInvalidArgument) at Start() if the schedule does not parse.
+  IdleEnforcer(Clock& clock, BlockingPool& store_pool, store::Store& store,
+               lifecycle::Lifecycle& lifecycle, lifecycle::EventBus& bus, Metrics& metrics,
+               IdleEnforcerOptions options);
+  ~IdleEnforcer();
+
+  Status Start(net::any_io_executor executor);
+  void Stop();
+
+  // One sweep now (the cron trigger calls this). Records a job run.
+  net::awaitable<PassResult> Sweep(std::string trigger = "schedule");
+
+ private:
+  net::awaitable<void> TimerLoop();
+  net::awaitable<void> SweepLoop();
+  net::awaitable<PassResult> PauseDue(const std::vector<std::string>& projects,
+                                      const std::string& trigger);
+  // The earliest pauseAt the timer should fire at; skips sandboxes whose
+  // last pause failed after their deadline (the sweep retries those).
+  std::optional<SystemTime> NextDeadline() const;
+
+  Clock& clock_;
+  BlockingPool& store_pool_;
+  store::Store& store_;
+  lifecycle::Lifecycle& lifecycle_;
+  lifecycle::EventBus& bus_;
+  Metrics& metrics_;
+  IdleEnforcerOptions options_;
+  std::optional<CronSchedule> schedule_;
+  std::optional<net::strand<net::any_io_executor>> strand_;
+  std::unique_ptr<Timer> plan_timer_;
+  std::unique_ptr<Timer> sweep_timer_;
+  std::atomic<bool> replan_{false};
+  std::atomic<bool> stopping_{false};
+  int64_t subscription_ = 0;
+};
+
+}  // namespace sbx::jobs

@@ -1,0 +1,124 @@
+#include "jobs/idle_enforcer.h"
+
+#include <gtest/gtest.h>
+
+#include "lifecycle/testing.h"
+
+namespace sbx::jobs {
+namespace {
+
+using namespace std::chrono_literals;
+using core::SandboxStatus;
+using lifecycle::testing::Harness;
+using lifecycle::testing::RunSync;
+
+class IdleEnforcerTest : public ::testing::Test {
+ protected:
+  void StartEnforcer(IdleEnforcerOptions options = {}) {
+    enforcer_ = std::make_unique<IdleEnforcer>(h_.clock, h_.pool, *h_.store, h_.lifecycle, h_.bus,
+                                               h_.metrics, options);
+    ASSERT_TRUE(enforcer_->Start(h_.io.get_executor()).ok());
+  }
+  void Create(const std::string& project) {
+    auto r = RunSync(h_.io, h_.lifecycle.Create(project, {}));
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+  }
+  SandboxStatus StatusOf(const std::string& p) { return h_.lifecycle.Get(p)->status; }
+  void TearDown() override {
+    if (enforcer_) enforcer_->Stop();
+    h_.Drain();
+  }
+
+  Harness h_;
+  std::unique_ptr<IdleEnforcer> enforcer_;
+};
+
+TEST_F(IdleEnforcerTest, PausesExactlyAtDeadline) {
+  StartEnforcer({.schedule = "@every 1h"});
+  Create("p1");
+  AdvanceAndRun(h_.io, h_.clock, 2min + 59s + 900ms);
+  EXPECT_EQ(h_.provider.pause_calls(), 0);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kRunning);
+  AdvanceAndRun(h_.io, h_.clock, 100ms);
+  EXPECT_EQ(h_.provider.pause_calls(), 1);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kPaused);
+  auto runs = h_.store->ListJobRuns(kIdleEnforcerJob, 10);
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].trigger, "timer");
+  EXPECT_EQ((*runs)[0].paused, 1);
+}
+
+TEST_F(IdleEnforcerTest, ActivityAtTwoFiftyNineMovesTheDeadline) {
+  StartEnforcer({.schedule = "@every 1h"});
+  Create("p1");
+  AdvanceAndRun(h_.io, h_.clock, 2min + 59s);
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.RecordActivity("p1")).ok());
+  AdvanceAndRun(h_.io, h_.clock, 2min + 59s);
+  EXPECT_EQ(h_.provider.pause_calls(), 0);
+  AdvanceAndRun(h_.io, h_.clock, 1s);
+  EXPECT_EQ(h_.provider.pause_calls(), 1);
+}
+
+TEST_F(IdleEnforcerTest, ShorterTimeoutSetLaterIsHonoured) {
+  StartEnforcer({.schedule = "@every 1h"});
+  Create("p1");
+  AdvanceAndRun(h_.io, h_.clock, 10s);
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.SetIdleTimeout("p1", 20)).ok());
+  AdvanceAndRun(h_.io, h_.clock, 9s);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kRunning);
+  AdvanceAndRun(h_.io, h_.clock, 1s);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kPaused);
+}
+
+TEST_F(IdleEnforcerTest, FailedPauseIsRetriedBySweepAndOthersStillPause) {
+  StartEnforcer({.schedule = "@every 5m", .exact_timer = false});
+  Create("a");
+  Create("b");
+  h_.provider.FailNext("pause", Unavailable("runc pause: exit 1"));
+  AdvanceAndRun(h_.io, h_.clock, 5min);
+  auto runs = h_.store->ListJobRuns(kIdleEnforcerJob, 10);
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].trigger, "schedule");
+  EXPECT_EQ((*runs)[0].checked, 2);
+  EXPECT_EQ((*runs)[0].paused, 1);
+  EXPECT_EQ((*runs)[0].failed, 1);
+  ASSERT_EQ((*runs)[0].errors.size(), 1u);
+  EXPECT_EQ(StatusOf("a"), SandboxStatus::kRunning);  // the first pause call failed
+  EXPECT_EQ(StatusOf("b"), SandboxStatus::kPaused);
+  EXPECT_EQ(h_.lifecycle.Get("a")->last_error->code, "pause_failed");
+  AdvanceAndRun(h_.io, h_.clock, 5min);
+  EXPECT_EQ(StatusOf("a"), SandboxStatus::kPaused);
+  EXPECT_EQ(h_.provider.pause_calls(), 3);
+}
+
+TEST_F(IdleEnforcerTest, TimerDoesNotSpinOnAFailedPause) {
+  StartEnforcer({.schedule = "@every 10m"});
+  Create("a");
+  h_.provider.FailNext("pause", Unavailable("runc pause: exit 1"), 100);
+  AdvanceAndRun(h_.io, h_.clock, 5min);
+  EXPECT_EQ(h_.provider.pause_calls(), 1);  // the timer tried once, then left it to the sweep
+  AdvanceAndRun(h_.io, h_.clock, 5min);
+  EXPECT_EQ(h_.provider.pause_calls(), 2);
+  EXPECT_EQ(StatusOf("a"), SandboxStatus::kRunning);
+}
+
+TEST_F(IdleEnforcerTest, SweepAloneCatchesIdleSandboxesOnSchedule) {
+  StartEnforcer({.schedule = "*/2 * * * *", .exact_timer = false});
+  Create("p1");
+  // FakeClock starts at 00:00:00; pauseAt = 00:03:00; the sweep at 00:04 pauses it.
+  AdvanceAndRun(h_.io, h_.clock, 3min + 59s);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kRunning);
+  AdvanceAndRun(h_.io, h_.clock, 1s);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kPaused);
+  EXPECT_EQ(h_.store->ListJobRuns(kIdleEnforcerJob, 10)->size(), 2u);  // 00:02 and 00:04
+}
+
+TEST_F(IdleEnforcerTest, BadScheduleFailsStart) {
+  IdleEnforcer e(h_.clock, h_.pool, *h_.store, h_.lifecycle, h_.bus, h_.metrics,
+                 {.schedule = "61 * * * *"});
+  Status s = e.Start(h_.io.get_executor());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sbx::jobs

@@ -1,0 +1,477 @@
+#include "provider/e2b/e2b_provider.h"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "base/log.h"
+
+namespace sbx::provider::e2b {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// Longest piece of an E2B message or body quoted in our error messages.
+constexpr size_t kMaxQuotedBytes = 300;
+
+bool IsSuccess(int status) { return status >= 200 && status <= 299; }
+
+bool IsRetryableStatus(int status) { return status == 429 || (status >= 500 && status <= 599); }
+
+bool IsRetryableError(const Status& s) {
+  return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
+}
+
+// `text` cut to kMaxQuotedBytes, with control characters replaced, so that a
+// hostile or binary answer cannot garble a log line.
+std::string Quote(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, kMaxQuotedBytes)) {
+    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+  }
+  if (text.size() > kMaxQuotedBytes) out += "…";
+  return out;
+}
+
+// E2B's error text: `message` of a {"code":…,"message":"…"} body, else the
+// start of the body itself.
+std::string E2bMessage(const HttpResponse& r) {
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (!ec && v.is_object()) {
+    if (const json::value* m = v.as_object().if_contains("message"); m && m->is_string()) {
+      return Quote(m->as_string());
+    }
+  }
+  return Quote(r.body);
+}
+
+// Maps a non-2xx answer to a Status whose message names `what` and quotes E2B.
+Status HttpError(std::string_view what, const HttpResponse& response, int attempts) {
+  const int status = response.status;
+  StatusCode code = StatusCode::kUnavailable;
+  std::string_view reason = "unexpected answer";
+  if (status == 400) {
+    code = StatusCode::kInvalidArgument;
+    reason = "invalid request";
+  } else if (status == 401 || status == 403) {
+    code = StatusCode::kPermissionDenied;
+    reason = "E2B rejected the API key";
+  } else if (status == 404) {
+    code = StatusCode::kNotFound;
+    reason = "not found";
+  } else if (status == 409) {
+    code = StatusCode::kFailedPrecondition;
+    reason = "conflict";
+  } else if (status == 429) {
+    code = StatusCode::kResourceExhausted;
+    reason = "rate limited";
+  } else if (status >= 500 && status <= 599) {
+    code = StatusCode::kUnavailable;
+    reason = "E2B server error";
+  } else if (status >= 400 && status <= 499) {
+    code = StatusCode::kInvalidArgument;
+    reason = "request refused";
+  }
+  std::string message = fmt::format("{}: {} (http {}", what, reason, status);
+  if (attempts > 1) message += fmt::format(", {} attempts", attempts);
+  message += ")";
+  if (std::string e2b = E2bMessage(response); !e2b.empty()) message += ": " + e2b;
+  return Status(code, std::move(message));
+}
+
+// OK for a 2xx answer, else the mapped error.
+Status CheckSuccess(std::string_view what, const HttpResponse& response, int attempts) {
+  return IsSuccess(response.status) ? OkStatus() : HttpError(what, response, attempts);
+}
+
+Status Malformed(std::string_view what, std::string_view detail) {
+  return Unavailable(fmt::format("{}: malformed E2B response: {}", what, detail));
+}
+
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string EncodeQueryValue(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// The id as it may appear in a message: it failed validation, so it may hold anything.
+std::string QuoteId(std::string_view id) { return "\"" + Quote(id.substr(0, 64)) + "\""; }
+
+Status InvalidId(std::string_view op, std::string_view id) {
+  return InvalidArgument(fmt::format("e2b {}: invalid sandbox id {}: want 1-128 characters from [a-z0-9-]",
+                                     op, QuoteId(id)));
+}
+
+// The parts of E2B's Sandbox, ListedSandbox and SandboxDetail objects that we use.
+struct E2bSandbox {
+  std::string sandbox_id;
+  std::string template_name;  // alias when E2B names one, else templateID
+  std::optional<std::string> domain;
+  std::optional<ProviderState> state;
+  std::optional<SystemTime> started_at;
+  std::optional<SystemTime> end_at;
+  core::Metadata metadata;
+};
+
+Result<json::value> ParseJson(std::string_view what, const std::string& body) {
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return Malformed(what, fmt::format("invalid JSON: {}", ec.message()));
+  return v;
+}
+
+// Field `key` as a string; nullopt when absent or null; an error for other types.
+Result<std::optional<std::string>> OptionalString(std::string_view what, const json::object& o,
+                                                  std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return std::optional<std::string>();
+  if (!v->is_string()) return Malformed(what, fmt::format("\"{}\" is not a string", key));
+  return std::optional<std::string>(std::string(v->as_string()));
+}
+
+Result<std::string> RequiredString(std::string_view what, const json::object& o,
+                                   std::string_view key) {
+  SBX_ASSIGN_OR_RETURN(std::optional<std::string> s, OptionalString(what, o, key));
+  if (!s || s->empty()) return Malformed(what, fmt::format("missing \"{}\"", key));
+  return std::move(*s);
+}
+
+Result<std::optional<SystemTime>> OptionalTime(std::string_view what, const json::object& o,
+                                               std::string_view key) {
+  SBX_ASSIGN_OR_RETURN(std::optional<std::string> s, OptionalString(what, o, key));
+  if (!s) return std::optional<SystemTime>();
+  Result<SystemTime> t = ParseRfc3339(*s);
+  if (!t.ok()) return Malformed(what, fmt::format("\"{}\": {}", key, t.error().message()));
+  return std::optional<SystemTime>(*t);
+}
+
+// Sandbox (create/connect), ListedSandbox (list) or SandboxDetail (get).
+// `listed` requires the fields that only the latter two carry.
+Result<E2bSandbox> ParseSandbox(std::string_view what, const json::value& v, bool listed) {
+  if (!v.is_object()) return Malformed(what, "sandbox is not a JSON object");
+  const json::object& o = v.as_object();
+  E2bSandbox s;
+  SBX_ASSIGN_OR_RETURN(s.sandbox_id, RequiredString(what, o, "sandboxID"));
+  if (!IsValidE2bSandboxId(s.sandbox_id)) {
+    return Malformed(what, fmt::format("invalid sandboxID {}", QuoteId(s.sandbox_id)));
+  }
+  SBX_ASSIGN_OR_RETURN(std::string template_id, RequiredString(what, o, "templateID"));
+  SBX_ASSIGN_OR_RETURN(std::optional<std::string> alias, OptionalString(what, o, "alias"));
+  s.template_name = alias && !alias->empty() ? *alias : template_id;
+  SBX_ASSIGN_OR_RETURN(s.domain, OptionalString(what, o, "domain"));
+  if (s.domain && s.domain->empty()) s.domain.reset();
+  if (const json::value* m = o.if_contains("metadata"); m && !m->is_null()) {
+    if (!m->is_object()) return Malformed(what, "\"metadata\" is not an object");
+    for (const auto& [key, value] : m->as_object()) {
+      // E2B metadata is string to string; anything else is not ours.
+      if (value.is_string()) s.metadata[std::string(key)] = std::string(value.as_string());
+    }
+  }
+  if (!listed) return s;
+  SBX_ASSIGN_OR_RETURN(std::string state, RequiredString(what, o, "state"));
+  if (state == "running") {
+    s.state = ProviderState::kRunning;
+  } else if (state == "paused") {
+    s.state = ProviderState::kPaused;
+  } else {
+    return Malformed(what, fmt::format("unknown state \"{}\" of sandbox {}", Quote(state),
+                                       s.sandbox_id));
+  }
+  SBX_ASSIGN_OR_RETURN(s.started_at, OptionalTime(what, o, "startedAt"));
+  if (!s.started_at) return Malformed(what, "missing \"startedAt\"");
+  SBX_ASSIGN_OR_RETURN(s.end_at, OptionalTime(what, o, "endAt"));
+  return s;
+}
+
+// A uniformly random fraction in [0, 1) from `ids`, the injected randomness.
+double RandomFraction(IdGenerator& ids) {
+  const std::string hex = ids.NewHex(8);
+  uint32_t n = 0;
+  std::from_chars(hex.data(), hex.data() + hex.size(), n, 16);
+  return static_cast<double>(n) / 4294967296.0;
+}
+
+}  // namespace
+
+Status ValidateE2bOptions(const E2bOptions& o) {
+  auto bad = [](std::string_view field, std::string_view why) {
+    return InvalidArgument(fmt::format("e2b options: {} {}", field, why));
+  };
+  if (o.api_key.empty()) return bad("api_key", "is empty (set E2B_API_KEY)");
+  if (!o.api_url.starts_with("http://") && !o.api_url.starts_with("https://")) {
+    return bad("api_url", fmt::format("\"{}\" is not an http:// or https:// URL", o.api_url));
+  }
+  if (o.domain.empty()) return bad("domain", "is empty");
+  if (o.preview_port == 0) return bad("preview_port", "is 0");
+  if (o.template_id.empty()) return bad("template_id", "is empty");
+  if (o.sandbox_timeout <= 0s) return bad("sandbox_timeout", "must be positive");
+  if (o.sandbox_timeout.count() > std::numeric_limits<int32_t>::max()) {
+    return bad("sandbox_timeout", "is too large");
+  }
+  if (o.request_timeout <= 0ms) return bad("request_timeout", "must be positive");
+  if (o.max_attempts < 1) return bad("max_attempts", "must be at least 1");
+  if (o.backoff_base < 0ms) return bad("backoff_base", "must not be negative");
+  if (o.backoff_max < o.backoff_base) return bad("backoff_max", "must be at least backoff_base");
+  if (o.list_page_size < 1 || o.list_page_size > 100) return bad("list_page_size", "must be 1..100");
+  if (o.list_timeout <= 0ms) return bad("list_timeout", "must be positive");
+  return OkStatus();
+}
+
+bool IsValidE2bSandboxId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+E2bProvider::E2bProvider(Clock& clock, IdGenerator& ids, HttpTransport& transport,
+                         Sleeper& sleeper, E2bOptions options)
+    : clock_(clock),
+      ids_(ids),
+      transport_(transport),
+      sleeper_(sleeper),
+      options_(std::move(options)),
+      api_base_(options_.api_url.ends_with('/')
+                    ? options_.api_url.substr(0, options_.api_url.size() - 1)
+                    : options_.api_url) {}
+
+// Provider
+
+Result<ProviderSandbox> E2bProvider::Create(const CreateRequest& request) {
+  const std::string what = fmt::format("e2b create sandbox for project {}", request.project_id);
+  const std::string template_name =
+      request.template_name.empty() ? options_.template_id : request.template_name;
+  core::Metadata metadata = request.metadata;
+  metadata["projectId"] = request.project_id;
+  json::object meta;
+  for (const auto& [key, value] : metadata) meta[key] = value;
+  json::object body;
+  body["templateID"] = template_name;
+  body["timeout"] = options_.sandbox_timeout.count();
+  body["autoPause"] = true;
+  body["secure"] = false;
+  body["metadata"] = std::move(meta);
+
+  SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "POST", "/sandboxes", json::serialize(body)));
+  SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
+  SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
+  SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, v, /*listed=*/false));
+
+  const SystemTime now = clock_.Now();
+  ProviderSandbox out;
+  out.sandbox_id = e.sandbox_id;
+  out.state = ProviderState::kRunning;
+  out.url = PreviewUrl(e.sandbox_id, e.domain.value_or(options_.domain));
+  out.template_name = template_name;
+  out.started_at = now;
+  out.end_at = now + options_.sandbox_timeout;
+  out.metadata = std::move(metadata);
+  return out;
+}
+
+Status E2bProvider::Pause(const std::string& sandbox_id) {
+  if (!IsValidE2bSandboxId(sandbox_id)) return InvalidId("pause", sandbox_id);
+  const std::string what = fmt::format("e2b pause sandbox {}", sandbox_id);
+  // An empty JSON object: the body is optional, but strict JSON readers choke on none.
+  SBX_ASSIGN_OR_RETURN(Reply reply,
+                       Exchange(what, "POST", fmt::format("/sandboxes/{}/pause", sandbox_id), "{}"));
+  if (reply.response.status != 409) return CheckSuccess(what, reply.response, reply.attempts);
+  // 409 means "already paused" or "busy in another transition": only the
+  // first is success, so anything but E2B's known wording is checked.
+  if (E2bMessage(reply.response).find("already paused") != std::string::npos) return OkStatus();
+  Result<ProviderSandbox> current = Get(sandbox_id);
+  if (current.ok() && current->state == ProviderState::kPaused) return OkStatus();
+  if (!current.ok() && current.error().code() == StatusCode::kNotFound) return current.error();
+  return HttpError(what, reply.response, reply.attempts);
+}
+
+Result<ProviderSandbox> E2bProvider::Resume(const std::string& sandbox_id) {
+  if (!IsValidE2bSandboxId(sandbox_id)) return InvalidId("resume", sandbox_id);
+  const std::string what = fmt::format("e2b resume sandbox {}", sandbox_id);
+  json::object body;
+  body["timeout"] = options_.sandbox_timeout.count();
+  SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "POST",
+                                             fmt::format("/sandboxes/{}/connect", sandbox_id),
+                                             json::serialize(body)));
+  SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
+  SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
+  SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, v, /*listed=*/false));
+
+  const SystemTime now = clock_.Now();
+  ProviderSandbox out;
+  // The id asked for, not E2B's echo, which drops a legacy "-<clientID>" suffix.
+  out.sandbox_id = sandbox_id;
+  out.state = ProviderState::kRunning;
+  out.url = PreviewUrl(e.sandbox_id, e.domain.value_or(options_.domain));
+  out.template_name = e.template_name;
+  out.started_at = now;
+  out.end_at = now + options_.sandbox_timeout;
+  return out;
+}
+
+Status E2bProvider::Kill(const std::string& sandbox_id) {
+  if (!IsValidE2bSandboxId(sandbox_id)) return InvalidId("kill", sandbox_id);
+  const std::string what = fmt::format("e2b kill sandbox {}", sandbox_id);
+  SBX_ASSIGN_OR_RETURN(Reply reply,
+                       Exchange(what, "DELETE", fmt::format("/sandboxes/{}", sandbox_id), ""));
+  if (reply.response.status == 404) return OkStatus();  // already gone: what Kill wants
+  return CheckSuccess(what, reply.response, reply.attempts);
+}
+
+Status E2bProvider::SetTimeout(const std::string& sandbox_id, std::chrono::seconds timeout) {
+  if (!IsValidE2bSandboxId(sandbox_id)) return InvalidId("set timeout", sandbox_id);
+  const std::string what = fmt::format("e2b set timeout of sandbox {}", sandbox_id);
+  if (timeout < 0s || timeout.count() > std::numeric_limits<int32_t>::max()) {
+    return InvalidArgument(fmt::format("{}: timeout {} s out of range", what, timeout.count()));
+  }
+  json::object body;
+  body["timeout"] = timeout.count();
+  SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "POST",
+                                             fmt::format("/sandboxes/{}/timeout", sandbox_id),
+                                             json::serialize(body)));
+  return CheckSuccess(what, reply.response, reply.attempts);
+}
+
+Result<ListResult> E2bProvider::List() {
+  const SteadyTime deadline = clock_.SteadyNow() + options_.list_timeout;
+  ListResult out;
+  std::set<std::string> seen_ids;
+  std::set<std::string> seen_tokens;
+  std::optional<std::string> token;
+  for (int page = 1;; ++page) {
+    const std::string what = fmt::format("e2b list sandboxes (page {})", page);
+    std::string path = fmt::format("/v2/sandboxes?limit={}", options_.list_page_size);
+    if (token) path += "&nextToken=" + EncodeQueryValue(*token);
+    SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "GET", path, "", deadline));
+    SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
+    SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
+    if (!v.is_array()) return Malformed(what, "not a JSON array");
+    for (const json::value& item : v.as_array()) {
+      SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, item, /*listed=*/true));
+      // A sandbox can move between pages while we read them: keep it once.
+      if (!seen_ids.insert(e.sandbox_id).second) continue;
+      ProviderSandbox s;
+      s.sandbox_id = e.sandbox_id;
+      s.state = *e.state;
+      s.url = PreviewUrl(e.sandbox_id, e.domain.value_or(options_.domain));
+      s.template_name = std::move(e.template_name);
+      s.started_at = *e.started_at;
+      s.end_at = e.end_at;
+      s.metadata = std::move(e.metadata);
+      out.sandboxes.push_back(std::move(s));
+    }
+    std::optional<std::string> next = reply.response.Header("X-Next-Token");
+    if (!next || next->empty()) break;
+    if (!seen_tokens.insert(*next).second) {
+      return Unavailable(fmt::format("{}: E2B repeated page token \"{}\"", what, Quote(*next)));
+    }
+    token = std::move(next);
+  }
+  out.complete = true;
+  return out;
+}
+
+Result<ProviderSandbox> E2bProvider::Get(const std::string& sandbox_id) {
+  if (!IsValidE2bSandboxId(sandbox_id)) return InvalidId("get", sandbox_id);
+  const std::string what = fmt::format("e2b get sandbox {}", sandbox_id);
+  SBX_ASSIGN_OR_RETURN(Reply reply,
+                       Exchange(what, "GET", fmt::format("/sandboxes/{}", sandbox_id), ""));
+  SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
+  SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
+  SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, v, /*listed=*/true));
+  ProviderSandbox out;
+  out.sandbox_id = sandbox_id;
+  out.state = *e.state;
+  out.url = PreviewUrl(e.sandbox_id, e.domain.value_or(options_.domain));
+  out.template_name = std::move(e.template_name);
+  out.started_at = *e.started_at;
+  out.end_at = e.end_at;
+  out.metadata = std::move(e.metadata);
+  return out;
+}
+
+// Internals
+
+Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const std::string& method,
+                                    const std::string& path, const std::string& body) {
+  const auto per_attempt = options_.request_timeout + options_.backoff_max;
+  return Exchange(what, method, path, body, clock_.SteadyNow() + options_.max_attempts * per_attempt);
+}
+
+Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const std::string& method,
+                                    const std::string& path, const std::string& body,
+                                    SteadyTime deadline) {
+  HttpRequest request;
+  request.method = method;
+  request.url = api_base_ + path;
+  request.headers = {{"X-API-Key", options_.api_key}, {"Accept", "application/json"}};
+  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+  request.body = body;
+
+  Result<HttpResponse> last = DeadlineExceeded("deadline passed before the request was sent");
+  int attempts = 0;
+  while (attempts < options_.max_attempts) {
+    const auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.SteadyNow());
+    if (remaining <= 0ms) break;
+    request.timeout = std::min(options_.request_timeout, remaining);
+    ++attempts;
+    last = transport_.Send(request);
+    const bool retry = last.ok() ? IsRetryableStatus(last->status) : IsRetryableError(last.error());
+    if (!retry || attempts >= options_.max_attempts) break;
+    const std::chrono::milliseconds delay = Backoff(attempts, last.ok() ? &*last : nullptr);
+    if (clock_.SteadyNow() + delay >= deadline) break;
+    SBX_LOG_DEBUG("{}: attempt {} failed ({}); retrying in {} ms", what, attempts,
+                  last.ok() ? fmt::format("http {}", last->status) : last.error().message(),
+                  delay.count());
+    sleeper_.Sleep(delay);
+  }
+  if (!last.ok()) {
+    std::string message = fmt::format("{}: {}", what, last.error().message());
+    if (attempts > 1) message += fmt::format(" ({} attempts)", attempts);
+    return Status(last.error().code(), std::move(message));
+  }
+  return Reply{std::move(*last), attempts};
+}
+
+std::chrono::milliseconds E2bProvider::Backoff(int retry, const HttpResponse* response) {
+  std::chrono::milliseconds cap = options_.backoff_base;
+  for (int i = 1; i < retry && cap < options_.backoff_max; ++i) cap *= 2;
+  cap = std::min(cap, options_.backoff_max);
+  auto delay = std::chrono::milliseconds(
+      static_cast<int64_t>(static_cast<double>(cap.count()) * RandomFraction(ids_)));
+  if (response != nullptr && response->status == 429) {
+    // Retry-After in seconds (E2B's limiter may send it); dates are ignored.
+    if (std::optional<std::string> after = response->Header("Retry-After")) {
+      int64_t seconds = 0;
+      auto [end, ec] = std::from_chars(after->data(), after->data() + after->size(), seconds);
+      if (ec == std::errc() && end == after->data() + after->size() && seconds > 0) {
+        delay = std::max(delay, std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds),
+                                                                    options_.backoff_max));
+      }
+    }
+  }
+  return delay;
+}
+
+std::string E2bProvider::PreviewUrl(const std::string& sandbox_id, std::string_view domain) const {
+  const std::string_view scheme = options_.api_url.starts_with("http://") ? "http" : "https";
+  return fmt::format("{}://{}-{}.{}/", scheme, options_.preview_port, sandbox_id, domain);
+}
+
+}  // namespace sbx::provider::e2b

@@ -1,0 +1,103 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiError, isUnauthorized } from './errors.js';
+import { SandboxClient, createClient } from './client.js';
+import { fakeServer, makeSandbox } from './test-utils.js';
+
+describe('SandboxClient', () => {
+  it('reads status from the same origin with same-origin credentials', async () => {
+    const server = fakeServer({ sandboxes: [makeSandbox({ projectId: 'p1' })] });
+    const client = new SandboxClient({ fetch: server.fetch });
+    const s = await client.getStatus('p1');
+    expect(s.status).toBe('RUNNING');
+    expect(server.fetch).toHaveBeenCalledWith('/api/projects/p1/sandbox', expect.anything());
+    expect(server.calls[0]!.credentials).toBe('same-origin');
+    expect(server.calls[0]!.headers['Authorization']).toBeUndefined();
+  });
+
+  it('encodes project ids and honours a base URL and token', async () => {
+    const server = fakeServer({ sandboxes: [makeSandbox({ projectId: 'a b/c' })] });
+    const client = createClient({ baseUrl: 'http://127.0.0.1:8080/', token: 't0k', fetch: server.fetch });
+    await client.getStatus('a b/c');
+    expect(server.fetch.mock.calls[0]![0]).toBe('http://127.0.0.1:8080/api/projects/a%20b%2Fc/sandbox');
+    expect(server.calls[0]!.headers['Authorization']).toBe('Bearer t0k');
+    expect(client.eventsUrl('p1')).toBe('http://127.0.0.1:8080/api/projects/p1/sandbox/events');
+  });
+
+  it('turns error bodies into typed ApiErrors', async () => {
+    const server = fakeServer();
+    const client = new SandboxClient({ fetch: server.fetch });
+    const err = await client.getStatus('nope').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 404, code: 'not_found' });
+    expect((err as ApiError).message).toContain('nope');
+    await expect(client.findStatus('nope')).resolves.toBeNull();
+  });
+
+  it('reports 401 to onError and as isUnauthorized', async () => {
+    const server = fakeServer({ token: 'secret', sandboxes: [makeSandbox()] });
+    const onError = vi.fn();
+    const client = new SandboxClient({ fetch: server.fetch, onError });
+    const err = await client.getStatus('p1').catch((e: unknown) => e);
+    expect(isUnauthorized(err)).toBe(true);
+    expect(onError).toHaveBeenCalledWith(err);
+  });
+
+  it('maps network failures and non-JSON errors', async () => {
+    const down = new SandboxClient({ fetch: () => Promise.reject(new TypeError('Failed to fetch')) });
+    await expect(down.getStatus('p1')).rejects.toMatchObject({ status: 0, code: 'network_error' });
+    const html = new SandboxClient({
+      fetch: async () => new Response('<h1>bad gateway</h1>', { status: 502, statusText: 'Bad Gateway' }),
+    });
+    await expect(html.getStatus('p1')).rejects.toMatchObject({ status: 502, code: 'http_502' });
+  });
+
+  it('wake posts and then refetches immediately, returning the newest snapshot', async () => {
+    const server = fakeServer({ sandboxes: [makeSandbox({ status: 'PAUSED', version: 4 })] });
+    const client = new SandboxClient({ fetch: server.fetch });
+    const s = await client.wake('p1');
+    expect(server.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      'POST /api/projects/p1/sandbox/wake',
+      'GET /api/projects/p1/sandbox',
+    ]);
+    expect(s).toMatchObject({ status: 'RUNNING', version: 5 });
+
+    server.calls.length = 0;
+    await client.wake('p1', { refetch: false });
+    expect(server.calls).toHaveLength(1);
+  });
+
+  it('covers the rest of the contract', async () => {
+    const server = fakeServer({ token: 'tok' });
+    const client = new SandboxClient({ fetch: server.fetch });
+    await client.signIn('tok');
+    expect(server.calls[0]).toMatchObject({ method: 'POST', path: '/api/session' });
+    expect(server.calls[0]!.headers['Authorization']).toBe('Bearer tok');
+    expect(server.signedIn).toBe(true);
+
+    const created = await client.create('p9', { template: 'hello', idleTimeoutSeconds: 60 });
+    expect(created).toMatchObject({ projectId: 'p9', template: 'hello', idleTimeoutSeconds: 60 });
+    expect(server.calls.at(-1)!.body).toEqual({ template: 'hello', idleTimeoutSeconds: 60 });
+
+    await expect(client.recordActivity('p9')).resolves.toBeUndefined();
+    expect((await client.pause('p9')).status).toBe('PAUSED');
+    await client.kill('p9');
+    expect(server.calls.at(-1)).toMatchObject({ method: 'DELETE', path: '/api/projects/p9/sandbox' });
+
+    const page = await client.list({ status: 'KILLED', limit: 10, cursor: 'c1' });
+    expect(server.calls.at(-1)!.path).toBe('/api/sandboxes?status=KILLED&limit=10&cursor=c1');
+    expect(page.sandboxes.map((s) => s.projectId)).toEqual(['p9']);
+    expect(page.nextCursor).toBeNull();
+
+    const events = await client.history('p9');
+    expect(events[0]).toMatchObject({ status: 'KILLED', outcome: 'applied' });
+
+    const runs = await client.enforcerRuns(5);
+    expect(server.calls.at(-1)!.path).toBe('/api/jobs/idle-enforcer/runs?limit=5');
+    expect(runs[0]).toMatchObject({ checked: 1, paused: 1, failed: 0 });
+
+    await client.signOut();
+    expect(server.calls.at(-1)).toMatchObject({ method: 'DELETE', path: '/api/session' });
+    expect(server.signedIn).toBe(false);
+    await expect(client.list()).rejects.toMatchObject({ status: 401 });
+  });
+});

@@ -1,0 +1,236 @@
+import { ApiError } from './errors.js';
+import type {
+  CreateSandboxRequest,
+  EnforcerRun,
+  EnforcerRunsResponse,
+  HistoryEvent,
+  HistoryResponse,
+  Sandbox,
+  SandboxListQuery,
+  SandboxListResponse,
+} from './types.js';
+import { newerSandbox } from './polling.js';
+import { subscribe, type SubscribeOptions, type Subscription } from './subscribe.js';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /**
+   * Base URL of the sandboxd server, e.g. `http://127.0.0.1:8080`. Default: '' (same origin as
+   * the page, which is how the dashboard is served).
+   */
+  baseUrl?: string;
+  /**
+   * API token sent as `Authorization: Bearer <token>` on every call. Browsers normally leave this
+   * unset and use the session cookie set by `signIn`.
+   */
+  token?: string;
+  /** fetch implementation (tests, non-browser runtimes). Default: globalThis.fetch. */
+  fetch?: FetchLike;
+  /** Called with every ApiError before it is thrown (e.g. to show a sign-in form on 401). */
+  onError?: (error: ApiError) => void;
+}
+
+export interface WakeOptions {
+  /** Refetch the status right after the wake request (default true). */
+  refetch?: boolean;
+}
+
+function encode(id: string): string {
+  return encodeURIComponent(id);
+}
+
+/**
+ * Client of the sandboxd public REST API (DESIGN.md §7). Every method rejects with an ApiError
+ * on a non-2xx answer (status 0, code `network_error` when the request could not be made).
+ */
+export class SandboxClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly fetchImpl: FetchLike;
+  private readonly onError: ((error: ApiError) => void) | undefined;
+
+  constructor(options: ClientOptions = {}) {
+    this.baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+    this.token = options.token;
+    // Look the global fetch up at call time (and never call it unbound: "Illegal invocation").
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.onError = options.onError;
+  }
+
+  /** Absolute (or same-origin relative) URL of an API path. */
+  url(path: string): string {
+    return `${this.baseUrl}${path}`;
+  }
+
+  /** URL of a project's SSE stream. */
+  eventsUrl(projectId: string): string {
+    return this.url(`/api/projects/${encode(projectId)}/sandbox/events`);
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders?: Record<string, string>,
+  ): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (this.token) headers['Authorization'] = `Bearer ${this.token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    Object.assign(headers, extraHeaders);
+    const init: RequestInit = { method, headers, credentials: 'same-origin' };
+    if (body !== undefined) init.body = JSON.stringify(body);
+
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(path), init);
+    } catch (err) {
+      throw this.fail(
+        new ApiError(0, 'network_error', err instanceof Error ? err.message : String(err)),
+      );
+    }
+    if (!res.ok) throw this.fail(await errorFromResponse(res));
+    if (res.status === 204 || res.status === 205) return undefined as T;
+    const text = await res.text();
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw this.fail(new ApiError(res.status, 'bad_response', 'response is not valid JSON'));
+    }
+  }
+
+  private fail(error: ApiError): ApiError {
+    try {
+      this.onError?.(error);
+    } catch {
+      /* a failing listener must not hide the API error */
+    }
+    return error;
+  }
+
+  /** GET /api/projects/{id}/sandbox. Rejects with ApiError 404 when the project has none. */
+  getStatus(projectId: string): Promise<Sandbox> {
+    return this.request<Sandbox>('GET', `/api/projects/${encode(projectId)}/sandbox`);
+  }
+
+  /** Like getStatus, but resolves null instead of rejecting on 404. */
+  async findStatus(projectId: string): Promise<Sandbox | null> {
+    try {
+      return await this.getStatus(projectId);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** POST /api/projects/{id}/sandbox: create (201), or the live one (200). */
+  create(projectId: string, request: CreateSandboxRequest = {}): Promise<Sandbox> {
+    return this.request<Sandbox>('POST', `/api/projects/${encode(projectId)}/sandbox`, request);
+  }
+
+  /**
+   * POST …/wake (resume if PAUSED, create anew if KILLED), then immediately refetch the status
+   * (unless `refetch: false`). Resolves to the newest of the two snapshots (by version).
+   */
+  async wake(projectId: string, options: WakeOptions = {}): Promise<Sandbox> {
+    const woken = await this.request<Sandbox>(
+      'POST',
+      `/api/projects/${encode(projectId)}/sandbox/wake`,
+    );
+    if (options.refetch === false) return woken;
+    const fresh = await this.getStatus(projectId);
+    return newerSandbox<Sandbox>(woken, fresh);
+  }
+
+  /** POST …/pause: pause now. */
+  pause(projectId: string): Promise<Sandbox> {
+    return this.request<Sandbox>('POST', `/api/projects/${encode(projectId)}/sandbox/pause`);
+  }
+
+  /** DELETE …/sandbox: kill (the object stays, status KILLED). */
+  async kill(projectId: string): Promise<void> {
+    await this.request<void>('DELETE', `/api/projects/${encode(projectId)}/sandbox`);
+  }
+
+  /** POST …/activity: keeps the sandbox alive for another idle timeout. */
+  async recordActivity(projectId: string): Promise<void> {
+    await this.request<void>('POST', `/api/projects/${encode(projectId)}/sandbox/activity`);
+  }
+
+  /** GET /api/sandboxes?status=&limit=&cursor= */
+  list(query: SandboxListQuery = {}): Promise<SandboxListResponse> {
+    const params = new URLSearchParams();
+    if (query.status) params.set('status', query.status);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.cursor) params.set('cursor', query.cursor);
+    const qs = params.toString();
+    return this.request<SandboxListResponse>('GET', `/api/sandboxes${qs ? `?${qs}` : ''}`);
+  }
+
+  /** GET …/history: events newest first. */
+  async history(projectId: string): Promise<HistoryEvent[]> {
+    const body = await this.request<HistoryResponse>(
+      'GET',
+      `/api/projects/${encode(projectId)}/sandbox/history`,
+    );
+    return body?.events ?? [];
+  }
+
+  /** GET /api/jobs/idle-enforcer/runs?limit= */
+  async enforcerRuns(limit?: number): Promise<EnforcerRun[]> {
+    const qs = limit !== undefined ? `?limit=${encodeURIComponent(String(limit))}` : '';
+    const body = await this.request<EnforcerRunsResponse>(
+      'GET',
+      `/api/jobs/idle-enforcer/runs${qs}`,
+    );
+    return body?.runs ?? [];
+  }
+
+  /** POST /api/session with the token as Bearer: the server answers with an HttpOnly cookie. */
+  async signIn(token: string): Promise<void> {
+    await this.request<void>('POST', '/api/session', undefined, {
+      Authorization: `Bearer ${token}`,
+    });
+  }
+
+  /** DELETE /api/session: sign out (clears the cookie). */
+  async signOut(): Promise<void> {
+    await this.request<void>('DELETE', '/api/session');
+  }
+
+  /**
+   * Live status of one project: SSE with reconnect and polling fallback, deduplicated by version,
+   * closed while the page is hidden. See `subscribe` in subscribe.ts.
+   */
+  subscribe(
+    projectId: string,
+    onSandbox: (sandbox: Sandbox) => void,
+    options: Omit<SubscribeOptions, 'client'> = {},
+  ): Subscription {
+    return subscribe(projectId, onSandbox, { ...options, client: this });
+  }
+}
+
+async function errorFromResponse(res: Response): Promise<ApiError> {
+  let code = `http_${res.status}`;
+  let message = res.statusText || `HTTP ${res.status}`;
+  try {
+    const text = await res.text();
+    if (text) {
+      const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+      if (body && typeof body === 'object' && body.error) {
+        if (typeof body.error.code === 'string') code = body.error.code;
+        if (typeof body.error.message === 'string') message = body.error.message;
+      }
+    }
+  } catch {
+    /* not JSON: keep the generic code and message */
+  }
+  return new ApiError(res.status, code, message);
+}
+
+/** A client for the given options (default: same origin, cookie auth). */
+export function createClient(options: ClientOptions = {}): SandboxClient {
+  return new SandboxClient(options);
+}

@@ -1,0 +1,56 @@
+export type {
+  CreateSandboxRequest,
+  EnforcerRun,
+  EnforcerRunsResponse,
+  ErrorBody,
+  HistoryEvent,
+  HistoryOutcome,
+  HistoryResponse,
+  HistorySource,
+  Sandbox,
+  SandboxLastError,
+  SandboxListQuery,
+  SandboxListResponse,
+  SandboxStatus,
+} from './types.js';
+export { SANDBOX_STATUSES } from './types.js';
+export { ApiError, isApiError, isNotFound, isUnauthorized } from './errors.js';
+export {
+  RUNNING_POLL_MS,
+  TRANSITION_POLL_MS,
+  isNewer,
+  newerSandbox,
+  pollingInterval,
+} from './polling.js';
+export {
+  SandboxClient,
+  createClient,
+  type ClientOptions,
+  type FetchLike,
+  type WakeOptions,
+} from './client.js';
+export {
+  subscribe,
+  type EventSourceConstructor,
+  type EventSourceLike,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionMode,
+  type VisibilitySource,
+} from './subscribe.js';
+export {
+  defaultClient,
+  setDefaultClient,
+  getStatus,
+  findStatus,
+  createSandbox,
+  wake,
+  pause,
+  kill,
+  recordActivity,
+  list,
+  history,
+  enforcerRuns,
+  signIn,
+  signOut,
+} from './default-client.js';

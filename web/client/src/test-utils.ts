@@ -1,0 +1,271 @@
+/**
+ * Test doubles shared by the client, react and dashboard tests (not part of the build):
+ * a controllable EventSource, a visibility source, and an in-memory sandboxd API behind `fetch`.
+ */
+import { vi } from 'vitest';
+import type { EventSourceLike, VisibilitySource } from './subscribe.js';
+import type { HistoryEvent, Sandbox, SandboxStatus } from './types.js';
+
+type Listener = (event: MessageEvent) => void;
+
+export interface FakeEventSourceClass {
+  new (url: string, init?: { withCredentials?: boolean }): FakeEventSource;
+  instances: FakeEventSource[];
+  /** The most recently constructed instance. */
+  readonly last: FakeEventSource | undefined;
+  /** Instances not closed. */
+  readonly open: FakeEventSource[];
+}
+
+export interface FakeEventSource extends EventSourceLike {
+  readonly url: string;
+  readyState: number;
+  closed: boolean;
+  /** Server accepted the stream. */
+  accept(): void;
+  /** Server sends `event: sandbox`. */
+  send(sandbox: Sandbox): void;
+  /** Connection error: `refused` (non-200 answer, e.g. 503) closes it, otherwise it reconnects. */
+  fail(refused?: boolean): void;
+}
+
+/** A fresh EventSource double class with its own instance list. */
+export function fakeEventSourceClass(): FakeEventSourceClass {
+  const instances: FakeEventSource[] = [];
+  class Fake implements FakeEventSource {
+    static instances = instances;
+    static get last() {
+      return instances[instances.length - 1];
+    }
+    static get open() {
+      return instances.filter((i) => !i.closed);
+    }
+    readyState = 0;
+    closed = false;
+    private listeners = new Map<string, Set<Listener>>();
+    constructor(
+      readonly url: string,
+      readonly init?: { withCredentials?: boolean },
+    ) {
+      instances.push(this);
+    }
+    addEventListener(type: string, listener: Listener) {
+      let set = this.listeners.get(type);
+      if (!set) this.listeners.set(type, (set = new Set()));
+      set.add(listener);
+    }
+    close() {
+      this.readyState = 2;
+      this.closed = true;
+    }
+    private dispatch(type: string, init: { data?: string; lastEventId?: string } = {}) {
+      const event = { type, data: init.data, lastEventId: init.lastEventId ?? '' } as MessageEvent;
+      for (const l of [...(this.listeners.get(type) ?? [])]) l(event);
+    }
+    accept() {
+      if (this.closed) throw new Error('accept() on a closed FakeEventSource');
+      this.readyState = 1;
+      this.dispatch('open');
+    }
+    send(sandbox: Sandbox) {
+      if (this.closed) throw new Error('send() on a closed FakeEventSource');
+      this.dispatch('sandbox', { data: JSON.stringify(sandbox), lastEventId: String(sandbox.version) });
+    }
+    fail(refused = false) {
+      if (refused) this.close();
+      else this.readyState = 0;
+      this.dispatch('error');
+    }
+  }
+  return Fake as unknown as FakeEventSourceClass;
+}
+
+export interface FakeDocument extends VisibilitySource {
+  visibilityState: 'visible' | 'hidden';
+  setVisibility(state: 'visible' | 'hidden'): void;
+  listenerCount(): number;
+}
+
+export function fakeDocument(initial: 'visible' | 'hidden' = 'visible'): FakeDocument {
+  const listeners = new Set<() => void>();
+  return {
+    visibilityState: initial,
+    addEventListener: (_type: string, l: () => void) => void listeners.add(l),
+    removeEventListener: (_type: string, l: () => void) => void listeners.delete(l),
+    setVisibility(state) {
+      this.visibilityState = state;
+      for (const l of [...listeners]) l();
+    },
+    listenerCount: () => listeners.size,
+  };
+}
+
+export function makeSandbox(overrides: Partial<Sandbox> = {}): Sandbox {
+  const now = '2025-01-01T00:00:00.000Z';
+  return {
+    projectId: 'p1',
+    sandboxId: 'sbx-1',
+    status: 'RUNNING',
+    url: 'http://127.0.0.1:42001/',
+    template: 'hello',
+    idleTimeoutSeconds: 180,
+    lastActivityAt: now,
+    pauseAt: '2025-01-01T00:03:00.000Z',
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+    lastError: null,
+    ...overrides,
+  };
+}
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  credentials: RequestCredentials | undefined;
+  body: unknown;
+}
+
+export interface FakeServerOptions {
+  sandboxes?: Sandbox[];
+  /** When set, every route but /api/session needs this Bearer token or a session cookie. */
+  token?: string;
+  /** Status that wake moves a PAUSED sandbox to (default RUNNING). */
+  wakeTo?: SandboxStatus;
+}
+
+/** An in-memory sandboxd API: `server.fetch` is a vi.fn usable as the client's fetch. */
+export function fakeServer(options: FakeServerOptions = {}) {
+  const sandboxes = new Map<string, Sandbox>();
+  for (const s of options.sandboxes ?? []) sandboxes.set(s.projectId, { ...s });
+  const history = new Map<string, HistoryEvent[]>();
+  const calls: RecordedCall[] = [];
+  let session = false;
+  const status503 = new Set<string>();
+
+  const json = (status: number, body?: unknown) =>
+    new Response(body === undefined ? null : JSON.stringify(body), {
+      status,
+      headers: { 'Content-Type': 'application/json' },
+    });
+  const error = (status: number, code: string, message: string) =>
+    json(status, { error: { code, message } });
+
+  const change = (projectId: string, patch: Partial<Sandbox>): Sandbox => {
+    const prev = sandboxes.get(projectId) ?? makeSandbox({ projectId, version: 0 });
+    const next: Sandbox = {
+      ...prev,
+      ...patch,
+      version: prev.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
+    if (next.status !== 'RUNNING') next.pauseAt = null;
+    sandboxes.set(projectId, next);
+    const events = history.get(projectId) ?? [];
+    events.unshift({
+      id: `evt-${projectId}-${next.version}`,
+      type: `sandbox.lifecycle.${next.status.toLowerCase()}`,
+      source: 'api',
+      outcome: 'applied',
+      at: next.updatedAt,
+      status: next.status,
+    });
+    history.set(projectId, events);
+    return next;
+  };
+
+  const fetch = vi.fn(async (input: string, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(input, 'http://sandboxd.test');
+    const method = (init.method ?? 'GET').toUpperCase();
+    const headers = { ...((init.headers as Record<string, string> | undefined) ?? {}) };
+    const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
+    calls.push({ method, path: url.pathname + url.search, headers, credentials: init.credentials, body });
+    const path = url.pathname;
+    const auth = headers['Authorization'];
+
+    if (path === '/api/session') {
+      if (method === 'POST') {
+        if (options.token !== undefined && auth !== `Bearer ${options.token}`) {
+          return error(401, 'unauthorized', 'bad token');
+        }
+        session = true;
+        return json(204);
+      }
+      if (method === 'DELETE') {
+        session = false;
+        return json(204);
+      }
+    }
+    if (options.token !== undefined && !session && auth !== `Bearer ${options.token}`) {
+      return error(401, 'unauthorized', 'sign in first');
+    }
+
+    if (path === '/api/sandboxes' && method === 'GET') {
+      const status = url.searchParams.get('status');
+      const all = [...sandboxes.values()].filter((s) => !status || s.status === status);
+      return json(200, { sandboxes: all, nextCursor: null });
+    }
+    if (path === '/api/jobs/idle-enforcer/runs' && method === 'GET') {
+      return json(200, {
+        runs: [
+          {
+            startedAt: '2025-01-01T00:02:00.000Z',
+            finishedAt: '2025-01-01T00:02:00.120Z',
+            checked: sandboxes.size,
+            paused: 1,
+            failed: 0,
+            errors: [],
+          },
+        ],
+      });
+    }
+    const m = /^\/api\/projects\/([^/]+)\/sandbox(?:\/(activity|wake|pause|history))?$/.exec(path);
+    if (m) {
+      const id = decodeURIComponent(m[1]!);
+      const action = m[2];
+      if (status503.has(`${method} ${action ?? ''}`)) return error(503, 'unavailable', 'busy');
+      const existing = sandboxes.get(id);
+      if (!action && method === 'POST') {
+        if (existing && existing.status !== 'KILLED') return json(200, existing);
+        return json(201, change(id, { status: 'RUNNING', ...(body ?? {}) }));
+      }
+      if (!existing) return error(404, 'not_found', `project ${id} has no sandbox`);
+      if (!action && method === 'GET') return json(200, existing);
+      if (!action && method === 'DELETE') {
+        change(id, { status: 'KILLED', url: null });
+        return json(204);
+      }
+      if (action === 'activity' && method === 'POST') return json(204);
+      if (action === 'wake' && method === 'POST') {
+        if (existing.status === 'RUNNING') return json(202, existing);
+        return json(202, change(id, { status: options.wakeTo ?? 'RUNNING' }));
+      }
+      if (action === 'pause' && method === 'POST') return json(202, change(id, { status: 'PAUSED' }));
+      if (action === 'history' && method === 'GET') return json(200, { events: history.get(id) ?? [] });
+    }
+    return error(404, 'not_found', `no route ${method} ${path}`);
+  });
+
+  return {
+    fetch,
+    calls,
+    sandboxes,
+    /** Server-side state change (bumps the version). */
+    change,
+    /** Calls matching method and path (path without query string unless it has one). */
+    count(method: string, path: string) {
+      return calls.filter((c) => c.method === method && (c.path === path || c.path.split('?')[0] === path)).length;
+    },
+    /** Make one route answer 503: key like 'GET ' (status), 'POST wake'. */
+    fail503(key: string, on = true) {
+      if (on) status503.add(key);
+      else status503.delete(key);
+    },
+    get signedIn() {
+      return session;
+    },
+  };
+}
+
+export type FakeServer = ReturnType<typeof fakeServer>;

@@ -1,0 +1,89 @@
+/** Wire types of the sandboxd public REST contract, version 1 (DESIGN.md §7). */
+
+export type SandboxStatus = 'STARTING' | 'RUNNING' | 'PAUSING' | 'PAUSED' | 'KILLED';
+
+export const SANDBOX_STATUSES: readonly SandboxStatus[] = [
+  'STARTING',
+  'RUNNING',
+  'PAUSING',
+  'PAUSED',
+  'KILLED',
+];
+
+export interface SandboxLastError {
+  code: string;
+  message: string;
+  /** RFC 3339 UTC with milliseconds. */
+  at: string;
+}
+
+export interface Sandbox {
+  projectId: string;
+  sandboxId: string;
+  status: SandboxStatus;
+  /** Preview URL of the sandbox, null when it has none. */
+  url: string | null;
+  template: string;
+  idleTimeoutSeconds: number;
+  lastActivityAt: string | null;
+  /** When the enforcer will pause it absent new activity; null unless RUNNING. */
+  pauseAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Increments on every change: the newest version wins. */
+  version: number;
+  lastError: SandboxLastError | null;
+}
+
+export interface CreateSandboxRequest {
+  template?: string;
+  idleTimeoutSeconds?: number;
+  metadata?: Record<string, string>;
+}
+
+export type HistoryOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'orphan';
+export type HistorySource = 'webhook' | 'enforcer' | 'api' | 'reconciler' | 'runtime';
+
+export interface HistoryEvent {
+  id: string;
+  type: string;
+  source: HistorySource | string;
+  outcome: HistoryOutcome | string;
+  at: string;
+  status: SandboxStatus | null;
+  /** The server may add fields (sandboxId, version, detail, …). */
+  [extra: string]: unknown;
+}
+
+export interface HistoryResponse {
+  events: HistoryEvent[];
+}
+
+export interface SandboxListQuery {
+  status?: SandboxStatus;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface SandboxListResponse {
+  sandboxes: Sandbox[];
+  nextCursor: string | null;
+}
+
+export interface EnforcerRun {
+  startedAt: string;
+  finishedAt: string | null;
+  checked: number;
+  paused: number;
+  failed: number;
+  /** Error messages (or objects) of the run; shape is informational. */
+  errors: unknown;
+}
+
+export interface EnforcerRunsResponse {
+  runs: EnforcerRun[];
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}

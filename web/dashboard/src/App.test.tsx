@@ -1,0 +1,248 @@
+import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { QueryClient } from '@tanstack/react-query';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SandboxClient } from '@sandboxd/client';
+import {
+  fakeDocument,
+  fakeEventSourceClass,
+  fakeServer,
+  makeSandbox,
+  type FakeServerOptions,
+} from '../../client/src/test-utils';
+import { App } from './App';
+import { createAuthStore, signInFromUrl } from './auth';
+
+async function tick(ms = 0) {
+  await act(async () => {
+    await vi.advanceTimersByTimeAsync(ms);
+  });
+}
+
+function setup(options: FakeServerOptions & { hash?: string; url?: string } = {}) {
+  window.history.replaceState(null, '', options.url ?? `/${options.hash ?? '#/'}`);
+  const server = fakeServer(options);
+  const auth = createAuthStore();
+  const client = new SandboxClient({
+    fetch: server.fetch,
+    onError: (e) => {
+      if (e.status === 401) auth.require();
+    },
+  });
+  const queryClient = new QueryClient({
+    defaultOptions: { queries: { retry: false, gcTime: Infinity }, mutations: { retry: false } },
+  });
+  const ES = fakeEventSourceClass();
+  const doc = fakeDocument();
+  const startup = signInFromUrl(client, auth);
+  const utils = render(
+    <App
+      client={client}
+      queryClient={queryClient}
+      auth={auth}
+      startup={startup}
+      live={{ EventSource: ES, document: doc, random: () => 0 }}
+    />,
+  );
+  return { server, auth, client, queryClient, ES, doc, ...utils };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2025-01-01T00:00:00.000Z') });
+});
+
+afterEach(() => {
+  cleanup();
+  vi.useRealTimers();
+  window.history.replaceState(null, '', '/');
+});
+
+describe('sandbox list (#/)', () => {
+  it('shows a row per sandbox with status pill, live countdown, url and actions', async () => {
+    setup({
+      sandboxes: [
+        makeSandbox({ projectId: 'p1', status: 'RUNNING', pauseAt: '2025-01-01T00:03:00.000Z' }),
+        makeSandbox({ projectId: 'p2', status: 'PAUSED', url: null, pauseAt: null }),
+      ],
+    });
+    await tick();
+    const row1 = screen.getByTestId('sandbox-row-p1');
+    const row2 = screen.getByTestId('sandbox-row-p2');
+    expect(within(row1).getByTestId('status-pill').textContent).toBe('RUNNING');
+    expect(within(row2).getByTestId('status-pill').textContent).toBe('PAUSED');
+    expect(within(row1).getByTestId('status-pill').className).toContain('pill-running');
+    expect(within(row1).getByTestId('countdown').textContent).toBe('3:00');
+    await tick(1_000);
+    expect(within(row1).getByTestId('countdown').textContent).toBe('2:59');
+    await tick(60_000);
+    expect(within(row1).getByTestId('countdown').textContent).toBe('1:59');
+    expect(within(row2).getByTestId('countdown').textContent).toBe('—');
+    expect(within(row1).getByRole('link', { name: 'http://127.0.0.1:42001/' })).toBeTruthy();
+    expect((within(row1).getByTestId('wake-button') as HTMLButtonElement).disabled).toBe(true);
+    expect((within(row2).getByTestId('wake-button') as HTMLButtonElement).disabled).toBe(false);
+    expect((within(row2).getByTestId('pause-button') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('does not open event streams for the rows (a list keeps nothing alive)', async () => {
+    const { ES } = setup({ sandboxes: [makeSandbox({ projectId: 'p1' })] });
+    await tick(60_000);
+    expect(ES.instances).toHaveLength(0);
+  });
+
+  it('pauses, wakes and kills from a row', async () => {
+    const { server } = setup({ sandboxes: [makeSandbox({ projectId: 'p1', status: 'RUNNING' })] });
+    await tick();
+    const row = () => screen.getByTestId('sandbox-row-p1');
+    fireEvent.click(within(row()).getByTestId('pause-button'));
+    await tick();
+    expect(server.count('POST', '/api/projects/p1/sandbox/pause')).toBe(1);
+    expect(within(row()).getByTestId('status-pill').textContent).toBe('PAUSED');
+
+    fireEvent.click(within(row()).getByTestId('wake-button'));
+    await tick();
+    expect(server.count('POST', '/api/projects/p1/sandbox/wake')).toBe(1);
+    expect(within(row()).getByTestId('status-pill').textContent).toBe('RUNNING');
+
+    fireEvent.click(within(row()).getByTestId('kill-button'));
+    await tick();
+    expect(server.count('DELETE', '/api/projects/p1/sandbox')).toBe(1);
+    expect(within(row()).getByTestId('status-pill').textContent).toBe('KILLED');
+  });
+
+  it('creates a sandbox and opens its page', async () => {
+    const { server } = setup();
+    await tick();
+    expect(screen.getByTestId('empty-list')).toBeTruthy();
+    fireEvent.change(screen.getByTestId('create-project-input'), { target: { value: 'fresh' } });
+    fireEvent.click(screen.getByTestId('create-button'));
+    await tick();
+    expect(server.calls.find((c) => c.method === 'POST' && c.path === '/api/projects/fresh/sandbox')?.body).toEqual({
+      template: 'hello',
+    });
+    expect(window.location.hash).toBe('#/projects/fresh');
+  });
+});
+
+describe('project page (#/projects/<id>)', () => {
+  it('shows the preview iframe while RUNNING, live over SSE', async () => {
+    const { ES } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox({ status: 'RUNNING' })] });
+    await tick();
+    expect(screen.getByTestId('status-pill').textContent).toBe('RUNNING');
+    expect(screen.getByTestId('status-label').textContent).toBe('Running');
+    const iframe = screen.getByTestId('preview-iframe') as HTMLIFrameElement;
+    expect(iframe.src).toBe('http://127.0.0.1:42001/');
+    expect(screen.queryByTestId('wake-button')).toBeNull();
+
+    expect(ES.instances).toHaveLength(1);
+    expect(ES.last!.url).toBe('/api/projects/p1/sandbox/events');
+    act(() => ES.last!.accept());
+    await tick();
+    expect(screen.getByTestId('live-mode').dataset['mode']).toBe('sse');
+
+    // The server pauses it: the stream says so, the iframe gives way to the Paused panel.
+    act(() => ES.last!.send(makeSandbox({ status: 'PAUSED', version: 2, pauseAt: null })));
+    await tick();
+    expect(screen.getByTestId('status-pill').textContent).toBe('PAUSED');
+    expect(screen.queryByTestId('preview-iframe')).toBeNull();
+    expect(screen.getByTestId('preview-panel').textContent).toContain('Paused');
+  });
+
+  it('shows a Paused panel with a Wake button; wake refetches at once and brings the iframe back', async () => {
+    const { server } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox({ status: 'PAUSED', pauseAt: null })] });
+    await tick();
+    expect(screen.queryByTestId('preview-iframe')).toBeNull();
+    expect(screen.getByTestId('preview-panel').textContent).toContain('Paused');
+    expect((screen.getByTestId('pause-button') as HTMLButtonElement).disabled).toBe(true);
+    server.calls.length = 0;
+
+    fireEvent.click(screen.getByTestId('wake-button'));
+    await tick();
+    const order = server.calls.map((c) => `${c.method} ${c.path}`);
+    expect(order.indexOf('POST /api/projects/p1/sandbox/wake')).toBe(0);
+    expect(order).toContain('GET /api/projects/p1/sandbox');
+    expect(screen.getByTestId('status-pill').textContent).toBe('RUNNING');
+    expect(screen.getByTestId('status-label').textContent).toBe('Running');
+    expect(screen.getByTestId('preview-iframe')).toBeTruthy();
+    // History shows the change.
+    expect(screen.getAllByTestId('history-row').length).toBeGreaterThan(0);
+  });
+
+  it('offers to create a sandbox when the project has none', async () => {
+    const { server } = setup({ hash: '#/projects/newbie' });
+    await tick();
+    expect(screen.getByTestId('status-label').textContent).toBe('No sandbox');
+    fireEvent.click(screen.getByTestId('create-button'));
+    await tick();
+    expect(server.count('POST', '/api/projects/newbie/sandbox')).toBe(1);
+    expect(screen.getByTestId('status-pill').textContent).toBe('RUNNING');
+    expect(screen.getByTestId('preview-iframe')).toBeTruthy();
+    expect(screen.getAllByTestId('history-row')).toHaveLength(1);
+  });
+
+  it('pauses and kills', async () => {
+    const { server } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox()] });
+    await tick();
+    fireEvent.click(screen.getByTestId('pause-button'));
+    await tick();
+    expect(server.count('POST', '/api/projects/p1/sandbox/pause')).toBe(1);
+    expect(screen.getByTestId('status-pill').textContent).toBe('PAUSED');
+    fireEvent.click(screen.getByTestId('kill-button'));
+    await tick();
+    expect(screen.getByTestId('status-pill').textContent).toBe('KILLED');
+    expect(screen.getByTestId('wake-button').textContent).toBe('Start again');
+  });
+});
+
+describe('jobs page (#/jobs)', () => {
+  it('lists the enforcer runs', async () => {
+    setup({ hash: '#/jobs', sandboxes: [makeSandbox()] });
+    await tick();
+    const rows = screen.getAllByTestId('run-row');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.textContent).toContain('120 ms');
+  });
+});
+
+describe('sign-in', () => {
+  it('shows the sign-in form on 401 and continues once the token is accepted', async () => {
+    const { server } = setup({ token: 'tok', sandboxes: [makeSandbox({ projectId: 'p1' })] });
+    await tick();
+    expect(screen.getByTestId('signin-form')).toBeTruthy();
+    expect(screen.queryByTestId('sandbox-row-p1')).toBeNull();
+
+    fireEvent.change(screen.getByTestId('signin-token'), { target: { value: 'nope' } });
+    fireEvent.submit(screen.getByTestId('signin-form'));
+    await tick();
+    expect(screen.getByTestId('signin-error').textContent).toMatch(/not accepted/);
+
+    fireEvent.change(screen.getByTestId('signin-token'), { target: { value: 'tok' } });
+    fireEvent.submit(screen.getByTestId('signin-form'));
+    await tick();
+    expect(server.signedIn).toBe(true);
+    expect(screen.queryByTestId('signin-form')).toBeNull();
+    expect(screen.getByTestId('sandbox-row-p1')).toBeTruthy();
+
+    fireEvent.click(screen.getByTestId('signout-button'));
+    await tick();
+    expect(server.signedIn).toBe(false);
+    expect(screen.getByTestId('signin-form')).toBeTruthy();
+  });
+
+  it('signs in with ?token= from the link and strips it from the address bar', async () => {
+    const { server } = setup({ token: 'tok', url: '/?token=tok#/jobs', sandboxes: [makeSandbox()] });
+    expect(window.location.search).toBe('');
+    expect(window.location.href).not.toContain('tok');
+    expect(window.location.hash).toBe('#/jobs');
+    await tick();
+    expect(server.calls[0]).toMatchObject({ method: 'POST', path: '/api/session' });
+    expect(server.calls[0]!.headers['Authorization']).toBe('Bearer tok');
+    expect(screen.queryByTestId('signin-form')).toBeNull();
+    expect(screen.getAllByTestId('run-row')).toHaveLength(1);
+  });
+
+  it('asks for the token when the one in the link is refused', async () => {
+    setup({ token: 'tok', url: '/?token=bad#/', sandboxes: [makeSandbox()] });
+    await tick();
+    expect(window.location.href).not.toContain('bad');
+    expect(screen.getByTestId('signin-form').textContent).toMatch(/not accepted/);
+  });
+});

@@ -1,0 +1,77 @@
+import type { SandboxClient } from '@sandboxd/client';
+
+export interface AuthState {
+  /** True when the API answered 401: the sign-in form is shown. */
+  required: boolean;
+  /** Why (shown above the form). */
+  message: string | null;
+}
+
+export interface AuthStore {
+  get(): AuthState;
+  subscribe(listener: () => void): () => void;
+  require(message?: string | null): void;
+  clear(): void;
+}
+
+export function createAuthStore(initial: AuthState = { required: false, message: null }): AuthStore {
+  let state = initial;
+  const listeners = new Set<() => void>();
+  const set = (next: AuthState) => {
+    if (next.required === state.required && next.message === state.message) return;
+    state = next;
+    for (const l of [...listeners]) l();
+  };
+  return {
+    get: () => state,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    require(message = null) {
+      set({ required: true, message: message ?? state.message });
+    },
+    clear() {
+      set({ required: false, message: null });
+    },
+  };
+}
+
+interface UrlWindow {
+  location: { href: string };
+  history: { state: unknown; replaceState(data: unknown, unused: string, url?: string | URL | null): void };
+}
+
+/**
+ * If the address has `?token=…` (the link sandboxd prints), remove it from the address bar right
+ * away with history.replaceState (keeping other parameters and the hash route) and return it.
+ */
+export function takeTokenFromUrl(win: UrlWindow = window): string | null {
+  const url = new URL(win.location.href);
+  const token = url.searchParams.get('token');
+  if (token === null) return null;
+  url.searchParams.delete('token');
+  win.history.replaceState(win.history.state, '', `${url.pathname}${url.search}${url.hash}`);
+  return token.trim() || null;
+}
+
+/**
+ * Sign in with a token taken from the URL: strip it from the address bar, then
+ * POST /api/session with it as Bearer (the server sets an HttpOnly cookie). Null when the URL has
+ * no token. The promise never rejects: a refused token shows the sign-in form.
+ */
+export function signInFromUrl(
+  client: SandboxClient,
+  auth: AuthStore,
+  win: UrlWindow = window,
+): Promise<void> | null {
+  const token = takeTokenFromUrl(win);
+  if (token === null) return null;
+  return client.signIn(token).then(
+    () => auth.clear(),
+    (err: unknown) =>
+      auth.require(
+        `The token in the link was not accepted${err instanceof Error ? ` (${err.message})` : ''}.`,
+      ),
+  );
+}

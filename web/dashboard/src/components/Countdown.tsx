@@ -1,0 +1,36 @@
+import { useEffect, useState } from 'react';
+import { formatDuration } from '../format';
+
+/** Current time, re-rendering every `periodMs` (default 1 s). */
+export function useNow(periodMs = 1_000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), periodMs);
+    return () => clearInterval(id);
+  }, [periodMs]);
+  return now;
+}
+
+/** Live countdown to `pauseAt` (null unless RUNNING), updated every second. */
+export function Countdown({ pauseAt }: { pauseAt: string | null }) {
+  const now = useNow();
+  if (!pauseAt) {
+    return (
+      <span className="countdown muted" data-testid="countdown" data-remaining="">
+        —
+      </span>
+    );
+  }
+  const remaining = Date.parse(pauseAt) - now;
+  const due = remaining <= 0;
+  return (
+    <span
+      className={`countdown${due ? ' due' : remaining < 30_000 ? ' soon' : ''}`}
+      data-testid="countdown"
+      data-remaining={Math.max(0, Math.ceil(remaining / 1000))}
+      title={`Pauses at ${new Date(Date.parse(pauseAt)).toLocaleTimeString()} unless there is activity`}
+    >
+      {due ? 'pausing…' : formatDuration(remaining)}
+    </span>
+  );
+}

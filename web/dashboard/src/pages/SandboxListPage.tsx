@@ -1,0 +1,225 @@
+import { useState, type FormEvent } from 'react';
+import { SANDBOX_STATUSES, type Sandbox, type SandboxStatus } from '@sandboxd/client';
+import { useCreateSandbox, useSandboxAction, useSandboxList } from '@sandboxd/react';
+import { Countdown, useNow } from '../components/Countdown';
+import { ErrorNote } from '../components/ErrorNote';
+import { StatusPill } from '../components/StatusPill';
+import { formatAge } from '../format';
+import { hrefs, navigate } from '../router';
+
+type Action = 'wake' | 'pause' | 'kill';
+
+export function SandboxListPage() {
+  const [status, setStatus] = useState<SandboxStatus | ''>('');
+  const [cursors, setCursors] = useState<string[]>([]); // stack of page cursors
+  const cursor = cursors[cursors.length - 1];
+  const list = useSandboxList({ ...(status ? { status } : {}), ...(cursor ? { cursor } : {}), limit: 50 });
+  const action = useSandboxAction();
+  const pending = action.isPending ? action.variables : undefined;
+  const now = useNow(5_000);
+
+  const run = (projectId: string, a: Action) => action.mutate({ projectId, action: a });
+  const rows = list.data?.sandboxes ?? [];
+
+  return (
+    <section>
+      <div className="page-head">
+        <h1>Sandboxes</h1>
+        <div className="row">
+          <label className="inline">
+            Status{' '}
+            <select
+              data-testid="status-filter"
+              value={status}
+              onChange={(e) => {
+                setStatus(e.target.value as SandboxStatus | '');
+                setCursors([]);
+              }}
+            >
+              <option value="">all</option>
+              {SANDBOX_STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      </div>
+
+      <CreateForm />
+
+      <ErrorNote error={list.error} prefix="Could not list sandboxes" />
+      <ErrorNote error={action.error} prefix={`Could not ${action.variables?.action ?? 'do that'}`} />
+
+      <div className="card table-card">
+        <table className="table" data-testid="sandbox-table">
+          <thead>
+            <tr>
+              <th>Project</th>
+              <th>Status</th>
+              <th>Pauses in</th>
+              <th>Preview</th>
+              <th>Template</th>
+              <th>Last activity</th>
+              <th className="actions-col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.isPending && (
+              <tr>
+                <td colSpan={7} className="muted center">
+                  Loading…
+                </td>
+              </tr>
+            )}
+            {!list.isPending && rows.length === 0 && (
+              <tr>
+                <td colSpan={7} className="muted center" data-testid="empty-list">
+                  No sandboxes{status ? ` with status ${status}` : ''} yet.
+                </td>
+              </tr>
+            )}
+            {rows.map((s) => (
+              <SandboxRow
+                key={s.projectId}
+                sandbox={s}
+                now={now}
+                pending={pending?.projectId === s.projectId ? pending.action : undefined}
+                onAction={run}
+              />
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <div className="row pager">
+        {cursors.length > 0 && (
+          <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>
+            ← Previous
+          </button>
+        )}
+        {list.data?.nextCursor && (
+          <button type="button" data-testid="next-page" onClick={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
+            Next →
+          </button>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function SandboxRow({
+  sandbox: s,
+  now,
+  pending,
+  onAction,
+}: {
+  sandbox: Sandbox;
+  now: number;
+  pending: Action | undefined;
+  onAction: (projectId: string, action: Action) => void;
+}) {
+  const busy = pending !== undefined;
+  return (
+    <tr data-testid={`sandbox-row-${s.projectId}`} data-status={s.status}>
+      <td>
+        <a href={hrefs.project(s.projectId)} className="project-link">
+          {s.projectId}
+        </a>
+        {s.lastError && (
+          <span className="error-dot" title={`${s.lastError.code}: ${s.lastError.message}`}>
+            !
+          </span>
+        )}
+      </td>
+      <td>
+        <StatusPill status={s.status} isWaking={pending === 'wake'} />
+      </td>
+      <td>
+        <Countdown pauseAt={s.status === 'RUNNING' ? s.pauseAt : null} />
+      </td>
+      <td className="url-cell">
+        {s.url && s.status !== 'KILLED' ? (
+          <a href={s.url} target="_blank" rel="noreferrer" data-testid="sandbox-url">
+            {s.url}
+          </a>
+        ) : (
+          <span className="muted">—</span>
+        )}
+      </td>
+      <td>{s.template}</td>
+      <td className="muted">{formatAge(s.lastActivityAt, now)}</td>
+      <td className="actions">
+        <button
+          type="button"
+          data-testid="wake-button"
+          disabled={busy || !(s.status === 'PAUSED' || s.status === 'KILLED')}
+          onClick={() => onAction(s.projectId, 'wake')}
+        >
+          {pending === 'wake' ? 'Waking…' : 'Wake'}
+        </button>
+        <button
+          type="button"
+          data-testid="pause-button"
+          disabled={busy || s.status !== 'RUNNING'}
+          onClick={() => onAction(s.projectId, 'pause')}
+        >
+          {pending === 'pause' ? 'Pausing…' : 'Pause'}
+        </button>
+        <button
+          type="button"
+          className="danger"
+          data-testid="kill-button"
+          disabled={busy || s.status === 'KILLED'}
+          onClick={() => onAction(s.projectId, 'kill')}
+        >
+          {pending === 'kill' ? 'Killing…' : 'Kill'}
+        </button>
+      </td>
+    </tr>
+  );
+}
+
+/** "New sandbox": project id + template → create, then open the project page. */
+function CreateForm() {
+  const [projectId, setProjectId] = useState('');
+  const [template, setTemplate] = useState('hello');
+  const id = projectId.trim();
+  const create = useCreateSandbox(id);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!id) return;
+    create.mutate(template.trim() ? { template: template.trim() } : {}, {
+      onSuccess: (s) => navigate(hrefs.project(s.projectId)),
+    });
+  };
+
+  return (
+    <form className="card create-form row" onSubmit={submit} data-testid="create-form">
+      <label className="inline">
+        Project{' '}
+        <input
+          data-testid="create-project-input"
+          placeholder="project id"
+          value={projectId}
+          onChange={(e) => setProjectId(e.target.value)}
+        />
+      </label>
+      <label className="inline">
+        Template{' '}
+        <input
+          data-testid="create-template-input"
+          value={template}
+          onChange={(e) => setTemplate(e.target.value)}
+          size={10}
+        />
+      </label>
+      <button type="submit" className="primary" data-testid="create-button" disabled={!id || create.isPending}>
+        {create.isPending ? 'Creating…' : 'Create sandbox'}
+      </button>
+      <ErrorNote error={create.error} prefix="Could not create" />
+    </form>
+  );
+}

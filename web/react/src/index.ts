@@ -1,0 +1,23 @@
+export {
+  SandboxClientProvider,
+  useSandboxClient,
+  type LiveOptions,
+  type SandboxClientProviderProps,
+} from './context.js';
+export { sandboxKeys } from './keys.js';
+export { STATUS_LABELS, statusLabel, statusTone, type StatusLabelInput, type StatusTone } from './labels.js';
+export {
+  keepNewest,
+  useSandboxStatus,
+  type SandboxStatusResult,
+  type StatusMode,
+  type UseSandboxStatusOptions,
+} from './useSandboxStatus.js';
+export {
+  useCreateSandbox,
+  useKillSandbox,
+  usePauseSandbox,
+  useSandboxAction,
+  useWakeSandbox,
+} from './mutations.js';
+export { listInterval, useEnforcerRuns, useSandboxHistory, useSandboxList } from './queries.js';

@@ -1,0 +1,13 @@
+import type { SandboxListQuery } from '@sandboxd/client';
+
+/** TanStack Query keys. The status key is the seed's `['sandbox', projectId]`. */
+export const sandboxKeys = {
+  /** Status of one project's sandbox (prefix of that project's other keys). */
+  status: (projectId: string) => ['sandbox', projectId] as const,
+  history: (projectId: string) => ['sandbox', projectId, 'history'] as const,
+  /** Mutation key of a wake in flight (drives `isWaking`). */
+  wake: (projectId: string) => ['sandbox', projectId, 'wake'] as const,
+  lists: () => ['sandboxes'] as const,
+  list: (query: SandboxListQuery = {}) => ['sandboxes', query] as const,
+  enforcerRuns: (limit?: number) => ['jobs', 'idle-enforcer', 'runs', limit ?? null] as const,
+};

@@ -1,0 +1,90 @@
+import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { newerSandbox, type CreateSandboxRequest, type Sandbox } from '@sandboxd/client';
+import { useSandboxClient } from './context.js';
+import { sandboxKeys } from './keys.js';
+
+function store(queryClient: QueryClient, sandbox: Sandbox) {
+  queryClient.setQueryData<Sandbox | null>(sandboxKeys.status(sandbox.projectId), (old) =>
+    newerSandbox(old, sandbox),
+  );
+}
+
+/** Refetch now the project's status (and history) and the lists. */
+async function refresh(queryClient: QueryClient, projectId: string) {
+  await Promise.all([
+    queryClient.invalidateQueries({ queryKey: sandboxKeys.status(projectId) }),
+    queryClient.invalidateQueries({ queryKey: sandboxKeys.lists() }),
+  ]);
+}
+
+/**
+ * Wake (resume if PAUSED, create anew if KILLED). On success the answer is written to the cache
+ * and the status query is refetched immediately; the mutation (and so `isWaking` / "Waking…")
+ * lasts until that refetch has answered.
+ */
+export function useWakeSandbox(projectId: string) {
+  const client = useSandboxClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationKey: sandboxKeys.wake(projectId),
+    mutationFn: () => client.wake(projectId, { refetch: false }),
+    onSuccess: async (sandbox) => {
+      store(queryClient, sandbox);
+      await refresh(queryClient, projectId);
+    },
+  });
+}
+
+export function usePauseSandbox(projectId: string) {
+  const client = useSandboxClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationKey: ['sandbox', projectId, 'pause'],
+    mutationFn: () => client.pause(projectId),
+    onSuccess: async (sandbox) => {
+      store(queryClient, sandbox);
+      await refresh(queryClient, projectId);
+    },
+  });
+}
+
+export function useKillSandbox(projectId: string) {
+  const client = useSandboxClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationKey: ['sandbox', projectId, 'kill'],
+    mutationFn: () => client.kill(projectId),
+    onSuccess: () => refresh(queryClient, projectId),
+  });
+}
+
+export function useCreateSandbox(projectId: string) {
+  const client = useSandboxClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationKey: ['sandbox', projectId, 'create'],
+    mutationFn: (request: CreateSandboxRequest = {}) => client.create(projectId, request),
+    onSuccess: async (sandbox) => {
+      store(queryClient, sandbox);
+      await refresh(queryClient, projectId);
+    },
+  });
+}
+
+/** Wake/pause/kill a sandbox of any project (list rows). */
+export function useSandboxAction() {
+  const client = useSandboxClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async ({ projectId, action }: { projectId: string; action: 'wake' | 'pause' | 'kill' }) => {
+      if (action === 'wake') return client.wake(projectId, { refetch: false });
+      if (action === 'pause') return client.pause(projectId);
+      await client.kill(projectId);
+      return null;
+    },
+    onSuccess: async (sandbox, { projectId }) => {
+      if (sandbox) store(queryClient, sandbox);
+      await refresh(queryClient, projectId);
+    },
+  });
+}
