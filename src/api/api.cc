@@ -169,6 +169,20 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::get, "/metrics", bind(&Api::MetricsText));
 }
 
+void Api::RegisterWebhook(http_server::Router& router, webhook::WebhookReceiver& receiver) {
+  router.Add(http::verb::post, "/api/webhooks/e2b",
+             [this, &receiver](Ctx& ctx) -> net::awaitable<Response> {
+               std::string body = ctx.request.body();
+               std::string signature(ctx.request["e2b-signature"]);
+               auto r = co_await receiver.Receive(std::move(body), std::move(signature));
+               if (!r.ok()) co_return Error(ctx, r.error());
+               json::object o;
+               o["outcome"] = lifecycle::OutcomeName(r->outcome);
+               o["projectId"] = r->sandbox ? json::value(r->sandbox->project_id) : json::value(nullptr);
+               co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
+             });
+}
+
 net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
   auto body = ParseBody(ctx.request);
   if (!body.ok()) co_return Error(ctx, body.error());

@@ -14,6 +14,7 @@
 #include "http/router.h"
 #include "lifecycle/lifecycle.h"
 #include "store/store.h"
+#include "webhook/receiver.h"
 
 namespace sbx::api {
 
@@ -30,6 +31,8 @@ class Api {
       Metrics& metrics, IdGenerator& ids, ApiOptions options);
 
   void Register(http_server::Router& router);
+  // POST /api/webhooks/e2b: authenticated by signature, not token.
+  void RegisterWebhook(http_server::Router& router, webhook::WebhookReceiver& receiver);
 
   // OK when the request carries the token (Authorization: Bearer) or a valid
   // session cookie; kUnauthenticated otherwise.

@@ -44,6 +44,20 @@ int main(int argc, char** argv) {
           "SANDBOXD_PORT_RANGE");
   FromEnv(s->add_option("--web-dir", serve.web_dir, "built dashboard directory"),
           "SANDBOXD_WEB_DIR");
+  FromEnv(s->add_option("--webhook-secret", serve.webhook_secrets,
+                        "E2B webhook signing secret(s), comma-separated for rotation"),
+          "E2B_WEBHOOK_SECRET");
+  FromEnv(s->add_option("--reconcile-schedule", serve.reconcile_schedule,
+                        "how often to repair drift against the provider")
+              ->capture_default_str(),
+          "SANDBOXD_RECONCILE_SCHEDULE");
+  FromEnv(s->add_option("--max-event-streams", serve.max_event_streams,
+                        "SSE streams per server before 503")->capture_default_str(),
+          "SANDBOXD_MAX_EVENT_STREAMS");
+  FromEnv(s->add_option("--presence", serve.presence,
+                        "open event streams keep sandboxes awake (true/false)")
+              ->capture_default_str(),
+          "SANDBOXD_PRESENCE");
   FromEnv(s->add_option("--log-level", serve.log_level, "debug|info|warn|error")
               ->capture_default_str(),
           "SANDBOXD_LOG_LEVEL");

@@ -18,11 +18,14 @@
 #include "base/log.h"
 #include "http/server.h"
 #include "jobs/idle_enforcer.h"
+#include "jobs/periodic.h"
 #include "lifecycle/lifecycle.h"
 #include "provider/local/local_provider.h"
 #include "provider/local/posix_process_runner.h"
 #include "provider/local/socket_loopback_network.h"
 #include "store/sqlite/sqlite_store.h"
+#include "webhook/receiver.h"
+#include "webhook/signature.h"
 
 namespace sbx::app {
 namespace fs = std::filesystem;
@@ -156,8 +159,11 @@ int Serve(const ServeConfig& c) {
   http_server::Router router;
   api::Api api(lifecycle, **store, store_pool, metrics, ids, {.api_token = *token});
   api.Register(router);
-  api::EventStreams streams(io, clock, api, lifecycle, bus, metrics, {});
+  api::EventStreams streams(io, clock, api, lifecycle, bus, metrics,
+                            {.max_streams = c.max_event_streams, .presence = c.presence});
   streams.Register(router);
+  webhook::WebhookReceiver receiver(lifecycle, metrics, webhook::ParseSecrets(c.webhook_secrets));
+  api.RegisterWebhook(router, receiver);
   const fs::path web_dir =
       c.web_dir.empty() ? FirstExisting({exe_dir.parent_path() / "web/dashboard/dist",
                                          "web/dashboard/dist"})
@@ -180,6 +186,19 @@ int Serve(const ServeConfig& c) {
     }
   });
   if (Status s = enforcer.Start(io.get_executor()); !s.ok()) return fail(s);
+  jobs::PeriodicJob reconciler(clock, "reconciler", c.reconcile_schedule,
+                               [&lifecycle]() -> net::awaitable<void> {
+                                 auto r = co_await lifecycle.Reconcile();
+                                 if (!r.ok()) {
+                                   SBX_LOG_WARN("reconcile: {}", r.error().ToString());
+                                 } else if (*r > 0) {
+                                   SBX_LOG_ERROR(
+                                       "reconciler repaired {} drifted sandbox records: provider "
+                                       "events are being lost (check webhook delivery)",
+                                       *r);
+                                 }
+                               });
+  if (Status s = reconciler.Start(io.get_executor()); !s.ok()) return fail(s);
 
   SBX_LOG_INFO("sandboxd serving on http://{}/ (data {}, idle timeout {}, schedule \"{}\")", *bound,
                data_dir.string(), FormatDuration(*idle), c.enforcer_schedule);
@@ -192,6 +211,7 @@ int Serve(const ServeConfig& c) {
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     SBX_LOG_INFO("signal {}: shutting down", sig);
     enforcer.Stop();
+    reconciler.Stop();
     server.Stop();
     io.stop();
   });

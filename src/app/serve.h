@@ -20,6 +20,10 @@ struct ServeConfig {
   std::string templates_dir;               // default: templates/ beside the repo or cwd
   std::string port_range = "40000-40999";
   std::string web_dir;                     // built dashboard; default web/dashboard/dist
+  std::string webhook_secrets;             // E2B_WEBHOOK_SECRET: comma-separated, for rotation
+  std::string reconcile_schedule = "@every 60s";  // drift repair against the provider
+  int max_event_streams = 2000;            // SSE streams per server; more get 503
+  bool presence = true;                    // open event streams keep sandboxes awake
   std::string log_level = "info";
 };
 

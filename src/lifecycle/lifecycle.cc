@@ -486,6 +486,25 @@ net::awaitable<Result<Sandbox>> Lifecycle::SetIdleTimeout(const std::string& pro
   co_return *r->sandbox;
 }
 
+net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& project_id,
+                                                        std::chrono::seconds ttl) {
+  auto current = read_model_.Get(project_id);
+  if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
+  if (current->status != SandboxStatus::kRunning) {
+    co_return FailedPrecondition(fmt::format("sandbox of project {} is not RUNNING", project_id));
+  }
+  const std::string id = current->sandbox_id;
+  auto set = [this, id, ttl] { return provider_.SetTimeout(id, ttl); };
+  Status s = co_await CallProvider("set_timeout", set);
+  if (!s.ok()) co_return s;
+  LifecycleEvent ev = Command(EventType::kUpdated, project_id, EventSource::kApi);
+  ev.id.clear();  // bookkeeping, not a provider event
+  ev.sandbox_id = id;
+  ev.end_at = TruncateToMillis(clock_.Now() + ttl);
+  auto r = co_await Apply(ev);
+  co_return r.status();
+}
+
 net::awaitable<Result<int>> Lifecycle::Reconcile() {
   auto list = [this] { return provider_.List(); };
   auto listed = co_await CallProvider("list", list);

@@ -104,6 +104,11 @@ class Lifecycle {
   net::awaitable<PauseDecision> PauseIfIdle(const std::string& project_id,
                                             std::string* error_out = nullptr);
 
+  // Sets the provider-side timeout of the project's running sandbox to
+  // `ttl` from now and records the new end time (an `updated` event).
+  net::awaitable<Status> ExtendProviderTimeout(const std::string& project_id,
+                                               std::chrono::seconds ttl);
+
   // Compares every record with the provider's list and repairs drift with
   // reconciler events. Does nothing unless the listing is complete. Returns
   // the number of records repaired.

@@ -1,0 +1,48 @@
+#include "webhook/receiver.h"
+
+#include "base/log.h"
+#include "webhook/payload.h"
+#include "webhook/signature.h"
+
+namespace sbx::webhook {
+
+WebhookReceiver::WebhookReceiver(lifecycle::Lifecycle& lifecycle, Metrics& metrics,
+                                 std::vector<std::string> secrets)
+    : lifecycle_(lifecycle), metrics_(metrics), secrets_(std::move(secrets)) {}
+
+net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::string body,
+                                                                         std::string signature) {
+  auto count = [this](const char* result) {
+    metrics_.Inc("sandboxd_webhooks_total", {{"result", result}}, 1,
+                 "E2B webhook deliveries by result");
+  };
+  if (secrets_.empty()) {
+    count("unconfigured");
+    co_return Unavailable(
+        "webhook secret not configured: set E2B_WEBHOOK_SECRET (sandboxd never accepts unsigned "
+        "events)");
+  }
+  if (signature.empty()) {
+    count("unsigned");
+    co_return Unauthenticated("missing e2b-signature header");
+  }
+  if (!VerifySignature(body, signature, secrets_)) {
+    count("bad_signature");
+    SBX_LOG_WARN("webhook rejected: signature does not match any configured secret");
+    co_return Unauthenticated("e2b-signature does not match");
+  }
+  auto event = ParseE2bEvent(body);
+  if (!event.ok()) {
+    count("malformed");
+    co_return event.error();
+  }
+  auto result = co_await lifecycle_.Apply(*event);
+  if (!result.ok()) {
+    count("error");
+    co_return result.error();
+  }
+  count(std::string(lifecycle::OutcomeName(result->outcome)).c_str());
+  co_return result;
+}
+
+}  // namespace sbx::webhook
