@@ -213,9 +213,16 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
 }
 
 net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
-  auto s = lifecycle_.Get(ctx.params["projectId"]);
+  const std::string& project = ctx.params["projectId"];
+  const int64_t version = lifecycle_.read_model().Version(project);
+  if (auto it = json_cache_.find(project); it != json_cache_.end() && it->second.first == version) {
+    co_return JsonResponse(ctx.request, http::status::ok, it->second.second);
+  }
+  auto s = lifecycle_.Get(project);
   if (!s.ok()) co_return Error(ctx, s.error());
-  co_return JsonResponse(ctx.request, http::status::ok, Serialize(SandboxJson(*s)));
+  std::string body = Serialize(SandboxJson(*s));
+  json_cache_[project] = {s->version, body};
+  co_return JsonResponse(ctx.request, http::status::ok, std::move(body));
 }
 
 net::awaitable<http_server::Response> Api::PatchSandbox(Ctx& ctx) {

@@ -7,6 +7,8 @@
 
 #include <functional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 
 #include "base/blocking_pool.h"
 #include "base/ids.h"
@@ -74,6 +76,9 @@ class Api {
   IdGenerator& ids_;
   ApiOptions options_;
   std::string cookie_value_;
+  // Serialized sandbox objects by project, with the version they show: a
+  // status read of an unchanged record reuses the bytes. I/O thread only.
+  std::unordered_map<std::string, std::pair<int64_t, std::string>> json_cache_;
 };
 
 // Project ids: 1–128 characters of [A-Za-z0-9._-].

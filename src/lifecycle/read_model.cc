@@ -11,6 +11,12 @@ std::optional<core::Sandbox> ReadModel::Get(const std::string& project_id) const
   return it->second;
 }
 
+int64_t ReadModel::Version(const std::string& project_id) const {
+  std::shared_lock lock(mu_);
+  auto it = by_project_.find(project_id);
+  return it == by_project_.end() ? 0 : it->second.version;
+}
+
 std::optional<std::string> ReadModel::ProjectOfSandbox(const std::string& sandbox_id) const {
   std::shared_lock lock(mu_);
   auto it = project_by_sandbox_.find(sandbox_id);

@@ -18,6 +18,9 @@ namespace sbx::lifecycle {
 class ReadModel {
  public:
   std::optional<core::Sandbox> Get(const std::string& project_id) const;
+  // The stored version of the project's record, or 0 if none: lets readers
+  // reuse what they derived from an unchanged record without copying it.
+  int64_t Version(const std::string& project_id) const;
   // The project whose current sandbox has this provider id.
   std::optional<std::string> ProjectOfSandbox(const std::string& sandbox_id) const;
   // Stores `s` unless a newer version is already held. Returns true if stored.
