@@ -10,7 +10,7 @@ LISTEN ?= 127.0.0.1:8080
 DEB_PACKAGES := build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev \
 	libboost-url1.81-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev \
 	libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
-	runc nginx-light wrk postgresql curl nodejs npm chromium
+	runc nginx-light wrk postgresql sqlite3 python3 curl nodejs npm chromium
 
 .PHONY: deps build web run test test-unit test-integration bench clean
 
@@ -21,27 +21,34 @@ deps:
 	  echo "installing: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
-	@if [ -f web/package-lock.json ] && [ ! -d web/node_modules ]; then cd web && npm ci --no-audit --no-fund; fi
+	@if [ ! -d web/node_modules ]; then cd web && npm ci --no-audit --no-fund; fi
+	@if [ ! -d tests/e2e/node_modules ]; then cd tests/e2e && npm ci --no-audit --no-fund; fi
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
 build: deps $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j$(JOBS)
-	@if [ -f web/package.json ]; then cd web && npm run build --silent; fi
+	cd web && npm run build --silent
 
 run: build
 	$(BUILD_DIR)/sandboxd serve --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-# Every test: unit, integration (real sandboxd), runc (real containers, as root),
-# postgres (a throwaway cluster), web (Vitest) and browser (Chromium).
+# Every test: web unit tests (Vitest), browser tests (Chromium against a real
+# sandboxd), then every ctest: unit, integration (real sandboxd), runc (real
+# containers, as root) and postgres (each run gets a throwaway cluster from
+# tools/with_postgres). ctest runs last so its summary closes the output.
 test: build
 	tools/check_banned
+	cd web && npm test --silent
+	cd tests/e2e && SANDBOXD_BUILD_DIR=$(abspath $(BUILD_DIR)) npm test
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
-	@if [ -f web/package.json ]; then cd web && npm test --silent; fi
 
 bench: build
 	bench/status.sh
+	bench/webhooks.sh
+	bench/sse.sh
+	bench/sweep.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

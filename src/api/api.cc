@@ -166,7 +166,8 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::delete_, "/api/session", bind(&Api::SignOut));
   r.Add(V::get, "/healthz", bind(&Api::Healthz));
   r.Add(V::get, "/readyz", bind(&Api::Readyz));
-  r.Add(V::get, "/metrics", bind(&Api::MetricsText));
+  // Invariant 9: only health checks, the webhook and static files are open.
+  r.Add(V::get, "/metrics", Authed(bind(&Api::MetricsText)));
 }
 
 void Api::RegisterWebhook(http_server::Router& router, webhook::WebhookReceiver& receiver) {

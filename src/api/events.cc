@@ -67,12 +67,14 @@ net::awaitable<std::optional<http_server::Response>> EventStreams::Gate(
 }
 
 net::awaitable<void> EventStreams::Heartbeat(const std::string& project, bool closing) {
+  // Record the attempt first: a paused sandbox gets no heartbeat, and the
+  // stream loop must still wait a full interval before asking again.
+  last_heartbeat_[project] = clock_.SteadyNow();
   auto s = lifecycle_.Get(project);
   if (!s.ok()) co_return;
   if (s->status != core::SandboxStatus::kRunning && s->status != core::SandboxStatus::kStarting) {
     co_return;
   }
-  last_heartbeat_[project] = clock_.SteadyNow();
   Status st = co_await lifecycle_.RecordActivity(project, core::EventSource::kApi);
   if (!st.ok()) SBX_LOG_WARN("presence of {}{}: {}", project, closing ? " (last viewer left)" : "",
                              st.ToString());

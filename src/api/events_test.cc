@@ -160,5 +160,26 @@ TEST_F(EventsTest, OpenStreamKeepsTheSandboxAwakeAndClosingStartsTheIdleClock) {
   EXPECT_EQ(h_.lifecycle.Get("p1")->last_activity_at, TruncateToMillis(h_.clock.Now()));
 }
 
+TEST_F(EventsTest, StreamOnAPausedSandboxLeavesTheServerResponsive) {
+  Start({.presence = true});
+  (void)RunSync(h_.io, h_.lifecycle.Pause("p1"));
+  h_.Drain();
+  ASSERT_EQ(h_.lifecycle.Get("p1")->status, core::SandboxStatus::kPaused);
+  Client& c = Open();
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: sandbox") == 1; }));
+  // A plain status read on another connection still gets its answer, and no
+  // heartbeat turned the paused sandbox's record over.
+  const int64_t version = h_.lifecycle.Get("p1")->version;
+  clients_.push_back(std::make_unique<Client>(h_.io));
+  Client& reader = *clients_.back();
+  reader.socket.connect({net::ip::make_address("127.0.0.1"), port_});
+  net::write(reader.socket, net::buffer(std::string(
+      "GET /api/projects/p1/sandbox HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n\r\n")));
+  net::co_spawn(h_.io, Read(reader), net::detached);
+  ASSERT_TRUE(Pump([&] { return reader.received.find("\"PAUSED\"") != std::string::npos; }));
+  AdvanceAndRun(h_.io, h_.clock, 60s);
+  EXPECT_EQ(h_.lifecycle.Get("p1")->version, version);
+}
+
 }  // namespace
 }  // namespace sbx::api

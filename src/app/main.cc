@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "app/runtime.h"
 #include "app/serve.h"
 
 namespace {
@@ -44,6 +45,16 @@ int main(int argc, char** argv) {
           "SANDBOXD_PORT_RANGE");
   FromEnv(s->add_option("--web-dir", serve.web_dir, "built dashboard directory"),
           "SANDBOXD_WEB_DIR");
+  FromEnv(s->add_option("--e2b-api-key", serve.e2b_api_key, "E2B API key (--provider e2b)"),
+          "E2B_API_KEY");
+  FromEnv(s->add_option("--e2b-api-url", serve.e2b_api_url,
+                        "E2B API base URL (default https://api.e2b.app)"),
+          "E2B_API_URL");
+  FromEnv(s->add_option("--e2b-domain", serve.e2b_domain, "E2B sandbox domain (default e2b.app)"),
+          "E2B_DOMAIN");
+  FromEnv(s->add_option("--e2b-template", serve.e2b_template,
+                        "E2B template of new sandboxes (default base)"),
+          "SANDBOXD_E2B_TEMPLATE");
   FromEnv(s->add_option("--webhook-secret", serve.webhook_secrets,
                         "E2B webhook signing secret(s), comma-separated for rotation"),
           "E2B_WEBHOOK_SECRET");
@@ -58,14 +69,23 @@ int main(int argc, char** argv) {
                         "open event streams keep sandboxes awake (true/false)")
               ->capture_default_str(),
           "SANDBOXD_PRESENCE");
+  FromEnv(s->add_option("--lease-ttl", serve.lease_ttl_text,
+                        "PostgreSQL leader lease; a dead leader is replaced within about this")
+              ->capture_default_str(),
+          "SANDBOXD_LEASE_TTL");
   FromEnv(s->add_option("--log-level", serve.log_level, "debug|info|warn|error")
               ->capture_default_str(),
           "SANDBOXD_LOG_LEVEL");
+  sbx::app::RuntimeConfig runtime;
+  CLI::App* r = app.add_subcommand(
+      "runtime", "Run the local runtime behind an E2B-compatible API (with signed webhooks)");
+  sbx::app::AddRuntimeFlags(*r, runtime);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (s->parsed()) return sbx::app::Serve(serve);
+  if (r->parsed()) return sbx::app::RunRuntime(runtime);
   return 2;
 }

@@ -10,13 +10,14 @@ using namespace std::chrono_literals;
 
 IdleEnforcer::IdleEnforcer(Clock& clock, BlockingPool& store_pool, store::Store& store,
                            lifecycle::Lifecycle& lifecycle, lifecycle::EventBus& bus,
-                           Metrics& metrics, IdleEnforcerOptions options)
+                           Metrics& metrics, Leadership& leadership, IdleEnforcerOptions options)
     : clock_(clock),
       store_pool_(store_pool),
       store_(store),
       lifecycle_(lifecycle),
       bus_(bus),
       metrics_(metrics),
+      leadership_(leadership),
       options_(std::move(options)) {}
 
 IdleEnforcer::~IdleEnforcer() {
@@ -65,6 +66,12 @@ std::optional<SystemTime> IdleEnforcer::NextDeadline() const {
 net::awaitable<void> IdleEnforcer::TimerLoop() {
   while (!stopping_) {
     replan_ = false;
+    if (!leadership_.IsLeader()) {
+      // Followers keep no timer armed at past deadlines (that would spin);
+      // they look again once a second and take over when they lead.
+      (void)co_await plan_timer_->WaitUntil(clock_.SteadyNow() + 1s);
+      continue;
+    }
     const auto next = NextDeadline();
     const SystemTime now = clock_.Now();
     const auto wait = next ? std::max<std::chrono::system_clock::duration>(*next - now, 0s)
@@ -82,7 +89,13 @@ net::awaitable<void> IdleEnforcer::TimerLoop() {
         due.push_back(sb.project_id);
       }
     }
-    if (!due.empty()) (void)co_await PauseDue(due, "timer");
+    if (due.empty()) continue;
+    const PassResult pass = co_await PauseDue(due, "timer");
+    if (pass.paused == 0) {
+      // Due but nothing could be paused (store trouble, a claim that keeps
+      // losing): back off instead of retrying in a tight loop.
+      (void)co_await plan_timer_->WaitUntil(clock_.SteadyNow() + 1s);
+    }
   }
 }
 
@@ -100,6 +113,7 @@ net::awaitable<void> IdleEnforcer::SweepLoop() {
 }
 
 net::awaitable<PassResult> IdleEnforcer::Sweep(std::string trigger) {
+  if (!leadership_.IsLeader()) co_return PassResult{};
   const SystemTime now = clock_.Now();
   const int limit = options_.sweep_limit;
   auto list = [this, now, limit] { return store_.ListIdleDue(now, limit); };
@@ -120,22 +134,38 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
   run.trigger = trigger;
   run.started_at = TruncateToMillis(clock_.Now());
   PassResult result;
-  for (const std::string& project : projects) {
-    ++result.checked;
-    std::string error;
-    // One sandbox's failure never stops the others.
-    switch (co_await lifecycle_.PauseIfIdle(project, &error)) {
-      case lifecycle::PauseDecision::kPaused:
-        ++result.paused;
-        break;
-      case lifecycle::PauseDecision::kFailed:
-        ++result.failed;
-        run.errors.push_back(error);
-        break;
-      case lifecycle::PauseDecision::kNotDue:
-        break;
+  // A few workers share the list, so one slow provider call does not hold up
+  // the rest; one sandbox's failure never stops the others.
+  size_t next = 0;
+  int running = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(projects.size())));
+  auto done = clock_.NewTimer(co_await net::this_coro::executor);
+  auto worker = [&]() -> net::awaitable<void> {
+    while (next < projects.size()) {
+      const std::string project = projects[next++];
+      ++result.checked;
+      std::string error;
+      switch (co_await lifecycle_.PauseIfIdle(project, &error)) {
+        case lifecycle::PauseDecision::kPaused:
+          ++result.paused;
+          break;
+        case lifecycle::PauseDecision::kFailed:
+          ++result.failed;
+          run.errors.push_back(error);
+          break;
+        case lifecycle::PauseDecision::kNotDue:
+          break;
+      }
     }
+    if (--running == 0) done->Cancel();
+  };
+  if (projects.empty()) {
+    running = 0;
+  } else {
+    auto ex = co_await net::this_coro::executor;
+    for (int i = running; i > 0; --i) net::co_spawn(ex, worker, net::detached);
   }
+  // Workers reference this frame: wait for the last one.
+  while (running > 0) (void)co_await done->WaitUntil(SteadyTime::max());
   run.finished_at = TruncateToMillis(clock_.Now());
   run.checked = result.checked;
   run.paused = result.paused;

@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/metrics.h"
 #include "jobs/cron.h"
+#include "jobs/leadership.h"
 #include "lifecycle/lifecycle.h"
 #include "store/store.h"
 
@@ -27,6 +28,7 @@ struct IdleEnforcerOptions {
   std::string schedule = "*/2 * * * *";  // cron or "@every <duration>" for the sweep
   int sweep_limit = 10000;               // most candidates one sweep examines
   bool exact_timer = true;               // arm a timer at the earliest pauseAt
+  int concurrency = 8;                   // pauses in flight at once during one pass
 };
 
 struct PassResult {
@@ -38,15 +40,17 @@ struct PassResult {
 class IdleEnforcer {
  public:
   // Fails (kInvalidArgument) at Start() if the schedule does not parse.
+  // Only passes made while `leadership` says so pause anything.
   IdleEnforcer(Clock& clock, BlockingPool& store_pool, store::Store& store,
                lifecycle::Lifecycle& lifecycle, lifecycle::EventBus& bus, Metrics& metrics,
-               IdleEnforcerOptions options);
+               Leadership& leadership, IdleEnforcerOptions options);
   ~IdleEnforcer();
 
   Status Start(net::any_io_executor executor);
   void Stop();
 
-  // One sweep now (the cron trigger calls this). Records a job run.
+  // One sweep now (the cron trigger calls this). Records a job run. Does
+  // nothing (and records nothing) unless this replica is the leader.
   net::awaitable<PassResult> Sweep(std::string trigger = "schedule");
 
  private:
@@ -64,6 +68,7 @@ class IdleEnforcer {
   lifecycle::Lifecycle& lifecycle_;
   lifecycle::EventBus& bus_;
   Metrics& metrics_;
+  Leadership& leadership_;
   IdleEnforcerOptions options_;
   std::optional<CronSchedule> schedule_;
   std::optional<net::strand<net::any_io_executor>> strand_;

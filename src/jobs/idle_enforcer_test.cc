@@ -16,7 +16,7 @@ class IdleEnforcerTest : public ::testing::Test {
  protected:
   void StartEnforcer(IdleEnforcerOptions options = {}) {
     enforcer_ = std::make_unique<IdleEnforcer>(h_.clock, h_.pool, *h_.store, h_.lifecycle, h_.bus,
-                                               h_.metrics, options);
+                                               h_.metrics, leader_, options);
     ASSERT_TRUE(enforcer_->Start(h_.io.get_executor()).ok());
   }
   void Create(const std::string& project) {
@@ -30,6 +30,7 @@ class IdleEnforcerTest : public ::testing::Test {
   }
 
   Harness h_;
+  AlwaysLeader leader_;
   std::unique_ptr<IdleEnforcer> enforcer_;
 };
 
@@ -113,8 +114,32 @@ TEST_F(IdleEnforcerTest, SweepAloneCatchesIdleSandboxesOnSchedule) {
   EXPECT_EQ(h_.store->ListJobRuns(kIdleEnforcerJob, 10)->size(), 2u);  // 00:02 and 00:04
 }
 
+class Follower final : public Leadership {
+ public:
+  bool IsLeader() const override { return leader; }
+  int64_t term() const override { return leader ? 1 : 0; }
+  bool leader = false;
+};
+
+TEST_F(IdleEnforcerTest, FollowersPauseNothingUntilTheyLead) {
+  Follower follower;
+  IdleEnforcer e(h_.clock, h_.pool, *h_.store, h_.lifecycle, h_.bus, h_.metrics, follower,
+                 {.schedule = "@every 10s"});
+  ASSERT_TRUE(e.Start(h_.io.get_executor()).ok());
+  Create("p1");
+  AdvanceAndRun(h_.io, h_.clock, 5min);
+  EXPECT_EQ(h_.provider.pause_calls(), 0);
+  EXPECT_TRUE(h_.store->ListJobRuns(kIdleEnforcerJob, 10)->empty());
+  follower.leader = true;
+  AdvanceAndRun(h_.io, h_.clock, 10s);
+  EXPECT_EQ(h_.provider.pause_calls(), 1);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kPaused);
+  e.Stop();
+  h_.Drain();
+}
+
 TEST_F(IdleEnforcerTest, BadScheduleFailsStart) {
-  IdleEnforcer e(h_.clock, h_.pool, *h_.store, h_.lifecycle, h_.bus, h_.metrics,
+  IdleEnforcer e(h_.clock, h_.pool, *h_.store, h_.lifecycle, h_.bus, h_.metrics, leader_,
                  {.schedule = "61 * * * *"});
   Status s = e.Start(h_.io.get_executor());
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);

@@ -536,8 +536,15 @@ net::awaitable<Result<int>> Lifecycle::Reconcile() {
                                    "sandboxd stopped while creating this sandbox", clock_.Now()};
       } else {
         ev.type = EventType::kKilled;
-        ev.raw_type = "reconciler.missing";
       }
+    } else if (p->state == provider::ProviderState::kRunning &&
+               s.status == SandboxStatus::kPausing) {
+      // A pause claimed by a replica that died before calling the provider:
+      // back to RUNNING with its idle clock untouched, so it is still due.
+      ev.type = EventType::kPauseFailed;
+      ev.error = core::LastError{"pause_interrupted",
+                                 "the pause was claimed but never reached the provider",
+                                 clock_.Now()};
     } else if (p->state == provider::ProviderState::kRunning &&
                s.status != SandboxStatus::kRunning) {
       ev.type = s.sandbox_id.empty() ? EventType::kCreated : EventType::kResumed;

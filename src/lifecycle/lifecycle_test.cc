@@ -324,8 +324,12 @@ TEST(LifecycleTest, ReconcileResolvesInterruptedTransitions) {
                                    .timestamp = h.clock.Now(), .project_id = "starting"}));
   ASSERT_EQ(h.lifecycle.Get("pausing")->status, SandboxStatus::kPausing);
   ASSERT_EQ(h.lifecycle.Get("starting")->status, SandboxStatus::kStarting);
+  const SystemTime activity = h.lifecycle.Get("pausing")->last_activity_at;
   (void)RunSync(h.io, h.lifecycle.Reconcile());
   EXPECT_EQ(h.lifecycle.Get("pausing")->status, SandboxStatus::kRunning);
+  // The interrupted pause leaves the idle clock where it was: still due.
+  EXPECT_EQ(h.lifecycle.Get("pausing")->last_activity_at, activity);
+  EXPECT_EQ(h.lifecycle.Get("pausing")->last_error->code, "pause_interrupted");
   EXPECT_EQ(h.lifecycle.Get("starting")->status, SandboxStatus::kPaused);
 }
 

@@ -2,11 +2,10 @@
 // libcurl) or really sleeps.
 #include "provider/e2b/curl_transport.h"
 
-#include <curl/curl.h>
-
 #include <string_view>
 #include <thread>
 
+#include <curl/curl.h>
 #include <fmt/format.h>
 
 namespace sbx::provider::e2b {
@@ -28,8 +27,8 @@ struct Transfer {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -68,8 +67,8 @@ Status TransferError(CURLcode code, const Transfer& t, const char* error_buffer,
   const std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
   const std::string what = fmt::format("{} {}", request.method, request.url);
   if (t.body_too_large) {
-    return Unavailable(fmt::format("{}: response body exceeds {} bytes", what,
-                                   options.max_response_bytes));
+    return Unavailable(
+        fmt::format("{}: response body exceeds {} bytes", what, options.max_response_bytes));
   }
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -90,7 +89,7 @@ Result<std::unique_ptr<CurlGlobal>> CurlGlobal::Create() {
   if (code != CURLE_OK) {
     return Internal(fmt::format("curl_global_init: {}", curl_easy_strerror(code)));
   }
-  return std::unique_ptr<CurlGlobal>(new CurlGlobal());
+  return std::make_unique<CurlGlobal>(PassKey());
 }
 
 CurlGlobal::~CurlGlobal() { curl_global_cleanup(); }
@@ -100,7 +99,9 @@ CurlTransport::CurlTransport(CurlGlobal& /*global*/, CurlTransportOptions option
 
 Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
-  if (!easy) return Internal(fmt::format("{} {}: curl_easy_init failed", request.method, request.url));
+  if (!easy) {
+    return Internal(fmt::format("{} {}: curl_easy_init failed", request.method, request.url));
+  }
   CURL* h = easy.get();
 
   std::unique_ptr<curl_slist, SlistDeleter> headers;
@@ -138,7 +139,9 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   if (request.method == "GET") {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else {
-    if (request.method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.method != "POST") {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
     if (request.method == "POST" || !request.body.empty()) {
       // POSTFIELDS with an explicit size also sends an empty body correctly.
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,

@@ -20,15 +20,18 @@ namespace sbx::provider::e2b {
 // uses a CurlTransport, and keep it alive until every CurlTransport is gone
 // (app/ owns it next to the transport). Not copyable or movable.
 class CurlGlobal {
+ private:
+  struct PassKey {
+    explicit PassKey() = default;
+  };
+
  public:
   // kInternal if libcurl cannot initialise (its message is included).
   static Result<std::unique_ptr<CurlGlobal>> Create();
+  explicit CurlGlobal(PassKey) {}  // only Create() can make the key
   ~CurlGlobal();
   CurlGlobal(const CurlGlobal&) = delete;
   CurlGlobal& operator=(const CurlGlobal&) = delete;
-
- private:
-  CurlGlobal() = default;
 };
 
 struct CurlTransportOptions {

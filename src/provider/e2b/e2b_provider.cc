@@ -113,8 +113,8 @@ std::string EncodeQueryValue(std::string_view s) {
 std::string QuoteId(std::string_view id) { return "\"" + Quote(id.substr(0, 64)) + "\""; }
 
 Status InvalidId(std::string_view op, std::string_view id) {
-  return InvalidArgument(fmt::format("e2b {}: invalid sandbox id {}: want 1-128 characters from [a-z0-9-]",
-                                     op, QuoteId(id)));
+  return InvalidArgument(fmt::format(
+      "e2b {}: invalid sandbox id {}: want 1-128 characters from [a-z0-9-]", op, QuoteId(id)));
 }
 
 // The parts of E2B's Sandbox, ListedSandbox and SandboxDetail objects that we use.
@@ -189,8 +189,8 @@ Result<E2bSandbox> ParseSandbox(std::string_view what, const json::value& v, boo
   } else if (state == "paused") {
     s.state = ProviderState::kPaused;
   } else {
-    return Malformed(what, fmt::format("unknown state \"{}\" of sandbox {}", Quote(state),
-                                       s.sandbox_id));
+    return Malformed(what,
+                     fmt::format("unknown state \"{}\" of sandbox {}", Quote(state), s.sandbox_id));
   }
   SBX_ASSIGN_OR_RETURN(s.started_at, OptionalTime(what, o, "startedAt"));
   if (!s.started_at) return Malformed(what, "missing \"startedAt\"");
@@ -227,7 +227,9 @@ Status ValidateE2bOptions(const E2bOptions& o) {
   if (o.max_attempts < 1) return bad("max_attempts", "must be at least 1");
   if (o.backoff_base < 0ms) return bad("backoff_base", "must not be negative");
   if (o.backoff_max < o.backoff_base) return bad("backoff_max", "must be at least backoff_base");
-  if (o.list_page_size < 1 || o.list_page_size > 100) return bad("list_page_size", "must be 1..100");
+  if (o.list_page_size < 1 || o.list_page_size > 100) {
+    return bad("list_page_size", "must be 1..100");
+  }
   if (o.list_timeout <= 0ms) return bad("list_timeout", "must be positive");
   return OkStatus();
 }
@@ -239,8 +241,8 @@ bool IsValidE2bSandboxId(std::string_view id) {
   });
 }
 
-E2bProvider::E2bProvider(Clock& clock, IdGenerator& ids, HttpTransport& transport,
-                         Sleeper& sleeper, E2bOptions options)
+E2bProvider::E2bProvider(Clock& clock, IdGenerator& ids, HttpTransport& transport, Sleeper& sleeper,
+                         E2bOptions options)
     : clock_(clock),
       ids_(ids),
       transport_(transport),
@@ -288,8 +290,8 @@ Status E2bProvider::Pause(const std::string& sandbox_id) {
   if (!IsValidE2bSandboxId(sandbox_id)) return InvalidId("pause", sandbox_id);
   const std::string what = fmt::format("e2b pause sandbox {}", sandbox_id);
   // An empty JSON object: the body is optional, but strict JSON readers choke on none.
-  SBX_ASSIGN_OR_RETURN(Reply reply,
-                       Exchange(what, "POST", fmt::format("/sandboxes/{}/pause", sandbox_id), "{}"));
+  SBX_ASSIGN_OR_RETURN(
+      Reply reply, Exchange(what, "POST", fmt::format("/sandboxes/{}/pause", sandbox_id), "{}"));
   if (reply.response.status != 409) return CheckSuccess(what, reply.response, reply.attempts);
   // 409 means "already paused" or "busy in another transition": only the
   // first is success, so anything but E2B's known wording is checked.
@@ -305,9 +307,9 @@ Result<ProviderSandbox> E2bProvider::Resume(const std::string& sandbox_id) {
   const std::string what = fmt::format("e2b resume sandbox {}", sandbox_id);
   json::object body;
   body["timeout"] = options_.sandbox_timeout.count();
-  SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "POST",
-                                             fmt::format("/sandboxes/{}/connect", sandbox_id),
-                                             json::serialize(body)));
+  SBX_ASSIGN_OR_RETURN(Reply reply,
+                       Exchange(what, "POST", fmt::format("/sandboxes/{}/connect", sandbox_id),
+                                json::serialize(body)));
   SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
   SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
   SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, v, /*listed=*/false));
@@ -341,9 +343,9 @@ Status E2bProvider::SetTimeout(const std::string& sandbox_id, std::chrono::secon
   }
   json::object body;
   body["timeout"] = timeout.count();
-  SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "POST",
-                                             fmt::format("/sandboxes/{}/timeout", sandbox_id),
-                                             json::serialize(body)));
+  SBX_ASSIGN_OR_RETURN(Reply reply,
+                       Exchange(what, "POST", fmt::format("/sandboxes/{}/timeout", sandbox_id),
+                                json::serialize(body)));
   return CheckSuccess(what, reply.response, reply.attempts);
 }
 
@@ -408,14 +410,15 @@ Result<ProviderSandbox> E2bProvider::Get(const std::string& sandbox_id) {
 // Internals
 
 Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const std::string& method,
-                                    const std::string& path, const std::string& body) {
+                                                 const std::string& path, const std::string& body) {
   const auto per_attempt = options_.request_timeout + options_.backoff_max;
-  return Exchange(what, method, path, body, clock_.SteadyNow() + options_.max_attempts * per_attempt);
+  return Exchange(what, method, path, body,
+                  clock_.SteadyNow() + options_.max_attempts * per_attempt);
 }
 
 Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const std::string& method,
-                                    const std::string& path, const std::string& body,
-                                    SteadyTime deadline) {
+                                                 const std::string& path, const std::string& body,
+                                                 SteadyTime deadline) {
   HttpRequest request;
   request.method = method;
   request.url = api_base_ + path;

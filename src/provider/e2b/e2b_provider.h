@@ -71,7 +71,8 @@ bool IsValidE2bSandboxId(std::string_view id);
 // 5xx → kUnavailable, a timed-out attempt → kDeadlineExceeded, a connection
 // failure → kUnavailable, a malformed 2xx body → kUnavailable. Messages name
 // the operation and sandbox and quote E2B's message. Exceptions to the table:
-// Pause answers OK for 409 (already paused), Kill answers OK for 404.
+// Pause answers OK for a 409 when the sandbox is paused (E2B's "already
+// paused", else confirmed with a GET); Kill answers OK for 404.
 class E2bProvider final : public Provider {
  public:
   // All references must outlive the provider. `clock` gives started_at and
@@ -118,12 +119,11 @@ class E2bProvider final : public Provider {
   // One E2B exchange with retries, bounded by `deadline`: returns the last
   // answer whatever its status (callers map non-2xx), or the last transport
   // error with `what` and the attempt count prepended/appended.
-  Result<Reply> Exchange(std::string_view what, const std::string& method,
-                                const std::string& path, const std::string& body,
-                                SteadyTime deadline);
+  Result<Reply> Exchange(std::string_view what, const std::string& method, const std::string& path,
+                         const std::string& body, SteadyTime deadline);
   // Exchange with the deadline of a single call (see E2bOptions).
-  Result<Reply> Exchange(std::string_view what, const std::string& method,
-                                const std::string& path, const std::string& body);
+  Result<Reply> Exchange(std::string_view what, const std::string& method, const std::string& path,
+                         const std::string& body);
   // Wait before retry number `retry` (1-based); `response` is the failed
   // answer, null after a transport error.
   std::chrono::milliseconds Backoff(int retry, const HttpResponse* response);

@@ -28,7 +28,7 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  int status = 0;  // 200, 404, …
+  int status = 0;       // 200, 404, …
   HttpHeaders headers;  // as received, in order; names keep their case
   std::string body;
 

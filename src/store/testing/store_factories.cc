@@ -1,5 +1,6 @@
 #include "store/testing/store_factories.h"
 
+#include "store/postgres/testing/pg_test_env.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace sbx::store::testing {
@@ -11,6 +12,13 @@ std::vector<StoreFactory> AllStoreFactories() {
                    if (!s) return s.error();
                    return std::unique_ptr<Store>(std::move(*s));
                  }});
+  if (auto url = PostgresTestUrl()) {
+    out.push_back({"Postgres", [url = *url]() -> Result<std::unique_ptr<Store>> {
+                     auto s = OpenEmptyPostgresStore(url);
+                     if (!s) return s.error();
+                     return std::unique_ptr<Store>(std::move(*s));
+                   }});
+  }
   return out;
 }
 

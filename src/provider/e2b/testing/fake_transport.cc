@@ -18,9 +18,8 @@ void FakeTransport::PushResponse(int status, std::string body, HttpHeaders heade
 }
 
 Result<HttpResponse> FakeTransport::Send(const HttpRequest& request) {
-  Scripted next{Internal("fake transport: no answer scripted for " + request.method + " " +
-                         request.url),
-                {}};
+  Scripted next{
+      Internal("fake transport: no answer scripted for " + request.method + " " + request.url), {}};
   {
     std::lock_guard lock(mu_);
     requests_.push_back(request);

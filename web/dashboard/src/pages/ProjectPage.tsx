@@ -35,13 +35,17 @@ export function ProjectPage({ projectId }: { projectId: string }) {
   const { sandbox } = status;
   const queryClient = useQueryClient();
 
-  // Every new version may have added history rows.
-  const version = sandbox?.version;
+  // Lifecycle events (new history rows) change the status, the sandbox or
+  // the last error; activity and presence heartbeats only move lastActivityAt
+  // and must not refetch the history every few seconds.
+  const historyKey = sandbox
+    ? `${sandbox.status}|${sandbox.sandboxId ?? ''}|${sandbox.lastError?.at ?? ''}`
+    : undefined;
   useEffect(() => {
-    if (version !== undefined) {
+    if (historyKey !== undefined) {
       void queryClient.invalidateQueries({ queryKey: sandboxKeys.history(projectId) });
     }
-  }, [queryClient, projectId, version]);
+  }, [queryClient, projectId, historyKey]);
 
   return (
     <section>

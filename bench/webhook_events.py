@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""Writes N distinct signed E2B webhook deliveries (v2 snake_case `created`
+events, each for its own project) as `signature<TAB>body` lines, for
+bench/webhooks.lua. Signature: unpadded URL-safe base64 of
+SHA-256(secret || body), as E2B documents."""
+import base64, hashlib, json, sys, uuid
+
+def main():
+    n, secret, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    with open(out, "w") as f:
+        for i in range(n):
+            body = json.dumps({
+                "id": str(uuid.UUID(int=i + 1)),
+                "version": "v2",
+                "type": "sandbox.lifecycle.created",
+                "timestamp": "2026-01-01T00:00:00.000Z",
+                "event_category": "lifecycle",
+                "event_label": "create",
+                "sandbox_id": f"ibench{i:014d}",
+                "sandbox_template_id": "base",
+                "event_data": {"sandbox_metadata": {"projectId": f"wh-{i}"}},
+            }, separators=(",", ":"))
+            sig = base64.urlsafe_b64encode(hashlib.sha256(secret.encode() + body.encode()).digest())
+            f.write(sig.decode().rstrip("=") + "\t" + body + "\n")
+
+if __name__ == "__main__":
+    main()

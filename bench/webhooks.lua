@@ -1,0 +1,29 @@
+-- wrk script: posts the pre-signed deliveries of EVENTS_FILE, each exactly once
+-- across all connections (a thread takes every THREADS-th line), then stops.
+local events = {}
+local index = 0
+
+function init(args)
+  local file = os.getenv("EVENTS_FILE")
+  for line in io.lines(file) do
+    local tab = line:find("\t", 1, true)
+    events[#events + 1] = { line:sub(1, tab - 1), line:sub(tab + 1) }
+  end
+end
+
+function request()
+  index = index + 1
+  local e = events[index]
+  if e == nil then
+    wrk.thread:stop()
+    e = events[#events]
+  end
+  return wrk.format("POST", "/api/webhooks/e2b",
+    { ["Content-Type"] = "application/json", ["e2b-signature"] = e[1] }, e[2])
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %.3f %.3f %d\n", summary.requests,
+    summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status))
+end

@@ -1,0 +1,223 @@
+#include "app/runtime.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include "base/blocking_pool.h"
+#include "base/clock.h"
+#include "base/ids.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "http/server.h"
+#include "provider/local/local_provider.h"
+#include "provider/local/posix_process_runner.h"
+#include "provider/local/socket_loopback_network.h"
+#include "runtime_api/http_client.h"
+#include "runtime_api/runtime_api.h"
+
+namespace sbx::app {
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t RandomSeed() {
+  uint64_t seed = 0;
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  in.read(reinterpret_cast<char*>(&seed), sizeof(seed));
+  return seed ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+// The key from the flag/env, else <data-dir>/api-key, else a new E2B-shaped
+// one ("e2b_" + 40 hex, which the SDKs' key check accepts) written there 0600.
+Result<std::string> LoadOrCreateApiKey(const RuntimeConfig& c, const fs::path& data_dir,
+                                       IdGenerator& ids) {
+  if (!c.api_key.empty()) return c.api_key;
+  const fs::path path = data_dir / "api-key";
+  if (std::ifstream in(path); in) {
+    std::string key;
+    std::getline(in, key);
+    if (!key.empty()) return key;
+  }
+  const std::string key = "e2b_" + ids.NewHex(40);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Unavailable(fmt::format("cannot write {}", path.string()));
+  const std::string line = key + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok) return Unavailable(fmt::format("cannot write {}", path.string()));
+  return key;
+}
+
+Result<std::pair<uint16_t, uint16_t>> ParsePortRange(const std::string& s) {
+  const auto dash = s.find('-');
+  int a = 0, b = 0;
+  auto bad = InvalidArgument(fmt::format("--port-range \"{}\" must look like 41000-41999", s));
+  if (dash == std::string::npos) return bad;
+  auto r1 = std::from_chars(s.data(), s.data() + dash, a);
+  auto r2 = std::from_chars(s.data() + dash + 1, s.data() + s.size(), b);
+  if (r1.ec != std::errc() || r1.ptr != s.data() + dash || r2.ec != std::errc() ||
+      r2.ptr != s.data() + s.size() || a < 1 || b > 65535 || a > b) {
+    return bad;
+  }
+  return std::make_pair(static_cast<uint16_t>(a), static_cast<uint16_t>(b));
+}
+
+// A directory that exists among the candidates, or the first one.
+fs::path FirstExisting(const std::vector<fs::path>& candidates) {
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    if (fs::is_directory(c, ec)) return c;
+  }
+  return candidates.front();
+}
+
+Result<Millis> PositiveDuration(const std::string& text, const char* flag) {
+  auto d = ParseDuration(text);
+  if (!d.ok()) return d.error().WithContext(flag);
+  if (d->count() <= 0) return InvalidArgument(fmt::format("{} must be positive", flag));
+  return *d;
+}
+
+}  // namespace
+
+void AddRuntimeFlags(CLI::App& cmd, RuntimeConfig& c) {
+  cmd.add_option("--listen", c.listen, "host:port of the E2B-compatible API")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_LISTEN");
+  cmd.add_option("--data-dir", c.data_dir, "state directory (runc root, sandboxes, webhooks)")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_DATA_DIR");
+  cmd.add_option("--api-key", c.api_key,
+                 "key clients send as X-API-Key (default: generated into <data-dir>/api-key)")
+      ->envname("SANDBOXD_RUNTIME_API_KEY");
+  cmd.add_option("--domain", c.domain, "sandbox domain: preview hosts <port>-<id>.<domain>")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_DOMAIN");
+  cmd.add_option("--templates-dir", c.templates_dir, "local runtime templates")
+      ->envname("SANDBOXD_RUNTIME_TEMPLATES_DIR");
+  cmd.add_option("--port-range", c.port_range, "ports for local sandboxes, a-b")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_PORT_RANGE");
+  cmd.add_option("--webhook-backoff", c.webhook_backoff, "wait between webhook delivery attempts")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_WEBHOOK_BACKOFF");
+  cmd.add_option("--webhook-timeout", c.webhook_timeout, "deadline of one webhook delivery attempt")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_WEBHOOK_TIMEOUT");
+  cmd.add_option("--webhook-signature", c.webhook_signature,
+                 "e2b-signature alphabet: base64url (unpadded, E2B's docs) or base64 (padded)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"base64url", "base64"}))
+      ->envname("SANDBOXD_RUNTIME_WEBHOOK_SIGNATURE");
+  cmd.add_option("--max-timeout", c.max_timeout, "longest sandbox timeout and lifetime")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_MAX_TIMEOUT");
+  cmd.add_option("--log-level", c.log_level, "debug|info|warn|error")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_LOG_LEVEL");
+}
+
+int RunRuntime(const RuntimeConfig& c) {
+  // stdout carries the two start-up lines that scripts read; logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("runtime"));
+  spdlog::set_level(spdlog::level::from_str(c.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  auto fail = [](const Status& s) {
+    SBX_LOG_ERROR("sandboxd runtime: {}", s.ToString());
+    return 1;
+  };
+  std::error_code ec;
+  fs::create_directories(c.data_dir, ec);
+  if (ec) return fail(Unavailable(fmt::format("create {}: {}", c.data_dir, ec.message())));
+  const fs::path data_dir = fs::absolute(c.data_dir);
+  auto ports = ParsePortRange(c.port_range);
+  if (!ports.ok()) return fail(ports.error());
+  auto backoff = PositiveDuration(c.webhook_backoff, "--webhook-backoff");
+  if (!backoff.ok()) return fail(backoff.error());
+  auto webhook_timeout = PositiveDuration(c.webhook_timeout, "--webhook-timeout");
+  if (!webhook_timeout.ok()) return fail(webhook_timeout.error());
+  auto max_timeout = PositiveDuration(c.max_timeout, "--max-timeout");
+  if (!max_timeout.ok()) return fail(max_timeout.error());
+  if (*max_timeout < std::chrono::seconds(1))
+    return fail(InvalidArgument("--max-timeout must be at least 1s"));
+
+  SystemClock clock;
+  IdGenerator ids(RandomSeed());
+  auto api_key = LoadOrCreateApiKey(c, data_dir, ids);
+  if (!api_key.ok()) return fail(api_key.error());
+
+  const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  provider::local::PosixProcessRunner runner;
+  provider::local::SocketLoopbackNetwork loopback(clock);
+  provider::local::ThreadSleeper sleeper;
+  provider::local::LocalProviderOptions local_opts;
+  local_opts.runc_root = data_dir / "runc";
+  local_opts.sandboxes_dir = data_dir / "sandboxes";
+  local_opts.templates_dir = c.templates_dir.empty()
+                                 ? FirstExisting({exe_dir.parent_path() / "templates", "templates"})
+                                 : fs::path(c.templates_dir);
+  local_opts.binary_dir = exe_dir;
+  local_opts.first_port = ports->first;
+  local_opts.last_port = ports->second;
+  provider::local::LocalProvider provider(clock, ids, runner, loopback, sleeper, local_opts);
+
+  net::io_context io;
+  BlockingPool pool({.threads = 8});
+  Metrics metrics;
+  runtime_api::BeastHttpClient client;
+  runtime_api::RuntimeOptions options;
+  options.api_key = *api_key;
+  options.domain = c.domain;
+  options.data_dir = data_dir;
+  options.sandboxes.templates_dir = local_opts.templates_dir;
+  options.sandboxes.max_timeout = std::chrono::duration_cast<std::chrono::seconds>(*max_timeout);
+  options.sandboxes.cpu_count = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  options.delivery.backoff = *backoff;
+  options.delivery.request_timeout = *webhook_timeout;
+  options.delivery.url_safe_signature = c.webhook_signature != "base64";
+  runtime_api::RuntimeServer runtime(io.get_executor(), clock, pool, provider, client, ids, metrics,
+                                     options);
+  if (Status s = runtime.Load(); !s.ok()) return fail(s);
+  http_server::Router router;
+  runtime.Register(router);
+  // Preview traffic is buffered: allow request bodies of a few MiB.
+  http_server::Server server(
+      io, clock, metrics, router,
+      {.listen = c.listen, .max_body_bytes = 8 << 20, .metrics_prefix = "sandboxd_runtime"});
+  auto bound = server.Start();
+  if (!bound.ok()) return fail(bound.error());
+  runtime.Start();
+
+  SBX_LOG_INFO("sandboxd runtime on http://{}/ (data {}, templates {}, ports {}, domain {})",
+               *bound, data_dir.string(), local_opts.templates_dir.string(), c.port_range,
+               c.domain);
+  fmt::print("sandboxd runtime listening on http://{}/\nAPI key: {}\n", *bound, *api_key);
+  std::fflush(stdout);
+
+  net::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    SBX_LOG_INFO("signal {}: shutting down", sig);
+    runtime.Stop();
+    server.Stop();
+    io.stop();
+  });
+  // One I/O thread: handlers, the timeout enforcer and webhook workers share
+  // state without locks; provider calls run on the pool.
+  io.run();
+  pool.Stop();
+  return 0;
+}
+
+}  // namespace sbx::app

@@ -1,0 +1,25 @@
+// Leadership says whether this replica may run leader work (the idle
+// enforcer, the reconciler, keep-alive). A single node is always the leader;
+// replicas on PostgreSQL hold a lease (app/replication.h). Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace sbx::jobs {
+
+class Leadership {
+ public:
+  virtual ~Leadership() = default;
+  virtual bool IsLeader() const = 0;
+  // Increases each time this replica gains leadership (0: never led).
+  virtual int64_t term() const = 0;
+};
+
+class AlwaysLeader final : public Leadership {
+ public:
+  bool IsLeader() const override { return true; }
+  int64_t term() const override { return 1; }
+};
+
+}  // namespace sbx::jobs

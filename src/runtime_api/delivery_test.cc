@@ -1,0 +1,149 @@
+#include "runtime_api/delivery.h"
+
+#include <gtest/gtest.h>
+
+#include "base/fake_clock.h"
+#include "runtime_api/testing/fake_http_client.h"
+#include "webhook/signature.h"
+
+namespace sbx::runtime_api {
+
+using namespace std::chrono_literals;
+namespace {
+
+class DelivererTest : public ::testing::Test {
+ protected:
+  DelivererTest()
+      : deliverer_(io_.get_executor(), clock_, client_, ids_, metrics_,
+                   {.attempts = 3, .backoff = 10s, .request_timeout = 1s}) {}
+  ~DelivererTest() override {
+    deliverer_.Stop();
+    Drain();
+  }
+  void Drain() {
+    io_.restart();
+    io_.poll();
+  }
+  static Webhook Hook(std::string id, std::string url = "http://127.0.0.1:8080/hook?x=1") {
+    return Webhook{.id = std::move(id),
+                   .name = "n",
+                   .url = std::move(url),
+                   .signature_secret = "topsecret",
+                   .enabled = true,
+                   .events = {},
+                   .created_at = {}};
+  }
+  double Outcome(const char* outcome) {
+    return metrics_.CounterValue(kDeliveriesMetric, {{"outcome", outcome}});
+  }
+
+  net::io_context io_;
+  FakeClock clock_;
+  FakeHttpClient client_;
+  IdGenerator ids_{5};
+  Metrics metrics_;
+  Deliverer deliverer_;
+};
+
+TEST_F(DelivererTest, SendsSignedE2bHeaders) {
+  const std::string body = R"({"id":"ev1","type":"sandbox.lifecycle.created"})";
+  deliverer_.Enqueue(Hook("w1"), "ev1", body);
+  Drain();
+  ASSERT_EQ(client_.sent().size(), 1u);
+  const auto& sent = client_.sent()[0];
+  EXPECT_EQ(sent.host, "127.0.0.1");
+  EXPECT_EQ(sent.port, 8080);
+  const auto& req = sent.request;
+  EXPECT_EQ(req.method(), http::verb::post);
+  EXPECT_EQ(req.target(), "/hook?x=1");
+  EXPECT_EQ(req.body(), body);
+  EXPECT_EQ(req["e2b-webhook-id"], "w1");
+  EXPECT_EQ(req["e2b-signature-version"], "v1");
+  EXPECT_EQ(req[http::field::content_type], "application/json");
+  EXPECT_EQ(req["e2b-delivery-id"].size(), 36u);
+  const std::string signature(req["e2b-signature"]);
+  EXPECT_EQ(signature.size(), 43u);  // unpadded base64url
+  EXPECT_EQ(signature, webhook::ComputeSignature("topsecret", body, /*url_safe=*/true));
+  EXPECT_TRUE(webhook::VerifySignature(body, signature, {"topsecret"}));
+  EXPECT_EQ(Outcome("success"), 1);
+  EXPECT_EQ(deliverer_.pending(), 0u);
+}
+
+TEST_F(DelivererTest, RetriesWithBackoffUpToThreeAttempts) {
+  client_.PushStatus(http::status::internal_server_error);
+  client_.PushError(Unavailable("connection refused"));
+  const std::string body = R"({"id":"ev1"})";
+  deliverer_.Enqueue(Hook("w1"), "ev1", body);
+  Drain();
+  EXPECT_EQ(client_.sent().size(), 1u);
+  AdvanceAndRun(io_, clock_, 9900ms);
+  EXPECT_EQ(client_.sent().size(), 1u);
+  AdvanceAndRun(io_, clock_, 100ms);
+  EXPECT_EQ(client_.sent().size(), 2u);
+  AdvanceAndRun(io_, clock_, 10s);
+  ASSERT_EQ(client_.sent().size(), 3u);
+  std::set<std::string> delivery_ids;
+  for (const auto& s : client_.sent()) {
+    delivery_ids.insert(std::string(s.request["e2b-delivery-id"]));
+    EXPECT_EQ(s.request.body(), body);  // same event, same id, every time
+    EXPECT_TRUE(webhook::VerifySignature(body, s.request["e2b-signature"], {"topsecret"}));
+  }
+  EXPECT_EQ(delivery_ids.size(), 3u);
+  EXPECT_EQ(Outcome("retry"), 2);
+  EXPECT_EQ(Outcome("success"), 1);
+  AdvanceAndRun(io_, clock_, 1min);
+  EXPECT_EQ(client_.sent().size(), 3u);
+}
+
+TEST_F(DelivererTest, GivesUpAfterThreeFailures) {
+  for (int i = 0; i < 3; ++i) client_.PushStatus(http::status::bad_gateway);
+  deliverer_.Enqueue(Hook("w1"), "ev1", "{}");
+  AdvanceAndRun(io_, clock_, 1min);
+  EXPECT_EQ(client_.sent().size(), 3u);
+  EXPECT_EQ(Outcome("retry"), 2);
+  EXPECT_EQ(Outcome("failed"), 1);
+  EXPECT_EQ(deliverer_.pending(), 0u);
+}
+
+TEST_F(DelivererTest, KeepsOrderPerWebhookAndDoesNotBlockOthers) {
+  client_.PushStatus(http::status::internal_server_error);  // w1's first try of ev1
+  deliverer_.Enqueue(Hook("w1", "http://127.0.0.1:1/a"), "ev1", "1");
+  deliverer_.Enqueue(Hook("w1", "http://127.0.0.1:1/a"), "ev2", "2");
+  deliverer_.Enqueue(Hook("w2", "http://127.0.0.1:2/b"), "ev1", "1");
+  Drain();
+  // w2 got its event while w1 waits to retry ev1; w1's ev2 waits behind ev1.
+  ASSERT_EQ(client_.sent().size(), 2u);
+  EXPECT_EQ(client_.sent()[1].port, 2);
+  AdvanceAndRun(io_, clock_, 10s);
+  ASSERT_EQ(client_.sent().size(), 4u);
+  EXPECT_EQ(client_.sent()[2].request.body(), "1");
+  EXPECT_EQ(client_.sent()[3].request.body(), "2");
+}
+
+TEST_F(DelivererTest, DisabledDeliveryDropsEvents) {
+  deliverer_.SetEnabled(false);
+  deliverer_.Enqueue(Hook("w1"), "ev1", "{}");
+  AdvanceAndRun(io_, clock_, 1min);
+  EXPECT_TRUE(client_.sent().empty());
+  EXPECT_EQ(Outcome("dropped"), 1);
+  deliverer_.SetEnabled(true);
+  deliverer_.Enqueue(Hook("w1"), "ev2", "{}");
+  Drain();
+  EXPECT_EQ(client_.sent().size(), 1u);
+}
+
+TEST_F(DelivererTest, StandardAlphabetWhenConfigured) {
+  Deliverer padded(io_.get_executor(), clock_, client_, ids_, metrics_,
+                   {.url_safe_signature = false});
+  padded.Enqueue(Hook("w1"), "ev1", "{}");
+  Drain();
+  ASSERT_EQ(client_.sent().size(), 1u);
+  EXPECT_EQ(client_.sent()[0].request["e2b-signature"],
+            webhook::ComputeSignature("topsecret", "{}", /*url_safe=*/false));
+  EXPECT_EQ(client_.sent()[0].request["e2b-signature"].size(), 44u);
+  padded.Stop();
+  Drain();
+}
+
+}  // namespace
+}  // namespace sbx::runtime_api

@@ -1,0 +1,52 @@
+#include "runtime_api/http_client.h"
+
+#include <fmt/format.h>
+
+namespace sbx::runtime_api {
+namespace {
+
+constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
+
+Status TransportError(const std::string& what, const std::string& host, uint16_t port,
+                      const beast::error_code& ec) {
+  if (ec == beast::error::timeout) {
+    return DeadlineExceeded(fmt::format("{} {}:{}: timed out", what, host, port));
+  }
+  return Unavailable(fmt::format("{} {}:{}: {}", what, host, port, ec.message()));
+}
+
+}  // namespace
+
+net::awaitable<Result<http_server::Response>> BeastHttpClient::Send(
+    const std::string& host, uint16_t port, const http_server::Request& request,
+    std::chrono::milliseconds timeout) {
+  auto executor = co_await net::this_coro::executor;
+  net::ip::tcp::resolver resolver(executor);
+  auto [resolve_ec, endpoints] =
+      co_await resolver.async_resolve(host, std::to_string(port), kNoThrow);
+  if (resolve_ec) co_return TransportError("resolve", host, port, resolve_ec);
+
+  beast::tcp_stream stream(executor);
+  // One deadline for connect, write and read together.
+  stream.expires_after(timeout);
+  auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kNoThrow);
+  if (connect_ec) co_return TransportError("connect", host, port, connect_ec);
+  auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
+  if (write_ec) co_return TransportError("send to", host, port, write_ec);
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(options_.max_response_body_bytes);
+  if (request.method() == http::verb::head) parser.skip(true);
+  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+  if (read_ec == http::error::body_limit) {
+    co_return ResourceExhausted(fmt::format("response of {}:{} is larger than {} bytes", host, port,
+                                            options_.max_response_body_bytes));
+  }
+  if (read_ec) co_return TransportError("read from", host, port, read_ec);
+  beast::error_code ignored;
+  stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  co_return parser.release();
+}
+
+}  // namespace sbx::runtime_api

@@ -1,0 +1,460 @@
+#include "runtime_api/runtime_api.h"
+
+#include <openssl/crypto.h>
+
+#include <charconv>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "base/log.h"
+#include "runtime_api/wire.h"
+#include "webhook/payload.h"
+
+namespace sbx::runtime_api {
+namespace json = boost::json;
+
+namespace {
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::optional<std::string> Query(const http_server::RequestContext& ctx, const char* key) {
+  auto it = ctx.query.find(key);
+  if (it == ctx.query.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<size_t> ParseLimit(const std::optional<std::string>& text) {
+  if (!text || text->empty()) return size_t{100};
+  int v = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (ec != std::errc() || p != text->data() + text->size() || v < 1 || v > 100) {
+    return InvalidArgument("limit must be an integer between 1 and 100");
+  }
+  return static_cast<size_t>(v);
+}
+
+// The sandbox id of the path, normalized, or the 400 to answer.
+Result<std::string> PathSandboxId(const http_server::RequestContext& ctx) {
+  auto it = ctx.params.find("sandboxID");
+  return NormalizeSandboxId(it == ctx.params.end() ? std::string_view() : it->second);
+}
+
+Result<std::string> PathWebhookId(const http_server::RequestContext& ctx) {
+  auto it = ctx.params.find("webhookID");
+  if (it == ctx.params.end() || !IsUuid(it->second)) return InvalidArgument("Invalid webhook ID");
+  return it->second;
+}
+
+json::array ToArray(const std::vector<SandboxRecord>& list) {
+  json::array out;
+  for (const auto& s : list) out.push_back(ListedSandboxJson(s));
+  return out;
+}
+
+}  // namespace
+
+RuntimeServer::RuntimeServer(net::any_io_executor executor, Clock& clock, BlockingPool& pool,
+                             provider::Provider& provider, HttpClient& client, IdGenerator& ids,
+                             Metrics& metrics, RuntimeOptions options)
+    : metrics_(metrics),
+      options_(std::move(options)),
+      sandboxes_(
+          executor, clock, pool, provider, ids,
+          [this](const webhook::E2bEventFields& e) { Publish(e); }, options_.sandboxes),
+      webhooks_(clock, ids, pool,
+                {.file = options_.data_dir.empty() ? std::filesystem::path()
+                                                   : options_.data_dir / "webhooks.json"}),
+      deliverer_(executor, clock, client, ids, metrics, options_.delivery),
+      proxy_(client, sandboxes_, options_.proxy) {}
+
+Status RuntimeServer::Load() {
+  if (options_.api_key.empty()) return InvalidArgument("runtime: an API key is required");
+  if (options_.domain.empty()) return InvalidArgument("runtime: the domain must not be empty");
+  if (options_.delivery.attempts < 1)
+    return InvalidArgument("runtime: webhook attempts must be >= 1");
+  SBX_RETURN_IF_ERROR(webhooks_.Load());
+  return sandboxes_.Load();
+}
+
+void RuntimeServer::Start() { sandboxes_.Start(); }
+
+void RuntimeServer::Stop() {
+  sandboxes_.Stop();
+  deliverer_.Stop();
+}
+
+void RuntimeServer::Publish(const webhook::E2bEventFields& event) {
+  metrics_.Inc("sandboxd_runtime_events_total", {{"type", event.type}}, 1,
+               "Lifecycle events emitted by the runtime, by type");
+  const auto subscribers = webhooks_.Subscribers(event.type);
+  if (subscribers.empty()) return;
+  const std::string body = webhook::SerializeE2bEventV2(event);
+  for (const Webhook& w : subscribers) deliverer_.Enqueue(w, event.id, body);
+}
+
+Status RuntimeServer::Authenticate(const http_server::Request& req) const {
+  auto it = req.find("X-API-Key");
+  if (it == req.end()) return Unauthenticated("Missing X-API-Key header");
+  if (!ConstantTimeEquals(it->value(), options_.api_key)) {
+    return Unauthenticated("Invalid API key");
+  }
+  return OkStatus();
+}
+
+void RuntimeServer::Count(const std::string& route, const Response& res) {
+  metrics_.Inc(kRequestsMetric, {{"route", route}, {"code", std::to_string(res.result_int())}}, 1,
+               "Runtime API requests by route template and status code");
+}
+
+http_server::Handler RuntimeServer::Wrap(std::string route, bool open, Fn fn) {
+  return [this, route = std::move(route), open,
+          fn = std::move(fn)](Ctx& ctx) -> net::awaitable<Response> {
+    const auto preview = ParsePreviewHost(ctx.request[http::field::host], options_.domain);
+    if (preview) {
+      Response res = co_await proxy_.Forward(ctx.request, *preview);
+      Count("preview", res);
+      co_return res;
+    }
+    Response res;
+    if (Status s = open ? OkStatus() : Authenticate(ctx.request); !s.ok()) {
+      res = ErrorFor(ctx.request, s);
+    } else if (fn) {
+      res = co_await fn(ctx);
+    } else {
+      res = E2bError(ctx.request, http::status::method_not_allowed,
+                     fmt::format("Method {} is not allowed on {}",
+                                 std::string(ctx.request.method_string()), ctx.path));
+    }
+    Count(route, res);
+    co_return res;
+  };
+}
+
+void RuntimeServer::Register(http_server::Router& router) {
+  using V = http::verb;
+  auto bind = [this](net::awaitable<Response> (RuntimeServer::*fn)(Ctx&)) -> Fn {
+    return [this, fn](Ctx& ctx) { return (this->*fn)(ctx); };
+  };
+  struct RouteSpec {
+    V verb;
+    std::string pattern;
+    net::awaitable<Response> (RuntimeServer::*fn)(Ctx&);
+    bool open;
+  };
+  const std::string sandbox = "/sandboxes/{sandboxID}";
+  const std::string webhook = "/events/webhooks/{webhookID}";
+  const std::vector<RouteSpec> routes = {
+      {V::get, "/health", &RuntimeServer::Health, true},
+      {V::get, "/metrics", &RuntimeServer::MetricsText, true},
+      {V::post, "/sandboxes", &RuntimeServer::CreateSandbox, false},
+      {V::get, "/sandboxes", &RuntimeServer::ListRunning, false},
+      {V::get, "/v2/sandboxes", &RuntimeServer::ListSandboxesV2, false},
+      {V::get, sandbox, &RuntimeServer::GetSandbox, false},
+      {V::delete_, sandbox, &RuntimeServer::KillSandbox, false},
+      {V::post, sandbox + "/pause", &RuntimeServer::PauseSandbox, false},
+      {V::post, sandbox + "/resume", &RuntimeServer::ResumeSandbox, false},
+      {V::post, sandbox + "/connect", &RuntimeServer::ConnectSandbox, false},
+      {V::post, sandbox + "/timeout", &RuntimeServer::SetSandboxTimeout, false},
+      {V::post, sandbox + "/refreshes", &RuntimeServer::RefreshSandbox, false},
+      {V::post, "/events/webhooks", &RuntimeServer::CreateWebhook, false},
+      {V::get, "/events/webhooks", &RuntimeServer::ListWebhooks, false},
+      {V::get, webhook, &RuntimeServer::GetWebhook, false},
+      {V::patch, webhook, &RuntimeServer::UpdateWebhook, false},
+      {V::delete_, webhook, &RuntimeServer::DeleteWebhook, false},
+      {V::get, "/admin/webhook-delivery", &RuntimeServer::GetDelivery, false},
+      {V::post, "/admin/webhook-delivery", &RuntimeServer::SetDelivery, false},
+  };
+  std::map<std::string, std::set<V>> used;
+  for (const RouteSpec& r : routes) {
+    router.Add(r.verb, r.pattern, Wrap(r.pattern, r.open, bind(r.fn)));
+    used[r.pattern].insert(r.verb);
+  }
+  // The other methods on the same paths: a preview host must reach the
+  // sandbox whatever its path and method, so they cannot be left to the
+  // server's own 405 answer.
+  for (const auto& [pattern, verbs] : used) {
+    for (V verb : {V::get, V::post, V::put, V::patch, V::delete_, V::options}) {
+      if (!verbs.contains(verb)) router.Add(verb, pattern, Wrap(pattern, true, nullptr));
+    }
+  }
+  router.SetFallback([this](Ctx& ctx) -> net::awaitable<Response> {
+    const auto preview = ParsePreviewHost(ctx.request[http::field::host], options_.domain);
+    Response res;
+    if (preview) {
+      res = co_await proxy_.Forward(ctx.request, *preview);
+      Count("preview", res);
+    } else {
+      res = E2bError(
+          ctx.request, http::status::not_found,
+          fmt::format("No route for {} {}", std::string(ctx.request.method_string()), ctx.path));
+      Count("fallback", res);
+    }
+    co_return res;
+  });
+}
+
+// Sandboxes
+
+net::awaitable<http_server::Response> RuntimeServer::CreateSandbox(Ctx& ctx) {
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  auto params = ParseNewSandbox(*body);
+  if (!params.ok()) co_return ErrorFor(ctx.request, params.error());
+  auto created = co_await sandboxes_.Create(*params);
+  if (!created.ok()) co_return ErrorFor(ctx.request, created.error());
+  co_return JsonBody(ctx.request, http::status::created, SandboxJson(*created, options_.domain));
+}
+
+net::awaitable<http_server::Response> RuntimeServer::ListSandboxesV2(Ctx& ctx) {
+  ListQuery q;
+  auto states = ParseStateQuery(Query(ctx, "state"));
+  if (!states.ok()) co_return ErrorFor(ctx.request, states.error());
+  q.states = *states;
+  if (auto m = Query(ctx, "metadata")) {
+    auto metadata = ParseMetadataQuery(*m);
+    if (!metadata.ok()) co_return ErrorFor(ctx.request, metadata.error());
+    q.metadata = *metadata;
+  }
+  if (auto order = Query(ctx, "order")) {
+    if (*order != "asc" && *order != "desc") {
+      co_return E2bError(ctx.request, http::status::bad_request, "order must be asc or desc");
+    }
+    q.ascending = *order == "asc";
+  }
+  if (auto after = Query(ctx, "startedAfter")) {
+    auto t = ParseRfc3339(*after);
+    if (!t.ok()) {
+      co_return E2bError(ctx.request, http::status::bad_request,
+                         "startedAfter must be an RFC 3339 date-time");
+    }
+    q.started_after = *t;
+  }
+  if (auto tmpl = Query(ctx, "template")) {
+    if (tmpl->find(':') != std::string::npos) {
+      co_return E2bError(ctx.request, http::status::bad_request,
+                         "template filter does not accept tags");
+    }
+    if (!tmpl->empty()) q.template_id = *tmpl;
+  }
+  auto limit = ParseLimit(Query(ctx, "limit"));
+  if (!limit.ok()) co_return ErrorFor(ctx.request, limit.error());
+  q.limit = *limit;
+  if (auto token = Query(ctx, "nextToken"); token && !token->empty()) {
+    auto cursor = DecodeCursor(*token);
+    if (!cursor.ok()) co_return ErrorFor(ctx.request, cursor.error());
+    q.cursor = *cursor;
+  }
+  auto page = ListSandboxes(sandboxes_.All(), q);
+  if (!page.ok()) co_return ErrorFor(ctx.request, page.error());
+  Response res = JsonBody(ctx.request, http::status::ok, ToArray(page->sandboxes));
+  if (page->next) res.set("X-Next-Token", EncodeCursor(*page->next));
+  if (q.states.contains(SandboxState::kRunning)) {
+    res.set("X-Total-Running", std::to_string(page->total_running));
+  }
+  co_return res;
+}
+
+net::awaitable<http_server::Response> RuntimeServer::ListRunning(Ctx& ctx) {
+  ListQuery q;
+  q.states = {SandboxState::kRunning};
+  q.limit = SIZE_MAX;
+  if (auto m = Query(ctx, "metadata")) {
+    auto metadata = ParseMetadataQuery(*m);
+    if (!metadata.ok()) co_return ErrorFor(ctx.request, metadata.error());
+    q.metadata = *metadata;
+  }
+  auto page = ListSandboxes(sandboxes_.All(), q);
+  if (!page.ok()) co_return ErrorFor(ctx.request, page.error());
+  co_return JsonBody(ctx.request, http::status::ok, ToArray(page->sandboxes));
+}
+
+net::awaitable<http_server::Response> RuntimeServer::GetSandbox(Ctx& ctx) {
+  auto id = PathSandboxId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  auto s = sandboxes_.Get(*id);
+  if (!s) {
+    co_return E2bError(
+        ctx.request, http::status::not_found,
+        fmt::format("Sandbox \"{}\" doesn't exist or you don't have access to it", *id));
+  }
+  co_return JsonBody(ctx.request, http::status::ok, SandboxDetailJson(*s, options_.domain));
+}
+
+net::awaitable<http_server::Response> RuntimeServer::KillSandbox(Ctx& ctx) {
+  auto id = PathSandboxId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  Status s = co_await sandboxes_.Kill(*id);
+  if (!s.ok()) co_return ErrorFor(ctx.request, s);
+  co_return Empty(ctx.request, http::status::no_content);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::PauseSandbox(Ctx& ctx) {
+  auto id = PathSandboxId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  // Body {memory}: accepted; local pauses always keep memory (cgroup freezer).
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/false);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  if (auto memory = OptionalBool(*body, "memory"); !memory.ok()) {
+    co_return ErrorFor(ctx.request, memory.error());
+  }
+  Status s = co_await sandboxes_.Pause(*id);
+  if (!s.ok()) co_return ErrorFor(ctx.request, s);
+  co_return Empty(ctx.request, http::status::no_content);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::ResumeSandbox(Ctx& ctx) {
+  auto id = PathSandboxId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/false);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  auto timeout = OptionalInt(*body, "timeout");
+  if (!timeout.ok()) co_return ErrorFor(ctx.request, timeout.error());
+  auto auto_pause = OptionalBool(*body, "autoPause");
+  if (!auto_pause.ok()) co_return ErrorFor(ctx.request, auto_pause.error());
+  const std::optional<int64_t> timeout_s = *timeout;
+  const std::optional<bool> pause_on_timeout = *auto_pause;
+  auto resumed = co_await sandboxes_.Resume(*id, timeout_s, pause_on_timeout);
+  if (!resumed.ok()) co_return ErrorFor(ctx.request, resumed.error());
+  co_return JsonBody(ctx.request, http::status::created, SandboxJson(*resumed, options_.domain));
+}
+
+net::awaitable<http_server::Response> RuntimeServer::ConnectSandbox(Ctx& ctx) {
+  auto id = PathSandboxId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  auto timeout = OptionalInt(*body, "timeout");
+  if (!timeout.ok()) co_return ErrorFor(ctx.request, timeout.error());
+  if (!*timeout) {
+    co_return E2bError(ctx.request, http::status::bad_request, "Field 'timeout' is required");
+  }
+  const int64_t timeout_s = **timeout;
+  auto connected = co_await sandboxes_.Connect(*id, timeout_s);
+  if (!connected.ok()) co_return ErrorFor(ctx.request, connected.error());
+  co_return JsonBody(ctx.request, connected->resumed ? http::status::created : http::status::ok,
+                     SandboxJson(connected->sandbox, options_.domain));
+}
+
+net::awaitable<http_server::Response> RuntimeServer::SetSandboxTimeout(Ctx& ctx) {
+  auto id = PathSandboxId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  auto timeout = OptionalInt(*body, "timeout");
+  if (!timeout.ok()) co_return ErrorFor(ctx.request, timeout.error());
+  if (!*timeout) {
+    co_return E2bError(ctx.request, http::status::bad_request, "Field 'timeout' is required");
+  }
+  const int64_t timeout_s = **timeout;
+  Status s = co_await sandboxes_.SetTimeout(*id, timeout_s);
+  if (!s.ok()) co_return ErrorFor(ctx.request, s);
+  co_return Empty(ctx.request, http::status::no_content);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::RefreshSandbox(Ctx& ctx) {
+  auto id = PathSandboxId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/false);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  auto duration = OptionalInt(*body, "duration");
+  if (!duration.ok()) co_return ErrorFor(ctx.request, duration.error());
+  const std::optional<int64_t> duration_s = *duration;
+  Status s = co_await sandboxes_.Refresh(*id, duration_s);
+  if (!s.ok()) co_return ErrorFor(ctx.request, s);
+  co_return Empty(ctx.request, http::status::no_content);
+}
+
+// Webhooks
+
+net::awaitable<http_server::Response> RuntimeServer::CreateWebhook(Ctx& ctx) {
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  auto created = webhooks_.Create(*body);
+  if (!created.ok()) co_return ErrorFor(ctx.request, created.error());
+  if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
+  co_return JsonBody(ctx.request, http::status::created,
+                     WebhookJson(*created, options_.sandboxes.team_id));
+}
+
+net::awaitable<http_server::Response> RuntimeServer::ListWebhooks(Ctx& ctx) {
+  json::array out;
+  for (const Webhook& w : webhooks_.List())
+    out.push_back(WebhookJson(w, options_.sandboxes.team_id));
+  co_return JsonBody(ctx.request, http::status::ok, out);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::GetWebhook(Ctx& ctx) {
+  auto id = PathWebhookId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  auto w = webhooks_.Get(*id);
+  if (!w.ok()) co_return ErrorFor(ctx.request, w.error());
+  co_return JsonBody(ctx.request, http::status::ok, WebhookJson(*w, options_.sandboxes.team_id));
+}
+
+net::awaitable<http_server::Response> RuntimeServer::UpdateWebhook(Ctx& ctx) {
+  auto id = PathWebhookId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  auto updated = webhooks_.Update(*id, *body);
+  if (!updated.ok()) co_return ErrorFor(ctx.request, updated.error());
+  if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
+  co_return JsonBody(ctx.request, http::status::ok,
+                     WebhookJson(*updated, options_.sandboxes.team_id));
+}
+
+net::awaitable<http_server::Response> RuntimeServer::DeleteWebhook(Ctx& ctx) {
+  auto id = PathWebhookId(ctx);
+  if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  if (Status s = webhooks_.Delete(*id); !s.ok()) co_return ErrorFor(ctx.request, s);
+  if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
+  co_return Empty(ctx.request, http::status::ok);
+}
+
+// Admin, health, metrics
+
+net::awaitable<http_server::Response> RuntimeServer::GetDelivery(Ctx& ctx) {
+  json::object o;
+  o["enabled"] = deliverer_.enabled();
+  co_return JsonBody(ctx.request, http::status::ok, o);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::SetDelivery(Ctx& ctx) {
+  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
+  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  auto enabled = OptionalBool(*body, "enabled");
+  if (!enabled.ok()) co_return ErrorFor(ctx.request, enabled.error());
+  if (!*enabled) {
+    co_return E2bError(ctx.request, http::status::bad_request, "Field 'enabled' is required");
+  }
+  deliverer_.SetEnabled(**enabled);
+  SBX_LOG_WARN("runtime: webhook delivery {} through the admin endpoint",
+               **enabled ? "enabled" : "disabled");
+  json::object o;
+  o["enabled"] = deliverer_.enabled();
+  co_return JsonBody(ctx.request, http::status::ok, o);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::Health(Ctx& ctx) {
+  http_server::Response res{http::status::ok, ctx.request.version()};
+  res.set(http::field::content_type, "text/plain");
+  res.keep_alive(ctx.request.keep_alive());
+  res.body() = "Health check successful\n";
+  res.prepare_payload();
+  co_return res;
+}
+
+net::awaitable<http_server::Response> RuntimeServer::MetricsText(Ctx& ctx) {
+  http_server::Response res{http::status::ok, ctx.request.version()};
+  res.set(http::field::content_type, "text/plain; version=0.0.4");
+  res.keep_alive(ctx.request.keep_alive());
+  res.body() = metrics_.Render();
+  res.prepare_payload();
+  co_return res;
+}
+
+}  // namespace sbx::runtime_api

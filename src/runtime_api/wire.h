@@ -1,0 +1,102 @@
+// Wire format of the runtime's E2B-compatible API (shared/reference/e2b-api.md
+// §1-§4): E2B error bodies, Sandbox/ListedSandbox/SandboxDetail and webhook
+// JSON, request-body field parsing, path ids, list cursors, metadata queries
+// and preview hosts. Pure functions; thread-safe; no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "base/status.h"
+#include "http/router.h"
+#include "runtime_api/types.h"
+
+namespace sbx::runtime_api {
+
+// envd version every sandbox reports; SDKs require a version >= 0.1.0.
+inline constexpr char kEnvdVersion[] = "0.2.0";
+// E2B's deprecated clientID placeholder.
+inline constexpr char kClientId[] = "6532622b";
+
+// The E2B error body {"code":<status>,"message":…} with that status.
+http_server::Response E2bError(const http_server::Request& req, http::status status,
+                               std::string_view message);
+// 400 kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied,
+// 404 kNotFound, 409 kAlreadyExists/kFailedPrecondition, 429 kResourceExhausted,
+// 503 kUnavailable, 504 kDeadlineExceeded, else 500.
+http::status HttpStatusFor(StatusCode code);
+// E2bError with HttpStatusFor(status.code()) and the status message.
+http_server::Response ErrorFor(const http_server::Request& req, const Status& status);
+http_server::Response JsonBody(const http_server::Request& req, http::status status,
+                               const boost::json::value& body);
+http_server::Response Empty(const http_server::Request& req, http::status status);
+
+// A path sandbox id: `^[a-z0-9]+$`, or the legacy "<id>-<clientID>" form whose
+// suffix is dropped. kInvalidArgument "Invalid sandbox ID" otherwise.
+Result<std::string> NormalizeSandboxId(std::string_view path_id);
+
+// The request body as a JSON object. An empty body is {} unless `required`
+// ("Request body is required"); malformed JSON or a non-object is
+// kInvalidArgument.
+Result<boost::json::object> ParseJsonObject(std::string_view body, bool required);
+
+// Typed optional fields of a request object: nullopt when absent or null;
+// kInvalidArgument naming the field when of another type.
+Result<std::optional<int64_t>> OptionalInt(const boost::json::object& o, std::string_view key);
+Result<std::optional<bool>> OptionalBool(const boost::json::object& o, std::string_view key);
+Result<std::optional<std::string>> OptionalString(const boost::json::object& o,
+                                                  std::string_view key);
+// An object whose values are all strings.
+Result<std::optional<core::Metadata>> OptionalStringMap(const boost::json::object& o,
+                                                        std::string_view key);
+Result<std::optional<std::vector<std::string>>> OptionalStringArray(const boost::json::object& o,
+                                                                    std::string_view key);
+
+// NewSandbox: templateID (required non-empty string), timeout, autoPause,
+// autoPauseMemory, metadata, allow_internet_access. Other fields (envVars,
+// secure, network, mcp, …) are accepted and ignored. kInvalidArgument on a
+// missing or ill-typed field.
+Result<CreateParams> ParseNewSandbox(const boost::json::object& body);
+
+// Response bodies. `domain` is the configured sandbox domain.
+boost::json::object SandboxJson(const SandboxRecord& s, std::string_view domain);
+boost::json::object ListedSandboxJson(const SandboxRecord& s);
+boost::json::object SandboxDetailJson(const SandboxRecord& s, std::string_view domain);
+// WebhookDetail: id, teamId, name, createdAt, url, enabled, events. Never the secret.
+boost::json::object WebhookJson(const Webhook& w, std::string_view team_id);
+
+// Opaque base64url text of the cursor ("X-Next-Token").
+std::string EncodeCursor(const ListCursor& cursor);
+// kInvalidArgument "Invalid next token" for anything EncodeCursor did not make.
+Result<ListCursor> DecodeCursor(std::string_view token);
+
+// The `metadata` query parameter: "k=v&k2=v2" with each key and value
+// percent-encoded (the parameter itself already decoded once). kInvalidArgument
+// for a pair without '=' or an empty key or bad encoding.
+Result<core::Metadata> ParseMetadataQuery(std::string_view text);
+
+// The `state` query parameter: comma-separated running/paused; absent or empty
+// means both. kInvalidArgument for other words.
+Result<std::set<SandboxState>> ParseStateQuery(const std::optional<std::string>& text);
+
+// A preview host "<port>-<sandboxId>.<domain>[:<port>]" (case-insensitive).
+struct PreviewHost {
+  uint16_t port = 0;
+  std::string sandbox_id;
+
+  friend bool operator==(const PreviewHost&, const PreviewHost&) = default;
+};
+// nullopt when `host` is not a preview host of `domain` (e.g. the API host).
+std::optional<PreviewHost> ParsePreviewHost(std::string_view host, std::string_view domain);
+
+// Base64url without padding, and back (nullopt for invalid text).
+std::string Base64UrlEncode(std::string_view bytes);
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+
+}  // namespace sbx::runtime_api

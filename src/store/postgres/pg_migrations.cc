@@ -1,0 +1,123 @@
+#include "store/postgres/pg_migrations.h"
+
+#include <fmt/format.h>
+
+namespace sbx::store {
+namespace {
+
+// Key of the advisory lock that serializes migrations ("sbxdmigr").
+constexpr int64_t kMigrationLockKey = 0x736278646d696772;
+
+}  // namespace
+
+const std::vector<std::string>& PostgresMigrations() {
+  // Keep in step with Migrations() in store/codec.cc: same tables, columns
+  // and types (postgres_store_test checks). Differences: identity columns,
+  // project_id ordered bytewise (COLLATE "C", like SQLite) whatever the
+  // database's locale, a partial pause_at index, and the leases table.
+  static const std::vector<std::string> kMigrations = {
+      // 1: the initial schema.
+      R"sql(
+CREATE TABLE sandboxes (
+  project_id TEXT COLLATE "C" PRIMARY KEY,
+  sandbox_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  url TEXT,
+  template TEXT NOT NULL,
+  idle_timeout_s BIGINT NOT NULL,
+  last_activity_at_ms BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  version BIGINT NOT NULL,
+  last_error_code TEXT,
+  last_error_message TEXT,
+  last_error_at_ms BIGINT,
+  last_event_at_ms BIGINT NOT NULL,
+  provider_end_at_ms BIGINT,
+  metadata TEXT NOT NULL,
+  pause_at_ms BIGINT
+);
+CREATE INDEX sandboxes_pause_at ON sandboxes (pause_at_ms) WHERE pause_at_ms IS NOT NULL;
+CREATE INDEX sandboxes_sandbox_id ON sandboxes (sandbox_id);
+CREATE TABLE processed_events (
+  event_id TEXT PRIMARY KEY,
+  processed_at_ms BIGINT NOT NULL
+);
+CREATE TABLE history (
+  seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  sandbox_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  source TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  recorded_at_ms BIGINT NOT NULL,
+  status TEXT,
+  detail TEXT NOT NULL
+);
+CREATE INDEX history_project ON history (project_id, seq);
+CREATE TABLE job_runs (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  job TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  started_at_ms BIGINT NOT NULL,
+  finished_at_ms BIGINT NOT NULL,
+  checked BIGINT NOT NULL,
+  paused BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  errors TEXT NOT NULL
+);
+CREATE INDEX job_runs_job ON job_runs (job, id);
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at_ms BIGINT NOT NULL,
+  fencing_token BIGINT NOT NULL
+);
+)sql",
+  };
+  return kMigrations;
+}
+
+Status MigratePostgres(PgConnection& conn) {
+  const auto& migrations = PostgresMigrations();
+  const auto latest = static_cast<int64_t>(migrations.size());
+  for (;;) {
+    bool done = false;
+    // One migration per transaction; the lock is released at its end.
+    Status s = InTransaction(conn, [&]() -> Status {
+      SBX_RETURN_IF_ERROR(
+          conn.Exec(fmt::format("SELECT pg_advisory_xact_lock({})", kMigrationLockKey)).status());
+      SBX_RETURN_IF_ERROR(conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                    "version BIGINT PRIMARY KEY, applied_at_ms BIGINT NOT NULL)")
+                              .status());
+      SBX_ASSIGN_OR_RETURN(PgResult r,
+                           conn.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+      PgRow row(r, 0);
+      const int64_t current = row.Int(0);
+      SBX_RETURN_IF_ERROR(row.status());
+      if (current > latest) {
+        return FailedPrecondition(fmt::format(
+            "database schema version {} is newer than this sandboxd ({}): refusing to run", current,
+            latest));
+      }
+      if (current == latest) {
+        done = true;
+        return OkStatus();
+      }
+      Status m = conn.Exec(migrations[static_cast<size_t>(current)]).status();
+      if (m.ok()) {
+        m = conn.Exec(fmt::format("INSERT INTO schema_migrations VALUES ({}, "
+                                  "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT)",
+                                  current + 1))
+                .status();
+      }
+      return m.WithContext(fmt::format("migration {}", current + 1));
+    });
+    if (!s.ok()) return s;
+    if (done) return OkStatus();
+  }
+}
+
+}  // namespace sbx::store

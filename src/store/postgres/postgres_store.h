@@ -1,0 +1,145 @@
+// PostgresStore: the Store on PostgreSQL, shared by sandboxd replicas. It also
+// offers what only a shared database can: leases with fencing tokens (one
+// leader per job) and NOTIFY, heard by a PostgresListener on every replica.
+// Thread-safe. Every call blocks on one of a fixed pool of connections (more
+// callers than connections wait their turn): run it on a BlockingPool.
+// A broken connection is reset on its next use, so the store recovers by
+// itself when the server comes back; while it is down calls return
+// kUnavailable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace sbx::store {
+
+class PgConnection;
+class PgPool;
+class PostgresListener;
+
+struct PostgresOptions {
+  int pool_size = 4;  // connections, all opened by Open
+  // Per connection attempt; overrides connect_timeout in the URL. libpq
+  // waits at least 2 s.
+  std::chrono::seconds connect_timeout{5};
+  // When set, every committed sandbox change also sends
+  // NOTIFY <channel>, '<version>:<project id>' inside its transaction, so other
+  // replicas learn of it exactly when (and only if) it commits.
+  std::string change_channel;
+};
+
+// The result of TryAcquireLease.
+struct Lease {
+  bool held = false;  // the caller holds the lease now
+  // When held: increases every time the lease changes hands, never within
+  // one holder's tenure. Writes made on behalf of a lease carry it, so a
+  // deposed holder's late writes can be told apart. 0 when not held.
+  int64_t token = 0;
+  friend bool operator==(const Lease&, const Lease&) = default;
+};
+
+class PostgresStore final : public Store {
+ public:
+  // Connects to `url` ("postgres://user:pass@host:port/db?…", or a libpq
+  // key=value conninfo), opens the pool and applies pending migrations.
+  // kUnavailable when the server cannot be reached; kFailedPrecondition when
+  // the database's schema is newer than this binary; kInvalidArgument for a
+  // pool size below 1.
+  static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url,
+                                                     PostgresOptions options = {});
+  ~PostgresStore() override;
+
+  // Store. Besides the contract's codes, every call returns kUnavailable when
+  // the server cannot be reached; kInvalidArgument for text the database
+  // cannot hold (a NUL byte, invalid UTF-8). If the connection drops during
+  // COMMIT the write may or may not have happened: repeat it with the same
+  // event id to find out (kAlreadyExists).
+  Result<std::vector<core::Sandbox>> LoadSandboxes() override;
+  Result<core::Sandbox> GetSandbox(const std::string& project_id) override;
+  Result<std::vector<core::Sandbox>> ListSandboxes(const ListOptions& options) override;
+  Result<std::vector<core::Sandbox>> ListIdleDue(SystemTime now, int limit) override;
+  Status CommitTransition(const core::Sandbox& next, int64_t expected_version,
+                          const std::string& event_id,
+                          const std::optional<HistoryRow>& history) override;
+  Status RecordEvent(const std::string& event_id, const HistoryRow& history) override;
+  Status AppendHistory(const HistoryRow& history) override;
+  Result<bool> IsEventProcessed(const std::string& event_id) override;
+  Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) override;
+  Result<int64_t> RecordJobRun(const JobRun& run) override;
+  Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) override;
+  Status Ping() override;
+
+  // Takes the lease `name` for `holder` until now + ttl if it is free,
+  // expired (expiry <= now), released, or already held by `holder` (which
+  // renews it). Otherwise returns {.held = false} and changes nothing. Every
+  // replica's clock must roughly agree: `now` decides expiry.
+  // kInvalidArgument for an empty name or holder, or a ttl <= 0.
+  Result<Lease> TryAcquireLease(const std::string& name, const std::string& holder,
+                                std::chrono::milliseconds ttl, SystemTime now);
+  // Gives the lease up if `holder` holds it, so another can take it at once
+  // (with the next token). OK and no change when `holder` does not hold it.
+  Status ReleaseLease(const std::string& name, const std::string& holder);
+
+  // Sends `payload` to every PostgresListener on `channel` (any replica).
+  // Delivery is best effort: a listener that was disconnected misses it and
+  // says so (Notifications::reconnected). kInvalidArgument for a payload of
+  // 8000 bytes or more.
+  Status Notify(const std::string& channel, const std::string& payload);
+  // Opens a PostgresListener on `channel` with this store's URL and options.
+  Result<std::unique_ptr<PostgresListener>> Listen(const std::string& channel);
+
+  // Applied schema version (tests, diagnostics).
+  Result<int64_t> SchemaVersion();
+
+ private:
+  PostgresStore(std::string url, PostgresOptions options, std::unique_ptr<PgPool> pool);
+  Result<std::vector<core::Sandbox>> QuerySandboxes(
+      const std::string& sql, const std::vector<std::optional<std::string>>& params);
+
+  std::string url_;
+  PostgresOptions options_;
+  std::unique_ptr<PgPool> pool_;
+};
+
+// What one PostgresListener::Poll heard.
+struct Notifications {
+  std::vector<std::string> payloads;  // in the order they were sent
+  // The connection was lost and LISTEN re-established during this Poll:
+  // anything sent in between was missed. Reload state from the store.
+  bool reconnected = false;
+};
+
+// Hears NOTIFY on one channel over a dedicated connection. Not thread-safe:
+// one thread polls. Poll blocks up to its timeout (plus one connect timeout
+// while reconnecting).
+class PostgresListener {
+ public:
+  // Connects and LISTENs on `channel` (case-sensitive, any text).
+  // kUnavailable when the server cannot be reached.
+  static Result<std::unique_ptr<PostgresListener>> Open(const std::string& url,
+                                                        const std::string& channel,
+                                                        PostgresOptions options = {});
+  ~PostgresListener();
+
+  // Waits up to `timeout` for notifications and returns as soon as there are
+  // some (possibly none, at the timeout). When the connection is lost it
+  // reconnects, retrying until the timeout, and returns with reconnected =
+  // true once listening again; kUnavailable if the server is still
+  // unreachable at the timeout (the next Poll keeps trying).
+  Result<Notifications> Poll(std::chrono::milliseconds timeout);
+
+ private:
+  PostgresListener(std::unique_ptr<PgConnection> conn, std::string listen_sql);
+  Status Relisten();
+
+  std::unique_ptr<PgConnection> conn_;
+  std::string listen_sql_;  // LISTEN "<channel>"
+  bool listening_ = false;  // LISTEN ran on the current connection
+};
+
+}  // namespace sbx::store

@@ -1,0 +1,338 @@
+#include "integration/daemon.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace sbx::integration {
+namespace {
+
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+
+constexpr char kBuildDir[] = SBX_BUILD_DIR;
+constexpr char kTemplatesDir[] = SBX_TEMPLATES_DIR;
+constexpr char kUrlPrefix[] = "sandboxd listening on ";
+constexpr char kTokenPrefix[] = "API token: ";
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+std::string DescribeWaitStatus(int status) {
+  if (status == -1) return "still running";
+  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
+  return "wait status " + std::to_string(status);
+}
+
+std::string Executable(const char* name) { return (fs::path(kBuildDir) / name).string(); }
+
+}  // namespace
+
+::testing::AssertionResult CheckPrerequisites() {
+  if (::geteuid() != 0) {
+    return ::testing::AssertionFailure()
+           << "sbx_integration_tests run real runc containers and must run as root "
+              "(exclude them with `ctest -LE runc`)";
+  }
+  CommandResult version = RunCommand({"runc", "--version"}, 10s);
+  if (version.exit_code != 0) {
+    return ::testing::AssertionFailure()
+           << "runc is not installed or does not work (apt-get install runc): " << version.err;
+  }
+  for (const char* binary : {"sandboxd", "sandboxctl", "sandbox-hello"}) {
+    if (::access(Executable(binary).c_str(), X_OK) != 0) {
+      return ::testing::AssertionFailure()
+             << Executable(binary) << " is not built (cmake --build <dir> --target " << binary
+             << ")";
+    }
+  }
+  if (!fs::exists(fs::path(kTemplatesDir) / "hello.json")) {
+    return ::testing::AssertionFailure() << "no hello template in " << kTemplatesDir;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+CommandResult Runc(const fs::path& root, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"runc", "--root", root.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, 30s);
+}
+
+std::optional<HelloState> GetHelloState(const std::string& url, std::string* why,
+                                        std::chrono::milliseconds timeout) {
+  auto hp = ParseHttpUrl(url);
+  if (!hp) {
+    if (why) *why = "not an http://host:port/ URL: \"" + url + "\"";
+    return std::nullopt;
+  }
+  HttpResponse r =
+      HttpCall({.host = hp->host, .port = hp->port, .target = "/state", .timeout = timeout});
+  if (!r.answered || r.status != 200) {
+    if (why) *why = "GET " + url + "state: " + r.Describe();
+    return std::nullopt;
+  }
+  return ParseHelloState(r.body, why);
+}
+
+HttpResponse ProbeSandbox(const std::string& url, std::chrono::milliseconds timeout) {
+  auto hp = ParseHttpUrl(url);
+  if (!hp) {
+    HttpResponse r;
+    r.error = "not an http://host:port/ URL: \"" + url + "\"";
+    return r;
+  }
+  return HttpCall({.host = hp->host, .port = hp->port, .target = "/state", .timeout = timeout});
+}
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() { CleanUp(); }
+
+::testing::AssertionResult Daemon::Start() {
+  if (process_.running()) return ::testing::AssertionFailure() << "sandboxd is already running";
+  if (root_.empty()) {
+    std::string dir = "/tmp/sbx-it-XXXXXX";
+    if (::mkdtemp(dir.data()) == nullptr) {
+      return ::testing::AssertionFailure() << "mkdtemp " << dir << ": " << std::strerror(errno);
+    }
+    root_ = dir;
+    data_dir_ = root_ / "data";
+    log_ = root_ / "sandboxd.log";
+  }
+  std::vector<std::string> argv = {Executable("sandboxd"),
+                                   "serve",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--data-dir",
+                                   data_dir_.string(),
+                                   "--idle-timeout",
+                                   options_.idle_timeout,
+                                   "--enforcer-schedule",
+                                   options_.enforcer_schedule,
+                                   "--port-range",
+                                   std::to_string(first_port()) + "-" + std::to_string(last_port()),
+                                   "--templates-dir",
+                                   kTemplatesDir};
+  if (!options_.api_token.empty()) {
+    argv.push_back("--api-token");
+    argv.push_back(options_.api_token);
+  }
+  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  {
+    std::ofstream log(log_, std::ios::app);
+    log << "=== test harness: " << JoinArgv(argv) << "\n";
+  }
+  ++starts_;
+  stdout_path_ = root_ / ("stdout-" + std::to_string(starts_) + ".txt");
+  if (std::string err = process_.Spawn(argv, stdout_path_.string(), log_.string(), options_.env);
+      !err.empty()) {
+    return ::testing::AssertionFailure() << err;
+  }
+  // The URL line, then the token line. Other lines are tolerated here (the
+  // StartupOutput test holds sandboxd to printing only these).
+  std::string out, url_line, token_line;
+  auto find_lines = [&] {
+    out = ReadFile(stdout_path_);
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line) && !lines.eof();) {
+      if (line.rfind(kUrlPrefix, 0) == 0) {
+        url_line = line;
+        std::string next;
+        if (std::getline(lines, next) && !lines.eof()) token_line = next;
+        return !token_line.empty();
+      }
+    }
+    return false;
+  };
+  WaitFor([&] { return find_lines() || !process_.Poll(); }, 30s, 20ms);
+  auto fail = [&](const std::string& why) {
+    return ::testing::AssertionFailure()
+           << "sandboxd did not start: " << why << "\nstdout so far:\n"
+           << out << "\nprocess: "
+           << (process_.running() ? "running" : DescribeWaitStatus(process_.exit_status()))
+           << "\nstderr:\n"
+           << LogTail(40);
+  };
+  if (url_line.empty() || token_line.rfind(kTokenPrefix, 0) != 0) {
+    return fail("no \"sandboxd listening on …\" line followed by \"API token: …\" within 30 s");
+  }
+  url_ = url_line.substr(sizeof(kUrlPrefix) - 1);
+  auto hp = ParseHttpUrl(url_);
+  if (!hp || hp->host != "127.0.0.1" || url_.back() != '/') return fail("bad URL \"" + url_ + "\"");
+  port_ = hp->port;
+  token_ = token_line.substr(sizeof(kTokenPrefix) - 1);
+  if (token_.empty()) return fail("empty API token");
+  if (!options_.api_token.empty() && token_ != options_.api_token) {
+    return fail("printed token differs from --api-token");
+  }
+  if (options_.api_token.empty() && FirstLine(ReadFile(data_dir_ / "api-token")) != token_) {
+    return fail("printed token differs from " + (data_dir_ / "api-token").string());
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult Daemon::Stop() {
+  if (!process_.running()) return ::testing::AssertionFailure() << "sandboxd is not running";
+  const int status = process_.SignalAndWait(SIGTERM, 20s);
+  if (status == -1) {
+    (void)process_.SignalAndWait(SIGKILL, 10s);
+    return ::testing::AssertionFailure()
+           << "sandboxd did not exit within 20 s of SIGTERM (killed it)\nstderr:\n"
+           << LogTail(40);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return ::testing::AssertionFailure()
+           << "sandboxd did not stop cleanly on SIGTERM: " << DescribeWaitStatus(status)
+           << "\nstderr:\n"
+           << LogTail(40);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult Daemon::Kill9() {
+  if (!process_.running()) return ::testing::AssertionFailure() << "sandboxd is not running";
+  const int status = process_.SignalAndWait(SIGKILL, 10s);
+  if (status == -1) return ::testing::AssertionFailure() << "sandboxd survived SIGKILL for 10 s";
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult Daemon::Restart() {
+  if (process_.running()) {
+    if (auto stopped = Stop(); !stopped) return stopped;
+  }
+  return Start();
+}
+
+HttpResponse Daemon::Call(http::verb method, const std::string& target, const std::string& body,
+                          std::chrono::milliseconds timeout) const {
+  return HttpCall({.port = port_,
+                   .method = method,
+                   .target = target,
+                   .body = body,
+                   .headers = {{"Authorization", "Bearer " + token_}},
+                   .timeout = timeout});
+}
+
+HttpResponse Daemon::CallWithHeaders(http::verb method, const std::string& target,
+                                     std::vector<std::pair<std::string, std::string>> headers,
+                                     const std::string& body) const {
+  return HttpCall({.port = port_,
+                   .method = method,
+                   .target = target,
+                   .body = body,
+                   .headers = std::move(headers)});
+}
+
+std::optional<SandboxView> Daemon::Get(const std::string& project, std::string* why) const {
+  HttpResponse r = Call(http::verb::get, "/api/projects/" + project + "/sandbox");
+  if (!r.answered || r.status != 200) {
+    if (why) *why = "GET sandbox of " + project + ": " + r.Describe();
+    return std::nullopt;
+  }
+  return ParseSandbox(r.body, why);
+}
+
+std::string Daemon::StatusOf(const std::string& project) const {
+  std::string why;
+  auto s = Get(project, &why);
+  return s ? s->status : "<" + why + ">";
+}
+
+std::optional<std::vector<HistoryEvent>> Daemon::History(const std::string& project,
+                                                         std::string* why) const {
+  HttpResponse r = Call(http::verb::get, "/api/projects/" + project + "/sandbox/history");
+  if (!r.answered || r.status != 200) {
+    if (why) *why = "GET history of " + project + ": " + r.Describe();
+    return std::nullopt;
+  }
+  return ParseHistory(r.body, why);
+}
+
+CommandResult Daemon::Ctl(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {Executable("sandboxctl"), "--url",
+                                   "http://127.0.0.1:" + std::to_string(port_), "--token", token_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, 120s);
+}
+
+std::vector<std::string> Daemon::RuncList() const {
+  std::vector<std::string> ids;
+  if (data_dir_.empty()) return ids;
+  CommandResult r = Runc(runc_root(), {"list", "-q"});
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) ids.push_back(line);
+  }
+  return ids;
+}
+
+std::string Daemon::RuncStatus(const std::string& container_id) const {
+  CommandResult r = Runc(runc_root(), {"state", container_id});
+  if (r.exit_code != 0) return "";
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.out, ec);
+  if (ec || !v.is_object()) return "";
+  const boost::json::value* status = v.as_object().if_contains("status");
+  return status && status->is_string() ? std::string(status->as_string()) : "";
+}
+
+std::string Daemon::Stdout() const { return stdout_path_.empty() ? "" : ReadFile(stdout_path_); }
+
+std::string Daemon::LogTail(size_t lines) const {
+  std::vector<std::string> all;
+  std::istringstream in(ReadFile(log_));
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+    out += all[i] + "\n";
+  }
+  return out;
+}
+
+void Daemon::CleanUp() {
+  if (process_.running()) {
+    if (process_.SignalAndWait(SIGTERM, 20s) == -1) (void)process_.SignalAndWait(SIGKILL, 10s);
+  }
+  if (root_.empty()) return;
+  // Independent of sandboxd, so that cleanup works even when it is broken.
+  for (const std::string& id : RuncList()) {
+    (void)Runc(runc_root(), {"kill", id, "KILL"});
+    CommandResult deleted = Runc(runc_root(), {"delete", "--force", id});
+    if (deleted.exit_code != 0) {
+      ADD_FAILURE() << "cleanup: runc delete --force " << id << ": " << deleted.err;
+    }
+  }
+  if (auto left = RuncList(); !left.empty()) {
+    ADD_FAILURE() << "cleanup: containers left in " << runc_root() << ": " << JoinArgv(left);
+  }
+  if (::testing::Test::HasFailure()) {
+    const std::string& name = options_.name;
+    for (int run = 1; run <= starts_; ++run) {
+      const fs::path out = root_ / ("stdout-" + std::to_string(run) + ".txt");
+      std::cerr << "---- " << name << " stdout, run " << run << " ----\n" << ReadFile(out);
+    }
+    std::cerr << "---- " << name << " stderr, all runs (last lines) ----\n"
+              << LogTail(options_.log_lines_on_failure) << "---- end of " << name
+              << " output ----\n";
+  }
+  std::error_code ec;
+  fs::remove_all(root_, ec);
+  if (ec) ADD_FAILURE() << "cleanup: remove " << root_ << ": " << ec.message();
+}
+
+}  // namespace sbx::integration

@@ -1,0 +1,642 @@
+// End-to-end tests of the real sandboxd: the binary from the build dir on
+// 127.0.0.1:0 with SQLite in a temp dir, real runc containers running the
+// hello template, driven through sandboxctl and a Beast client. Labelled
+// `integration;runc`; they need root and runc and fail (never skip) without.
+// Each test owns its daemons (see daemon.h) and a port range of its own, so
+// ctest may run them in parallel. Idle timeouts are 2 s, so waits are short
+// and real.
+#include "integration/daemon.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "integration/http_client.h"
+#include "integration/support.h"
+
+namespace sbx::integration {
+namespace {
+
+namespace fs = std::filesystem;
+using boost::beast::http::verb;
+using namespace std::chrono_literals;
+
+// Sandbox port ranges (100 ports each), one per daemon in this file.
+constexpr int kUserTourPorts = 44000;
+constexpr int kRestartRecoveryPorts = 44100;
+constexpr int kCrashDurabilityPorts = 44200;
+constexpr int kBadInputPorts = 44300;
+constexpr int kSideBySidePortsA = 44400;
+constexpr int kSideBySidePortsB = 44500;
+constexpr int kEnforcerRunsPorts = 44600;
+constexpr int kSetIdleTimeoutPorts = 44700;
+constexpr int kStartupOutputPorts = 44800;
+
+// With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
+// 2 s after its last activity; this is the slack we allow on top.
+constexpr auto kPauseSlack = 4s;
+
+std::string SandboxPath(const std::string& project) {
+  return "/api/projects/" + project + "/sandbox";
+}
+
+// sandboxctl must succeed and print a sandbox object.
+std::optional<SandboxView> CtlSandbox(const Daemon& d, const std::vector<std::string>& args,
+                                      std::string* why) {
+  CommandResult r = d.Ctl(args);
+  if (r.exit_code != 0) {
+    *why = "sandboxctl " + JoinArgv(args) + ": exit " + std::to_string(r.exit_code) + ": " + r.err;
+    return std::nullopt;
+  }
+  return ParseSandbox(r.out, why);
+}
+
+// The newest history event of this type and source, or nullptr.
+const HistoryEvent* FindEvent(const std::vector<HistoryEvent>& events, const std::string& type,
+                              const std::string& source) {
+  for (const auto& e : events) {
+    if (e.type == type && e.source == source) return &e;
+  }
+  return nullptr;
+}
+
+std::string Dump(const std::vector<HistoryEvent>& events) {
+  std::string out;
+  for (const auto& e : events) {
+    out += "  " + Show(e.at) + " " + e.type + " source=" + e.source + " outcome=" + e.outcome +
+           " status=" + e.status + " sandbox=" + e.sandbox_id + "\n";
+  }
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+int64_t Ms(std::chrono::system_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+// Project ids in GET /api/sandboxes (first page, up to 1000).
+std::optional<std::set<std::string>> ListedProjects(const Daemon& d, std::string* why) {
+  HttpResponse r = d.Call(verb::get, "/api/sandboxes?limit=1000");
+  if (!r.answered || r.status != 200) {
+    *why = "GET /api/sandboxes: " + r.Describe();
+    return std::nullopt;
+  }
+  boost::json::value v = r.Json();
+  const boost::json::value* items =
+      v.is_object() ? v.as_object().if_contains("sandboxes") : nullptr;
+  if (!items || !items->is_array()) {
+    *why = "no \"sandboxes\" array: " + r.body;
+    return std::nullopt;
+  }
+  std::set<std::string> out;
+  for (const auto& item : items->as_array()) {
+    auto s = ParseSandbox(item, why);
+    if (!s) return std::nullopt;
+    out.insert(s->project_id);
+  }
+  return out;
+}
+
+// The error code of a {"error":{"code","message"}} body, or "" when the body
+// is not one.
+std::string ErrorCode(const HttpResponse& r) {
+  boost::json::value v = r.Json();
+  const boost::json::value* error = v.is_object() ? v.as_object().if_contains("error") : nullptr;
+  if (!error || !error->is_object()) return "";
+  const boost::json::value* code = error->as_object().if_contains("code");
+  const boost::json::value* message = error->as_object().if_contains("message");
+  if (!code || !code->is_string() || !message || !message->is_string() ||
+      message->as_string().empty()) {
+    return "";
+  }
+  return std::string(code->as_string());
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(CheckPrerequisites()); }
+};
+
+// The README's tour: create, idle pause, wake with the process intact,
+// activity keeps it alive, kill, and wake of a killed sandbox.
+TEST_F(DaemonTest, UserTour) {
+  Daemon d({.first_port = kUserTourPorts});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+
+  // Created RUNNING, serving on a port of this daemon's range.
+  auto created = CtlSandbox(d, {"create", "demo"}, &why);
+  ASSERT_TRUE(created) << why;
+  EXPECT_EQ(created->project_id, "demo");
+  EXPECT_EQ(created->status, "RUNNING");
+  EXPECT_EQ(created->template_name, "hello");
+  EXPECT_EQ(created->idle_timeout_s, 2);
+  EXPECT_FALSE(created->has_last_error);
+  ASSERT_FALSE(created->sandbox_id.empty());
+  const std::string id = created->sandbox_id;
+  const std::string url = created->url;
+  auto hp = ParseHttpUrl(url);
+  ASSERT_TRUE(hp) << "url \"" << url << "\"";
+  EXPECT_GE(hp->port, d.first_port());
+  EXPECT_LE(hp->port, d.last_port());
+  auto first_state = GetHelloState(url, &why);
+  ASSERT_TRUE(first_state) << why;
+  EXPECT_EQ(d.RuncStatus(id), "running") << "runc does not know container " << id;
+  EXPECT_TRUE(fs::is_directory(d.sandboxes_dir() / id)) << "no bundle for " << id;
+
+  // Status: the enforcer's deadline is lastActivityAt + idle timeout.
+  auto status = CtlSandbox(d, {"status", "demo"}, &why);
+  ASSERT_TRUE(status) << why;
+  ASSERT_EQ(status->status, "RUNNING");
+  ASSERT_TRUE(status->pause_at.has_value());
+  EXPECT_EQ(*status->pause_at - status->last_activity_at, 2s)
+      << "lastActivityAt " << Show(status->last_activity_at) << " pauseAt "
+      << Show(status->pause_at);
+  const SystemTime last_activity = status->last_activity_at;
+
+  // Left alone it is paused by the enforcer, on time and not before.
+  ASSERT_TRUE(WaitFor([&] { return d.StatusOf("demo") == "PAUSED"; }, 2s + kPauseSlack))
+      << "still " << d.StatusOf("demo") << " " << kPauseSlack.count() << " s after its pauseAt";
+  auto history = d.History("demo", &why);
+  ASSERT_TRUE(history) << why;
+  const HistoryEvent* claim = FindEvent(*history, "pause_requested", "enforcer");
+  const HistoryEvent* paused = FindEvent(*history, "paused", "enforcer");
+  ASSERT_NE(paused, nullptr) << "no paused event from the enforcer:\n" << Dump(*history);
+  ASSERT_NE(claim, nullptr) << "no pause_requested event from the enforcer:\n" << Dump(*history);
+  EXPECT_GE(claim->at - last_activity, 1900ms)
+      << "enforcer claimed the pause " << Ms(claim->at - last_activity)
+      << " ms after the last activity (idle timeout 2 s):\n"
+      << Dump(*history);
+  EXPECT_GE(paused->at - last_activity, 1900ms) << Dump(*history);
+  EXPECT_LE(paused->at - last_activity, 2s + kPauseSlack) << Dump(*history);
+  auto paused_view = d.Get("demo", &why);
+  ASSERT_TRUE(paused_view) << why;
+  EXPECT_FALSE(paused_view->pause_at.has_value()) << "pauseAt must be null unless RUNNING";
+  EXPECT_EQ(d.RuncStatus(id), "paused");
+  HttpResponse probe = ProbeSandbox(url);
+  EXPECT_TRUE(probe.NoAnswer()) << "a paused sandbox must not answer: " << probe.Describe();
+
+  // Wake: RUNNING again, and the same process (frozen, not restarted).
+  auto woken = CtlSandbox(d, {"wake", "demo", "--wait"}, &why);
+  ASSERT_TRUE(woken) << why;
+  ASSERT_EQ(woken->status, "RUNNING");
+  EXPECT_EQ(woken->sandbox_id, id);
+  EXPECT_EQ(woken->url, url);
+  auto resumed_state = GetHelloState(url, &why);
+  ASSERT_TRUE(resumed_state) << why;
+  EXPECT_EQ(resumed_state->started_at, first_state->started_at) << "the process was restarted";
+  EXPECT_GE(resumed_state->requests, first_state->requests + 1) << "the request counter was reset";
+  EXPECT_EQ(d.RuncStatus(id), "running");
+
+  // Activity every second keeps it running past its original pauseAt.
+  auto awake = d.Get("demo", &why);
+  ASSERT_TRUE(awake) << why;
+  ASSERT_EQ(awake->status, "RUNNING") << "paused again right after the wake";
+  ASSERT_TRUE(awake->pause_at.has_value());
+  const SystemTime original_pause_at = *awake->pause_at;
+  SystemTime previous_pause_at = original_pause_at;
+  for (int i = 0; i < 4; ++i) {
+    SleepFor(1s);
+    CommandResult activity = d.Ctl({"activity", "demo"});
+    ASSERT_EQ(activity.exit_code, 0) << activity.err;
+    auto now = d.Get("demo", &why);
+    ASSERT_TRUE(now) << why;
+    ASSERT_EQ(now->status, "RUNNING") << "paused although activity arrives every second";
+    ASSERT_TRUE(now->pause_at.has_value());
+    EXPECT_GT(*now->pause_at, previous_pause_at) << "activity did not move pauseAt forward";
+    EXPECT_EQ(*now->pause_at - now->last_activity_at, 2s);
+    previous_pause_at = *now->pause_at;
+  }
+  EXPECT_GT(WallNow(), original_pause_at + 1s);
+  EXPECT_EQ(d.RuncStatus(id), "running");
+  auto kept_state = GetHelloState(url, &why);
+  EXPECT_TRUE(kept_state) << why;
+
+  // Kill: KILLED, container and bundle gone, port closed.
+  CommandResult killed = d.Ctl({"kill", "demo"});
+  ASSERT_EQ(killed.exit_code, 0) << killed.err;
+  auto dead = d.Get("demo", &why);
+  ASSERT_TRUE(dead) << why << " (the record must stay after a kill)";
+  EXPECT_EQ(dead->status, "KILLED");
+  EXPECT_FALSE(dead->pause_at.has_value());
+  EXPECT_FALSE(Contains(d.RuncList(), id)) << "container " << id << " still exists";
+  EXPECT_FALSE(fs::exists(d.sandboxes_dir() / id)) << "bundle of " << id << " still exists";
+  EXPECT_FALSE(ProbeSandbox(url).answered) << "a killed sandbox still answers on " << url;
+
+  // Wake of a KILLED sandbox makes a fresh one.
+  auto fresh = CtlSandbox(d, {"wake", "demo", "--wait"}, &why);
+  ASSERT_TRUE(fresh) << why;
+  EXPECT_EQ(fresh->status, "RUNNING");
+  ASSERT_FALSE(fresh->sandbox_id.empty());
+  EXPECT_NE(fresh->sandbox_id, id);
+  auto fresh_state = GetHelloState(fresh->url, &why);
+  ASSERT_TRUE(fresh_state) << why;
+  EXPECT_NE(fresh_state->started_at, first_state->started_at) << "not a new process";
+  EXPECT_TRUE(Contains(d.RuncList(), fresh->sandbox_id));
+  EXPECT_EQ(d.StatusOf("demo"), "RUNNING");
+}
+
+// Start-up reconciliation after a clean stop: a container that vanished while
+// sandboxd was down becomes KILLED; a paused one stays PAUSED and resumes.
+TEST_F(DaemonTest, RestartRecovery) {
+  Daemon d({.first_port = kRestartRecoveryPorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  HttpResponse r1 = d.Call(verb::post, SandboxPath("vanishing"));
+  ASSERT_EQ(r1.status, 201) << r1.Describe();
+  HttpResponse r2 = d.Call(verb::post, SandboxPath("sleeper"));
+  ASSERT_EQ(r2.status, 201) << r2.Describe();
+  auto vanishing = ParseSandbox(r1.body, &why);
+  ASSERT_TRUE(vanishing) << why;
+  auto sleeper = ParseSandbox(r2.body, &why);
+  ASSERT_TRUE(sleeper) << why;
+  EXPECT_EQ(vanishing->idle_timeout_s, 3600);
+  auto sleeper_state = GetHelloState(sleeper->url, &why);
+  ASSERT_TRUE(sleeper_state) << why;
+
+  HttpResponse pause = d.Call(verb::post, SandboxPath("sleeper") + "/pause");
+  ASSERT_EQ(pause.status, 202) << pause.Describe();
+  ASSERT_TRUE(WaitFor([&] { return d.StatusOf("sleeper") == "PAUSED"; }, 10s))
+      << d.StatusOf("sleeper");
+  EXPECT_EQ(d.RuncStatus(sleeper->sandbox_id), "paused");
+
+  ASSERT_TRUE(d.Stop());
+  // Behind sandboxd's back, the running sandbox disappears.
+  CommandResult kill = Runc(d.runc_root(), {"kill", vanishing->sandbox_id, "KILL"});
+  EXPECT_EQ(kill.exit_code, 0) << kill.err;
+  CommandResult del = Runc(d.runc_root(), {"delete", "--force", vanishing->sandbox_id});
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+  ASSERT_FALSE(Contains(d.RuncList(), vanishing->sandbox_id));
+  ASSERT_EQ(d.RuncStatus(sleeper->sandbox_id), "paused");
+
+  ASSERT_TRUE(d.Start());
+  EXPECT_TRUE(WaitFor([&] { return d.StatusOf("vanishing") == "KILLED"; }, 15s))
+      << "the vanished sandbox is still " << d.StatusOf("vanishing");
+  auto history = d.History("vanishing", &why);
+  ASSERT_TRUE(history) << why;
+  const auto repaired = std::find_if(history->begin(), history->end(), [](const HistoryEvent& e) {
+    return e.source == "reconciler" && e.status == "KILLED";
+  });
+  EXPECT_NE(repaired, history->end()) << "KILLED not recorded by the reconciler:\n"
+                                      << Dump(*history);
+
+  auto still = d.Get("sleeper", &why);
+  ASSERT_TRUE(still) << why;
+  EXPECT_EQ(still->status, "PAUSED");
+  EXPECT_EQ(still->sandbox_id, sleeper->sandbox_id);
+  auto sleeper_history = d.History("sleeper", &why);
+  ASSERT_TRUE(sleeper_history) << why;
+  for (const auto& e : *sleeper_history) {
+    EXPECT_NE(e.source, "reconciler") << "the paused sandbox needed no repair:\n"
+                                      << Dump(*sleeper_history);
+  }
+  EXPECT_EQ(d.RuncStatus(sleeper->sandbox_id), "paused");
+
+  auto woken = CtlSandbox(d, {"wake", "sleeper", "--wait"}, &why);
+  ASSERT_TRUE(woken) << why;
+  EXPECT_EQ(woken->status, "RUNNING");
+  EXPECT_EQ(woken->sandbox_id, sleeper->sandbox_id);
+  auto resumed_state = GetHelloState(woken->url, &why);
+  ASSERT_TRUE(resumed_state) << why;
+  EXPECT_EQ(resumed_state->started_at, sleeper_state->started_at) << "the process was restarted";
+  EXPECT_GE(resumed_state->requests, sleeper_state->requests + 1);
+}
+
+// Invariant 2: acknowledged activity survives kill -9 of the daemon.
+TEST_F(DaemonTest, CrashDurability) {
+  Daemon d({.first_port = kCrashDurabilityPorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  HttpResponse create = d.Call(verb::post, SandboxPath("durable"));
+  ASSERT_EQ(create.status, 201) << create.Describe();
+  auto created = ParseSandbox(create.body, &why);
+  ASSERT_TRUE(created) << why;
+  SystemTime stored = created->last_activity_at;
+
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    SleepFor(20ms);  // a later millisecond than the stored lastActivityAt
+    const SystemTime sent_after = TruncateToMillis(WallNow());
+    ASSERT_GT(sent_after, stored);
+    HttpResponse activity = d.Call(verb::post, SandboxPath("durable") + "/activity");
+    ASSERT_EQ(activity.status, 204) << activity.Describe();
+    ASSERT_TRUE(d.Kill9());  // right after the acknowledgement
+
+    ASSERT_TRUE(d.Start());
+    auto after = d.Get("durable", &why);
+    ASSERT_TRUE(after) << why;
+    EXPECT_EQ(after->status, "RUNNING");
+    EXPECT_GE(after->last_activity_at, sent_after)
+        << "acknowledged activity lost: stored lastActivityAt " << Show(after->last_activity_at)
+        << ", activity acknowledged after " << Show(sent_after);
+    stored = after->last_activity_at;
+  }
+
+  // Same with the acknowledged value read back from the API before the crash.
+  SleepFor(20ms);
+  HttpResponse activity = d.Call(verb::post, SandboxPath("durable") + "/activity");
+  ASSERT_EQ(activity.status, 204) << activity.Describe();
+  auto acknowledged = d.Get("durable", &why);
+  ASSERT_TRUE(acknowledged) << why;
+  ASSERT_GT(acknowledged->last_activity_at, stored);
+  ASSERT_TRUE(d.Kill9());
+  ASSERT_TRUE(d.Start());
+  auto after = d.Get("durable", &why);
+  ASSERT_TRUE(after) << why;
+  EXPECT_EQ(after->status, "RUNNING");
+  EXPECT_GE(after->last_activity_at, acknowledged->last_activity_at);
+  EXPECT_EQ(after->sandbox_id, created->sandbox_id);
+  auto state = GetHelloState(after->url, &why);
+  EXPECT_TRUE(state) << why;
+}
+
+// Invariants 8 and 9: bad input gets a clear 4xx and changes nothing.
+TEST_F(DaemonTest, BadInput) {
+  Daemon d({.first_port = kBadInputPorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  const std::vector<std::pair<std::string, std::string>> no_token = {};
+  const std::vector<std::pair<std::string, std::string>> wrong_token = {
+      {"Authorization", "Bearer not-the-token"}};
+
+  for (const auto& headers : {no_token, wrong_token}) {
+    SCOPED_TRACE(headers.empty() ? "no token" : "wrong token");
+    HttpResponse list = d.CallWithHeaders(verb::get, "/api/sandboxes", headers);
+    EXPECT_EQ(list.status, 401) << list.Describe();
+    EXPECT_EQ(ErrorCode(list), "unauthenticated") << list.Describe();
+    HttpResponse create = d.CallWithHeaders(verb::post, SandboxPath("intruder"), headers, "{}");
+    EXPECT_EQ(create.status, 401) << create.Describe();
+    EXPECT_EQ(ErrorCode(create), "unauthenticated") << create.Describe();
+  }
+  HttpResponse intruder = d.Call(verb::get, SandboxPath("intruder"));
+  EXPECT_EQ(intruder.status, 404) << "an unauthenticated create changed something: "
+                                  << intruder.Describe();
+
+  HttpResponse malformed = d.Call(verb::post, SandboxPath("malformed"), "{not json");
+  EXPECT_EQ(malformed.status, 400) << malformed.Describe();
+  EXPECT_EQ(ErrorCode(malformed), "invalid_argument") << malformed.Describe();
+  HttpResponse negative =
+      d.Call(verb::post, SandboxPath("negative"), R"({"idleTimeoutSeconds":-1})");
+  EXPECT_EQ(negative.status, 400) << negative.Describe();
+  EXPECT_EQ(ErrorCode(negative), "invalid_argument") << negative.Describe();
+  for (const char* project : {"malformed", "negative"}) {
+    HttpResponse r = d.Call(verb::get, SandboxPath(project));
+    EXPECT_EQ(r.status, 404) << project << " was created from a bad request: " << r.Describe();
+  }
+
+  // A real sandbox, then bad changes to it change nothing.
+  HttpResponse real = d.Call(verb::post, SandboxPath("real"));
+  ASSERT_EQ(real.status, 201) << real.Describe();
+  auto before = ParseSandbox(real.body, &why);
+  ASSERT_TRUE(before) << why;
+  for (const char* body :
+       {"{not json", R"({"idleTimeoutSeconds":-1})", R"({"idleTimeoutSeconds":"1h"})"}) {
+    HttpResponse patch = d.Call(verb::patch, SandboxPath("real"), body);
+    EXPECT_EQ(patch.status, 400) << body << ": " << patch.Describe();
+    EXPECT_EQ(ErrorCode(patch), "invalid_argument") << patch.Describe();
+  }
+  auto after = d.Get("real", &why);
+  ASSERT_TRUE(after) << why;
+  EXPECT_EQ(after->version, before->version) << "a rejected PATCH changed the record";
+  EXPECT_EQ(after->idle_timeout_s, 3600);
+
+  // Unknown project: 404 not_found on every route, nothing created.
+  const std::string ghost = SandboxPath("ghost");
+  const std::vector<std::pair<verb, std::string>> ghost_calls = {{verb::get, ghost},
+                                                                 {verb::post, ghost + "/wake"},
+                                                                 {verb::post, ghost + "/pause"},
+                                                                 {verb::post, ghost + "/activity"},
+                                                                 {verb::delete_, ghost},
+                                                                 {verb::get, ghost + "/history"},
+                                                                 {verb::patch, ghost}};
+  for (const auto& [method, target] : ghost_calls) {
+    const std::string body = method == verb::patch ? R"({"idleTimeoutSeconds":60})" : "";
+    HttpResponse r = d.Call(method, target, body);
+    EXPECT_EQ(r.status, 404) << boost::beast::http::to_string(method) << " " << target << ": "
+                             << r.Describe();
+    EXPECT_EQ(ErrorCode(r), "not_found") << r.Describe();
+  }
+  CommandResult ctl = d.Ctl({"status", "ghost"});
+  EXPECT_EQ(ctl.exit_code, 1);
+  EXPECT_NE(ctl.err.find("not_found"), std::string::npos) << ctl.err;
+  EXPECT_TRUE(ctl.out.empty()) << ctl.out;
+
+  // A body over 1 MiB: 413, and the daemon keeps serving.
+  const std::string huge = R"({"template":")" + std::string((1 << 20) + 16, 'a') + R"("})";
+  HttpResponse too_big = d.Call(verb::post, SandboxPath("huge"), huge);
+  EXPECT_EQ(too_big.status, 413) << too_big.Describe().substr(0, 300);
+  EXPECT_EQ(ErrorCode(too_big), "payload_too_large") << too_big.Describe().substr(0, 300);
+  HttpResponse huge_get = d.Call(verb::get, SandboxPath("huge"));
+  EXPECT_EQ(huge_get.status, 404) << huge_get.Describe();
+
+  std::string list_why;
+  auto listed = ListedProjects(d, &list_why);
+  ASSERT_TRUE(listed) << list_why;
+  EXPECT_EQ(*listed, std::set<std::string>{"real"});
+  EXPECT_EQ(d.RuncList(), std::vector<std::string>{before->sandbox_id});
+
+  for (const char* target : {"/healthz", "/readyz"}) {
+    HttpResponse r = d.CallWithHeaders(verb::get, target, {});
+    EXPECT_EQ(r.status, 200) << target << ": " << r.Describe();
+  }
+  // Metrics need the token like every other non-health route (invariant 9).
+  EXPECT_EQ(d.CallWithHeaders(verb::get, "/metrics", {}).status, 401);
+  HttpResponse metrics = d.Call(verb::get, "/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.Describe();
+  for (const char* needle : {"sandboxd_http_requests_total{", "sandboxd_sandboxes{", "code=\"401\"",
+                             "code=\"404\"", "code=\"413\""}) {
+    EXPECT_NE(metrics.body.find(needle), std::string::npos) << "no " << needle << " in /metrics";
+  }
+  EXPECT_EQ(d.StatusOf("real"), "RUNNING");
+}
+
+// Two daemons with their own data dirs and port ranges do not see or touch
+// each other's sandboxes, even for the same project id.
+TEST_F(DaemonTest, TwoInstancesSideBySide) {
+  Daemon a({.first_port = kSideBySidePortsA, .idle_timeout = "1h"});
+  Daemon b({.first_port = kSideBySidePortsB, .idle_timeout = "1h"});
+  ASSERT_TRUE(a.Start());
+  ASSERT_TRUE(b.Start());
+
+  struct Created {
+    std::vector<HttpResponse> responses;
+  };
+  Created in_a, in_b;
+  auto create = [](const Daemon& d, const std::string& own, Created& out) {
+    out.responses.push_back(d.Call(verb::post, SandboxPath("shared")));
+    out.responses.push_back(d.Call(verb::post, SandboxPath(own)));
+  };
+  std::thread ta([&] { create(a, "only-a", in_a); });
+  std::thread tb([&] { create(b, "only-b", in_b); });
+  ta.join();
+  tb.join();
+
+  std::string why;
+  std::map<std::string, SandboxView> sandboxes;  // "a/shared" -> view
+  for (auto [name, created, d] : {std::tuple{"a", &in_a, &a}, std::tuple{"b", &in_b, &b}}) {
+    for (const HttpResponse& r : created->responses) {
+      ASSERT_EQ(r.status, 201) << name << ": " << r.Describe();
+      auto s = ParseSandbox(r.body, &why);
+      ASSERT_TRUE(s) << why;
+      EXPECT_EQ(s->status, "RUNNING");
+      auto hp = ParseHttpUrl(s->url);
+      ASSERT_TRUE(hp) << s->url;
+      EXPECT_GE(hp->port, d->first_port()) << name << " used a port outside its range";
+      EXPECT_LE(hp->port, d->last_port()) << name << " used a port outside its range";
+      sandboxes[std::string(name) + "/" + s->project_id] = *s;
+    }
+  }
+  ASSERT_EQ(sandboxes.size(), 4u);
+  std::set<std::string> ids;
+  for (const auto& [key, s] : sandboxes) {
+    ids.insert(s.sandbox_id);
+    auto state = GetHelloState(s.url, &why);
+    EXPECT_TRUE(state) << key << ": " << why;
+  }
+  EXPECT_EQ(ids.size(), 4u) << "sandbox ids collide across daemons";
+
+  auto listed_a = ListedProjects(a, &why);
+  ASSERT_TRUE(listed_a) << why;
+  EXPECT_EQ(*listed_a, (std::set<std::string>{"only-a", "shared"}));
+  auto listed_b = ListedProjects(b, &why);
+  ASSERT_TRUE(listed_b) << why;
+  EXPECT_EQ(*listed_b, (std::set<std::string>{"only-b", "shared"}));
+  auto runc_a = a.RuncList();
+  auto runc_b = b.RuncList();
+  EXPECT_EQ(
+      std::set<std::string>(runc_a.begin(), runc_a.end()),
+      (std::set<std::string>{sandboxes["a/shared"].sandbox_id, sandboxes["a/only-a"].sandbox_id}));
+  EXPECT_EQ(
+      std::set<std::string>(runc_b.begin(), runc_b.end()),
+      (std::set<std::string>{sandboxes["b/shared"].sandbox_id, sandboxes["b/only-b"].sandbox_id}));
+
+  // Killing "shared" in a leaves b's "shared" alone.
+  HttpResponse kill = a.Call(verb::delete_, SandboxPath("shared"));
+  ASSERT_EQ(kill.status, 204) << kill.Describe();
+  EXPECT_EQ(a.StatusOf("shared"), "KILLED");
+  EXPECT_EQ(a.StatusOf("only-a"), "RUNNING");
+  EXPECT_EQ(b.StatusOf("shared"), "RUNNING");
+  EXPECT_EQ(b.StatusOf("only-b"), "RUNNING");
+  EXPECT_FALSE(Contains(a.RuncList(), sandboxes["a/shared"].sandbox_id));
+  EXPECT_TRUE(Contains(b.RuncList(), sandboxes["b/shared"].sandbox_id));
+  auto b_shared = GetHelloState(sandboxes["b/shared"].url, &why);
+  EXPECT_TRUE(b_shared) << why;
+  auto a_only = GetHelloState(sandboxes["a/only-a"].url, &why);
+  EXPECT_TRUE(a_only) << why;
+}
+
+// Every enforcer pass is recorded; the one that paused says so.
+TEST_F(DaemonTest, EnforcerRunsRecorded) {
+  Daemon d({.first_port = kEnforcerRunsPorts});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  HttpResponse create = d.Call(verb::post, SandboxPath("idle"));
+  ASSERT_EQ(create.status, 201) << create.Describe();
+  ASSERT_TRUE(WaitFor([&] { return d.StatusOf("idle") == "PAUSED"; }, 2s + kPauseSlack))
+      << d.StatusOf("idle");
+
+  // The run is stored when its pass ends, which may be just after the pause
+  // it made is visible.
+  HttpResponse runs;
+  std::optional<std::vector<EnforcerRun>> parsed;
+  auto has_pausing_run = [&] {
+    runs = d.Call(verb::get, "/api/jobs/idle-enforcer/runs");
+    parsed = runs.status == 200 ? ParseRuns(runs.body, &why) : std::nullopt;
+    return parsed && std::any_of(parsed->begin(), parsed->end(),
+                                 [](const EnforcerRun& r) { return r.paused >= 1; });
+  };
+  ASSERT_TRUE(WaitFor(has_pausing_run, 5s))
+      << "no run with paused >= 1: " << runs.Describe() << " " << why;
+  const auto pausing_run = std::find_if(parsed->begin(), parsed->end(),
+                                        [](const EnforcerRun& r) { return r.paused >= 1; });
+  EXPECT_GE(pausing_run->checked, pausing_run->paused);
+  EXPECT_EQ(pausing_run->failed, 0);
+  EXPECT_EQ(pausing_run->errors, 0u);
+  EXPECT_LE(pausing_run->started_at, pausing_run->finished_at);
+  EXPECT_FALSE(pausing_run->trigger.empty());
+
+  CommandResult ctl = d.Ctl({"runs"});
+  ASSERT_EQ(ctl.exit_code, 0) << ctl.err;
+  auto via_ctl = ParseRuns(ctl.out, &why);
+  ASSERT_TRUE(via_ctl) << why;
+  EXPECT_TRUE(std::any_of(via_ctl->begin(), via_ctl->end(),
+                          [](const EnforcerRun& r) { return r.paused >= 1; }));
+
+  HttpResponse metrics = d.Call(verb::get, "/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.Describe();
+  EXPECT_NE(metrics.body.find("sandboxd_enforcer_runs_total"), std::string::npos);
+  EXPECT_NE(metrics.body.find("sandboxd_sandboxes{status=\"PAUSED\"} 1"), std::string::npos)
+      << metrics.body;
+}
+
+// A longer idle timeout moves pauseAt out and keeps the sandbox running.
+TEST_F(DaemonTest, SetIdleTimeout) {
+  Daemon d({.first_port = kSetIdleTimeoutPorts});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  auto created = CtlSandbox(d, {"create", "demo"}, &why);
+  ASSERT_TRUE(created) << why;
+  ASSERT_EQ(created->idle_timeout_s, 2);
+
+  auto changed = CtlSandbox(d, {"set-idle-timeout", "demo", "1h"}, &why);
+  ASSERT_TRUE(changed) << why;
+  EXPECT_EQ(changed->idle_timeout_s, 3600);
+  ASSERT_EQ(changed->status, "RUNNING") << "paused before the new timeout applied";
+  ASSERT_TRUE(changed->pause_at.has_value());
+  EXPECT_EQ(*changed->pause_at - changed->last_activity_at, 1h);
+  EXPECT_GT(*changed->pause_at, WallNow() + 59min);
+
+  // Well past the old 2 s deadline it is still running and serving.
+  SleepFor(2s + 2s);
+  auto later = d.Get("demo", &why);
+  ASSERT_TRUE(later) << why;
+  EXPECT_EQ(later->status, "RUNNING");
+  EXPECT_EQ(later->idle_timeout_s, 3600);
+  EXPECT_EQ(later->pause_at, changed->pause_at);
+  auto state = GetHelloState(later->url, &why);
+  EXPECT_TRUE(state) << why;
+  auto history = d.History("demo", &why);
+  ASSERT_TRUE(history) << why;
+  EXPECT_EQ(FindEvent(*history, "pause_requested", "enforcer"), nullptr) << Dump(*history);
+  EXPECT_EQ(d.RuncStatus(created->sandbox_id), "running");
+}
+
+// What scripts rely on at start-up: stdout is exactly the URL line (they parse
+// the first line), the token and the dashboard link; logs go to stderr; the
+// generated token is kept (mode 0600) and reused by the next start.
+TEST_F(DaemonTest, StartupOutput) {
+  Daemon d({.first_port = kStartupOutputPorts});
+  ASSERT_TRUE(d.Start());
+  const std::string expected = "sandboxd listening on " + d.url() + "\nAPI token: " + d.token() +
+                               "\nOpen the dashboard: " + d.url() + "?token=" + d.token() + "\n";
+  EXPECT_EQ(d.Stdout(), expected) << "stdout must hold only the three start-up lines";
+  EXPECT_NE(d.LogTail().find("sandboxd serving on"), std::string::npos)
+      << "the start-up log line is not on stderr";
+  struct stat st {};
+  ASSERT_EQ(::stat((d.data_dir() / "api-token").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "api-token is readable by others";
+  HttpResponse ready = d.Call(verb::get, "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.Describe();
+
+  const std::string token = d.token();
+  ASSERT_TRUE(d.Stop());
+  EXPECT_EQ(d.Stdout(), expected) << "sandboxd printed more on stdout while stopping";
+  ASSERT_TRUE(d.Start());
+  EXPECT_EQ(d.token(), token) << "a restart must reuse <data-dir>/api-token";
+  HttpResponse list = d.Call(verb::get, "/api/sandboxes");
+  EXPECT_EQ(list.status, 200) << list.Describe();
+}
+
+}  // namespace
+}  // namespace sbx::integration

@@ -1,0 +1,53 @@
+// A tiny blocking HTTP/1.1 client for the integration tests (Boost.Beast).
+// One connection per request, with a deadline covering connect, write and
+// read, so a frozen sandbox shows up as "connected, no answer" instead of a
+// hung test. Nothing is thrown. Thread-safe (no shared state).
+#pragma once
+
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sbx::integration {
+
+struct HttpRequest {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  boost::beast::http::verb method = boost::beast::http::verb::get;
+  std::string target = "/";
+  std::string body;  // sent with Content-Type: application/json when not empty
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds timeout{30'000};
+};
+
+struct HttpResponse {
+  bool connected = false;  // the TCP connection was established
+  bool answered = false;   // a complete response arrived
+  bool timed_out = false;  // the deadline passed first
+  int status = 0;
+  std::string body;
+  std::string error;  // transport error when !answered
+
+  // Connected but silent until the deadline: what a frozen process looks like.
+  bool NoAnswer() const { return connected && !answered && timed_out; }
+  // The body as JSON, or null when it does not parse.
+  boost::json::value Json() const;
+  // "HTTP 404 {...}" or "no response: <error>", for failure messages.
+  std::string Describe() const;
+};
+
+HttpResponse HttpCall(const HttpRequest& request);
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+// "http://127.0.0.1:44001/" -> {127.0.0.1, 44001}; nullopt for anything else.
+std::optional<HostPort> ParseHttpUrl(const std::string& url);
+
+}  // namespace sbx::integration
