@@ -23,6 +23,7 @@ deps:
 	fi
 	@if [ ! -d web/node_modules ]; then cd web && npm ci --no-audit --no-fund; fi
 	@if [ ! -d tests/e2e/node_modules ]; then cd tests/e2e && npm ci --no-audit --no-fund; fi
+	@if [ ! -d src/runtime_api/sdk_check/node_modules ]; then cd src/runtime_api/sdk_check && npm ci --no-audit --no-fund; fi
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
