@@ -10,7 +10,7 @@ LISTEN ?= 127.0.0.1:8080
 DEB_PACKAGES := build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev \
 	libboost-url1.81-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev \
 	libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
-	runc nginx-light wrk postgresql sqlite3 python3 curl nodejs npm chromium
+	runc nginx-light wrk postgresql sqlite3 python3 curl chromium
 
 .PHONY: deps build web run test test-unit test-integration bench clean
 
@@ -21,6 +21,9 @@ deps:
 	  echo "installing: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# Node.js 20+ (the machine image ships it; Debian's own nodejs is 18 and
+	@# too old for Vite 8, so it is installed only when node is missing).
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
 	@if [ ! -d web/node_modules ]; then cd web && npm ci --no-audit --no-fund; fi
 	@if [ ! -d tests/e2e/node_modules ]; then cd tests/e2e && npm ci --no-audit --no-fund; fi
 	@if [ ! -d src/runtime_api/sdk_check/node_modules ]; then cd src/runtime_api/sdk_check && npm ci --no-audit --no-fund; fi

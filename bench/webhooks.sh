@@ -15,15 +15,20 @@ cleanup() { stop_sandboxd "$WORK/data"; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 python3 "$(dirname "$0")/webhook_events.py" "$EVENTS" "$SECRET" "$WORK/events.tsv"
-E2B_WEBHOOK_SECRET=$SECRET start_sandboxd "$WORK/data" 47100-47199 --idle-timeout 1h
+# No reconciler during the run: the synthetic sandboxes exist at no provider.
+E2B_WEBHOOK_SECRET=$SECRET start_sandboxd "$WORK/data" 47100-47199 --idle-timeout 1h \
+  --reconcile-schedule "@every 1h"
 api POST /api/projects/status-probe/sandbox >/dev/null
 
 # One wrk thread posts each event once; the run ends when the file is used up.
 OUT=$(EVENTS_FILE="$WORK/events.tsv" wrk -t1 -c"$CONNS" -d120s --timeout 10s \
   -s "$(dirname "$0")/webhooks.lua" "$SBX_URL")
 read -r REQS DUR_US P50 P99 NON2XX < <(echo "$OUT" | sed -n 's/^RESULT //p')
-APPLIED=$(sqlite3 "$WORK/data/sandboxd.db" "SELECT COUNT(*) FROM processed_events")
-RATE=$(python3 -c "print(round($APPLIED / ($DUR_US / 1e6)))")
+# wrk keeps its clock running after the last event, so the rate comes from the
+# store: events committed over the span between the first and last commit.
+read -r APPLIED SPAN_MS < <(sqlite3 -separator ' ' "$WORK/data/sandboxd.db" \
+  "SELECT COUNT(*), MAX(recorded_at_ms) - MIN(recorded_at_ms) FROM history WHERE source = 'webhook'")
+RATE=$(python3 -c "print(round($APPLIED / max($SPAN_MS, 1) * 1000))")
 
 # Status reads in the same run, for scale.
 STATUS=$(wrk -t1 -c50 -d5s --latency -H "Authorization: Bearer $SBX_TOKEN" \
@@ -40,7 +45,7 @@ state, the processed event id and the history row were committed.
 | measure | value |
 |---|---:|
 | requests sent | $REQS (non-2xx: $NON2XX) |
-| events applied durably (rows in processed_events) | $APPLIED |
+| events applied durably (history rows from the webhook) | $APPLIED in $SPAN_MS ms |
 | **events/s applied** | **$RATE** (target ≥ 5,000) |
 | ack latency p50 | $P50 ms |
 | ack latency p99 | $P99 ms (target ≤ 10 ms) |

@@ -88,10 +88,13 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
   ++open_;
   ++open_by_project_[st->project];
   std::weak_ptr<Stream> weak = st;
-  const int64_t sub = bus_.Subscribe([this, weak](const core::Sandbox& s) {
+  // Filter on the committing thread: a change elsewhere costs this stream
+  // one string compare, not a hop onto the I/O thread.
+  const int64_t sub = bus_.Subscribe([this, weak, project = st->project](const core::Sandbox& s) {
+    if (s.project_id != project) return;
     net::post(io_, [weak, s] {
       auto stream = weak.lock();
-      if (!stream || s.project_id != stream->project) return;
+      if (!stream) return;
       if (s.version <= stream->sent_version) return;
       if (stream->pending && stream->pending->version >= s.version) return;
       stream->pending = s;

@@ -17,7 +17,9 @@ struct RuntimeConfig {
   std::string listen = "127.0.0.1:3000";
   std::string data_dir = "data-runtime";
   std::string api_key;               // default: <data-dir>/api-key, generated ("e2b_" + 40 hex)
-  std::string domain = "localhost";  // preview hosts <port>-<id>.<domain>
+  // Preview hosts are <port>-<id>.<domain>; empty = "localhost:<listen port>",
+  // so preview URLs answer on this machine without DNS (*.localhost is loopback).
+  std::string domain;
   std::string templates_dir;         // default: templates/ beside the build dir or the cwd
   std::string port_range = "41000-41999";
   std::string webhook_backoff = "10s";          // wait between webhook delivery attempts

@@ -41,8 +41,7 @@ uint64_t RandomSeed() {
 
 // The key from the flag/env, else <data-dir>/api-key, else a new E2B-shaped
 // one ("e2b_" + 40 hex, which the SDKs' key check accepts) written there 0600.
-Result<std::string> LoadOrCreateApiKey(const RuntimeConfig& c, const fs::path& data_dir,
-                                       IdGenerator& ids) {
+Result<std::string> LoadOrCreateApiKey(const RuntimeConfig& c, const fs::path& data_dir) {
   if (!c.api_key.empty()) return c.api_key;
   const fs::path path = data_dir / "api-key";
   if (std::ifstream in(path); in) {
@@ -50,7 +49,18 @@ Result<std::string> LoadOrCreateApiKey(const RuntimeConfig& c, const fs::path& d
     std::getline(in, key);
     if (!key.empty()) return key;
   }
-  const std::string key = "e2b_" + ids.NewHex(40);
+  // The key guards the whole runtime: from the kernel's CSPRNG, not ids.
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  unsigned char raw[20];
+  if (!urandom.read(reinterpret_cast<char*>(raw), sizeof(raw))) {
+    return Unavailable("cannot read /dev/urandom for the API key");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string key = "e2b_";
+  for (unsigned char ch : raw) {
+    key += kHex[ch >> 4];
+    key += kHex[ch & 15];
+  }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Unavailable(fmt::format("cannot write {}", path.string()));
   const std::string line = key + "\n";
@@ -155,7 +165,7 @@ int RunRuntime(const RuntimeConfig& c) {
 
   SystemClock clock;
   IdGenerator ids(RandomSeed());
-  auto api_key = LoadOrCreateApiKey(c, data_dir, ids);
+  auto api_key = LoadOrCreateApiKey(c, data_dir);
   if (!api_key.ok()) return fail(api_key.error());
 
   const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
@@ -177,9 +187,18 @@ int RunRuntime(const RuntimeConfig& c) {
   BlockingPool pool({.threads = 8});
   Metrics metrics;
   runtime_api::BeastHttpClient client;
+  http_server::Router router;
+  // Preview traffic is buffered: allow request bodies of a few MiB.
+  http_server::Server server(
+      io, clock, metrics, router,
+      {.listen = c.listen, .max_body_bytes = 8 << 20, .metrics_prefix = "sandboxd_runtime"});
+  auto bound = server.Start();
+  if (!bound.ok()) return fail(bound.error());
+  const std::string domain =
+      c.domain.empty() ? "localhost:" + bound->substr(bound->rfind(':') + 1) : c.domain;
   runtime_api::RuntimeOptions options;
   options.api_key = *api_key;
-  options.domain = c.domain;
+  options.domain = domain;
   options.data_dir = data_dir;
   options.sandboxes.templates_dir = local_opts.templates_dir;
   options.sandboxes.max_timeout = std::chrono::duration_cast<std::chrono::seconds>(*max_timeout);
@@ -190,19 +209,13 @@ int RunRuntime(const RuntimeConfig& c) {
   runtime_api::RuntimeServer runtime(io.get_executor(), clock, pool, provider, client, ids, metrics,
                                      options);
   if (Status s = runtime.Load(); !s.ok()) return fail(s);
-  http_server::Router router;
+  // Requests are served only once io runs, after the routes are in place.
   runtime.Register(router);
-  // Preview traffic is buffered: allow request bodies of a few MiB.
-  http_server::Server server(
-      io, clock, metrics, router,
-      {.listen = c.listen, .max_body_bytes = 8 << 20, .metrics_prefix = "sandboxd_runtime"});
-  auto bound = server.Start();
-  if (!bound.ok()) return fail(bound.error());
   runtime.Start();
 
   SBX_LOG_INFO("sandboxd runtime on http://{}/ (data {}, templates {}, ports {}, domain {})",
                *bound, data_dir.string(), local_opts.templates_dir.string(), c.port_range,
-               c.domain);
+               domain);
   fmt::print("sandboxd runtime listening on http://{}/\nAPI key: {}\n", *bound, *api_key);
   std::fflush(stdout);
 

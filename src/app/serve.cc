@@ -38,6 +38,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kChangeChannel = "sandboxd_changes";
+// STARTING/PAUSING records younger than this are left to the operation that
+// is (or may be) still running when the periodic or failover reconcile looks.
+constexpr std::chrono::seconds kInFlightGrace{10};
 
 uint64_t RandomSeed() {
   uint64_t seed = 0;
@@ -48,7 +51,21 @@ uint64_t RandomSeed() {
 
 // The token from the flag/env, else <data-dir>/api-token, else a new one
 // written there with mode 0600.
-Result<std::string> LoadOrCreateToken(const ServeConfig& c, IdGenerator& ids) {
+// `bytes` bytes from the kernel's CSPRNG as hex; "" if it cannot be read.
+std::string RandomHex(size_t bytes) {
+  std::ifstream in("/dev/urandom", std::ios::binary);
+  std::string raw(bytes, '\0');
+  if (!in.read(raw.data(), static_cast<std::streamsize>(bytes))) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char ch : raw) {
+    out += kHex[ch >> 4];
+    out += kHex[ch & 15];
+  }
+  return out;
+}
+
+Result<std::string> LoadOrCreateToken(const ServeConfig& c) {
   if (!c.api_token.empty()) return c.api_token;
   const fs::path path = fs::path(c.data_dir) / "api-token";
   if (std::ifstream in(path); in) {
@@ -56,7 +73,8 @@ Result<std::string> LoadOrCreateToken(const ServeConfig& c, IdGenerator& ids) {
     std::getline(in, token);
     if (!token.empty()) return token;
   }
-  const std::string token = ids.NewHex(40);
+  const std::string token = RandomHex(20);
+  if (token.empty()) return Unavailable("cannot read /dev/urandom for the API token");
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return Unavailable(fmt::format("cannot write {}", path.string()));
   const std::string line = token + "\n";
@@ -94,7 +112,13 @@ fs::path FirstExisting(const std::vector<fs::path>& candidates) {
 int Serve(const ServeConfig& c) {
   // Logs go to stderr: stdout carries only the URL, token and dashboard link.
   spdlog::set_default_logger(spdlog::stderr_color_mt("sandboxd"));
-  spdlog::set_level(spdlog::level::from_str(c.log_level));
+  const auto level = spdlog::level::from_str(c.log_level);
+  if (level == spdlog::level::off && c.log_level != "off") {
+    std::fprintf(stderr, "sandboxd serve: --log-level \"%s\": use debug, info, warn or error\n",
+                 c.log_level.c_str());
+    return 2;
+  }
+  spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   auto fail = [](const Status& s) {
     SBX_LOG_ERROR("sandboxd serve: {}", s.ToString());
@@ -104,6 +128,8 @@ int Serve(const ServeConfig& c) {
   fs::create_directories(c.data_dir, ec);
   if (ec) return fail(Unavailable(fmt::format("create {}: {}", c.data_dir, ec.message())));
   const fs::path data_dir = fs::absolute(c.data_dir);
+  // The data dir holds the token and the database: owner only.
+  fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   auto idle = ParseDuration(c.idle_timeout);
   if (!idle.ok()) return fail(idle.error().WithContext("--idle-timeout"));
   const int64_t idle_s = std::chrono::duration_cast<std::chrono::seconds>(*idle).count();
@@ -116,7 +142,7 @@ int Serve(const ServeConfig& c) {
 
   SystemClock clock;
   IdGenerator ids(RandomSeed());
-  auto token = LoadOrCreateToken(c, ids);
+  auto token = LoadOrCreateToken(c);
   if (!token.ok()) return fail(token.error());
 
   const std::string store_url =
@@ -219,6 +245,22 @@ int Serve(const ServeConfig& c) {
     follower = std::make_unique<ChangeFollower>(*postgres, read_model, bus,
                                                 std::string(kChangeChannel));
   }
+  // Records first, then the truth from the runtime: containers that vanished
+  // become KILLED, transitions interrupted by a crash are resolved. This runs
+  // to completion before anything is served, so it never races a new create.
+  // Only a single node may settle everything at start: with replicas, other
+  // replicas' operations may be in flight (the leader reconciles on failover).
+  if (!postgres) {
+    net::co_spawn(io, lifecycle.Reconcile(), [](std::exception_ptr, Result<int> r) {
+      if (!r.ok()) {
+        SBX_LOG_WARN("start-up reconcile: {}", r.error().ToString());
+      } else if (*r > 0) {
+        SBX_LOG_WARN("start-up reconcile repaired {} sandbox records", *r);
+      }
+    });
+    io.run();
+    io.restart();
+  }
   metrics.AddGaugeCallback("sandboxd_leader", "1 while this replica runs the leader jobs",
                            [leadership] {
                              return std::vector<std::pair<Labels, double>>{
@@ -246,20 +288,11 @@ int Serve(const ServeConfig& c) {
   auto bound = server.Start();
   if (!bound.ok()) return fail(bound.error());
 
-  // Records first, then the truth from the runtime: containers that vanished
-  // become KILLED, transitions interrupted by a crash are resolved.
-  net::co_spawn(io, lifecycle.Reconcile(), [](std::exception_ptr, Result<int> r) {
-    if (!r.ok()) {
-      SBX_LOG_WARN("start-up reconcile: {}", r.error().ToString());
-    } else if (*r > 0) {
-      SBX_LOG_WARN("start-up reconcile repaired {} sandbox records", *r);
-    }
-  });
   if (Status s = enforcer.Start(io.get_executor()); !s.ok()) return fail(s);
   jobs::PeriodicJob reconciler(clock, "reconciler", c.reconcile_schedule,
                                [&lifecycle, leadership]() -> net::awaitable<void> {
                                  if (!leadership->IsLeader()) co_return;
-                                 auto r = co_await lifecycle.Reconcile();
+                                 auto r = co_await lifecycle.Reconcile(kInFlightGrace);
                                  if (!r.ok()) {
                                    SBX_LOG_WARN("reconcile: {}", r.error().ToString());
                                  } else if (*r > 0) {
@@ -283,7 +316,7 @@ int Serve(const ServeConfig& c) {
                                  co_return;
                                }
                                last_term = leadership->term();
-                               auto r = co_await lifecycle.Reconcile();
+                               auto r = co_await lifecycle.Reconcile(kInFlightGrace);
                                if (!r.ok()) SBX_LOG_WARN("failover reconcile: {}", r.error().ToString());
                                (void)co_await enforcer.Sweep("failover");
                              });
@@ -305,7 +338,7 @@ int Serve(const ServeConfig& c) {
 
   SBX_LOG_INFO("sandboxd serving on http://{}/ (data {}, idle timeout {}, schedule \"{}\")", *bound,
                data_dir.string(), FormatDuration(*idle), c.enforcer_schedule);
-  SBX_LOG_INFO("API token in {} ", (data_dir / "api-token").string());
+  if (c.api_token.empty()) SBX_LOG_INFO("API token in {}", (data_dir / "api-token").string());
   fmt::print("sandboxd listening on http://{}/\nAPI token: {}\nOpen the dashboard: http://{}/?token={}\n",
              *bound, *token, *bound, *token);
   std::fflush(stdout);

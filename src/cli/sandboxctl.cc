@@ -186,7 +186,15 @@ int main(int argc, char** argv) {
       boost::system::error_code ec;
       auto v = json::parse(s.second, ec);
       const std::string st = ec ? "" : json::value_to<std::string>(v.at("status"));
-      if (st != "STARTING") return Report(s);
+      if (st != "STARTING") {
+        // A wake that settles anywhere but RUNNING (resume failed) is a failure.
+        const int rc = Report(s);
+        if (st != "RUNNING") {
+          std::cerr << "sandboxctl: wake ended " << st << "\n";
+          return 1;
+        }
+        return rc;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     std::cerr << "sandboxctl: still STARTING after 60s\n";

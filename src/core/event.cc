@@ -23,6 +23,21 @@ std::string_view EventTypeName(EventType t) {
   return "unknown";
 }
 
+bool IsProviderFact(EventType t) {
+  switch (t) {
+    case EventType::kCreated:
+    case EventType::kResumed:
+    case EventType::kUpdated:
+    case EventType::kPaused:
+    case EventType::kKilled:
+    case EventType::kCheckpointed:
+    case EventType::kUnknown:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::string_view EventSourceName(EventSource s) {
   switch (s) {
     case EventSource::kWebhook: return "webhook";

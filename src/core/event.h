@@ -35,6 +35,9 @@ enum class EventType {
 enum class EventSource { kWebhook, kEnforcer, kApi, kReconciler, kRuntime };
 
 std::string_view EventTypeName(EventType t);  // "created", "pause_requested", …
+// True for the provider's lifecycle facts (created … unknown), false for
+// sandboxd's commands. Facts are deduplicated by id and ordered by timestamp.
+bool IsProviderFact(EventType t);
 std::string_view EventSourceName(EventSource s);  // "webhook", "enforcer", …
 
 struct LifecycleEvent {

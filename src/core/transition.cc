@@ -83,11 +83,17 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
     next.created_at = now;
     next.last_activity_at = now;
     next.last_event_at = current ? current->last_event_at : SystemTime{};
+    // A re-created sandbox keeps the project's metadata.
+    if (current && event.metadata.empty()) next.metadata = current->metadata;
   }
   const S before = current && !fresh ? current->status : S::kKilled;
   next.status = next_status;
   if (!event.sandbox_id.empty()) next.sandbox_id = event.sandbox_id;
-  if (event.template_name) next.template_name = *event.template_name;
+  // The template is chosen when a sandbox is made; later provider events
+  // (which name E2B's template id) do not rename it.
+  if (event.template_name && (fresh || next.template_name.empty())) {
+    next.template_name = *event.template_name;
+  }
   if (event.idle_timeout_s) next.idle_timeout_s = *event.idle_timeout_s;
   if (event.url) next.url = *event.url;
   if (!event.metadata.empty()) next.metadata = event.metadata;
@@ -118,7 +124,9 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
       break;
   }
   if (next_status == S::kKilled) next.url.reset();
-  next.last_event_at = std::max(next.last_event_at, at);
+  // Ordering is among provider facts only: activity and sandboxd's commands
+  // carry sandboxd's clock and must not make a provider's event look stale.
+  if (IsProviderFact(event.type)) next.last_event_at = std::max(next.last_event_at, at);
   next.updated_at = now;
   next.version += 1;
   return next;

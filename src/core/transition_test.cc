@@ -108,6 +108,8 @@ TEST(ApplyEventTest, ActivityMovesLastActivityAndVersionOnly) {
   EXPECT_EQ(next->version, 5);
   EXPECT_EQ(next->status, S::kRunning);
   EXPECT_EQ(*PauseAt(*next), T(280));
+  // Activity runs on sandboxd's clock: it never makes provider events stale.
+  EXPECT_EQ(next->last_event_at, T(0));
   // Activity never moves the clock backwards.
   auto older = ApplyEvent(*next, {.id = "b", .type = E::kActivity, .timestamp = T(50)}, T(101));
   EXPECT_EQ(older->last_activity_at, T(100));

@@ -53,14 +53,7 @@ void IdleEnforcer::Stop() {
 }
 
 std::optional<SystemTime> IdleEnforcer::NextDeadline() const {
-  std::optional<SystemTime> best;
-  for (const core::Sandbox& s : lifecycle_.read_model().All()) {
-    auto at = core::PauseAt(s);
-    if (!at) continue;
-    if (s.last_error && s.last_error->code == "pause_failed" && s.last_error->at >= *at) continue;
-    if (!best || *at < *best) best = at;
-  }
-  return best;
+  return lifecycle_.read_model().EarliestTimerDeadline();
 }
 
 net::awaitable<void> IdleEnforcer::TimerLoop() {
@@ -80,15 +73,7 @@ net::awaitable<void> IdleEnforcer::TimerLoop() {
         clock_.SteadyNow() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait));
     if (stopping_) break;
     if (!s.ok()) continue;  // re-plan requested
-    std::vector<std::string> due;
-    const SystemTime fire_time = clock_.Now();
-    for (const core::Sandbox& sb : lifecycle_.read_model().All()) {
-      if (core::IsIdleDue(sb, fire_time) &&
-          !(sb.last_error && sb.last_error->code == "pause_failed" &&
-            sb.last_error->at >= *core::PauseAt(sb))) {
-        due.push_back(sb.project_id);
-      }
-    }
+    const std::vector<std::string> due = lifecycle_.read_model().TimerDue(clock_.Now());
     if (due.empty()) continue;
     const PassResult pass = co_await PauseDue(due, "timer");
     if (pass.paused == 0) {

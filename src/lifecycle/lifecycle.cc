@@ -16,20 +16,7 @@ using core::LifecycleEvent;
 using core::Sandbox;
 using core::SandboxStatus;
 
-bool IsProviderFact(EventType t) {
-  switch (t) {
-    case EventType::kCreated:
-    case EventType::kResumed:
-    case EventType::kUpdated:
-    case EventType::kPaused:
-    case EventType::kKilled:
-    case EventType::kCheckpointed:
-    case EventType::kUnknown:
-      return true;
-    default:
-      return false;
-  }
-}
+using core::IsProviderFact;
 
 // Activity and settings changes move a record but are not lifecycle history.
 bool WritesHistory(EventType t) {
@@ -278,6 +265,15 @@ net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& proje
     if (!r.ok()) SBX_LOG_ERROR("recording create failure of {}: {}", project_id, r.error().ToString());
     co_return created.error().WithContext(fmt::format("create sandbox for project {}", project_id));
   }
+  if (auto now = read_model_.Get(project_id); now && now->status == SandboxStatus::kKilled) {
+    // Killed while the provider was still creating it: do not resurrect it.
+    const std::string id = created->sandbox_id;
+    auto kill = [this, id] { return provider_.Kill(id); };
+    Status killed = co_await CallProvider("kill", kill);
+    if (!killed.ok()) SBX_LOG_WARN("removing {} (killed during create): {}", id, killed.ToString());
+    co_return FailedPrecondition(
+        fmt::format("sandbox of project {} was killed while being created", project_id));
+  }
   LifecycleEvent ev = Command(EventType::kCreated, project_id, source);
   ev.sandbox_id = created->sandbox_id;
   ev.url = created->url;
@@ -297,8 +293,12 @@ net::awaitable<Result<CreateResult>> Lifecycle::Create(const std::string& projec
   }
   const int64_t timeout = options.idle_timeout_s.value_or(options_.default_idle_timeout_s);
   if (timeout <= 0) co_return InvalidArgument("idleTimeoutSeconds must be greater than 0");
+  const std::string tmpl = options.template_name.value_or(options_.default_template);
+  // Bad input changes nothing: an unknown template is refused before any record exists.
+  auto check = [this, tmpl] { return provider_.CheckTemplate(tmpl); };
+  if (Status st = co_await provider_pool_.Run(check); !st.ok()) co_return st;
   LifecycleEvent req = Command(EventType::kCreateRequested, project_id, options.source);
-  req.template_name = options.template_name.value_or(options_.default_template);
+  req.template_name = tmpl;
   req.idle_timeout_s = timeout;
   req.metadata = options.metadata;
   req.metadata["projectId"] = project_id;
@@ -505,7 +505,7 @@ net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& proje
   co_return r.status();
 }
 
-net::awaitable<Result<int>> Lifecycle::Reconcile() {
+net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_grace) {
   auto list = [this] { return provider_.List(); };
   auto listed = co_await CallProvider("list", list);
   if (!listed.ok()) co_return listed.error().WithContext("reconcile: list provider sandboxes");
@@ -517,8 +517,12 @@ net::awaitable<Result<int>> Lifecycle::Reconcile() {
     if (auto it = p.metadata.find("projectId"); it != p.metadata.end()) by_project[it->second] = p;
   }
   int repaired = 0;
+  const SystemTime now = clock_.Now();
   for (const Sandbox& s : read_model_.All()) {
     if (s.status == SandboxStatus::kKilled) continue;
+    const bool in_flight =
+        s.status == SandboxStatus::kStarting || s.status == SandboxStatus::kPausing;
+    if (in_flight && now - s.updated_at < in_flight_grace) continue;
     LifecycleEvent ev = Command(EventType::kUnknown, s.project_id, EventSource::kReconciler);
     ev.sandbox_id = s.sandbox_id;
     const provider::ProviderSandbox* p = nullptr;

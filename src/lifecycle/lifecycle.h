@@ -112,7 +112,10 @@ class Lifecycle {
   // Compares every record with the provider's list and repairs drift with
   // reconciler events. Does nothing unless the listing is complete. Returns
   // the number of records repaired.
-  net::awaitable<Result<int>> Reconcile();
+  // Records in STARTING/PAUSING changed within `in_flight_grace` are left
+  // alone: their create/resume/pause may still be running somewhere.
+  net::awaitable<Result<int>> Reconcile(
+      std::chrono::seconds in_flight_grace = std::chrono::seconds(0));
 
   ReadModel& read_model() { return read_model_; }
   Clock& clock() { return clock_; }

@@ -56,6 +56,60 @@ TEST(LifecycleTest, CreateFailureLeavesKilledWithLastError) {
   EXPECT_EQ(s->last_error->code, "create_failed");
 }
 
+TEST(LifecycleTest, UnknownTemplateChangesNothing) {
+  Harness h;
+  auto r = RunSync(h.io, h.lifecycle.Create("p1", {.template_name = "missing"}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(h.lifecycle.Get("p1").ok());
+  EXPECT_FALSE(h.store->GetSandbox("p1").ok());
+  EXPECT_EQ(h.provider.calls("create"), 0);
+}
+
+TEST(LifecycleTest, ProviderEventOlderThanLatestActivityStillApplies) {
+  Harness h;
+  core::Sandbox s = CreateRunning(h, "p1");
+  // E2B paused it on its own (auto-pause) just before our latest activity.
+  h.clock.Advance(10s);
+  const SystemTime paused_at = h.clock.Now();
+  h.clock.Advance(1s);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("p1")).ok());
+  LifecycleEvent e;
+  e.id = "auto-pause";
+  e.type = EventType::kPaused;
+  e.source = EventSource::kWebhook;
+  e.timestamp = paused_at;
+  e.sandbox_id = s.sandbox_id;
+  auto r = RunSync(h.io, h.lifecycle.Apply(e));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome, Outcome::kApplied);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+}
+
+TEST(LifecycleTest, WakeOfKilledKeepsMetadata) {
+  Harness h;
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Create("p1", {.metadata = {{"team", "a"}}})).ok());
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Kill("p1")).ok());
+  (void)RunSync(h.io, h.lifecycle.Wake("p1"));
+  h.Drain();
+  auto s = h.lifecycle.Get("p1");
+  EXPECT_EQ(s->status, SandboxStatus::kRunning);
+  EXPECT_EQ(s->metadata.at("team"), "a");
+}
+
+TEST(LifecycleTest, ReconcileLeavesYoungTransitionsAlone) {
+  Harness h;
+  CreateRunning(h, "pausing");
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Apply({.id = "x", .type = EventType::kPauseRequested,
+                                               .timestamp = h.clock.Now(),
+                                               .project_id = "pausing"})).ok());
+  EXPECT_EQ(*RunSync(h.io, h.lifecycle.Reconcile(10s)), 0);
+  EXPECT_EQ(h.lifecycle.Get("pausing")->status, SandboxStatus::kPausing);
+  h.clock.Advance(11s);
+  EXPECT_EQ(*RunSync(h.io, h.lifecycle.Reconcile(10s)), 1);
+  EXPECT_EQ(h.lifecycle.Get("pausing")->status, SandboxStatus::kRunning);
+}
+
 TEST(LifecycleTest, RejectsNonPositiveIdleTimeout) {
   Harness h;
   auto r = RunSync(h.io, h.lifecycle.Create("p1", {.idle_timeout_s = 0}));

@@ -24,27 +24,53 @@ std::optional<std::string> ReadModel::ProjectOfSandbox(const std::string& sandbo
   return it->second;
 }
 
+bool OnTimer(const core::Sandbox& s) {
+  auto at = core::PauseAt(s);
+  if (!at) return false;
+  return !(s.last_error && s.last_error->code == "pause_failed" && s.last_error->at >= *at);
+}
+
 bool ReadModel::Put(const core::Sandbox& s) {
   std::unique_lock lock(mu_);
   auto it = by_project_.find(s.project_id);
   if (it != by_project_.end()) {
     if (it->second.version >= s.version) return false;
     if (it->second.sandbox_id != s.sandbox_id) project_by_sandbox_.erase(it->second.sandbox_id);
+    if (OnTimer(it->second)) timer_index_.erase({*core::PauseAt(it->second), s.project_id});
     it->second = s;
   } else {
     by_project_.emplace(s.project_id, s);
   }
   if (!s.sandbox_id.empty()) project_by_sandbox_[s.sandbox_id] = s.project_id;
+  if (OnTimer(s)) timer_index_.insert({*core::PauseAt(s), s.project_id});
   return true;
+}
+
+std::optional<SystemTime> ReadModel::EarliestTimerDeadline() const {
+  std::shared_lock lock(mu_);
+  if (timer_index_.empty()) return std::nullopt;
+  return timer_index_.begin()->first;
+}
+
+std::vector<std::string> ReadModel::TimerDue(SystemTime now) const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [at, project] : timer_index_) {
+    if (at > now) break;
+    out.push_back(project);
+  }
+  return out;
 }
 
 void ReadModel::Reset(const std::vector<core::Sandbox>& all) {
   std::unique_lock lock(mu_);
   by_project_.clear();
   project_by_sandbox_.clear();
+  timer_index_.clear();
   for (const auto& s : all) {
     by_project_[s.project_id] = s;
     if (!s.sandbox_id.empty()) project_by_sandbox_[s.sandbox_id] = s.project_id;
+    if (OnTimer(s)) timer_index_.insert({*core::PauseAt(s), s.project_id});
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -33,10 +34,21 @@ class ReadModel {
   std::vector<core::Sandbox> All() const;
   std::map<core::SandboxStatus, int64_t> CountByStatus() const;
 
+  // The enforcer's timer index, kept in pauseAt order: RUNNING sandboxes,
+  // except those whose last pause failed after their deadline (the sweep
+  // retries those, so the timer does not spin on them).
+  std::optional<SystemTime> EarliestTimerDeadline() const;
+  // Projects in the timer index whose pauseAt <= now, earliest first.
+  std::vector<std::string> TimerDue(SystemTime now) const;
+
  private:
   mutable std::shared_mutex mu_;
   std::map<std::string, core::Sandbox> by_project_;
   std::unordered_map<std::string, std::string> project_by_sandbox_;
+  std::set<std::pair<SystemTime, std::string>> timer_index_;
 };
+
+// Whether the enforcer's timer should act on `s` (see EarliestTimerDeadline).
+bool OnTimer(const core::Sandbox& s);
 
 }  // namespace sbx::lifecycle

@@ -64,6 +64,12 @@ class Provider {
   virtual Result<ListResult> List() = 0;
   // One sandbox, or kNotFound.
   virtual Result<ProviderSandbox> Get(const std::string& sandbox_id) = 0;
+  // kInvalidArgument if `template_name` cannot be created here; OK when it
+  // can or when the provider cannot tell without creating (E2B).
+  virtual Status CheckTemplate(const std::string& template_name) {
+    (void)template_name;
+    return OkStatus();
+  }
 };
 
 }  // namespace sbx::provider

@@ -442,4 +442,11 @@ Result<ProviderSandbox> LocalProvider::Get(const std::string& sandbox_id) {
   return ToProviderSandbox(c);
 }
 
+Status LocalProvider::CheckTemplate(const std::string& template_name) {
+  auto t = LoadTemplate(options_.templates_dir, template_name);
+  if (t.ok()) return OkStatus();
+  // A broken template file is as unusable as a missing one for the caller.
+  return InvalidArgument(t.error().message());
+}
+
 }  // namespace sbx::provider::local

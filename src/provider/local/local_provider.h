@@ -88,6 +88,8 @@ class LocalProvider final : public Provider {
   // Also deletes containers that have stopped (and their bundles).
   Result<ListResult> List() override;
   Result<ProviderSandbox> Get(const std::string& sandbox_id) override;
+  // kInvalidArgument for an unknown or unusable template (the file is read).
+  Status CheckTemplate(const std::string& template_name) override;
 
   const LocalProviderOptions& options() const { return options_; }
   // The cgroup path (relative to runc's own cgroup) of a sandbox of this

@@ -77,6 +77,11 @@ Result<ProviderSandbox> FakeProvider::Get(const std::string& id) {
   return it->second;
 }
 
+Status FakeProvider::CheckTemplate(const std::string& template_name) {
+  if (template_name == "missing") return InvalidArgument("unknown template missing");
+  return OkStatus();
+}
+
 void FakeProvider::FailNext(const std::string& op, Status error, int times) {
   std::lock_guard lock(mu_);
   failures_[op] = {std::move(error), times};

@@ -21,6 +21,8 @@ class FakeProvider final : public Provider {
   Status SetTimeout(const std::string& sandbox_id, std::chrono::seconds timeout) override;
   Result<ListResult> List() override;
   Result<ProviderSandbox> Get(const std::string& sandbox_id) override;
+  // Rejects the template named "missing".
+  Status CheckTemplate(const std::string& template_name) override;
 
   // Makes the next `times` calls of `op` ("create", "pause", …) fail with `error`.
   void FailNext(const std::string& op, Status error, int times = 1);
