@@ -39,8 +39,7 @@ class ChildProcess {
   // Returns "" on success, else why it could not be started. `extra_env`
   // ("NAME=value") is added to the child's environment.
   std::string Spawn(const std::vector<std::string>& argv, const std::string& stdout_path,
-                    const std::string& stderr_path,
-                    const std::vector<std::string>& extra_env = {});
+                    const std::string& stderr_path, const std::vector<std::string>& extra_env = {});
   // The child's pid while it runs, else -1.
   pid_t pid() const { return pid_; }
   // Reaps the child if it has exited; returns whether it still runs.

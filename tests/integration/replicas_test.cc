@@ -75,8 +75,8 @@ CommandResult Psql(const std::string& sql) {
 
 // "$SBX_TEST_PG_CTL" <action> -D "$SBX_TEST_PG_DATA" -w -m fast (runs as postgres).
 CommandResult PgCtl(const std::string& action) {
-  std::vector<std::string> argv = {Env("SBX_TEST_PG_CTL"), action, "-D", Env("SBX_TEST_PG_DATA"),
-                                   "-w", "-t", "60"};
+  std::vector<std::string> argv = {
+      Env("SBX_TEST_PG_CTL"), action, "-D", Env("SBX_TEST_PG_DATA"), "-w", "-t", "60"};
   if (action != "start") {
     argv.push_back("-m");
     argv.push_back("fast");
@@ -129,8 +129,9 @@ class ReplicasTest : public ::testing::Test {
     ASSERT_TRUE(CheckPrerequisites());
     for (const char* var : {"SBX_TEST_PG_URL", "SBX_TEST_PG_DATA", "SBX_TEST_PG_CTL"}) {
       ASSERT_FALSE(Env(var).empty())
-          << var << " is not set: the replica tests need a PostgreSQL cluster; run them as "
-                    "`tools/with_postgres build/sbx_replica_tests` (or through ctest)";
+          << var
+          << " is not set: the replica tests need a PostgreSQL cluster; run them as "
+             "`tools/with_postgres build/sbx_replica_tests` (or through ctest)";
     }
     // A clean database: the replicas create the schema when they start.
     CommandResult wipe = Psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
@@ -147,8 +148,8 @@ class ReplicasTest : public ::testing::Test {
   // database; webhooks to replica 1; waits for a leader.
   ::testing::AssertionResult StartCluster(int first_port, int last_port,
                                           const std::string& idle_timeout) {
-    runtime_ = std::make_unique<Runtime>(
-        RuntimeOptions{.first_port = first_port, .last_port = last_port});
+    runtime_ =
+        std::make_unique<Runtime>(RuntimeOptions{.first_port = first_port, .last_port = last_port});
     if (auto started = runtime_->Start(); !started) return started;
     for (int i = 0; i < kReplicas; ++i) {
       DaemonOptions o;
@@ -156,8 +157,8 @@ class ReplicasTest : public ::testing::Test {
       o.idle_timeout = idle_timeout;
       o.enforcer_schedule = "@every 1s";
       o.api_token = kToken;
-      o.extra_args = {"--store",      Env("SBX_TEST_PG_URL"), "--provider",           "e2b",
-                      "--lease-ttl",  "2s",                   "--reconcile-schedule", "@every 2s"};
+      o.extra_args = {"--store", Env("SBX_TEST_PG_URL"), "--provider", "e2b", "--lease-ttl",
+                      "2s",      "--reconcile-schedule", "@every 2s"};
       o.env = {"E2B_API_KEY=" + runtime_->api_key(), "E2B_API_URL=" + runtime_->url(),
                "E2B_DOMAIN=localhost", std::string("E2B_WEBHOOK_SECRET=") + kWebhookSecret};
       o.name = "replica " + std::to_string(i + 1);
@@ -264,7 +265,8 @@ TEST_F(ReplicasTest, FailoverPausesEachSandboxExactlyOnce) {
   // timeout on each (through other replicas than the activity).
   const auto t_activity = SteadyClock::now();
   for (int i = 0; i < kSandboxes; ++i) {
-    HttpResponse a = replicas_[i % kReplicas]->Call(verb::post, SandboxPath(projects[i]) + "/activity");
+    HttpResponse a =
+        replicas_[i % kReplicas]->Call(verb::post, SandboxPath(projects[i]) + "/activity");
     ASSERT_EQ(a.status, 204) << projects[i] << ": " << a.Describe();
   }
   std::optional<SystemTime> first_due, last_due;
@@ -315,9 +317,8 @@ TEST_F(ReplicasTest, FailoverPausesEachSandboxExactlyOnce) {
   EXPECT_LE(failover_ms, 5000) << "failover took longer than a few seconds with a 2 s lease";
   Report("failover: killed replica " + std::to_string(leader + 1) + " after " +
          std::to_string(calls_at_kill) + " pause call(s) had been answered (records:" +
-         shown_states + "); replica " +
-         std::to_string(new_leader + 1) + " became the leader " + std::to_string(failover_ms) +
-         " ms after the kill");
+         shown_states + "); replica " + std::to_string(new_leader + 1) + " became the leader " +
+         std::to_string(failover_ms) + " ms after the kill");
 
   // Every sandbox ends PAUSED, as both survivors see it.
   for (int i : survivors) {
@@ -390,8 +391,8 @@ TEST_F(ReplicasTest, ChangeReachesOtherReplicaSseWithin1s) {
 
   std::vector<int64_t> latencies;
   int64_t last_version = created->version;
-  auto measure = [&](const std::string& what, const HttpResponse& r,
-                     SteadyClock::time_point sent, int64_t version) {
+  auto measure = [&](const std::string& what, const HttpResponse& r, SteadyClock::time_point sent,
+                     int64_t version) {
     ASSERT_GT(version, last_version) << what << " committed no new version";
     last_version = version;
     auto frame = sse.WaitForId(version, 5s);
@@ -399,9 +400,9 @@ TEST_F(ReplicasTest, ChangeReachesOtherReplicaSseWithin1s) {
                        << sse.Error();
     const int64_t ms = Ms(frame->received - sent);
     latencies.push_back(ms);
-    Report("sse: " + what + " through replica 1 (HTTP " + std::to_string(r.status) +
-           ", version " + std::to_string(version) + ") seen on replica 3 after " +
-           std::to_string(ms) + " ms (" + StatusOfFrame(*frame) + ")");
+    Report("sse: " + what + " through replica 1 (HTTP " + std::to_string(r.status) + ", version " +
+           std::to_string(version) + ") seen on replica 3 after " + std::to_string(ms) + " ms (" +
+           StatusOfFrame(*frame) + ")");
     EXPECT_GE(ms, 0) << what << ": version " << version << " was on the stream before the change";
     EXPECT_LE(ms, 1000) << what << ": version " << version << " took " << ms << " ms";
   };
@@ -480,7 +481,8 @@ TEST_F(ReplicasTest, ActivityOnFollowerPreventsPause) {
 
   // Activity stops: paused about 3 s after the last one, with one call.
   const auto last_sent = sent;
-  ASSERT_TRUE(WaitFor([&] { return replicas_[follower]->StatusOf(project) == "PAUSED"; }, 10s, 20ms))
+  ASSERT_TRUE(
+      WaitFor([&] { return replicas_[follower]->StatusOf(project) == "PAUSED"; }, 10s, 20ms))
       << "still " << replicas_[follower]->StatusOf(project) << " 10 s after the last activity";
   const int64_t paused_after_ms = Ms(SteadyClock::now() - last_sent);
   auto history = replicas_[follower]->History(project, &why);
@@ -599,8 +601,8 @@ TEST_F(ReplicasTest, PostgresRestartDuringLoad) {
     std::lock_guard lock(readiness.mu);
     const auto& s = readiness.seen[i];
     for (size_t k = 0; k < s.size(); ++k) {
-      const bool in_range = s[k].first >= since || (k + 1 < s.size() && s[k + 1].first >= since) ||
-                            k + 1 == s.size();
+      const bool in_range =
+          s[k].first >= since || (k + 1 < s.size() && s[k + 1].first >= since) || k + 1 == s.size();
       if (in_range && s[k].second == 503) return true;
     }
     return false;
@@ -648,8 +650,7 @@ TEST_F(ReplicasTest, PostgresRestartDuringLoad) {
   const auto t_stop = SteadyClock::now();
   for (int i = 0; i < kReplicas; ++i) {
     EXPECT_TRUE(WaitFor([&] { return ready_now(i) == 503; }, 10s, 50ms))
-        << "replica " << i + 1 << " answers /readyz " << ready_now(i)
-        << " with PostgreSQL stopped";
+        << "replica " << i + 1 << " answers /readyz " << ready_now(i) << " with PostgreSQL stopped";
   }
   Report("postgres: stopped; every replica answered /readyz 503 within " +
          std::to_string(Ms(SteadyClock::now() - t_stop)) + " ms");
@@ -659,9 +660,9 @@ TEST_F(ReplicasTest, PostgresRestartDuringLoad) {
     stop_load();
     FAIL() << "pg_ctl start: " << started.out << started.err;
   }
-  expect_ready_again("the start after a " + std::to_string(Ms(SteadyClock::now() - t_stop)) +
-                         " ms outage",
-                     SteadyClock::now());
+  expect_ready_again(
+      "the start after a " + std::to_string(Ms(SteadyClock::now() - t_stop)) + " ms outage",
+      SteadyClock::now());
   recovered = true;
   SleepFor(4s);  // the load continues against the recovered replicas
   stop_load();
@@ -675,8 +676,8 @@ TEST_F(ReplicasTest, PostgresRestartDuringLoad) {
   }
   std::string shown;
   for (const auto& [k, n] : outcomes) shown += k + ": " + std::to_string(n) + ", ";
-  Report("postgres: load outcomes " + shown + "acknowledged after recovery: " +
-         std::to_string(after_recovery));
+  Report("postgres: load outcomes " + shown +
+         "acknowledged after recovery: " + std::to_string(after_recovery));
   EXPECT_GT(after_recovery, 0) << "no write was acknowledged after recovery: " << shown;
 
   // Every acknowledged write is in the database.
@@ -692,17 +693,17 @@ TEST_F(ReplicasTest, PostgresRestartDuringLoad) {
     }
   }
   for (const auto& [project, at] : acked.projects) {
-    EXPECT_TRUE(stored.contains(project))
-        << "acknowledged create of " << project << " (at " << Show(at) << ") is not in the database";
+    EXPECT_TRUE(stored.contains(project)) << "acknowledged create of " << project << " (at "
+                                          << Show(at) << ") is not in the database";
   }
   for (const auto& [project, sent] : acked.activity) {
     auto it = stored.find(project);
     ASSERT_NE(it, stored.end()) << project;
     const int64_t sent_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(sent.time_since_epoch()).count();
-    EXPECT_GE(it->second, sent_ms) << "acknowledged activity of " << project << " sent at "
-                                   << Show(sent) << " is lost: stored lastActivityAt "
-                                   << it->second << " ms";
+    EXPECT_GE(it->second, sent_ms)
+        << "acknowledged activity of " << project << " sent at " << Show(sent)
+        << " is lost: stored lastActivityAt " << it->second << " ms";
   }
   // Rows nobody was told about (a create that failed during the outage).
   CommandResult statuses = Psql("SELECT project_id, status FROM sandboxes ORDER BY project_id");
@@ -747,6 +748,24 @@ TEST_F(ReplicasTest, PostgresRestartDuringLoad) {
     EXPECT_TRUE(caught_up) << "replica " << i + 1
                            << " does not show these acknowledged writes:" << names << " " << why;
   }
+
+  // Operations cut off by the outage are settled (by the reconciler): no
+  // record stays STARTING or PAUSING.
+  const auto t_settle = SteadyClock::now();
+  std::string unsettled;
+  const bool settled = WaitFor(
+      [&] {
+        CommandResult r = Psql(
+            "SELECT project_id || '=' || status FROM sandboxes "
+            "WHERE status IN ('STARTING', 'PAUSING') ORDER BY project_id");
+        unsettled = r.exit_code == 0 ? r.out : "psql: " + r.err;
+        return r.exit_code == 0 && r.out.empty();
+      },
+      30s, 500ms);
+  EXPECT_TRUE(settled) << "still in a transitional state 30 s after recovery:\n" << unsettled;
+  Report("postgres: no STARTING/PAUSING record left " +
+         std::to_string(Ms(SteadyClock::now() - t_settle)) + " ms after the checks" +
+         (settled ? "" : " (NOT settled)"));
 
   // And they serve normally: a create through each, one leader.
   for (int i = 0; i < kReplicas; ++i) {

@@ -108,10 +108,10 @@ Runtime::~Runtime() { CleanUp(); }
   };
   WaitFor([&] { return find_lines() || !process_.Poll(); }, 30s, 20ms);
   auto fail = [&](const std::string& why) {
-    return ::testing::AssertionFailure() << "sandboxd runtime did not start: " << why
-                                         << "\nstdout so far:\n"
-                                         << out << "\nstderr:\n"
-                                         << LogTail(40);
+    return ::testing::AssertionFailure()
+           << "sandboxd runtime did not start: " << why << "\nstdout so far:\n"
+           << out << "\nstderr:\n"
+           << LogTail(40);
   };
   if (url_line.rfind(kUrlPrefix, 0) != 0 || key_line.rfind(kKeyPrefix, 0) != 0) {
     return fail("no \"sandboxd runtime listening on …\" and \"API key: …\" lines within 30 s");
@@ -139,8 +139,7 @@ HttpResponse Runtime::Call(http::verb method, const std::string& target, const s
 ::testing::AssertionResult Runtime::RegisterWebhook(const std::string& url,
                                                     const std::string& secret) {
   const std::string body =
-      R"({"name":"sandboxd","url":")" + url +
-      R"(","enabled":true,"signatureSecret":")" + secret +
+      R"({"name":"sandboxd","url":")" + url + R"(","enabled":true,"signatureSecret":")" + secret +
       R"(","events":["sandbox.lifecycle.created","sandbox.lifecycle.resumed",)"
       R"("sandbox.lifecycle.updated","sandbox.lifecycle.paused","sandbox.lifecycle.killed"]})";
   HttpResponse r = Call(http::verb::post, "/events/webhooks", body);
@@ -150,9 +149,10 @@ HttpResponse Runtime::Call(http::verb method, const std::string& target, const s
   return ::testing::AssertionSuccess();
 }
 
-std::map<std::string, int64_t> Runtime::Counter(
-    const std::string& metric, const std::string& group_by,
-    const std::map<std::string, std::string>& where, std::string* why) const {
+std::map<std::string, int64_t> Runtime::Counter(const std::string& metric,
+                                                const std::string& group_by,
+                                                const std::map<std::string, std::string>& where,
+                                                std::string* why) const {
   std::map<std::string, int64_t> out;
   HttpResponse r = Call(http::verb::get, "/metrics", "", 5s);
   if (!r.answered || r.status != 200) {

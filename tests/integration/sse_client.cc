@@ -29,7 +29,7 @@ struct SseClient::Impl {
 
   mutable std::mutex mu;
   mutable std::condition_variable cv;
-  bool head = false;    // the response head arrived
+  bool head = false;  // the response head arrived
   int status = 0;
   std::string content_type;
   std::string error;    // set when the stream ended
@@ -108,26 +108,24 @@ struct SseClient::Impl {
       return body.size();
     };
     parser.on_chunk_body(on_chunk);
-    socket.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                         [this](beast::error_code ec) {
-                           if (ec) return Fail("connect: " + ec.message());
-                           http::async_write(socket, request, [this](beast::error_code wec, size_t) {
-                             if (wec) return Fail("write: " + wec.message());
-                             http::async_read_header(
-                                 socket, buffer, parser, [this](beast::error_code hec, size_t) {
-                                   if (hec) return Fail("read head: " + hec.message());
-                                   {
-                                     std::lock_guard lock(mu);
-                                     head = true;
-                                     status = static_cast<int>(parser.get().result_int());
-                                     content_type =
-                                         std::string(parser.get()[http::field::content_type]);
-                                     cv.notify_all();
-                                   }
-                                   ReadBody();
-                                 });
-                           });
-                         });
+    socket.async_connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [this](beast::error_code ec) {
+          if (ec) return Fail("connect: " + ec.message());
+          http::async_write(socket, request, [this](beast::error_code wec, size_t) {
+            if (wec) return Fail("write: " + wec.message());
+            http::async_read_header(socket, buffer, parser, [this](beast::error_code hec, size_t) {
+              if (hec) return Fail("read head: " + hec.message());
+              {
+                std::lock_guard lock(mu);
+                head = true;
+                status = static_cast<int>(parser.get().result_int());
+                content_type = std::string(parser.get()[http::field::content_type]);
+                cv.notify_all();
+              }
+              ReadBody();
+            });
+          });
+        });
   }
 };
 
@@ -152,8 +150,8 @@ SseClient::~SseClient() { Stop(); }
            << (impl_->error.empty() ? "timed out" : impl_->error) << ")";
   }
   if (impl_->status != 200 || impl_->content_type.rfind("text/event-stream", 0) != 0) {
-    return ::testing::AssertionFailure() << "GET " << impl_->target << ": HTTP " << impl_->status
-                                         << " " << impl_->content_type;
+    return ::testing::AssertionFailure()
+           << "GET " << impl_->target << ": HTTP " << impl_->status << " " << impl_->content_type;
   }
   return ::testing::AssertionSuccess();
 }

@@ -141,8 +141,10 @@ std::string LocalProvider::OutputTail(const std::string& id) const {
 
 Result<ProcessResult> LocalProvider::RunRunc(const std::vector<std::string>& argv,
                                              const std::filesystem::path* output_file) {
+  // `runc list` grows by ~500 bytes per container: room for tens of thousands.
   RunOptions run_options{.timeout = options_.command_timeout,
-                         .kill_grace = options_.command_kill_grace};
+                         .kill_grace = options_.command_kill_grace,
+                         .max_output_bytes = 32 << 20};
   if (output_file != nullptr) run_options.output_file = *output_file;
   return runner_.Run(argv, run_options);
 }
@@ -161,6 +163,7 @@ Result<RuncContainer> LocalProvider::State(const std::string& id) {
 Result<std::vector<RuncContainer>> LocalProvider::ListContainers() {
   SBX_ASSIGN_OR_RETURN(ProcessResult r, RunRunc(runc_.List()));
   if (!r.ok()) return Unavailable("runc list: " + Describe(r));
+  if (r.out_truncated) return Unavailable("runc list: output larger than the capture limit");
   auto list = ParseRuncList(r.out);
   if (!list.has_value()) return Internal(list.error().message());
   return list;
