@@ -1,0 +1,427 @@
+// Provider tests: one `sandboxd serve --provider e2b` (SQLite store) driving
+// E2B's REST API. Against `sandboxd runtime` (real runc containers, signed
+// webhooks): webhooks drive the lifecycle, and the reconciler repairs drift
+// when webhooks are lost. Against a tiny fake E2B API in this process: a
+// failing or hanging pause call never slows reads, is retried on the
+// enforcer's schedule, and once it succeeds no further pause call is made.
+//
+// Labelled `integration;runc`. Without root or runc they fail, never skip.
+// Runtime sandbox ports: 49600-49799.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/time.h"
+#include "integration/daemon.h"
+#include "integration/http_client.h"
+#include "integration/runtime.h"
+#include "integration/support.h"
+
+namespace sbx::integration {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using boost::beast::http::verb;
+using namespace std::chrono_literals;
+using SteadyClock = std::chrono::steady_clock;
+
+// Runtime sandbox port ranges, one per test.
+constexpr int kLifecyclePorts = 49600;
+constexpr int kDriftPorts = 49700;
+// serve's local-provider port ranges (unused with --provider e2b), one per test.
+constexpr int kLifecycleServePorts = 49800;
+constexpr int kDriftServePorts = 49900;
+constexpr int kFakeServePorts = 50000;
+
+constexpr char kToken[] = "provider-test-token-8c2d4e6f1a3b";
+constexpr char kWebhookSecret[] = "provider-test-webhook-secret";
+constexpr char kPauseRoute[] = "/sandboxes/{sandboxID}/pause";
+
+std::string SandboxPath(const std::string& project) {
+  return "/api/projects/" + project + "/sandbox";
+}
+
+int64_t Ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+void Report(const std::string& line) { std::cout << "[  REPORT  ] " << line << std::endl; }
+
+// Whether the project's history has a row from `source` of type `type`.
+bool HasHistory(const Daemon& d, const std::string& project, const std::string& source,
+                const std::string& type, std::string* shown = nullptr) {
+  std::string why;
+  auto h = d.History(project, &why);
+  if (!h) {
+    if (shown) *shown = why;
+    return false;
+  }
+  if (shown) {
+    shown->clear();
+    for (const auto& e : *h) *shown += " " + e.source + ":" + e.type + "(" + e.outcome + ")";
+  }
+  return std::any_of(h->begin(), h->end(),
+                     [&](const HistoryEvent& e) { return e.source == source && e.type == type; });
+}
+
+// Sandbox ids the runtime lists (GET /v2/sandboxes), or nullopt.
+std::optional<std::vector<std::string>> RuntimeIds(const Runtime& rt) {
+  HttpResponse r = rt.Call(verb::get, "/v2/sandboxes?limit=100", "", 10s);
+  if (!r.answered || r.status != 200) return std::nullopt;
+  boost::json::value v = r.Json();
+  if (!v.is_array()) return std::nullopt;
+  std::vector<std::string> ids;
+  for (const auto& item : v.as_array()) {
+    if (!item.is_object()) continue;
+    if (const auto* id = item.as_object().if_contains("sandboxID"); id && id->is_string()) {
+      ids.emplace_back(id->as_string());
+    }
+  }
+  return ids;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+class ProviderTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(CheckPrerequisites()); }
+
+  void TearDown() override {
+    serve_.reset();  // serve first (it calls the runtime), then the runtime
+    runtime_.reset();
+  }
+
+  // The runtime on [first_port, first_port + 99], one serve on it, webhooks to serve.
+  ::testing::AssertionResult StartRuntimeAndServe(int first_port, int serve_ports) {
+    runtime_ = std::make_unique<Runtime>(
+        RuntimeOptions{.first_port = first_port, .last_port = first_port + 99});
+    if (auto started = runtime_->Start(); !started) return started;
+    serve_ = std::make_unique<Daemon>(ServeOptions(serve_ports, runtime_->url(),
+                                                   runtime_->api_key()));
+    if (auto started = serve_->Start(); !started) return started;
+    return runtime_->RegisterWebhook(serve_->url() + "api/webhooks/e2b", kWebhookSecret);
+  }
+
+  static DaemonOptions ServeOptions(int ports, const std::string& api_url,
+                                    const std::string& api_key) {
+    DaemonOptions o;
+    o.first_port = ports;
+    o.idle_timeout = "3s";
+    o.enforcer_schedule = "@every 1s";
+    o.api_token = kToken;
+    o.extra_args = {"--provider", "e2b", "--reconcile-schedule", "@every 2s"};
+    o.env = {"E2B_API_KEY=" + api_key, "E2B_API_URL=" + api_url, "E2B_DOMAIN=localhost",
+             std::string("E2B_WEBHOOK_SECRET=") + kWebhookSecret};
+    o.name = "serve";
+    o.log_lines_on_failure = 300;
+    return o;
+  }
+
+  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<Daemon> serve_;
+};
+
+// Create → idle pause by the enforcer through the E2B API, confirmed by the
+// runtime's webhook → wake (resumed webhook) → kill, gone from the runtime.
+TEST_F(ProviderTest, WebhooksDriveTheLifecycle) {
+  ASSERT_TRUE(StartRuntimeAndServe(kLifecyclePorts, kLifecycleServePorts));
+  const Daemon& d = *serve_;
+  std::string why, shown;
+
+  HttpResponse created = d.Call(verb::post, SandboxPath("p"));
+  ASSERT_EQ(created.status, 201) << created.Describe();
+  auto s = ParseSandbox(created.body, &why);
+  ASSERT_TRUE(s) << why;
+  ASSERT_EQ(s->status, "RUNNING");
+  const std::string id = s->sandbox_id;
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(runtime_->RequestCount(kPauseRoute), 0);
+
+  // Left idle (3 s): the enforcer pauses it through the runtime, and the
+  // runtime's paused webhook reaches serve.
+  const auto t_created = SteadyClock::now();
+  EXPECT_TRUE(WaitFor([&] { return d.StatusOf("p") == "PAUSED"; }, 20s))
+      << "status: " << d.StatusOf("p");
+  Report("lifecycle: PAUSED " + std::to_string(Ms(SteadyClock::now() - t_created)) +
+         " ms after create (idle timeout 3 s)");
+  EXPECT_TRUE(WaitFor([&] { return runtime_->RequestCount(kPauseRoute) == 1; }, 5s))
+      << "pause calls: " << ShowCounts(runtime_->RequestsByCode(kPauseRoute));
+  EXPECT_TRUE(WaitFor(
+      [&] { return HasHistory(d, "p", "webhook", "sandbox.lifecycle.paused", &shown); }, 10s))
+      << "history of p:" << shown;
+  EXPECT_EQ(d.StatusOf("p"), "PAUSED");
+
+  // Wake: RUNNING again, with the runtime's resumed webhook.
+  HttpResponse woke = d.Call(verb::post, SandboxPath("p") + "/wake");
+  ASSERT_TRUE(woke.status == 200 || woke.status == 202) << woke.Describe();
+  EXPECT_TRUE(WaitFor([&] { return d.StatusOf("p") == "RUNNING"; }, 20s))
+      << "status: " << d.StatusOf("p");
+  EXPECT_TRUE(WaitFor(
+      [&] { return HasHistory(d, "p", "webhook", "sandbox.lifecycle.resumed", &shown); }, 10s))
+      << "history of p:" << shown;
+
+  // Kill: KILLED, and the runtime no longer lists it.
+  HttpResponse killed = d.Call(verb::delete_, SandboxPath("p"));
+  ASSERT_TRUE(killed.status == 200 || killed.status == 204) << killed.Describe();
+  EXPECT_TRUE(WaitFor([&] { return d.StatusOf("p") == "KILLED"; }, 10s))
+      << "status: " << d.StatusOf("p");
+  std::optional<std::vector<std::string>> ids;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        ids = RuntimeIds(*runtime_);
+        return ids && !Contains(*ids, id);
+      },
+      10s))
+      << "the runtime still lists " << id;
+}
+
+// Webhook delivery off: a pause and a kill done behind serve's back at the
+// runtime are repaired by the reconciler.
+TEST_F(ProviderTest, ReconcilerRepairsDriftWithoutWebhooks) {
+  ASSERT_TRUE(StartRuntimeAndServe(kDriftPorts, kDriftServePorts));
+  const Daemon& d = *serve_;
+  std::string why, shown;
+
+  HttpResponse off = runtime_->Call(verb::post, "/admin/webhook-delivery", R"({"enabled":false})");
+  ASSERT_TRUE(off.status == 200 || off.status == 204) << off.Describe();
+
+  std::map<std::string, std::string> ids;
+  for (const std::string p : {"p2", "p3"}) {
+    HttpResponse r = d.Call(verb::post, SandboxPath(p), R"({"idleTimeoutSeconds":3600})");
+    ASSERT_EQ(r.status, 201) << p << ": " << r.Describe();
+    auto s = ParseSandbox(r.body, &why);
+    ASSERT_TRUE(s) << why;
+    ASSERT_EQ(s->status, "RUNNING");
+    ids[p] = s->sandbox_id;
+  }
+
+  // Paused at the runtime directly.
+  HttpResponse paused = runtime_->Call(verb::post, "/sandboxes/" + ids["p2"] + "/pause", "{}");
+  ASSERT_TRUE(paused.status == 204 || paused.status == 200) << paused.Describe();
+  auto t = SteadyClock::now();
+  EXPECT_TRUE(WaitFor([&] { return d.StatusOf("p2") == "PAUSED"; }, 10s))
+      << "status: " << d.StatusOf("p2");
+  Report("drift: pause behind serve's back repaired in " +
+         std::to_string(Ms(SteadyClock::now() - t)) + " ms (reconcile every 2 s)");
+  EXPECT_TRUE(HasHistory(d, "p2", "reconciler", "paused", &shown))
+      << "history of p2:" << shown;
+  EXPECT_FALSE(HasHistory(d, "p2", "webhook", "sandbox.lifecycle.paused", &shown))
+      << "a webhook arrived although delivery is off:" << shown;
+
+  // Killed at the runtime directly.
+  HttpResponse killed = runtime_->Call(verb::delete_, "/sandboxes/" + ids["p3"]);
+  ASSERT_TRUE(killed.status == 204 || killed.status == 200) << killed.Describe();
+  t = SteadyClock::now();
+  EXPECT_TRUE(WaitFor([&] { return d.StatusOf("p3") == "KILLED"; }, 10s))
+      << "status: " << d.StatusOf("p3");
+  Report("drift: kill behind serve's back repaired in " +
+         std::to_string(Ms(SteadyClock::now() - t)) + " ms");
+  EXPECT_TRUE(HasHistory(d, "p3", "reconciler", "killed", &shown))
+      << "history of p3:" << shown;
+
+  HttpResponse metrics = d.Call(verb::get, "/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.Describe();
+  EXPECT_NE(metrics.body.find("sandboxd_drift_repaired_total"), std::string::npos)
+      << metrics.body;
+}
+
+// A fake E2B API: one sandbox "ifake1". Pause calls 1..4 answer 500 (one
+// failed pause: the provider makes 4 attempts), call 5 hangs 3 s and answers
+// 500, later calls answer 204. Every connection is closed after one answer.
+class FakeE2b {
+ public:
+  FakeE2b() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    port_ = acceptor_.local_endpoint().port();
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~FakeE2b() {
+    stopping_ = true;
+    {  // unblock accept()
+      asio::io_context io;
+      asio::ip::tcp::socket s(io);
+      boost::system::error_code ec;
+      s.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
+    }
+    accept_thread_.join();
+    std::lock_guard lock(mu_);
+    for (auto& t : workers_) t.join();
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int pause_calls() const { return pause_calls_; }
+  int pauses_in_flight() const { return in_flight_; }
+  bool paused() const { return paused_; }
+
+ private:
+  void AcceptLoop() {
+    while (!stopping_) {
+      asio::ip::tcp::socket socket(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (ec || stopping_) continue;
+      std::lock_guard lock(mu_);
+      workers_.emplace_back([this, s = std::move(socket)]() mutable { Serve(std::move(s)); });
+    }
+  }
+
+  std::string Listed(bool paused) const {
+    boost::json::object o;
+    o["sandboxID"] = "ifake1";
+    o["templateID"] = "base";
+    o["clientID"] = "x";
+    o["alias"] = "base";
+    o["startedAt"] = FormatRfc3339(started_at_);
+    o["endAt"] = FormatRfc3339(started_at_ + 1h);
+    o["cpuCount"] = 1;
+    o["memoryMB"] = 512;
+    o["diskSizeMB"] = 512;
+    o["envdVersion"] = "0.2.0";
+    o["state"] = paused ? "paused" : "running";
+    o["metadata"] = boost::json::object{{"projectId", "p"}};
+    return boost::json::serialize(o);
+  }
+
+  void Serve(asio::ip::tcp::socket socket) {
+    beast::flat_buffer buffer;
+    http::request<http::string_body> req;
+    boost::system::error_code ec;
+    http::read(socket, buffer, req, ec);
+    if (ec) return;
+    http::response<http::string_body> res;
+    res.version(11);
+    res.keep_alive(false);
+    res.set(http::field::content_type, "application/json");
+    const std::string target(req.target());
+    if (req.method() == verb::post && target == "/sandboxes") {
+      res.result(201);
+      res.body() =
+          R"({"sandboxID":"ifake1","templateID":"base","clientID":"x","envdVersion":"0.2.0"})";
+    } else if (req.method() == verb::post && target == "/sandboxes/ifake1/pause") {
+      const int n = ++pause_calls_;
+      ++in_flight_;
+      if (n == 5) std::this_thread::sleep_for(3s);
+      if (n <= 5) {
+        res.result(500);
+        res.body() = R"({"code":500,"message":"injected failure"})";
+      } else {
+        paused_ = true;
+        res.result(204);
+      }
+      --in_flight_;
+    } else if (req.method() == verb::get && target.rfind("/v2/sandboxes", 0) == 0) {
+      res.result(200);
+      res.body() = "[" + Listed(paused_) + "]";
+    } else if (req.method() == verb::get && target == "/sandboxes/ifake1") {
+      res.result(200);
+      res.body() = Listed(paused_);
+    } else if (req.method() == verb::post && target == "/sandboxes/ifake1/timeout") {
+      res.result(204);
+    } else {
+      res.result(404);
+      res.body() = R"({"code":404,"message":"not found"})";
+    }
+    res.prepare_payload();
+    http::write(socket, res, ec);
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  }
+
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  const SystemTime started_at_ = TruncateToMillis(std::chrono::system_clock::now());
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> pause_calls_{0};
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> paused_{false};
+  std::mutex mu_;
+  std::vector<std::thread> workers_;
+  std::thread accept_thread_;
+};
+
+// The lastError.code of a GET …/sandbox body, or "".
+std::string LastErrorCode(const std::string& body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return "";
+  const auto* e = v.as_object().if_contains("lastError");
+  if (!e || !e->is_object()) return "";
+  const auto* c = e->as_object().if_contains("code");
+  return c && c->is_string() ? std::string(c->as_string()) : "";
+}
+
+TEST_F(ProviderTest, FailingProviderKeepsReadsFastAndPausesOnce) {
+  FakeE2b fake;
+  serve_ = std::make_unique<Daemon>(ServeOptions(kFakeServePorts, fake.url(), "e2b_fake"));
+  ASSERT_TRUE(serve_->Start());
+  const Daemon& d = *serve_;
+  std::string why;
+
+  HttpResponse created = d.Call(verb::post, SandboxPath("p"));
+  ASSERT_EQ(created.status, 201) << created.Describe();
+  auto s = ParseSandbox(created.body, &why);
+  ASSERT_TRUE(s) << why;
+  ASSERT_EQ(s->status, "RUNNING");
+  ASSERT_EQ(s->sandbox_id, "ifake1");
+
+  // Read continuously until PAUSED; time the reads made while a pause call
+  // was in flight at the fake; note a RUNNING record with lastError pause_failed.
+  std::vector<int64_t> in_flight_reads_ms;
+  bool saw_failed_running = false;
+  std::string last_body;
+  const bool paused = WaitFor(
+      [&] {
+        const bool busy = fake.pauses_in_flight() > 0;
+        const auto t0 = SteadyClock::now();
+        HttpResponse r = d.Call(verb::get, SandboxPath("p"), "", 5s);
+        const int64_t ms = Ms(SteadyClock::now() - t0);
+        if (!r.answered || r.status != 200) return false;
+        last_body = r.body;
+        if (busy && fake.pauses_in_flight() > 0) in_flight_reads_ms.push_back(ms);
+        auto v = ParseSandbox(r.body);
+        if (!v) return false;
+        if (v->status == "RUNNING" && LastErrorCode(r.body) == "pause_failed") {
+          saw_failed_running = true;
+        }
+        return v->status == "PAUSED";
+      },
+      60s, 20ms);
+  ASSERT_TRUE(paused) << "not PAUSED within 60 s; pause calls " << fake.pause_calls()
+                      << "; last: " << last_body;
+  EXPECT_TRUE(saw_failed_running)
+      << "never saw RUNNING with lastError.code pause_failed after a failed pause";
+  EXPECT_EQ(fake.pause_calls(), 6) << "4 failed attempts, a hanging one, then the 204";
+  ASSERT_GE(in_flight_reads_ms.size(), 10u) << "too few reads while a pause call was in flight";
+  std::vector<int64_t> sorted = in_flight_reads_ms;
+  std::sort(sorted.begin(), sorted.end());
+  const int64_t max_ms = sorted.back();
+  const int64_t median_ms = sorted[sorted.size() / 2];
+  Report("failing provider: " + std::to_string(sorted.size()) +
+         " reads while a pause call was in flight: median " + std::to_string(median_ms) +
+         " ms, max " + std::to_string(max_ms) + " ms");
+  EXPECT_LT(max_ms, 50) << "a read took " << max_ms << " ms while a pause call was in flight";
+
+  // PAUSED: no further pause call.
+  const int calls = fake.pause_calls();
+  SleepFor(3s);
+  EXPECT_EQ(fake.pause_calls(), calls) << "pause calls after PAUSED";
+  EXPECT_EQ(d.StatusOf("p"), "PAUSED");
+}
+
+}  // namespace
+}  // namespace sbx::integration
