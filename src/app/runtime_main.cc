@@ -1,4 +1,5 @@
 #include "app/runtime.h"
+#include "app/startup.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -31,67 +32,6 @@ namespace sbx::app {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t RandomSeed() {
-  uint64_t seed = 0;
-  std::ifstream in("/dev/urandom", std::ios::binary);
-  in.read(reinterpret_cast<char*>(&seed), sizeof(seed));
-  return seed ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-// The key from the flag/env, else <data-dir>/api-key, else a new E2B-shaped
-// one ("e2b_" + 40 hex, which the SDKs' key check accepts) written there 0600.
-Result<std::string> LoadOrCreateApiKey(const RuntimeConfig& c, const fs::path& data_dir) {
-  if (!c.api_key.empty()) return c.api_key;
-  const fs::path path = data_dir / "api-key";
-  if (std::ifstream in(path); in) {
-    std::string key;
-    std::getline(in, key);
-    if (!key.empty()) return key;
-  }
-  // The key guards the whole runtime: from the kernel's CSPRNG, not ids.
-  std::ifstream urandom("/dev/urandom", std::ios::binary);
-  unsigned char raw[20];
-  if (!urandom.read(reinterpret_cast<char*>(raw), sizeof(raw))) {
-    return Unavailable("cannot read /dev/urandom for the API key");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string key = "e2b_";
-  for (unsigned char ch : raw) {
-    key += kHex[ch >> 4];
-    key += kHex[ch & 15];
-  }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Unavailable(fmt::format("cannot write {}", path.string()));
-  const std::string line = key + "\n";
-  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  ::close(fd);
-  if (!ok) return Unavailable(fmt::format("cannot write {}", path.string()));
-  return key;
-}
-
-Result<std::pair<uint16_t, uint16_t>> ParsePortRange(const std::string& s) {
-  const auto dash = s.find('-');
-  int a = 0, b = 0;
-  auto bad = InvalidArgument(fmt::format("--port-range \"{}\" must look like 41000-41999", s));
-  if (dash == std::string::npos) return bad;
-  auto r1 = std::from_chars(s.data(), s.data() + dash, a);
-  auto r2 = std::from_chars(s.data() + dash + 1, s.data() + s.size(), b);
-  if (r1.ec != std::errc() || r1.ptr != s.data() + dash || r2.ec != std::errc() ||
-      r2.ptr != s.data() + s.size() || a < 1 || b > 65535 || a > b) {
-    return bad;
-  }
-  return std::make_pair(static_cast<uint16_t>(a), static_cast<uint16_t>(b));
-}
-
-// A directory that exists among the candidates, or the first one.
-fs::path FirstExisting(const std::vector<fs::path>& candidates) {
-  for (const auto& c : candidates) {
-    std::error_code ec;
-    if (fs::is_directory(c, ec)) return c;
-  }
-  return candidates.front();
-}
 
 Result<Millis> PositiveDuration(const std::string& text, const char* flag) {
   auto d = ParseDuration(text);
@@ -165,7 +105,10 @@ int RunRuntime(const RuntimeConfig& c) {
 
   SystemClock clock;
   IdGenerator ids(RandomSeed());
-  auto api_key = LoadOrCreateApiKey(c, data_dir);
+  // The key from the flag/env, else <data-dir>/api-key: E2B-shaped ("e2b_" + 40
+  // hex, which the SDKs' key check accepts).
+  auto api_key = c.api_key.empty() ? LoadOrCreateSecret(data_dir / "api-key", "e2b_")
+                                   : Result<std::string>(c.api_key);
   if (!api_key.ok()) return fail(api_key.error());
 
   const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();

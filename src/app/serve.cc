@@ -27,6 +27,7 @@
 #include "provider/e2b/curl_transport.h"
 #include "provider/e2b/e2b_provider.h"
 #include "app/replication.h"
+#include "app/startup.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "webhook/receiver.h"
@@ -41,71 +42,6 @@ constexpr std::string_view kChangeChannel = "sandboxd_changes";
 // STARTING/PAUSING records younger than this are left to the operation that
 // is (or may be) still running when the periodic or failover reconcile looks.
 constexpr std::chrono::seconds kInFlightGrace{10};
-
-uint64_t RandomSeed() {
-  uint64_t seed = 0;
-  std::ifstream in("/dev/urandom", std::ios::binary);
-  in.read(reinterpret_cast<char*>(&seed), sizeof(seed));
-  return seed ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-}
-
-// The token from the flag/env, else <data-dir>/api-token, else a new one
-// written there with mode 0600.
-// `bytes` bytes from the kernel's CSPRNG as hex; "" if it cannot be read.
-std::string RandomHex(size_t bytes) {
-  std::ifstream in("/dev/urandom", std::ios::binary);
-  std::string raw(bytes, '\0');
-  if (!in.read(raw.data(), static_cast<std::streamsize>(bytes))) return "";
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char ch : raw) {
-    out += kHex[ch >> 4];
-    out += kHex[ch & 15];
-  }
-  return out;
-}
-
-Result<std::string> LoadOrCreateToken(const ServeConfig& c) {
-  if (!c.api_token.empty()) return c.api_token;
-  const fs::path path = fs::path(c.data_dir) / "api-token";
-  if (std::ifstream in(path); in) {
-    std::string token;
-    std::getline(in, token);
-    if (!token.empty()) return token;
-  }
-  const std::string token = RandomHex(20);
-  if (token.empty()) return Unavailable("cannot read /dev/urandom for the API token");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return Unavailable(fmt::format("cannot write {}", path.string()));
-  const std::string line = token + "\n";
-  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  ::close(fd);
-  if (!ok) return Unavailable(fmt::format("cannot write {}", path.string()));
-  return token;
-}
-
-Result<std::pair<uint16_t, uint16_t>> ParsePortRange(const std::string& s) {
-  const auto dash = s.find('-');
-  int a = 0, b = 0;
-  auto bad = InvalidArgument(fmt::format("--port-range \"{}\" must look like 40000-40999", s));
-  if (dash == std::string::npos) return bad;
-  auto r1 = std::from_chars(s.data(), s.data() + dash, a);
-  auto r2 = std::from_chars(s.data() + dash + 1, s.data() + s.size(), b);
-  if (r1.ec != std::errc() || r2.ec != std::errc() || r2.ptr != s.data() + s.size() || a < 1 ||
-      b > 65535 || a > b) {
-    return bad;
-  }
-  return std::make_pair(static_cast<uint16_t>(a), static_cast<uint16_t>(b));
-}
-
-// A directory that exists among the candidates, or the first one.
-fs::path FirstExisting(const std::vector<fs::path>& candidates) {
-  for (const auto& c : candidates) {
-    std::error_code ec;
-    if (fs::is_directory(c, ec)) return c;
-  }
-  return candidates.front();
-}
 
 }  // namespace
 
@@ -142,7 +78,9 @@ int Serve(const ServeConfig& c) {
 
   SystemClock clock;
   IdGenerator ids(RandomSeed());
-  auto token = LoadOrCreateToken(c);
+  // The token from the flag/env, else <data-dir>/api-token (made on first start).
+  auto token = c.api_token.empty() ? LoadOrCreateSecret(data_dir / "api-token", "")
+                                   : Result<std::string>(c.api_token);
   if (!token.ok()) return fail(token.error());
 
   const std::string store_url =
