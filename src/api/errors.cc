@@ -6,23 +6,6 @@
 
 namespace sbx::api {
 
-http::status HttpStatusFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return http::status::ok;
-    case StatusCode::kInvalidArgument: return http::status::bad_request;
-    case StatusCode::kUnauthenticated: return http::status::unauthorized;
-    case StatusCode::kPermissionDenied: return http::status::forbidden;
-    case StatusCode::kNotFound: return http::status::not_found;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition: return http::status::conflict;
-    case StatusCode::kResourceExhausted: return http::status::too_many_requests;
-    case StatusCode::kUnavailable: return http::status::service_unavailable;
-    case StatusCode::kDeadlineExceeded: return http::status::gateway_timeout;
-    case StatusCode::kCancelled:
-    case StatusCode::kInternal: return http::status::internal_server_error;
-  }
-  return http::status::internal_server_error;
-}
 
 http_server::Response ToHttp(const http_server::Request& req, const Status& status,
                              std::string_view id) {

@@ -3,10 +3,11 @@
 
 #include "base/status.h"
 #include "http/router.h"
+#include "http/status_codes.h"
 
 namespace sbx::api {
 
-http::status HttpStatusFor(StatusCode code);
+using http_server::HttpStatusFor;  // http/status_codes.h
 // {"error":{"code","message"}}; kInternal shows the client only a request id
 // (the full message is logged under that id).
 // `request_id` names the failure in the log and in the response.

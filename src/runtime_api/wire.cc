@@ -84,23 +84,6 @@ std::string_view StateName(SandboxState state) {
   return state == SandboxState::kPaused ? "paused" : "running";
 }
 
-http::status HttpStatusFor(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk: return http::status::ok;
-    case StatusCode::kInvalidArgument: return http::status::bad_request;
-    case StatusCode::kUnauthenticated: return http::status::unauthorized;
-    case StatusCode::kPermissionDenied: return http::status::forbidden;
-    case StatusCode::kNotFound: return http::status::not_found;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition: return http::status::conflict;
-    case StatusCode::kResourceExhausted: return http::status::too_many_requests;
-    case StatusCode::kUnavailable: return http::status::service_unavailable;
-    case StatusCode::kDeadlineExceeded: return http::status::gateway_timeout;
-    case StatusCode::kCancelled:
-    case StatusCode::kInternal: return http::status::internal_server_error;
-  }
-  return http::status::internal_server_error;
-}
 
 http_server::Response JsonBody(const http_server::Request& req, http::status status,
                                const json::value& body) {

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "base/status.h"
+#include "http/status_codes.h"
 #include "http/router.h"
 #include "runtime_api/types.h"
 
@@ -30,7 +31,7 @@ http_server::Response E2bError(const http_server::Request& req, http::status sta
 // 400 kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied,
 // 404 kNotFound, 409 kAlreadyExists/kFailedPrecondition, 429 kResourceExhausted,
 // 503 kUnavailable, 504 kDeadlineExceeded, else 500.
-http::status HttpStatusFor(StatusCode code);
+using http_server::HttpStatusFor;  // http/status_codes.h
 // E2bError with HttpStatusFor(status.code()) and the status message.
 http_server::Response ErrorFor(const http_server::Request& req, const Status& status);
 http_server::Response JsonBody(const http_server::Request& req, http::status status,
