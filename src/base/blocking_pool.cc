@@ -10,6 +10,14 @@ BlockingPool::BlockingPool(BlockingPoolOptions options) {
 
 BlockingPool::~BlockingPool() { Stop(); }
 
+void BlockingPool::Post(std::function<void()> f) {
+  if (pool_) {
+    net::post(pool_->get_executor(), std::move(f));
+  } else {
+    f();
+  }
+}
+
 void BlockingPool::Stop() {
   if (pool_) pool_->join();
 }

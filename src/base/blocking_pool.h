@@ -4,6 +4,7 @@
 // which keeps unit tests single-threaded and deterministic. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -46,6 +47,9 @@ class BlockingPool {
         },
         net::use_awaitable, std::move(f));
   }
+
+  // Runs `f` on a pool thread (inline without threads) without waiting.
+  void Post(std::function<void()> f);
 
   // Waits for queued calls to finish; later Run() calls still work inline.
   void Stop();

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "base/log.h"
 #include "core/transition.h"
@@ -40,6 +42,62 @@ std::string_view OutcomeName(Outcome o) {
   return "applied";
 }
 
+// One queued event and how to hand its result to the coroutine awaiting it.
+struct Lifecycle::PendingApply {
+  LifecycleEvent event;
+  Precondition precondition;
+  Result<ApplyResult> result = Internal("event was not written");
+  std::function<void(Result<ApplyResult>)> complete;  // resumes the caller on its executor
+};
+
+// The records as the batch being written sees them: what its earlier events
+// changed (written, not yet committed) over the read model. The read model
+// learns of the changes only once the batch commits.
+class Lifecycle::BatchView {
+ public:
+  explicit BatchView(const ReadModel& committed) : committed_(committed) {}
+
+  std::optional<Sandbox> Get(const std::string& project_id) const {
+    if (auto it = changed_.find(project_id); it != changed_.end()) return it->second;
+    return committed_.Get(project_id);
+  }
+
+  std::optional<std::string> ProjectOfSandbox(const std::string& sandbox_id) const {
+    if (sandbox_id.empty()) return std::nullopt;
+    if (auto it = project_by_sandbox_.find(sandbox_id); it != project_by_sandbox_.end()) {
+      return it->second;
+    }
+    auto project = committed_.ProjectOfSandbox(sandbox_id);
+    if (project) {
+      // The batch gave that project another sandbox since.
+      auto it = changed_.find(*project);
+      if (it != changed_.end() && it->second.sandbox_id != sandbox_id) return std::nullopt;
+    }
+    return project;
+  }
+
+  bool Changed(const std::string& project_id) const { return changed_.contains(project_id); }
+
+  void Put(const Sandbox& s) {
+    auto [it, inserted] = changed_.try_emplace(s.project_id, s);
+    if (!inserted) {
+      if (it->second.sandbox_id != s.sandbox_id) project_by_sandbox_.erase(it->second.sandbox_id);
+      it->second = s;
+    }
+    if (!s.sandbox_id.empty()) project_by_sandbox_[s.sandbox_id] = s.project_id;
+    order_.push_back(s);
+  }
+
+  // Every change in the order it was written.
+  const std::vector<Sandbox>& order() const { return order_; }
+
+ private:
+  const ReadModel& committed_;
+  std::unordered_map<std::string, Sandbox> changed_;
+  std::unordered_map<std::string, std::string> project_by_sandbox_;
+  std::vector<Sandbox> order_;
+};
+
 Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provider_pool,
                      store::Store& store, provider::Provider& provider, IdGenerator& ids,
                      ReadModel& read_model, EventBus& bus, Metrics& metrics,
@@ -54,6 +112,8 @@ Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provi
       bus_(bus),
       metrics_(metrics),
       options_(std::move(options)) {}
+
+Lifecycle::~Lifecycle() = default;
 
 Status Lifecycle::Load() {
   SBX_ASSIGN_OR_RETURN(auto all, store_.LoadSandboxes());
@@ -99,15 +159,15 @@ Status Lifecycle::RecordOutcome(const LifecycleEvent& event, const std::string& 
   return s;
 }
 
-std::string Lifecycle::ResolveProject(const LifecycleEvent& event) const {
-  if (auto p = read_model_.ProjectOfSandbox(event.sandbox_id)) return *p;
+std::string Lifecycle::ResolveProject(const LifecycleEvent& event, const BatchView& view) const {
+  if (auto p = view.ProjectOfSandbox(event.sandbox_id)) return *p;
   // Not a sandbox we know: adopt it if its metadata names a project that is
   // waiting for one (sandboxd asked for it and the provider's events came
   // before the create call returned), or on `created`, one whose last
   // sandbox was killed or that has none yet.
   auto it = event.metadata.find("projectId");
   if (it == event.metadata.end() || it->second.empty()) return "";
-  auto current = read_model_.Get(it->second);
+  auto current = view.Get(it->second);
   if (!current) return event.type == EventType::kCreated ? it->second : "";
   if (current->sandbox_id.empty()) return it->second;
   if (event.type == EventType::kCreated && current->status == SandboxStatus::kKilled) {
@@ -116,9 +176,8 @@ std::string Lifecycle::ResolveProject(const LifecycleEvent& event) const {
   return "";
 }
 
-Result<ApplyResult> Lifecycle::ApplyBlocking(const LifecycleEvent& event,
-                                             const Precondition& precondition) {
-  std::lock_guard lock(apply_mu_);
+Result<ApplyResult> Lifecycle::ApplyOne(const LifecycleEvent& event,
+                                        const Precondition& precondition, BatchView& view) {
   metrics_.Inc("sandboxd_events_total",
                {{"source", std::string(core::EventSourceName(event.source))}}, 1,
                "Lifecycle events seen, by source");
@@ -127,17 +186,17 @@ Result<ApplyResult> Lifecycle::ApplyBlocking(const LifecycleEvent& event,
     SBX_ASSIGN_OR_RETURN(bool seen, store_.IsEventProcessed(event.id));
     if (seen) {
       std::string project = event.project_id;
-      if (project.empty()) project = read_model_.ProjectOfSandbox(event.sandbox_id).value_or("");
+      if (project.empty()) project = view.ProjectOfSandbox(event.sandbox_id).value_or("");
       SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, ""));
-      return ApplyResult{Outcome::kDuplicate, read_model_.Get(project)};
+      return ApplyResult{Outcome::kDuplicate, view.Get(project)};
     }
   }
   // Find the project: by id for commands, by sandbox id for provider events,
   // or adopt a sandbox we created whose `created` event came first.
   std::string project = event.project_id;
-  if (fact && project.empty()) project = ResolveProject(event);
+  if (fact && project.empty()) project = ResolveProject(event, view);
   std::optional<Sandbox> current;
-  if (!project.empty()) current = read_model_.Get(project);
+  if (!project.empty()) current = view.Get(project);
   if (fact && (project.empty() || (!current && event.type != EventType::kCreated))) {
     SBX_RETURN_IF_ERROR(RecordOutcome(event, "", Outcome::kOrphan,
                                       fmt::format("no project has sandbox {}", event.sandbox_id)));
@@ -194,8 +253,7 @@ Result<ApplyResult> Lifecycle::ApplyBlocking(const LifecycleEvent& event,
     const int64_t expected = current ? current->version : 0;
     Status s = store_.CommitTransition(next, expected, fact ? event.id : "", row);
     if (s.ok()) {
-      read_model_.Put(next);
-      bus_.Publish(next);
+      view.Put(next);
       return ApplyResult{Outcome::kApplied, next};
     }
     if (s.code() == StatusCode::kAlreadyExists) {
@@ -208,7 +266,9 @@ Result<ApplyResult> Lifecycle::ApplyBlocking(const LifecycleEvent& event,
     // Someone else (another replica) committed first: reload and re-decide.
     auto fresh = store_.GetSandbox(project);
     if (fresh.ok()) {
-      read_model_.Put(*fresh);
+      // Committed by someone else, unless this batch changed it (then it is
+      // this transaction's own write, which the read model gets at commit).
+      if (!view.Changed(project)) read_model_.Put(*fresh);
       current = *fresh;
     } else if (fresh.error().code() == StatusCode::kNotFound) {
       current.reset();
@@ -220,8 +280,80 @@ Result<ApplyResult> Lifecycle::ApplyBlocking(const LifecycleEvent& event,
 
 net::awaitable<Result<ApplyResult>> Lifecycle::Apply(LifecycleEvent event,
                                                      Precondition precondition) {
-  co_return co_await store_pool_.Run(
-      [this, &event, &precondition] { return ApplyBlocking(event, precondition); });
+  return net::async_initiate<const net::use_awaitable_t<>, void(Result<ApplyResult>)>(
+      [this](auto handler, LifecycleEvent ev, Precondition pre) {
+        auto ex = net::get_associated_executor(handler);
+        // std::function needs a copyable callable; the handler is move-only.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto pending = std::make_unique<PendingApply>();
+        pending->event = std::move(ev);
+        pending->precondition = std::move(pre);
+        pending->complete = [ex, shared](Result<ApplyResult> r) {
+          net::post(ex,
+                    [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
+        };
+        Enqueue(std::move(pending));
+      },
+      net::use_awaitable, std::move(event), std::move(precondition));
+}
+
+void Lifecycle::Enqueue(std::unique_ptr<PendingApply> pending) {
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.push_back(std::move(pending));
+    if (writer_active_) return;  // the running writer takes it in its next batch
+    writer_active_ = true;
+  }
+  store_pool_.Post([this] { DrainQueue(); });
+}
+
+void Lifecycle::DrainQueue() {
+  for (;;) {
+    std::vector<std::unique_ptr<PendingApply>> batch;
+    {
+      std::lock_guard lock(queue_mu_);
+      if (queue_.empty()) {
+        writer_active_ = false;
+        return;
+      }
+      const size_t n = std::min(queue_.size(), std::max<size_t>(options_.max_batch, 1));
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    WriteBatch(batch);
+    for (auto& p : batch) p->complete(std::move(p->result));
+  }
+}
+
+void Lifecycle::WriteBatch(std::vector<std::unique_ptr<PendingApply>>& batch) {
+  BatchView view(read_model_);
+  Status committed = store_.Batch([&]() -> Status {
+    for (auto& p : batch) {
+      try {
+        p->result = ApplyOne(p->event, p->precondition, view);
+      } catch (const std::exception& e) {
+        // Never leave a caller waiting or the transaction open: a throw
+        // here is a bug, reported as one.
+        p->result = Internal(fmt::format("bug: applying an event threw: {}", e.what()));
+      }
+    }
+    return OkStatus();
+  });
+  if (!committed.ok()) {
+    SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
+    for (auto& p : batch) p->result = committed;
+    return;
+  }
+  metrics_.Inc("sandboxd_store_commits_total", {}, 1,
+               "Store transactions that committed lifecycle events (group commit: "
+               "sandboxd_events_total / this = events per commit)");
+  for (const Sandbox& s : view.order()) {
+    read_model_.Put(s);
+    bus_.Publish(s);
+  }
 }
 
 template <typename F>

@@ -1,20 +1,26 @@
 // Lifecycle owns every change to sandbox state. Commands (create, wake, pause,
 // kill, activity) and provider events all end in Apply, which writes the new
-// record, the processed event id and a history row in one store transaction,
-// then updates the ReadModel and publishes on the EventBus. Status reads
-// (Get/List) answer from the ReadModel without I/O.
+// record, the processed event id and a history row atomically, then updates
+// the ReadModel and publishes on the EventBus. Status reads (Get/List)
+// answer from the ReadModel without I/O.
+// Apply queues the event for one writer on `store_pool`, which takes every
+// event waiting (up to max_batch) and commits them in one store transaction
+// (group commit, Store::Batch): under load many events share one commit; a
+// lone event is written at once. Each event still succeeds or fails alone.
 // Thread-safe. Coroutines run on any I/O executor; store calls go to
 // `store_pool`, provider calls to `provider_pool`, so a hanging provider never
 // holds up store writes or reads.
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base/blocking_pool.h"
 #include "base/clock.h"
@@ -33,6 +39,7 @@ struct LifecycleOptions {
   int64_t default_idle_timeout_s = 180;      // seconds; --idle-timeout
   std::string default_template = "hello";    // template when create names none
   int max_apply_retries = 5;                 // CAS conflicts retried before giving up
+  size_t max_batch = 256;                    // events committed together at most
 };
 
 enum class Outcome { kApplied, kDuplicate, kStale, kIgnored, kOrphan };
@@ -66,6 +73,7 @@ class Lifecycle {
   Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provider_pool,
             store::Store& store, provider::Provider& provider, IdGenerator& ids,
             ReadModel& read_model, EventBus& bus, Metrics& metrics, LifecycleOptions options);
+  ~Lifecycle();
 
   // Loads every record into the read model. Blocking; call once at start.
   Status Load();
@@ -75,7 +83,10 @@ class Lifecycle {
 
   // The single write path. Provider events are deduplicated by id and
   // ordered by timestamp; commands are checked against the transition table
-  // (kFailedPrecondition when not allowed) and `precondition`.
+  // (kFailedPrecondition when not allowed) and `precondition`. Completes once
+  // the event is committed (or refused) and the read model shows it.
+  // Not a coroutine (see BlockingPool::Run): the event travels through
+  // async_initiate into the writer's queue.
   net::awaitable<Result<ApplyResult>> Apply(core::LifecycleEvent event,
                                             Precondition precondition = nullptr);
 
@@ -121,10 +132,19 @@ class Lifecycle {
   Clock& clock() { return clock_; }
 
  private:
-  Result<ApplyResult> ApplyBlocking(const core::LifecycleEvent& event,
-                                    const Precondition& precondition);
+  struct PendingApply;
+  class BatchView;
+  // Queues one event for the writer, starting it when idle.
+  void Enqueue(std::unique_ptr<PendingApply> pending);
+  // The writer (on store_pool_): commits queued events batch by batch until
+  // the queue is empty.
+  void DrainQueue();
+  void WriteBatch(std::vector<std::unique_ptr<PendingApply>>& batch);
+  // Decides and writes one event inside the batch's transaction.
+  Result<ApplyResult> ApplyOne(const core::LifecycleEvent& event, const Precondition& precondition,
+                               BatchView& view);
   // The project a provider event belongs to, or "" (an orphan).
-  std::string ResolveProject(const core::LifecycleEvent& event) const;
+  std::string ResolveProject(const core::LifecycleEvent& event, const BatchView& view) const;
   Status RecordOutcome(const core::LifecycleEvent& event, const std::string& project_id,
                        Outcome outcome, const std::string& detail);
   core::LifecycleEvent Command(core::EventType type, const std::string& project_id,
@@ -147,9 +167,12 @@ class Lifecycle {
   EventBus& bus_;
   Metrics& metrics_;
   LifecycleOptions options_;
-  // Serializes read-compute-commit within this process; other replicas are
-  // fenced by the store's compare-and-set.
-  std::mutex apply_mu_;
+  // Events waiting for the writer. The single writer serializes
+  // read-compute-commit within this process; other replicas are fenced by
+  // the store's compare-and-set.
+  std::mutex queue_mu_;
+  std::deque<std::unique_ptr<PendingApply>> queue_;  // guarded by queue_mu_
+  bool writer_active_ = false;                       // guarded by queue_mu_
 };
 
 }  // namespace sbx::lifecycle

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,15 @@ class Store {
   // Appends a history row only (duplicates are recorded this way).
   virtual Status AppendHistory(const HistoryRow& history) = 0;
   virtual Result<bool> IsEventProcessed(const std::string& event_id) = 0;
+
+  // Group commit: runs `body`, which calls this store from the calling
+  // thread, inside one transaction, so that many events cost one commit.
+  // Each write call inside stays all-or-nothing by itself (a savepoint): a
+  // failed one undoes only its own writes, and later calls see the earlier
+  // ones' writes. When `body` returns an error or the commit fails, every
+  // write of the batch is undone and that error is returned. A batch inside
+  // a batch is one more savepoint.
+  virtual Status Batch(const std::function<Status()>& body) = 0;
   // Newest first.
   virtual Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id,
                                                       int limit) = 0;

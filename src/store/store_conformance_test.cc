@@ -221,6 +221,114 @@ TEST_P(StoreConformanceTest, ConcurrentCompareAndSetHasExactlyOneWinner) {
   EXPECT_EQ(store_->GetSandbox("p1")->version, 2);
 }
 
+TEST_P(StoreConformanceTest, BatchCommitsItsCallsTogetherAndTheySeeEachOther) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p0", 1), 0, "", std::nullopt).ok());
+  Status s = store_->Batch([&]() -> Status {
+    SBX_RETURN_IF_ERROR(
+        store_->CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1", "applied")));
+    // Later calls of the batch see the earlier ones' writes.
+    EXPECT_EQ(store_->GetSandbox("p1")->version, 1);
+    EXPECT_TRUE(*store_->IsEventProcessed("e1"));
+    SBX_RETURN_IF_ERROR(store_->CommitTransition(Make("p1", 2, SandboxStatus::kPaused), 1, "e2",
+                                                 Row("p1", "e2", "applied")));
+    SBX_RETURN_IF_ERROR(store_->CommitTransition(Make("p0", 2), 1, "", std::nullopt));
+    SBX_RETURN_IF_ERROR(store_->RecordEvent("e3", Row("p1", "e3", "stale")));
+    return store_->AppendHistory(Row("p1", "e1", "duplicate"));
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(store_->GetSandbox("p1")->status, SandboxStatus::kPaused);
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 2);
+  EXPECT_EQ(store_->GetSandbox("p0")->version, 2);
+  for (const char* id : {"e1", "e2", "e3"}) EXPECT_TRUE(*store_->IsEventProcessed(id)) << id;
+  EXPECT_EQ(store_->ListHistory("p1", 10)->size(), 4u);
+}
+
+TEST_P(StoreConformanceTest, FailedCallInsideABatchUndoesOnlyItself) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1", "applied")).ok());
+  Status s = store_->Batch([&]() -> Status {
+    EXPECT_TRUE(store_->CommitTransition(Make("p2", 1), 0, "e2", Row("p2", "e2", "applied")).ok());
+    // A processed id: refused, and its sandbox change and history row with it.
+    EXPECT_EQ(store_
+                  ->CommitTransition(Make("p1", 2, SandboxStatus::kPaused), 1, "e1",
+                                     Row("p1", "e1", "applied"))
+                  .code(),
+              StatusCode::kAlreadyExists);
+    EXPECT_EQ(store_->RecordEvent("e2", Row("p1", "e2", "stale")).code(),
+              StatusCode::kAlreadyExists);
+    // A stale version: refused, and its event id with it.
+    EXPECT_EQ(store_
+                  ->CommitTransition(Make("p1", 2, SandboxStatus::kPaused), 0, "e4",
+                                     Row("p1", "e4", "applied"))
+                  .code(),
+              StatusCode::kInvalidArgument);
+    EXPECT_EQ(store_
+                  ->CommitTransition(Make("p1", 3, SandboxStatus::kPaused), 2, "e5",
+                                     Row("p1", "e5", "applied"))
+                  .code(),
+              StatusCode::kFailedPrecondition);
+    // Later calls still work and commit.
+    return store_->CommitTransition(Make("p3", 1), 0, "e6", Row("p3", "e6", "applied"));
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 1);
+  EXPECT_EQ(store_->GetSandbox("p1")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(store_->ListHistory("p1", 10)->size(), 1u);
+  EXPECT_FALSE(*store_->IsEventProcessed("e5"));
+  EXPECT_TRUE(*store_->IsEventProcessed("e2"));
+  EXPECT_TRUE(*store_->IsEventProcessed("e6"));
+  EXPECT_EQ(store_->GetSandbox("p2")->version, 1);
+  EXPECT_EQ(store_->GetSandbox("p3")->version, 1);
+}
+
+TEST_P(StoreConformanceTest, BatchWhoseBodyFailsWritesNothing) {
+  Status s = store_->Batch([&]() -> Status {
+    EXPECT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1", "applied")).ok());
+    EXPECT_TRUE(store_->RecordEvent("e2", Row("p1", "e2", "stale")).ok());
+    // A nested batch that fails undoes only its own writes.
+    EXPECT_EQ(store_
+                  ->Batch([&]() -> Status {
+                    EXPECT_TRUE(store_->CommitTransition(Make("p2", 1), 0, "", std::nullopt).ok());
+                    return Unavailable("nested failure");
+                  })
+                  .code(),
+              StatusCode::kUnavailable);
+    EXPECT_EQ(store_->GetSandbox("p2").error().code(), StatusCode::kNotFound);
+    EXPECT_TRUE(store_->GetSandbox("p1").ok());
+    return Unavailable("commit refused");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->GetSandbox("p1").error().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(*store_->IsEventProcessed("e1"));
+  EXPECT_FALSE(*store_->IsEventProcessed("e2"));
+  EXPECT_TRUE(store_->ListHistory("p1", 10)->empty());
+  // The store is usable afterwards, in and out of batches.
+  ASSERT_TRUE(
+      store_->Batch([&] { return store_->CommitTransition(Make("p1", 1), 0, "e1", std::nullopt); })
+          .ok());
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 2), 1, "", std::nullopt).ok());
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 2);
+}
+
+TEST_P(StoreConformanceTest, OtherThreadsCallsDuringABatchStayOutsideIt) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p0", 1), 0, "", std::nullopt).ok());
+  std::thread other;
+  Status s = store_->Batch([&]() -> Status {
+    SBX_RETURN_IF_ERROR(store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt));
+    // Another thread's write is its own transaction: it commits even though
+    // this batch is then abandoned.
+    other = std::thread(
+        [&] { EXPECT_TRUE(store_->CommitTransition(Make("p0", 2), 1, "", std::nullopt).ok()); });
+    // PostgreSQL runs it beside the batch on another connection; SQLite's
+    // one connection makes it wait for the batch to end.
+    if (dynamic_cast<SqliteStore*>(store_.get()) == nullptr) other.join();
+    return Unavailable("abandon the batch");
+  });
+  if (other.joinable()) other.join();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store_->GetSandbox("p0")->version, 2);
+  EXPECT_EQ(store_->GetSandbox("p1").error().code(), StatusCode::kNotFound);
+}
+
 TEST_P(StoreConformanceTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,

@@ -165,16 +165,24 @@ Result<PgResult> PgConnection::Run(const std::string& sql, const std::vector<PgP
 }
 
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body) {
-  SBX_RETURN_IF_ERROR(conn.Exec("BEGIN").status());
+  // Inside an open transaction (a batch) a savepoint makes `body`
+  // all-or-nothing without ending the transaction.
+  const bool nested = PQtransactionStatus(conn.raw()) == PQTRANS_INTRANS;
+  SBX_RETURN_IF_ERROR(conn.Exec(nested ? "SAVEPOINT unit" : "BEGIN").status());
   Status s = body();
+  if (s.ok() && PQtransactionStatus(conn.raw()) == PQTRANS_INERROR) {
+    // A statement failed and nobody passed the error on: COMMIT would now
+    // roll back and still answer without an error.
+    s = Internal("a statement of the transaction failed");
+  }
   if (s.ok()) {
-    s = conn.Exec("COMMIT").status();
+    s = conn.Exec(nested ? "RELEASE SAVEPOINT unit" : "COMMIT").status();
     if (s.ok()) return s;
   }
   // After a failed COMMIT the server has already ended the transaction (the
   // ROLLBACK only draws a discarded warning); a connection that broke is
   // reset on its next borrow.
-  (void)conn.Exec("ROLLBACK");
+  (void)conn.Exec(nested ? "ROLLBACK TO SAVEPOINT unit; RELEASE SAVEPOINT unit" : "ROLLBACK");
   return s;
 }
 

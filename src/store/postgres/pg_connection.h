@@ -109,7 +109,9 @@ class PgConnection {
 };
 
 // Runs `body` between BEGIN and COMMIT on `conn`. When `body` or COMMIT
-// fails, rolls back and returns that error: nothing is written.
+// fails, rolls back and returns that error: nothing is written. On a
+// connection already inside a transaction it uses a savepoint instead, which
+// undoes only `body`'s writes on failure.
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body);
 
 // A fixed set of connections opened up front. Borrow() waits for a free one;

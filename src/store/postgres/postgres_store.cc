@@ -153,6 +153,25 @@ Status CheckChannel(const std::string& channel) {
 PostgresStore::PostgresStore(std::string url, PostgresOptions options, std::unique_ptr<PgPool> pool)
     : url_(std::move(url)), options_(options), pool_(std::move(pool)) {}
 
+namespace {
+
+// The connection of the batch running on this thread, and its pool.
+struct BatchPin {
+  const PgPool* pool = nullptr;
+  PgConnection* conn = nullptr;
+};
+thread_local BatchPin tl_batch;
+
+// A connection from `pool`, or the batch's when this thread runs one: inside
+// a batch every call of the thread joins its transaction, and the handle does
+// not give the connection back (the batch does).
+Result<PgPool::Handle> Borrow(PgPool& pool) {
+  if (tl_batch.pool == &pool) return PgPool::Handle(nullptr, tl_batch.conn);
+  return pool.Borrow();
+}
+
+}  // namespace
+
 PostgresStore::~PostgresStore() = default;
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url,
@@ -172,7 +191,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
 
 Result<std::vector<Sandbox>> PostgresStore::QuerySandboxes(const std::string& sql,
                                                            const std::vector<PgParam>& params) {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(sql, params));
   std::vector<Sandbox> out;
   out.reserve(static_cast<size_t>(r.rows()));
@@ -181,6 +200,17 @@ Result<std::vector<Sandbox>> PostgresStore::QuerySandboxes(const std::string& sq
     out.push_back(std::move(s));
   }
   return out;
+}
+
+Status PostgresStore::Batch(const std::function<Status()>& body) {
+  if (tl_batch.pool == pool_.get()) return InTransaction(*tl_batch.conn, body);  // a savepoint
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  struct Pin {
+    BatchPin saved;
+    ~Pin() { tl_batch = saved; }
+  } pin{tl_batch};
+  tl_batch = {pool_.get(), &*conn};
+  return InTransaction(*conn, body);
 }
 
 // Store
@@ -231,7 +261,7 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
     return InvalidArgument(
         fmt::format("version {} does not follow {}", next.version, expected_version));
   }
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   return InTransaction(*conn, [&]() -> Status {
     if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessed(*conn, event_id, next.updated_at));
     std::vector<PgParam> params = SandboxParams(next);
@@ -260,7 +290,7 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
 }
 
 Status PostgresStore::RecordEvent(const std::string& event_id, const HistoryRow& history) {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   return InTransaction(*conn, [&]() -> Status {
     if (!event_id.empty()) {
       SBX_RETURN_IF_ERROR(MarkProcessed(*conn, event_id, history.recorded_at));
@@ -270,12 +300,14 @@ Status PostgresStore::RecordEvent(const std::string& event_id, const HistoryRow&
 }
 
 Status PostgresStore::AppendHistory(const HistoryRow& history) {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
-  return InsertHistory(*conn, history);
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  // In a transaction of its own (a savepoint inside a batch), so that a
+  // refused row never aborts the rest of a batch.
+  return InTransaction(*conn, [&] { return InsertHistory(*conn, history); });
 }
 
 Result<bool> PostgresStore::IsEventProcessed(const std::string& event_id) {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run("SELECT 1 FROM processed_events WHERE event_id = $1",
                                              {Param(event_id)}));
   return r.rows() > 0;
@@ -283,7 +315,7 @@ Result<bool> PostgresStore::IsEventProcessed(const std::string& event_id) {
 
 Result<std::vector<HistoryRow>> PostgresStore::ListHistory(const std::string& project_id,
                                                            int limit) {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   SBX_ASSIGN_OR_RETURN(
       PgResult r,
       conn->Run("SELECT seq, project_id, sandbox_id, event_id, type, source, outcome, at_ms, "
@@ -313,7 +345,7 @@ Result<std::vector<HistoryRow>> PostgresStore::ListHistory(const std::string& pr
 }
 
 Result<int64_t> PostgresStore::RecordJobRun(const JobRun& run) {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   SBX_ASSIGN_OR_RETURN(
       PgResult r,
       conn->Run("INSERT INTO job_runs (job, trigger, started_at_ms, finished_at_ms, checked, "
@@ -329,7 +361,7 @@ Result<int64_t> PostgresStore::RecordJobRun(const JobRun& run) {
 }
 
 Result<std::vector<JobRun>> PostgresStore::ListJobRuns(const std::string& job, int limit) {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   SBX_ASSIGN_OR_RETURN(
       PgResult r,
       conn->Run("SELECT id, job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, "
@@ -356,7 +388,7 @@ Result<std::vector<JobRun>> PostgresStore::ListJobRuns(const std::string& job, i
 }
 
 Status PostgresStore::Ping() {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   return conn->Exec("SELECT 1").status();
 }
 
@@ -369,7 +401,7 @@ Result<Lease> PostgresStore::TryAcquireLease(const std::string& name, const std:
   }
   if (ttl <= 0ms) return InvalidArgument(fmt::format("lease {}: ttl must be positive", name));
   const int64_t now_ms = ToUnixMillis(now);
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   SBX_ASSIGN_OR_RETURN(
       PgResult r,
       conn->Run(kAcquireLeaseSql,
@@ -383,13 +415,13 @@ Result<Lease> PostgresStore::TryAcquireLease(const std::string& name, const std:
 
 Status PostgresStore::ReleaseLease(const std::string& name, const std::string& holder) {
   if (holder.empty()) return OkStatus();
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   return conn->Run(kReleaseLeaseSql, {Param(name), Param(holder)}).status();
 }
 
 Status PostgresStore::Notify(const std::string& channel, const std::string& payload) {
   SBX_RETURN_IF_ERROR(CheckChannel(channel));
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   return conn->Run("SELECT pg_notify($1, $2)", {Param(channel), Param(payload)})
       .status()
       .WithContext(fmt::format("notify {}", channel));
@@ -400,7 +432,7 @@ Result<std::unique_ptr<PostgresListener>> PostgresStore::Listen(const std::strin
 }
 
 Result<int64_t> PostgresStore::SchemaVersion() {
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
   SBX_ASSIGN_OR_RETURN(PgResult r,
                        conn->Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   PgRow row(r, 0);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,6 +69,9 @@ class PostgresStore final : public Store {
                           const std::optional<HistoryRow>& history) override;
   Status RecordEvent(const std::string& event_id, const HistoryRow& history) override;
   Status AppendHistory(const HistoryRow& history) override;
+  // The batch holds one connection until it commits; other threads' calls
+  // use the other connections meanwhile.
+  Status Batch(const std::function<Status()>& body) override;
   Result<bool> IsEventProcessed(const std::string& event_id) override;
   Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) override;
   Result<int64_t> RecordJobRun(const JobRun& run) override;

@@ -318,8 +318,7 @@ Status SqliteStore::CommitTransition(const Sandbox& next, int64_t expected_versi
                                        expected_version));
   }
   std::lock_guard lock(mu_);
-  SBX_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  auto body = [&]() -> Status {
+  return AtomicallyLocked([&]() -> Status {
     if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessedLocked(event_id, next.updated_at));
     const char* sql =
         expected_version == 0
@@ -368,25 +367,38 @@ Status SqliteStore::CommitTransition(const Sandbox& next, int64_t expected_versi
     }
     if (history) SBX_RETURN_IF_ERROR(InsertHistoryLocked(*history));
     return OkStatus();
-  };
-  Status s = body();
-  if (!s.ok()) {
-    (void)Exec("ROLLBACK");
-    return s;
-  }
-  return Exec("COMMIT");
+  });
 }
 
 Status SqliteStore::RecordEvent(const std::string& event_id, const HistoryRow& history) {
   std::lock_guard lock(mu_);
-  SBX_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  Status s = event_id.empty() ? OkStatus() : MarkProcessedLocked(event_id, history.recorded_at);
-  if (s.ok()) s = InsertHistoryLocked(history);
-  if (!s.ok()) {
-    (void)Exec("ROLLBACK");
-    return s;
+  return AtomicallyLocked([&]() -> Status {
+    if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessedLocked(event_id, history.recorded_at));
+    return InsertHistoryLocked(history);
+  });
+}
+
+Status SqliteStore::Batch(const std::function<Status()>& body) {
+  std::lock_guard lock(mu_);
+  return AtomicallyLocked(body);
+}
+
+Status SqliteStore::AtomicallyLocked(const std::function<Status()>& body) {
+  // Inside a transaction already (a batch): a savepoint makes this unit
+  // all-or-nothing without committing the batch.
+  const bool nested = sqlite3_get_autocommit(db_) == 0;
+  SBX_RETURN_IF_ERROR(Exec(nested ? "SAVEPOINT unit" : "BEGIN IMMEDIATE"));
+  Status s = body();
+  if (s.ok()) {
+    s = Exec(nested ? "RELEASE unit" : "COMMIT");
+    if (s.ok()) return s;
   }
-  return Exec("COMMIT");
+  // Some errors (I/O, full disk) end the transaction by themselves; roll
+  // back only what is still open.
+  if (sqlite3_get_autocommit(db_) == 0) {
+    (void)Exec(nested ? "ROLLBACK TO unit; RELEASE unit" : "ROLLBACK");
+  }
+  return s;
 }
 
 Status SqliteStore::AppendHistory(const HistoryRow& history) {

@@ -1,8 +1,11 @@
 // SqliteStore: the Store on one SQLite file (WAL mode), for single-node
 // installs and tests (":memory:"). One connection guarded by a mutex: SQLite
-// serializes writers anyway, and every call is short. Thread-safe; blocks.
+// serializes writers anyway, and every call is short. A Batch holds the mutex
+// until it commits (the mutex is recursive so the batch's own calls get in).
+// Thread-safe; blocks.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +35,7 @@ class SqliteStore final : public Store {
                           const std::optional<HistoryRow>& history) override;
   Status RecordEvent(const std::string& event_id, const HistoryRow& history) override;
   Status AppendHistory(const HistoryRow& history) override;
+  Status Batch(const std::function<Status()>& body) override;
   Result<bool> IsEventProcessed(const std::string& event_id) override;
   Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) override;
   Result<int64_t> RecordJobRun(const JobRun& run) override;
@@ -46,13 +50,16 @@ class SqliteStore final : public Store {
   class Stmt;
   Status Exec(const std::string& sql);
   Status Migrate();
+  // Runs `body` all-or-nothing: its own transaction, or a savepoint when a
+  // batch's transaction is open. Caller holds mu_.
+  Status AtomicallyLocked(const std::function<Status()>& body);
   Status MarkProcessedLocked(const std::string& event_id, SystemTime now);
   Status InsertHistoryLocked(const HistoryRow& row);
   Result<std::vector<core::Sandbox>> QuerySandboxesLocked(const std::string& sql,
                                                           const std::vector<std::string>& text_args,
                                                           const std::vector<int64_t>& int_args);
 
-  std::mutex mu_;
+  std::recursive_mutex mu_;
   sqlite3* db_;
   // Prepared statements by SQL text, finalized with the connection.
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
