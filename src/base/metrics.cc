@@ -46,9 +46,18 @@ void Metrics::Inc(const std::string& name, const Labels& labels, double v,
 void Metrics::Observe(const std::string& name, const Labels& labels, double seconds,
                       const std::string& help) {
   std::lock_guard lock(mu_);
+  ObserveLocked(HistogramLocked(name, labels, help), seconds);
+}
+
+Metrics::Histogram& Metrics::HistogramLocked(const std::string& name, const Labels& labels,
+                                             const std::string& help) {
   if (!help.empty()) help_.try_emplace(name, help);
   Histogram& h = histograms_[name][labels];
   if (h.buckets.empty()) h.buckets.resize(std::size(kBuckets));
+  return h;
+}
+
+void Metrics::ObserveLocked(Histogram& h, double seconds) {
   for (size_t i = 0; i < std::size(kBuckets); ++i) {
     if (seconds <= kBuckets[i]) {
       ++h.buckets[i];
@@ -57,6 +66,35 @@ void Metrics::Observe(const std::string& name, const Labels& labels, double seco
   }
   ++h.count;
   h.sum += seconds;
+}
+
+Metrics::CounterHandle Metrics::Counter(const std::string& name, const Labels& labels,
+                                        const std::string& help) {
+  std::lock_guard lock(mu_);
+  if (!help.empty()) help_.try_emplace(name, help);
+  CounterHandle handle;
+  handle.metrics_ = this;
+  handle.value_ = &counters_[name][labels];
+  return handle;
+}
+
+Metrics::HistogramHandle Metrics::HistogramSeries(const std::string& name, const Labels& labels,
+                                                  const std::string& help) {
+  std::lock_guard lock(mu_);
+  HistogramHandle handle;
+  handle.metrics_ = this;
+  handle.histogram_ = &HistogramLocked(name, labels, help);
+  return handle;
+}
+
+void Metrics::CounterHandle::Inc(double v) const {
+  std::lock_guard lock(metrics_->mu_);
+  *value_ += v;
+}
+
+void Metrics::HistogramHandle::Observe(double seconds) const {
+  std::lock_guard lock(metrics_->mu_);
+  ObserveLocked(*histogram_, seconds);
 }
 
 void Metrics::AddGaugeCallback(const std::string& name, const std::string& help,

@@ -15,7 +15,34 @@ namespace sbx {
 using Labels = std::map<std::string, std::string>;
 
 class Metrics {
+  struct Histogram;
+
  public:
+  // Handles on one series, for hot paths: an update skips the name and label
+  // lookups (and building a Labels map). Valid as long as the Metrics.
+  class CounterHandle {
+   public:
+    void Inc(double v = 1) const;
+
+   private:
+    friend class Metrics;
+    Metrics* metrics_ = nullptr;
+    double* value_ = nullptr;
+  };
+  class HistogramHandle {
+   public:
+    void Observe(double seconds) const;
+
+   private:
+    friend class Metrics;
+    Metrics* metrics_ = nullptr;
+    Histogram* histogram_ = nullptr;
+  };
+  CounterHandle Counter(const std::string& name, const Labels& labels,
+                        const std::string& help = "");
+  HistogramHandle HistogramSeries(const std::string& name, const Labels& labels,
+                                  const std::string& help = "");
+
   // Adds `v` to counter `name{labels}`. `help` is recorded on first use.
   void Inc(const std::string& name, const Labels& labels = {}, double v = 1,
            const std::string& help = "");
@@ -36,6 +63,10 @@ class Metrics {
     uint64_t count = 0;
     double sum = 0;
   };
+  // Series live in std::map nodes, which never move: handles point at them.
+  Histogram& HistogramLocked(const std::string& name, const Labels& labels,
+                             const std::string& help);
+  static void ObserveLocked(Histogram& h, double seconds);
   mutable std::mutex mu_;
   std::map<std::string, std::string> help_;
   std::map<std::string, std::map<Labels, double>> counters_;

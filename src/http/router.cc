@@ -7,8 +7,9 @@
 namespace sbx::http_server {
 namespace {
 
-std::vector<std::string> Split(std::string_view path) {
-  std::vector<std::string> out;
+// The non-empty segments of `path`, viewing into it.
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> out;
   size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') {
@@ -17,21 +18,32 @@ std::vector<std::string> Split(std::string_view path) {
     }
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
+    out.push_back(path.substr(i, j - i));
     i = j;
   }
   return out;
 }
 
+bool IsPlaceholder(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
 }  // namespace
 
 void Router::Add(http::verb method, const std::string& pattern, Handler handler) {
-  routes_.push_back({method, Split(pattern), pattern, std::move(handler), nullptr, nullptr});
+  AddRoute({method, {}, pattern, std::move(handler), nullptr, nullptr});
 }
 
 void Router::AddStream(http::verb method, const std::string& pattern, StreamGate gate,
                        StreamHandler handler) {
-  routes_.push_back({method, Split(pattern), pattern, nullptr, std::move(handler), std::move(gate)});
+  AddRoute({method, {}, pattern, nullptr, std::move(handler), std::move(gate)});
+}
+
+void Router::AddRoute(Route route) {
+  for (std::string_view s : Split(route.pattern)) route.segments.emplace_back(s);
+  // A deque never moves its elements: ctx.route may view a pattern for as
+  // long as the router lives.
+  routes_.push_back(std::move(route));
 }
 
 void Router::SetFallback(Handler handler) { fallback_ = std::move(handler); }
@@ -41,23 +53,19 @@ Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
   Match out;
   for (const Route& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
-    std::map<std::string, std::string> params;
     bool ok = true;
     for (size_t i = 0; i < segs.size() && ok; ++i) {
-      const std::string& p = r.segments[i];
-      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
-        if (segs[i].empty()) ok = false;
-        params[p.substr(1, p.size() - 2)] = segs[i];
-      } else if (p != segs[i]) {
-        ok = false;
-      }
+      ok = IsPlaceholder(r.segments[i]) || r.segments[i] == segs[i];
     }
     if (!ok) continue;
     if (r.method != method && !(r.method == http::verb::get && method == http::verb::head)) {
       out.method_not_allowed = true;
       continue;
     }
-    ctx.params = std::move(params);
+    for (size_t i = 0; i < segs.size(); ++i) {
+      const std::string& p = r.segments[i];
+      if (IsPlaceholder(p)) ctx.params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
+    }
     ctx.route = r.pattern;
     out.route = &r;
     out.method_not_allowed = false;

@@ -5,10 +5,12 @@
 // serving; Route() is then thread-safe.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/net.h"
@@ -34,7 +36,8 @@ struct RequestContext {
   std::map<std::string, std::string> params;  // path placeholders
   std::string path;                            // decoded path without query
   std::map<std::string, std::string> query;    // decoded query parameters
-  std::string route;                           // matched pattern, for metrics
+  // Matched pattern, for metrics: views the router's table or a literal.
+  std::string_view route;
 };
 
 using Handler = std::function<net::awaitable<Response>(RequestContext&)>;
@@ -72,7 +75,9 @@ class Router {
   const Handler& fallback() const { return fallback_; }
 
  private:
-  std::vector<Route> routes_;
+  void AddRoute(Route route);
+
+  std::deque<Route> routes_;
   Handler fallback_;
 };
 

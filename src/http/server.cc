@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+
 #include "base/log.h"
 
 namespace sbx::http_server {
@@ -53,6 +56,35 @@ class ChunkedWriter final : public StreamWriter {
   std::chrono::seconds write_timeout_;
   bool closed_ = false;
 };
+
+// Writes a complete response (Content-Length set) with one gather write: the
+// head serialized here, the body as it is. Beast's serializer walks a nested
+// buffer view on every write, which measured as the largest user-space cost
+// of a status read; for a finished message the bytes are simply the status
+// line, the fields in order, a blank line and the body.
+net::awaitable<beast::error_code> WriteComplete(beast::tcp_stream& stream, Response& res) {
+  if (res.chunked()) {
+    auto [ec, n] = co_await http::async_write(stream, res, kNoThrow);
+    co_return ec;
+  }
+  std::string head;
+  head.reserve(256);
+  head += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head += std::to_string(res.result_int());
+  head += ' ';
+  head += res.reason();
+  head += "\r\n";
+  for (const auto& field : res) {
+    head += field.name_string();
+    head += ": ";
+    head += field.value();
+    head += "\r\n";
+  }
+  head += "\r\n";
+  const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(res.body())};
+  auto [ec, n] = co_await net::async_write(stream, buffers, kNoThrow);
+  co_return ec;
+}
 
 }  // namespace
 
@@ -178,6 +210,30 @@ net::awaitable<Response> Server::Dispatch(Request& req, RequestContext& ctx, boo
   co_return co_await match.route->handler(ctx);
 }
 
+void Server::Count(std::string_view route, int code, std::optional<double> seconds) {
+  std::lock_guard lock(series_mu_);
+  auto it = series_.find(route);
+  if (it == series_.end()) it = series_.emplace(std::string(route), RouteSeries{}).first;
+  RouteSeries& series = it->second;
+  auto counter = std::find_if(series.by_code.begin(), series.by_code.end(),
+                              [code](const auto& c) { return c.first == code; });
+  if (counter == series.by_code.end()) {
+    series.by_code.emplace_back(
+        code, metrics_.Counter(options_.metrics_prefix + "_http_requests_total",
+                               {{"route", std::string(route)}, {"code", std::to_string(code)}},
+                               "HTTP requests by route template and status code"));
+    counter = std::prev(series.by_code.end());
+  }
+  counter->second.Inc();
+  if (!seconds) return;
+  if (!series.latency) {
+    series.latency = metrics_.HistogramSeries(
+        options_.metrics_prefix + "_http_request_duration_seconds", {{"route", std::string(route)}},
+        "HTTP request latency by route template");
+  }
+  series.latency->Observe(*seconds);
+}
+
 net::awaitable<void> Server::Session(net::ip::tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -197,9 +253,7 @@ net::awaitable<void> Server::Session(net::ip::tcp::socket socket) {
           body ? fmt::format("request body is larger than {} bytes", options_.max_body_bytes)
                : fmt::format("request header is larger than {} bytes", options_.max_header_bytes));
       res.keep_alive(false);
-      metrics_.Inc(options_.metrics_prefix + "_http_requests_total",
-                   {{"route", "rejected"}, {"code", std::to_string(res.result_int())}}, 1,
-                   "HTTP requests by route template and status code");
+      Count("rejected", res.result_int(), std::nullopt);
       (void)co_await http::async_write(stream, res, kNoThrow);
       break;
     }
@@ -222,17 +276,16 @@ net::awaitable<void> Server::Session(net::ip::tcp::socket socket) {
     } else {
       res = co_await Dispatch(req, ctx, streamed, stream);
     }
-    const double secs = std::chrono::duration<double>(clock_.SteadyNow() - start).count();
-    const int code = streamed ? 200 : res.result_int();
-    metrics_.Inc(options_.metrics_prefix + "_http_requests_total",
-                 {{"route", ctx.route}, {"code", std::to_string(code)}}, 1,
-                 "HTTP requests by route template and status code");
-    if (streamed) break;
-    metrics_.Observe(options_.metrics_prefix + "_http_request_duration_seconds",
-                     {{"route", ctx.route}}, secs, "HTTP request latency by route template");
+    if (streamed) {
+      Count(ctx.route, 200, std::nullopt);  // a stream's duration is not a latency
+      break;
+    }
+    Count(ctx.route, res.result_int(),
+          std::chrono::duration<double>(clock_.SteadyNow() - start).count());
+    if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
     if (req.method() == http::verb::head) res.body().clear();
     const bool keep_alive = res.keep_alive();
-    auto [write_ec, m] = co_await http::async_write(stream, res, kNoThrow);
+    const beast::error_code write_ec = co_await WriteComplete(stream, res);
     if (write_ec || !keep_alive) break;
   }
   beast::error_code ec;

@@ -8,8 +8,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/metrics.h"
@@ -41,6 +48,19 @@ class Server {
   net::awaitable<void> Session(net::ip::tcp::socket socket);
   net::awaitable<Response> Dispatch(Request& req, RequestContext& ctx, bool& streamed,
                                     beast::tcp_stream& stream);
+  // Counts one request of `route` answered with `code`, and its latency.
+  void Count(std::string_view route, int code, std::optional<double> seconds);
+
+  // A route's metric series, made on first use; requests update them through
+  // handles instead of building label maps.
+  struct RouteSeries {
+    std::optional<Metrics::HistogramHandle> latency;
+    std::vector<std::pair<int, Metrics::CounterHandle>> by_code;  // a few codes per route
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
 
   net::io_context& io_;
   Clock& clock_;
@@ -48,6 +68,8 @@ class Server {
   Router& router_;
   ServerOptions options_;
   std::unique_ptr<net::ip::tcp::acceptor> acceptor_;
+  std::mutex series_mu_;
+  std::unordered_map<std::string, RouteSeries, StringHash, std::equal_to<>> series_;  // by route
 };
 
 // Splits "host:port"; kInvalidArgument when malformed.
