@@ -1,11 +1,11 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include <sqlite3.h>
-
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <unordered_map>
 
+#include "base/log.h"
 #include "store/codec.h"
 
 namespace sbx::store {
@@ -122,12 +122,85 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   SBX_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=NORMAL"));
   SBX_RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys=ON"));
   SBX_RETURN_IF_ERROR(store->Migrate());
+  if (path != ":memory:" && !path.empty()) SBX_RETURN_IF_ERROR(store->StartCheckpointer(path));
   return store;
 }
 
 SqliteStore::~SqliteStore() {
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      stopping_ = true;
+    }
+    checkpoint_cv_.notify_one();
+    checkpointer_.join();
+  }
+  sqlite3_close(checkpoint_db_);
   for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+  // The last connection to close checkpoints what is left in the WAL.
   sqlite3_close(db_);
+}
+
+Status SqliteStore::StartCheckpointer(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &checkpoint_db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return Unavailable(fmt::format("sqlite open {} for checkpoints: {}", path,
+                                   checkpoint_db_ ? sqlite3_errmsg(checkpoint_db_) : "no memory"));
+  }
+  sqlite3_busy_timeout(checkpoint_db_, 5000);
+  // The committing connection no longer checkpoints by itself; its WAL hook
+  // wakes the checkpointer instead, once a commit leaves kCheckpointPages.
+  // The WAL starts over only when a checkpoint has caught up with it before
+  // the next write; under writes without a pause that never happens, so at
+  // kWalLimitPages the writer checkpoints (RESTART) itself, once, keeping
+  // the file bounded. Calling a checkpoint from this hook is what SQLite's
+  // own auto-checkpoint does.
+  SBX_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint=0"));
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3* db, const char*, int pages) {
+        if (pages >= kWalLimitPages) {
+          if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr) !=
+              SQLITE_OK) {
+            SBX_LOG_WARN("sqlite checkpoint at the WAL limit: {}", sqlite3_errmsg(db));
+          }
+        } else if (pages >= kCheckpointPages) {
+          static_cast<SqliteStore*>(self)->RequestCheckpoint();
+        }
+        return SQLITE_OK;
+      },
+      this);
+  checkpointer_ = std::thread([this] { RunCheckpointer(); });
+  return OkStatus();
+}
+
+void SqliteStore::RequestCheckpoint() {
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_due_ = true;
+  }
+  checkpoint_cv_.notify_one();
+}
+
+void SqliteStore::RunCheckpointer() {
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_due_ || stopping_; });
+      if (stopping_) return;
+      checkpoint_due_ = false;
+    }
+    // PASSIVE: copies what it can without blocking the writer; the writer
+    // starts the WAL over once a checkpoint has caught up.
+    int wal_pages = 0;
+    int copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                             &wal_pages, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      SBX_LOG_WARN("sqlite checkpoint: {}", sqlite3_errmsg(checkpoint_db_));
+    }
+    checkpoints_.fetch_add(1);
+  }
 }
 
 Status SqliteStore::Exec(const std::string& sql) {

@@ -2,13 +2,18 @@
 // installs and tests (":memory:"). One connection guarded by a mutex: SQLite
 // serializes writers anyway, and every call is short. A Batch holds the mutex
 // until it commits (the mutex is recursive so the batch's own calls get in).
+// WAL checkpoints (which sync the database file) run on a thread of their own
+// with a second connection, so that no commit waits for one.
 // Thread-safe; blocks.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "store/store.h"
@@ -44,6 +49,14 @@ class SqliteStore final : public Store {
 
   // Applied schema version (tests).
   Result<int64_t> SchemaVersion();
+  // Checkpoints the background checkpointer has run (tests).
+  int64_t checkpoints() const { return checkpoints_.load(); }
+
+  // WAL pages after a commit that wake the checkpointer (SQLite's own
+  // wal_autocheckpoint default).
+  static constexpr int kCheckpointPages = 1000;
+  // WAL pages at which the writer checkpoints itself (see StartCheckpointer).
+  static constexpr int kWalLimitPages = 16 * kCheckpointPages;
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -59,10 +72,22 @@ class SqliteStore final : public Store {
                                                           const std::vector<std::string>& text_args,
                                                           const std::vector<int64_t>& int_args);
 
+  Status StartCheckpointer(const std::string& path);
+  void RequestCheckpoint();
+  void RunCheckpointer();
+
   std::recursive_mutex mu_;
   sqlite3* db_;
   // Prepared statements by SQL text, finalized with the connection.
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+
+  sqlite3* checkpoint_db_ = nullptr;  // the checkpointer's own connection
+  std::thread checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;  // guarded by checkpoint_mu_
+  bool stopping_ = false;        // guarded by checkpoint_mu_
+  std::atomic<int64_t> checkpoints_{0};
 };
 
 }  // namespace sbx::store
