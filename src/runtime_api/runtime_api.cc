@@ -325,14 +325,9 @@ net::awaitable<http_server::Response> RuntimeServer::ResumeSandbox(Ctx& ctx) {
 net::awaitable<http_server::Response> RuntimeServer::ConnectSandbox(Ctx& ctx) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
-  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
-  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
-  auto timeout = OptionalInt(*body, "timeout");
+  auto timeout = RequiredTimeout(ctx.request.body());
   if (!timeout.ok()) co_return ErrorFor(ctx.request, timeout.error());
-  if (!*timeout) {
-    co_return E2bError(ctx.request, http::status::bad_request, "Field 'timeout' is required");
-  }
-  const int64_t timeout_s = **timeout;
+  const int64_t timeout_s = *timeout;
   auto connected = co_await sandboxes_.Connect(*id, timeout_s);
   if (!connected.ok()) co_return ErrorFor(ctx.request, connected.error());
   co_return JsonBody(ctx.request, connected->resumed ? http::status::created : http::status::ok,
@@ -342,14 +337,9 @@ net::awaitable<http_server::Response> RuntimeServer::ConnectSandbox(Ctx& ctx) {
 net::awaitable<http_server::Response> RuntimeServer::SetSandboxTimeout(Ctx& ctx) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
-  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
-  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
-  auto timeout = OptionalInt(*body, "timeout");
+  auto timeout = RequiredTimeout(ctx.request.body());
   if (!timeout.ok()) co_return ErrorFor(ctx.request, timeout.error());
-  if (!*timeout) {
-    co_return E2bError(ctx.request, http::status::bad_request, "Field 'timeout' is required");
-  }
-  const int64_t timeout_s = **timeout;
+  const int64_t timeout_s = *timeout;
   Status s = co_await sandboxes_.SetTimeout(*id, timeout_s);
   if (!s.ok()) co_return ErrorFor(ctx.request, s);
   co_return Empty(ctx.request, http::status::no_content);

@@ -150,6 +150,13 @@ Result<std::optional<int64_t>> OptionalInt(const json::object& o, std::string_vi
   return TypeError(key, "an integer", *v);
 }
 
+Result<int64_t> RequiredTimeout(std::string_view body) {
+  SBX_ASSIGN_OR_RETURN(json::object o, ParseJsonObject(body, /*required=*/true));
+  SBX_ASSIGN_OR_RETURN(std::optional<int64_t> timeout, OptionalInt(o, "timeout"));
+  if (!timeout) return InvalidArgument("Field 'timeout' is required");
+  return *timeout;
+}
+
 Result<std::optional<bool>> OptionalBool(const json::object& o, std::string_view key) {
   const json::value* v = Present(o, key);
   if (v == nullptr) return std::optional<bool>();

@@ -51,6 +51,9 @@ Result<boost::json::object> ParseJsonObject(std::string_view body, bool required
 // kInvalidArgument naming the field when of another type.
 Result<std::optional<int64_t>> OptionalInt(const boost::json::object& o, std::string_view key);
 Result<std::optional<bool>> OptionalBool(const boost::json::object& o, std::string_view key);
+// The `timeout` (seconds) that connect and set-timeout bodies must carry:
+// kInvalidArgument for a missing body or field, or one of another type.
+Result<int64_t> RequiredTimeout(std::string_view body);
 Result<std::optional<std::string>> OptionalString(const boost::json::object& o,
                                                   std::string_view key);
 // An object whose values are all strings.

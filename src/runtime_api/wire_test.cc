@@ -104,6 +104,16 @@ TEST(WireTest, ParsesNewSandboxBodies) {
   EXPECT_TRUE(ParseJsonObject(" ", false)->empty());
 }
 
+TEST(WireTest, RequiredTimeoutNeedsAnIntegerField) {
+  EXPECT_EQ(*RequiredTimeout(R"({"timeout":30})"), 30);
+  EXPECT_EQ(*RequiredTimeout(R"({"timeout":30.0,"other":1})"), 30);
+  for (const char* bad :
+       {"", "{", "[]", "{}", R"({"timeout":null})", R"({"timeout":"30"})", R"({"timeout":1.5})"}) {
+    EXPECT_EQ(RequiredTimeout(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_EQ(RequiredTimeout("{}").status().message(), "Field 'timeout' is required");
+}
+
 TEST(WireTest, ListedSandboxHasEveryFieldTheSdksRequire) {
   SandboxRecord r;
   r.sandbox_id = "sbx1";
