@@ -366,10 +366,7 @@ TEST(SqliteStoreTest, CheckpointerBoundsTheWalAndKeepsEveryCommit) {
           store.CommitTransition(Make(p, 1), 0, "e" + std::to_string(i), Row(p, "e", "applied"))
               .ok());
     }
-    for (int i = 0; i < 500 && store.checkpoints() == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    EXPECT_GT(store.checkpoints(), 0);
+    EXPECT_TRUE(store.WaitForCheckpoints(1, std::chrono::seconds(5)));
     // Without checkpoints the WAL would hold every page each commit writes
     // (~160 MB here); the writer's own checkpoint at the limit starts it over.
     std::FILE* wal = std::fopen((path + "-wal").c_str(), "rb");

@@ -199,8 +199,17 @@ void SqliteStore::RunCheckpointer() {
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       SBX_LOG_WARN("sqlite checkpoint: {}", sqlite3_errmsg(checkpoint_db_));
     }
-    checkpoints_.fetch_add(1);
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      ++checkpoints_;
+    }
+    checkpoint_done_cv_.notify_all();
   }
+}
+
+bool SqliteStore::WaitForCheckpoints(int64_t n, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(checkpoint_mu_);
+  return checkpoint_done_cv_.wait_for(lock, timeout, [&] { return checkpoints_ >= n; });
 }
 
 Status SqliteStore::Exec(const std::string& sql) {

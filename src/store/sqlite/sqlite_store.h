@@ -7,7 +7,7 @@
 // Thread-safe; blocks.
 #pragma once
 
-#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -49,8 +49,9 @@ class SqliteStore final : public Store {
 
   // Applied schema version (tests).
   Result<int64_t> SchemaVersion();
-  // Checkpoints the background checkpointer has run (tests).
-  int64_t checkpoints() const { return checkpoints_.load(); }
+  // Waits up to `timeout` until the background checkpointer has run at least
+  // `n` checkpoints; returns whether it has (tests).
+  bool WaitForCheckpoints(int64_t n, std::chrono::milliseconds timeout);
 
   // WAL pages after a commit that wake the checkpointer (SQLite's own
   // wal_autocheckpoint default).
@@ -87,7 +88,8 @@ class SqliteStore final : public Store {
   std::condition_variable checkpoint_cv_;
   bool checkpoint_due_ = false;  // guarded by checkpoint_mu_
   bool stopping_ = false;        // guarded by checkpoint_mu_
-  std::atomic<int64_t> checkpoints_{0};
+  int64_t checkpoints_ = 0;      // guarded by checkpoint_mu_
+  std::condition_variable checkpoint_done_cv_;
 };
 
 }  // namespace sbx::store
