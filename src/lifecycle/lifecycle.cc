@@ -289,8 +289,10 @@ net::awaitable<Result<ApplyResult>> Lifecycle::Apply(LifecycleEvent event,
         pending->event = std::move(ev);
         pending->precondition = std::move(pre);
         pending->complete = [ex, shared](Result<ApplyResult> r) {
-          net::post(ex,
-                    [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
+          net::post(ex, [shared, r = std::move(r)]() mutable {
+            auto& resume = *shared;
+            std::move(resume)(std::move(r));
+          });
         };
         Enqueue(std::move(pending));
       },
