@@ -13,7 +13,10 @@ export function useNow(periodMs = 1_000): number {
 
 /** Live countdown to `pauseAt` (null unless RUNNING), updated every second. */
 export function Countdown({ pauseAt }: { pauseAt: string | null }) {
-  const now = useNow();
+  // The tick only re-renders; the time is read at render, so a new `pauseAt`
+  // is shown against the current time, not the last tick's.
+  useNow();
+  const now = Date.now();
   if (!pauseAt) {
     return (
       <span className="countdown muted" data-testid="countdown" data-remaining="">
