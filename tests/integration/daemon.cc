@@ -23,13 +23,6 @@ constexpr char kTemplatesDir[] = SBX_TEMPLATES_DIR;
 constexpr char kUrlPrefix[] = "sandboxd listening on ";
 constexpr char kTokenPrefix[] = "API token: ";
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 std::string DescribeWaitStatus(int status) {
@@ -71,6 +64,47 @@ CommandResult Runc(const fs::path& root, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"runc", "--root", root.string()};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, 30s);
+}
+
+std::vector<std::string> RuncIds(const fs::path& root) {
+  std::vector<std::string> ids;
+  CommandResult r = Runc(root, {"list", "-q"});
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) ids.push_back(line);
+  }
+  return ids;
+}
+
+void RemoveAllContainers(const fs::path& root) {
+  for (const std::string& id : RuncIds(root)) {
+    (void)Runc(root, {"kill", id, "KILL"});
+    CommandResult deleted = Runc(root, {"delete", "--force", id});
+    if (deleted.exit_code != 0) {
+      ADD_FAILURE() << "cleanup: runc delete --force " << id << ": " << deleted.err;
+    }
+  }
+  if (auto left = RuncIds(root); !left.empty()) {
+    ADD_FAILURE() << "cleanup: containers left in " << root << ": " << JoinArgv(left);
+  }
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string TailOfFile(const fs::path& path, size_t lines) {
+  std::vector<std::string> all;
+  std::istringstream in(ReadFile(path));
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+    out += all[i] + "\n";
+  }
+  return out;
 }
 
 std::optional<HelloState> GetHelloState(const std::string& url, std::string* why,
@@ -271,14 +305,8 @@ CommandResult Daemon::Ctl(const std::vector<std::string>& args) const {
 }
 
 std::vector<std::string> Daemon::RuncList() const {
-  std::vector<std::string> ids;
-  if (data_dir_.empty()) return ids;
-  CommandResult r = Runc(runc_root(), {"list", "-q"});
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) ids.push_back(line);
-  }
-  return ids;
+  if (data_dir_.empty()) return {};
+  return RuncIds(runc_root());
 }
 
 std::string Daemon::RuncStatus(const std::string& container_id) const {
@@ -293,33 +321,14 @@ std::string Daemon::RuncStatus(const std::string& container_id) const {
 
 std::string Daemon::Stdout() const { return stdout_path_.empty() ? "" : ReadFile(stdout_path_); }
 
-std::string Daemon::LogTail(size_t lines) const {
-  std::vector<std::string> all;
-  std::istringstream in(ReadFile(log_));
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  std::string out;
-  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
-    out += all[i] + "\n";
-  }
-  return out;
-}
+std::string Daemon::LogTail(size_t lines) const { return TailOfFile(log_, lines); }
 
 void Daemon::CleanUp() {
   if (process_.running()) {
     if (process_.SignalAndWait(SIGTERM, 20s) == -1) (void)process_.SignalAndWait(SIGKILL, 10s);
   }
   if (root_.empty()) return;
-  // Independent of sandboxd, so that cleanup works even when it is broken.
-  for (const std::string& id : RuncList()) {
-    (void)Runc(runc_root(), {"kill", id, "KILL"});
-    CommandResult deleted = Runc(runc_root(), {"delete", "--force", id});
-    if (deleted.exit_code != 0) {
-      ADD_FAILURE() << "cleanup: runc delete --force " << id << ": " << deleted.err;
-    }
-  }
-  if (auto left = RuncList(); !left.empty()) {
-    ADD_FAILURE() << "cleanup: containers left in " << runc_root() << ": " << JoinArgv(left);
-  }
+  RemoveAllContainers(runc_root());
   if (::testing::Test::HasFailure()) {
     const std::string& name = options_.name;
     for (int run = 1; run <= starts_; ++run) {

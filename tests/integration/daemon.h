@@ -115,6 +115,14 @@ class Daemon {
 
 // Runs `runc --root <root> args…`.
 CommandResult Runc(const std::filesystem::path& root, const std::vector<std::string>& args);
+// The ids of the containers under a runc state root.
+std::vector<std::string> RuncIds(const std::filesystem::path& root);
+// Kills and deletes every container under `root`, without sandboxd (so it
+// works when sandboxd is broken); a container it cannot remove fails the test.
+void RemoveAllContainers(const std::filesystem::path& root);
+// The whole text of `path` ("" when it cannot be read), and its last `lines` lines.
+std::string ReadFile(const std::filesystem::path& path);
+std::string TailOfFile(const std::filesystem::path& path, size_t lines);
 
 // GET <sandbox url>/state with a deadline; `why` explains a nullopt.
 std::optional<HelloState> GetHelloState(

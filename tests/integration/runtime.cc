@@ -26,13 +26,6 @@ constexpr char kUrlPrefix[] = "sandboxd runtime listening on ";
 constexpr char kKeyPrefix[] = "API key: ";
 constexpr char kRequestsMetric[] = "sandboxd_runtime_requests_total";
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The value of label `name` in a Prometheus label set `{a="x",b="y"}`.
 std::string Label(const std::string& labels, const std::string& name) {
   const std::string key = name + "=\"";
@@ -191,42 +184,18 @@ int64_t Runtime::RequestCount(const std::string& route) const {
 }
 
 std::vector<std::string> Runtime::RuncList() const {
-  std::vector<std::string> ids;
-  if (data_dir_.empty()) return ids;
-  CommandResult r = Runc(runc_root(), {"list", "-q"});
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) ids.push_back(line);
-  }
-  return ids;
+  if (data_dir_.empty()) return {};
+  return RuncIds(runc_root());
 }
 
-std::string Runtime::LogTail(size_t lines) const {
-  std::vector<std::string> all;
-  std::istringstream in(ReadFile(log_));
-  for (std::string line; std::getline(in, line);) all.push_back(line);
-  std::string out;
-  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
-    out += all[i] + "\n";
-  }
-  return out;
-}
+std::string Runtime::LogTail(size_t lines) const { return TailOfFile(log_, lines); }
 
 void Runtime::CleanUp() {
   if (process_.running()) {
     if (process_.SignalAndWait(SIGTERM, 20s) == -1) (void)process_.SignalAndWait(SIGKILL, 10s);
   }
   if (root_.empty()) return;
-  for (const std::string& id : RuncList()) {
-    (void)Runc(runc_root(), {"kill", id, "KILL"});
-    CommandResult deleted = Runc(runc_root(), {"delete", "--force", id});
-    if (deleted.exit_code != 0) {
-      ADD_FAILURE() << "cleanup: runc delete --force " << id << ": " << deleted.err;
-    }
-  }
-  if (auto left = RuncList(); !left.empty()) {
-    ADD_FAILURE() << "cleanup: containers left in " << runc_root() << ": " << JoinArgv(left);
-  }
+  RemoveAllContainers(runc_root());
   if (::testing::Test::HasFailure()) {
     std::cerr << "---- sandboxd runtime stdout ----\n"
               << ReadFile(stdout_path_) << "---- sandboxd runtime stderr (last lines) ----\n"
