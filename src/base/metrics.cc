@@ -39,8 +39,13 @@ std::string LabelText(const Labels& labels, const std::string& extra = "") {
 void Metrics::Inc(const std::string& name, const Labels& labels, double v,
                   const std::string& help) {
   std::lock_guard lock(mu_);
+  CounterLocked(name, labels, help) += v;
+}
+
+double& Metrics::CounterLocked(const std::string& name, const Labels& labels,
+                               const std::string& help) {
   if (!help.empty()) help_.try_emplace(name, help);
-  counters_[name][labels] += v;
+  return counters_[name][labels];
 }
 
 void Metrics::Observe(const std::string& name, const Labels& labels, double seconds,
@@ -71,10 +76,9 @@ void Metrics::ObserveLocked(Histogram& h, double seconds) {
 Metrics::CounterHandle Metrics::Counter(const std::string& name, const Labels& labels,
                                         const std::string& help) {
   std::lock_guard lock(mu_);
-  if (!help.empty()) help_.try_emplace(name, help);
   CounterHandle handle;
   handle.metrics_ = this;
-  handle.value_ = &counters_[name][labels];
+  handle.value_ = &CounterLocked(name, labels, help);
   return handle;
 }
 

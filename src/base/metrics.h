@@ -64,6 +64,7 @@ class Metrics {
     double sum = 0;
   };
   // Series live in std::map nodes, which never move: handles point at them.
+  double& CounterLocked(const std::string& name, const Labels& labels, const std::string& help);
   Histogram& HistogramLocked(const std::string& name, const Labels& labels,
                              const std::string& help);
   static void ObserveLocked(Histogram& h, double seconds);
