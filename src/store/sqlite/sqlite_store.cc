@@ -192,10 +192,8 @@ void SqliteStore::RunCheckpointer() {
     }
     // PASSIVE: copies what it can without blocking the writer; the writer
     // starts the WAL over once a checkpoint has caught up.
-    int wal_pages = 0;
-    int copied = 0;
     const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                             &wal_pages, &copied);
+                                             nullptr, nullptr);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       SBX_LOG_WARN("sqlite checkpoint: {}", sqlite3_errmsg(checkpoint_db_));
     }
@@ -242,16 +240,11 @@ Status SqliteStore::Migrate() {
         migrations.size()));
   }
   for (size_t i = static_cast<size_t>(current); i < migrations.size(); ++i) {
-    SBX_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-    Status s = Exec(migrations[i]);
-    if (s.ok()) {
-      s = Exec(fmt::format("INSERT INTO schema_migrations VALUES ({}, 0)", i + 1));
-    }
-    if (!s.ok()) {
-      (void)Exec("ROLLBACK");
-      return s.WithContext(fmt::format("migration {}", i + 1));
-    }
-    SBX_RETURN_IF_ERROR(Exec("COMMIT"));
+    Status s = AtomicallyLocked([&]() -> Status {
+      SBX_RETURN_IF_ERROR(Exec(migrations[i]));
+      return Exec(fmt::format("INSERT INTO schema_migrations VALUES ({}, 0)", i + 1));
+    });
+    if (!s.ok()) return s.WithContext(fmt::format("migration {}", i + 1));
   }
   return OkStatus();
 }
