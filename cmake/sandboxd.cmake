@@ -18,7 +18,8 @@ endif()
 
 # sbx_add_module(name SOURCES ... DEPS ... [TESTS ...] [TEST_DEPS ...])
 # Builds the static library sbx_<name> and, when TESTS are given, the
-# GoogleTest binary sbx_<name>_tests labelled `unit`.
+# GoogleTest binary sbx_<name>_tests labelled `unit`, linked with the
+# test-only sbx_base_testing (FakeClock, RunSync).
 function(sbx_add_module name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;TESTS;TEST_DEPS" ${ARGN})
   add_library(sbx_${name} STATIC ${ARG_SOURCES})
@@ -31,7 +32,7 @@ function(sbx_add_module name)
     target_compile_definitions(sbx_${name}_tests PRIVATE
       SBX_TESTDATA_DIR="${PROJECT_SOURCE_DIR}/tests/testdata")
     target_link_libraries(sbx_${name}_tests PRIVATE sbx_${name} ${ARG_TEST_DEPS}
-      GTest::gtest GTest::gmock GTest::gtest_main)
+      sbx_base_testing GTest::gtest GTest::gmock GTest::gtest_main)
     gtest_discover_tests(sbx_${name}_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 30)
   endif()
 endfunction()

@@ -114,7 +114,6 @@ int RunRuntime(const RuntimeConfig& c) {
   const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
   provider::local::PosixProcessRunner runner;
   provider::local::SocketLoopbackNetwork loopback(clock);
-  provider::local::ThreadSleeper sleeper;
   provider::local::LocalProviderOptions local_opts;
   local_opts.runc_root = data_dir / "runc";
   local_opts.sandboxes_dir = data_dir / "sandboxes";
@@ -124,7 +123,7 @@ int RunRuntime(const RuntimeConfig& c) {
   local_opts.binary_dir = exe_dir;
   local_opts.first_port = ports->first;
   local_opts.last_port = ports->second;
-  provider::local::LocalProvider provider(clock, ids, runner, loopback, sleeper, local_opts);
+  provider::local::LocalProvider provider(clock, ids, runner, loopback, local_opts);
 
   net::io_context io;
   BlockingPool pool({.threads = 8});

@@ -19,14 +19,15 @@
 #include "base/log.h"
 #include "http/server.h"
 #include "jobs/idle_enforcer.h"
+#include "jobs/lease_leadership.h"
 #include "jobs/periodic.h"
+#include "lifecycle/change_follower.h"
 #include "lifecycle/lifecycle.h"
 #include "provider/local/local_provider.h"
 #include "provider/local/posix_process_runner.h"
 #include "provider/local/socket_loopback_network.h"
 #include "provider/e2b/curl_transport.h"
 #include "provider/e2b/e2b_provider.h"
-#include "app/replication.h"
 #include "app/startup.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -107,10 +108,8 @@ int Serve(const ServeConfig& c) {
   // The provider: real runc containers here, or E2B's REST API.
   provider::local::PosixProcessRunner runner;
   provider::local::SocketLoopbackNetwork loopback(clock);
-  provider::local::ThreadSleeper sleeper;
   std::unique_ptr<provider::e2b::CurlGlobal> curl;
   std::unique_ptr<provider::e2b::CurlTransport> transport;
-  provider::e2b::ThreadSleeper e2b_sleeper;
   std::unique_ptr<provider::Provider> provider;
   std::string default_template = "hello";
   std::chrono::seconds e2b_sandbox_timeout{0};
@@ -125,7 +124,7 @@ int Serve(const ServeConfig& c) {
     local_opts.first_port = ports->first;
     local_opts.last_port = ports->second;
     provider = std::make_unique<provider::local::LocalProvider>(clock, ids, runner, loopback,
-                                                                sleeper, local_opts);
+                                                                local_opts);
   } else if (c.provider == "e2b") {
     provider::e2b::E2bOptions e2b;
     e2b.api_key = c.e2b_api_key;
@@ -141,7 +140,7 @@ int Serve(const ServeConfig& c) {
     transport = std::make_unique<provider::e2b::CurlTransport>(*curl);
     default_template = e2b.template_id;
     e2b_sandbox_timeout = e2b.sandbox_timeout;
-    provider = std::make_unique<provider::e2b::E2bProvider>(clock, ids, *transport, e2b_sleeper,
+    provider = std::make_unique<provider::e2b::E2bProvider>(clock, ids, *transport,
                                                            e2b);
   } else {
     return fail(InvalidArgument(fmt::format("--provider {}: use local or e2b", c.provider)));
@@ -173,15 +172,18 @@ int Serve(const ServeConfig& c) {
   // Leader work runs on one replica: always this one on SQLite, the lease
   // holder on PostgreSQL.
   jobs::AlwaysLeader single_node;
-  std::unique_ptr<PostgresLeadership> lease;
-  std::unique_ptr<ChangeFollower> follower;
+  std::unique_ptr<jobs::LeaseLeadership> lease;
+  std::unique_ptr<store::ChangeFeed> feed;
+  std::unique_ptr<lifecycle::ChangeFollower> follower;
   jobs::Leadership* leadership = &single_node;
   if (postgres) {
-    lease = std::make_unique<PostgresLeadership>(clock, *postgres, instance_id, *lease_ttl,
-                                                 [] {});
+    lease = std::make_unique<jobs::LeaseLeadership>(
+        clock, *postgres, instance_id, std::chrono::duration_cast<std::chrono::milliseconds>(*lease_ttl));
     leadership = lease.get();
-    follower = std::make_unique<ChangeFollower>(*postgres, read_model, bus,
-                                                std::string(kChangeChannel));
+    auto opened = postgres->OpenChangeFeed();
+    if (!opened.ok()) return fail(opened.error().WithContext("listen for changes"));
+    feed = std::move(*opened);
+    follower = std::make_unique<lifecycle::ChangeFollower>(clock, lifecycle, *feed);
   }
   // Records first, then the truth from the runtime: containers that vanished
   // become KILLED, transitions interrupted by a crash are resolved. This runs
@@ -242,7 +244,7 @@ int Serve(const ServeConfig& c) {
                                });
   if (Status s = reconciler.Start(io.get_executor()); !s.ok()) return fail(s);
   if (postgres) {
-    if (Status s = follower->Start(); !s.ok()) return fail(s);
+    follower->Start();
     lease->Start();
   }
   // A new leader first settles what a dead one may have left half done

@@ -1,5 +1,7 @@
 #include "base/clock.h"
 
+#include <thread>
+
 namespace sbx {
 namespace {
 
@@ -36,6 +38,9 @@ SystemTime SystemClock::Now() { return std::chrono::system_clock::now(); }
 SteadyTime SystemClock::SteadyNow() { return std::chrono::steady_clock::now(); }
 std::unique_ptr<Timer> SystemClock::NewTimer(net::any_io_executor executor) {
   return std::make_unique<SteadyTimer>(std::move(executor));
+}
+void SystemClock::BlockingSleep(std::chrono::steady_clock::duration d) {
+  std::this_thread::sleep_for(d);
 }
 
 }  // namespace sbx

@@ -1,6 +1,7 @@
 // Clock: the only source of time in sandboxd. SystemClock reads the real
-// clocks; FakeClock (base/fake_clock.h) is advanced by tests. Now() and
-// SteadyNow() are thread-safe; timers belong to the executor they were made on.
+// clocks; FakeClock (base/testing/fake_clock.h) is advanced by tests. Now(),
+// SteadyNow() and BlockingSleep() are thread-safe; timers belong to the
+// executor they were made on.
 #pragma once
 
 #include <memory>
@@ -28,6 +29,11 @@ class Clock {
   virtual SystemTime Now() = 0;        // wall time: stored and shown to users
   virtual SteadyTime SteadyNow() = 0;  // deadlines and intervals
   virtual std::unique_ptr<Timer> NewTimer(net::any_io_executor executor) = 0;
+  // Blocks the calling thread for `d`: the one sleep for code that runs on a
+  // thread of its own or a BlockingPool (readiness probes, retry backoff, the
+  // lease and change-feed threads). Never call it on an I/O thread; there,
+  // co_await SleepUntil. FakeClock advances itself by `d` instead.
+  virtual void BlockingSleep(std::chrono::steady_clock::duration d) = 0;
 
   // Completes once SteadyNow() >= deadline.
   net::awaitable<Status> SleepUntil(SteadyTime deadline);
@@ -39,6 +45,7 @@ class SystemClock final : public Clock {
   SystemTime Now() override;
   SteadyTime SteadyNow() override;
   std::unique_ptr<Timer> NewTimer(net::any_io_executor executor) override;
+  void BlockingSleep(std::chrono::steady_clock::duration d) override;
 };
 
 }  // namespace sbx

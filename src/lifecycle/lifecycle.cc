@@ -121,6 +121,25 @@ Status Lifecycle::Load() {
   return OkStatus();
 }
 
+Status Lifecycle::Observe(const std::string& project_id, int64_t version) {
+  if (read_model_.Version(project_id) >= version) return OkStatus();  // own commit, or seen
+  SBX_ASSIGN_OR_RETURN(Sandbox s, store_.GetSandbox(project_id));
+  if (read_model_.Put(s)) bus_.Publish(s);
+  return OkStatus();
+}
+
+Result<int> Lifecycle::Resync() {
+  SBX_ASSIGN_OR_RETURN(auto all, store_.LoadSandboxes());
+  int changed = 0;
+  for (const Sandbox& s : all) {
+    if (read_model_.Put(s)) {
+      bus_.Publish(s);
+      ++changed;
+    }
+  }
+  return changed;
+}
+
 Result<Sandbox> Lifecycle::Get(const std::string& project_id) const {
   auto s = read_model_.Get(project_id);
   if (!s) return NotFound(fmt::format("project {} has no sandbox", project_id));

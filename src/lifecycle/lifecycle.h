@@ -77,6 +77,13 @@ class Lifecycle {
 
   // Loads every record into the read model. Blocking; call once at start.
   Status Load();
+  // For records committed by another replica (ChangeFollower): loads the
+  // project's record if the read model holds an older version than
+  // `version`, and publishes it. Blocking (one store read).
+  Status Observe(const std::string& project_id, int64_t version);
+  // Reloads every record and publishes those that were behind; returns how
+  // many. Blocking. For a replica that may have missed changes.
+  Result<int> Resync();
 
   // Status reads: memory only. kNotFound if the project never had a sandbox.
   Result<core::Sandbox> Get(const std::string& project_id) const;

@@ -5,27 +5,15 @@
 #include <memory>
 #include <optional>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
+#include "base/testing/run_sync.h"
 #include "lifecycle/lifecycle.h"
 #include "provider/testing/fake_provider.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace sbx::lifecycle::testing {
 
-// Runs `aw` on `io` until it completes; returns its value.
-template <typename T>
-T RunSync(net::io_context& io, net::awaitable<T> aw) {
-  std::optional<T> out;
-  net::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-    if (e) std::rethrow_exception(e);
-    out.emplace(std::move(v));
-  });
-  while (!out) {
-    io.restart();
-    if (io.poll() == 0 && !out) break;
-  }
-  return std::move(*out);
-}
+using sbx::testing::RunSync;
 
 struct Harness {
   explicit Harness(LifecycleOptions options = {})

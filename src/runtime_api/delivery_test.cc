@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
 #include "runtime_api/testing/fake_http_client.h"
 #include "webhook/signature.h"
 

@@ -195,7 +195,7 @@ class RuntimeRuncTest : public ::testing::Test {
     local.first_port = 46000;
     local.last_port = 46099;
     provider_ = std::make_unique<provider::local::LocalProvider>(clock_, ids_, runner_, loopback_,
-                                                                 sleeper_, local);
+                                                                 local);
     RuntimeOptions options;
     options.api_key = kKey;
     options.data_dir = dir_;
@@ -272,7 +272,6 @@ class RuntimeRuncTest : public ::testing::Test {
   SystemClock clock_;
   IdGenerator ids_{20261127};
   provider::local::SocketLoopbackNetwork loopback_{clock_};
-  provider::local::ThreadSleeper sleeper_;
   std::filesystem::path dir_;
   std::unique_ptr<provider::local::LocalProvider> provider_;
   net::io_context io_;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
 #include "provider/testing/fake_provider.h"
 #include "runtime_api/keyed_mutex.h"
 #include "runtime_api/testing/harness.h"

@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
 #include "runtime_api/testing/harness.h"
 
 namespace sbx::runtime_api {

@@ -3,7 +3,6 @@
 #include "provider/e2b/curl_transport.h"
 
 #include <string_view>
-#include <thread>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -157,7 +156,5 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   transfer.response.status = static_cast<int>(status);
   return std::move(transfer.response);
 }
-
-void ThreadSleeper::Sleep(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
 
 }  // namespace sbx::provider::e2b

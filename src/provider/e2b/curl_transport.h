@@ -1,8 +1,7 @@
 // The real outbound HTTP of the E2B provider: CurlTransport sends each request
 // over libcurl (one easy handle per call, so calls from several threads never
-// share state) and ThreadSleeper really sleeps. app/ creates one CurlGlobal
-// first, then the transport, and hands both CurlTransport and ThreadSleeper to
-// E2bProvider. Thread-safe; every call blocks the calling thread.
+// share state). app/ creates one CurlGlobal first, then the transport, and
+// hands it to E2bProvider. Thread-safe; every call blocks the calling thread.
 #pragma once
 
 #include <chrono>
@@ -55,12 +54,6 @@ class CurlTransport final : public HttpTransport {
 
  private:
   const CurlTransportOptions options_;
-};
-
-class ThreadSleeper final : public Sleeper {
- public:
-  // Sleeper
-  void Sleep(std::chrono::milliseconds d) override;
 };
 
 }  // namespace sbx::provider::e2b

@@ -241,12 +241,11 @@ bool IsValidE2bSandboxId(std::string_view id) {
   });
 }
 
-E2bProvider::E2bProvider(Clock& clock, IdGenerator& ids, HttpTransport& transport, Sleeper& sleeper,
+E2bProvider::E2bProvider(Clock& clock, IdGenerator& ids, HttpTransport& transport,
                          E2bOptions options)
     : clock_(clock),
       ids_(ids),
       transport_(transport),
-      sleeper_(sleeper),
       options_(std::move(options)),
       api_base_(options_.api_url.ends_with('/')
                     ? options_.api_url.substr(0, options_.api_url.size() - 1)
@@ -442,7 +441,7 @@ Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const st
     SBX_LOG_DEBUG("{}: attempt {} failed ({}); retrying in {} ms", what, attempts,
                   last.ok() ? fmt::format("http {}", last->status) : last.error().message(),
                   delay.count());
-    sleeper_.Sleep(delay);
+    clock_.BlockingSleep(delay);
   }
   if (!last.ok()) {
     std::string message = fmt::format("{}: {}", what, last.error().message());

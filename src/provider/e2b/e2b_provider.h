@@ -76,10 +76,9 @@ bool IsValidE2bSandboxId(std::string_view id);
 class E2bProvider final : public Provider {
  public:
   // All references must outlive the provider. `clock` gives started_at and
-  // call deadlines; `ids` is the randomness of backoff jitter; `sleeper` waits
-  // between attempts. REQUIRES: ValidateE2bOptions(options).ok().
-  E2bProvider(Clock& clock, IdGenerator& ids, HttpTransport& transport, Sleeper& sleeper,
-              E2bOptions options);
+  // call deadlines and, with BlockingSleep, the wait between attempts; `ids`
+  // is the randomness of backoff jitter. REQUIRES: ValidateE2bOptions(options).ok().
+  E2bProvider(Clock& clock, IdGenerator& ids, HttpTransport& transport, E2bOptions options);
 
   // Provider.
   // POST /sandboxes {templateID, timeout, autoPause: true, secure: false,
@@ -132,7 +131,6 @@ class E2bProvider final : public Provider {
   Clock& clock_;
   IdGenerator& ids_;
   HttpTransport& transport_;
-  Sleeper& sleeper_;
   const E2bOptions options_;
   const std::string api_base_;  // api_url without a trailing '/'
 };

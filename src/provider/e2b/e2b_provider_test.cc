@@ -14,7 +14,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
 #include "provider/e2b/testing/fake_transport.h"
 
 namespace sbx::provider::e2b {
@@ -65,7 +65,7 @@ std::optional<std::string> HeaderOf(const HttpRequest& r, const std::string& nam
 
 class E2bProviderTest : public ::testing::Test {
  protected:
-  E2bProviderTest() : transport_(&clock_), sleeper_(&clock_) { Reset({}); }
+  E2bProviderTest() : transport_(&clock_) { Reset({}); }
 
   static E2bOptions DefaultOptions() {
     E2bOptions o;
@@ -79,7 +79,7 @@ class E2bProviderTest : public ::testing::Test {
     E2bOptions o = DefaultOptions();
     if (edit) edit(o);
     ASSERT_TRUE(ValidateE2bOptions(o).ok()) << ValidateE2bOptions(o).ToString();
-    provider_ = std::make_unique<E2bProvider>(clock_, ids_, transport_, sleeper_, o);
+    provider_ = std::make_unique<E2bProvider>(clock_, ids_, transport_, o);
   }
   HttpRequest OnlyRequest() {
     auto requests = transport_.requests();
@@ -98,7 +98,6 @@ class E2bProviderTest : public ::testing::Test {
   FakeClock clock_;
   IdGenerator ids_{7};
   FakeTransport transport_;
-  FakeSleeper sleeper_;
   std::unique_ptr<E2bProvider> provider_;
 };
 
@@ -179,7 +178,7 @@ TEST_F(E2bProviderTest, PauseOfPausedSandboxIsOk) {
                                                   kId + "' is already paused"));
   EXPECT_TRUE(provider_->Pause(kId).ok());
   EXPECT_EQ(transport_.requests().size(), 1u);
-  EXPECT_TRUE(sleeper_.sleeps().empty());
+  EXPECT_TRUE(clock_.blocking_sleeps().empty());
 }
 
 TEST_F(E2bProviderTest, PauseConflictOtherwiseChecksState) {
@@ -313,7 +312,7 @@ TEST_P(E2bErrorMappingTest, MapsStatus) {
   EXPECT_NE(m.find("the e2b explanation"), std::string::npos) << m;
   EXPECT_NE(m.find("http " + std::to_string(c.status)), std::string::npos) << m;
   EXPECT_EQ(transport_.requests().size(), static_cast<size_t>(c.attempts));
-  EXPECT_EQ(sleeper_.sleeps().size(), static_cast<size_t>(c.attempts - 1));
+  EXPECT_EQ(clock_.blocking_sleeps().size(), static_cast<size_t>(c.attempts - 1));
   EXPECT_EQ(transport_.pending(), 0u);
   if (c.status == 401 || c.status == 403) {
     EXPECT_NE(m.find("E2B rejected the API key"), std::string::npos) << m;
@@ -354,7 +353,7 @@ TEST_F(E2bProviderTest, RetriesServerErrorsAndRateLimitsThenSucceeds) {
   ASSERT_TRUE(got.ok()) << got.error().ToString();
   EXPECT_EQ(got->state, ProviderState::kRunning);
   EXPECT_EQ(transport_.requests().size(), 4u);
-  auto sleeps = sleeper_.sleeps();
+  auto sleeps = clock_.blocking_sleeps();
   ASSERT_EQ(sleeps.size(), 3u);
   // Full jitter: retry n waits within [0, 200 ms × 2^(n-1)].
   EXPECT_LE(sleeps[0], 200ms);
@@ -369,7 +368,7 @@ TEST_F(E2bProviderTest, RetriesTransportErrors) {
   auto got = provider_->Get(kId);
   ASSERT_TRUE(got.ok()) << got.error().ToString();
   EXPECT_EQ(transport_.requests().size(), 3u);
-  EXPECT_EQ(sleeper_.sleeps().size(), 2u);
+  EXPECT_EQ(clock_.blocking_sleeps().size(), 2u);
 }
 
 TEST_F(E2bProviderTest, TimeoutsExhaustAttempts) {
@@ -379,7 +378,7 @@ TEST_F(E2bProviderTest, TimeoutsExhaustAttempts) {
   EXPECT_NE(st.message().find(std::string("e2b pause sandbox ") + kId), std::string::npos);
   EXPECT_NE(st.message().find("4 attempts"), std::string::npos) << st.message();
   EXPECT_EQ(transport_.requests().size(), 4u);
-  EXPECT_EQ(sleeper_.sleeps().size(), 3u);
+  EXPECT_EQ(clock_.blocking_sleeps().size(), 3u);
 }
 
 TEST_F(E2bProviderTest, ConnectionFailuresExhaustAttempts) {
@@ -395,7 +394,7 @@ TEST_F(E2bProviderTest, NeverRetriesClientErrors) {
     (void)provider_->SetTimeout(kId, 30s);
   }
   EXPECT_EQ(transport_.requests().size(), 5u);
-  EXPECT_TRUE(sleeper_.sleeps().empty());
+  EXPECT_TRUE(clock_.blocking_sleeps().empty());
 }
 
 TEST_F(E2bProviderTest, NeverRetriesInvalidRequests) {
@@ -416,10 +415,10 @@ TEST_F(E2bProviderTest, BackoffGrowsExponentiallyWithJitterAndCap) {
   std::vector<std::set<int64_t>> distinct(caps.size());
   constexpr int kRuns = 50;
   for (int run = 0; run < kRuns; ++run) {
-    sleeper_.Clear();
+    clock_.ClearBlockingSleeps();
     for (int i = 0; i < 7; ++i) transport_.PushResponse(503, "");
     EXPECT_EQ(provider_->Kill(kId).code(), StatusCode::kUnavailable);
-    auto sleeps = sleeper_.sleeps();
+    auto sleeps = clock_.blocking_sleeps();
     ASSERT_EQ(sleeps.size(), caps.size());
     for (size_t i = 0; i < sleeps.size(); ++i) {
       EXPECT_GE(sleeps[i], 0ms);
@@ -445,7 +444,7 @@ TEST_F(E2bProviderTest, RetryAfterRaisesBackoffUpToCap) {
   transport_.Push(limited);
   transport_.PushResponse(204);
   ASSERT_TRUE(provider_->Kill(kId).ok());
-  auto sleeps = sleeper_.sleeps();
+  auto sleeps = clock_.blocking_sleeps();
   ASSERT_EQ(sleeps.size(), 2u);
   EXPECT_EQ(sleeps[0], 2s);
   EXPECT_EQ(sleeps[1], 5s);  // backoff_max
@@ -562,7 +561,7 @@ TEST_F(E2bProviderTest, ListHasOneDeadlineForAllPages) {
   auto requests = transport_.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].timeout, 5s);  // what was left of list_timeout
-  EXPECT_TRUE(sleeper_.sleeps().empty());
+  EXPECT_TRUE(clock_.blocking_sleeps().empty());
 }
 
 // --- Malformed answers and bad input ---
@@ -590,7 +589,7 @@ TEST_F(E2bProviderTest, MalformedBodiesAreUnavailable) {
   transport_.PushResponse(200, R"([{"sandboxID":"ia"}])");
   expect_malformed(provider_->List().status());
   EXPECT_EQ(transport_.pending(), 0u);
-  EXPECT_TRUE(sleeper_.sleeps().empty());  // a malformed 2xx is not retried
+  EXPECT_TRUE(clock_.blocking_sleeps().empty());  // a malformed 2xx is not retried
 }
 
 TEST_F(E2bProviderTest, InvalidSandboxIdIsNeverSent) {

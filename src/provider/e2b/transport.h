@@ -49,13 +49,4 @@ class HttpTransport {
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
-// Blocks the calling thread between two attempts of a request. ThreadSleeper
-// (curl_transport.h) really sleeps; tests use FakeSleeper, which records.
-class Sleeper {
- public:
-  virtual ~Sleeper() = default;
-  // Returns after `d` has passed (or, for fakes, has been simulated).
-  virtual void Sleep(std::chrono::milliseconds d) = 0;
-};
-
 }  // namespace sbx::provider::e2b

@@ -115,13 +115,11 @@ bool IsValidSandboxId(std::string_view id) {
 }
 
 LocalProvider::LocalProvider(Clock& clock, IdGenerator& ids, ProcessRunner& runner,
-                             LoopbackNetwork& network, Sleeper& sleeper,
-                             LocalProviderOptions options)
+                             LoopbackNetwork& network, LocalProviderOptions options)
     : clock_(clock),
       ids_(ids),
       runner_(runner),
       network_(network),
-      sleeper_(sleeper),
       options_(Normalize(std::move(options))),
       runc_{.binary = options_.runc_binary, .root = options_.runc_root.string()},
       instance_tag_(ShortHash(options_.runc_root.string())),
@@ -235,7 +233,7 @@ Status LocalProvider::WaitReady(const std::string& id, uint16_t port, const std:
                                        tail.empty() ? "(no output)" : tail));
       }
     }
-    sleeper_.Sleep(options_.readiness_poll_interval);
+    clock_.BlockingSleep(options_.readiness_poll_interval);
   }
 }
 

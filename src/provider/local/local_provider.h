@@ -72,8 +72,9 @@ bool IsValidSandboxId(std::string_view id);
 class LocalProvider final : public Provider {
  public:
   // All references must outlive the provider. `ids` makes sandbox ids.
+  // `clock` gives deadlines and the wait between readiness probes.
   LocalProvider(Clock& clock, IdGenerator& ids, ProcessRunner& runner, LoopbackNetwork& network,
-                Sleeper& sleeper, LocalProviderOptions options);
+                LocalProviderOptions options);
 
   // Provider. Beyond its contract: Create answers kInvalidArgument for an
   // unknown template, kFailedPrecondition for a broken template file or a
@@ -121,7 +122,6 @@ class LocalProvider final : public Provider {
   IdGenerator& ids_;
   ProcessRunner& runner_;
   LoopbackNetwork& network_;
-  Sleeper& sleeper_;
   const LocalProviderOptions options_;
   const RuncCommands runc_;
   const std::string instance_tag_;  // hash of runc_root, in cgroup paths

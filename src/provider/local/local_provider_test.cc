@@ -11,7 +11,7 @@
 
 #include <boost/json.hpp>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
 #include "provider/local/testing/fake_loopback_network.h"
 #include "provider/local/testing/fake_process_runner.h"
 #include "provider/local/testing/fake_runc.h"
@@ -27,7 +27,6 @@ class LocalProviderTest : public ::testing::Test {
       : root_(std::filesystem::path(::testing::TempDir()) /
               ("local_provider_test_" +
                std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()))),
-        sleeper_(clock_),
         runc_(runner_) {
     std::filesystem::remove_all(root_);
     std::filesystem::create_directories(root_ / "templates");
@@ -47,7 +46,7 @@ class LocalProviderTest : public ::testing::Test {
     options_.last_port = 42004;
     options_.readiness_timeout = 500ms;
     provider_ =
-        std::make_unique<LocalProvider>(clock_, ids_, runner_, network_, sleeper_, options_);
+        std::make_unique<LocalProvider>(clock_, ids_, runner_, network_, options_);
   }
   ~LocalProviderTest() override { std::filesystem::remove_all(root_); }
 
@@ -78,7 +77,6 @@ class LocalProviderTest : public ::testing::Test {
 
   std::filesystem::path root_;
   FakeClock clock_;
-  FakeSleeper sleeper_;
   IdGenerator ids_{42};
   FakeProcessRunner runner_;
   FakeRunc runc_;
@@ -229,7 +227,7 @@ TEST_F(LocalProviderTest, CreateTimesOutAndRemovesSandboxThatNeverServes) {
   EXPECT_EQ(s.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_NE(s.status().message().find("Connection refused"), std::string::npos)
       << s.status().message();
-  EXPECT_EQ(sleeper_.total_slept(), 1000ms);  // the template's startTimeoutMs, 50 ms at a time
+  EXPECT_EQ(clock_.total_blocking_sleep(), 1000ms);  // the template's startTimeoutMs, 50 ms at a time
   EXPECT_TRUE(runc_.containers().empty());
   EXPECT_TRUE(std::filesystem::is_empty(options_.sandboxes_dir));
 }
@@ -252,7 +250,7 @@ TEST_F(LocalProviderTest, CreateFailsEarlyWhenProcessExits) {
   EXPECT_EQ(s.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(s.status().message().find("exited before serving"), std::string::npos)
       << s.status().message();
-  EXPECT_LT(sleeper_.total_slept(), 1000ms);
+  EXPECT_LT(clock_.total_blocking_sleep(), 1000ms);
   EXPECT_TRUE(runc_.containers().empty());
 }
 
@@ -353,7 +351,7 @@ TEST_F(LocalProviderTest, GetRecoversSandboxFromAnnotations) {
   auto s = provider_->Create(Hello());
   ASSERT_TRUE(s.has_value()) << s.status().ToString();
   // A fresh provider (sandboxd restarted) knows it from runc alone.
-  LocalProvider restarted(clock_, ids_, runner_, network_, sleeper_, options_);
+  LocalProvider restarted(clock_, ids_, runner_, network_, options_);
   auto got = restarted.Get(s->sandbox_id);
   ASSERT_TRUE(got.has_value()) << got.status().ToString();
   EXPECT_EQ(got->url, s->url);
@@ -371,7 +369,7 @@ TEST_F(LocalProviderTest, SetTimeoutIsANoOp) {
 TEST_F(LocalProviderTest, CgroupPathsDifferPerRuncRoot) {
   LocalProviderOptions other = options_;
   other.runc_root = root_ / "other" / "runc";
-  LocalProvider second(clock_, ids_, runner_, network_, sleeper_, other);
+  LocalProvider second(clock_, ids_, runner_, network_, other);
   EXPECT_NE(provider_->CgroupsPath("sbx1"), second.CgroupsPath("sbx1"));
   EXPECT_TRUE(provider_->CgroupsPath("sbx1").starts_with("sandboxd-"));
   EXPECT_TRUE(provider_->CgroupsPath("sbx1").ends_with("-sbx1"));

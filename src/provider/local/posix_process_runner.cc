@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <string_view>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -277,7 +276,5 @@ Result<ProcessResult> PosixProcessRunner::Run(const std::vector<std::string>& ar
   result.exit_code = ExitCodeOf(wstatus);
   return result;
 }
-
-void ThreadSleeper::Sleep(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
 
 }  // namespace sbx::provider::local

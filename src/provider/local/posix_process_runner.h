@@ -1,7 +1,7 @@
-// The operating-system adapters of the local runtime: PosixProcessRunner
-// spawns real children (posix_spawn) and ThreadSleeper really sleeps. app/
-// builds them and hands them to LocalProvider; unit tests use the fakes in
-// provider/local/testing/. Both are thread-safe and block the calling thread.
+// The operating-system adapter of the local runtime: PosixProcessRunner
+// spawns real children (posix_spawn). app/ builds it and hands it to
+// LocalProvider; unit tests use FakeProcessRunner (provider/local/testing/).
+// Thread-safe; Run blocks the calling thread.
 #pragma once
 
 #include "provider/local/process_runner.h"
@@ -17,12 +17,6 @@ class PosixProcessRunner final : public ProcessRunner {
   // ProcessRunner
   Result<ProcessResult> Run(const std::vector<std::string>& argv,
                             const RunOptions& options) override;
-};
-
-class ThreadSleeper final : public Sleeper {
- public:
-  // Sleeper
-  void Sleep(std::chrono::milliseconds d) override;
 };
 
 }  // namespace sbx::provider::local

@@ -57,17 +57,6 @@ class ProcessRunner {
                                     const RunOptions& options) = 0;
 };
 
-// Sleeper blocks the calling thread. LocalProvider uses it between readiness
-// probes; deadlines still come from the injected Clock. ThreadSleeper
-// (posix_process_runner.h) really sleeps; tests use FakeSleeper, which advances
-// a FakeClock instead. Thread-safe.
-class Sleeper {
- public:
-  virtual ~Sleeper() = default;
-  // Returns after `d` has passed (or, for fakes, has been simulated).
-  virtual void Sleep(std::chrono::milliseconds d) = 0;
-};
-
 // "runc --root /x pause sbx1" for messages; arguments are not quoted.
 std::string FormatCommand(const std::vector<std::string>& argv);
 

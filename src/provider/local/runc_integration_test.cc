@@ -93,7 +93,7 @@ class RuncIntegrationTest : public ::testing::Test {
     options.last_port = last_port;
     options.command_timeout = 60s;
     roots_.push_back(options.runc_root);
-    return std::make_unique<LocalProvider>(clock_, ids, runner_, network_, sleeper_, options);
+    return std::make_unique<LocalProvider>(clock_, ids, runner_, network_, options);
   }
 
   static CreateRequest Hello(const std::string& project) {
@@ -132,7 +132,6 @@ class RuncIntegrationTest : public ::testing::Test {
   IdGenerator ids_{20261127};
   PosixProcessRunner runner_;
   SocketLoopbackNetwork network_{clock_};
-  ThreadSleeper sleeper_;
   std::filesystem::path dir_;
   std::vector<std::filesystem::path> roots_;
 };
@@ -320,7 +319,7 @@ TEST_F(RuncIntegrationTest, CreateReportsProcessThatExitsAndCleansUp) {
   std::ofstream(options.templates_dir / "crash.json")
       << R"({"name": "crash", "command": ["/bin/sh", "-c", "echo boom from crash >&2; exit 3"],
              "startTimeoutMs": 5000})";
-  LocalProvider crashing(clock_, ids_, runner_, network_, sleeper_, options);
+  LocalProvider crashing(clock_, ids_, runner_, network_, options);
   CreateRequest request = Hello("p1");
   request.template_name = "crash";
   auto created = crashing.Create(request);
@@ -345,7 +344,7 @@ TEST_F(RuncIntegrationTest, CrashedSandboxIsDeletedByList) {
   for (int i = 0; i < 100; ++i) {
     auto s = RuncState(dir_ / "a" / "runc", created->sandbox_id);
     if (s.has_value() && s->status == RuncStatus::kStopped) break;
-    sleeper_.Sleep(20ms);
+    clock_.BlockingSleep(20ms);
   }
   auto listed = provider->List();
   ASSERT_TRUE(listed.has_value()) << listed.status().ToString();

@@ -11,7 +11,8 @@
 
 #include <boost/json.hpp>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
+#include "base/testing/run_sync.h"
 #include "http/router.h"
 #include "provider/testing/fake_provider.h"
 #include "runtime_api/runtime_api.h"
@@ -21,20 +22,7 @@ namespace sbx::runtime_api::testing {
 
 inline constexpr char kApiKey[] = "e2b_0123456789abcdef";
 
-// Runs `aw` on `io` until it completes; returns its value.
-template <typename T>
-T RunSync(net::io_context& io, net::awaitable<T> aw) {
-  std::optional<T> out;
-  net::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-    if (e) std::rethrow_exception(e);
-    out.emplace(std::move(v));
-  });
-  while (!out) {
-    io.restart();
-    if (io.poll() == 0 && !out) break;
-  }
-  return std::move(*out);
-}
+using sbx::testing::RunSync;
 
 struct Harness {
   explicit Harness(RuntimeOptions options = DefaultOptions()) {

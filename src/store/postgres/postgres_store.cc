@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <thread>
 
@@ -54,6 +55,18 @@ constexpr const char* kAcquireLeaseSql =
 // The row stays (holder '') so the next holder's token keeps growing.
 constexpr const char* kReleaseLeaseSql =
     "UPDATE leases SET holder = '', expires_at_ms = 0 WHERE name = $1 AND holder = $2";
+
+// What every commit notifies: "<version>:<project id>".
+std::string ChangePayload(const Sandbox& s) { return fmt::format("{}:{}", s.version, s.project_id); }
+
+std::optional<Change> ParseChangePayload(std::string_view payload) {
+  const auto colon = payload.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  int64_t version = 0;
+  auto [p, ec] = std::from_chars(payload.data(), payload.data() + colon, version);
+  if (ec != std::errc() || p != payload.data() + colon) return std::nullopt;
+  return Change{.version = version, .project_id = std::string(payload.substr(colon + 1))};
+}
 
 // LIMIT NULL is no limit, as a negative LIMIT is in SQLite.
 PgParam LimitParam(int limit) {
@@ -281,8 +294,7 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
     if (!options_.change_channel.empty()) {
       SBX_RETURN_IF_ERROR(
           conn->Run("SELECT pg_notify($1, $2)",
-                    {Param(options_.change_channel),
-                     Param(fmt::format("{}:{}", next.version, next.project_id))})
+                    {Param(options_.change_channel), Param(ChangePayload(next))})
               .status());
     }
     return OkStatus();
@@ -429,6 +441,38 @@ Status PostgresStore::Notify(const std::string& channel, const std::string& payl
 
 Result<std::unique_ptr<PostgresListener>> PostgresStore::Listen(const std::string& channel) {
   return PostgresListener::Open(url_, channel, options_);
+}
+
+namespace {
+
+class PostgresChangeFeed final : public ChangeFeed {
+ public:
+  explicit PostgresChangeFeed(std::unique_ptr<PostgresListener> listener)
+      : listener_(std::move(listener)) {}
+
+  // ChangeFeed
+  Result<ChangeBatch> Poll(std::chrono::milliseconds timeout) override {
+    SBX_ASSIGN_OR_RETURN(Notifications n, listener_->Poll(timeout));
+    ChangeBatch batch;
+    batch.missed = n.reconnected;
+    for (const std::string& payload : n.payloads) {
+      if (auto change = ParseChangePayload(payload)) batch.changes.push_back(std::move(*change));
+    }
+    return batch;
+  }
+
+ private:
+  std::unique_ptr<PostgresListener> listener_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ChangeFeed>> PostgresStore::OpenChangeFeed() {
+  if (options_.change_channel.empty()) {
+    return FailedPrecondition("change feed: the store was opened without a change channel");
+  }
+  SBX_ASSIGN_OR_RETURN(auto listener, Listen(options_.change_channel));
+  return std::unique_ptr<ChangeFeed>(std::make_unique<PostgresChangeFeed>(std::move(listener)));
 }
 
 Result<int64_t> PostgresStore::SchemaVersion() {

@@ -1,6 +1,7 @@
 // PostgresStore: the Store on PostgreSQL, shared by sandboxd replicas. It also
 // offers what only a shared database can: leases with fencing tokens (one
-// leader per job) and NOTIFY, heard by a PostgresListener on every replica.
+// leader per job, LeaseStore) and NOTIFY, heard by a PostgresListener on every
+// replica; OpenChangeFeed wraps one as the store-level ChangeFeed.
 // Thread-safe. Every call blocks on one of a fixed pool of connections (more
 // callers than connections wait their turn): run it on a BlockingPool.
 // A broken connection is reset on its next use, so the store recovers by
@@ -15,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "store/change_feed.h"
+#include "store/leases.h"
 #include "store/store.h"
 
 namespace sbx::store {
@@ -34,17 +37,7 @@ struct PostgresOptions {
   std::string change_channel;
 };
 
-// The result of TryAcquireLease.
-struct Lease {
-  bool held = false;  // the caller holds the lease now
-  // When held: increases every time the lease changes hands, never within
-  // one holder's tenure. Writes made on behalf of a lease carry it, so a
-  // deposed holder's late writes can be told apart. 0 when not held.
-  int64_t token = 0;
-  friend bool operator==(const Lease&, const Lease&) = default;
-};
-
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public LeaseStore {
  public:
   // Connects to `url` ("postgres://user:pass@host:port/db?…", or a libpq
   // key=value conninfo), opens the pool and applies pending migrations.
@@ -78,16 +71,10 @@ class PostgresStore final : public Store {
   Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) override;
   Status Ping() override;
 
-  // Takes the lease `name` for `holder` until now + ttl if it is free,
-  // expired (expiry <= now), released, or already held by `holder` (which
-  // renews it). Otherwise returns {.held = false} and changes nothing. Every
-  // replica's clock must roughly agree: `now` decides expiry.
-  // kInvalidArgument for an empty name or holder, or a ttl <= 0.
+  // LeaseStore
   Result<Lease> TryAcquireLease(const std::string& name, const std::string& holder,
-                                std::chrono::milliseconds ttl, SystemTime now);
-  // Gives the lease up if `holder` holds it, so another can take it at once
-  // (with the next token). OK and no change when `holder` does not hold it.
-  Status ReleaseLease(const std::string& name, const std::string& holder);
+                                std::chrono::milliseconds ttl, SystemTime now) override;
+  Status ReleaseLease(const std::string& name, const std::string& holder) override;
 
   // Sends `payload` to every PostgresListener on `channel` (any replica).
   // Delivery is best effort: a listener that was disconnected misses it and
@@ -96,6 +83,10 @@ class PostgresStore final : public Store {
   Status Notify(const std::string& channel, const std::string& payload);
   // Opens a PostgresListener on `channel` with this store's URL and options.
   Result<std::unique_ptr<PostgresListener>> Listen(const std::string& channel);
+  // The feed of committed sandbox changes on the options' change_channel
+  // (a listener that parses what each commit notifies).
+  // kFailedPrecondition when the store was opened without a change_channel.
+  Result<std::unique_ptr<ChangeFeed>> OpenChangeFeed();
 
   // Applied schema version (tests, diagnostics).
   Result<int64_t> SchemaVersion();

@@ -42,22 +42,4 @@ size_t FakeTransport::pending() const {
   return script_.size();
 }
 
-void FakeSleeper::Sleep(std::chrono::milliseconds d) {
-  {
-    std::lock_guard lock(mu_);
-    sleeps_.push_back(d);
-  }
-  if (clock_ != nullptr) clock_->Advance(d);
-}
-
-std::vector<std::chrono::milliseconds> FakeSleeper::sleeps() const {
-  std::lock_guard lock(mu_);
-  return sleeps_;
-}
-
-void FakeSleeper::Clear() {
-  std::lock_guard lock(mu_);
-  sleeps_.clear();
-}
-
 }  // namespace sbx::provider::e2b

@@ -1,6 +1,7 @@
 // Test doubles for the E2B provider: FakeTransport answers requests from a
-// script and records them; FakeSleeper records backoff waits. Both can move a
-// FakeClock, so deadline logic runs without real time. Thread-safe.
+// script and records them, and can move a FakeClock by each answer's latency,
+// so deadline logic runs without real time (backoff waits are the FakeClock's
+// blocking sleeps). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
 #include "provider/e2b/transport.h"
 
 namespace sbx::provider::e2b {
@@ -41,23 +42,6 @@ class FakeTransport final : public HttpTransport {
   mutable std::mutex mu_;
   std::deque<Scripted> script_;
   std::vector<HttpRequest> requests_;
-};
-
-class FakeSleeper final : public Sleeper {
- public:
-  // `clock`, when given, is advanced by each sleep.
-  explicit FakeSleeper(FakeClock* clock = nullptr) : clock_(clock) {}
-
-  // Sleeper
-  void Sleep(std::chrono::milliseconds d) override;
-
-  std::vector<std::chrono::milliseconds> sleeps() const;
-  void Clear();
-
- private:
-  FakeClock* clock_;
-  mutable std::mutex mu_;
-  std::vector<std::chrono::milliseconds> sleeps_;
 };
 
 }  // namespace sbx::provider::e2b

@@ -53,17 +53,4 @@ Result<ProcessResult> FakeProcessRunner::Run(const std::vector<std::string>& arg
   return ProcessResult{};
 }
 
-void FakeSleeper::Sleep(std::chrono::milliseconds d) {
-  {
-    std::lock_guard lock(mu_);
-    total_ += d;
-  }
-  clock_.Advance(d);
-}
-
-std::chrono::milliseconds FakeSleeper::total_slept() const {
-  std::lock_guard lock(mu_);
-  return total_;
-}
-
 }  // namespace sbx::provider::local

@@ -1,7 +1,6 @@
 // FakeProcessRunner: a ProcessRunner for unit tests that records every
 // command and answers from a script (queued results, then a handler, then
-// "exit 0, no output"). FakeSleeper advances a FakeClock instead of sleeping.
-// Both are thread-safe.
+// "exit 0, no output"). Thread-safe.
 #pragma once
 
 #include <deque>
@@ -10,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
 #include "provider/local/process_runner.h"
 
 namespace sbx::provider::local {
@@ -41,19 +40,6 @@ class FakeProcessRunner final : public ProcessRunner {
   Handler handler_;
   std::vector<std::vector<std::string>> commands_;
   std::vector<RunOptions> options_;
-};
-
-class FakeSleeper final : public Sleeper {
- public:
-  explicit FakeSleeper(FakeClock& clock) : clock_(clock) {}
-  // Sleeper: advances the clock by `d`.
-  void Sleep(std::chrono::milliseconds d) override;
-  std::chrono::milliseconds total_slept() const;
-
- private:
-  FakeClock& clock_;
-  mutable std::mutex mu_;
-  std::chrono::milliseconds total_{0};
 };
 
 }  // namespace sbx::provider::local

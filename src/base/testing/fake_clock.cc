@@ -1,4 +1,4 @@
-#include "base/fake_clock.h"
+#include "base/testing/fake_clock.h"
 
 namespace sbx {
 
@@ -67,6 +67,31 @@ void FakeClock::Unregister(FakeTimer* t) {
 size_t FakeClock::pending_waits() {
   std::lock_guard lock(mu_);
   return timers_.size();
+}
+
+void FakeClock::BlockingSleep(std::chrono::steady_clock::duration d) {
+  {
+    std::lock_guard lock(mu_);
+    blocking_sleeps_.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+  }
+  Advance(d);
+}
+
+std::vector<std::chrono::milliseconds> FakeClock::blocking_sleeps() {
+  std::lock_guard lock(mu_);
+  return blocking_sleeps_;
+}
+
+std::chrono::milliseconds FakeClock::total_blocking_sleep() {
+  std::lock_guard lock(mu_);
+  std::chrono::milliseconds total{0};
+  for (auto d : blocking_sleeps_) total += d;
+  return total;
+}
+
+void FakeClock::ClearBlockingSleeps() {
+  std::lock_guard lock(mu_);
+  blocking_sleeps_.clear();
 }
 
 void FakeClock::Advance(std::chrono::steady_clock::duration d) {
