@@ -98,11 +98,10 @@ Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def,
   return v;
 }
 
-Api::Api(lifecycle::Lifecycle& lifecycle, store::Store& store, BlockingPool& store_pool,
-         Metrics& metrics, IdGenerator& ids, ApiOptions options)
+Api::Api(lifecycle::Lifecycle& lifecycle, jobs::IdleEnforcer& enforcer, Metrics& metrics,
+         IdGenerator& ids, ApiOptions options)
     : lifecycle_(lifecycle),
-      store_(store),
-      store_pool_(store_pool),
+      enforcer_(enforcer),
       metrics_(metrics),
       ids_(ids),
       options_(std::move(options)) {
@@ -161,7 +160,7 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::post, sandbox + "/pause", Authed(bind(&Api::Pause)));
   r.Add(V::get, sandbox + "/history", Authed(bind(&Api::History)));
   r.Add(V::get, "/api/sandboxes", Authed(bind(&Api::ListSandboxes)));
-  r.Add(V::get, "/api/jobs/idle-enforcer/runs", Authed(bind(&Api::EnforcerRuns)));
+  r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), Authed(bind(&Api::EnforcerRuns)));
   r.Add(V::post, "/api/session", bind(&Api::SignIn));
   r.Add(V::delete_, "/api/session", bind(&Api::SignOut));
   r.Add(V::get, "/healthz", bind(&Api::Healthz));
@@ -279,9 +278,7 @@ net::awaitable<http_server::Response> Api::History(Ctx& ctx) {
   }
   auto limit = ParseLimit(ctx.query, 100, 1000);
   if (!limit.ok()) co_return Error(ctx, limit.error());
-  const int n = *limit;
-  auto list = [this, project, n] { return store_.ListHistory(project, n); };
-  auto rows = co_await store_pool_.Run(list);
+  auto rows = co_await lifecycle_.History(project, *limit);
   if (!rows.ok()) co_return Error(ctx, rows.error());
   json::array events;
   for (const auto& h : *rows) events.push_back(HistoryJson(h));
@@ -321,9 +318,7 @@ net::awaitable<http_server::Response> Api::ListSandboxes(Ctx& ctx) {
 net::awaitable<http_server::Response> Api::EnforcerRuns(Ctx& ctx) {
   auto limit = ParseLimit(ctx.query, 50, 1000);
   if (!limit.ok()) co_return Error(ctx, limit.error());
-  const int n = *limit;
-  auto list = [this, n] { return store_.ListJobRuns("idle-enforcer", n); };
-  auto runs = co_await store_pool_.Run(list);
+  auto runs = co_await enforcer_.RecentRuns(*limit);
   if (!runs.ok()) co_return Error(ctx, runs.error());
   json::array items;
   for (const auto& r : *runs) items.push_back(JobRunJson(r));
@@ -359,8 +354,7 @@ net::awaitable<http_server::Response> Api::Healthz(Ctx& ctx) {
 }
 
 net::awaitable<http_server::Response> Api::Readyz(Ctx& ctx) {
-  auto ping = [this] { return store_.Ping(); };
-  Status s = co_await store_pool_.Run(ping);
+  Status s = co_await lifecycle_.CheckStore();
   if (!s.ok()) {
     co_return http_server::ErrorResponse(ctx.request, http::status::service_unavailable,
                                          "unavailable", "store unreachable: " + s.message());

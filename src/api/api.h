@@ -10,12 +10,11 @@
 #include <unordered_map>
 #include <utility>
 
-#include "base/blocking_pool.h"
 #include "base/ids.h"
 #include "base/metrics.h"
 #include "http/router.h"
+#include "jobs/idle_enforcer.h"
 #include "lifecycle/lifecycle.h"
-#include "store/store.h"
 #include "webhook/receiver.h"
 
 namespace sbx::api {
@@ -29,8 +28,10 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(lifecycle::Lifecycle& lifecycle, store::Store& store, BlockingPool& store_pool,
-      Metrics& metrics, IdGenerator& ids, ApiOptions options);
+  // Reads and writes sandboxes through `lifecycle` and the enforcer's runs
+  // through `enforcer`; never the store directly.
+  Api(lifecycle::Lifecycle& lifecycle, jobs::IdleEnforcer& enforcer, Metrics& metrics,
+      IdGenerator& ids, ApiOptions options);
 
   void Register(http_server::Router& router);
   // POST /api/webhooks/e2b: authenticated by signature, not token.
@@ -70,8 +71,7 @@ class Api {
   net::awaitable<Response> MetricsText(Ctx& ctx);
 
   lifecycle::Lifecycle& lifecycle_;
-  store::Store& store_;
-  BlockingPool& store_pool_;
+  jobs::IdleEnforcer& enforcer_;
   Metrics& metrics_;
   IdGenerator& ids_;
   ApiOptions options_;

@@ -14,7 +14,7 @@ using lifecycle::testing::RunSync;
 
 class ApiTest : public ::testing::Test {
  protected:
-  ApiTest() : api_(h_.lifecycle, *h_.store, h_.pool, h_.metrics, h_.ids, {.api_token = "secret"}) {
+  ApiTest() : api_(h_.lifecycle, enforcer_, h_.metrics, h_.ids, {.api_token = "secret"}) {
     api_.Register(router_);
   }
 
@@ -44,6 +44,9 @@ class ApiTest : public ::testing::Test {
   }
 
   Harness h_;
+  jobs::AlwaysLeader leader_;
+  jobs::IdleEnforcer enforcer_{h_.clock,   h_.pool,    *h_.store, h_.lifecycle,
+                               h_.bus,     h_.metrics, leader_,   {}};
   Api api_;
   http_server::Router router_;
 };

@@ -18,6 +18,7 @@ struct EventStreams::Stream {
   int64_t sent_version = -1;
   bool closed = false;
   bool reader_done = false;
+  bool shutdown = false;  // end with kShutdownFrame
   std::unique_ptr<Timer> wake;
 };
 
@@ -56,6 +57,10 @@ net::awaitable<std::optional<http_server::Response>> EventStreams::Gate(
   const std::string project = ctx.params["projectId"];
   if (Status s = ValidateProjectId(project); !s.ok()) co_return ToHttp(ctx.request, s);
   if (auto s = lifecycle_.Get(project); !s.ok()) co_return ToHttp(ctx.request, s.error());
+  if (shutting_down_) {
+    co_return http_server::ErrorResponse(ctx.request, http::status::service_unavailable,
+                                         "unavailable", "server shutting down");
+  }
   if (open_ >= options_.max_streams) {
     metrics_.Inc("sandboxd_sse_rejected_total", {}, 1, "SSE streams refused at the limit");
     co_return http_server::ErrorResponse(
@@ -88,6 +93,7 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
   ++open_;
   ++open_by_project_[st->project];
   std::weak_ptr<Stream> weak = st;
+  live_[st.get()] = weak;
   // Filter on the committing thread: a change elsewhere costs this stream
   // one string compare, not a hop onto the I/O thread.
   const int64_t sub = bus_.Subscribe([this, weak, project = st->project](const core::Sandbox& s) {
@@ -127,6 +133,10 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
 
   SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
   while (!st->closed) {
+    if (st->shutdown) {
+      (void)co_await writer.Write(kShutdownFrame);
+      break;
+    }
     if (st->pending) {
       core::Sandbox s = std::move(*st->pending);
       st->pending.reset();
@@ -159,6 +169,7 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
     (void)co_await st->wake->WaitUntil(deadline);
   }
   bus_.Unsubscribe(sub);
+  live_.erase(st.get());
   writer.Close();
   while (!st->reader_done) (void)co_await st->wake->WaitUntil(clock_.SteadyNow() + 1s);
   --open_;
@@ -168,6 +179,18 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
     // The last viewer left: the idle clock starts now.
     if (options_.presence) co_await Heartbeat(st->project, true);
   }
+}
+
+void EventStreams::Shutdown() {
+  net::post(io_, [this] {
+    shutting_down_ = true;
+    for (auto& [ptr, weak] : live_) {
+      if (auto st = weak.lock()) {
+        st->shutdown = true;
+        st->wake->Cancel();
+      }
+    }
+  });
 }
 
 }  // namespace sbx::api

@@ -42,6 +42,10 @@ class EventStreams {
                lifecycle::EventBus& bus, Metrics& metrics, EventStreamOptions options);
   void Register(http_server::Router& router);
   int open_streams() const { return open_; }
+  // Shutdown: refuses new streams (503) and ends every open one with a final
+  // `event: shutdown` frame (with `retry: 1000`, so EventSource reconnects,
+  // to another replica or to this one once it is back).
+  void Shutdown();
 
  private:
   struct Stream;
@@ -59,7 +63,13 @@ class EventStreams {
   int open_ = 0;
   std::map<std::string, int> open_by_project_;
   std::map<std::string, SteadyTime> last_heartbeat_;
+  std::map<Stream*, std::weak_ptr<Stream>> live_;  // open streams, for Shutdown
+  bool shutting_down_ = false;
 };
+
+// The frame that ends every stream at shutdown.
+inline constexpr char kShutdownFrame[] =
+    "retry: 1000\nevent: shutdown\ndata: {\"reason\":\"server shutting down\"}\n\n";
 
 // The SSE frame for one sandbox object.
 std::string SseFrame(const core::Sandbox& s);

@@ -75,7 +75,10 @@ class EventsTest : public ::testing::Test {
   }
 
   Harness h_;
-  Api api_{h_.lifecycle, *h_.store, h_.pool, h_.metrics, h_.ids, {.api_token = "secret"}};
+  jobs::AlwaysLeader leader_;
+  jobs::IdleEnforcer enforcer_{h_.clock,   h_.pool,    *h_.store, h_.lifecycle,
+                               h_.bus,     h_.metrics, leader_,   {}};
+  Api api_{h_.lifecycle, enforcer_, h_.metrics, h_.ids, {.api_token = "secret"}};
   http_server::Router router_;
   std::unique_ptr<EventStreams> streams_;
   std::unique_ptr<http_server::Server> server_;
@@ -96,6 +99,24 @@ TEST_F(EventsTest, SendsCurrentObjectThenEveryChange) {
   EXPECT_NE(c.received.find("id: " + std::to_string(v + 1) + "\n"), std::string::npos);
   (void)RunSync(h_.io, h_.lifecycle.Pause("p1"));
   ASSERT_TRUE(Pump([&] { return c.received.find("\"status\":\"PAUSED\"") != std::string::npos; }));
+}
+
+TEST_F(EventsTest, ShutdownEndsEveryStreamWithAFinalEventAndRefusesNewOnes) {
+  Start({.presence = false});
+  Client& a = Open();
+  Client& b = Open();
+  ASSERT_TRUE(Pump([&] {
+    return Count(a.received, "event: sandbox") == 1 && Count(b.received, "event: sandbox") == 1;
+  }));
+  streams_->Shutdown();
+  ASSERT_TRUE(Pump([&] { return a.closed && b.closed; }));
+  for (Client* c : {&a, &b}) {
+    EXPECT_NE(c->received.find(kShutdownFrame), std::string::npos) << c->received;
+  }
+  EXPECT_EQ(streams_->open_streams(), 0);
+  Client& late = Open();
+  ASSERT_TRUE(Pump([&] { return late.received.find("shutting down") != std::string::npos; }));
+  EXPECT_NE(late.received.find("HTTP/1.1 503"), std::string::npos);
 }
 
 TEST_F(EventsTest, LastEventIdSkipsWhatTheClientHas) {

@@ -12,8 +12,6 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "base/blocking_pool.h"
@@ -81,9 +79,10 @@ void AddRuntimeFlags(CLI::App& cmd, RuntimeConfig& c) {
 
 int RunRuntime(const RuntimeConfig& c) {
   // stdout carries the two start-up lines that scripts read; logs go to stderr.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("runtime"));
-  spdlog::set_level(spdlog::level::from_str(c.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (Status s = SetUpLogging("runtime", c.log_level); !s.ok()) {
+    std::fprintf(stderr, "sandboxd runtime: %s\n", s.message().c_str());
+    return 2;
+  }
   auto fail = [](const Status& s) {
     SBX_LOG_ERROR("sandboxd runtime: {}", s.ToString());
     return 1;

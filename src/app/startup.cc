@@ -8,9 +8,23 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 namespace sbx::app {
 namespace fs = std::filesystem;
+
+Status SetUpLogging(const std::string& name, const std::string& level) {
+  const auto parsed = spdlog::level::from_str(level);
+  if (parsed == spdlog::level::off && level != "off") {
+    return InvalidArgument(
+        fmt::format("--log-level \"{}\": use debug, info, warn or error", level));
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt(name));
+  spdlog::set_level(parsed);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  return OkStatus();
+}
 
 uint64_t RandomSeed() {
   uint64_t seed = 0;

@@ -14,6 +14,10 @@
 
 namespace sbx::app {
 
+// Sends spdlog's output to stderr under `name` at `level` (debug, info, warn,
+// error or off) with the project's timestamp pattern. kInvalidArgument naming
+// --log-level for another level.
+Status SetUpLogging(const std::string& name, const std::string& level);
 // A seed for IdGenerator (ids and jitter, not secrets).
 uint64_t RandomSeed();
 // `bytes` bytes from /dev/urandom as lowercase hex; "" if it cannot be read.

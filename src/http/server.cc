@@ -146,6 +146,19 @@ void Server::Stop() {
   });
 }
 
+void Server::BeginShutdown() {
+  net::post(io_, [this] {
+    beast::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    draining_ = true;
+    // An idle connection waits for a request that should not come: end its
+    // read now. A busy one closes after its response (see Session).
+    for (auto& [id, c] : connections_) {
+      if (!c.busy) c.stream->socket().cancel(ec);
+    }
+  });
+}
+
 net::awaitable<void> Server::Accept() {
   for (;;) {
     auto [ec, socket] = co_await acceptor_->async_accept(kNoThrow);
@@ -237,7 +250,12 @@ void Server::Count(std::string_view route, int code, std::optional<double> secon
 net::awaitable<void> Server::Session(net::ip::tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
+  const uint64_t id = next_connection_id_++;
+  Connection& conn = connections_[id];
+  conn.stream = &stream;
   for (;;) {
+    conn.busy = false;
+    if (draining_) break;
     stream.expires_after(options_.idle_timeout);
     http::request_parser<http::string_body> parser;
     parser.body_limit(options_.max_body_bytes);
@@ -264,6 +282,7 @@ net::awaitable<void> Server::Session(net::ip::tcp::socket socket) {
       }
       break;
     }
+    conn.busy = true;
     Request req = parser.release();
     const SteadyTime start = clock_.SteadyNow();
     RequestContext ctx{req, {}, {}, {}, {}};
@@ -284,10 +303,12 @@ net::awaitable<void> Server::Session(net::ip::tcp::socket socket) {
           std::chrono::duration<double>(clock_.SteadyNow() - start).count());
     if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
     if (req.method() == http::verb::head) res.body().clear();
+    if (draining_) res.keep_alive(false);
     const bool keep_alive = res.keep_alive();
     const beast::error_code write_ec = co_await WriteComplete(stream, res);
     if (write_ec || !keep_alive) break;
   }
+  connections_.erase(id);
   beast::error_code ec;
   stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
 }

@@ -3,7 +3,10 @@
 // (body size, header size, idle timeout), routes them, writes responses, and
 // counts every request in Metrics by route template and status code.
 // Start() binds and returns the bound endpoint (port 0 picks a free one).
-// Runs on the io_context it is given; thread-safe to Stop() from any thread.
+// Shutdown has two phases: BeginShutdown() stops accepting, closes idle
+// keep-alive connections and lets each request in progress finish (its
+// connection then closes); open_connections() says when all are gone.
+// Runs on the io_context it is given; Stop()/BeginShutdown() are thread-safe.
 #pragma once
 
 #include <atomic>
@@ -41,7 +44,13 @@ class Server {
          ServerOptions options);
   // Binds and starts accepting. Returns the bound endpoint ("127.0.0.1:41234").
   Result<std::string> Start();
+  // Stops accepting (connections in progress continue).
   void Stop();
+  // Stops accepting, closes idle connections now and every other one once
+  // its request is answered. Streams (SSE) end when their handler returns.
+  void BeginShutdown();
+  // Connections still open. REQUIRES: called on the I/O thread.
+  size_t open_connections() const { return connections_.size(); }
 
  private:
   net::awaitable<void> Accept();
@@ -62,12 +71,23 @@ class Server {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
+  // A connection the server may close at shutdown: idle between requests,
+  // or busy answering one.
+  struct Connection {
+    beast::tcp_stream* stream = nullptr;
+    bool busy = false;
+  };
+
   net::io_context& io_;
   Clock& clock_;
   Metrics& metrics_;
   Router& router_;
   ServerOptions options_;
   std::unique_ptr<net::ip::tcp::acceptor> acceptor_;
+  // Open connections by id; I/O thread only.
+  std::unordered_map<uint64_t, Connection> connections_;
+  uint64_t next_connection_id_ = 0;
+  bool draining_ = false;
   std::mutex series_mu_;
   std::unordered_map<std::string, RouteSeries, StringHash, std::equal_to<>> series_;  // by route
 };

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <thread>
 
 namespace sbx::http_server {
@@ -26,6 +28,13 @@ class ServerTest : public ::testing::Test {
       res.body() = "plain";
       co_return res;
     });
+    // Answers once the test releases it (the shutdown test).
+    router_.Add(http::verb::get, "/slow", [this](RequestContext& ctx) -> net::awaitable<Response> {
+      slow_started_ = true;
+      (void)co_await slow_gate_->WaitUntil(SteadyTime::max());
+      co_return JsonResponse(ctx.request, http::status::ok, "{}");
+    });
+    slow_gate_ = clock_.NewTimer(io_.get_executor());
     server_ =
         std::make_unique<Server>(io_, clock_, metrics_, router_,
                                  ServerOptions{.listen = "127.0.0.1:0", .max_body_bytes = 64});
@@ -69,6 +78,13 @@ class ServerTest : public ::testing::Test {
     setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     return s;
   }
+  // Runs `f` on the server's I/O thread and returns its value.
+  template <typename F>
+  auto OnIo(F f) {
+    std::promise<decltype(f())> done;
+    net::post(io_, [&] { done.set_value(f()); });
+    return done.get_future().get();
+  }
   double Requests(const std::string& route, const std::string& code) {
     return metrics_.CounterValue("sandboxd_http_requests_total",
                                  {{"route", route}, {"code", code}});
@@ -81,6 +97,8 @@ class ServerTest : public ::testing::Test {
   Metrics metrics_;
   Router router_;
   std::unique_ptr<Server> server_;
+  std::unique_ptr<Timer> slow_gate_;
+  std::atomic<bool> slow_started_{false};
   std::thread thread_;
   uint16_t port_ = 0;
 };
@@ -138,6 +156,35 @@ TEST_F(ServerTest, CountsEveryRequestByRouteTemplateAndCode) {
   EXPECT_NE(text.find("sandboxd_http_request_duration_seconds_count{route=\"/items/{id}\"} 4\n"),
             std::string::npos)
       << text;
+}
+
+TEST_F(ServerTest, ShutdownClosesIdleConnectionsAndLetsARequestInProgressFinish) {
+  auto idle = Connect();
+  (void)Exchange(idle, "GET /items/a HTTP/1.1\r\nHost: x\r\n\r\n");  // now idle, kept alive
+  auto busy = Connect();
+  net::write(busy, net::buffer(std::string("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")));
+  while (!slow_started_) std::this_thread::yield();
+  EXPECT_EQ(OnIo([this] { return server_->open_connections(); }), 2u);
+
+  server_->BeginShutdown();
+  // The idle connection is closed without a word.
+  char byte;
+  beast::error_code ec;
+  idle.read_some(net::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, net::error::eof);
+  EXPECT_EQ(OnIo([this] { return server_->open_connections(); }), 1u);
+  // No new connections are taken.
+  net::ip::tcp::socket late(client_io_);
+  late.connect({net::ip::make_address("127.0.0.1"), port_}, ec);
+  EXPECT_TRUE(ec) << "a connection was accepted after shutdown began";
+  // The request in progress gets its answer, then the connection closes.
+  net::post(io_, [this] { slow_gate_->Cancel(); });
+  const std::string answer = Exchange(busy, "");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+  busy.read_some(net::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, net::error::eof);
+  EXPECT_EQ(OnIo([this] { return server_->open_connections(); }), 0u);
 }
 
 }  // namespace

@@ -128,14 +128,14 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
     while (next < projects.size()) {
       const std::string project = projects[next++];
       ++result.checked;
-      std::string error;
-      switch (co_await lifecycle_.PauseIfIdle(project, &error)) {
+      lifecycle::PauseResult pause = co_await lifecycle_.PauseIfIdle(project);
+      switch (pause.decision) {
         case lifecycle::PauseDecision::kPaused:
           ++result.paused;
           break;
         case lifecycle::PauseDecision::kFailed:
           ++result.failed;
-          run.errors.push_back(error);
+          run.errors.push_back(std::move(pause.error));
           break;
         case lifecycle::PauseDecision::kNotDue:
           break;
@@ -169,6 +169,11 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
                  result.paused, result.failed);
   }
   co_return result;
+}
+
+net::awaitable<Result<std::vector<store::JobRun>>> IdleEnforcer::RecentRuns(int limit) {
+  auto list = [this, limit] { return store_.ListJobRuns(kIdleEnforcerJob, limit); };
+  co_return co_await store_pool_.Run(list);
 }
 
 }  // namespace sbx::jobs

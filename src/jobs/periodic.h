@@ -1,8 +1,8 @@
-// Background jobs that run on a schedule besides the idle enforcer:
-// Reconciler repairs drift between records and the provider (lost webhooks,
-// crashes); KeepAlive extends the provider-side timeout of active sandboxes
-// so the provider never ends a sandbox sandboxd considers in use. Both run on
-// the executor given to Start() and skip a tick while the previous one runs.
+// PeriodicJob runs a coroutine on a schedule (5-field cron or "@every
+// <duration>", cron.h) on the executor given to Start(); a tick that runs long
+// delays the next one (ticks never overlap). The reconciler, keep-alive and
+// failover jobs are built on it. REQUIRES: Start/Stop and the ticks on one
+// executor's thread.
 #pragma once
 
 #include <chrono>
@@ -12,9 +12,7 @@
 #include <string>
 
 #include "base/clock.h"
-#include "base/metrics.h"
 #include "jobs/cron.h"
-#include "lifecycle/lifecycle.h"
 
 namespace sbx::jobs {
 
@@ -37,16 +35,5 @@ class PeriodicJob {
   std::optional<net::any_io_executor> executor_;
   bool stopping_ = false;
 };
-
-struct KeepAliveOptions {
-  std::chrono::seconds provider_timeout{600};  // TTL requested from the provider, s
-  std::chrono::seconds renew_before{300};      // renew when the provider end is this close, s
-};
-
-// One keep-alive pass: every RUNNING sandbox whose provider-side end time is
-// unknown or within `renew_before`, and which had activity within its idle
-// timeout, gets its provider timeout set to `provider_timeout` (one call per
-// sandbox per pass, never per request). Returns how many were extended.
-net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOptions options);
 
 }  // namespace sbx::jobs

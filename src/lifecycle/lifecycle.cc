@@ -2,101 +2,15 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <map>
-#include <unordered_map>
-
 #include "base/log.h"
-#include "core/transition.h"
 
 namespace sbx::lifecycle {
-namespace {
 
 using core::EventSource;
 using core::EventType;
 using core::LifecycleEvent;
 using core::Sandbox;
 using core::SandboxStatus;
-
-using core::IsProviderFact;
-
-// Activity and settings changes move a record but are not lifecycle history.
-bool WritesHistory(EventType t) {
-  return t != EventType::kActivity && t != EventType::kSettingsChanged;
-}
-
-std::string TypeText(const LifecycleEvent& e) {
-  return e.raw_type.empty() ? std::string(core::EventTypeName(e.type)) : e.raw_type;
-}
-
-}  // namespace
-
-std::string_view OutcomeName(Outcome o) {
-  switch (o) {
-    case Outcome::kApplied: return "applied";
-    case Outcome::kDuplicate: return "duplicate";
-    case Outcome::kStale: return "stale";
-    case Outcome::kIgnored: return "ignored";
-    case Outcome::kOrphan: return "orphan";
-  }
-  return "applied";
-}
-
-// One queued event and how to hand its result to the coroutine awaiting it.
-struct Lifecycle::PendingApply {
-  LifecycleEvent event;
-  Precondition precondition;
-  Result<ApplyResult> result = Internal("event was not written");
-  std::function<void(Result<ApplyResult>)> complete;  // resumes the caller on its executor
-};
-
-// The records as the batch being written sees them: what its earlier events
-// changed (written, not yet committed) over the read model. The read model
-// learns of the changes only once the batch commits.
-class Lifecycle::BatchView {
- public:
-  explicit BatchView(const ReadModel& committed) : committed_(committed) {}
-
-  std::optional<Sandbox> Get(const std::string& project_id) const {
-    if (auto it = changed_.find(project_id); it != changed_.end()) return it->second;
-    return committed_.Get(project_id);
-  }
-
-  std::optional<std::string> ProjectOfSandbox(const std::string& sandbox_id) const {
-    if (sandbox_id.empty()) return std::nullopt;
-    if (auto it = project_by_sandbox_.find(sandbox_id); it != project_by_sandbox_.end()) {
-      return it->second;
-    }
-    auto project = committed_.ProjectOfSandbox(sandbox_id);
-    if (project) {
-      // The batch gave that project another sandbox since.
-      auto it = changed_.find(*project);
-      if (it != changed_.end() && it->second.sandbox_id != sandbox_id) return std::nullopt;
-    }
-    return project;
-  }
-
-  bool Changed(const std::string& project_id) const { return changed_.contains(project_id); }
-
-  void Put(const Sandbox& s) {
-    auto [it, inserted] = changed_.try_emplace(s.project_id, s);
-    if (!inserted) {
-      if (it->second.sandbox_id != s.sandbox_id) project_by_sandbox_.erase(it->second.sandbox_id);
-      it->second = s;
-    }
-    if (!s.sandbox_id.empty()) project_by_sandbox_[s.sandbox_id] = s.project_id;
-    order_.push_back(s);
-  }
-
-  // Every change in the order it was written.
-  const std::vector<Sandbox>& order() const { return order_; }
-
- private:
-  const ReadModel& committed_;
-  std::unordered_map<std::string, Sandbox> changed_;
-  std::unordered_map<std::string, std::string> project_by_sandbox_;
-  std::vector<Sandbox> order_;
-};
 
 Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provider_pool,
                      store::Store& store, provider::Provider& provider, IdGenerator& ids,
@@ -111,7 +25,9 @@ Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provi
       read_model_(read_model),
       bus_(bus),
       metrics_(metrics),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      apply_(clock, store_pool, store, read_model, bus, metrics,
+             {.max_apply_retries = options_.max_apply_retries, .max_batch = options_.max_batch}) {}
 
 Lifecycle::~Lifecycle() = default;
 
@@ -146,6 +62,35 @@ Result<Sandbox> Lifecycle::Get(const std::string& project_id) const {
   return *s;
 }
 
+net::awaitable<Result<std::vector<store::HistoryRow>>> Lifecycle::History(
+    const std::string& project_id, int limit) {
+  if (!read_model_.Get(project_id)) {
+    co_return NotFound(fmt::format("project {} has no sandbox", project_id));
+  }
+  auto list = [this, project_id, limit] { return store_.ListHistory(project_id, limit); };
+  co_return co_await store_pool_.Run(list);
+}
+
+net::awaitable<Status> Lifecycle::CheckStore() {
+  auto ping = [this] { return store_.Ping(); };
+  co_return co_await store_pool_.Run(ping);
+}
+
+net::awaitable<Result<ApplyResult>> Lifecycle::Apply(LifecycleEvent event,
+                                                     Precondition precondition) {
+  return apply_.Apply(std::move(event), std::move(precondition));
+}
+
+bool Lifecycle::busy() { return background_ > 0 || apply_.busy(); }
+
+void Lifecycle::Background(net::any_io_executor ex, net::awaitable<void> op) {
+  ++background_;
+  net::co_spawn(ex, std::move(op), [this](std::exception_ptr e) {
+    --background_;
+    if (e) SBX_LOG_ERROR("bug: a background lifecycle operation threw");
+  });
+}
+
 LifecycleEvent Lifecycle::Command(EventType type, const std::string& project_id,
                                   EventSource source) {
   LifecycleEvent e;
@@ -155,226 +100,6 @@ LifecycleEvent Lifecycle::Command(EventType type, const std::string& project_id,
   e.timestamp = clock_.Now();
   e.project_id = project_id;
   return e;
-}
-
-Status Lifecycle::RecordOutcome(const LifecycleEvent& event, const std::string& project_id,
-                                Outcome outcome, const std::string& detail) {
-  store::HistoryRow row;
-  row.project_id = project_id;
-  row.sandbox_id = event.sandbox_id;
-  row.event_id = event.id;
-  row.type = TypeText(event);
-  row.source = std::string(core::EventSourceName(event.source));
-  row.outcome = std::string(OutcomeName(outcome));
-  row.at = TruncateToMillis(event.timestamp);
-  row.recorded_at = TruncateToMillis(clock_.Now());
-  row.detail = detail;
-  if (outcome == Outcome::kDuplicate) return store_.AppendHistory(row);
-  Status s = store_.RecordEvent(event.id, row);
-  if (s.code() == StatusCode::kAlreadyExists) {
-    row.outcome = std::string(OutcomeName(Outcome::kDuplicate));
-    return store_.AppendHistory(row);
-  }
-  return s;
-}
-
-std::string Lifecycle::ResolveProject(const LifecycleEvent& event, const BatchView& view) const {
-  if (auto p = view.ProjectOfSandbox(event.sandbox_id)) return *p;
-  // Not a sandbox we know: adopt it if its metadata names a project that is
-  // waiting for one (sandboxd asked for it and the provider's events came
-  // before the create call returned), or on `created`, one whose last
-  // sandbox was killed or that has none yet.
-  auto it = event.metadata.find("projectId");
-  if (it == event.metadata.end() || it->second.empty()) return "";
-  auto current = view.Get(it->second);
-  if (!current) return event.type == EventType::kCreated ? it->second : "";
-  if (current->sandbox_id.empty()) return it->second;
-  if (event.type == EventType::kCreated && current->status == SandboxStatus::kKilled) {
-    return it->second;
-  }
-  return "";
-}
-
-Result<ApplyResult> Lifecycle::ApplyOne(const LifecycleEvent& event,
-                                        const Precondition& precondition, BatchView& view) {
-  metrics_.Inc("sandboxd_events_total",
-               {{"source", std::string(core::EventSourceName(event.source))}}, 1,
-               "Lifecycle events seen, by source");
-  const bool fact = IsProviderFact(event.type);
-  if (!event.id.empty() && fact) {
-    SBX_ASSIGN_OR_RETURN(bool seen, store_.IsEventProcessed(event.id));
-    if (seen) {
-      std::string project = event.project_id;
-      if (project.empty()) project = view.ProjectOfSandbox(event.sandbox_id).value_or("");
-      SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, ""));
-      return ApplyResult{Outcome::kDuplicate, view.Get(project)};
-    }
-  }
-  // Find the project: by id for commands, by sandbox id for provider events,
-  // or adopt a sandbox we created whose `created` event came first.
-  std::string project = event.project_id;
-  if (fact && project.empty()) project = ResolveProject(event, view);
-  std::optional<Sandbox> current;
-  if (!project.empty()) current = view.Get(project);
-  if (fact && (project.empty() || (!current && event.type != EventType::kCreated))) {
-    SBX_RETURN_IF_ERROR(RecordOutcome(event, "", Outcome::kOrphan,
-                                      fmt::format("no project has sandbox {}", event.sandbox_id)));
-    return ApplyResult{Outcome::kOrphan, std::nullopt};
-  }
-  for (int attempt = 0;; ++attempt) {
-    if (fact && current) {
-      const bool other_sandbox = !current->sandbox_id.empty() && !event.sandbox_id.empty() &&
-                                 current->sandbox_id != event.sandbox_id;
-      const bool adopting = event.type == EventType::kCreated &&
-                            (current->status == SandboxStatus::kKilled ||
-                             current->sandbox_id.empty());
-      if (other_sandbox && !adopting) {
-        SBX_RETURN_IF_ERROR(RecordOutcome(
-            event, project, Outcome::kStale,
-            fmt::format("event for sandbox {}, project now has {}", event.sandbox_id,
-                        current->sandbox_id)));
-        return ApplyResult{Outcome::kStale, current};
-      }
-      if (event.timestamp < current->last_event_at) {
-        SBX_RETURN_IF_ERROR(RecordOutcome(
-            event, project, Outcome::kStale,
-            fmt::format("older than the newest applied event ({})",
-                        FormatRfc3339(current->last_event_at))));
-        return ApplyResult{Outcome::kStale, current};
-      }
-    }
-    if (event.type == EventType::kUnknown) {
-      SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kIgnored,
-                                        "unknown event type " + event.raw_type));
-      return ApplyResult{Outcome::kIgnored, current};
-    }
-    if (precondition) {
-      if (!current) return NotFound(fmt::format("project {} has no sandbox", project));
-      SBX_RETURN_IF_ERROR(precondition(*current));
-    }
-    LifecycleEvent e = event;
-    e.project_id = project;
-    SBX_ASSIGN_OR_RETURN(Sandbox next, core::ApplyEvent(current, e, clock_.Now()));
-    std::optional<store::HistoryRow> row;
-    if (WritesHistory(event.type)) {
-      row.emplace();
-      row->project_id = project;
-      row->sandbox_id = next.sandbox_id.empty() ? event.sandbox_id : next.sandbox_id;
-      row->event_id = event.id;
-      row->type = TypeText(event);
-      row->source = std::string(core::EventSourceName(event.source));
-      row->outcome = std::string(OutcomeName(Outcome::kApplied));
-      row->at = TruncateToMillis(event.timestamp);
-      row->recorded_at = next.updated_at;
-      row->status = std::string(core::StatusName(next.status));
-      if (event.error) row->detail = event.error->message;
-    }
-    const int64_t expected = current ? current->version : 0;
-    Status s = store_.CommitTransition(next, expected, fact ? event.id : "", row);
-    if (s.ok()) {
-      view.Put(next);
-      return ApplyResult{Outcome::kApplied, next};
-    }
-    if (s.code() == StatusCode::kAlreadyExists) {
-      SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, ""));
-      return ApplyResult{Outcome::kDuplicate, current};
-    }
-    if (s.code() != StatusCode::kFailedPrecondition || attempt + 1 >= options_.max_apply_retries) {
-      return s.WithContext(fmt::format("apply {} to project {}", TypeText(event), project));
-    }
-    // Someone else (another replica) committed first: reload and re-decide.
-    auto fresh = store_.GetSandbox(project);
-    if (fresh.ok()) {
-      // Committed by someone else, unless this batch changed it (then it is
-      // this transaction's own write, which the read model gets at commit).
-      if (!view.Changed(project)) read_model_.Put(*fresh);
-      current = *fresh;
-    } else if (fresh.error().code() == StatusCode::kNotFound) {
-      current.reset();
-    } else {
-      return fresh.error();
-    }
-  }
-}
-
-net::awaitable<Result<ApplyResult>> Lifecycle::Apply(LifecycleEvent event,
-                                                     Precondition precondition) {
-  return net::async_initiate<const net::use_awaitable_t<>, void(Result<ApplyResult>)>(
-      [this](auto handler, LifecycleEvent ev, Precondition pre) {
-        auto ex = net::get_associated_executor(handler);
-        // std::function needs a copyable callable; the handler is move-only.
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto pending = std::make_unique<PendingApply>();
-        pending->event = std::move(ev);
-        pending->precondition = std::move(pre);
-        pending->complete = [ex, shared](Result<ApplyResult> r) {
-          net::post(ex, [shared, r = std::move(r)]() mutable {
-            auto& resume = *shared;
-            std::move(resume)(std::move(r));
-          });
-        };
-        Enqueue(std::move(pending));
-      },
-      net::use_awaitable, std::move(event), std::move(precondition));
-}
-
-void Lifecycle::Enqueue(std::unique_ptr<PendingApply> pending) {
-  {
-    std::lock_guard lock(queue_mu_);
-    queue_.push_back(std::move(pending));
-    if (writer_active_) return;  // the running writer takes it in its next batch
-    writer_active_ = true;
-  }
-  store_pool_.Post([this] { DrainQueue(); });
-}
-
-void Lifecycle::DrainQueue() {
-  for (;;) {
-    std::vector<std::unique_ptr<PendingApply>> batch;
-    {
-      std::lock_guard lock(queue_mu_);
-      if (queue_.empty()) {
-        writer_active_ = false;
-        return;
-      }
-      const size_t n = std::min(queue_.size(), std::max<size_t>(options_.max_batch, 1));
-      batch.reserve(n);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
-    WriteBatch(batch);
-    for (auto& p : batch) p->complete(std::move(p->result));
-  }
-}
-
-void Lifecycle::WriteBatch(std::vector<std::unique_ptr<PendingApply>>& batch) {
-  BatchView view(read_model_);
-  Status committed = store_.Batch([&]() -> Status {
-    for (auto& p : batch) {
-      try {
-        p->result = ApplyOne(p->event, p->precondition, view);
-      } catch (const std::exception& e) {
-        // Never leave a caller waiting or the transaction open: a throw
-        // here is a bug, reported as one.
-        p->result = Internal(fmt::format("bug: applying an event threw: {}", e.what()));
-      }
-    }
-    return OkStatus();
-  });
-  if (!committed.ok()) {
-    SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
-    for (auto& p : batch) p->result = committed;
-    return;
-  }
-  metrics_.Inc("sandboxd_store_commits_total", {}, 1,
-               "Store transactions that committed lifecycle events (group commit: "
-               "sandboxd_events_total / this = events per commit)");
-  for (const Sandbox& s : view.order()) {
-    read_model_.Put(s);
-    bus_.Publish(s);
-  }
 }
 
 template <typename F>
@@ -396,6 +121,11 @@ net::awaitable<std::invoke_result_t<F>> Lifecycle::CallProvider(const char* op, 
                  "Failed provider calls");
   }
   co_return result;
+}
+
+net::awaitable<Result<provider::ListResult>> Lifecycle::ListProvider() {
+  auto list = [this] { return provider_.List(); };
+  co_return co_await CallProvider("list", list);
 }
 
 net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& project_id,
@@ -528,24 +258,29 @@ net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id) {
     co_return r.error();
   }
   Sandbox starting = *r->sandbox;
-  auto ex = co_await net::this_coro::executor;
-  net::co_spawn(ex, FinishWake(starting), net::detached);
+  Background(co_await net::this_coro::executor, FinishWake(starting));
   co_return starting;
 }
 
-net::awaitable<void> Lifecycle::FinishPause(Sandbox pausing, EventSource source) {
+net::awaitable<Status> Lifecycle::PauseClaimed(const Sandbox& pausing, EventSource source) {
   const std::string id = pausing.sandbox_id;
+  const std::string project = pausing.project_id;
   auto pause = [this, id] { return provider_.Pause(id); };
   Status s = co_await CallProvider("pause", pause);
-  LifecycleEvent ev = Command(s.ok() ? EventType::kPaused : EventType::kPauseFailed,
-                              pausing.project_id, source);
+  LifecycleEvent ev =
+      Command(s.ok() ? EventType::kPaused : EventType::kPauseFailed, project, source);
   ev.sandbox_id = id;
   if (!s.ok()) {
-    SBX_LOG_WARN("pause of {} ({}) failed: {}", pausing.project_id, id, s.ToString());
+    SBX_LOG_WARN("pause of {} ({}) failed: {}", project, id, s.ToString());
     ev.error = core::LastError{"pause_failed", s.message(), clock_.Now()};
   }
   auto r = co_await Apply(ev);
-  if (!r.ok()) SBX_LOG_ERROR("recording pause of {}: {}", pausing.project_id, r.error().ToString());
+  if (!r.ok()) SBX_LOG_ERROR("recording pause of {}: {}", project, r.error().ToString());
+  co_return s;
+}
+
+net::awaitable<void> Lifecycle::FinishPause(Sandbox pausing, EventSource source) {
+  (void)co_await PauseClaimed(pausing, source);
 }
 
 net::awaitable<Result<Sandbox>> Lifecycle::Pause(const std::string& project_id) {
@@ -558,15 +293,13 @@ net::awaitable<Result<Sandbox>> Lifecycle::Pause(const std::string& project_id) 
   auto r = co_await Apply(ev);
   if (!r.ok()) co_return r.error();
   Sandbox pausing = *r->sandbox;
-  auto ex = co_await net::this_coro::executor;
-  net::co_spawn(ex, FinishPause(pausing, EventSource::kApi), net::detached);
+  Background(co_await net::this_coro::executor, FinishPause(pausing, EventSource::kApi));
   co_return pausing;
 }
 
-net::awaitable<PauseDecision> Lifecycle::PauseIfIdle(const std::string& project_id,
-                                                     std::string* error_out) {
+net::awaitable<PauseResult> Lifecycle::PauseIfIdle(const std::string& project_id) {
   auto current = read_model_.Get(project_id);
-  if (!current || !core::IsIdleDue(*current, clock_.Now())) co_return PauseDecision::kNotDue;
+  if (!current || !core::IsIdleDue(*current, clock_.Now())) co_return PauseResult{};
   // The claim re-checks idleness against the record it replaces: activity
   // committed after our read bumps the version, fails the compare-and-set and
   // is seen here on the retry.
@@ -577,26 +310,14 @@ net::awaitable<PauseDecision> Lifecycle::PauseIfIdle(const std::string& project_
   LifecycleEvent claim = Command(EventType::kPauseRequested, project_id, EventSource::kEnforcer);
   auto claimed = co_await Apply(claim, still_idle);
   if (!claimed.ok()) {
-    if (claimed.error().code() == StatusCode::kFailedPrecondition) co_return PauseDecision::kNotDue;
-    if (error_out) *error_out = claimed.error().message();
-    co_return PauseDecision::kFailed;
+    if (claimed.error().code() == StatusCode::kFailedPrecondition) co_return PauseResult{};
+    co_return PauseResult{PauseDecision::kFailed, claimed.error().message()};
   }
-  const std::string id = claimed->sandbox->sandbox_id;
-  auto pause = [this, id] { return provider_.Pause(id); };
-  Status s = co_await CallProvider("pause", pause);
-  LifecycleEvent ev = Command(s.ok() ? EventType::kPaused : EventType::kPauseFailed, project_id,
-                              EventSource::kEnforcer);
-  ev.sandbox_id = id;
-  if (!s.ok()) ev.error = core::LastError{"pause_failed", s.message(), clock_.Now()};
-  auto r = co_await Apply(ev);
-  if (!r.ok()) {
-    SBX_LOG_ERROR("recording enforcer pause of {}: {}", project_id, r.error().ToString());
-  }
+  Status s = co_await PauseClaimed(*claimed->sandbox, EventSource::kEnforcer);
   if (!s.ok()) {
-    if (error_out) *error_out = fmt::format("{}: {}", project_id, s.message());
-    co_return PauseDecision::kFailed;
+    co_return PauseResult{PauseDecision::kFailed, fmt::format("{}: {}", project_id, s.message())};
   }
-  co_return PauseDecision::kPaused;
+  co_return PauseResult{PauseDecision::kPaused, ""};
 }
 
 net::awaitable<Status> Lifecycle::Kill(const std::string& project_id) {
@@ -656,76 +377,6 @@ net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& proje
   ev.end_at = TruncateToMillis(clock_.Now() + ttl);
   auto r = co_await Apply(ev);
   co_return r.status();
-}
-
-net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_grace) {
-  auto list = [this] { return provider_.List(); };
-  auto listed = co_await CallProvider("list", list);
-  if (!listed.ok()) co_return listed.error().WithContext("reconcile: list provider sandboxes");
-  if (!listed->complete) co_return Unavailable("reconcile: provider listing incomplete");
-  std::map<std::string, provider::ProviderSandbox> by_id;
-  std::map<std::string, provider::ProviderSandbox> by_project;
-  for (const auto& p : listed->sandboxes) {
-    by_id[p.sandbox_id] = p;
-    if (auto it = p.metadata.find("projectId"); it != p.metadata.end()) by_project[it->second] = p;
-  }
-  int repaired = 0;
-  const SystemTime now = clock_.Now();
-  for (const Sandbox& s : read_model_.All()) {
-    if (s.status == SandboxStatus::kKilled) continue;
-    const bool in_flight =
-        s.status == SandboxStatus::kStarting || s.status == SandboxStatus::kPausing;
-    if (in_flight && now - s.updated_at < in_flight_grace) continue;
-    LifecycleEvent ev = Command(EventType::kUnknown, s.project_id, EventSource::kReconciler);
-    ev.sandbox_id = s.sandbox_id;
-    const provider::ProviderSandbox* p = nullptr;
-    if (auto it = by_id.find(s.sandbox_id); !s.sandbox_id.empty() && it != by_id.end()) {
-      p = &it->second;
-    } else if (s.sandbox_id.empty()) {
-      if (auto jt = by_project.find(s.project_id); jt != by_project.end()) p = &jt->second;
-    }
-    if (!p) {
-      if (s.sandbox_id.empty()) {
-        // A create that never finished (crash): nothing runs for it.
-        if (s.status != SandboxStatus::kStarting) continue;
-        ev.type = EventType::kCreateFailed;
-        ev.error = core::LastError{"create_interrupted",
-                                   "sandboxd stopped while creating this sandbox", clock_.Now()};
-      } else {
-        ev.type = EventType::kKilled;
-      }
-    } else if (p->state == provider::ProviderState::kRunning &&
-               s.status == SandboxStatus::kPausing) {
-      // A pause claimed by a replica that died before calling the provider:
-      // back to RUNNING with its idle clock untouched, so it is still due.
-      ev.type = EventType::kPauseFailed;
-      ev.error = core::LastError{"pause_interrupted",
-                                 "the pause was claimed but never reached the provider",
-                                 clock_.Now()};
-    } else if (p->state == provider::ProviderState::kRunning &&
-               s.status != SandboxStatus::kRunning) {
-      ev.type = s.sandbox_id.empty() ? EventType::kCreated : EventType::kResumed;
-      ev.sandbox_id = p->sandbox_id;
-      ev.url = p->url;
-    } else if (p->state == provider::ProviderState::kPaused &&
-               s.status != SandboxStatus::kPaused) {
-      ev.type = EventType::kPaused;
-      ev.sandbox_id = p->sandbox_id;
-    } else {
-      continue;
-    }
-    SBX_LOG_WARN("drift: project {} sandbox {} is {} here; repairing with {}", s.project_id,
-                 s.sandbox_id, core::StatusName(s.status), core::EventTypeName(ev.type));
-    auto r = co_await Apply(ev);
-    if (!r.ok()) {
-      SBX_LOG_ERROR("drift repair of {}: {}", s.project_id, r.error().ToString());
-      continue;
-    }
-    metrics_.Inc("sandboxd_drift_repaired_total", {{"to", std::string(core::EventTypeName(ev.type))}},
-                 1, "Records repaired by the reconciler (lost webhooks or a crash)");
-    ++repaired;
-  }
-  co_return repaired;
 }
 
 }  // namespace sbx::lifecycle

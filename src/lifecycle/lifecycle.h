@@ -1,24 +1,21 @@
-// Lifecycle owns every change to sandbox state. Commands (create, wake, pause,
-// kill, activity) and provider events all end in Apply, which writes the new
-// record, the processed event id and a history row atomically, then updates
-// the ReadModel and publishes on the EventBus. Status reads (Get/List)
-// answer from the ReadModel without I/O.
-// Apply queues the event for one writer on `store_pool`, which takes every
-// event waiting (up to max_batch) and commits them in one store transaction
-// (group commit, Store::Batch): under load many events share one commit; a
-// lone event is written at once. Each event still succeeds or fails alone.
+// Lifecycle holds the commands on sandboxes (create, wake, pause, kill,
+// activity, settings), the enforcer's step (PauseIfIdle), drift repair
+// (Reconcile, in reconcile.cc) and the read side (Get, History). Every change
+// of state ends in the single write path, ApplyPipeline (apply.h), which
+// commits the record, the processed event id and a history row atomically,
+// then updates the ReadModel and publishes on the EventBus. Status reads
+// answer from the ReadModel without I/O. Only Lifecycle (through the
+// pipeline, Observe and Resync) writes the read model.
 // Thread-safe. Coroutines run on any I/O executor; store calls go to
 // `store_pool`, provider calls to `provider_pool`, so a hanging provider never
 // holds up store writes or reads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +25,7 @@
 #include "base/metrics.h"
 #include "base/net.h"
 #include "core/event.h"
+#include "lifecycle/apply.h"
 #include "lifecycle/event_bus.h"
 #include "lifecycle/read_model.h"
 #include "provider/provider.h"
@@ -40,14 +38,6 @@ struct LifecycleOptions {
   std::string default_template = "hello";    // template when create names none
   int max_apply_retries = 5;                 // CAS conflicts retried before giving up
   size_t max_batch = 256;                    // events committed together at most
-};
-
-enum class Outcome { kApplied, kDuplicate, kStale, kIgnored, kOrphan };
-std::string_view OutcomeName(Outcome o);
-
-struct ApplyResult {
-  Outcome outcome = Outcome::kApplied;
-  std::optional<core::Sandbox> sandbox;  // the record after the event, if any
 };
 
 struct CreateOptions {
@@ -64,11 +54,15 @@ struct CreateResult {
 
 enum class PauseDecision { kPaused, kNotDue, kFailed };
 
+// What PauseIfIdle did; `error` says why when it failed.
+struct PauseResult {
+  PauseDecision decision = PauseDecision::kNotDue;
+  std::string error;
+};
+
 class Lifecycle {
  public:
-  // Checked inside Apply against the record about to change (the committed
-  // one if a conflict forced a reload). A non-OK status aborts the event.
-  using Precondition = std::function<Status(const core::Sandbox&)>;
+  using Precondition = lifecycle::Precondition;
 
   Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provider_pool,
             store::Store& store, provider::Provider& provider, IdGenerator& ids,
@@ -87,13 +81,14 @@ class Lifecycle {
 
   // Status reads: memory only. kNotFound if the project never had a sandbox.
   Result<core::Sandbox> Get(const std::string& project_id) const;
+  // The project's history, newest first, at most `limit` rows (store pool).
+  // kNotFound if the project never had a sandbox.
+  net::awaitable<Result<std::vector<store::HistoryRow>>> History(const std::string& project_id,
+                                                                 int limit);
+  // OK when the store answers (readiness).
+  net::awaitable<Status> CheckStore();
 
-  // The single write path. Provider events are deduplicated by id and
-  // ordered by timestamp; commands are checked against the transition table
-  // (kFailedPrecondition when not allowed) and `precondition`. Completes once
-  // the event is committed (or refused) and the read model shows it.
-  // Not a coroutine (see BlockingPool::Run): the event travels through
-  // async_initiate into the writer's queue.
+  // The single write path (ApplyPipeline::Apply).
   net::awaitable<Result<ApplyResult>> Apply(core::LifecycleEvent event,
                                             Precondition precondition = nullptr);
 
@@ -119,8 +114,7 @@ class Lifecycle {
   // The enforcer's step for one sandbox: pauses it if it is RUNNING and idle
   // past its pauseAt, re-checked atomically with the claim (activity that
   // arrives first wins). Waits for the provider call.
-  net::awaitable<PauseDecision> PauseIfIdle(const std::string& project_id,
-                                            std::string* error_out = nullptr);
+  net::awaitable<PauseResult> PauseIfIdle(const std::string& project_id);
 
   // Sets the provider-side timeout of the project's running sandbox to
   // `ttl` from now and records the new end time (an `updated` event).
@@ -128,38 +122,35 @@ class Lifecycle {
                                                std::chrono::seconds ttl);
 
   // Compares every record with the provider's list and repairs drift with
-  // reconciler events. Does nothing unless the listing is complete. Returns
-  // the number of records repaired.
+  // reconciler events (reconcile.h plans each repair). Does nothing unless
+  // the listing is complete. Returns the number of records repaired.
   // Records in STARTING/PAUSING changed within `in_flight_grace` are left
   // alone: their create/resume/pause may still be running somewhere.
   net::awaitable<Result<int>> Reconcile(
       std::chrono::seconds in_flight_grace = std::chrono::seconds(0));
 
+  // True while events are being written or background operations (the
+  // provider half of a wake or pause) are running: shutdown waits for it.
+  bool busy();
+
   ReadModel& read_model() { return read_model_; }
   Clock& clock() { return clock_; }
 
  private:
-  struct PendingApply;
-  class BatchView;
-  // Queues one event for the writer, starting it when idle.
-  void Enqueue(std::unique_ptr<PendingApply> pending);
-  // The writer (on store_pool_): commits queued events batch by batch until
-  // the queue is empty.
-  void DrainQueue();
-  void WriteBatch(std::vector<std::unique_ptr<PendingApply>>& batch);
-  // Decides and writes one event inside the batch's transaction.
-  Result<ApplyResult> ApplyOne(const core::LifecycleEvent& event, const Precondition& precondition,
-                               BatchView& view);
-  // The project a provider event belongs to, or "" (an orphan).
-  std::string ResolveProject(const core::LifecycleEvent& event, const BatchView& view) const;
-  Status RecordOutcome(const core::LifecycleEvent& event, const std::string& project_id,
-                       Outcome outcome, const std::string& detail);
   core::LifecycleEvent Command(core::EventType type, const std::string& project_id,
                                core::EventSource source);
+  // Starts `op` detached on `ex`, counted by busy() until it ends.
+  void Background(net::any_io_executor ex, net::awaitable<void> op);
   net::awaitable<void> FinishWake(core::Sandbox starting);
   net::awaitable<void> FinishPause(core::Sandbox pausing, core::EventSource source);
+  // Pauses a claimed (PAUSING) sandbox at the provider and records the
+  // result: `paused`, or `pause_failed` (back to RUNNING with lastError).
+  // Returns the provider's status.
+  net::awaitable<Status> PauseClaimed(const core::Sandbox& pausing, core::EventSource source);
   net::awaitable<Result<core::Sandbox>> ProvisionNew(const std::string& project_id,
                                                      core::EventSource source);
+  // Provider::List through CallProvider (for Reconcile, in reconcile.cc).
+  net::awaitable<Result<provider::ListResult>> ListProvider();
   // Runs `f` on the provider pool, recording its latency and errors.
   template <typename F>
   net::awaitable<std::invoke_result_t<F>> CallProvider(const char* op, F f);
@@ -174,12 +165,8 @@ class Lifecycle {
   EventBus& bus_;
   Metrics& metrics_;
   LifecycleOptions options_;
-  // Events waiting for the writer. The single writer serializes
-  // read-compute-commit within this process; other replicas are fenced by
-  // the store's compare-and-set.
-  std::mutex queue_mu_;
-  std::deque<std::unique_ptr<PendingApply>> queue_;  // guarded by queue_mu_
-  bool writer_active_ = false;                       // guarded by queue_mu_
+  ApplyPipeline apply_;
+  std::atomic<int> background_{0};  // running FinishWake/FinishPause operations
 };
 
 }  // namespace sbx::lifecycle

@@ -202,16 +202,16 @@ TEST(LifecycleTest, PauseIfIdleHonoursDeadlineAndActivity) {
   Harness h;
   CreateRunning(h, "p1");
   h.clock.Advance(179s);
-  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kNotDue);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")).decision, PauseDecision::kNotDue);
   ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("p1")).ok());
   h.clock.Advance(179s);
-  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kNotDue);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")).decision, PauseDecision::kNotDue);
   h.clock.Advance(1s);
-  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kPaused);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")).decision, PauseDecision::kPaused);
   EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
   EXPECT_EQ(h.provider.pause_calls(), 1);
   // Already paused: nothing more happens.
-  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kNotDue);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")).decision, PauseDecision::kNotDue);
   EXPECT_EQ(h.provider.pause_calls(), 1);
 }
 
@@ -226,7 +226,7 @@ TEST(LifecycleTest, ActivityCommittedBeforeTheClaimWins) {
   touched.version += 1;
   touched.last_activity_at = TruncateToMillis(h.clock.Now());
   ASSERT_TRUE(h.store->CommitTransition(touched, s.version, "", std::nullopt).ok());
-  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kNotDue);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")).decision, PauseDecision::kNotDue);
   EXPECT_EQ(h.provider.pause_calls(), 0);
   EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
   EXPECT_EQ(h.lifecycle.Get("p1")->version, touched.version);
@@ -237,15 +237,15 @@ TEST(LifecycleTest, FailedPauseKeepsRunningWithLastError) {
   CreateRunning(h, "p1");
   h.clock.Advance(3min);
   h.provider.FailNext("pause", Unavailable("runc pause sbx: exit 1"));
-  std::string err;
-  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1", &err)), PauseDecision::kFailed);
-  EXPECT_NE(err.find("runc pause"), std::string::npos);
+  PauseResult failed = RunSync(h.io, h.lifecycle.PauseIfIdle("p1"));
+  EXPECT_EQ(failed.decision, PauseDecision::kFailed);
+  EXPECT_NE(failed.error.find("runc pause"), std::string::npos);
   auto s = h.lifecycle.Get("p1");
   EXPECT_EQ(s->status, SandboxStatus::kRunning);
   ASSERT_TRUE(s->last_error.has_value());
   EXPECT_EQ(s->last_error->code, "pause_failed");
   // The retry succeeds and clears the error.
-  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")), PauseDecision::kPaused);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")).decision, PauseDecision::kPaused);
   EXPECT_FALSE(h.lifecycle.Get("p1")->last_error.has_value());
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "integration/http_client.h"
+#include "integration/sse_client.h"
 #include "integration/support.h"
 
 namespace sbx::integration {
@@ -39,6 +40,7 @@ constexpr int kSideBySidePortsB = 44500;
 constexpr int kEnforcerRunsPorts = 44600;
 constexpr int kSetIdleTimeoutPorts = 44700;
 constexpr int kStartupOutputPorts = 44800;
+constexpr int kGracefulShutdownPorts = 44900;
 
 // With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
 // 2 s after its last activity; this is the slack we allow on top.
@@ -636,6 +638,35 @@ TEST_F(DaemonTest, StartupOutput) {
   EXPECT_EQ(d.token(), token) << "a restart must reuse <data-dir>/api-token";
   HttpResponse list = d.Call(verb::get, "/api/sandboxes");
   EXPECT_EQ(list.status, 200) << list.Describe();
+}
+
+// SIGTERM is a two-phase shutdown: a request in progress (a create waiting
+// for its container) still gets its answer and its record is kept, open event
+// streams end with a final `shutdown` event, and the process exits cleanly.
+TEST_F(DaemonTest, GracefulShutdownFinishesRequestsAndEndsStreams) {
+  Daemon d({.first_port = kGracefulShutdownPorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  ASSERT_EQ(d.Call(verb::post, SandboxPath("watched")).status, 201);
+  SseClient stream(d.port(), SandboxPath("watched") + "/events", d.token());
+  ASSERT_TRUE(stream.Start());
+  ASSERT_TRUE(stream.WaitForId(1, 10s)) << stream.Error();
+
+  HttpResponse created;
+  std::thread creator([&] { created = d.Call(verb::post, SandboxPath("inflight")); });
+  // Once the record is STARTING, the create is at the provider: in progress.
+  ASSERT_TRUE(WaitFor([&] { return d.StatusOf("inflight") == "STARTING"; }, 10s))
+      << d.StatusOf("inflight");
+  ASSERT_TRUE(d.Stop());
+  creator.join();
+  EXPECT_EQ(created.status, 201) << created.Describe();
+
+  const auto frames = stream.Frames();
+  ASSERT_FALSE(frames.empty());
+  EXPECT_EQ(frames.back().event, "shutdown") << frames.back().data;
+  stream.Stop();
+
+  ASSERT_TRUE(d.Restart());
+  EXPECT_EQ(d.StatusOf("inflight"), "RUNNING");
 }
 
 }  // namespace

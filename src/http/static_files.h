@@ -9,15 +9,15 @@
 
 #include "http/router.h"
 
-namespace sbx::app {
+namespace sbx::http_server {
 
 class StaticFiles {
  public:
   explicit StaticFiles(std::filesystem::path root);
-  net::awaitable<http_server::Response> Serve(http_server::RequestContext& ctx);
+  net::awaitable<Response> Serve(RequestContext& ctx);
 
  private:
   std::filesystem::path root_;
 };
 
-}  // namespace sbx::app
+}  // namespace sbx::http_server

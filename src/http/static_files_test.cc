@@ -1,11 +1,11 @@
-#include "app/static_files.h"
+#include "http/static_files.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-namespace sbx::app {
+namespace sbx::http_server {
 namespace {
 
 namespace fs = std::filesystem;
@@ -67,4 +67,4 @@ TEST_F(StaticFilesTest, NeverServesOutsideTheRoot) {
 }
 
 }  // namespace
-}  // namespace sbx::app
+}  // namespace sbx::http_server

@@ -1,9 +1,9 @@
-#include "app/static_files.h"
+#include "http/static_files.h"
 
 #include <fstream>
 #include <sstream>
 
-namespace sbx::app {
+namespace sbx::http_server {
 namespace fs = std::filesystem;
 
 namespace {
@@ -30,14 +30,14 @@ StaticFiles::StaticFiles(fs::path root) {
   if (ec) root_ = root;
 }
 
-net::awaitable<http_server::Response> StaticFiles::Serve(http_server::RequestContext& ctx) {
+net::awaitable<Response> StaticFiles::Serve(RequestContext& ctx) {
   const auto& req = ctx.request;
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    co_return http_server::ErrorResponse(req, http::status::not_found, "not_found",
+    co_return ErrorResponse(req, http::status::not_found, "not_found",
                                          "no route for " + ctx.path);
   }
   if (ctx.path.rfind("/api/", 0) == 0 || ctx.path == "/api") {
-    co_return http_server::ErrorResponse(req, http::status::not_found, "not_found",
+    co_return ErrorResponse(req, http::status::not_found, "not_found",
                                          "no route for " + ctx.path);
   }
   std::string rel = ctx.path == "/" ? "index.html" : ctx.path.substr(1);
@@ -46,14 +46,14 @@ net::awaitable<http_server::Response> StaticFiles::Serve(http_server::RequestCon
   const std::string root_str = root_.string() + "/";
   const bool inside = !ec && target.string().rfind(root_str, 0) == 0;
   if (!inside) {
-    co_return http_server::ErrorResponse(req, http::status::not_found, "not_found",
+    co_return ErrorResponse(req, http::status::not_found, "not_found",
                                          "no such file");
   }
   bool is_index = false;
   if (!fs::is_regular_file(target, ec)) {
     // Client-side routes fall back to the app; missing assets stay 404.
     if (target.has_extension()) {
-      co_return http_server::ErrorResponse(req, http::status::not_found, "not_found",
+      co_return ErrorResponse(req, http::status::not_found, "not_found",
                                            "no such file");
     }
     target = root_ / "index.html";
@@ -61,13 +61,13 @@ net::awaitable<http_server::Response> StaticFiles::Serve(http_server::RequestCon
   }
   std::ifstream in(target, std::ios::binary);
   if (!in) {
-    co_return http_server::ErrorResponse(
+    co_return ErrorResponse(
         req, http::status::not_found, "not_found",
         "dashboard not built: run `make build` (looked in " + root_.string() + ")");
   }
   std::ostringstream body;
   body << in.rdbuf();
-  http_server::Response res{http::status::ok, req.version()};
+  Response res{http::status::ok, req.version()};
   res.set(http::field::content_type, ContentType(target));
   is_index = is_index || target.filename() == "index.html";
   res.set(http::field::cache_control,
@@ -79,4 +79,4 @@ net::awaitable<http_server::Response> StaticFiles::Serve(http_server::RequestCon
   co_return res;
 }
 
-}  // namespace sbx::app
+}  // namespace sbx::http_server

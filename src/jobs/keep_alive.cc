@@ -1,0 +1,38 @@
+#include "jobs/keep_alive.h"
+
+#include "base/log.h"
+
+namespace sbx::jobs {
+
+net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOptions options) {
+  int extended = 0;
+  const SystemTime now = lifecycle.clock().Now();
+  for (const core::Sandbox& s : lifecycle.read_model().All()) {
+    if (s.status != core::SandboxStatus::kRunning || s.sandbox_id.empty()) continue;
+    if (now - s.last_activity_at > std::chrono::seconds(s.idle_timeout_s)) continue;
+    if (s.provider_end_at && *s.provider_end_at - now > options.renew_before) continue;
+    const std::string project = s.project_id;
+    Status st = co_await lifecycle.ExtendProviderTimeout(project, options.provider_timeout);
+    if (st.ok()) {
+      ++extended;
+    } else {
+      SBX_LOG_WARN("keep-alive of {}: {}", project, st.ToString());
+    }
+  }
+  co_return extended;
+}
+
+KeepAliveJob::KeepAliveJob(Clock& clock, lifecycle::Lifecycle& lifecycle, Leadership& leadership,
+                           KeepAliveOptions options)
+    : lifecycle_(lifecycle),
+      leadership_(leadership),
+      options_(options),
+      job_(clock, "keep-alive", options.schedule, [this]() -> net::awaitable<void> {
+        if (!leadership_.IsLeader()) co_return;
+        (void)co_await KeepAlivePass(lifecycle_, options_);
+      }) {}
+
+Status KeepAliveJob::Start(net::any_io_executor executor) { return job_.Start(executor); }
+void KeepAliveJob::Stop() { job_.Stop(); }
+
+}  // namespace sbx::jobs

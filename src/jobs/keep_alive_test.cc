@@ -1,0 +1,73 @@
+#include "jobs/keep_alive.h"
+
+#include <gtest/gtest.h>
+
+#include "lifecycle/testing.h"
+
+namespace sbx::jobs {
+namespace {
+
+using namespace std::chrono_literals;
+using lifecycle::testing::Harness;
+using lifecycle::testing::RunSync;
+
+// Leadership that a test flips.
+class SwitchLeader final : public Leadership {
+ public:
+  bool IsLeader() const override { return leader; }
+  int64_t term() const override { return term_value; }
+  bool leader = false;
+  int64_t term_value = 0;
+};
+
+TEST(KeepAliveTest, ExtendsOnlyActiveSandboxesNearTheirProviderEnd) {
+  Harness h;
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Create("active", {})).ok());
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Create("paused", {})).ok());
+  (void)RunSync(h.io, h.lifecycle.Pause("paused"));
+  h.Drain();
+  KeepAliveOptions opts{.provider_timeout = 600s, .renew_before = 300s};
+  EXPECT_EQ(RunSync(h.io, KeepAlivePass(h.lifecycle, opts)), 1);
+  auto s = h.lifecycle.Get("active");
+  ASSERT_TRUE(s->provider_end_at.has_value());
+  EXPECT_EQ(*s->provider_end_at, TruncateToMillis(h.clock.Now()) + 600s);
+  // Far from its end: nothing to do, no provider call.
+  EXPECT_EQ(RunSync(h.io, KeepAlivePass(h.lifecycle, opts)), 0);
+  EXPECT_EQ(h.provider.calls("timeout"), 1);
+  // Close to its end but idle past the timeout: left to expire / be paused.
+  h.clock.Advance(181s);
+  EXPECT_EQ(RunSync(h.io, KeepAlivePass(h.lifecycle, opts)), 0);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("active")).ok());
+  h.clock.Advance(150s);  // provider end 269 s away, activity 150 s ago: renew
+  auto before = h.lifecycle.Get("active");
+  ASSERT_EQ(before->status, core::SandboxStatus::kRunning);
+  ASSERT_EQ(before->last_activity_at, TruncateToMillis(h.clock.Now()) - 150s);
+  EXPECT_EQ(RunSync(h.io, KeepAlivePass(h.lifecycle, opts)), 1);
+  EXPECT_EQ(h.provider.calls("timeout"), 2);
+}
+
+TEST(KeepAliveJobTest, RunsPassesOnScheduleOnlyOnTheLeader) {
+  Harness h;
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Create("active", {})).ok());
+  SwitchLeader leader;
+  KeepAliveJob job(h.clock, h.lifecycle, leader,
+                   {.provider_timeout = 600s, .renew_before = 300s, .schedule = "@every 60s"});
+  ASSERT_TRUE(job.Start(h.io.get_executor()).ok());
+  AdvanceAndRun(h.io, h.clock, 60s);
+  EXPECT_EQ(h.provider.calls("timeout"), 0);  // a follower extends nothing
+  leader.leader = true;
+  AdvanceAndRun(h.io, h.clock, 60s);
+  EXPECT_EQ(h.provider.calls("timeout"), 1);
+  job.Stop();
+  h.Drain();
+}
+
+TEST(KeepAliveJobTest, RejectsABadSchedule) {
+  Harness h;
+  AlwaysLeader leader;
+  KeepAliveJob job(h.clock, h.lifecycle, leader, {.schedule = "every day"});
+  EXPECT_EQ(job.Start(h.io.get_executor()).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sbx::jobs

@@ -1,0 +1,350 @@
+#include "lifecycle/apply.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <exception>
+#include <unordered_map>
+
+#include "base/log.h"
+#include "core/transition.h"
+
+namespace sbx::lifecycle {
+namespace {
+
+using core::EventType;
+using core::LifecycleEvent;
+using core::Sandbox;
+using core::SandboxStatus;
+
+// Activity and settings changes move a record but are not lifecycle history.
+bool WritesHistory(EventType t) {
+  return t != EventType::kActivity && t != EventType::kSettingsChanged;
+}
+
+std::string TypeText(const LifecycleEvent& e) {
+  return e.raw_type.empty() ? std::string(core::EventTypeName(e.type)) : e.raw_type;
+}
+
+}  // namespace
+
+std::string_view OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kApplied: return "applied";
+    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kStale: return "stale";
+    case Outcome::kIgnored: return "ignored";
+    case Outcome::kOrphan: return "orphan";
+  }
+  return "applied";
+}
+
+store::HistoryRow HistoryRowFor(const LifecycleEvent& event, const std::string& project_id,
+                                Outcome outcome, SystemTime recorded_at,
+                                std::optional<SandboxStatus> status, std::string detail) {
+  store::HistoryRow row;
+  row.project_id = project_id;
+  row.sandbox_id = event.sandbox_id;
+  row.event_id = event.id;
+  row.type = TypeText(event);
+  row.source = std::string(core::EventSourceName(event.source));
+  row.outcome = std::string(OutcomeName(outcome));
+  row.at = TruncateToMillis(event.timestamp);
+  row.recorded_at = TruncateToMillis(recorded_at);
+  if (status) row.status = std::string(core::StatusName(*status));
+  row.detail = std::move(detail);
+  return row;
+}
+
+// One queued event and how to hand its result to the coroutine awaiting it.
+struct ApplyPipeline::Pending {
+  LifecycleEvent event;
+  Precondition precondition;
+  Result<ApplyResult> result = Internal("event was not written");
+  std::function<void(Result<ApplyResult>)> complete;  // resumes the caller on its executor
+};
+
+// The records as the batch being written sees them: what its earlier events
+// changed (written, not yet committed) over the read model. The read model
+// learns of the changes only once the batch commits.
+class ApplyPipeline::BatchView {
+ public:
+  explicit BatchView(const ReadModel& committed) : committed_(committed) {}
+
+  std::optional<Sandbox> Get(const std::string& project_id) const {
+    if (auto it = changed_.find(project_id); it != changed_.end()) return it->second;
+    return committed_.Get(project_id);
+  }
+
+  std::optional<std::string> ProjectOfSandbox(const std::string& sandbox_id) const {
+    if (sandbox_id.empty()) return std::nullopt;
+    if (auto it = project_by_sandbox_.find(sandbox_id); it != project_by_sandbox_.end()) {
+      return it->second;
+    }
+    auto project = committed_.ProjectOfSandbox(sandbox_id);
+    if (project) {
+      // The batch gave that project another sandbox since.
+      auto it = changed_.find(*project);
+      if (it != changed_.end() && it->second.sandbox_id != sandbox_id) return std::nullopt;
+    }
+    return project;
+  }
+
+  bool Changed(const std::string& project_id) const { return changed_.contains(project_id); }
+
+  void Put(const Sandbox& s) {
+    auto [it, inserted] = changed_.try_emplace(s.project_id, s);
+    if (!inserted) {
+      if (it->second.sandbox_id != s.sandbox_id) project_by_sandbox_.erase(it->second.sandbox_id);
+      it->second = s;
+    }
+    if (!s.sandbox_id.empty()) project_by_sandbox_[s.sandbox_id] = s.project_id;
+    order_.push_back(s);
+  }
+
+  // Every change in the order it was written.
+  const std::vector<Sandbox>& order() const { return order_; }
+
+ private:
+  const ReadModel& committed_;
+  std::unordered_map<std::string, Sandbox> changed_;
+  std::unordered_map<std::string, std::string> project_by_sandbox_;
+  std::vector<Sandbox> order_;
+};
+
+ApplyPipeline::ApplyPipeline(Clock& clock, BlockingPool& store_pool, store::Store& store,
+                             ReadModel& read_model, EventBus& bus, Metrics& metrics,
+                             ApplyOptions options)
+    : clock_(clock),
+      store_pool_(store_pool),
+      store_(store),
+      read_model_(read_model),
+      bus_(bus),
+      metrics_(metrics),
+      options_(options) {}
+
+ApplyPipeline::~ApplyPipeline() = default;
+
+bool ApplyPipeline::busy() {
+  std::lock_guard lock(queue_mu_);
+  return writer_active_ || !queue_.empty();
+}
+
+Status ApplyPipeline::RecordOutcome(const LifecycleEvent& event, const std::string& project_id,
+                                    Outcome outcome, const std::string& detail) {
+  store::HistoryRow row =
+      HistoryRowFor(event, project_id, outcome, clock_.Now(), std::nullopt, detail);
+  if (outcome == Outcome::kDuplicate) return store_.AppendHistory(row);
+  Status s = store_.RecordEvent(event.id, row);
+  if (s.code() == StatusCode::kAlreadyExists) {
+    row.outcome = std::string(OutcomeName(Outcome::kDuplicate));
+    return store_.AppendHistory(row);
+  }
+  return s;
+}
+
+Result<std::optional<ApplyResult>> ApplyPipeline::Dedup(const LifecycleEvent& event,
+                                                        const BatchView& view) {
+  if (event.id.empty() || !core::IsProviderFact(event.type)) return std::optional<ApplyResult>();
+  SBX_ASSIGN_OR_RETURN(bool seen, store_.IsEventProcessed(event.id));
+  if (!seen) return std::optional<ApplyResult>();
+  std::string project = event.project_id;
+  if (project.empty()) project = view.ProjectOfSandbox(event.sandbox_id).value_or("");
+  SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, ""));
+  return std::optional<ApplyResult>(ApplyResult{Outcome::kDuplicate, view.Get(project)});
+}
+
+std::string ApplyPipeline::ResolveProject(const LifecycleEvent& event,
+                                          const BatchView& view) const {
+  if (auto p = view.ProjectOfSandbox(event.sandbox_id)) return *p;
+  // Not a sandbox we know: adopt it if its metadata names a project that is
+  // waiting for one (sandboxd asked for it and the provider's events came
+  // before the create call returned), or on `created`, one whose last
+  // sandbox was killed or that has none yet.
+  auto it = event.metadata.find("projectId");
+  if (it == event.metadata.end() || it->second.empty()) return "";
+  auto current = view.Get(it->second);
+  if (!current) return event.type == EventType::kCreated ? it->second : "";
+  if (current->sandbox_id.empty()) return it->second;
+  if (event.type == EventType::kCreated && current->status == SandboxStatus::kKilled) {
+    return it->second;
+  }
+  return "";
+}
+
+std::optional<std::string> ApplyPipeline::Staleness(const LifecycleEvent& event,
+                                                    const Sandbox& current) const {
+  const bool other_sandbox = !current.sandbox_id.empty() && !event.sandbox_id.empty() &&
+                             current.sandbox_id != event.sandbox_id;
+  const bool adopting =
+      event.type == EventType::kCreated &&
+      (current.status == SandboxStatus::kKilled || current.sandbox_id.empty());
+  if (other_sandbox && !adopting) {
+    return fmt::format("event for sandbox {}, project now has {}", event.sandbox_id,
+                       current.sandbox_id);
+  }
+  if (event.timestamp < current.last_event_at) {
+    return fmt::format("older than the newest applied event ({})",
+                       FormatRfc3339(current.last_event_at));
+  }
+  return std::nullopt;
+}
+
+Result<ApplyResult> ApplyPipeline::ApplyOne(const LifecycleEvent& event,
+                                            const Precondition& precondition, BatchView& view) {
+  metrics_.Inc("sandboxd_events_total",
+               {{"source", std::string(core::EventSourceName(event.source))}}, 1,
+               "Lifecycle events seen, by source");
+  SBX_ASSIGN_OR_RETURN(std::optional<ApplyResult> duplicate, Dedup(event, view));
+  if (duplicate) return std::move(*duplicate);
+  const bool fact = core::IsProviderFact(event.type);
+  std::string project = event.project_id;
+  if (fact && project.empty()) project = ResolveProject(event, view);
+  std::optional<Sandbox> current;
+  if (!project.empty()) current = view.Get(project);
+  if (fact && (project.empty() || (!current && event.type != EventType::kCreated))) {
+    SBX_RETURN_IF_ERROR(RecordOutcome(event, "", Outcome::kOrphan,
+                                      fmt::format("no project has sandbox {}", event.sandbox_id)));
+    return ApplyResult{Outcome::kOrphan, std::nullopt};
+  }
+  return Commit(event, project, std::move(current), precondition, view);
+}
+
+Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std::string& project,
+                                          std::optional<Sandbox> current,
+                                          const Precondition& precondition, BatchView& view) {
+  const bool fact = core::IsProviderFact(event.type);
+  for (int attempt = 0;; ++attempt) {
+    if (fact && current) {
+      if (auto why = Staleness(event, *current)) {
+        SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kStale, *why));
+        return ApplyResult{Outcome::kStale, current};
+      }
+    }
+    if (event.type == EventType::kUnknown) {
+      SBX_RETURN_IF_ERROR(
+          RecordOutcome(event, project, Outcome::kIgnored, "unknown event type " + event.raw_type));
+      return ApplyResult{Outcome::kIgnored, current};
+    }
+    if (precondition) {
+      if (!current) return NotFound(fmt::format("project {} has no sandbox", project));
+      SBX_RETURN_IF_ERROR(precondition(*current));
+    }
+    LifecycleEvent e = event;
+    e.project_id = project;
+    SBX_ASSIGN_OR_RETURN(Sandbox next, core::ApplyEvent(current, e, clock_.Now()));
+    std::optional<store::HistoryRow> row;
+    if (WritesHistory(event.type)) {
+      row = HistoryRowFor(event, project, Outcome::kApplied, next.updated_at, next.status,
+                          event.error ? event.error->message : "");
+      if (!next.sandbox_id.empty()) row->sandbox_id = next.sandbox_id;
+    }
+    const int64_t expected = current ? current->version : 0;
+    Status s = store_.CommitTransition(next, expected, fact ? event.id : "", row);
+    if (s.ok()) {
+      view.Put(next);
+      return ApplyResult{Outcome::kApplied, next};
+    }
+    if (s.code() == StatusCode::kAlreadyExists) {
+      SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, ""));
+      return ApplyResult{Outcome::kDuplicate, current};
+    }
+    if (s.code() != StatusCode::kFailedPrecondition || attempt + 1 >= options_.max_apply_retries) {
+      return s.WithContext(fmt::format("apply {} to project {}", TypeText(event), project));
+    }
+    // Someone else (another replica) committed first: reload and re-decide.
+    auto fresh = store_.GetSandbox(project);
+    if (fresh.ok()) {
+      // Committed by someone else, unless this batch changed it (then it is
+      // this transaction's own write, which the read model gets at commit).
+      if (!view.Changed(project)) read_model_.Put(*fresh);
+      current = *fresh;
+    } else if (fresh.error().code() == StatusCode::kNotFound) {
+      current.reset();
+    } else {
+      return fresh.error();
+    }
+  }
+}
+
+net::awaitable<Result<ApplyResult>> ApplyPipeline::Apply(LifecycleEvent event,
+                                                         Precondition precondition) {
+  return net::async_initiate<const net::use_awaitable_t<>, void(Result<ApplyResult>)>(
+      [this](auto handler, LifecycleEvent ev, Precondition pre) {
+        auto ex = net::get_associated_executor(handler);
+        // std::function needs a copyable callable; the handler is move-only.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto pending = std::make_unique<Pending>();
+        pending->event = std::move(ev);
+        pending->precondition = std::move(pre);
+        pending->complete = [ex, shared](Result<ApplyResult> r) {
+          net::post(ex, [shared, r = std::move(r)]() mutable {
+            auto& resume = *shared;
+            std::move(resume)(std::move(r));
+          });
+        };
+        Enqueue(std::move(pending));
+      },
+      net::use_awaitable, std::move(event), std::move(precondition));
+}
+
+void ApplyPipeline::Enqueue(std::unique_ptr<Pending> pending) {
+  {
+    std::lock_guard lock(queue_mu_);
+    queue_.push_back(std::move(pending));
+    if (writer_active_) return;  // the running writer takes it in its next batch
+    writer_active_ = true;
+  }
+  store_pool_.Post([this] { DrainQueue(); });
+}
+
+void ApplyPipeline::DrainQueue() {
+  for (;;) {
+    std::vector<std::unique_ptr<Pending>> batch;
+    {
+      std::lock_guard lock(queue_mu_);
+      if (queue_.empty()) {
+        writer_active_ = false;
+        return;
+      }
+      const size_t n = std::min(queue_.size(), std::max<size_t>(options_.max_batch, 1));
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    WriteBatch(batch);
+    for (auto& p : batch) p->complete(std::move(p->result));
+  }
+}
+
+void ApplyPipeline::WriteBatch(std::vector<std::unique_ptr<Pending>>& batch) {
+  BatchView view(read_model_);
+  Status committed = store_.Batch([&]() -> Status {
+    for (auto& p : batch) {
+      try {
+        p->result = ApplyOne(p->event, p->precondition, view);
+      } catch (const std::exception& e) {
+        // Never leave a caller waiting or the transaction open: a throw
+        // here is a bug, reported as one.
+        p->result = Internal(fmt::format("bug: applying an event threw: {}", e.what()));
+      }
+    }
+    return OkStatus();
+  });
+  if (!committed.ok()) {
+    SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
+    for (auto& p : batch) p->result = committed;
+    return;
+  }
+  metrics_.Inc("sandboxd_store_commits_total", {}, 1,
+               "Store transactions that committed lifecycle events (group commit: "
+               "sandboxd_events_total / this = events per commit)");
+  for (const Sandbox& s : view.order()) {
+    read_model_.Put(s);
+    bus_.Publish(s);
+  }
+}
+
+}  // namespace sbx::lifecycle

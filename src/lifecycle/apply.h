@@ -1,0 +1,124 @@
+// ApplyPipeline: the single write path of sandbox state (DESIGN.md §3).
+// Apply() queues an event for one writer on the store pool, which takes every
+// event waiting (up to max_batch) and commits them in one Store::Batch
+// transaction (group commit): under load many events share one commit; a lone
+// event is written at once. Each event is still decided and written on its
+// own, in its own savepoint: dedup by event id, find the project, order it
+// against the record, transition, compare-and-set. Later events of a batch
+// see earlier ones through the batch's view. Only once the batch commits do
+// the read model and the bus hear of its changes, in order; if the commit
+// fails every event of the batch gets the error and nothing is published.
+// Used by Lifecycle. Thread-safe; Apply may be awaited from any executor.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/blocking_pool.h"
+#include "base/clock.h"
+#include "base/metrics.h"
+#include "base/net.h"
+#include "core/event.h"
+#include "lifecycle/event_bus.h"
+#include "lifecycle/read_model.h"
+#include "store/store.h"
+
+namespace sbx::lifecycle {
+
+// What became of an event.
+enum class Outcome { kApplied, kDuplicate, kStale, kIgnored, kOrphan };
+std::string_view OutcomeName(Outcome o);  // "applied", "duplicate", …
+
+struct ApplyResult {
+  Outcome outcome = Outcome::kApplied;
+  std::optional<core::Sandbox> sandbox;  // the record after the event, if any
+};
+
+// Checked inside Apply against the record about to change (the committed one
+// if a conflict forced a reload). A non-OK status aborts the event.
+using Precondition = std::function<Status(const core::Sandbox&)>;
+
+struct ApplyOptions {
+  int max_apply_retries = 5;  // compare-and-set conflicts retried before giving up
+  size_t max_batch = 256;     // events committed together at most
+};
+
+// The history row that records `event` for `project_id` with `outcome`;
+// `status` is the record's status after an applied event.
+store::HistoryRow HistoryRowFor(const core::LifecycleEvent& event, const std::string& project_id,
+                                Outcome outcome, SystemTime recorded_at,
+                                std::optional<core::SandboxStatus> status = std::nullopt,
+                                std::string detail = "");
+
+class ApplyPipeline {
+ public:
+  ApplyPipeline(Clock& clock, BlockingPool& store_pool, store::Store& store, ReadModel& read_model,
+                EventBus& bus, Metrics& metrics, ApplyOptions options);
+  ~ApplyPipeline();
+
+  // Provider facts are deduplicated by id and ordered by timestamp; commands
+  // are checked against the transition table (kFailedPrecondition when not
+  // allowed) and `precondition`. Completes once the event is committed (or
+  // refused) and the read model shows it. Errors: kFailedPrecondition
+  // (refused, or the record kept moving), kNotFound (a precondition for a
+  // project without a record), store errors (nothing written).
+  // Not a coroutine (see BlockingPool::Run): the event travels through
+  // async_initiate into the writer's queue.
+  net::awaitable<Result<ApplyResult>> Apply(core::LifecycleEvent event,
+                                            Precondition precondition = nullptr);
+
+  // True while events are queued or being written.
+  bool busy();
+
+ private:
+  struct Pending;
+  class BatchView;
+  void Enqueue(std::unique_ptr<Pending> pending);
+  // The writer (on store_pool_): commits queued events batch by batch until
+  // the queue is empty.
+  void DrainQueue();
+  void WriteBatch(std::vector<std::unique_ptr<Pending>>& batch);
+  // Decides and writes one event inside the batch's transaction.
+  Result<ApplyResult> ApplyOne(const core::LifecycleEvent& event, const Precondition& precondition,
+                               BatchView& view);
+  // Step 1: a provider fact whose id was processed before is a duplicate.
+  Result<std::optional<ApplyResult>> Dedup(const core::LifecycleEvent& event,
+                                           const BatchView& view);
+  // Step 2: the project a provider fact belongs to, or "" (an orphan).
+  std::string ResolveProject(const core::LifecycleEvent& event, const BatchView& view) const;
+  // Step 3: why a provider fact must not move `current` (stale), or nullopt.
+  std::optional<std::string> Staleness(const core::LifecycleEvent& event,
+                                       const core::Sandbox& current) const;
+  // Step 4: transition and compare-and-set, reloading and re-deciding when
+  // another writer moved the record.
+  Result<ApplyResult> Commit(const core::LifecycleEvent& event, const std::string& project,
+                             std::optional<core::Sandbox> current,
+                             const Precondition& precondition, BatchView& view);
+  // Writes the history row (and the processed id) of an event that changes
+  // no record.
+  Status RecordOutcome(const core::LifecycleEvent& event, const std::string& project_id,
+                       Outcome outcome, const std::string& detail);
+
+  Clock& clock_;
+  BlockingPool& store_pool_;
+  store::Store& store_;
+  ReadModel& read_model_;
+  EventBus& bus_;
+  Metrics& metrics_;
+  ApplyOptions options_;
+  // Events waiting for the writer. The single writer serializes
+  // read-compute-commit within this process; other replicas are fenced by
+  // the store's compare-and-set.
+  std::mutex queue_mu_;
+  std::deque<std::unique_ptr<Pending>> queue_;  // guarded by queue_mu_
+  bool writer_active_ = false;                  // guarded by queue_mu_
+};
+
+}  // namespace sbx::lifecycle

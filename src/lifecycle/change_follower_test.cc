@@ -1,0 +1,101 @@
+#include "lifecycle/change_follower.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "lifecycle/testing.h"
+
+namespace sbx::lifecycle {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Harness;
+
+// A ChangeFeed answering Poll from a script.
+class FakeChangeFeed final : public store::ChangeFeed {
+ public:
+  void Push(Result<store::ChangeBatch> batch) { script_.push_back(std::move(batch)); }
+  Result<store::ChangeBatch> Poll(std::chrono::milliseconds) override {
+    ++polls;
+    if (script_.empty()) return store::ChangeBatch{};
+    auto next = std::move(script_.front());
+    script_.pop_front();
+    return next;
+  }
+  int polls = 0;
+
+ private:
+  std::deque<Result<store::ChangeBatch>> script_;
+};
+
+// Writes a record the way another replica would: straight to the store,
+// behind this replica's read model.
+core::Sandbox CommitElsewhere(Harness& h, const std::string& project, int64_t version) {
+  core::Sandbox s;
+  s.project_id = project;
+  s.sandbox_id = "sbx-" + project;
+  s.status = core::SandboxStatus::kRunning;
+  s.version = version;
+  s.created_at = s.updated_at = s.last_activity_at = TruncateToMillis(h.clock.Now());
+  EXPECT_TRUE(h.store->CommitTransition(s, version - 1, "", std::nullopt).ok());
+  return s;
+}
+
+struct Seen {
+  explicit Seen(EventBus& bus) {
+    bus.Subscribe([this](const core::Sandbox& s) { published.push_back(s.project_id); });
+  }
+  std::vector<std::string> published;
+};
+
+TEST(ChangeFollowerTest, ResyncsFirstThenObservesEachChange) {
+  Harness h;
+  CommitElsewhere(h, "before", 1);  // committed before the feed started
+  FakeChangeFeed feed;
+  Seen seen(h.bus);
+  ChangeFollower follower(h.clock, h.lifecycle, feed);
+  EXPECT_TRUE(follower.needs_resync());
+  follower.PollOnce(500ms);
+  EXPECT_FALSE(follower.needs_resync());
+  EXPECT_TRUE(h.lifecycle.Get("before").ok());
+  CommitElsewhere(h, "p1", 1);
+  feed.Push(store::ChangeBatch{.changes = {{.version = 1, .project_id = "p1"}}});
+  follower.PollOnce(500ms);
+  ASSERT_TRUE(h.lifecycle.Get("p1").ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->version, 1);
+  EXPECT_EQ(seen.published, (std::vector<std::string>{"before", "p1"}));
+  // A notice of a version the read model already holds (its own commit)
+  // costs no store read and publishes nothing.
+  feed.Push(store::ChangeBatch{.changes = {{.version = 1, .project_id = "p1"}}});
+  follower.PollOnce(500ms);
+  EXPECT_EQ(seen.published.size(), 2u);
+}
+
+TEST(ChangeFollowerTest, AMissOrAFailedPollResyncsEverything) {
+  Harness h;
+  FakeChangeFeed feed;
+  ChangeFollower follower(h.clock, h.lifecycle, feed);
+  follower.PollOnce(500ms);
+  ASSERT_FALSE(follower.needs_resync());
+  // Changes whose notices were lost while the feed reconnected.
+  CommitElsewhere(h, "lost", 1);
+  feed.Push(store::ChangeBatch{.missed = true});
+  follower.PollOnce(500ms);
+  EXPECT_TRUE(follower.needs_resync());
+  follower.PollOnce(500ms);
+  EXPECT_TRUE(h.lifecycle.Get("lost").ok());
+  EXPECT_FALSE(follower.needs_resync());
+  // The store is unreachable: wait a little (the fake clock), then resync.
+  CommitElsewhere(h, "later", 1);
+  feed.Push(Unavailable("connection refused"));
+  const SteadyTime before = h.clock.SteadyNow();
+  follower.PollOnce(500ms);
+  EXPECT_TRUE(follower.needs_resync());
+  EXPECT_EQ(h.clock.SteadyNow() - before, 200ms);
+  follower.PollOnce(500ms);
+  EXPECT_TRUE(h.lifecycle.Get("later").ok());
+}
+
+}  // namespace
+}  // namespace sbx::lifecycle

@@ -1,0 +1,40 @@
+// Drift repair: what event brings one sandbox record back to what the
+// provider reports (a lost webhook, a crash between a provider call and its
+// record, a sandbox removed behind sandboxd's back). PlanRepair is the pure
+// decision; Lifecycle::Reconcile (reconcile.cc) lists the provider's
+// sandboxes and applies each plan as a `reconciler` event. Pure; thread-safe.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "base/time.h"
+#include "core/event.h"
+#include "core/sandbox.h"
+#include "provider/provider.h"
+
+namespace sbx::lifecycle {
+
+// The reconciler event for one record: its type and payload (the caller adds
+// id, source, timestamp and project).
+struct RepairPlan {
+  core::EventType type = core::EventType::kUnknown;
+  std::string sandbox_id;
+  std::optional<std::string> url;
+  std::optional<core::LastError> error;
+  friend bool operator==(const RepairPlan&, const RepairPlan&) = default;
+};
+
+// How record `s` must change, given the provider's view of its sandbox
+// (`p`: nullptr when the provider does not have it), or nullopt when they
+// agree. KILLED records, and STARTING/PAUSING records changed less than
+// `in_flight_grace` before `now` (their operation may still be running), are
+// left alone. Cases: gone at the provider → killed (or create_failed for a
+// create that never got a sandbox); claimed PAUSING but still running at the
+// provider → pause_failed (still due); running there → resumed (created for a
+// record without a sandbox id); paused there → paused.
+std::optional<RepairPlan> PlanRepair(const core::Sandbox& s, const provider::ProviderSandbox* p,
+                                     SystemTime now, std::chrono::seconds in_flight_grace);
+
+}  // namespace sbx::lifecycle
