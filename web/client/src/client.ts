@@ -10,7 +10,9 @@ import type {
   SandboxListResponse,
 } from './types.js';
 import { newerSandbox } from './polling.js';
-import { subscribe, type SubscribeOptions, type Subscription } from './subscribe.js';
+import { subscribe } from './subscribe.js';
+import type { SubscriptionClient } from './subscription-client.js';
+import type { SubscribeOptions, Subscription } from './subscription.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -44,7 +46,7 @@ function encode(id: string): string {
  * Client of the sandboxd public REST API (DESIGN.md §7). Every method rejects with an ApiError
  * on a non-2xx answer (status 0, code `network_error` when the request could not be made).
  */
-export class SandboxClient {
+export class SandboxClient implements SubscriptionClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
   private readonly fetchImpl: FetchLike;
@@ -201,7 +203,8 @@ export class SandboxClient {
 
   /**
    * Live status of one project: SSE with reconnect and polling fallback, deduplicated by version,
-   * closed while the page is hidden. See `subscribe` in subscribe.ts.
+   * closed while the page is hidden. See `subscribe` in subscribe.ts and its state machine in
+   * live-status.ts.
    */
   subscribe(
     projectId: string,

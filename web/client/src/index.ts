@@ -29,15 +29,15 @@ export {
   type FetchLike,
   type WakeOptions,
 } from './client.js';
-export {
-  subscribe,
-  type EventSourceConstructor,
-  type EventSourceLike,
-  type SubscribeOptions,
-  type Subscription,
-  type SubscriptionMode,
-  type VisibilitySource,
-} from './subscribe.js';
+export { subscribe } from './subscribe.js';
+export type {
+  EventSourceConstructor,
+  EventSourceLike,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionMode,
+  VisibilitySource,
+} from './subscription.js';
 export {
   defaultClient,
   setDefaultClient,

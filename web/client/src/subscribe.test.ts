@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SandboxClient } from './client.js';
-import { subscribe, type SubscribeOptions, type SubscriptionMode } from './subscribe.js';
+import { subscribe } from './subscribe.js';
+import type { EventSourceConstructor, SubscribeOptions, SubscriptionMode } from './subscription.js';
 import {
   fakeDocument,
   fakeEventSourceClass,
   fakeServer,
   makeSandbox,
+  type FakeEventSourceClass,
   type FakeServer,
 } from './test-utils.js';
 import type { Sandbox } from './types.js';
@@ -270,5 +272,178 @@ describe('presence', () => {
     ES.last!.accept(); // the retry scheduled after 1 s
     await vi.advanceTimersByTimeAsync(10 * 60_000);
     expect(heartbeats()).toBe(1);
+  });
+});
+
+describe('state machine transitions', () => {
+  /** Expects the next stream to open exactly `ms` after now, not a millisecond earlier. */
+  async function expectRetryAfter(ES: FakeEventSourceClass, ms: number) {
+    const before = ES.instances.length;
+    await vi.advanceTimersByTimeAsync(ms - 1);
+    expect(ES.instances).toHaveLength(before);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ES.instances).toHaveLength(before + 1);
+  }
+
+  it('sse → connecting while the browser retries; an open counts errors afresh', async () => {
+    const ES = fakeEventSourceClass();
+    const { sub, modes } = start({ EventSource: ES }); // default maxSseFailures: 3
+    ES.last!.accept();
+    ES.last!.fail();
+    ES.last!.fail();
+    expect(sub.mode).toBe('connecting');
+    ES.last!.accept(); // the browser's own retry got through
+    ES.last!.fail();
+    ES.last!.fail();
+    expect(sub.mode).toBe('connecting'); // two errors since the open: not yet
+    expect(ES.instances).toHaveLength(1);
+    expect(gets()).toBe(0);
+    ES.last!.fail();
+    expect(sub.mode).toBe('polling'); // the third in a row
+    expect(modes).toEqual(['sse', 'connecting', 'sse', 'connecting', 'polling']);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gets()).toBe(1);
+    // After three failures the first retry waits 1 s · 2² = 4 s.
+    await expectRetryAfter(ES, 4_000);
+  });
+
+  it('sse → polling at once when a live stream is refused', async () => {
+    const ES = fakeEventSourceClass();
+    const { sub, modes } = start({ EventSource: ES, heartbeatMs: 60_000 });
+    ES.last!.accept();
+    ES.last!.fail(true);
+    expect(sub.mode).toBe('polling');
+    expect(modes).toEqual(['sse', 'polling']);
+    expect(ES.open).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gets()).toBe(1); // the stream may have missed changes
+    await expectRetryAfter(ES, 1_000);
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(heartbeats()).toBe(1); // polling mode sends the presence heartbeat
+  });
+
+  it('polling → sse: retries back off exponentially, capped, with jitter, until one opens', async () => {
+    const ES = fakeEventSourceClass();
+    const { sub, modes } = start({
+      EventSource: ES,
+      reconnectDelayMs: 1_000,
+      maxReconnectDelayMs: 5_000,
+      random: () => 0.5, // +10 %
+      heartbeatMs: 60_000,
+    });
+    ES.last!.fail(true);
+    for (const delay of [1_100, 2_200, 4_400, 5_500, 5_500]) {
+      await expectRetryAfter(ES, delay);
+      expect(sub.mode).toBe('polling'); // a retry in flight does not leave polling
+      ES.last!.fail(true);
+    }
+    await expectRetryAfter(ES, 5_500);
+    await vi.advanceTimersByTimeAsync(30_000); // this attempt hangs: polling goes on meanwhile
+    ES.last!.accept();
+    expect(sub.mode).toBe('sse');
+    expect(modes).toEqual(['polling', 'sse']);
+
+    const polled = gets();
+    const beaten = heartbeats();
+    expect(polled).toBeGreaterThan(1);
+    await vi.advanceTimersByTimeAsync(30 * 60_000);
+    expect(gets()).toBe(polled); // no polling while live
+    expect(heartbeats()).toBe(beaten); // and no heartbeat
+    expect(ES.instances).toHaveLength(7); // and no more retries
+
+    // The open reset the backoff: a later refusal retries after the base delay again.
+    ES.last!.fail(true);
+    await expectRetryAfter(ES, 1_100);
+  });
+
+  it('falls back to polling when the EventSource cannot even be constructed, and retries', async () => {
+    const Fake = fakeEventSourceClass();
+    let refusals = 1;
+    function Flaky(url: string, init?: { withCredentials?: boolean }) {
+      if (refusals-- > 0) throw new Error('blocked by policy');
+      return new Fake(url, init);
+    }
+    const onError = vi.fn();
+    const { sub, modes } = start({
+      EventSource: Flaky as unknown as EventSourceConstructor,
+      onError,
+    });
+    expect(sub.mode).toBe('polling');
+    expect(onError).toHaveBeenCalledWith(new Error('blocked by policy'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gets()).toBe(1);
+    await expectRetryAfter(Fake, 1_000);
+    Fake.last!.accept();
+    expect(modes).toEqual(['polling', 'sse']);
+  });
+
+  it('hidden opens nothing, not even a pending retry; visible reopens with the backoff reset', async () => {
+    const ES = fakeEventSourceClass();
+    const doc = fakeDocument('visible');
+    const { sub, modes } = start({ EventSource: ES, document: doc, heartbeatMs: 60_000 });
+    ES.last!.fail(true);
+    await expectRetryAfter(ES, 1_000);
+    ES.last!.fail(true); // the next retry would wait 2 s
+    await vi.advanceTimersByTimeAsync(500);
+    const polled = gets();
+
+    doc.setVisibility('hidden');
+    expect(sub.mode).toBe('hidden');
+    expect(ES.open).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(30 * 60_000);
+    expect(ES.instances).toHaveLength(2); // the retry that was pending never opened
+    expect(gets()).toBe(polled);
+    expect(heartbeats()).toBe(0);
+
+    doc.setVisibility('visible');
+    expect(ES.instances).toHaveLength(3); // reopened at once
+    expect(sub.mode).toBe('connecting');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gets()).toBe(polled + 1); // and refetched what was missed
+    ES.last!.fail(true);
+    await expectRetryAfter(ES, 1_000); // not 4 s: failures start again from zero
+    ES.last!.accept();
+    expect(modes).toEqual(['polling', 'hidden', 'connecting', 'polling', 'sse']);
+  });
+
+  it('does not poll or send heartbeats while PAUSED or KILLED, even with SSE down', async () => {
+    server.change('p1', { status: 'PAUSED' });
+    const ES = fakeEventSourceClass();
+    const { sub } = start({ EventSource: ES, heartbeatMs: 60_000 });
+    ES.last!.fail(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gets()).toBe(1); // the fallback's immediate fetch
+    expect(sub.sandbox!.status).toBe('PAUSED');
+    await vi.advanceTimersByTimeAsync(30 * 60_000);
+    expect(sub.mode).toBe('polling');
+    expect(gets()).toBe(1);
+    expect(heartbeats()).toBe(0);
+
+    // A poll done elsewhere learns it is STARTING: the 5 s cadence resumes, then stops at KILLED.
+    sub.observe(server.change('p1', { status: 'STARTING' }));
+    server.change('p1', { status: 'KILLED' });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(gets()).toBe(2);
+    expect(sub.sandbox!.status).toBe('KILLED');
+    await vi.advanceTimersByTimeAsync(30 * 60_000);
+    expect(gets()).toBe(2);
+  });
+
+  it('close stops everything from polling and drops a refetch still in flight', async () => {
+    const ES = fakeEventSourceClass();
+    let answer: (sandbox: Sandbox) => void = () => {};
+    const refetch = () => new Promise<Sandbox>((resolve) => (answer = resolve));
+    const { sub, received, modes } = start({ EventSource: ES, refetch, heartbeatMs: 60_000 });
+    ES.last!.fail(true); // polling: a refetch in flight, a retry pending, a heartbeat armed
+    sub();
+    expect(sub.mode).toBe('closed');
+    expect(modes).toEqual(['polling', 'closed']);
+    answer(makeSandbox({ version: 5 }));
+    await vi.advanceTimersByTimeAsync(30 * 60_000);
+    expect(received).toEqual([]);
+    expect(ES.instances).toHaveLength(1);
+    expect(heartbeats()).toBe(0);
+    sub.reconnect();
+    expect(ES.instances).toHaveLength(1);
   });
 });

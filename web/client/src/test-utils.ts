@@ -3,7 +3,7 @@
  * a controllable EventSource, a visibility source, and an in-memory sandboxd API behind `fetch`.
  */
 import { vi } from 'vitest';
-import type { EventSourceLike, VisibilitySource } from './subscribe.js';
+import type { EventSourceLike, VisibilitySource } from './subscription.js';
 import type { HistoryEvent, Sandbox, SandboxStatus } from './types.js';
 
 type Listener = (event: MessageEvent) => void;

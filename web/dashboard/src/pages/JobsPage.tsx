@@ -1,4 +1,5 @@
 import { useEnforcerRuns } from '@sandboxd/react';
+import { EmptyRow } from '../components/EmptyRow';
 import { ErrorNote } from '../components/ErrorNote';
 import { formatTime } from '../format';
 
@@ -39,13 +40,7 @@ export function JobsPage() {
             </tr>
           </thead>
           <tbody>
-            {rows.length === 0 && (
-              <tr>
-                <td colSpan={6} className="muted center">
-                  {runs.isPending ? 'Loading…' : 'No runs yet.'}
-                </td>
-              </tr>
-            )}
+            {rows.length === 0 && <EmptyRow colSpan={6} isPending={runs.isPending} text="No runs yet." />}
             {rows.map((r, i) => {
               const ms = r.finishedAt ? Date.parse(r.finishedAt) - Date.parse(r.startedAt) : null;
               const n = errorCount(r.errors);

@@ -1,11 +1,12 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { SANDBOX_STATUSES, type Sandbox, type SandboxStatus } from '@sandboxd/client';
-import { useCreateSandbox, useSandboxAction, useSandboxList } from '@sandboxd/react';
+import { useSandboxAction, useSandboxList } from '@sandboxd/react';
 import { Countdown, useNow } from '../components/Countdown';
+import { CreateSandboxForm } from '../components/CreateSandboxForm';
 import { ErrorNote } from '../components/ErrorNote';
 import { StatusPill } from '../components/StatusPill';
 import { formatAge } from '../format';
-import { hrefs, navigate } from '../router';
+import { hrefs } from '../router';
 
 type Action = 'wake' | 'pause' | 'kill';
 
@@ -47,7 +48,7 @@ export function SandboxListPage() {
         </div>
       </div>
 
-      <CreateForm />
+      <CreateSandboxForm />
 
       <ErrorNote error={list.error} prefix="Could not list sandboxes" />
       <ErrorNote error={action.error} prefix={`Could not ${action.variables?.action ?? 'do that'}`} />
@@ -178,48 +179,5 @@ function SandboxRow({
         </button>
       </td>
     </tr>
-  );
-}
-
-/** "New sandbox": project id + template → create, then open the project page. */
-function CreateForm() {
-  const [projectId, setProjectId] = useState('');
-  const [template, setTemplate] = useState('hello');
-  const id = projectId.trim();
-  const create = useCreateSandbox(id);
-
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    if (!id) return;
-    create.mutate(template.trim() ? { template: template.trim() } : {}, {
-      onSuccess: (s) => navigate(hrefs.project(s.projectId)),
-    });
-  };
-
-  return (
-    <form className="card create-form row" onSubmit={submit} data-testid="create-form">
-      <label className="inline">
-        Project{' '}
-        <input
-          data-testid="create-project-input"
-          placeholder="project id"
-          value={projectId}
-          onChange={(e) => setProjectId(e.target.value)}
-        />
-      </label>
-      <label className="inline">
-        Template{' '}
-        <input
-          data-testid="create-template-input"
-          value={template}
-          onChange={(e) => setTemplate(e.target.value)}
-          size={10}
-        />
-      </label>
-      <button type="submit" className="primary" data-testid="create-button" disabled={!id || create.isPending}>
-        {create.isPending ? 'Creating…' : 'Create sandbox'}
-      </button>
-      <ErrorNote error={create.error} prefix="Could not create" />
-    </form>
   );
 }

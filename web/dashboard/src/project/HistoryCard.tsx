@@ -1,0 +1,43 @@
+import { useSandboxHistory } from '@sandboxd/react';
+import { EmptyRow } from '../components/EmptyRow';
+import { ErrorNote } from '../components/ErrorNote';
+import { formatTime } from '../format';
+
+/** The project's lifecycle events, newest first, with their source and outcome. */
+export function HistoryCard({ projectId }: { projectId: string }) {
+  const history = useSandboxHistory(projectId);
+  const events = history.data ?? [];
+  return (
+    <div className="card table-card">
+      <h2>History</h2>
+      <ErrorNote error={history.error} prefix="Could not load the history" />
+      <table className="table" data-testid="history-table">
+        <thead>
+          <tr>
+            <th>At</th>
+            <th>Type</th>
+            <th>Source</th>
+            <th>Outcome</th>
+            <th>Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {events.length === 0 && <EmptyRow colSpan={5} isPending={history.isPending} text="No events." />}
+          {events.map((e, i) => (
+            <tr key={`${e.id}-${i}`} data-testid="history-row" data-outcome={e.outcome}>
+              <td className="nowrap">{formatTime(e.at)}</td>
+              <td>
+                <code>{e.type}</code>
+              </td>
+              <td>{e.source}</td>
+              <td>
+                <span className={`outcome outcome-${e.outcome}`}>{e.outcome}</span>
+              </td>
+              <td>{e.status ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
