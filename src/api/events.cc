@@ -1,5 +1,6 @@
 #include "api/events.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@ struct EventStreams::Stream {
   bool closed = false;
   bool reader_done = false;
   bool shutdown = false;  // end with kShutdownFrame
+  int64_t subscription = 0;
   std::unique_ptr<Timer> wake;
 };
 
@@ -85,18 +87,31 @@ net::awaitable<void> EventStreams::Heartbeat(const std::string& project, bool cl
                              st.ToString());
 }
 
-net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
-                                         http_server::StreamWriter& writer) {
+namespace {
+
+// The Last-Event-ID request header as a version, or -1.
+int64_t LastEventId(const http_server::Request& req) {
+  auto h = req["Last-Event-ID"];
+  if (h.empty()) return -1;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(h.data(), h.data() + h.size(), v);
+  return ec == std::errc() && p == h.data() + h.size() ? v : -1;
+}
+
+}  // namespace
+
+std::shared_ptr<EventStreams::Stream> EventStreams::Open(const std::string& project,
+                                                         http_server::StreamWriter& writer) {
   auto st = std::make_shared<Stream>();
-  st->project = ctx.params["projectId"];
+  st->project = project;
   st->wake = clock_.NewTimer(io_.get_executor());
   ++open_;
-  ++open_by_project_[st->project];
+  ++open_by_project_[project];
   std::weak_ptr<Stream> weak = st;
   live_[st.get()] = weak;
   // Filter on the committing thread: a change elsewhere costs this stream
   // one string compare, not a hop onto the I/O thread.
-  const int64_t sub = bus_.Subscribe([this, weak, project = st->project](const core::Sandbox& s) {
+  st->subscription = bus_.Subscribe([this, weak, project](const core::Sandbox& s) {
     if (s.project_id != project) return;
     net::post(io_, [weak, s] {
       auto stream = weak.lock();
@@ -117,58 +132,72 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
         st->wake->Cancel();
       },
       net::detached);
+  return st;
+}
 
-  int64_t last_event_id = -1;
-  if (auto h = ctx.request["Last-Event-ID"]; !h.empty()) {
-    int64_t v = 0;
-    auto [p, ec] = std::from_chars(h.data(), h.data() + h.size(), v);
-    if (ec == std::errc() && p == h.data() + h.size()) last_event_id = v;
+SteadyTime EventStreams::NextHeartbeat(const std::string& project, SteadyTime now) const {
+  auto cur = lifecycle_.Get(project);
+  const auto timeout = cur.ok() ? std::chrono::seconds(cur->idle_timeout_s) : 60s;
+  const std::chrono::steady_clock::duration interval =
+      std::clamp<std::chrono::steady_clock::duration>(timeout / 3, 200ms,
+                                                      std::max<std::chrono::steady_clock::duration>(
+                                                          options_.max_presence_interval, 200ms));
+  auto it = last_heartbeat_.find(project);
+  return it == last_heartbeat_.end() ? now : it->second + interval;
+}
+
+net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& writer) {
+  SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
+  while (!st.closed) {
+    if (st.shutdown) {
+      (void)co_await writer.Write(kShutdownFrame);
+      co_return;
+    }
+    if (st.pending) {
+      core::Sandbox s = std::move(*st.pending);
+      st.pending.reset();
+      if (s.version > st.sent_version) {
+        st.sent_version = s.version;
+        if (!co_await writer.Write(SseFrame(s))) co_return;
+      }
+      continue;
+    }
+    const SteadyTime now = clock_.SteadyNow();
+    if (now >= next_keepalive) {
+      if (!co_await writer.Write(": keep-alive\n\n")) co_return;
+      next_keepalive = now + options_.keepalive;
+      continue;
+    }
+    SteadyTime deadline = next_keepalive;
+    if (options_.presence) {
+      const SteadyTime due = NextHeartbeat(st.project, now);
+      if (due <= now) {
+        co_await Heartbeat(st.project, false);
+        continue;
+      }
+      deadline = std::min(deadline, due);
+    }
+    (void)co_await st.wake->WaitUntil(deadline);
   }
+}
+
+net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
+                                         http_server::StreamWriter& writer) {
+  std::shared_ptr<Stream> st = Open(ctx.params["projectId"], writer);
+  const int64_t last_event_id = LastEventId(ctx.request);
   if (auto cur = lifecycle_.Get(st->project); cur.ok() && cur->version > last_event_id) {
     st->pending = *cur;
   }
   st->sent_version = last_event_id;
   if (!co_await writer.Write(": connected\nretry: 2000\n\n")) st->closed = true;
   if (options_.presence) co_await Heartbeat(st->project, false);
+  co_await Pump(*st, writer);
+  co_await Close(st, writer);
+}
 
-  SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
-  while (!st->closed) {
-    if (st->shutdown) {
-      (void)co_await writer.Write(kShutdownFrame);
-      break;
-    }
-    if (st->pending) {
-      core::Sandbox s = std::move(*st->pending);
-      st->pending.reset();
-      if (s.version > st->sent_version) {
-        st->sent_version = s.version;
-        if (!co_await writer.Write(SseFrame(s))) break;
-      }
-      continue;
-    }
-    const SteadyTime now = clock_.SteadyNow();
-    if (now >= next_keepalive) {
-      if (!co_await writer.Write(": keep-alive\n\n")) break;
-      next_keepalive = now + options_.keepalive;
-      continue;
-    }
-    SteadyTime deadline = next_keepalive;
-    if (options_.presence) {
-      auto cur = lifecycle_.Get(st->project);
-      const auto timeout = cur.ok() ? std::chrono::seconds(cur->idle_timeout_s) : 60s;
-      const auto interval =
-          std::max<std::chrono::steady_clock::duration>(std::min<std::chrono::steady_clock::duration>(timeout / 3, options_.max_presence_interval), 200ms);
-      auto it = last_heartbeat_.find(st->project);
-      const SteadyTime due = it == last_heartbeat_.end() ? now : it->second + interval;
-      if (due <= now) {
-        co_await Heartbeat(st->project, false);
-        continue;
-      }
-      deadline = std::min(deadline, due);
-    }
-    (void)co_await st->wake->WaitUntil(deadline);
-  }
-  bus_.Unsubscribe(sub);
+net::awaitable<void> EventStreams::Close(std::shared_ptr<Stream> st,
+                                         http_server::StreamWriter& writer) {
+  bus_.Unsubscribe(st->subscription);
   live_.erase(st.get());
   writer.Close();
   while (!st->reader_done) (void)co_await st->wake->WaitUntil(clock_.SteadyNow() + 1s);

@@ -51,6 +51,14 @@ class EventStreams {
   struct Stream;
   net::awaitable<std::optional<http_server::Response>> Gate(http_server::RequestContext& ctx);
   net::awaitable<void> Serve(http_server::RequestContext& ctx, http_server::StreamWriter& writer);
+  // Counts the stream, subscribes it to the bus and starts its reader.
+  std::shared_ptr<Stream> Open(const std::string& project, http_server::StreamWriter& writer);
+  // Writes changes, keep-alives and presence heartbeats until the stream ends.
+  net::awaitable<void> Pump(Stream& st, http_server::StreamWriter& writer);
+  // Unsubscribes, waits for the reader, and sends the last viewer's heartbeat.
+  net::awaitable<void> Close(std::shared_ptr<Stream> st, http_server::StreamWriter& writer);
+  // When the project's next presence heartbeat is due.
+  SteadyTime NextHeartbeat(const std::string& project, SteadyTime now) const;
   net::awaitable<void> Heartbeat(const std::string& project, bool closing);
 
   net::io_context& io_;

@@ -77,6 +77,68 @@ void AddRuntimeFlags(CLI::App& cmd, RuntimeConfig& c) {
       ->envname("SANDBOXD_RUNTIME_LOG_LEVEL");
 }
 
+namespace {
+
+// Flag values parsed into their types.
+struct RuntimeSettings {
+  fs::path data_dir;
+  std::pair<uint16_t, uint16_t> ports;
+  Millis webhook_backoff{0};
+  Millis webhook_timeout{0};
+  Millis max_timeout{0};
+  fs::path exe_dir;
+};
+
+Result<RuntimeSettings> ParseRuntimeSettings(const RuntimeConfig& c) {
+  RuntimeSettings s;
+  std::error_code ec;
+  fs::create_directories(c.data_dir, ec);
+  if (ec) return Unavailable(fmt::format("create {}: {}", c.data_dir, ec.message()));
+  s.data_dir = fs::absolute(c.data_dir);
+  SBX_ASSIGN_OR_RETURN(s.ports, ParsePortRange(c.port_range));
+  SBX_ASSIGN_OR_RETURN(s.webhook_backoff, PositiveDuration(c.webhook_backoff, "--webhook-backoff"));
+  SBX_ASSIGN_OR_RETURN(s.webhook_timeout, PositiveDuration(c.webhook_timeout, "--webhook-timeout"));
+  SBX_ASSIGN_OR_RETURN(s.max_timeout, PositiveDuration(c.max_timeout, "--max-timeout"));
+  if (s.max_timeout < std::chrono::seconds(1)) {
+    return InvalidArgument("--max-timeout must be at least 1s");
+  }
+  s.exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  return s;
+}
+
+provider::local::LocalProviderOptions LocalOptions(const RuntimeConfig& c,
+                                                   const RuntimeSettings& s) {
+  provider::local::LocalProviderOptions o;
+  o.runc_root = s.data_dir / "runc";
+  o.sandboxes_dir = s.data_dir / "sandboxes";
+  o.templates_dir = c.templates_dir.empty()
+                        ? FirstExisting({s.exe_dir.parent_path() / "templates", "templates"})
+                        : fs::path(c.templates_dir);
+  o.binary_dir = s.exe_dir;
+  o.first_port = s.ports.first;
+  o.last_port = s.ports.second;
+  return o;
+}
+
+runtime_api::RuntimeOptions ServerOptions(const RuntimeSettings& s, const std::string& api_key,
+                                          const std::string& domain,
+                                          const fs::path& templates_dir,
+                                          const std::string& signature) {
+  runtime_api::RuntimeOptions o;
+  o.api_key = api_key;
+  o.domain = domain;
+  o.data_dir = s.data_dir;
+  o.sandboxes.templates_dir = templates_dir;
+  o.sandboxes.max_timeout = std::chrono::duration_cast<std::chrono::seconds>(s.max_timeout);
+  o.sandboxes.cpu_count = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  o.delivery.backoff = s.webhook_backoff;
+  o.delivery.request_timeout = s.webhook_timeout;
+  o.delivery.url_safe_signature = signature != "base64";
+  return o;
+}
+
+}  // namespace
+
 int RunRuntime(const RuntimeConfig& c) {
   // stdout carries the two start-up lines that scripts read; logs go to stderr.
   if (Status s = SetUpLogging("runtime", c.log_level); !s.ok()) {
@@ -87,41 +149,19 @@ int RunRuntime(const RuntimeConfig& c) {
     SBX_LOG_ERROR("sandboxd runtime: {}", s.ToString());
     return 1;
   };
-  std::error_code ec;
-  fs::create_directories(c.data_dir, ec);
-  if (ec) return fail(Unavailable(fmt::format("create {}: {}", c.data_dir, ec.message())));
-  const fs::path data_dir = fs::absolute(c.data_dir);
-  auto ports = ParsePortRange(c.port_range);
-  if (!ports.ok()) return fail(ports.error());
-  auto backoff = PositiveDuration(c.webhook_backoff, "--webhook-backoff");
-  if (!backoff.ok()) return fail(backoff.error());
-  auto webhook_timeout = PositiveDuration(c.webhook_timeout, "--webhook-timeout");
-  if (!webhook_timeout.ok()) return fail(webhook_timeout.error());
-  auto max_timeout = PositiveDuration(c.max_timeout, "--max-timeout");
-  if (!max_timeout.ok()) return fail(max_timeout.error());
-  if (*max_timeout < std::chrono::seconds(1))
-    return fail(InvalidArgument("--max-timeout must be at least 1s"));
-
+  auto settings = ParseRuntimeSettings(c);
+  if (!settings.ok()) return fail(settings.error());
   SystemClock clock;
   IdGenerator ids(RandomSeed());
   // The key from the flag/env, else <data-dir>/api-key: E2B-shaped ("e2b_" + 40
   // hex, which the SDKs' key check accepts).
-  auto api_key = c.api_key.empty() ? LoadOrCreateSecret(data_dir / "api-key", "e2b_")
+  auto api_key = c.api_key.empty() ? LoadOrCreateSecret(settings->data_dir / "api-key", "e2b_")
                                    : Result<std::string>(c.api_key);
   if (!api_key.ok()) return fail(api_key.error());
 
-  const fs::path exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
   provider::local::PosixProcessRunner runner;
   provider::local::SocketLoopbackNetwork loopback(clock);
-  provider::local::LocalProviderOptions local_opts;
-  local_opts.runc_root = data_dir / "runc";
-  local_opts.sandboxes_dir = data_dir / "sandboxes";
-  local_opts.templates_dir = c.templates_dir.empty()
-                                 ? FirstExisting({exe_dir.parent_path() / "templates", "templates"})
-                                 : fs::path(c.templates_dir);
-  local_opts.binary_dir = exe_dir;
-  local_opts.first_port = ports->first;
-  local_opts.last_port = ports->second;
+  const provider::local::LocalProviderOptions local_opts = LocalOptions(c, *settings);
   provider::local::LocalProvider provider(clock, ids, runner, loopback, local_opts);
 
   net::io_context io;
@@ -137,26 +177,17 @@ int RunRuntime(const RuntimeConfig& c) {
   if (!bound.ok()) return fail(bound.error());
   const std::string domain =
       c.domain.empty() ? "localhost:" + bound->substr(bound->rfind(':') + 1) : c.domain;
-  runtime_api::RuntimeOptions options;
-  options.api_key = *api_key;
-  options.domain = domain;
-  options.data_dir = data_dir;
-  options.sandboxes.templates_dir = local_opts.templates_dir;
-  options.sandboxes.max_timeout = std::chrono::duration_cast<std::chrono::seconds>(*max_timeout);
-  options.sandboxes.cpu_count = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  options.delivery.backoff = *backoff;
-  options.delivery.request_timeout = *webhook_timeout;
-  options.delivery.url_safe_signature = c.webhook_signature != "base64";
-  runtime_api::RuntimeServer runtime(io.get_executor(), clock, pool, provider, client, ids, metrics,
-                                     options);
+  runtime_api::RuntimeServer runtime(
+      io.get_executor(), clock, pool, provider, client, ids, metrics,
+      ServerOptions(*settings, *api_key, domain, local_opts.templates_dir, c.webhook_signature));
   if (Status s = runtime.Load(); !s.ok()) return fail(s);
   // Requests are served only once io runs, after the routes are in place.
   runtime.Register(router);
   runtime.Start();
 
   SBX_LOG_INFO("sandboxd runtime on http://{}/ (data {}, templates {}, ports {}, domain {})",
-               *bound, data_dir.string(), local_opts.templates_dir.string(), c.port_range,
-               domain);
+               *bound, settings->data_dir.string(), local_opts.templates_dir.string(),
+               c.port_range, domain);
   fmt::print("sandboxd runtime listening on http://{}/\nAPI key: {}\n", *bound, *api_key);
   std::fflush(stdout);
 
