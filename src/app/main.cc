@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
                         "PostgreSQL leader lease; a dead leader is replaced within about this")
               ->capture_default_str(),
           "SANDBOXD_LEASE_TTL");
+  FromEnv(s->add_option("--max-clock-skew", serve.max_clock_skew,
+                        "how far ahead of this clock a webhook may be dated")
+              ->capture_default_str(),
+          "SANDBOXD_MAX_CLOCK_SKEW");
   FromEnv(s->add_option("--log-level", serve.log_level, "debug|info|warn|error")
               ->capture_default_str(),
           "SANDBOXD_LOG_LEVEL");

@@ -48,6 +48,7 @@ struct Settings {
   fs::path data_dir;
   std::chrono::seconds idle_timeout{180};
   std::chrono::milliseconds lease_ttl{5000};
+  std::chrono::milliseconds max_clock_skew{300'000};
   std::pair<uint16_t, uint16_t> ports;
   fs::path exe_dir;
 };
@@ -68,6 +69,9 @@ Result<Settings> ParseSettings(const ServeConfig& c) {
   if (!lease_ttl.ok()) return lease_ttl.error().WithContext("--lease-ttl");
   if (*lease_ttl < Millis(300)) return InvalidArgument("--lease-ttl must be at least 300ms");
   s.lease_ttl = std::chrono::duration_cast<std::chrono::milliseconds>(*lease_ttl);
+  auto skew = ParseDuration(c.max_clock_skew);
+  if (!skew.ok()) return skew.error().WithContext("--max-clock-skew");
+  s.max_clock_skew = *skew;
   SBX_ASSIGN_OR_RETURN(s.ports, ParsePortRange(c.port_range));
   s.exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
   return s;
@@ -336,7 +340,8 @@ int Serve(const ServeConfig& c) {
   net::io_context io;
   Core core(clock, ids, *store->store, *(*provider)->provider,
             {.default_idle_timeout_s = settings->idle_timeout.count(),
-             .default_template = (*provider)->default_template});
+             .default_template = (*provider)->default_template,
+             .max_clock_skew = settings->max_clock_skew});
   if (Status s = core.lifecycle.Load(); !s.ok()) return fail(s);
   AddSandboxGauges(core);
   auto jobs = MakeJobs(c, *settings, clock, ids, *store, **provider, core);

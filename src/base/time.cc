@@ -35,6 +35,15 @@ constexpr Civil CivilFromDays(int64_t z) {
   return {y + (m <= 2), m, d};
 }
 
+constexpr int kMinYear = 1970;
+constexpr int kMaxYear = 2199;
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
 bool ReadInt(std::string_view s, size_t pos, size_t len, int& out) {
   if (pos + len > s.size()) return false;
   for (size_t i = pos; i < pos + len; ++i) {
@@ -69,8 +78,15 @@ Result<SystemTime> ParseRfc3339(std::string_view s) {
       !ReadInt(s, 17, 2, second)) {
     return bad();
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
+      minute > 59 || second > 60) {
     return bad();
+  }
+  // SystemTime counts nanoseconds in 64 bits: it ends in 2262. Accept the
+  // years a timestamp of this service can mean and refuse the rest.
+  if (year < kMinYear || year > kMaxYear) {
+    return InvalidArgument(fmt::format("time \"{}\" is outside the years {} to {}", s, kMinYear,
+                                       kMaxYear));
   }
   size_t pos = 19;
   int64_t micros = 0;

@@ -18,7 +18,8 @@ using Millis = std::chrono::milliseconds;
 // "2026-11-27T22:34:31.123Z": UTC, always with milliseconds.
 std::string FormatRfc3339(SystemTime t);
 // Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)", lower-case t/z too, any
-// number of fraction digits (kept to microseconds). kInvalidArgument otherwise.
+// number of fraction digits (kept to microseconds), years 1970 to 2199 and
+// real calendar days. kInvalidArgument otherwise.
 Result<SystemTime> ParseRfc3339(std::string_view text);
 
 // Parses "500ms", "3s", "2m", "1h30m", "1h2m3s". A bare "0" is zero.

@@ -36,6 +36,19 @@ TEST(TimeTest, RejectsMalformedTimes) {
   }
 }
 
+TEST(TimeTest, RejectsYearsItCannotRepresentAndDaysThatDoNotExist) {
+  // 2262 overflows a nanosecond SystemTime; 2100 is fine, 2300 is refused.
+  ASSERT_TRUE(ParseRfc3339("2199-12-31T23:59:59Z").ok());
+  EXPECT_EQ(FormatRfc3339(*ParseRfc3339("2100-01-01T00:00:00Z")), "2100-01-01T00:00:00.000Z");
+  EXPECT_EQ(ParseRfc3339("2300-01-01T00:00:00Z").error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRfc3339("9999-12-31T23:59:59Z").error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRfc3339("1969-12-31T23:59:59Z").error().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(ParseRfc3339("2026-02-30T00:00:00Z").ok());
+  EXPECT_FALSE(ParseRfc3339("2026-04-31T00:00:00Z").ok());
+  EXPECT_TRUE(ParseRfc3339("2028-02-29T00:00:00Z").ok());
+  EXPECT_FALSE(ParseRfc3339("2100-02-29T00:00:00Z").ok());
+}
+
 TEST(DurationTest, ParsesUnitsAndCombinations) {
   EXPECT_EQ(*ParseDuration("3s"), Millis(3000));
   EXPECT_EQ(*ParseDuration("2m"), Millis(120'000));

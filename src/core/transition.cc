@@ -60,7 +60,7 @@ Result<SandboxStatus> NextStatus(std::optional<SandboxStatus> from, EventType ty
 }
 
 Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const LifecycleEvent& event,
-                           SystemTime now) {
+                           SystemTime now, std::chrono::milliseconds max_clock_skew) {
   SBX_ASSIGN_OR_RETURN(
       S next_status,
       NextStatus(current ? std::optional<S>(current->status) : std::nullopt, event.type));
@@ -99,14 +99,16 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
   if (!event.metadata.empty()) next.metadata = event.metadata;
   if (event.end_at) next.provider_end_at = event.end_at;
   const SystemTime at = TruncateToMillis(event.timestamp);
+  // Activity never lands in the future, whoever dated the event.
+  const SystemTime active_at = std::min(at, now);
   if (event.type == EventType::kActivity) {
-    next.last_activity_at = std::max(next.last_activity_at, at);
+    next.last_activity_at = std::max(next.last_activity_at, active_at);
   }
   // Starting to run (created or resumed) counts as activity: the idle clock
   // restarts. A failed pause going back to RUNNING does not: it stays due.
   if ((event.type == EventType::kCreated || event.type == EventType::kResumed) &&
       next_status == S::kRunning && before != S::kRunning) {
-    next.last_activity_at = std::max(next.last_activity_at, at);
+    next.last_activity_at = std::max(next.last_activity_at, active_at);
   }
   switch (event.type) {
     case EventType::kPauseFailed:
@@ -125,8 +127,13 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
   }
   if (next_status == S::kKilled) next.url.reset();
   // Ordering is among provider facts only: activity and sandboxd's commands
-  // carry sandboxd's clock and must not make a provider's event look stale.
-  if (IsProviderFact(event.type)) next.last_event_at = std::max(next.last_event_at, at);
+  // must not make a provider's event look stale.
+  if (IsProviderFact(event.type)) {
+    const SystemTime mark = event.source == EventSource::kWebhook
+                                ? at
+                                : TruncateToMillis(now - max_clock_skew);
+    next.last_event_at = std::max(next.last_event_at, mark);
+  }
   next.updated_at = now;
   next.version += 1;
   return next;

@@ -119,9 +119,30 @@ TEST(ApplyEventTest, PausedClearsPauseAtAndResumeRestartsIdleClock) {
   auto paused = ApplyEvent(Running(), {.id = "p", .type = E::kPaused, .timestamp = T(200)}, T(200));
   ASSERT_TRUE(paused.ok());
   EXPECT_FALSE(PauseAt(*paused).has_value());
-  auto resumed = ApplyEvent(*paused, {.id = "r", .type = E::kResumed, .timestamp = T(500)}, T(500));
+  auto resumed = ApplyEvent(
+      *paused,
+      {.id = "r", .type = E::kResumed, .source = EventSource::kWebhook, .timestamp = T(500)},
+      T(500));
   EXPECT_EQ(*PauseAt(*resumed), T(680));
   EXPECT_EQ(resumed->last_event_at, T(500));
+}
+
+TEST(ApplyEventTest, ProviderTimeNeverPutsActivityInTheFutureOrOwnResultsBehind) {
+  // A webhook dated 100 s ahead of our clock: activity is "now", the ordering
+  // mark is the provider's time.
+  const LifecycleEvent ahead{
+      .id = "r", .type = E::kResumed, .source = EventSource::kWebhook, .timestamp = T(600)};
+  auto paused = ApplyEvent(Running(), {.id = "p", .type = E::kPaused, .timestamp = T(400)}, T(400));
+  auto resumed = ApplyEvent(*paused, ahead, T(500));
+  EXPECT_EQ(resumed->last_activity_at, T(500));
+  EXPECT_EQ(resumed->last_event_at, T(600));
+  // sandboxd's own fact moves the mark to now - skew at most, never back.
+  auto own = ApplyEvent(*resumed, {.id = "o", .type = E::kPaused, .timestamp = T(510)}, T(510),
+                        std::chrono::seconds(60));
+  EXPECT_EQ(own->last_event_at, T(600));
+  auto later = ApplyEvent(*own, {.id = "o2", .type = E::kResumed, .timestamp = T(900)}, T(900),
+                          std::chrono::seconds(60));
+  EXPECT_EQ(later->last_event_at, T(840));
 }
 
 TEST(ApplyEventTest, PauseFailedRecordsErrorAndSuccessClearsIt) {

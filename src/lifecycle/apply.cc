@@ -183,7 +183,7 @@ std::optional<std::string> ApplyPipeline::Staleness(const LifecycleEvent& event,
     return fmt::format("event for sandbox {}, project now has {}", event.sandbox_id,
                        current.sandbox_id);
   }
-  if (event.timestamp < current.last_event_at) {
+  if (event.source == core::EventSource::kWebhook && event.timestamp < current.last_event_at) {
     return fmt::format("older than the newest applied event ({})",
                        FormatRfc3339(current.last_event_at));
   }
@@ -195,6 +195,12 @@ Result<ApplyResult> ApplyPipeline::ApplyOne(const LifecycleEvent& event,
   metrics_.Inc("sandboxd_events_total",
                {{"source", std::string(core::EventSourceName(event.source))}}, 1,
                "Lifecycle events seen, by source");
+  if (event.source == core::EventSource::kWebhook &&
+      event.timestamp > clock_.Now() + options_.max_clock_skew) {
+    return InvalidArgument(fmt::format(
+        "event {} is dated {}, more than {} ahead of this server's clock", event.id,
+        FormatRfc3339(event.timestamp), FormatDuration(options_.max_clock_skew)));
+  }
   SBX_ASSIGN_OR_RETURN(std::optional<ApplyResult> duplicate, Dedup(event, view));
   if (duplicate) return std::move(*duplicate);
   const bool fact = core::IsProviderFact(event.type);
@@ -232,7 +238,8 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
     }
     LifecycleEvent e = event;
     e.project_id = project;
-    SBX_ASSIGN_OR_RETURN(Sandbox next, core::ApplyEvent(current, e, clock_.Now()));
+    SBX_ASSIGN_OR_RETURN(Sandbox next,
+                         core::ApplyEvent(current, e, clock_.Now(), options_.max_clock_skew));
     std::optional<store::HistoryRow> row;
     if (WritesHistory(event.type)) {
       row = HistoryRowFor(event, project, Outcome::kApplied, next.updated_at, next.status,

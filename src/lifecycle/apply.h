@@ -26,6 +26,7 @@
 #include "base/metrics.h"
 #include "base/net.h"
 #include "core/event.h"
+#include "core/transition.h"
 #include "lifecycle/event_bus.h"
 #include "lifecycle/read_model.h"
 #include "store/store.h"
@@ -48,6 +49,9 @@ using Precondition = std::function<Status(const core::Sandbox&)>;
 struct ApplyOptions {
   int max_apply_retries = 5;  // compare-and-set conflicts retried before giving up
   size_t max_batch = 256;     // events committed together at most
+  // Webhooks dated further than this ahead of sandboxd's clock are refused
+  // (kInvalidArgument); see core::ApplyEvent for how time orders facts.
+  std::chrono::milliseconds max_clock_skew = core::kDefaultMaxClockSkew;
 };
 
 // The history row that records `event` for `project_id` with `outcome`;
@@ -68,7 +72,8 @@ class ApplyPipeline {
   // allowed) and `precondition`. Completes once the event is committed (or
   // refused) and the read model shows it. Errors: kFailedPrecondition
   // (refused, or the record kept moving), kNotFound (a precondition for a
-  // project without a record), store errors (nothing written).
+  // project without a record), kInvalidArgument (a webhook dated more than
+  // max_clock_skew in the future), store errors. On error nothing is written.
   // Not a coroutine (see BlockingPool::Run): the event travels through
   // async_initiate into the writer's queue.
   net::awaitable<Result<ApplyResult>> Apply(core::LifecycleEvent event,
@@ -94,6 +99,8 @@ class ApplyPipeline {
   // Step 2: the project a provider fact belongs to, or "" (an orphan).
   std::string ResolveProject(const core::LifecycleEvent& event, const BatchView& view) const;
   // Step 3: why a provider fact must not move `current` (stale), or nullopt.
+  // Only webhooks are ordered by their timestamps: sandboxd's own facts are
+  // the results of provider calls it just made.
   std::optional<std::string> Staleness(const core::LifecycleEvent& event,
                                        const core::Sandbox& current) const;
   // Step 4: transition and compare-and-set, reloading and re-deciding when

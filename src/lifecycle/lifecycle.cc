@@ -27,7 +27,9 @@ Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provi
       metrics_(metrics),
       options_(std::move(options)),
       apply_(clock, store_pool, store, read_model, bus, metrics,
-             {.max_apply_retries = options_.max_apply_retries, .max_batch = options_.max_batch}) {}
+             {.max_apply_retries = options_.max_apply_retries,
+              .max_batch = options_.max_batch,
+              .max_clock_skew = options_.max_clock_skew}) {}
 
 Lifecycle::~Lifecycle() = default;
 

@@ -38,6 +38,8 @@ struct LifecycleOptions {
   std::string default_template = "hello";    // template when create names none
   int max_apply_retries = 5;                 // CAS conflicts retried before giving up
   size_t max_batch = 256;                    // events committed together at most
+  // Webhooks dated further ahead than this are refused; --max-clock-skew.
+  std::chrono::milliseconds max_clock_skew = core::kDefaultMaxClockSkew;
 };
 
 struct CreateOptions {

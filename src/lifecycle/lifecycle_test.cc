@@ -340,6 +340,84 @@ TEST(LifecycleTest, StaleEventNeverMovesBackwards) {
   EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
 }
 
+// Invariant 14: a provider's timestamp never moves a record into the future
+// or makes sandboxd's own results stale.
+TEST(LifecycleTimeTest, AWebhookDatedBeyondTheAllowedSkewIsRefusedAndChangesNothing) {
+  Harness h;
+  CreateRunning(h, "p1");
+  const core::Sandbox before = *h.lifecycle.Get("p1");
+  LifecycleEvent far = Webhook("far", EventType::kResumed, 0);
+  far.timestamp = *ParseRfc3339("2100-01-01T00:00:00Z");
+  auto r = RunSync(h.io, h.lifecycle.Apply(far));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(*h.lifecycle.Get("p1"), before);
+  EXPECT_EQ(*h.store->GetSandbox("p1"), before);
+  EXPECT_FALSE(*h.store->IsEventProcessed("far"));
+  // Just past the skew is refused too; just inside it is applied.
+  auto late = RunSync(h.io, h.lifecycle.Apply(Webhook("late", EventType::kUpdated, 301)));
+  EXPECT_EQ(late.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(RunSync(h.io, h.lifecycle.Apply(Webhook("near", EventType::kUpdated, 299))).ok());
+}
+
+TEST(LifecycleTimeTest, AFutureDatedResumeNeverPutsActivityInTheFuture) {
+  Harness h;
+  CreateRunning(h, "p1");
+  (void)RunSync(h.io, h.lifecycle.Pause("p1"));
+  h.Drain();
+  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  // The provider's clock is four minutes ahead of ours.
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Apply(Webhook("r", EventType::kResumed, 240))).ok());
+  auto s = *h.lifecycle.Get("p1");
+  EXPECT_EQ(s.status, SandboxStatus::kRunning);
+  EXPECT_EQ(s.last_activity_at, TruncateToMillis(h.clock.Now()));
+  EXPECT_EQ(*core::PauseAt(s), TruncateToMillis(h.clock.Now()) + 180s);
+}
+
+TEST(LifecycleTimeTest, OwnResultsAreNeverStaleAgainstAProviderClockAhead) {
+  Harness h;
+  CreateRunning(h, "p1");
+  // A webhook from a provider clock four minutes ahead sets the ordering mark.
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Apply(Webhook("u", EventType::kUpdated, 240))).ok());
+  // Our own pause, dated by our clock, still lands.
+  (void)RunSync(h.io, h.lifecycle.Pause("p1"));
+  h.Drain();
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  // So does a wake, and a kill.
+  (void)RunSync(h.io, h.lifecycle.Wake("p1"));
+  h.Drain();
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Kill("p1")).ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+}
+
+TEST(LifecycleTimeTest, TheReconcilerRepairsWhateverTheProviderClockSays) {
+  Harness h;
+  CreateRunning(h, "p1");
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Apply(Webhook("u", EventType::kUpdated, 290))).ok());
+  h.provider.SetState("fake1", provider::ProviderState::kPaused);
+  auto repaired = RunSync(h.io, h.lifecycle.Reconcile());
+  ASSERT_TRUE(repaired.ok());
+  EXPECT_EQ(*repaired, 1);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+}
+
+TEST(LifecycleTimeTest, AWebhookClearlyOlderThanAnOwnResultIsStale) {
+  Harness h;
+  h.clock.Advance(1h);
+  CreateRunning(h, "p1");
+  (void)RunSync(h.io, h.lifecycle.Pause("p1"));
+  h.Drain();
+  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  // A delayed delivery of a resume that happened long before our pause.
+  LifecycleEvent old = Webhook("old", EventType::kResumed, 0);
+  old.timestamp = h.clock.Now() - 6min;
+  auto r = RunSync(h.io, h.lifecycle.Apply(old));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome, Outcome::kStale);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+}
+
 TEST(LifecycleTest, ReconcileRepairsDrift) {
   Harness h;
   CreateRunning(h, "gone");
