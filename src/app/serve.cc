@@ -17,6 +17,7 @@
 #include "app/static_files.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "e2b/signature.h"
 #include "http/server.h"
 #include "jobs/idle_enforcer.h"
 #include "jobs/lease_leadership.h"
@@ -32,7 +33,6 @@
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "webhook/receiver.h"
-#include "webhook/signature.h"
 
 namespace sbx::app {
 namespace fs = std::filesystem;
@@ -214,7 +214,7 @@ int Serve(const ServeConfig& c) {
   api::EventStreams streams(io, clock, api, lifecycle, bus, metrics,
                             {.max_streams = c.max_event_streams, .presence = c.presence});
   streams.Register(router);
-  webhook::WebhookReceiver receiver(lifecycle, metrics, webhook::ParseSecrets(c.webhook_secrets));
+  webhook::WebhookReceiver receiver(lifecycle, metrics, e2b::ParseSecrets(c.webhook_secrets));
   api.RegisterWebhook(router, receiver);
   const fs::path web_dir =
       c.web_dir.empty() ? FirstExisting({exe_dir.parent_path() / "web/dashboard/dist",

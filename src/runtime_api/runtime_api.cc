@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "e2b/webhook_event.h"
 #include "runtime_api/wire.h"
-#include "webhook/payload.h"
 
 namespace sbx::runtime_api {
 namespace json = boost::json;
@@ -64,7 +64,7 @@ RuntimeServer::RuntimeServer(net::any_io_executor executor, Clock& clock, Blocki
       options_(std::move(options)),
       sandboxes_(
           executor, clock, pool, provider, ids,
-          [this](const webhook::E2bEventFields& e) { Publish(e); }, options_.sandboxes),
+          [this](const e2b::WebhookEvent& e) { Publish(e); }, options_.sandboxes),
       webhooks_(clock, ids, pool,
                 {.file = options_.data_dir.empty() ? std::filesystem::path()
                                                    : options_.data_dir / "webhooks.json"}),
@@ -87,12 +87,12 @@ void RuntimeServer::Stop() {
   deliverer_.Stop();
 }
 
-void RuntimeServer::Publish(const webhook::E2bEventFields& event) {
+void RuntimeServer::Publish(const e2b::WebhookEvent& event) {
   metrics_.Inc("sandboxd_runtime_events_total", {{"type", event.type}}, 1,
                "Lifecycle events emitted by the runtime, by type");
   const auto subscribers = webhooks_.Subscribers(event.type);
   if (subscribers.empty()) return;
-  const std::string body = webhook::SerializeE2bEventV2(event);
+  const std::string body = e2b::SerializeWebhookEventV2(event);
   for (const Webhook& w : subscribers) deliverer_.Enqueue(w, event.id, body);
 }
 

@@ -219,9 +219,9 @@ Result<std::chrono::seconds> Sandboxes::CheckTimeout(int64_t timeout_s) const {
 void Sandboxes::Emit(core::EventType type, const SandboxRecord& r,
                      std::optional<SystemTime> set_timeout,
                      std::optional<std::string> kill_reason) {
-  webhook::E2bEventFields f;
+  e2b::WebhookEvent f;
   f.id = ids_.NewUuid();
-  f.type = std::string(webhook::E2bEventType(type));
+  f.type = std::string(e2b::WebhookEventType(type));
   f.timestamp = clock_.Now();
   f.sandbox_id = r.sandbox_id;
   f.sandbox_execution_id = r.execution_id;

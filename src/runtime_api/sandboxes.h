@@ -28,10 +28,10 @@
 #include "base/ids.h"
 #include "base/net.h"
 #include "base/status.h"
+#include "e2b/webhook_event.h"
 #include "provider/provider.h"
 #include "runtime_api/keyed_mutex.h"
 #include "runtime_api/types.h"
-#include "webhook/payload.h"
 
 namespace sbx::runtime_api {
 
@@ -60,7 +60,7 @@ struct SandboxesOptions {
 };
 
 // Receives every lifecycle event the runtime makes, in order, on the I/O thread.
-using EventSink = std::function<void(const webhook::E2bEventFields&)>;
+using EventSink = std::function<void(const e2b::WebhookEvent&)>;
 
 // GET /v2/sandboxes parameters.
 struct ListQuery {

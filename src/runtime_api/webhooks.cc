@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <boost/url/parse.hpp>
 
+#include "e2b/webhook_event.h"
 #include "runtime_api/wire.h"
 
 namespace sbx::runtime_api {
@@ -45,7 +46,7 @@ Status ValidateUrl(const std::string& url) {
 }
 
 Status ValidateEvents(const std::vector<std::string>& events) {
-  const auto& known = KnownEventTypes();
+  const std::vector<std::string>& known = e2b::WebhookEventTypes();
   for (const auto& e : events) {
     if (std::find(known.begin(), known.end(), e) == known.end()) {
       return InvalidArgument(fmt::format("Field 'events': unknown event type \"{}\"", e));
@@ -96,13 +97,6 @@ Status NotFoundWebhook(const std::string& id) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& KnownEventTypes() {
-  static const std::vector<std::string> kTypes = {
-      "sandbox.lifecycle.created", "sandbox.lifecycle.resumed", "sandbox.lifecycle.updated",
-      "sandbox.lifecycle.paused",  "sandbox.lifecycle.killed",  "sandbox.lifecycle.checkpointed"};
-  return kTypes;
-}
 
 bool IsUuid(std::string_view t) {
   if (t.size() != 36) return false;
