@@ -88,7 +88,7 @@ TEST_F(RuntimeApiTest, CreateAnswersTheSandboxObject) {
   ASSERT_EQ(r.result(), http::status::created) << r.body();
   auto j = Json(r).as_object();
   EXPECT_EQ(j.at("templateID"), "hello");
-  EXPECT_EQ(j.at("clientID"), kClientId);
+  EXPECT_EQ(j.at("clientID"), e2b::kLegacyClientId);
   EXPECT_EQ(j.at("envdVersion"), "0.2.0");
   EXPECT_EQ(j.at("domain"), "localhost");
   const std::string id(j.at("sandboxID").as_string());

@@ -131,7 +131,7 @@ class SandboxesTest : public ::testing::Test {
     io_.poll();
   }
   std::string Create(int64_t timeout_s, bool auto_pause = false) {
-    CreateParams p;
+    e2b::NewSandbox p;
     p.template_id = "hello";
     p.timeout_s = timeout_s;
     p.auto_pause = auto_pause;
