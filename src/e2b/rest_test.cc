@@ -52,8 +52,7 @@ ListedSandbox SampleListed() {
 }
 
 SandboxDetail SampleDetail() {
-  SandboxDetail d;
-  static_cast<ListedSandbox&>(d) = SampleListed();
+  SandboxDetail d{SampleListed()};
   d.domain = "localhost";
   d.allow_internet_access = false;
   d.lifecycle = SandboxLifecycle{.auto_resume = false, .on_timeout = "pause"};

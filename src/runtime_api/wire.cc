@@ -127,8 +127,7 @@ e2b::ListedSandbox ToListedSandbox(const SandboxRecord& s) {
 }
 
 e2b::SandboxDetail ToSandboxDetail(const SandboxRecord& s, std::string_view domain) {
-  e2b::SandboxDetail out;
-  static_cast<e2b::ListedSandbox&>(out) = ToListedSandbox(s);
+  e2b::SandboxDetail out{ToListedSandbox(s)};
   out.domain = std::string(domain);
   out.allow_internet_access = s.allow_internet_access;
   out.lifecycle =
