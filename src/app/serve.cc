@@ -30,7 +30,7 @@
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "webhook/receiver.h"
-#include "webhook/signature.h"
+#include "e2b/signature.h"
 
 namespace sbx::app {
 namespace fs = std::filesystem;
@@ -258,7 +258,7 @@ struct Frontend {
       : api(core.lifecycle, *jobs.enforcer, core.metrics, ids, {.api_token = token}),
         streams(io, clock, api, core.lifecycle, core.bus, core.metrics,
                 {.max_streams = c.max_event_streams, .presence = c.presence}),
-        receiver(core.lifecycle, core.metrics, webhook::ParseSecrets(c.webhook_secrets)),
+        receiver(core.lifecycle, core.metrics, e2b::ParseSecrets(c.webhook_secrets)),
         static_files(c.web_dir.empty()
                          ? FirstExisting({s.exe_dir.parent_path() / "web/dashboard/dist",
                                           "web/dashboard/dist"})

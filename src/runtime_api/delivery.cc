@@ -4,7 +4,7 @@
 #include <boost/url/parse.hpp>
 
 #include "base/log.h"
-#include "webhook/signature.h"
+#include "e2b/signature.h"
 
 namespace sbx::runtime_api {
 
@@ -107,7 +107,7 @@ net::awaitable<bool> Deliverer::Attempt(const Item& item, int attempt) {
   req.set("e2b-webhook-id", item.webhook.id);
   req.set("e2b-delivery-id", delivery_id);
   req.set("e2b-signature-version", "v1");
-  req.set("e2b-signature", webhook::ComputeSignature(item.webhook.signature_secret, item.body,
+  req.set("e2b-signature", e2b::ComputeSignature(item.webhook.signature_secret, item.body,
                                                      options_.url_safe_signature));
   req.keep_alive(false);
   req.body() = item.body;

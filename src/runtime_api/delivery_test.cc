@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "base/testing/fake_clock.h"
+#include "e2b/signature.h"
 #include "runtime_api/testing/fake_http_client.h"
-#include "webhook/signature.h"
 
 namespace sbx::runtime_api {
 
@@ -63,8 +63,8 @@ TEST_F(DelivererTest, SendsSignedE2bHeaders) {
   EXPECT_EQ(req["e2b-delivery-id"].size(), 36u);
   const std::string signature(req["e2b-signature"]);
   EXPECT_EQ(signature.size(), 43u);  // unpadded base64url
-  EXPECT_EQ(signature, webhook::ComputeSignature("topsecret", body, /*url_safe=*/true));
-  EXPECT_TRUE(webhook::VerifySignature(body, signature, {"topsecret"}));
+  EXPECT_EQ(signature, e2b::ComputeSignature("topsecret", body, /*url_safe=*/true));
+  EXPECT_TRUE(e2b::VerifySignature(body, signature, {"topsecret"}));
   EXPECT_EQ(Outcome("success"), 1);
   EXPECT_EQ(deliverer_.pending(), 0u);
 }
@@ -86,7 +86,7 @@ TEST_F(DelivererTest, RetriesWithBackoffUpToThreeAttempts) {
   for (const auto& s : client_.sent()) {
     delivery_ids.insert(std::string(s.request["e2b-delivery-id"]));
     EXPECT_EQ(s.request.body(), body);  // same event, same id, every time
-    EXPECT_TRUE(webhook::VerifySignature(body, s.request["e2b-signature"], {"topsecret"}));
+    EXPECT_TRUE(e2b::VerifySignature(body, s.request["e2b-signature"], {"topsecret"}));
   }
   EXPECT_EQ(delivery_ids.size(), 3u);
   EXPECT_EQ(Outcome("retry"), 2);
@@ -139,7 +139,7 @@ TEST_F(DelivererTest, StandardAlphabetWhenConfigured) {
   Drain();
   ASSERT_EQ(client_.sent().size(), 1u);
   EXPECT_EQ(client_.sent()[0].request["e2b-signature"],
-            webhook::ComputeSignature("topsecret", "{}", /*url_safe=*/false));
+            e2b::ComputeSignature("topsecret", "{}", /*url_safe=*/false));
   EXPECT_EQ(client_.sent()[0].request["e2b-signature"].size(), 44u);
   padded.Stop();
   Drain();

@@ -9,8 +9,10 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "e2b/json.h"
+#include "e2b/rest.h"
+#include "e2b/webhook_event.h"
 #include "runtime_api/wire.h"
-#include "webhook/payload.h"
 
 namespace sbx::runtime_api {
 namespace json = boost::json;
@@ -50,9 +52,9 @@ Result<std::string> PathWebhookId(const http_server::RequestContext& ctx) {
 }
 
 json::array ToArray(const std::vector<SandboxRecord>& list) {
-  json::array out;
-  for (const auto& s : list) out.push_back(ListedSandboxJson(s));
-  return out;
+  std::vector<e2b::ListedSandbox> out;
+  for (const SandboxRecord& s : list) out.push_back(ToListedSandbox(s));
+  return e2b::ToJson(out);
 }
 
 }  // namespace
@@ -64,7 +66,7 @@ RuntimeServer::RuntimeServer(net::any_io_executor executor, Clock& clock, Blocki
       options_(std::move(options)),
       sandboxes_(
           executor, clock, pool, provider, ids,
-          [this](const webhook::E2bEventFields& e) { Publish(e); }, options_.sandboxes),
+          [this](const e2b::WebhookEvent& e) { Publish(e); }, options_.sandboxes),
       webhooks_(clock, ids, pool,
                 {.file = options_.data_dir.empty() ? std::filesystem::path()
                                                    : options_.data_dir / "webhooks.json"}),
@@ -87,18 +89,18 @@ void RuntimeServer::Stop() {
   deliverer_.Stop();
 }
 
-void RuntimeServer::Publish(const webhook::E2bEventFields& event) {
+void RuntimeServer::Publish(const e2b::WebhookEvent& event) {
   metrics_.Inc("sandboxd_runtime_events_total", {{"type", event.type}}, 1,
                "Lifecycle events emitted by the runtime, by type");
   const auto subscribers = webhooks_.Subscribers(event.type);
   if (subscribers.empty()) return;
-  const std::string body = webhook::SerializeE2bEventV2(event);
+  const std::string body = e2b::SerializeWebhookEventV2(event);
   for (const Webhook& w : subscribers) deliverer_.Enqueue(w, event.id, body);
 }
 
 Status RuntimeServer::Authenticate(const http_server::Request& req) const {
-  auto it = req.find("X-API-Key");
-  if (it == req.end()) return Unauthenticated("Missing X-API-Key header");
+  auto it = req.find(e2b::kApiKeyHeader);
+  if (it == req.end()) return Unauthenticated(fmt::format("Missing {} header", e2b::kApiKeyHeader));
   if (!ConstantTimeEquals(it->value(), options_.api_key)) {
     return Unauthenticated("Invalid API key");
   }
@@ -200,13 +202,12 @@ void RuntimeServer::Register(http_server::Router& router) {
 // Sandboxes
 
 net::awaitable<http_server::Response> RuntimeServer::CreateSandbox(Ctx& ctx) {
-  auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
-  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
-  auto params = ParseNewSandbox(*body);
-  if (!params.ok()) co_return ErrorFor(ctx.request, params.error());
-  auto created = co_await sandboxes_.Create(*params);
+  auto request = ParseBody(ctx.request.body(), /*required=*/true, e2b::ParseNewSandbox);
+  if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
+  auto created = co_await sandboxes_.Create(*request);
   if (!created.ok()) co_return ErrorFor(ctx.request, created.error());
-  co_return JsonBody(ctx.request, http::status::created, SandboxJson(*created, options_.domain));
+  co_return JsonBody(ctx.request, http::status::created,
+                     e2b::ToJson(ToSandbox(*created, options_.domain)));
 }
 
 net::awaitable<http_server::Response> RuntimeServer::ListSandboxesV2(Ctx& ctx) {
@@ -251,9 +252,9 @@ net::awaitable<http_server::Response> RuntimeServer::ListSandboxesV2(Ctx& ctx) {
   auto page = ListSandboxes(sandboxes_.All(), q);
   if (!page.ok()) co_return ErrorFor(ctx.request, page.error());
   Response res = JsonBody(ctx.request, http::status::ok, ToArray(page->sandboxes));
-  if (page->next) res.set("X-Next-Token", EncodeCursor(*page->next));
+  if (page->next) res.set(e2b::kNextTokenHeader, EncodeCursor(*page->next));
   if (q.states.contains(SandboxState::kRunning)) {
-    res.set("X-Total-Running", std::to_string(page->total_running));
+    res.set(e2b::kTotalRunningHeader, std::to_string(page->total_running));
   }
   co_return res;
 }
@@ -281,7 +282,8 @@ net::awaitable<http_server::Response> RuntimeServer::GetSandbox(Ctx& ctx) {
         ctx.request, http::status::not_found,
         fmt::format("Sandbox \"{}\" doesn't exist or you don't have access to it", *id));
   }
-  co_return JsonBody(ctx.request, http::status::ok, SandboxDetailJson(*s, options_.domain));
+  co_return JsonBody(ctx.request, http::status::ok,
+                     e2b::ToJson(ToSandboxDetail(*s, options_.domain)));
 }
 
 net::awaitable<http_server::Response> RuntimeServer::KillSandbox(Ctx& ctx) {
@@ -296,11 +298,8 @@ net::awaitable<http_server::Response> RuntimeServer::PauseSandbox(Ctx& ctx) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
   // Body {memory}: accepted; local pauses always keep memory (cgroup freezer).
-  auto body = ParseJsonObject(ctx.request.body(), /*required=*/false);
-  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
-  if (auto memory = OptionalBool(*body, "memory"); !memory.ok()) {
-    co_return ErrorFor(ctx.request, memory.error());
-  }
+  auto request = ParseBody(ctx.request.body(), /*required=*/false, e2b::ParseSandboxPauseRequest);
+  if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
   Status s = co_await sandboxes_.Pause(*id);
   if (!s.ok()) co_return ErrorFor(ctx.request, s);
   co_return Empty(ctx.request, http::status::no_content);
@@ -309,38 +308,31 @@ net::awaitable<http_server::Response> RuntimeServer::PauseSandbox(Ctx& ctx) {
 net::awaitable<http_server::Response> RuntimeServer::ResumeSandbox(Ctx& ctx) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
-  auto body = ParseJsonObject(ctx.request.body(), /*required=*/false);
-  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
-  auto timeout = OptionalInt(*body, "timeout");
-  if (!timeout.ok()) co_return ErrorFor(ctx.request, timeout.error());
-  auto auto_pause = OptionalBool(*body, "autoPause");
-  if (!auto_pause.ok()) co_return ErrorFor(ctx.request, auto_pause.error());
-  const std::optional<int64_t> timeout_s = *timeout;
-  const std::optional<bool> pause_on_timeout = *auto_pause;
-  auto resumed = co_await sandboxes_.Resume(*id, timeout_s, pause_on_timeout);
+  auto request = ParseBody(ctx.request.body(), /*required=*/false, e2b::ParseResumedSandbox);
+  if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
+  auto resumed = co_await sandboxes_.Resume(*id, request->timeout_s, request->auto_pause);
   if (!resumed.ok()) co_return ErrorFor(ctx.request, resumed.error());
-  co_return JsonBody(ctx.request, http::status::created, SandboxJson(*resumed, options_.domain));
+  co_return JsonBody(ctx.request, http::status::created,
+                     e2b::ToJson(ToSandbox(*resumed, options_.domain)));
 }
 
 net::awaitable<http_server::Response> RuntimeServer::ConnectSandbox(Ctx& ctx) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
-  auto timeout = RequiredTimeout(ctx.request.body());
-  if (!timeout.ok()) co_return ErrorFor(ctx.request, timeout.error());
-  const int64_t timeout_s = *timeout;
-  auto connected = co_await sandboxes_.Connect(*id, timeout_s);
+  auto request = ParseBody(ctx.request.body(), /*required=*/true, e2b::ParseConnectSandbox);
+  if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
+  auto connected = co_await sandboxes_.Connect(*id, request->timeout_s);
   if (!connected.ok()) co_return ErrorFor(ctx.request, connected.error());
   co_return JsonBody(ctx.request, connected->resumed ? http::status::created : http::status::ok,
-                     SandboxJson(connected->sandbox, options_.domain));
+                     e2b::ToJson(ToSandbox(connected->sandbox, options_.domain)));
 }
 
 net::awaitable<http_server::Response> RuntimeServer::SetSandboxTimeout(Ctx& ctx) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
-  auto timeout = RequiredTimeout(ctx.request.body());
-  if (!timeout.ok()) co_return ErrorFor(ctx.request, timeout.error());
-  const int64_t timeout_s = *timeout;
-  Status s = co_await sandboxes_.SetTimeout(*id, timeout_s);
+  auto request = ParseBody(ctx.request.body(), /*required=*/true, e2b::ParseSandboxTimeoutRequest);
+  if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
+  Status s = co_await sandboxes_.SetTimeout(*id, request->timeout_s);
   if (!s.ok()) co_return ErrorFor(ctx.request, s);
   co_return Empty(ctx.request, http::status::no_content);
 }
@@ -348,12 +340,9 @@ net::awaitable<http_server::Response> RuntimeServer::SetSandboxTimeout(Ctx& ctx)
 net::awaitable<http_server::Response> RuntimeServer::RefreshSandbox(Ctx& ctx) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
-  auto body = ParseJsonObject(ctx.request.body(), /*required=*/false);
-  if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
-  auto duration = OptionalInt(*body, "duration");
-  if (!duration.ok()) co_return ErrorFor(ctx.request, duration.error());
-  const std::optional<int64_t> duration_s = *duration;
-  Status s = co_await sandboxes_.Refresh(*id, duration_s);
+  auto request = ParseBody(ctx.request.body(), /*required=*/false, e2b::ParseSandboxRefreshRequest);
+  if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
+  Status s = co_await sandboxes_.Refresh(*id, request->duration_s);
   if (!s.ok()) co_return ErrorFor(ctx.request, s);
   co_return Empty(ctx.request, http::status::no_content);
 }
@@ -416,7 +405,7 @@ net::awaitable<http_server::Response> RuntimeServer::GetDelivery(Ctx& ctx) {
 net::awaitable<http_server::Response> RuntimeServer::SetDelivery(Ctx& ctx) {
   auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
   if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
-  auto enabled = OptionalBool(*body, "enabled");
+  auto enabled = e2b::OptionalBool(*body, "enabled");
   if (!enabled.ok()) co_return ErrorFor(ctx.request, enabled.error());
   if (!*enabled) {
     co_return E2bError(ctx.request, http::status::bad_request, "Field 'enabled' is required");

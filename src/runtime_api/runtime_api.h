@@ -84,7 +84,7 @@ class RuntimeServer {
   http_server::Handler Wrap(std::string route, bool open, Fn fn);
   Status Authenticate(const http_server::Request& req) const;
   void Count(const std::string& route, const Response& res);
-  void Publish(const webhook::E2bEventFields& event);
+  void Publish(const e2b::WebhookEvent& event);
 
   net::awaitable<Response> CreateSandbox(Ctx& ctx);
   net::awaitable<Response> ListSandboxesV2(Ctx& ctx);

@@ -16,13 +16,13 @@
 #include <boost/json.hpp>
 
 #include "base/clock.h"
+#include "e2b/signature.h"
 #include "http/server.h"
 #include "provider/local/local_provider.h"
 #include "provider/local/posix_process_runner.h"
 #include "provider/local/runc.h"
 #include "provider/local/socket_loopback_network.h"
 #include "runtime_api/runtime_api.h"
-#include "webhook/signature.h"
 
 namespace sbx::runtime_api {
 namespace {
@@ -296,7 +296,7 @@ TEST_F(RuntimeRuncTest, LifecycleOverRealRunc) {
       [&](const Receiver::Delivery& d) { return IsEvent(d, "sandbox.lifecycle.created", id); });
   ASSERT_TRUE(created.has_value()) << "no created webhook";
   EXPECT_TRUE(
-      webhook::VerifySignature(created->body, created->headers["e2b-signature"], {kSecret}));
+      e2b::VerifySignature(created->body, created->headers["e2b-signature"], {kSecret}));
   EXPECT_EQ(created->headers["e2b-signature-version"], "v1");
   EXPECT_FALSE(created->headers["e2b-webhook-id"].empty());
   EXPECT_EQ(Parse(created->body).at("event_data").at("sandbox_metadata").at("projectId"), "it-1");
@@ -386,7 +386,7 @@ TEST_F(RuntimeRuncTest, DeliveryRetriesUntilTheReceiverAccepts) {
   for (const auto& d : created) {
     delivery_ids.insert(d.headers.at("e2b-delivery-id"));
     EXPECT_EQ(d.body, created[0].body);
-    EXPECT_TRUE(webhook::VerifySignature(d.body, d.headers.at("e2b-signature"), {kSecret}));
+    EXPECT_TRUE(e2b::VerifySignature(d.body, d.headers.at("e2b-signature"), {kSecret}));
   }
   EXPECT_EQ(delivery_ids.size(), 3u);
   EXPECT_EQ(Api(http::verb::delete_, "/sandboxes/" + id).status, 204u);

@@ -4,10 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "e2b/signature.h"
+#include "e2b/webhook_event.h"
 #include "runtime_api/testing/harness.h"
 #include "runtime_api/wire.h"
-#include "webhook/payload.h"
-#include "webhook/signature.h"
 
 namespace sbx::runtime_api {
 
@@ -88,7 +88,7 @@ TEST_F(RuntimeApiTest, CreateAnswersTheSandboxObject) {
   ASSERT_EQ(r.result(), http::status::created) << r.body();
   auto j = Json(r).as_object();
   EXPECT_EQ(j.at("templateID"), "hello");
-  EXPECT_EQ(j.at("clientID"), kClientId);
+  EXPECT_EQ(j.at("clientID"), e2b::kLegacyClientId);
   EXPECT_EQ(j.at("envdVersion"), "0.2.0");
   EXPECT_EQ(j.at("domain"), "localhost");
   const std::string id(j.at("sandboxID").as_string());
@@ -392,7 +392,7 @@ TEST_F(RuntimeApiTest, EveryLifecycleChangeIsDeliveredAsAV2Event) {
     EXPECT_EQ(e.at("event_data").at("sandbox_metadata").at("projectId"), "p9");
     event_ids.emplace(e.at("id").as_string());
     // sandboxd's receiver parses it.
-    auto parsed = webhook::ParseE2bEvent(json::serialize(e));
+    auto parsed = e2b::ParseWebhookEvent(json::serialize(e));
     ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
     EXPECT_EQ(parsed->project_id, "p9");
   }
@@ -404,7 +404,7 @@ TEST_F(RuntimeApiTest, EveryLifecycleChangeIsDeliveredAsAV2Event) {
   EXPECT_NE(events[3].at("sandbox_execution_id"), events[2].at("sandbox_execution_id"));
   // Signed with the registration's secret.
   for (const auto& s : h_.client.sent()) {
-    EXPECT_TRUE(webhook::VerifySignature(s.request.body(), s.request["e2b-signature"], {"shh"}));
+    EXPECT_TRUE(e2b::VerifySignature(s.request.body(), s.request["e2b-signature"], {"shh"}));
   }
 }
 

@@ -219,9 +219,9 @@ Result<std::chrono::seconds> Sandboxes::CheckTimeout(int64_t timeout_s) const {
 void Sandboxes::Emit(core::EventType type, const SandboxRecord& r,
                      std::optional<SystemTime> set_timeout,
                      std::optional<std::string> kill_reason) {
-  webhook::E2bEventFields f;
+  e2b::WebhookEvent f;
   f.id = ids_.NewUuid();
-  f.type = std::string(webhook::E2bEventType(type));
+  f.type = std::string(e2b::WebhookEventType(type));
   f.timestamp = clock_.Now();
   f.sandbox_id = r.sandbox_id;
   f.sandbox_execution_id = r.execution_id;
@@ -248,12 +248,13 @@ Status Sandboxes::Forget(const std::string& id) {
 
 // Sandboxes
 
-net::awaitable<Result<SandboxRecord>> Sandboxes::Create(const CreateParams& params) {
+net::awaitable<Result<SandboxRecord>> Sandboxes::Create(const e2b::NewSandbox& params) {
+  const bool auto_pause = params.auto_pause.value_or(false);
   const int64_t timeout_s = params.timeout_s.value_or(options_.default_timeout.count());
   if (timeout_s <= 0) co_return InvalidArgument("Timeout must be greater than 0");
   auto timeout = CheckTimeout(timeout_s);
   if (!timeout.ok()) co_return timeout.error();
-  if (params.auto_pause_memory == false && !params.auto_pause) {
+  if (params.auto_pause_memory == false && !auto_pause) {
     co_return InvalidArgument("autoPauseMemory can only be false when autoPause is true");
   }
   const std::string name = ResolveTemplateName(params.template_id, options_.template_aliases);
@@ -280,7 +281,7 @@ net::awaitable<Result<SandboxRecord>> Sandboxes::Create(const CreateParams& para
   if (auto it = request.metadata.find("projectId"); it != request.metadata.end()) {
     request.project_id = it->second;
   }
-  request.metadata[kAutoPauseKey] = params.auto_pause ? "true" : "false";
+  request.metadata[kAutoPauseKey] = auto_pause ? "true" : "false";
   request.metadata[kTimeoutKey] = std::to_string(timeout->count());
   const std::string alias = params.template_id != name ? params.template_id : "";
   if (!alias.empty()) request.metadata[kAliasKey] = alias;
@@ -296,7 +297,7 @@ net::awaitable<Result<SandboxRecord>> Sandboxes::Create(const CreateParams& para
   r.started_at = now;
   r.timeout = *timeout;
   r.end_at = now + *timeout;
-  r.auto_pause = params.auto_pause;
+  r.auto_pause = auto_pause;
   r.alias = alias;
   r.allow_internet_access = params.allow_internet_access;
   r.memory_mb = memory_mb;

@@ -28,10 +28,11 @@
 #include "base/ids.h"
 #include "base/net.h"
 #include "base/status.h"
+#include "e2b/rest.h"
+#include "e2b/webhook_event.h"
 #include "provider/provider.h"
 #include "runtime_api/keyed_mutex.h"
 #include "runtime_api/types.h"
-#include "webhook/payload.h"
 
 namespace sbx::runtime_api {
 
@@ -60,7 +61,7 @@ struct SandboxesOptions {
 };
 
 // Receives every lifecycle event the runtime makes, in order, on the I/O thread.
-using EventSink = std::function<void(const webhook::E2bEventFields&)>;
+using EventSink = std::function<void(const e2b::WebhookEvent&)>;
 
 // GET /v2/sandboxes parameters.
 struct ListQuery {
@@ -105,8 +106,9 @@ class Sandboxes {
   // failure the record is unchanged (a sandbox the provider no longer knows is
   // dropped, with a `killed` event).
 
-  // POST /sandboxes. Emits `created`.
-  net::awaitable<Result<SandboxRecord>> Create(const CreateParams& params);
+  // POST /sandboxes, with `params` not yet checked against limits. Emits
+  // `created`.
+  net::awaitable<Result<SandboxRecord>> Create(const e2b::NewSandbox& params);
   // POST /sandboxes/{id}/pause. 409 when already paused. Emits `paused`.
   net::awaitable<Status> Pause(const std::string& id);
   // POST /sandboxes/{id}/resume: timeout default 15 s; `auto_pause` overrides

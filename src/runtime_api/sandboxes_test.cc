@@ -117,7 +117,7 @@ class SandboxesTest : public ::testing::Test {
  protected:
   SandboxesTest()
       : sandboxes_(io_.get_executor(), clock_, pool_, provider_, ids_,
-                   [this](const webhook::E2bEventFields& e) { events_.push_back(e); },
+                   [this](const e2b::WebhookEvent& e) { events_.push_back(e); },
                    {.expire_retry = 5s}) {
     EXPECT_TRUE(sandboxes_.Load().ok());
     sandboxes_.Start();
@@ -131,7 +131,7 @@ class SandboxesTest : public ::testing::Test {
     io_.poll();
   }
   std::string Create(int64_t timeout_s, bool auto_pause = false) {
-    CreateParams p;
+    e2b::NewSandbox p;
     p.template_id = "hello";
     p.timeout_s = timeout_s;
     p.auto_pause = auto_pause;
@@ -151,7 +151,7 @@ class SandboxesTest : public ::testing::Test {
   BlockingPool pool_{{.threads = 0}};
   provider::FakeProvider provider_;
   IdGenerator ids_{3};
-  std::vector<webhook::E2bEventFields> events_;
+  std::vector<e2b::WebhookEvent> events_;
   Sandboxes sandboxes_;
 };
 

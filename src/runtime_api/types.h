@@ -1,26 +1,25 @@
 // Plain records of the runtime API: a sandbox as the runtime tracks it, a
-// webhook registration, and the parsed create request. Shared by the runtime's
-// parts (sandboxes, webhooks, wire); no behaviour. Copyable values.
+// list position and a webhook registration. Shared by the runtime's parts
+// (sandboxes, webhooks, wire); no behaviour. Copyable values. The E2B wire
+// objects themselves are in e2b/rest.h.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "base/time.h"
 #include "core/sandbox.h"
+#include "e2b/rest.h"
 
 namespace sbx::runtime_api {
 
-// Public E2B states. A sandbox being paused still shows as running here: the
-// runtime commits a state only once the provider call returned.
-enum class SandboxState { kRunning, kPaused };
-
-// "running" | "paused".
-std::string_view StateName(SandboxState state);
+// Public E2B states (running, paused). A sandbox being paused still shows as
+// running here: the runtime commits a state only once the provider call
+// returned.
+using e2b::SandboxState;
 
 struct SandboxRecord {
   std::string sandbox_id;
@@ -40,16 +39,6 @@ struct SandboxRecord {
   int64_t cpu_count = 1;
   int64_t memory_mb = 0;
   int64_t disk_size_mb = 0;
-};
-
-// POST /sandboxes, parsed but not yet checked against limits.
-struct CreateParams {
-  std::string template_id;           // as sent: "hello", "hello:latest", an alias
-  std::optional<int64_t> timeout_s;  // absent: the default timeout
-  bool auto_pause = false;
-  std::optional<bool> auto_pause_memory;
-  core::Metadata metadata;
-  std::optional<bool> allow_internet_access;
 };
 
 // Position after which GET /v2/sandboxes continues: the last sandbox of the

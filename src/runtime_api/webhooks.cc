@@ -11,7 +11,8 @@
 #include <fmt/format.h>
 #include <boost/url/parse.hpp>
 
-#include "runtime_api/wire.h"
+#include "e2b/json.h"
+#include "e2b/webhook_event.h"
 
 namespace sbx::runtime_api {
 namespace json = boost::json;
@@ -45,7 +46,7 @@ Status ValidateUrl(const std::string& url) {
 }
 
 Status ValidateEvents(const std::vector<std::string>& events) {
-  const auto& known = KnownEventTypes();
+  const std::vector<std::string>& known = e2b::WebhookEventTypes();
   for (const auto& e : events) {
     if (std::find(known.begin(), known.end(), e) == known.end()) {
       return InvalidArgument(fmt::format("Field 'events': unknown event type \"{}\"", e));
@@ -60,11 +61,11 @@ Status Apply(const json::object& body, bool create, Webhook& w) {
   std::optional<std::string> name, url, secret;
   std::optional<std::vector<std::string>> events;
   std::optional<bool> enabled;
-  SBX_ASSIGN_OR_RETURN(name, OptionalString(body, "name"));
-  SBX_ASSIGN_OR_RETURN(url, OptionalString(body, "url"));
-  SBX_ASSIGN_OR_RETURN(events, OptionalStringArray(body, "events"));
-  SBX_ASSIGN_OR_RETURN(enabled, OptionalBool(body, "enabled"));
-  SBX_ASSIGN_OR_RETURN(secret, OptionalString(body, "signatureSecret"));
+  SBX_ASSIGN_OR_RETURN(name, e2b::OptionalString(body, "name"));
+  SBX_ASSIGN_OR_RETURN(url, e2b::OptionalString(body, "url"));
+  SBX_ASSIGN_OR_RETURN(events, e2b::OptionalStringArray(body, "events"));
+  SBX_ASSIGN_OR_RETURN(enabled, e2b::OptionalBool(body, "enabled"));
+  SBX_ASSIGN_OR_RETURN(secret, e2b::OptionalString(body, "signatureSecret"));
   if (create) {
     for (auto [present, field] : {std::pair{name.has_value(), "name"},
                                   {url.has_value(), "url"},
@@ -96,13 +97,6 @@ Status NotFoundWebhook(const std::string& id) {
 }
 
 }  // namespace
-
-const std::vector<std::string>& KnownEventTypes() {
-  static const std::vector<std::string> kTypes = {
-      "sandbox.lifecycle.created", "sandbox.lifecycle.resumed", "sandbox.lifecycle.updated",
-      "sandbox.lifecycle.paused",  "sandbox.lifecycle.killed",  "sandbox.lifecycle.checkpointed"};
-  return kTypes;
-}
 
 bool IsUuid(std::string_view t) {
   if (t.size() != 36) return false;
@@ -144,8 +138,8 @@ Status WebhookRegistry::Load() {
     if (Status s = Apply(o, /*create=*/true, w); !s.ok()) {
       return FailedPrecondition(fmt::format("{}: {}", file, s.message()));
     }
-    auto id = OptionalString(o, "id");
-    auto created = OptionalString(o, "createdAt");
+    auto id = e2b::OptionalString(o, "id");
+    auto created = e2b::OptionalString(o, "createdAt");
     if (!id.ok() || !*id || !IsUuid(**id) || !created.ok() || !*created) {
       return FailedPrecondition(fmt::format("{}: entry without id or createdAt", file));
     }

@@ -23,9 +23,6 @@
 
 namespace sbx::runtime_api {
 
-// The lifecycle event types a webhook may subscribe to (full strings).
-const std::vector<std::string>& KnownEventTypes();
-
 struct WebhookRegistryOptions {
   // <data-dir>/webhooks.json; empty keeps registrations in memory only.
   std::filesystem::path file;
@@ -40,7 +37,7 @@ class WebhookRegistry {
   // file that cannot be read or parsed; registrations are unchanged then.
   Status Load();
 
-  // WebhookCreate: name*, url* (http://…), events* (known types; [] = all),
+  // WebhookCreate: name*, url* (http://…), events* (e2b::WebhookEventTypes(); [] = all),
   // enabled (default true), signatureSecret*. kInvalidArgument naming the
   // field otherwise; nothing is stored then.
   Result<Webhook> Create(const boost::json::object& body);

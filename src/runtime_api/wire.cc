@@ -15,31 +15,6 @@ bool IsIdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 
 bool IsId(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsIdChar); }
 
-std::string_view KindName(json::kind k) {
-  switch (k) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_: return "number";
-    case json::kind::string: return "string";
-    case json::kind::array: return "array";
-    case json::kind::object: return "object";
-  }
-  return "unknown";
-}
-
-Status TypeError(std::string_view key, std::string_view want, const json::value& got) {
-  return InvalidArgument(
-      fmt::format("Field '{}' must be {}, got {}", key, want, KindName(got.kind())));
-}
-
-const json::value* Present(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return nullptr;
-  return v;
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -80,11 +55,6 @@ constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 }  // namespace
 
-std::string_view StateName(SandboxState state) {
-  return state == SandboxState::kPaused ? "paused" : "running";
-}
-
-
 http_server::Response JsonBody(const http_server::Request& req, http::status status,
                                const json::value& body) {
   return http_server::JsonResponse(req, status, json::serialize(body));
@@ -99,10 +69,8 @@ http_server::Response Empty(const http_server::Request& req, http::status status
 
 http_server::Response E2bError(const http_server::Request& req, http::status status,
                                std::string_view message) {
-  json::object o;
-  o["code"] = static_cast<int>(status);
-  o["message"] = message;
-  return JsonBody(req, status, o);
+  const e2b::ErrorBody body{.code = static_cast<int>(status), .message = std::string(message)};
+  return JsonBody(req, status, e2b::ToJson(body));
 }
 
 http_server::Response ErrorFor(const http_server::Request& req, const Status& status) {
@@ -131,143 +99,40 @@ Result<json::object> ParseJsonObject(std::string_view body, bool required) {
   return std::move(v.as_object());
 }
 
-Result<std::optional<int64_t>> OptionalInt(const json::object& o, std::string_view key) {
-  const json::value* v = Present(o, key);
-  if (v == nullptr) return std::optional<int64_t>();
-  if (v->is_int64()) return std::optional<int64_t>(v->as_int64());
-  if (v->is_uint64()) {
-    if (v->as_uint64() > static_cast<uint64_t>(INT64_MAX)) {
-      return InvalidArgument(fmt::format("Field '{}' is out of range", key));
-    }
-    return std::optional<int64_t>(static_cast<int64_t>(v->as_uint64()));
-  }
-  if (v->is_double()) {
-    const double d = v->as_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9e15 && d < 9e15) {
-      return std::optional<int64_t>(static_cast<int64_t>(d));
-    }
-  }
-  return TypeError(key, "an integer", *v);
+e2b::Sandbox ToSandbox(const SandboxRecord& s, std::string_view domain) {
+  return e2b::Sandbox{.template_id = s.template_id,
+                      .alias = s.alias,
+                      .sandbox_id = s.sandbox_id,
+                      .client_id = e2b::kLegacyClientId,
+                      .envd_version = kEnvdVersion,
+                      .traffic_access_token = std::nullopt,
+                      .domain = std::string(domain)};
 }
 
-Result<int64_t> RequiredTimeout(std::string_view body) {
-  SBX_ASSIGN_OR_RETURN(json::object o, ParseJsonObject(body, /*required=*/true));
-  SBX_ASSIGN_OR_RETURN(std::optional<int64_t> timeout, OptionalInt(o, "timeout"));
-  if (!timeout) return InvalidArgument("Field 'timeout' is required");
-  return *timeout;
+e2b::ListedSandbox ToListedSandbox(const SandboxRecord& s) {
+  e2b::ListedSandbox out;
+  out.template_id = s.template_id;
+  out.alias = s.alias;
+  out.sandbox_id = s.sandbox_id;
+  out.client_id = e2b::kLegacyClientId;
+  out.started_at = s.started_at;
+  out.end_at = s.state == SandboxState::kPaused && s.paused_at ? *s.paused_at : s.end_at;
+  out.cpu_count = s.cpu_count;
+  out.memory_mb = s.memory_mb;
+  out.disk_size_mb = s.disk_size_mb;
+  out.metadata = s.metadata;
+  out.state = s.state;
+  out.envd_version = kEnvdVersion;
+  return out;
 }
 
-Result<std::optional<bool>> OptionalBool(const json::object& o, std::string_view key) {
-  const json::value* v = Present(o, key);
-  if (v == nullptr) return std::optional<bool>();
-  if (!v->is_bool()) return TypeError(key, "a boolean", *v);
-  return std::optional<bool>(v->as_bool());
-}
-
-Result<std::optional<std::string>> OptionalString(const json::object& o, std::string_view key) {
-  const json::value* v = Present(o, key);
-  if (v == nullptr) return std::optional<std::string>();
-  if (!v->is_string()) return TypeError(key, "a string", *v);
-  return std::optional<std::string>(std::string(v->as_string()));
-}
-
-Result<std::optional<core::Metadata>> OptionalStringMap(const json::object& o,
-                                                        std::string_view key) {
-  const json::value* v = Present(o, key);
-  if (v == nullptr) return std::optional<core::Metadata>();
-  if (!v->is_object()) return TypeError(key, "an object", *v);
-  core::Metadata out;
-  for (const auto& kv : v->as_object()) {
-    if (!kv.value().is_string()) {
-      return TypeError(fmt::format("{}.{}", key, std::string_view(kv.key())), "a string",
-                       kv.value());
-    }
-    out[std::string(kv.key())] = std::string(kv.value().as_string());
-  }
-  return std::optional<core::Metadata>(std::move(out));
-}
-
-Result<std::optional<std::vector<std::string>>> OptionalStringArray(const json::object& o,
-                                                                    std::string_view key) {
-  const json::value* v = Present(o, key);
-  if (v == nullptr) return std::optional<std::vector<std::string>>();
-  if (!v->is_array()) return TypeError(key, "an array of strings", *v);
-  std::vector<std::string> out;
-  for (const json::value& e : v->as_array()) {
-    if (!e.is_string()) return TypeError(key, "an array of strings", e);
-    out.emplace_back(e.as_string());
-  }
-  return std::optional<std::vector<std::string>>(std::move(out));
-}
-
-Result<CreateParams> ParseNewSandbox(const json::object& body) {
-  CreateParams p;
-  std::optional<std::string> template_id;
-  SBX_ASSIGN_OR_RETURN(template_id, OptionalString(body, "templateID"));
-  if (!template_id || template_id->empty()) {
-    return InvalidArgument("Field 'templateID' is required");
-  }
-  p.template_id = std::move(*template_id);
-  SBX_ASSIGN_OR_RETURN(p.timeout_s, OptionalInt(body, "timeout"));
-  std::optional<bool> auto_pause;
-  SBX_ASSIGN_OR_RETURN(auto_pause, OptionalBool(body, "autoPause"));
-  p.auto_pause = auto_pause.value_or(false);
-  SBX_ASSIGN_OR_RETURN(p.auto_pause_memory, OptionalBool(body, "autoPauseMemory"));
-  std::optional<core::Metadata> metadata;
-  SBX_ASSIGN_OR_RETURN(metadata, OptionalStringMap(body, "metadata"));
-  if (metadata) p.metadata = std::move(*metadata);
-  std::optional<core::Metadata> env_vars;  // checked for shape only
-  SBX_ASSIGN_OR_RETURN(env_vars, OptionalStringMap(body, "envVars"));
-  SBX_ASSIGN_OR_RETURN(p.allow_internet_access, OptionalBool(body, "allow_internet_access"));
-  return p;
-}
-
-json::object SandboxJson(const SandboxRecord& s, std::string_view domain) {
-  json::object o;
-  o["templateID"] = s.template_id;
-  if (!s.alias.empty()) o["alias"] = s.alias;
-  o["sandboxID"] = s.sandbox_id;
-  o["clientID"] = kClientId;
-  o["envdVersion"] = kEnvdVersion;
-  o["trafficAccessToken"] = nullptr;
-  o["domain"] = domain;
-  return o;
-}
-
-json::object ListedSandboxJson(const SandboxRecord& s) {
-  json::object o;
-  o["templateID"] = s.template_id;
-  if (!s.alias.empty()) o["alias"] = s.alias;
-  o["sandboxID"] = s.sandbox_id;
-  o["clientID"] = kClientId;
-  o["startedAt"] = FormatRfc3339(s.started_at);
-  // E2B answers a paused sandbox from its snapshot, whose end is the pause.
-  const SystemTime end = s.state == SandboxState::kPaused && s.paused_at ? *s.paused_at : s.end_at;
-  o["endAt"] = FormatRfc3339(end);
-  o["cpuCount"] = s.cpu_count;
-  o["memoryMB"] = s.memory_mb;
-  o["diskSizeMB"] = s.disk_size_mb;
-  json::object metadata;
-  for (const auto& [k, v] : s.metadata) metadata[k] = v;
-  o["metadata"] = std::move(metadata);
-  o["state"] = StateName(s.state);
-  o["envdVersion"] = kEnvdVersion;
-  return o;
-}
-
-json::object SandboxDetailJson(const SandboxRecord& s, std::string_view domain) {
-  json::object o = ListedSandboxJson(s);
-  o["domain"] = domain;
-  if (s.allow_internet_access) {
-    o["allowInternetAccess"] = *s.allow_internet_access;
-  } else {
-    o["allowInternetAccess"] = nullptr;
-  }
-  json::object lifecycle;
-  lifecycle["autoResume"] = false;
-  lifecycle["onTimeout"] = s.auto_pause ? "pause" : "kill";
-  o["lifecycle"] = std::move(lifecycle);
-  return o;
+e2b::SandboxDetail ToSandboxDetail(const SandboxRecord& s, std::string_view domain) {
+  e2b::SandboxDetail out{ToListedSandbox(s)};
+  out.domain = std::string(domain);
+  out.allow_internet_access = s.allow_internet_access;
+  out.lifecycle =
+      e2b::SandboxLifecycle{.auto_resume = false, .on_timeout = s.auto_pause ? "pause" : "kill"};
+  return out;
 }
 
 json::object WebhookJson(const Webhook& w, std::string_view team_id) {
@@ -373,13 +238,11 @@ Result<std::set<SandboxState>> ParseStateQuery(const std::optional<std::string>&
   while (true) {
     const size_t comma = rest.find(',');
     const std::string_view word = rest.substr(0, comma);
-    if (word == "running") {
-      out.insert(SandboxState::kRunning);
-    } else if (word == "paused") {
-      out.insert(SandboxState::kPaused);
-    } else {
+    const std::optional<SandboxState> state = e2b::ParseSandboxState(word);
+    if (!state) {
       return InvalidArgument(fmt::format("Invalid state \"{}\": use running, paused", word));
     }
+    out.insert(*state);
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }

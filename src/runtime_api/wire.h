@@ -1,7 +1,8 @@
-// Wire format of the runtime's E2B-compatible API (shared/reference/e2b-api.md
-// §1-§4): E2B error bodies, Sandbox/ListedSandbox/SandboxDetail and webhook
-// JSON, request-body field parsing, path ids, list cursors, metadata queries
-// and preview hosts. Pure functions; thread-safe; no I/O.
+// The server side of the runtime's E2B-compatible API
+// (shared/reference/e2b-api.md §1-§4) that e2b/rest.h leaves to it: HTTP
+// answers in E2B's error shape, SandboxRecord → e2b REST objects, request
+// bodies, path ids, webhook registrations as JSON, list cursors, metadata and
+// state queries and preview hosts. Pure functions; thread-safe; no I/O.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "base/status.h"
+#include "e2b/rest.h"
 #include "http/status_codes.h"
 #include "http/router.h"
 #include "runtime_api/types.h"
@@ -22,10 +24,8 @@ namespace sbx::runtime_api {
 
 // envd version every sandbox reports; SDKs require a version >= 0.1.0.
 inline constexpr char kEnvdVersion[] = "0.2.0";
-// E2B's deprecated clientID placeholder.
-inline constexpr char kClientId[] = "6532622b";
 
-// The E2B error body {"code":<status>,"message":…} with that status.
+// The E2B error body (e2b::ErrorBody) {"code":<status>,"message":…} with that status.
 http_server::Response E2bError(const http_server::Request& req, http::status status,
                                std::string_view message);
 // 400 kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied,
@@ -47,31 +47,23 @@ Result<std::string> NormalizeSandboxId(std::string_view path_id);
 // kInvalidArgument.
 Result<boost::json::object> ParseJsonObject(std::string_view body, bool required);
 
-// Typed optional fields of a request object: nullopt when absent or null;
-// kInvalidArgument naming the field when of another type.
-Result<std::optional<int64_t>> OptionalInt(const boost::json::object& o, std::string_view key);
-Result<std::optional<bool>> OptionalBool(const boost::json::object& o, std::string_view key);
-// The `timeout` (seconds) that connect and set-timeout bodies must carry:
-// kInvalidArgument for a missing body or field, or one of another type.
-Result<int64_t> RequiredTimeout(std::string_view body);
-Result<std::optional<std::string>> OptionalString(const boost::json::object& o,
-                                                  std::string_view key);
-// An object whose values are all strings.
-Result<std::optional<core::Metadata>> OptionalStringMap(const boost::json::object& o,
-                                                        std::string_view key);
-Result<std::optional<std::vector<std::string>>> OptionalStringArray(const boost::json::object& o,
-                                                                    std::string_view key);
+// The request body read by `parse`, one of e2b/rest.h's Parse… codecs, from
+// ParseJsonObject(body, required). kInvalidArgument as either gives it.
+template <typename ParseFn>
+auto ParseBody(std::string_view body, bool required, ParseFn parse)
+    -> decltype(parse(boost::json::value())) {
+  SBX_ASSIGN_OR_RETURN(boost::json::object o, ParseJsonObject(body, required));
+  return parse(boost::json::value(std::move(o)));
+}
 
-// NewSandbox: templateID (required non-empty string), timeout, autoPause,
-// autoPauseMemory, metadata, allow_internet_access. Other fields (envVars,
-// secure, network, mcp, …) are accepted and ignored. kInvalidArgument on a
-// missing or ill-typed field.
-Result<CreateParams> ParseNewSandbox(const boost::json::object& body);
+// The e2b REST objects of a record (Sandbox, ListedSandbox, SandboxDetail),
+// with clientID kLegacyClientId and envdVersion kEnvdVersion. A paused
+// sandbox's endAt is its pause time, as E2B answers from its snapshot.
+// `domain` is the configured sandbox domain.
+e2b::Sandbox ToSandbox(const SandboxRecord& s, std::string_view domain);
+e2b::ListedSandbox ToListedSandbox(const SandboxRecord& s);
+e2b::SandboxDetail ToSandboxDetail(const SandboxRecord& s, std::string_view domain);
 
-// Response bodies. `domain` is the configured sandbox domain.
-boost::json::object SandboxJson(const SandboxRecord& s, std::string_view domain);
-boost::json::object ListedSandboxJson(const SandboxRecord& s);
-boost::json::object SandboxDetailJson(const SandboxRecord& s, std::string_view domain);
 // WebhookDetail: id, teamId, name, createdAt, url, enabled, events. Never the secret.
 boost::json::object WebhookJson(const Webhook& w, std::string_view team_id);
 

@@ -75,54 +75,60 @@ TEST(WireTest, RecognizesPreviewHosts) {
   }
 }
 
-TEST(WireTest, ParsesNewSandboxBodies) {
-  auto body = ParseJsonObject(
+TEST(WireTest, ParseBodyReadsRequestsWithTheE2bCodecs) {
+  auto p = ParseBody(
       R"({"templateID":"hello","timeout":60,"autoPause":true,"metadata":{"projectId":"p"},
           "envVars":{"A":"1"},"secure":true,"allow_internet_access":false,"network":{}})",
-      true);
-  ASSERT_TRUE(body.ok());
-  auto p = ParseNewSandbox(*body);
+      /*required=*/true, e2b::ParseNewSandbox);
   ASSERT_TRUE(p.ok()) << p.error().ToString();
   EXPECT_EQ(p->template_id, "hello");
   EXPECT_EQ(p->timeout_s, 60);
-  EXPECT_TRUE(p->auto_pause);
+  EXPECT_EQ(p->auto_pause, true);
   EXPECT_EQ(p->metadata.at("projectId"), "p");
   EXPECT_EQ(p->allow_internet_access, false);
-
   for (const char* bad :
-       {R"({})", R"({"templateID":""})", R"({"templateID":3})",
+       {"", "{", "[]", R"({})", R"({"templateID":""})", R"({"templateID":3})",
         R"({"templateID":"h","timeout":"60"})", R"({"templateID":"h","timeout":1.5})",
         R"({"templateID":"h","autoPause":"yes"})", R"({"templateID":"h","metadata":{"a":1}})",
         R"({"templateID":"h","envVars":[]})"}) {
-    auto o = ParseJsonObject(bad, true);
-    ASSERT_TRUE(o.ok()) << bad;
-    EXPECT_EQ(ParseNewSandbox(*o).status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(ParseBody(bad, true, e2b::ParseNewSandbox).status().code(),
+              StatusCode::kInvalidArgument)
+        << bad;
   }
-  EXPECT_FALSE(ParseJsonObject("{", true).ok());
-  EXPECT_FALSE(ParseJsonObject("[]", true).ok());
-  EXPECT_FALSE(ParseJsonObject("", true).ok());
-  EXPECT_TRUE(ParseJsonObject(" ", false)->empty());
+  EXPECT_EQ(ParseBody("", true, e2b::ParseConnectSandbox).status().message(),
+            "Request body is required");
+  EXPECT_EQ(ParseBody("{}", true, e2b::ParseConnectSandbox).status().message(),
+            "Field 'timeout' is required");
+  EXPECT_EQ(ParseBody(R"({"timeout":30.0,"other":1})", true, e2b::ParseConnectSandbox)->timeout_s,
+            30);
+  EXPECT_EQ(ParseBody(" ", false, e2b::ParseResumedSandbox)->timeout_s, std::nullopt);
+  EXPECT_EQ(ParseBody("[]", false, e2b::ParseResumedSandbox).status().message(),
+            "Error when parsing request: body must be a JSON object");
+  EXPECT_EQ(ParseBody(R"({"memory":1})", false, e2b::ParseSandboxPauseRequest).status().message(),
+            "Field 'memory' must be a boolean, got number");
 }
 
-TEST(WireTest, RequiredTimeoutNeedsAnIntegerField) {
-  EXPECT_EQ(*RequiredTimeout(R"({"timeout":30})"), 30);
-  EXPECT_EQ(*RequiredTimeout(R"({"timeout":30.0,"other":1})"), 30);
-  for (const char* bad :
-       {"", "{", "[]", "{}", R"({"timeout":null})", R"({"timeout":"30"})", R"({"timeout":1.5})"}) {
-    EXPECT_EQ(RequiredTimeout(bad).status().code(), StatusCode::kInvalidArgument) << bad;
-  }
-  EXPECT_EQ(RequiredTimeout("{}").status().message(), "Field 'timeout' is required");
-}
-
-TEST(WireTest, ListedSandboxHasEveryFieldTheSdksRequire) {
+SandboxRecord PausedRecord() {
   SandboxRecord r;
   r.sandbox_id = "sbx1";
   r.template_id = "hello";
+  r.alias = "base";
   r.started_at = FromUnixMillis(1000);
   r.end_at = FromUnixMillis(16000);
+  r.paused_at = FromUnixMillis(5000);
+  r.state = SandboxState::kPaused;
+  r.auto_pause = true;
+  r.allow_internet_access = true;
   r.memory_mb = 64;
   r.metadata = {{"projectId", "p1"}};
-  auto o = ListedSandboxJson(r);
+  return r;
+}
+
+TEST(WireTest, ListedSandboxHasEveryFieldTheSdksRequire) {
+  SandboxRecord r = PausedRecord();
+  r.state = SandboxState::kRunning;
+  r.paused_at.reset();
+  auto o = e2b::ToJson(ToListedSandbox(r));
   for (const char* key : {"templateID", "sandboxID", "clientID", "startedAt", "endAt", "cpuCount",
                           "memoryMB", "diskSizeMB", "state", "envdVersion", "metadata"}) {
     EXPECT_TRUE(o.contains(key)) << key;
@@ -131,16 +137,41 @@ TEST(WireTest, ListedSandboxHasEveryFieldTheSdksRequire) {
   EXPECT_EQ(o.at("endAt"), "1970-01-01T00:00:16.000Z");
   r.state = SandboxState::kPaused;
   r.paused_at = FromUnixMillis(5000);
-  EXPECT_EQ(ListedSandboxJson(r).at("endAt"), "1970-01-01T00:00:05.000Z");
-  auto d = SandboxDetailJson(r, "localhost");
+  EXPECT_EQ(e2b::ToJson(ToListedSandbox(r)).at("endAt"), "1970-01-01T00:00:05.000Z");
+  r.auto_pause = false;
+  auto d = e2b::ToJson(ToSandboxDetail(r, "localhost"));
   EXPECT_EQ(d.at("lifecycle").at("onTimeout"), "kill");
   EXPECT_EQ(d.at("lifecycle").at("autoResume"), false);
   EXPECT_EQ(d.at("domain"), "localhost");
-  auto s = SandboxJson(r, "localhost");
+  auto s = e2b::ToJson(ToSandbox(r, "localhost"));
   for (const char* key : {"templateID", "sandboxID", "clientID", "envdVersion"}) {
     EXPECT_TRUE(s.contains(key)) << key;
   }
   EXPECT_EQ(s.at("envdVersion"), kEnvdVersion);
+  EXPECT_EQ(s.at("clientID"), e2b::kLegacyClientId);
+  EXPECT_TRUE(s.at("trafficAccessToken").is_null());
+}
+
+// What the server answers, the client's codecs read back to the same values.
+TEST(WireTest, AnswersParseBackWithTheClientCodecs) {
+  const SandboxRecord r = PausedRecord();
+  const std::string text = boost::json::serialize(e2b::ToJson(ToSandboxDetail(r, "localhost")));
+  auto d = e2b::ParseSandboxDetail(boost::json::parse(text));
+  ASSERT_TRUE(d.ok()) << d.error().ToString();
+  EXPECT_EQ(*d, ToSandboxDetail(r, "localhost"));
+  EXPECT_EQ(d->state, SandboxState::kPaused);
+  EXPECT_EQ(d->end_at, r.paused_at);
+  EXPECT_EQ(d->alias, "base");
+  EXPECT_EQ(d->lifecycle->on_timeout, "pause");
+  EXPECT_EQ(d->allow_internet_access, true);
+
+  auto listed = e2b::ParseListedSandbox(e2b::ToJson(ToListedSandbox(r)));
+  ASSERT_TRUE(listed.ok()) << listed.error().ToString();
+  EXPECT_EQ(*listed, ToListedSandbox(r));
+  auto sandbox = e2b::ParseSandbox(e2b::ToJson(ToSandbox(r, "localhost")));
+  ASSERT_TRUE(sandbox.ok()) << sandbox.error().ToString();
+  EXPECT_EQ(*sandbox, ToSandbox(r, "localhost"));
+  EXPECT_EQ(sandbox->domain, "localhost");
 }
 
 TEST(WireTest, ErrorBodiesUseTheE2bShape) {
@@ -148,6 +179,9 @@ TEST(WireTest, ErrorBodiesUseTheE2bShape) {
   auto res = ErrorFor(req, FailedPrecondition("already paused"));
   EXPECT_EQ(res.result(), http::status::conflict);
   EXPECT_EQ(res.body(), R"({"code":409,"message":"already paused"})");
+  auto parsed = e2b::ParseErrorBody(boost::json::parse(res.body()));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, (e2b::ErrorBody{.code = 409, .message = "already paused"}));
   EXPECT_EQ(HttpStatusFor(StatusCode::kNotFound), http::status::not_found);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnauthenticated), http::status::unauthorized);
   EXPECT_EQ(HttpStatusFor(StatusCode::kInternal), http::status::internal_server_error);

@@ -1,8 +1,8 @@
 #include "webhook/receiver.h"
 
 #include "base/log.h"
-#include "webhook/payload.h"
-#include "webhook/signature.h"
+#include "e2b/signature.h"
+#include "e2b/webhook_event.h"
 
 namespace sbx::webhook {
 
@@ -11,7 +11,7 @@ WebhookReceiver::WebhookReceiver(lifecycle::Lifecycle& lifecycle, Metrics& metri
     : lifecycle_(lifecycle), metrics_(metrics), secrets_(std::move(secrets)) {}
 
 net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::string body,
-                                                                         std::string signature) {
+                                                                        std::string signature) {
   auto count = [this](const char* result) {
     metrics_.Inc("sandboxd_webhooks_total", {{"result", result}}, 1,
                  "E2B webhook deliveries by result");
@@ -26,12 +26,12 @@ net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::str
     count("unsigned");
     co_return Unauthenticated("missing e2b-signature header");
   }
-  if (!VerifySignature(body, signature, secrets_)) {
+  if (!e2b::VerifySignature(body, signature, secrets_)) {
     count("bad_signature");
     SBX_LOG_WARN("webhook rejected: signature does not match any configured secret");
     co_return Unauthenticated("e2b-signature does not match");
   }
-  auto event = ParseE2bEvent(body);
+  auto event = e2b::ParseWebhookEvent(body);
   if (!event.ok()) {
     count("malformed");
     co_return event.error();

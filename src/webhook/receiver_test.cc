@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "e2b/signature.h"
+#include "e2b/webhook_event.h"
 #include "lifecycle/testing.h"
-#include "webhook/payload.h"
-#include "webhook/signature.h"
 
 namespace sbx::webhook {
 namespace {
@@ -15,13 +15,13 @@ using lifecycle::testing::RunSync;
 
 std::string Body(const std::string& id, const std::string& type, int64_t t_s,
                  const std::string& sandbox = "fake1") {
-  E2bEventFields f;
+  e2b::WebhookEvent f;
   f.id = id;
   f.type = "sandbox.lifecycle." + type;
   f.timestamp = FromUnixMillis(1'767'225'600'000 + t_s * 1000);
   f.sandbox_id = sandbox;
   f.sandbox_metadata = {{"projectId", "p1"}};
-  return SerializeE2bEventV2(f);
+  return e2b::SerializeWebhookEventV2(f);
 }
 
 class ReceiverTest : public ::testing::Test {
@@ -35,12 +35,12 @@ class ReceiverTest : public ::testing::Test {
 
 TEST_F(ReceiverTest, SignedEventsApplyAndReplaysAreDuplicates) {
   const std::string body = Body("e1", "created", 10);
-  auto r = Deliver(body, ComputeSignature("new-secret", body, true));
+  auto r = Deliver(body, e2b::ComputeSignature("new-secret", body, true));
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->outcome, Outcome::kApplied);
   EXPECT_EQ(h_.lifecycle.Get("p1")->status, core::SandboxStatus::kRunning);
   // Rotation: the old secret still verifies; a replay changes nothing.
-  auto again = Deliver(body, ComputeSignature("old-secret", body, false));
+  auto again = Deliver(body, e2b::ComputeSignature("old-secret", body, false));
   EXPECT_EQ(again->outcome, Outcome::kDuplicate);
   EXPECT_EQ(h_.lifecycle.Get("p1")->version, 1);
 }
@@ -48,9 +48,9 @@ TEST_F(ReceiverTest, SignedEventsApplyAndReplaysAreDuplicates) {
 TEST_F(ReceiverTest, BadSignaturesRecordNothing) {
   const std::string body = Body("e1", "created", 10);
   EXPECT_EQ(Deliver(body, "").error().code(), StatusCode::kUnauthenticated);
-  EXPECT_EQ(Deliver(body, ComputeSignature("wrong", body, true)).error().code(),
+  EXPECT_EQ(Deliver(body, e2b::ComputeSignature("wrong", body, true)).error().code(),
             StatusCode::kUnauthenticated);
-  EXPECT_EQ(Deliver(body + " ", ComputeSignature("new-secret", body, true)).error().code(),
+  EXPECT_EQ(Deliver(body + " ", e2b::ComputeSignature("new-secret", body, true)).error().code(),
             StatusCode::kUnauthenticated);
   EXPECT_FALSE(h_.lifecycle.Get("p1").ok());
   EXPECT_FALSE(*h_.store->IsEventProcessed("e1"));
@@ -58,20 +58,22 @@ TEST_F(ReceiverTest, BadSignaturesRecordNothing) {
 
 TEST_F(ReceiverTest, MalformedBodiesAreInvalidArgument) {
   const std::string body = "{\"id\": 1}";
-  EXPECT_EQ(Deliver(body, ComputeSignature("new-secret", body, true)).error().code(),
+  EXPECT_EQ(Deliver(body, e2b::ComputeSignature("new-secret", body, true)).error().code(),
             StatusCode::kInvalidArgument);
 }
 
 TEST_F(ReceiverTest, UnconfiguredReceiverRefusesEverything) {
   WebhookReceiver none(h_.lifecycle, h_.metrics, {});
   const std::string body = Body("e1", "created", 10);
-  auto r = RunSync(h_.io, none.Receive(body, ComputeSignature("", body, true)));
+  auto r = RunSync(h_.io, none.Receive(body, e2b::ComputeSignature("", body, true)));
   EXPECT_EQ(r.error().code(), StatusCode::kUnavailable);
   EXPECT_FALSE(h_.lifecycle.Get("p1").ok());
 }
 
 TEST_F(ReceiverTest, UnknownTypesAreIgnoredAndOrphansKept) {
-  auto deliver = [&](const std::string& b) { return Deliver(b, ComputeSignature("new-secret", b, true)); };
+  auto deliver = [&](const std::string& b) {
+    return Deliver(b, e2b::ComputeSignature("new-secret", b, true));
+  };
   EXPECT_EQ(deliver(Body("o1", "paused", 5, "ghost"))->outcome, Outcome::kOrphan);
   EXPECT_EQ(deliver(Body("e1", "created", 10))->outcome, Outcome::kApplied);
   EXPECT_EQ(deliver(Body("e2", "teleported", 11))->outcome, Outcome::kIgnored);

@@ -10,11 +10,14 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "e2b/rest.h"
 
 namespace sbx::provider::e2b {
 namespace {
 
 namespace json = boost::json;
+// E2B's REST objects; "e2b" alone names this namespace here.
+namespace wire = ::sbx::e2b;
 using namespace std::chrono_literals;
 
 // Longest piece of an E2B message or body quoted in our error messages.
@@ -39,14 +42,14 @@ std::string Quote(std::string_view text) {
   return out;
 }
 
-// E2B's error text: `message` of a {"code":…,"message":"…"} body, else the
-// start of the body itself.
+// E2B's error text: `message` of its error body, else the start of the body
+// itself.
 std::string E2bMessage(const HttpResponse& r) {
   boost::system::error_code ec;
   json::value v = json::parse(r.body, ec);
-  if (!ec && v.is_object()) {
-    if (const json::value* m = v.as_object().if_contains("message"); m && m->is_string()) {
-      return Quote(m->as_string());
+  if (!ec) {
+    if (Result<wire::ErrorBody> error = wire::ParseErrorBody(v); error.ok()) {
+      return Quote(error->message);
     }
   }
   return Quote(r.body);
@@ -117,85 +120,33 @@ Status InvalidId(std::string_view op, std::string_view id) {
       "e2b {}: invalid sandbox id {}: want 1-128 characters from [a-z0-9-]", op, QuoteId(id)));
 }
 
-// The parts of E2B's Sandbox, ListedSandbox and SandboxDetail objects that we use.
-struct E2bSandbox {
-  std::string sandbox_id;
-  std::string template_name;  // alias when E2B names one, else templateID
-  std::optional<std::string> domain;
-  std::optional<ProviderState> state;
-  std::optional<SystemTime> started_at;
-  std::optional<SystemTime> end_at;
-  core::Metadata metadata;
-};
-
-Result<json::value> ParseJson(std::string_view what, const std::string& body) {
+// A 2xx body read by `parse`, one of e2b/rest.h's codecs; kUnavailable
+// naming `what` when it is not what E2B promises.
+template <typename T>
+Result<T> ParseAnswer(std::string_view what, const std::string& body,
+                      Result<T> (*parse)(const json::value&)) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec) return Malformed(what, fmt::format("invalid JSON: {}", ec.message()));
-  return v;
+  Result<T> parsed = parse(v);
+  if (!parsed.ok()) return Malformed(what, parsed.error().message());
+  return parsed;
 }
 
-// Field `key` as a string; nullopt when absent or null; an error for other types.
-Result<std::optional<std::string>> OptionalString(std::string_view what, const json::object& o,
-                                                  std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return std::optional<std::string>();
-  if (!v->is_string()) return Malformed(what, fmt::format("\"{}\" is not a string", key));
-  return std::optional<std::string>(std::string(v->as_string()));
+// An id from E2B goes into later URL paths: it must be one we could send.
+Status CheckAnsweredId(std::string_view what, const std::string& sandbox_id) {
+  if (IsValidE2bSandboxId(sandbox_id)) return OkStatus();
+  return Malformed(what, fmt::format("invalid sandboxID {}", QuoteId(sandbox_id)));
 }
 
-Result<std::string> RequiredString(std::string_view what, const json::object& o,
-                                   std::string_view key) {
-  SBX_ASSIGN_OR_RETURN(std::optional<std::string> s, OptionalString(what, o, key));
-  if (!s || s->empty()) return Malformed(what, fmt::format("missing \"{}\"", key));
-  return std::move(*s);
+// The template as E2B names it to its users: the alias, else the id.
+template <typename E2bObject>
+std::string TemplateName(const E2bObject& s) {
+  return s.alias.empty() ? s.template_id : s.alias;
 }
 
-Result<std::optional<SystemTime>> OptionalTime(std::string_view what, const json::object& o,
-                                               std::string_view key) {
-  SBX_ASSIGN_OR_RETURN(std::optional<std::string> s, OptionalString(what, o, key));
-  if (!s) return std::optional<SystemTime>();
-  Result<SystemTime> t = ParseRfc3339(*s);
-  if (!t.ok()) return Malformed(what, fmt::format("\"{}\": {}", key, t.error().message()));
-  return std::optional<SystemTime>(*t);
-}
-
-// Sandbox (create/connect), ListedSandbox (list) or SandboxDetail (get).
-// `listed` requires the fields that only the latter two carry.
-Result<E2bSandbox> ParseSandbox(std::string_view what, const json::value& v, bool listed) {
-  if (!v.is_object()) return Malformed(what, "sandbox is not a JSON object");
-  const json::object& o = v.as_object();
-  E2bSandbox s;
-  SBX_ASSIGN_OR_RETURN(s.sandbox_id, RequiredString(what, o, "sandboxID"));
-  if (!IsValidE2bSandboxId(s.sandbox_id)) {
-    return Malformed(what, fmt::format("invalid sandboxID {}", QuoteId(s.sandbox_id)));
-  }
-  SBX_ASSIGN_OR_RETURN(std::string template_id, RequiredString(what, o, "templateID"));
-  SBX_ASSIGN_OR_RETURN(std::optional<std::string> alias, OptionalString(what, o, "alias"));
-  s.template_name = alias && !alias->empty() ? *alias : template_id;
-  SBX_ASSIGN_OR_RETURN(s.domain, OptionalString(what, o, "domain"));
-  if (s.domain && s.domain->empty()) s.domain.reset();
-  if (const json::value* m = o.if_contains("metadata"); m && !m->is_null()) {
-    if (!m->is_object()) return Malformed(what, "\"metadata\" is not an object");
-    for (const auto& [key, value] : m->as_object()) {
-      // E2B metadata is string to string; anything else is not ours.
-      if (value.is_string()) s.metadata[std::string(key)] = std::string(value.as_string());
-    }
-  }
-  if (!listed) return s;
-  SBX_ASSIGN_OR_RETURN(std::string state, RequiredString(what, o, "state"));
-  if (state == "running") {
-    s.state = ProviderState::kRunning;
-  } else if (state == "paused") {
-    s.state = ProviderState::kPaused;
-  } else {
-    return Malformed(what,
-                     fmt::format("unknown state \"{}\" of sandbox {}", Quote(state), s.sandbox_id));
-  }
-  SBX_ASSIGN_OR_RETURN(s.started_at, OptionalTime(what, o, "startedAt"));
-  if (!s.started_at) return Malformed(what, "missing \"startedAt\"");
-  SBX_ASSIGN_OR_RETURN(s.end_at, OptionalTime(what, o, "endAt"));
-  return s;
+ProviderState StateOf(wire::SandboxState state) {
+  return state == wire::SandboxState::kPaused ? ProviderState::kPaused : ProviderState::kRunning;
 }
 
 // A uniformly random fraction in [0, 1) from `ids`, the injected randomness.
@@ -259,25 +210,23 @@ Result<ProviderSandbox> E2bProvider::Create(const CreateRequest& request) {
       request.template_name.empty() ? options_.template_id : request.template_name;
   core::Metadata metadata = request.metadata;
   metadata["projectId"] = request.project_id;
-  json::object meta;
-  for (const auto& [key, value] : metadata) meta[key] = value;
-  json::object body;
-  body["templateID"] = template_name;
-  body["timeout"] = options_.sandbox_timeout.count();
-  body["autoPause"] = true;
-  body["secure"] = false;
-  body["metadata"] = std::move(meta);
+  const wire::NewSandbox body{.template_id = template_name,
+                              .timeout_s = options_.sandbox_timeout.count(),
+                              .auto_pause = true,
+                              .secure = false,
+                              .metadata = metadata};
 
-  SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "POST", "/sandboxes", json::serialize(body)));
+  SBX_ASSIGN_OR_RETURN(Reply reply,
+                       Exchange(what, "POST", "/sandboxes", json::serialize(wire::ToJson(body))));
   SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
-  SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
-  SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, v, /*listed=*/false));
+  SBX_ASSIGN_OR_RETURN(wire::Sandbox e, ParseAnswer(what, reply.response.body, wire::ParseSandbox));
+  SBX_RETURN_IF_ERROR(CheckAnsweredId(what, e.sandbox_id));
 
   const SystemTime now = clock_.Now();
   ProviderSandbox out;
   out.sandbox_id = e.sandbox_id;
   out.state = ProviderState::kRunning;
-  out.url = PreviewUrl(e.sandbox_id, e.domain.value_or(options_.domain));
+  out.url = PreviewUrl(e.sandbox_id, e.domain);
   out.template_name = template_name;
   out.started_at = now;
   out.end_at = now + options_.sandbox_timeout;
@@ -289,8 +238,9 @@ Status E2bProvider::Pause(const std::string& sandbox_id) {
   if (!IsValidE2bSandboxId(sandbox_id)) return InvalidId("pause", sandbox_id);
   const std::string what = fmt::format("e2b pause sandbox {}", sandbox_id);
   // An empty JSON object: the body is optional, but strict JSON readers choke on none.
+  const std::string body = json::serialize(wire::ToJson(wire::SandboxPauseRequest{}));
   SBX_ASSIGN_OR_RETURN(
-      Reply reply, Exchange(what, "POST", fmt::format("/sandboxes/{}/pause", sandbox_id), "{}"));
+      Reply reply, Exchange(what, "POST", fmt::format("/sandboxes/{}/pause", sandbox_id), body));
   if (reply.response.status != 409) return CheckSuccess(what, reply.response, reply.attempts);
   // 409 means "already paused" or "busy in another transition": only the
   // first is success, so anything but E2B's known wording is checked.
@@ -304,22 +254,21 @@ Status E2bProvider::Pause(const std::string& sandbox_id) {
 Result<ProviderSandbox> E2bProvider::Resume(const std::string& sandbox_id) {
   if (!IsValidE2bSandboxId(sandbox_id)) return InvalidId("resume", sandbox_id);
   const std::string what = fmt::format("e2b resume sandbox {}", sandbox_id);
-  json::object body;
-  body["timeout"] = options_.sandbox_timeout.count();
+  const wire::ConnectSandbox body{.timeout_s = options_.sandbox_timeout.count()};
   SBX_ASSIGN_OR_RETURN(Reply reply,
                        Exchange(what, "POST", fmt::format("/sandboxes/{}/connect", sandbox_id),
-                                json::serialize(body)));
+                                json::serialize(wire::ToJson(body))));
   SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
-  SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
-  SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, v, /*listed=*/false));
+  SBX_ASSIGN_OR_RETURN(wire::Sandbox e, ParseAnswer(what, reply.response.body, wire::ParseSandbox));
+  SBX_RETURN_IF_ERROR(CheckAnsweredId(what, e.sandbox_id));
 
   const SystemTime now = clock_.Now();
   ProviderSandbox out;
   // The id asked for, not E2B's echo, which drops a legacy "-<clientID>" suffix.
   out.sandbox_id = sandbox_id;
   out.state = ProviderState::kRunning;
-  out.url = PreviewUrl(e.sandbox_id, e.domain.value_or(options_.domain));
-  out.template_name = e.template_name;
+  out.url = PreviewUrl(e.sandbox_id, e.domain);
+  out.template_name = TemplateName(e);
   out.started_at = now;
   out.end_at = now + options_.sandbox_timeout;
   return out;
@@ -340,11 +289,10 @@ Status E2bProvider::SetTimeout(const std::string& sandbox_id, std::chrono::secon
   if (timeout < 0s || timeout.count() > std::numeric_limits<int32_t>::max()) {
     return InvalidArgument(fmt::format("{}: timeout {} s out of range", what, timeout.count()));
   }
-  json::object body;
-  body["timeout"] = timeout.count();
+  const wire::SandboxTimeoutRequest body{.timeout_s = timeout.count()};
   SBX_ASSIGN_OR_RETURN(Reply reply,
                        Exchange(what, "POST", fmt::format("/sandboxes/{}/timeout", sandbox_id),
-                                json::serialize(body)));
+                                json::serialize(wire::ToJson(body))));
   return CheckSuccess(what, reply.response, reply.attempts);
 }
 
@@ -360,23 +308,15 @@ Result<ListResult> E2bProvider::List() {
     if (token) path += "&nextToken=" + EncodeQueryValue(*token);
     SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "GET", path, "", deadline));
     SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
-    SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
-    if (!v.is_array()) return Malformed(what, "not a JSON array");
-    for (const json::value& item : v.as_array()) {
-      SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, item, /*listed=*/true));
+    SBX_ASSIGN_OR_RETURN(std::vector<wire::ListedSandbox> listed,
+                         ParseAnswer(what, reply.response.body, wire::ParseListedSandboxes));
+    for (const wire::ListedSandbox& e : listed) {
+      SBX_RETURN_IF_ERROR(CheckAnsweredId(what, e.sandbox_id));
       // A sandbox can move between pages while we read them: keep it once.
       if (!seen_ids.insert(e.sandbox_id).second) continue;
-      ProviderSandbox s;
-      s.sandbox_id = e.sandbox_id;
-      s.state = *e.state;
-      s.url = PreviewUrl(e.sandbox_id, e.domain.value_or(options_.domain));
-      s.template_name = std::move(e.template_name);
-      s.started_at = *e.started_at;
-      s.end_at = e.end_at;
-      s.metadata = std::move(e.metadata);
-      out.sandboxes.push_back(std::move(s));
+      out.sandboxes.push_back(FromListed(e, std::nullopt));
     }
-    std::optional<std::string> next = reply.response.Header("X-Next-Token");
+    std::optional<std::string> next = reply.response.Header(wire::kNextTokenHeader);
     if (!next || next->empty()) break;
     if (!seen_tokens.insert(*next).second) {
       return Unavailable(fmt::format("{}: E2B repeated page token \"{}\"", what, Quote(*next)));
@@ -393,16 +333,11 @@ Result<ProviderSandbox> E2bProvider::Get(const std::string& sandbox_id) {
   SBX_ASSIGN_OR_RETURN(Reply reply,
                        Exchange(what, "GET", fmt::format("/sandboxes/{}", sandbox_id), ""));
   SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
-  SBX_ASSIGN_OR_RETURN(json::value v, ParseJson(what, reply.response.body));
-  SBX_ASSIGN_OR_RETURN(E2bSandbox e, ParseSandbox(what, v, /*listed=*/true));
-  ProviderSandbox out;
+  SBX_ASSIGN_OR_RETURN(wire::SandboxDetail e,
+                       ParseAnswer(what, reply.response.body, wire::ParseSandboxDetail));
+  SBX_RETURN_IF_ERROR(CheckAnsweredId(what, e.sandbox_id));
+  ProviderSandbox out = FromListed(e, e.domain);
   out.sandbox_id = sandbox_id;
-  out.state = *e.state;
-  out.url = PreviewUrl(e.sandbox_id, e.domain.value_or(options_.domain));
-  out.template_name = std::move(e.template_name);
-  out.started_at = *e.started_at;
-  out.end_at = e.end_at;
-  out.metadata = std::move(e.metadata);
   return out;
 }
 
@@ -421,7 +356,7 @@ Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const st
   HttpRequest request;
   request.method = method;
   request.url = api_base_ + path;
-  request.headers = {{"X-API-Key", options_.api_key}, {"Accept", "application/json"}};
+  request.headers = {{wire::kApiKeyHeader, options_.api_key}, {"Accept", "application/json"}};
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.body = body;
 
@@ -471,9 +406,25 @@ std::chrono::milliseconds E2bProvider::Backoff(int retry, const HttpResponse* re
   return delay;
 }
 
-std::string E2bProvider::PreviewUrl(const std::string& sandbox_id, std::string_view domain) const {
+ProviderSandbox E2bProvider::FromListed(const wire::ListedSandbox& e,
+                                        const std::optional<std::string>& domain) const {
+  ProviderSandbox s;
+  s.sandbox_id = e.sandbox_id;
+  s.state = StateOf(e.state);
+  s.url = PreviewUrl(e.sandbox_id, domain);
+  s.template_name = TemplateName(e);
+  s.started_at = e.started_at;
+  s.end_at = e.end_at;
+  s.metadata = e.metadata;
+  return s;
+}
+
+std::string E2bProvider::PreviewUrl(const std::string& sandbox_id,
+                                    const std::optional<std::string>& domain) const {
   const std::string_view scheme = options_.api_url.starts_with("http://") ? "http" : "https";
-  return fmt::format("{}://{}-{}.{}/", scheme, options_.preview_port, sandbox_id, domain);
+  // E2B answers null (or nothing) on its default cluster.
+  const std::string& host_domain = domain && !domain->empty() ? *domain : options_.domain;
+  return fmt::format("{}://{}-{}.{}/", scheme, options_.preview_port, sandbox_id, host_domain);
 }
 
 }  // namespace sbx::provider::e2b

@@ -7,11 +7,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/clock.h"
 #include "base/ids.h"
+#include "e2b/rest.h"
 #include "provider/e2b/transport.h"
 #include "provider/provider.h"
 
@@ -126,7 +128,12 @@ class E2bProvider final : public Provider {
   // Wait before retry number `retry` (1-based); `response` is the failed
   // answer, null after a transport error.
   std::chrono::milliseconds Backoff(int retry, const HttpResponse* response);
-  std::string PreviewUrl(const std::string& sandbox_id, std::string_view domain) const;
+  // The preview URL on `domain` when E2B named a non-empty one, else on options_.domain.
+  std::string PreviewUrl(const std::string& sandbox_id,
+                         const std::optional<std::string>& domain) const;
+  // A listed or detailed sandbox as the Provider interface has it.
+  ProviderSandbox FromListed(const sbx::e2b::ListedSandbox& e,
+                             const std::optional<std::string>& domain) const;
 
   Clock& clock_;
   IdGenerator& ids_;

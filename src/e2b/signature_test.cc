@@ -1,11 +1,11 @@
-#include "webhook/signature.h"
+#include "e2b/signature.h"
 
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-namespace sbx::webhook {
+namespace sbx::e2b {
 namespace {
 
 // Vectors computed independently of this code with
@@ -141,4 +141,4 @@ TEST(SignatureTest, ComputeThenVerifyRoundTrips) {
 }
 
 }  // namespace
-}  // namespace sbx::webhook
+}  // namespace sbx::e2b

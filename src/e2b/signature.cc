@@ -1,4 +1,4 @@
-#include "webhook/signature.h"
+#include "e2b/signature.h"
 
 #include <algorithm>
 #include <array>
@@ -10,7 +10,7 @@
 
 #include "base/check.h"
 
-namespace sbx::webhook {
+namespace sbx::e2b {
 namespace {
 
 constexpr size_t kDigestBytes = 32;
@@ -128,4 +128,4 @@ std::vector<std::string> ParseSecrets(std::string_view comma_separated) {
   return secrets;
 }
 
-}  // namespace sbx::webhook
+}  // namespace sbx::e2b

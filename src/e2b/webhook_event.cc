@@ -1,4 +1,4 @@
-#include "webhook/payload.h"
+#include "e2b/webhook_event.h"
 
 #include <array>
 #include <utility>
@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
-namespace sbx::webhook {
+#include "e2b/json.h"
+
+namespace sbx::e2b {
 namespace {
 
 namespace json = boost::json;
@@ -39,20 +41,6 @@ core::EventType ParseType(std::string_view type) {
     if (t.name == name) return t.type;
   }
   return core::EventType::kUnknown;
-}
-
-std::string_view KindName(json::kind k) {
-  switch (k) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "bool";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_: return "number";
-    case json::kind::string: return "string";
-    case json::kind::array: return "array";
-    case json::kind::object: return "object";
-  }
-  return "unknown";
 }
 
 Status FieldError(std::string_view key, std::string_view problem) {
@@ -151,7 +139,7 @@ Result<json::object> ParseObject(std::string_view body) {
 
 }  // namespace
 
-Result<core::LifecycleEvent> ParseE2bEvent(std::string_view body) {
+Result<core::LifecycleEvent> ParseWebhookEvent(std::string_view body) {
   json::object root;
   SBX_ASSIGN_OR_RETURN(root, ParseObject(body));
 
@@ -197,19 +185,23 @@ Result<core::LifecycleEvent> ParseE2bEvent(std::string_view body) {
   return event;
 }
 
-std::string_view E2bEventType(core::EventType type) {
-  switch (type) {
-    case core::EventType::kCreated: return "sandbox.lifecycle.created";
-    case core::EventType::kResumed: return "sandbox.lifecycle.resumed";
-    case core::EventType::kUpdated: return "sandbox.lifecycle.updated";
-    case core::EventType::kPaused: return "sandbox.lifecycle.paused";
-    case core::EventType::kKilled: return "sandbox.lifecycle.killed";
-    case core::EventType::kCheckpointed: return "sandbox.lifecycle.checkpointed";
-    default: return "";
-  }
+const std::vector<std::string>& WebhookEventTypes() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names;
+    for (const TypeName& t : kTypes) names.push_back(fmt::format("{}{}", kTypePrefix, t.name));
+    return names;
+  }();
+  return kNames;
 }
 
-std::string SerializeE2bEventV2(const E2bEventFields& fields) {
+std::string_view WebhookEventType(core::EventType type) {
+  for (size_t i = 0; i < kTypes.size(); ++i) {
+    if (kTypes[i].type == type) return WebhookEventTypes()[i];
+  }
+  return "";
+}
+
+std::string SerializeWebhookEventV2(const WebhookEvent& fields) {
   const std::string_view name = StripTypePrefix(fields.type);
   std::string_view label = name;
   for (const TypeName& t : kTypes) {
@@ -218,9 +210,7 @@ std::string SerializeE2bEventV2(const E2bEventFields& fields) {
 
   json::object data;
   if (!fields.sandbox_metadata.empty()) {
-    json::object metadata;
-    for (const auto& [key, value] : fields.sandbox_metadata) metadata[key] = value;
-    data["sandbox_metadata"] = std::move(metadata);
+    data["sandbox_metadata"] = StringMapJson(fields.sandbox_metadata);
   }
   if (fields.set_timeout) data["set_timeout"] = FormatRfc3339(*fields.set_timeout);
   if (fields.kill_reason) data["kill_reason"] = *fields.kill_reason;
@@ -242,4 +232,4 @@ std::string SerializeE2bEventV2(const E2bEventFields& fields) {
   return json::serialize(root);
 }
 
-}  // namespace sbx::webhook
+}  // namespace sbx::e2b

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sbx::webhook {
+namespace sbx::e2b {
 
 // True when `signature_header` is the signature of `body` under any of
 // `secrets` (several during rotation). The header may use the standard base64
@@ -29,4 +29,4 @@ std::string ComputeSignature(std::string_view secret, std::string_view body, boo
 // spaces and tabs around each entry and drops empty ones. Order is kept.
 std::vector<std::string> ParseSecrets(std::string_view comma_separated);
 
-}  // namespace sbx::webhook
+}  // namespace sbx::e2b

@@ -1,20 +1,21 @@
-// E2B lifecycle webhook bodies. ParseE2bEvent turns a delivered body into a
-// core::LifecycleEvent for lifecycle::Apply (the receiver);
-// SerializeE2bEventV2 writes one (the runtime emulator that sends webhooks).
-// Wire format: shared/reference/e2b-api.md §4. Pure functions; thread-safe;
-// no I/O.
+// E2B lifecycle webhook bodies. ParseWebhookEvent turns a delivered body into
+// a core::LifecycleEvent for lifecycle::Apply (webhook/, the receiver);
+// SerializeWebhookEventV2 writes one (runtime_api/, the emulator that sends
+// webhooks). Wire format: shared/reference/e2b-api.md §4. Pure functions;
+// thread-safe; no I/O.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "base/time.h"
 #include "core/event.h"
 #include "core/sandbox.h"
 
-namespace sbx::webhook {
+namespace sbx::e2b {
 
 // Parses an E2B lifecycle event body. Accepts the delivered v2 snake_case form
 // (`sandbox_id`, `event_data.sandbox_metadata`, `event_data.set_timeout`,
@@ -35,14 +36,19 @@ namespace sbx::webhook {
 // or an ill-typed optional field that is used (event_data, sandbox_metadata:
 // objects; set_timeout: RFC 3339 string; sandbox_template_id: string; null is
 // the same as absent). The message names the field.
-Result<core::LifecycleEvent> ParseE2bEvent(std::string_view body);
+Result<core::LifecycleEvent> ParseWebhookEvent(std::string_view body);
 
 // The E2B type string of a provider event type ("sandbox.lifecycle.paused"
 // for kPaused); empty for kUnknown and sandboxd's own command types.
-std::string_view E2bEventType(core::EventType type);
+std::string_view WebhookEventType(core::EventType type);
 
-// Input of SerializeE2bEventV2: one E2B lifecycle event.
-struct E2bEventFields {
+// Every E2B lifecycle event type string, in the order of §4.1 (created,
+// resumed, updated, paused, killed, checkpointed): what a webhook may
+// subscribe to.
+const std::vector<std::string>& WebhookEventTypes();
+
+// Input of SerializeWebhookEventV2: one E2B lifecycle event.
+struct WebhookEvent {
   std::string id;    // event id (a UUID at E2B); receivers deduplicate by it
   std::string type;  // full type string, e.g. "sandbox.lifecycle.paused"
   SystemTime timestamp{};
@@ -61,7 +67,7 @@ struct E2bEventFields {
 // resume, update, pause, kill, checkpoint; for other types the text after
 // "sandbox.lifecycle."), event_data (only when it has a key), sandbox_id,
 // sandbox_execution_id, sandbox_template_id, sandbox_build_id,
-// sandbox_team_id. ParseE2bEvent reads it back.
-std::string SerializeE2bEventV2(const E2bEventFields& fields);
+// sandbox_team_id. ParseWebhookEvent reads it back.
+std::string SerializeWebhookEventV2(const WebhookEvent& fields);
 
-}  // namespace sbx::webhook
+}  // namespace sbx::e2b

@@ -1,4 +1,4 @@
-#include "webhook/payload.h"
+#include "e2b/webhook_event.h"
 
 #include <fstream>
 #include <sstream>
@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
-namespace sbx::webhook {
+namespace sbx::e2b {
 namespace {
 
 using core::EventType;
@@ -28,14 +28,14 @@ SystemTime At(std::string_view rfc3339) {
 }
 
 core::LifecycleEvent MustParse(std::string_view body) {
-  Result<core::LifecycleEvent> e = ParseE2bEvent(body);
+  Result<core::LifecycleEvent> e = ParseWebhookEvent(body);
   EXPECT_TRUE(e.has_value()) << e.status().ToString();
   return e.has_value() ? *e : core::LifecycleEvent{};
 }
 
 // The kInvalidArgument message of a body that must not parse.
 std::string ParseError(std::string_view body) {
-  Result<core::LifecycleEvent> e = ParseE2bEvent(body);
+  Result<core::LifecycleEvent> e = ParseWebhookEvent(body);
   EXPECT_FALSE(e.has_value()) << body;
   if (e.has_value()) return "";
   EXPECT_EQ(e.error().code(), StatusCode::kInvalidArgument);
@@ -208,7 +208,7 @@ TEST(PayloadTest, RejectsWrongTypesOfRequiredFields) {
   EXPECT_EQ(ParseError(MinimalWithField("timestamp", 1764237600)),
             "e2b event: field \"timestamp\" must be a string, got number");
   EXPECT_EQ(ParseError(MinimalWithField("sandbox_id", true)),
-            "e2b event: field \"sandbox_id\" must be a string, got bool");
+            "e2b event: field \"sandbox_id\" must be a string, got boolean");
   EXPECT_EQ(ParseError(MinimalWith([](boost::json::object& o) {
               o.erase("sandbox_id");
               o["sandboxId"] = boost::json::object{};
@@ -310,19 +310,32 @@ TEST(PayloadTest, ParsesHugeButValidPayload) {
   EXPECT_EQ(e.metadata.at("blob"), big_value);
 }
 
-TEST(PayloadTest, E2bEventTypeNamesProviderTypes) {
-  EXPECT_EQ(E2bEventType(EventType::kCreated), "sandbox.lifecycle.created");
-  EXPECT_EQ(E2bEventType(EventType::kResumed), "sandbox.lifecycle.resumed");
-  EXPECT_EQ(E2bEventType(EventType::kUpdated), "sandbox.lifecycle.updated");
-  EXPECT_EQ(E2bEventType(EventType::kPaused), "sandbox.lifecycle.paused");
-  EXPECT_EQ(E2bEventType(EventType::kKilled), "sandbox.lifecycle.killed");
-  EXPECT_EQ(E2bEventType(EventType::kCheckpointed), "sandbox.lifecycle.checkpointed");
-  EXPECT_EQ(E2bEventType(EventType::kUnknown), "");
-  EXPECT_EQ(E2bEventType(EventType::kPauseRequested), "");
+TEST(PayloadTest, WebhookEventTypeNamesProviderTypes) {
+  EXPECT_EQ(WebhookEventType(EventType::kCreated), "sandbox.lifecycle.created");
+  EXPECT_EQ(WebhookEventType(EventType::kResumed), "sandbox.lifecycle.resumed");
+  EXPECT_EQ(WebhookEventType(EventType::kUpdated), "sandbox.lifecycle.updated");
+  EXPECT_EQ(WebhookEventType(EventType::kPaused), "sandbox.lifecycle.paused");
+  EXPECT_EQ(WebhookEventType(EventType::kKilled), "sandbox.lifecycle.killed");
+  EXPECT_EQ(WebhookEventType(EventType::kCheckpointed), "sandbox.lifecycle.checkpointed");
+  EXPECT_EQ(WebhookEventType(EventType::kUnknown), "");
+  EXPECT_EQ(WebhookEventType(EventType::kPauseRequested), "");
 }
 
-E2bEventFields SampleFields() {
-  E2bEventFields f;
+TEST(PayloadTest, WebhookEventTypesListsEveryTypeOnceAndParsesBack) {
+  const std::vector<std::string>& names = WebhookEventTypes();
+  ASSERT_EQ(names.size(), 6u);
+  EXPECT_EQ(names.front(), "sandbox.lifecycle.created");
+  EXPECT_EQ(names.back(), "sandbox.lifecycle.checkpointed");
+  for (const std::string& name : names) {
+    const core::LifecycleEvent e =
+        MustParse(MinimalWith([&](boost::json::object& o) { o["type"] = name; }));
+    EXPECT_NE(e.type, EventType::kUnknown) << name;
+    EXPECT_EQ(WebhookEventType(e.type), name);
+  }
+}
+
+WebhookEvent SampleFields() {
+  WebhookEvent f;
   f.id = "0b6f2f0e-6a43-4a6e-9d1e-5b7f8c2d1a09";
   f.type = "sandbox.lifecycle.killed";
   f.timestamp = At("2026-11-27T10:30:00.250Z");
@@ -337,8 +350,8 @@ E2bEventFields SampleFields() {
 }
 
 TEST(PayloadTest, SerializeWritesV2SnakeCase) {
-  E2bEventFields f = SampleFields();
-  EXPECT_EQ(SerializeE2bEventV2(f),
+  WebhookEvent f = SampleFields();
+  EXPECT_EQ(SerializeWebhookEventV2(f),
             R"({"id":"0b6f2f0e-6a43-4a6e-9d1e-5b7f8c2d1a09","version":"v2",)"
             R"("type":"sandbox.lifecycle.killed","timestamp":"2026-11-27T10:30:00.250Z",)"
             R"("event_category":"lifecycle","event_label":"kill",)"
@@ -360,12 +373,12 @@ TEST(PayloadTest, SerializeOmitsEmptyEventDataAndLabelsEveryType) {
       {"sandbox.lifecycle.migrated", "migrated"},
   };
   for (const auto& c : cases) {
-    E2bEventFields f;
+    WebhookEvent f;
     f.id = "e";
     f.type = std::string(c.type);
     f.sandbox_id = "s";
     boost::system::error_code ec;
-    const boost::json::value v = boost::json::parse(SerializeE2bEventV2(f), ec);
+    const boost::json::value v = boost::json::parse(SerializeWebhookEventV2(f), ec);
     ASSERT_FALSE(ec);
     EXPECT_EQ(v.at("event_label").as_string(), c.label);
     EXPECT_EQ(v.at("event_category").as_string(), "lifecycle");
@@ -374,8 +387,8 @@ TEST(PayloadTest, SerializeOmitsEmptyEventDataAndLabelsEveryType) {
 }
 
 TEST(PayloadTest, SerializeThenParseRoundTrips) {
-  const E2bEventFields killed = SampleFields();
-  core::LifecycleEvent e = MustParse(SerializeE2bEventV2(killed));
+  const WebhookEvent killed = SampleFields();
+  core::LifecycleEvent e = MustParse(SerializeWebhookEventV2(killed));
   EXPECT_EQ(e.id, killed.id);
   EXPECT_EQ(e.type, EventType::kKilled);
   EXPECT_EQ(e.raw_type, killed.type);
@@ -387,22 +400,22 @@ TEST(PayloadTest, SerializeThenParseRoundTrips) {
   EXPECT_EQ(e.template_name, "hello");
   EXPECT_EQ(e.end_at, std::nullopt);
 
-  E2bEventFields updated = SampleFields();
-  updated.type = std::string(E2bEventType(EventType::kUpdated));
+  WebhookEvent updated = SampleFields();
+  updated.type = std::string(WebhookEventType(EventType::kUpdated));
   updated.kill_reason.reset();
   updated.set_timeout = At("2026-11-27T10:45:00.125Z");
-  e = MustParse(SerializeE2bEventV2(updated));
+  e = MustParse(SerializeWebhookEventV2(updated));
   EXPECT_EQ(e.type, EventType::kUpdated);
   EXPECT_EQ(e.end_at, updated.set_timeout);
 
   for (EventType t :
        {EventType::kCreated, EventType::kResumed, EventType::kPaused, EventType::kCheckpointed}) {
-    E2bEventFields f = SampleFields();
-    f.type = std::string(E2bEventType(t));
+    WebhookEvent f = SampleFields();
+    f.type = std::string(WebhookEventType(t));
     f.kill_reason.reset();
     f.sandbox_metadata.clear();
     f.sandbox_template_id.clear();
-    e = MustParse(SerializeE2bEventV2(f));
+    e = MustParse(SerializeWebhookEventV2(f));
     EXPECT_EQ(e.type, t);
     EXPECT_TRUE(e.metadata.empty());
     EXPECT_EQ(e.project_id, "");
@@ -411,4 +424,4 @@ TEST(PayloadTest, SerializeThenParseRoundTrips) {
 }
 
 }  // namespace
-}  // namespace sbx::webhook
+}  // namespace sbx::e2b
