@@ -200,7 +200,19 @@ Result<std::unique_ptr<PgPool>> PgPool::Create(const PgConnectOptions& options, 
   return pool;
 }
 
+namespace {
+
+// The connection this thread pinned, and its pool.
+struct Pin {
+  const PgPool* pool = nullptr;
+  PgConnection* conn = nullptr;
+};
+thread_local Pin tl_pin;
+
+}  // namespace
+
 Result<PgPool::Handle> PgPool::Borrow() {
+  if (tl_pin.pool == this) return Handle(nullptr, tl_pin.conn);
   PgConnection* conn = nullptr;
   {
     std::unique_lock lock(mu_);
@@ -212,6 +224,17 @@ Result<PgPool::Handle> PgPool::Borrow() {
   auto usable = conn->EnsureUsable();
   if (!usable) return usable.error();
   return Result<Handle>(std::move(handle));
+}
+
+Status PgPool::Pinned(const std::function<Status(PgConnection&)>& body) {
+  if (tl_pin.pool == this) return body(*tl_pin.conn);
+  SBX_ASSIGN_OR_RETURN(Handle conn, Borrow());
+  struct Restore {
+    Pin saved;
+    ~Restore() { tl_pin = saved; }
+  } restore{tl_pin};
+  tl_pin = {this, &*conn};
+  return body(*conn);
 }
 
 void PgPool::Return(PgConnection* conn) {

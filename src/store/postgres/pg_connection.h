@@ -115,7 +115,9 @@ class PgConnection {
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body);
 
 // A fixed set of connections opened up front. Borrow() waits for a free one;
-// the handle gives it back when destroyed.
+// the handle gives it back when destroyed. A thread may pin one connection
+// (Pinned), which its Borrow calls then return: its statements share one
+// transaction.
 class PgPool {
  public:
   class Handle {
@@ -137,8 +139,14 @@ class PgPool {
   static Result<std::unique_ptr<PgPool>> Create(const PgConnectOptions& options, int size);
   // Waits for a free connection and makes it usable (see EnsureUsable).
   // kUnavailable when the server cannot be reached; the connection goes
-  // back to the pool and is reset again by a later Borrow.
+  // back to the pool and is reset again by a later Borrow. Inside Pinned on
+  // this pool, returns the pinned connection as it is, and the handle does
+  // not give it back (Pinned does).
   Result<Handle> Borrow();
+  // Borrows a connection, pins it to this thread while `body` runs on it, and
+  // returns what `body` returns. Inside Pinned on this pool already, runs
+  // `body` on the same connection.
+  Status Pinned(const std::function<Status(PgConnection&)>& body);
 
  private:
   PgPool() = default;

@@ -1,28 +1,16 @@
 #include "store/postgres/postgres_store.h"
 
 #include <fmt/format.h>
-#include <poll.h>
-
-#include <algorithm>
-#include <charconv>
-#include <cerrno>
-#include <thread>
 
 #include "store/codec.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_migrations.h"
+#include "store/postgres/pg_notify.h"
 
 namespace sbx::store {
 namespace {
 
 using core::Sandbox;
-using namespace std::chrono_literals;
-
-// PostgreSQL truncates longer identifiers, so LISTEN and pg_notify would
-// disagree about the channel.
-constexpr size_t kMaxChannelBytes = 63;
-// How often a disconnected listener retries while its Poll lasts.
-constexpr auto kListenerRetryInterval = 100ms;
 
 constexpr const char* kSandboxColumns =
     "project_id, sandbox_id, status, url, template, idle_timeout_s, last_activity_at_ms, "
@@ -42,31 +30,6 @@ constexpr const char* kUpdateSandboxSql =
     "version = $10, last_error_code = $11, last_error_message = $12, last_error_at_ms = $13, "
     "last_event_at_ms = $14, provider_end_at_ms = $15, metadata = $16, pause_at_ms = $17 "
     "WHERE project_id = $1 AND version = $18";
-
-// A lease changes hands (and its token grows) unless the holder renews it.
-constexpr const char* kAcquireLeaseSql =
-    "INSERT INTO leases AS l (name, holder, expires_at_ms, fencing_token) VALUES ($1, $2, $3, 1) "
-    "ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, "
-    "expires_at_ms = EXCLUDED.expires_at_ms, fencing_token = CASE WHEN l.holder = "
-    "EXCLUDED.holder THEN l.fencing_token ELSE l.fencing_token + 1 END "
-    "WHERE l.holder = EXCLUDED.holder OR l.expires_at_ms <= $4 "
-    "RETURNING fencing_token";
-
-// The row stays (holder '') so the next holder's token keeps growing.
-constexpr const char* kReleaseLeaseSql =
-    "UPDATE leases SET holder = '', expires_at_ms = 0 WHERE name = $1 AND holder = $2";
-
-// What every commit notifies: "<version>:<project id>".
-std::string ChangePayload(const Sandbox& s) { return fmt::format("{}:{}", s.version, s.project_id); }
-
-std::optional<Change> ParseChangePayload(std::string_view payload) {
-  const auto colon = payload.find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  int64_t version = 0;
-  auto [p, ec] = std::from_chars(payload.data(), payload.data() + colon, version);
-  if (ec != std::errc() || p != payload.data() + colon) return std::nullopt;
-  return Change{.version = version, .project_id = std::string(payload.substr(colon + 1))};
-}
 
 // LIMIT NULL is no limit, as a negative LIMIT is in SQLite.
 PgParam LimitParam(int limit) {
@@ -153,37 +116,10 @@ Status InsertHistory(PgConnection& conn, const HistoryRow& row) {
       .status();
 }
 
-Status CheckChannel(const std::string& channel) {
-  if (channel.empty() || channel.size() > kMaxChannelBytes) {
-    return InvalidArgument(fmt::format("notification channel \"{}\" must be 1 to {} bytes", channel,
-                                       kMaxChannelBytes));
-  }
-  return OkStatus();
-}
-
 }  // namespace
 
 PostgresStore::PostgresStore(std::string url, PostgresOptions options, std::unique_ptr<PgPool> pool)
     : url_(std::move(url)), options_(options), pool_(std::move(pool)) {}
-
-namespace {
-
-// The connection of the batch running on this thread, and its pool.
-struct BatchPin {
-  const PgPool* pool = nullptr;
-  PgConnection* conn = nullptr;
-};
-thread_local BatchPin tl_batch;
-
-// A connection from `pool`, or the batch's when this thread runs one: inside
-// a batch every call of the thread joins its transaction, and the handle does
-// not give the connection back (the batch does).
-Result<PgPool::Handle> Borrow(PgPool& pool) {
-  if (tl_batch.pool == &pool) return PgPool::Handle(nullptr, tl_batch.conn);
-  return pool.Borrow();
-}
-
-}  // namespace
 
 PostgresStore::~PostgresStore() = default;
 
@@ -204,7 +140,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
 
 Result<std::vector<Sandbox>> PostgresStore::QuerySandboxes(const std::string& sql,
                                                            const std::vector<PgParam>& params) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(sql, params));
   std::vector<Sandbox> out;
   out.reserve(static_cast<size_t>(r.rows()));
@@ -216,14 +152,9 @@ Result<std::vector<Sandbox>> PostgresStore::QuerySandboxes(const std::string& sq
 }
 
 Status PostgresStore::Batch(const std::function<Status()>& body) {
-  if (tl_batch.pool == pool_.get()) return InTransaction(*tl_batch.conn, body);  // a savepoint
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
-  struct Pin {
-    BatchPin saved;
-    ~Pin() { tl_batch = saved; }
-  } pin{tl_batch};
-  tl_batch = {pool_.get(), &*conn};
-  return InTransaction(*conn, body);
+  // Every call of this thread borrows the pinned connection and so joins
+  // its transaction; a batch inside a batch is a savepoint (InTransaction).
+  return pool_->Pinned([&](PgConnection& conn) { return InTransaction(conn, body); });
 }
 
 // Store
@@ -274,7 +205,7 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
     return InvalidArgument(
         fmt::format("version {} does not follow {}", next.version, expected_version));
   }
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   return InTransaction(*conn, [&]() -> Status {
     if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessed(*conn, event_id, next.updated_at));
     std::vector<PgParam> params = SandboxParams(next);
@@ -302,7 +233,7 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
 }
 
 Status PostgresStore::RecordEvent(const std::string& event_id, const HistoryRow& history) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   return InTransaction(*conn, [&]() -> Status {
     if (!event_id.empty()) {
       SBX_RETURN_IF_ERROR(MarkProcessed(*conn, event_id, history.recorded_at));
@@ -312,14 +243,14 @@ Status PostgresStore::RecordEvent(const std::string& event_id, const HistoryRow&
 }
 
 Status PostgresStore::AppendHistory(const HistoryRow& history) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   // In a transaction of its own (a savepoint inside a batch), so that a
   // refused row never aborts the rest of a batch.
   return InTransaction(*conn, [&] { return InsertHistory(*conn, history); });
 }
 
 Result<bool> PostgresStore::IsEventProcessed(const std::string& event_id) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run("SELECT 1 FROM processed_events WHERE event_id = $1",
                                              {Param(event_id)}));
   return r.rows() > 0;
@@ -327,7 +258,7 @@ Result<bool> PostgresStore::IsEventProcessed(const std::string& event_id) {
 
 Result<std::vector<HistoryRow>> PostgresStore::ListHistory(const std::string& project_id,
                                                            int limit) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(
       PgResult r,
       conn->Run("SELECT seq, project_id, sandbox_id, event_id, type, source, outcome, at_ms, "
@@ -357,7 +288,7 @@ Result<std::vector<HistoryRow>> PostgresStore::ListHistory(const std::string& pr
 }
 
 Result<int64_t> PostgresStore::RecordJobRun(const JobRun& run) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(
       PgResult r,
       conn->Run("INSERT INTO job_runs (job, trigger, started_at_ms, finished_at_ms, checked, "
@@ -373,7 +304,7 @@ Result<int64_t> PostgresStore::RecordJobRun(const JobRun& run) {
 }
 
 Result<std::vector<JobRun>> PostgresStore::ListJobRuns(const std::string& job, int limit) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(
       PgResult r,
       conn->Run("SELECT id, job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, "
@@ -400,163 +331,18 @@ Result<std::vector<JobRun>> PostgresStore::ListJobRuns(const std::string& job, i
 }
 
 Status PostgresStore::Ping() {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   return conn->Exec("SELECT 1").status();
 }
 
-// Leases, notifications, diagnostics
-
-Result<Lease> PostgresStore::TryAcquireLease(const std::string& name, const std::string& holder,
-                                             std::chrono::milliseconds ttl, SystemTime now) {
-  if (name.empty() || holder.empty()) {
-    return InvalidArgument("a lease needs a name and a holder");
-  }
-  if (ttl <= 0ms) return InvalidArgument(fmt::format("lease {}: ttl must be positive", name));
-  const int64_t now_ms = ToUnixMillis(now);
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  SBX_ASSIGN_OR_RETURN(
-      PgResult r,
-      conn->Run(kAcquireLeaseSql,
-                {Param(name), Param(holder), Param(now_ms + int64_t{ttl.count()}), Param(now_ms)}));
-  if (r.rows() == 0) return Lease{};
-  PgRow row(r, 0);
-  Lease lease{.held = true, .token = row.Int(0)};
-  SBX_RETURN_IF_ERROR(row.status());
-  return lease;
-}
-
-Status PostgresStore::ReleaseLease(const std::string& name, const std::string& holder) {
-  if (holder.empty()) return OkStatus();
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  return conn->Run(kReleaseLeaseSql, {Param(name), Param(holder)}).status();
-}
-
-Status PostgresStore::Notify(const std::string& channel, const std::string& payload) {
-  SBX_RETURN_IF_ERROR(CheckChannel(channel));
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  return conn->Run("SELECT pg_notify($1, $2)", {Param(channel), Param(payload)})
-      .status()
-      .WithContext(fmt::format("notify {}", channel));
-}
-
-Result<std::unique_ptr<PostgresListener>> PostgresStore::Listen(const std::string& channel) {
-  return PostgresListener::Open(url_, channel, options_);
-}
-
-namespace {
-
-class PostgresChangeFeed final : public ChangeFeed {
- public:
-  explicit PostgresChangeFeed(std::unique_ptr<PostgresListener> listener)
-      : listener_(std::move(listener)) {}
-
-  // ChangeFeed
-  Result<ChangeBatch> Poll(std::chrono::milliseconds timeout) override {
-    SBX_ASSIGN_OR_RETURN(Notifications n, listener_->Poll(timeout));
-    ChangeBatch batch;
-    batch.missed = n.reconnected;
-    for (const std::string& payload : n.payloads) {
-      if (auto change = ParseChangePayload(payload)) batch.changes.push_back(std::move(*change));
-    }
-    return batch;
-  }
-
- private:
-  std::unique_ptr<PostgresListener> listener_;
-};
-
-}  // namespace
-
-Result<std::unique_ptr<ChangeFeed>> PostgresStore::OpenChangeFeed() {
-  if (options_.change_channel.empty()) {
-    return FailedPrecondition("change feed: the store was opened without a change channel");
-  }
-  SBX_ASSIGN_OR_RETURN(auto listener, Listen(options_.change_channel));
-  return std::unique_ptr<ChangeFeed>(std::make_unique<PostgresChangeFeed>(std::move(listener)));
-}
-
 Result<int64_t> PostgresStore::SchemaVersion() {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(PgResult r,
                        conn->Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   PgRow row(r, 0);
   const int64_t version = row.Int(0);
   SBX_RETURN_IF_ERROR(row.status());
   return version;
-}
-
-// PostgresListener
-
-PostgresListener::PostgresListener(std::unique_ptr<PgConnection> conn, std::string listen_sql)
-    : conn_(std::move(conn)), listen_sql_(std::move(listen_sql)) {}
-
-PostgresListener::~PostgresListener() = default;
-
-Result<std::unique_ptr<PostgresListener>> PostgresListener::Open(const std::string& url,
-                                                                 const std::string& channel,
-                                                                 PostgresOptions options) {
-  SBX_RETURN_IF_ERROR(CheckChannel(channel));
-  SBX_ASSIGN_OR_RETURN(
-      auto conn, PgConnection::Connect({.url = url, .connect_timeout = options.connect_timeout}));
-  char* quoted = PQescapeIdentifier(conn->raw(), channel.data(), channel.size());
-  if (!quoted) {
-    return InvalidArgument(
-        fmt::format("notification channel \"{}\": {}", channel, PQerrorMessage(conn->raw())));
-  }
-  std::string sql = fmt::format("LISTEN {}", quoted);
-  PQfreemem(quoted);
-  std::unique_ptr<PostgresListener> listener(new PostgresListener(std::move(conn), std::move(sql)));
-  SBX_RETURN_IF_ERROR(listener->Relisten());
-  return listener;
-}
-
-Status PostgresListener::Relisten() {
-  auto usable = conn_->EnsureUsable();
-  if (!usable) return usable.error();
-  auto listened = conn_->Exec(listen_sql_);
-  listening_ = listened.ok();
-  if (!listening_) return listened.error().WithContext(listen_sql_);
-  return OkStatus();
-}
-
-Result<Notifications> PostgresListener::Poll(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  PGconn* conn = conn_->raw();
-  Notifications out;
-  for (;;) {
-    if (!listening_ || PQstatus(conn) != CONNECTION_OK) {
-      listening_ = false;
-      Status s = Relisten();
-      if (s.ok()) {
-        out.reconnected = true;
-      } else {
-        const auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) return s;
-        std::this_thread::sleep_for(
-            std::min<std::chrono::steady_clock::duration>(kListenerRetryInterval, deadline - now));
-        continue;
-      }
-    }
-    // Never blocks: reads what has arrived. Fails once the server is gone,
-    // which the next round turns into a reconnect.
-    if (!PQconsumeInput(conn)) {
-      listening_ = false;
-      continue;
-    }
-    while (PGnotify* n = PQnotifies(conn)) {
-      out.payloads.emplace_back(n->extra);
-      PQfreemem(n);
-    }
-    if (!out.payloads.empty() || out.reconnected) return out;
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left <= 0ms) return out;
-    pollfd p{.fd = PQsocket(conn), .events = POLLIN, .revents = 0};
-    const int wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 60'000));
-    if (::poll(&p, 1, wait_ms) < 0 && errno != EINTR) {
-      return Internal(fmt::format("poll on the listener socket: errno {}", errno));
-    }
-  }
 }
 
 }  // namespace sbx::store
