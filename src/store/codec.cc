@@ -2,7 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include "store/schema.h"
+
 namespace sbx::store {
+namespace {
 
 namespace json = boost::json;
 
@@ -40,64 +43,155 @@ Result<std::vector<std::string>> DecodeStrings(const std::string& text) {
   return out;
 }
 
-const std::vector<std::string>& Migrations() {
-  static const std::vector<std::string> kMigrations = {
-      // 1: the initial schema.
-      R"sql(
-CREATE TABLE sandboxes (
-  project_id TEXT PRIMARY KEY,
-  sandbox_id TEXT NOT NULL,
-  status TEXT NOT NULL,
-  url TEXT,
-  template TEXT NOT NULL,
-  idle_timeout_s BIGINT NOT NULL,
-  last_activity_at_ms BIGINT NOT NULL,
-  created_at_ms BIGINT NOT NULL,
-  updated_at_ms BIGINT NOT NULL,
-  version BIGINT NOT NULL,
-  last_error_code TEXT,
-  last_error_message TEXT,
-  last_error_at_ms BIGINT,
-  last_event_at_ms BIGINT NOT NULL,
-  provider_end_at_ms BIGINT,
-  metadata TEXT NOT NULL,
-  pause_at_ms BIGINT
-);
-CREATE INDEX sandboxes_pause_at ON sandboxes (pause_at_ms);
-CREATE INDEX sandboxes_sandbox_id ON sandboxes (sandbox_id);
-CREATE TABLE processed_events (
-  event_id TEXT PRIMARY KEY,
-  processed_at_ms BIGINT NOT NULL
-);
-CREATE TABLE history (
-  seq BIGINT PRIMARY KEY,
-  project_id TEXT NOT NULL,
-  sandbox_id TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  type TEXT NOT NULL,
-  source TEXT NOT NULL,
-  outcome TEXT NOT NULL,
-  at_ms BIGINT NOT NULL,
-  recorded_at_ms BIGINT NOT NULL,
-  status TEXT,
-  detail TEXT NOT NULL
-);
-CREATE INDEX history_project ON history (project_id, seq);
-CREATE TABLE job_runs (
-  id BIGINT PRIMARY KEY,
-  job TEXT NOT NULL,
-  trigger TEXT NOT NULL,
-  started_at_ms BIGINT NOT NULL,
-  finished_at_ms BIGINT NOT NULL,
-  checked BIGINT NOT NULL,
-  paused BIGINT NOT NULL,
-  failed BIGINT NOT NULL,
-  errors TEXT NOT NULL
-);
-CREATE INDEX job_runs_job ON job_runs (job, id);
-)sql",
-  };
-  return kMigrations;
+SqlValue Millis(SystemTime t) { return ToUnixMillis(t); }
+
+template <typename T, typename Encode>
+SqlValue OrNull(const std::optional<T>& v, Encode encode) {
+  if (!v) return std::monostate();
+  return encode(*v);
+}
+
+// A row with one value per column of `table`, by column id.
+std::vector<SqlValue> Row(const schema::Table& table) {
+  return std::vector<SqlValue>(table.columns.size());
+}
+
+// Drops what the store assigns itself: the rest is in WriteList's order.
+std::vector<SqlValue> Written(const schema::Table& table, std::vector<SqlValue> row) {
+  std::vector<SqlValue> out;
+  out.reserve(row.size());
+  for (const schema::Column& c : table.columns) {
+    if (c.access == schema::Access::kAssigned) continue;
+    out.push_back(std::move(row[static_cast<size_t>(c.id)]));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> RowReader::OptText(int col) const {
+  if (IsNull(col)) return std::nullopt;
+  return Text(col);
+}
+
+std::optional<int64_t> RowReader::OptInt(int col) {
+  if (IsNull(col)) return std::nullopt;
+  return Int(col);
+}
+
+std::vector<SqlValue> EncodeSandbox(const core::Sandbox& s) {
+  using C = schema::SandboxColumn;
+  std::vector<SqlValue> v = Row(schema::kSandboxes);
+  v[C::kProjectId] = s.project_id;
+  v[C::kSandboxId] = s.sandbox_id;
+  v[C::kStatus] = std::string(core::StatusName(s.status));
+  v[C::kUrl] = OrNull(s.url, [](const std::string& u) { return SqlValue(u); });
+  v[C::kTemplate] = s.template_name;
+  v[C::kIdleTimeoutS] = s.idle_timeout_s;
+  v[C::kLastActivityAtMs] = Millis(s.last_activity_at);
+  v[C::kCreatedAtMs] = Millis(s.created_at);
+  v[C::kUpdatedAtMs] = Millis(s.updated_at);
+  v[C::kVersion] = s.version;
+  if (s.last_error) {
+    v[C::kLastErrorCode] = s.last_error->code;
+    v[C::kLastErrorMessage] = s.last_error->message;
+    v[C::kLastErrorAtMs] = Millis(s.last_error->at);
+  }
+  v[C::kLastEventAtMs] = Millis(s.last_event_at);
+  v[C::kProviderEndAtMs] = OrNull(s.provider_end_at, Millis);
+  v[C::kMetadata] = EncodeMetadata(s.metadata);
+  v[C::kPauseAtMs] = OrNull(core::PauseAt(s), Millis);
+  return Written(schema::kSandboxes, std::move(v));
+}
+
+Result<core::Sandbox> DecodeSandbox(RowReader& row) {
+  using C = schema::SandboxColumn;
+  core::Sandbox s;
+  s.project_id = row.Text(C::kProjectId);
+  s.sandbox_id = row.Text(C::kSandboxId);
+  auto status = core::ParseStatus(row.Text(C::kStatus));
+  if (!status) return Internal("stored status is invalid: " + status.error().message());
+  s.status = *status;
+  s.url = row.OptText(C::kUrl);
+  s.template_name = row.Text(C::kTemplate);
+  s.idle_timeout_s = row.Int(C::kIdleTimeoutS);
+  s.last_activity_at = FromUnixMillis(row.Int(C::kLastActivityAtMs));
+  s.created_at = FromUnixMillis(row.Int(C::kCreatedAtMs));
+  s.updated_at = FromUnixMillis(row.Int(C::kUpdatedAtMs));
+  s.version = row.Int(C::kVersion);
+  if (auto code = row.OptText(C::kLastErrorCode)) {
+    s.last_error = core::LastError{*code, row.Text(C::kLastErrorMessage),
+                                   FromUnixMillis(row.Int(C::kLastErrorAtMs))};
+  }
+  s.last_event_at = FromUnixMillis(row.Int(C::kLastEventAtMs));
+  if (auto end = row.OptInt(C::kProviderEndAtMs)) s.provider_end_at = FromUnixMillis(*end);
+  SBX_RETURN_IF_ERROR(row.status());
+  SBX_ASSIGN_OR_RETURN(s.metadata, DecodeMetadata(row.Text(C::kMetadata)));
+  return s;
+}
+
+std::vector<SqlValue> EncodeHistoryRow(const HistoryRow& h) {
+  using C = schema::HistoryColumn;
+  std::vector<SqlValue> v = Row(schema::kHistory);
+  v[C::kProjectId] = h.project_id;
+  v[C::kSandboxId] = h.sandbox_id;
+  v[C::kEventId] = h.event_id;
+  v[C::kType] = h.type;
+  v[C::kSource] = h.source;
+  v[C::kOutcome] = h.outcome;
+  v[C::kAtMs] = Millis(h.at);
+  v[C::kRecordedAtMs] = Millis(h.recorded_at);
+  v[C::kStatus] = OrNull(h.status, [](const std::string& s) { return SqlValue(s); });
+  v[C::kDetail] = h.detail;
+  return Written(schema::kHistory, std::move(v));
+}
+
+Result<HistoryRow> DecodeHistoryRow(RowReader& row) {
+  using C = schema::HistoryColumn;
+  HistoryRow h;
+  h.seq = row.Int(C::kSeq);
+  h.project_id = row.Text(C::kProjectId);
+  h.sandbox_id = row.Text(C::kSandboxId);
+  h.event_id = row.Text(C::kEventId);
+  h.type = row.Text(C::kType);
+  h.source = row.Text(C::kSource);
+  h.outcome = row.Text(C::kOutcome);
+  h.at = FromUnixMillis(row.Int(C::kAtMs));
+  h.recorded_at = FromUnixMillis(row.Int(C::kRecordedAtMs));
+  h.status = row.OptText(C::kStatus);
+  h.detail = row.Text(C::kDetail);
+  SBX_RETURN_IF_ERROR(row.status());
+  return h;
+}
+
+std::vector<SqlValue> EncodeJobRun(const JobRun& run) {
+  using C = schema::JobRunColumn;
+  std::vector<SqlValue> v = Row(schema::kJobRuns);
+  v[C::kJob] = run.job;
+  v[C::kTrigger] = run.trigger;
+  v[C::kStartedAtMs] = Millis(run.started_at);
+  v[C::kFinishedAtMs] = Millis(run.finished_at);
+  v[C::kChecked] = run.checked;
+  v[C::kPaused] = run.paused;
+  v[C::kFailed] = run.failed;
+  v[C::kErrors] = EncodeStrings(run.errors);
+  return Written(schema::kJobRuns, std::move(v));
+}
+
+Result<JobRun> DecodeJobRun(RowReader& row) {
+  using C = schema::JobRunColumn;
+  JobRun run;
+  run.id = row.Int(C::kId);
+  run.job = row.Text(C::kJob);
+  run.trigger = row.Text(C::kTrigger);
+  run.started_at = FromUnixMillis(row.Int(C::kStartedAtMs));
+  run.finished_at = FromUnixMillis(row.Int(C::kFinishedAtMs));
+  run.checked = row.Int(C::kChecked);
+  run.paused = row.Int(C::kPaused);
+  run.failed = row.Int(C::kFailed);
+  SBX_RETURN_IF_ERROR(row.status());
+  SBX_ASSIGN_OR_RETURN(run.errors, DecodeStrings(row.Text(C::kErrors)));
+  return run;
 }
 
 }  // namespace sbx::store

@@ -1,23 +1,63 @@
-// Column encodings shared by the SQL stores: metadata maps and error lists as
-// JSON text. Pure functions; thread-safe.
+// The row codec both SQL stores share: how a sandbox record, a history row and
+// a job run become the values of their columns (schema.h, in WriteList order)
+// and how a row read back (in ReadList order) becomes one again, with the JSON
+// text of the columns that hold a map or a list. SqliteStore and PostgresStore
+// bind what Encode* returns and hand Decode* a RowReader over their own
+// statement or result. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "base/status.h"
 #include "core/sandbox.h"
+#include "store/store.h"
 
 namespace sbx::store {
 
-std::string EncodeMetadata(const core::Metadata& m);
-Result<core::Metadata> DecodeMetadata(const std::string& text);
-std::string EncodeStrings(const std::vector<std::string>& v);
-Result<std::vector<std::string>> DecodeStrings(const std::string& text);
+// A column's value or a statement's parameter: NULL, an integer or text.
+using SqlValue = std::variant<std::monostate, int64_t, std::string>;
 
-// The schema, one migration per entry, applied in order by both SQL stores.
-// Entry i brings the schema to version i + 1. SQL is the common subset of
-// SQLite and PostgreSQL.
-const std::vector<std::string>& Migrations();
+// One row of a backend's result, read by column position. Not thread-safe.
+class RowReader {
+ public:
+  virtual ~RowReader() = default;
+  virtual bool IsNull(int col) const = 0;
+  // The column as text; "" for NULL.
+  virtual std::string Text(int col) const = 0;
+  // The column as an integer. A value that is not one reads as 0 and its
+  // error is kept for status().
+  virtual int64_t Int(int col) = 0;
+  // The first error a read kept; OK when there was none.
+  virtual Status status() const = 0;
+
+  // nullopt for NULL.
+  std::optional<std::string> OptText(int col) const;
+  std::optional<int64_t> OptInt(int col);
+};
+
+// The values of schema::WriteList(schema::kSandboxes), in its order:
+// timestamps as Unix milliseconds, the status by name, metadata as a JSON
+// object, pause_at_ms from core::PauseAt.
+std::vector<SqlValue> EncodeSandbox(const core::Sandbox& s);
+// A row selected with schema::ReadList(schema::kSandboxes). kInternal for a
+// status name or metadata text this code does not write, or an integer
+// column that holds none (RowReader::status).
+Result<core::Sandbox> DecodeSandbox(RowReader& row);
+
+// The values of schema::WriteList(schema::kHistory): all but `seq`, which the
+// store assigns.
+std::vector<SqlValue> EncodeHistoryRow(const HistoryRow& h);
+// A row selected with schema::ReadList(schema::kHistory); kInternal as above.
+Result<HistoryRow> DecodeHistoryRow(RowReader& row);
+
+// The values of schema::WriteList(schema::kJobRuns): all but `id`, which the
+// store assigns; the errors as a JSON array.
+std::vector<SqlValue> EncodeJobRun(const JobRun& run);
+// A row selected with schema::ReadList(schema::kJobRuns); kInternal as above.
+Result<JobRun> DecodeJobRun(RowReader& row);
 
 }  // namespace sbx::store

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "store/sqlite/sqlite_store.h"
+#include "store/testing/records.h"
 #include "store/testing/store_factories.h"
 
 namespace sbx::store {
@@ -15,39 +16,9 @@ namespace {
 using core::Sandbox;
 using core::SandboxStatus;
 
-SystemTime T(int64_t s) { return FromUnixMillis(1'767'225'600'000 + s * 1000); }
-
-Sandbox Make(const std::string& project, int64_t version, SandboxStatus status = SandboxStatus::kRunning) {
-  Sandbox s;
-  s.project_id = project;
-  s.sandbox_id = "sbx-" + project;
-  s.status = status;
-  s.url = "http://127.0.0.1:1/";
-  s.template_name = "hello";
-  s.idle_timeout_s = 180;
-  s.last_activity_at = T(10);
-  s.created_at = T(1);
-  s.updated_at = T(10);
-  s.version = version;
-  s.last_event_at = T(10);
-  s.metadata = {{"projectId", project}};
-  return s;
-}
-
-HistoryRow Row(const std::string& project, const std::string& event_id, const std::string& outcome) {
-  HistoryRow h;
-  h.project_id = project;
-  h.sandbox_id = "sbx-" + project;
-  h.event_id = event_id;
-  h.type = "sandbox.lifecycle.paused";
-  h.source = "webhook";
-  h.outcome = outcome;
-  h.at = T(5);
-  h.recorded_at = T(6);
-  h.status = "PAUSED";
-  h.detail = "";
-  return h;
-}
+using testing::Make;
+using testing::Row;
+using testing::T;
 
 class StoreConformanceTest : public ::testing::TestWithParam<testing::StoreFactory> {
  protected:
@@ -334,59 +305,6 @@ TEST_P(StoreConformanceTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
                          ::testing::ValuesIn(testing::AllStoreFactories()),
                          [](const auto& param_info) { return param_info.param.name; });
-
-TEST(SqliteStoreTest, ReopenKeepsDataAndSchemaVersion) {
-  const std::string path = ::testing::TempDir() + "/sbx_reopen_test.db";
-  std::remove(path.c_str());
-  {
-    auto s = SqliteStore::Open(path);
-    ASSERT_TRUE(s.ok()) << s.error().ToString();
-    ASSERT_TRUE((*s)->CommitTransition(Make("p1", 1), 0, "e1", std::nullopt).ok());
-  }
-  auto s = SqliteStore::Open(path);
-  ASSERT_TRUE(s.ok());
-  EXPECT_EQ(*(*s)->SchemaVersion(), 1);
-  EXPECT_EQ((*s)->GetSandbox("p1")->sandbox_id, "sbx-p1");
-  EXPECT_TRUE(*(*s)->IsEventProcessed("e1"));
-}
-
-// The committing connection never checkpoints; the background checkpointer
-// keeps the WAL from growing without bound, and nothing is lost.
-TEST(SqliteStoreTest, CheckpointerBoundsTheWalAndKeepsEveryCommit) {
-  const std::string path = ::testing::TempDir() + "/sbx_checkpoint_test.db";
-  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-  constexpr int kProjects = 4000;
-  {
-    auto s = SqliteStore::Open(path);
-    ASSERT_TRUE(s.ok()) << s.error().ToString();
-    SqliteStore& store = **s;
-    for (int i = 0; i < kProjects; ++i) {
-      const std::string p = "p" + std::to_string(i);
-      ASSERT_TRUE(
-          store.CommitTransition(Make(p, 1), 0, "e" + std::to_string(i), Row(p, "e", "applied"))
-              .ok());
-    }
-    EXPECT_TRUE(store.WaitForCheckpoints(1, std::chrono::seconds(5)));
-    // Without checkpoints the WAL would hold every page each commit writes
-    // (~160 MB here); the writer's own checkpoint at the limit starts it over.
-    std::FILE* wal = std::fopen((path + "-wal").c_str(), "rb");
-    ASSERT_NE(wal, nullptr);
-    std::fseek(wal, 0, SEEK_END);
-    const long wal_bytes = std::ftell(wal);
-    std::fclose(wal);
-    EXPECT_LT(wal_bytes, (SqliteStore::kWalLimitPages + 1000L) * 4096)
-        << "WAL grew to " << wal_bytes << " bytes";
-  }
-  auto s = SqliteStore::Open(path);
-  ASSERT_TRUE(s.ok());
-  EXPECT_EQ((*s)->LoadSandboxes()->size(), static_cast<size_t>(kProjects));
-}
-
-TEST(SqliteStoreTest, OpenFailsClearlyOnBadPath) {
-  auto s = SqliteStore::Open("/nonexistent-dir/x/y.db");
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code(), StatusCode::kUnavailable);
-}
 
 }  // namespace
 }  // namespace sbx::store

@@ -36,6 +36,18 @@ PgParam Param(std::optional<int64_t> v) {
   if (!v) return std::nullopt;
   return Param(*v);
 }
+PgParam Param(const SqlValue& v) {
+  if (const auto* text = std::get_if<std::string>(&v)) return *text;
+  if (const auto* n = std::get_if<int64_t>(&v)) return Param(*n);
+  return std::nullopt;
+}
+
+std::vector<PgParam> Params(const std::vector<SqlValue>& values) {
+  std::vector<PgParam> out;
+  out.reserve(values.size());
+  for (const SqlValue& v : values) out.push_back(Param(v));
+  return out;
+}
 
 int64_t PgResult::affected() const {
   const char* n = PQcmdTuples(r_.get());
@@ -49,11 +61,6 @@ std::string PgResult::Text(int row, int col) const {
                      static_cast<size_t>(PQgetlength(r_.get(), row, col)));
 }
 
-std::optional<std::string> PgRow::OptText(int col) const {
-  if (result_.IsNull(row_, col)) return std::nullopt;
-  return Text(col);
-}
-
 int64_t PgRow::Int(int col) {
   const std::string text = Text(col);
   int64_t out = 0;
@@ -62,11 +69,6 @@ int64_t PgRow::Int(int col) {
     status_ = Internal(fmt::format("postgres: column {} holds \"{}\", not an integer", col, text));
   }
   return out;
-}
-
-std::optional<int64_t> PgRow::OptInt(int col) {
-  if (result_.IsNull(row_, col)) return std::nullopt;
-  return Int(col);
 }
 
 Status PgError(PGconn* conn, const PGresult* result, std::string_view what) {
@@ -200,7 +202,19 @@ Result<std::unique_ptr<PgPool>> PgPool::Create(const PgConnectOptions& options, 
   return pool;
 }
 
+namespace {
+
+// The connection this thread pinned, and its pool.
+struct Pin {
+  const PgPool* pool = nullptr;
+  PgConnection* conn = nullptr;
+};
+thread_local Pin tl_pin;
+
+}  // namespace
+
 Result<PgPool::Handle> PgPool::Borrow() {
+  if (tl_pin.pool == this) return Handle(nullptr, tl_pin.conn);
   PgConnection* conn = nullptr;
   {
     std::unique_lock lock(mu_);
@@ -212,6 +226,17 @@ Result<PgPool::Handle> PgPool::Borrow() {
   auto usable = conn->EnsureUsable();
   if (!usable) return usable.error();
   return Result<Handle>(std::move(handle));
+}
+
+Status PgPool::Pinned(const std::function<Status(PgConnection&)>& body) {
+  if (tl_pin.pool == this) return body(*tl_pin.conn);
+  SBX_ASSIGN_OR_RETURN(Handle conn, Borrow());
+  struct Restore {
+    Pin saved;
+    ~Restore() { tl_pin = saved; }
+  } restore{tl_pin};
+  tl_pin = {this, &*conn};
+  return body(*conn);
 }
 
 void PgPool::Return(PgConnection* conn) {

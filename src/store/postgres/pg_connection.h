@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "store/codec.h"
 
 namespace sbx::store {
 
@@ -29,6 +30,9 @@ PgParam Param(std::string v);
 PgParam Param(int64_t v);
 PgParam Param(const std::optional<std::string>& v);
 PgParam Param(std::optional<int64_t> v);
+PgParam Param(const SqlValue& v);
+// Param of each value, in order.
+std::vector<PgParam> Params(const std::vector<SqlValue>& values);
 
 // Owns a PGresult (PQclear on destruction).
 class PgResult {
@@ -51,20 +55,34 @@ class PgResult {
 // Reads the columns of one result row. Keeps the first decoding error (a
 // column that is not what the schema promises) so a caller reads a whole row
 // and checks status() once.
-class PgRow {
+class PgRow final : public RowReader {
  public:
   PgRow(const PgResult& result, int row) : result_(result), row_(row) {}
-  std::string Text(int col) const { return result_.Text(row_, col); }
-  std::optional<std::string> OptText(int col) const;
-  int64_t Int(int col);
-  std::optional<int64_t> OptInt(int col);
-  const Status& status() const { return status_; }
+
+  // RowReader
+  bool IsNull(int col) const override { return result_.IsNull(row_, col); }
+  std::string Text(int col) const override { return result_.Text(row_, col); }
+  int64_t Int(int col) override;
+  Status status() const override { return status_; }
 
  private:
   const PgResult& result_;
   int row_;
   Status status_;
 };
+
+// Decodes every row of `result` with `decode` (a codec.h Decode*).
+template <typename T>
+Result<std::vector<T>> DecodeRows(const PgResult& result, Result<T> (*decode)(RowReader&)) {
+  std::vector<T> out;
+  out.reserve(static_cast<size_t>(result.rows()));
+  for (int i = 0; i < result.rows(); ++i) {
+    PgRow row(result, i);
+    SBX_ASSIGN_OR_RETURN(T value, decode(row));
+    out.push_back(std::move(value));
+  }
+  return out;
+}
 
 // How to reach the server.
 struct PgConnectOptions {
@@ -115,7 +133,9 @@ class PgConnection {
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body);
 
 // A fixed set of connections opened up front. Borrow() waits for a free one;
-// the handle gives it back when destroyed.
+// the handle gives it back when destroyed. A thread may pin one connection
+// (Pinned), which its Borrow calls then return: its statements share one
+// transaction.
 class PgPool {
  public:
   class Handle {
@@ -137,8 +157,14 @@ class PgPool {
   static Result<std::unique_ptr<PgPool>> Create(const PgConnectOptions& options, int size);
   // Waits for a free connection and makes it usable (see EnsureUsable).
   // kUnavailable when the server cannot be reached; the connection goes
-  // back to the pool and is reset again by a later Borrow.
+  // back to the pool and is reset again by a later Borrow. Inside Pinned on
+  // this pool, returns the pinned connection as it is, and the handle does
+  // not give it back (Pinned does).
   Result<Handle> Borrow();
+  // Borrows a connection, pins it to this thread while `body` runs on it, and
+  // returns what `body` returns. Inside Pinned on this pool already, runs
+  // `body` on the same connection.
+  Status Pinned(const std::function<Status(PgConnection&)>& body);
 
  private:
   PgPool() = default;

@@ -11,10 +11,10 @@ constexpr int64_t kMigrationLockKey = 0x736278646d696772;
 }  // namespace
 
 const std::vector<std::string>& PostgresMigrations() {
-  // Keep in step with Migrations() in store/codec.cc: same tables, columns
-  // and types (postgres_store_test checks). Differences: identity columns,
-  // project_id ordered bytewise (COLLATE "C", like SQLite) whatever the
-  // database's locale, a partial pause_at index, and the leases table.
+  // The tables, columns and types of store/schema.h (postgres_store_test
+  // checks). Unlike SQLite's list (sqlite/sqlite_migrations.cc): identity
+  // columns, project_id ordered bytewise (COLLATE "C", like SQLite) whatever
+  // the database's locale, a partial pause_at index, and the leases table.
   static const std::vector<std::string> kMigrations = {
       // 1: the initial schema.
       R"sql(

@@ -1,7 +1,8 @@
-// PostgreSQL's schema: its own migration list, column for column the shared
-// one in store/codec.cc but with identity columns where SQLite computes
-// MAX + 1, so replicas inserting at once never collide. Private to
-// store/postgres. Thread-safe (MigratePostgres serializes through the server).
+// PostgreSQL's schema: its own migration list, which creates the tables
+// store/schema.h describes (postgres_store_test compares), with identity
+// columns where SQLite computes MAX + 1, so replicas inserting at once never
+// collide. Private to store/postgres. Thread-safe (MigratePostgres serializes
+// through the server).
 #pragma once
 
 #include <string>

@@ -1,71 +1,38 @@
 #include "store/postgres/postgres_store.h"
 
 #include <fmt/format.h>
-#include <poll.h>
-
-#include <algorithm>
-#include <charconv>
-#include <cerrno>
-#include <thread>
 
 #include "store/codec.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_migrations.h"
+#include "store/postgres/pg_notify.h"
+#include "store/schema.h"
+#include "store/sql.h"
+
+// Opening, batches and the Store's reads and writes: the shared statements
+// (store/sql.h) and row codec (store/codec.h) on a pooled connection. Leases
+// are in pg_leases.cc, NOTIFY and LISTEN in pg_notify.cc.
 
 namespace sbx::store {
 namespace {
 
 using core::Sandbox;
-using namespace std::chrono_literals;
 
-// PostgreSQL truncates longer identifiers, so LISTEN and pg_notify would
-// disagree about the channel.
-constexpr size_t kMaxChannelBytes = 63;
-// How often a disconnected listener retries while its Poll lasts.
-constexpr auto kListenerRetryInterval = 100ms;
+const SqlStatements& Sql() { return Statements(Dialect::kPostgres); }
 
-constexpr const char* kSandboxColumns =
-    "project_id, sandbox_id, status, url, template, idle_timeout_s, last_activity_at_ms, "
-    "created_at_ms, updated_at_ms, version, last_error_code, last_error_message, "
-    "last_error_at_ms, last_event_at_ms, provider_end_at_ms, metadata";
+// history.seq and job_runs.id are identity columns (pg_migrations.cc).
+const std::string& InsertHistorySql() {
+  static const std::string sql =
+      fmt::format("INSERT INTO history ({}) VALUES ({})", schema::WriteList(schema::kHistory),
+                  schema::WriteParams(schema::kHistory, '$'));
+  return sql;
+}
 
-constexpr const char* kInsertSandboxSql =
-    "INSERT INTO sandboxes (project_id, sandbox_id, status, url, template, idle_timeout_s, "
-    "last_activity_at_ms, created_at_ms, updated_at_ms, version, last_error_code, "
-    "last_error_message, last_error_at_ms, last_event_at_ms, provider_end_at_ms, metadata, "
-    "pause_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-    "$17) ON CONFLICT (project_id) DO NOTHING";
-
-constexpr const char* kUpdateSandboxSql =
-    "UPDATE sandboxes SET sandbox_id = $2, status = $3, url = $4, template = $5, "
-    "idle_timeout_s = $6, last_activity_at_ms = $7, created_at_ms = $8, updated_at_ms = $9, "
-    "version = $10, last_error_code = $11, last_error_message = $12, last_error_at_ms = $13, "
-    "last_event_at_ms = $14, provider_end_at_ms = $15, metadata = $16, pause_at_ms = $17 "
-    "WHERE project_id = $1 AND version = $18";
-
-// A lease changes hands (and its token grows) unless the holder renews it.
-constexpr const char* kAcquireLeaseSql =
-    "INSERT INTO leases AS l (name, holder, expires_at_ms, fencing_token) VALUES ($1, $2, $3, 1) "
-    "ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, "
-    "expires_at_ms = EXCLUDED.expires_at_ms, fencing_token = CASE WHEN l.holder = "
-    "EXCLUDED.holder THEN l.fencing_token ELSE l.fencing_token + 1 END "
-    "WHERE l.holder = EXCLUDED.holder OR l.expires_at_ms <= $4 "
-    "RETURNING fencing_token";
-
-// The row stays (holder '') so the next holder's token keeps growing.
-constexpr const char* kReleaseLeaseSql =
-    "UPDATE leases SET holder = '', expires_at_ms = 0 WHERE name = $1 AND holder = $2";
-
-// What every commit notifies: "<version>:<project id>".
-std::string ChangePayload(const Sandbox& s) { return fmt::format("{}:{}", s.version, s.project_id); }
-
-std::optional<Change> ParseChangePayload(std::string_view payload) {
-  const auto colon = payload.find(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  int64_t version = 0;
-  auto [p, ec] = std::from_chars(payload.data(), payload.data() + colon, version);
-  if (ec != std::errc() || p != payload.data() + colon) return std::nullopt;
-  return Change{.version = version, .project_id = std::string(payload.substr(colon + 1))};
+const std::string& InsertJobRunSql() {
+  static const std::string sql =
+      fmt::format("INSERT INTO job_runs ({}) VALUES ({}) RETURNING id",
+                  schema::WriteList(schema::kJobRuns), schema::WriteParams(schema::kJobRuns, '$'));
+  return sql;
 }
 
 // LIMIT NULL is no limit, as a negative LIMIT is in SQLite.
@@ -74,68 +41,9 @@ PgParam LimitParam(int limit) {
   return Param(int64_t{limit});
 }
 
-std::vector<PgParam> SandboxParams(const Sandbox& s) {
-  std::optional<int64_t> pause_at;
-  if (auto at = core::PauseAt(s)) pause_at = ToUnixMillis(*at);
-  std::optional<int64_t> end_at;
-  if (s.provider_end_at) end_at = ToUnixMillis(*s.provider_end_at);
-  std::vector<PgParam> p;
-  p.reserve(18);
-  p.push_back(Param(s.project_id));
-  p.push_back(Param(s.sandbox_id));
-  p.push_back(Param(std::string(core::StatusName(s.status))));
-  p.push_back(Param(s.url));
-  p.push_back(Param(s.template_name));
-  p.push_back(Param(s.idle_timeout_s));
-  p.push_back(Param(ToUnixMillis(s.last_activity_at)));
-  p.push_back(Param(ToUnixMillis(s.created_at)));
-  p.push_back(Param(ToUnixMillis(s.updated_at)));
-  p.push_back(Param(s.version));
-  if (s.last_error) {
-    p.push_back(Param(s.last_error->code));
-    p.push_back(Param(s.last_error->message));
-    p.push_back(Param(ToUnixMillis(s.last_error->at)));
-  } else {
-    p.insert(p.end(), 3, std::nullopt);
-  }
-  p.push_back(Param(ToUnixMillis(s.last_event_at)));
-  p.push_back(Param(end_at));
-  p.push_back(Param(EncodeMetadata(s.metadata)));
-  p.push_back(Param(pause_at));
-  return p;
-}
-
-Result<Sandbox> ReadSandbox(const PgResult& result, int i) {
-  PgRow row(result, i);
-  Sandbox s;
-  s.project_id = row.Text(0);
-  s.sandbox_id = row.Text(1);
-  auto status = core::ParseStatus(row.Text(2));
-  if (!status) return Internal("stored status is invalid: " + status.error().message());
-  s.status = *status;
-  s.url = row.OptText(3);
-  s.template_name = row.Text(4);
-  s.idle_timeout_s = row.Int(5);
-  s.last_activity_at = FromUnixMillis(row.Int(6));
-  s.created_at = FromUnixMillis(row.Int(7));
-  s.updated_at = FromUnixMillis(row.Int(8));
-  s.version = row.Int(9);
-  if (auto code = row.OptText(10)) {
-    s.last_error = core::LastError{*code, row.Text(11), FromUnixMillis(row.Int(12))};
-  }
-  s.last_event_at = FromUnixMillis(row.Int(13));
-  if (auto end = row.OptInt(14)) s.provider_end_at = FromUnixMillis(*end);
-  SBX_RETURN_IF_ERROR(row.status());
-  SBX_ASSIGN_OR_RETURN(s.metadata, DecodeMetadata(row.Text(15)));
-  return s;
-}
-
 Status MarkProcessed(PgConnection& conn, const std::string& event_id, SystemTime now) {
-  SBX_ASSIGN_OR_RETURN(
-      PgResult r,
-      conn.Run("INSERT INTO processed_events (event_id, processed_at_ms) VALUES ($1, $2) "
-               "ON CONFLICT (event_id) DO NOTHING",
-               {Param(event_id), Param(ToUnixMillis(now))}));
+  SBX_ASSIGN_OR_RETURN(PgResult r,
+                       conn.Run(Sql().mark_processed, {Param(event_id), Param(ToUnixMillis(now))}));
   if (r.affected() == 0) {
     return AlreadyExists(fmt::format("event {} was already processed", event_id));
   }
@@ -143,47 +51,13 @@ Status MarkProcessed(PgConnection& conn, const std::string& event_id, SystemTime
 }
 
 Status InsertHistory(PgConnection& conn, const HistoryRow& row) {
-  return conn
-      .Run(
-          "INSERT INTO history (project_id, sandbox_id, event_id, type, source, outcome, at_ms, "
-          "recorded_at_ms, status, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-          {Param(row.project_id), Param(row.sandbox_id), Param(row.event_id), Param(row.type),
-           Param(row.source), Param(row.outcome), Param(ToUnixMillis(row.at)),
-           Param(ToUnixMillis(row.recorded_at)), Param(row.status), Param(row.detail)})
-      .status();
-}
-
-Status CheckChannel(const std::string& channel) {
-  if (channel.empty() || channel.size() > kMaxChannelBytes) {
-    return InvalidArgument(fmt::format("notification channel \"{}\" must be 1 to {} bytes", channel,
-                                       kMaxChannelBytes));
-  }
-  return OkStatus();
+  return conn.Run(InsertHistorySql(), Params(EncodeHistoryRow(row))).status();
 }
 
 }  // namespace
 
 PostgresStore::PostgresStore(std::string url, PostgresOptions options, std::unique_ptr<PgPool> pool)
     : url_(std::move(url)), options_(options), pool_(std::move(pool)) {}
-
-namespace {
-
-// The connection of the batch running on this thread, and its pool.
-struct BatchPin {
-  const PgPool* pool = nullptr;
-  PgConnection* conn = nullptr;
-};
-thread_local BatchPin tl_batch;
-
-// A connection from `pool`, or the batch's when this thread runs one: inside
-// a batch every call of the thread joins its transaction, and the handle does
-// not give the connection back (the batch does).
-Result<PgPool::Handle> Borrow(PgPool& pool) {
-  if (tl_batch.pool == &pool) return PgPool::Handle(nullptr, tl_batch.conn);
-  return pool.Borrow();
-}
-
-}  // namespace
 
 PostgresStore::~PostgresStore() = default;
 
@@ -202,42 +76,42 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
   return std::unique_ptr<PostgresStore>(new PostgresStore(url, options, std::move(pool)));
 }
 
+Status PostgresStore::Batch(const std::function<Status()>& body) {
+  // Every call of this thread borrows the pinned connection and so joins
+  // its transaction; a batch inside a batch is a savepoint (InTransaction).
+  return pool_->Pinned([&](PgConnection& conn) { return InTransaction(conn, body); });
+}
+
+Result<int64_t> PostgresStore::SchemaVersion() {
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r,
+                       conn->Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  PgRow row(r, 0);
+  const int64_t version = row.Int(0);
+  SBX_RETURN_IF_ERROR(row.status());
+  return version;
+}
+
+Status PostgresStore::Ping() {
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  return conn->Exec("SELECT 1").status();
+}
+
+// Store: sandbox records
+
 Result<std::vector<Sandbox>> PostgresStore::QuerySandboxes(const std::string& sql,
                                                            const std::vector<PgParam>& params) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(sql, params));
-  std::vector<Sandbox> out;
-  out.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    SBX_ASSIGN_OR_RETURN(Sandbox s, ReadSandbox(r, i));
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-Status PostgresStore::Batch(const std::function<Status()>& body) {
-  if (tl_batch.pool == pool_.get()) return InTransaction(*tl_batch.conn, body);  // a savepoint
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
-  struct Pin {
-    BatchPin saved;
-    ~Pin() { tl_batch = saved; }
-  } pin{tl_batch};
-  tl_batch = {pool_.get(), &*conn};
-  return InTransaction(*conn, body);
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(sql, params));
+  return DecodeRows(r, DecodeSandbox);
 }
-
-// Store
 
 Result<std::vector<Sandbox>> PostgresStore::LoadSandboxes() {
-  return QuerySandboxes(
-      fmt::format("SELECT {} FROM sandboxes ORDER BY project_id", kSandboxColumns), {});
+  return QuerySandboxes(Sql().load_sandboxes, {});
 }
 
 Result<Sandbox> PostgresStore::GetSandbox(const std::string& project_id) {
-  SBX_ASSIGN_OR_RETURN(
-      auto rows,
-      QuerySandboxes(fmt::format("SELECT {} FROM sandboxes WHERE project_id = $1", kSandboxColumns),
-                     {Param(project_id)}));
+  SBX_ASSIGN_OR_RETURN(auto rows, QuerySandboxes(Sql().get_sandbox, {Param(project_id)}));
   if (rows.empty()) return NotFound(fmt::format("project {} has no sandbox", project_id));
   return std::move(rows.front());
 }
@@ -245,26 +119,18 @@ Result<Sandbox> PostgresStore::GetSandbox(const std::string& project_id) {
 Result<std::vector<Sandbox>> PostgresStore::ListSandboxes(const ListOptions& options) {
   if (options.status) {
     return QuerySandboxes(
-        fmt::format("SELECT {} FROM sandboxes WHERE project_id > $1 AND status = $2 "
-                    "ORDER BY project_id LIMIT $3",
-                    kSandboxColumns),
+        Sql().list_sandboxes_with_status,
         {Param(options.after_project_id), Param(std::string(core::StatusName(*options.status))),
          LimitParam(options.limit)});
   }
-  return QuerySandboxes(fmt::format("SELECT {} FROM sandboxes WHERE project_id > $1 "
-                                    "ORDER BY project_id LIMIT $2",
-                                    kSandboxColumns),
+  return QuerySandboxes(Sql().list_sandboxes,
                         {Param(options.after_project_id), LimitParam(options.limit)});
 }
 
 Result<std::vector<Sandbox>> PostgresStore::ListIdleDue(SystemTime now, int limit) {
   // Served by the partial index sandboxes_pause_at: pause_at_ms is NULL
   // unless RUNNING.
-  return QuerySandboxes(
-      fmt::format("SELECT {} FROM sandboxes WHERE pause_at_ms IS NOT NULL AND pause_at_ms <= $1 "
-                  "ORDER BY pause_at_ms LIMIT $2",
-                  kSandboxColumns),
-      {Param(ToUnixMillis(now)), LimitParam(limit)});
+  return QuerySandboxes(Sql().list_idle_due, {Param(ToUnixMillis(now)), LimitParam(limit)});
 }
 
 Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_version,
@@ -274,18 +140,16 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
     return InvalidArgument(
         fmt::format("version {} does not follow {}", next.version, expected_version));
   }
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   return InTransaction(*conn, [&]() -> Status {
     if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessed(*conn, event_id, next.updated_at));
-    std::vector<PgParam> params = SandboxParams(next);
-    const char* sql = kInsertSandboxSql;
-    if (expected_version != 0) {
-      params.push_back(Param(expected_version));
-      sql = kUpdateSandboxSql;
-    }
+    std::vector<PgParam> params = Params(EncodeSandbox(next));
+    if (expected_version != 0) params.push_back(Param(expected_version));
     // A concurrent writer's update or insert makes ours wait for its
     // commit, then match no row (the version moved; the key exists).
-    SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(sql, params));
+    SBX_ASSIGN_OR_RETURN(
+        PgResult r,
+        conn->Run(expected_version == 0 ? Sql().insert_sandbox : Sql().update_sandbox, params));
     if (r.affected() == 0) {
       return FailedPrecondition(fmt::format("sandbox of project {} changed (expected version {})",
                                             next.project_id, expected_version));
@@ -301,8 +165,10 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
   });
 }
 
+// Store: processed events and history
+
 Status PostgresStore::RecordEvent(const std::string& event_id, const HistoryRow& history) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   return InTransaction(*conn, [&]() -> Status {
     if (!event_id.empty()) {
       SBX_RETURN_IF_ERROR(MarkProcessed(*conn, event_id, history.recorded_at));
@@ -312,59 +178,31 @@ Status PostgresStore::RecordEvent(const std::string& event_id, const HistoryRow&
 }
 
 Status PostgresStore::AppendHistory(const HistoryRow& history) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   // In a transaction of its own (a savepoint inside a batch), so that a
   // refused row never aborts the rest of a batch.
   return InTransaction(*conn, [&] { return InsertHistory(*conn, history); });
 }
 
 Result<bool> PostgresStore::IsEventProcessed(const std::string& event_id) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run("SELECT 1 FROM processed_events WHERE event_id = $1",
-                                             {Param(event_id)}));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().is_processed, {Param(event_id)}));
   return r.rows() > 0;
 }
 
 Result<std::vector<HistoryRow>> PostgresStore::ListHistory(const std::string& project_id,
                                                            int limit) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  SBX_ASSIGN_OR_RETURN(
-      PgResult r,
-      conn->Run("SELECT seq, project_id, sandbox_id, event_id, type, source, outcome, at_ms, "
-                "recorded_at_ms, status, detail FROM history WHERE project_id = $1 "
-                "ORDER BY seq DESC LIMIT $2",
-                {Param(project_id), LimitParam(limit)}));
-  std::vector<HistoryRow> out;
-  out.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    PgRow row(r, i);
-    HistoryRow h;
-    h.seq = row.Int(0);
-    h.project_id = row.Text(1);
-    h.sandbox_id = row.Text(2);
-    h.event_id = row.Text(3);
-    h.type = row.Text(4);
-    h.source = row.Text(5);
-    h.outcome = row.Text(6);
-    h.at = FromUnixMillis(row.Int(7));
-    h.recorded_at = FromUnixMillis(row.Int(8));
-    h.status = row.OptText(9);
-    h.detail = row.Text(10);
-    SBX_RETURN_IF_ERROR(row.status());
-    out.push_back(std::move(h));
-  }
-  return out;
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r,
+                       conn->Run(Sql().list_history, {Param(project_id), LimitParam(limit)}));
+  return DecodeRows(r, DecodeHistoryRow);
 }
 
+// Store: job runs
+
 Result<int64_t> PostgresStore::RecordJobRun(const JobRun& run) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  SBX_ASSIGN_OR_RETURN(
-      PgResult r,
-      conn->Run("INSERT INTO job_runs (job, trigger, started_at_ms, finished_at_ms, checked, "
-                "paused, failed, errors) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                {Param(run.job), Param(run.trigger), Param(ToUnixMillis(run.started_at)),
-                 Param(ToUnixMillis(run.finished_at)), Param(run.checked), Param(run.paused),
-                 Param(run.failed), Param(EncodeStrings(run.errors))}));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(InsertJobRunSql(), Params(EncodeJobRun(run))));
   if (r.rows() != 1) return Internal("job run insert returned no id");
   PgRow row(r, 0);
   const int64_t id = row.Int(0);
@@ -373,190 +211,9 @@ Result<int64_t> PostgresStore::RecordJobRun(const JobRun& run) {
 }
 
 Result<std::vector<JobRun>> PostgresStore::ListJobRuns(const std::string& job, int limit) {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  SBX_ASSIGN_OR_RETURN(
-      PgResult r,
-      conn->Run("SELECT id, job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, "
-                "errors FROM job_runs WHERE job = $1 ORDER BY id DESC LIMIT $2",
-                {Param(job), LimitParam(limit)}));
-  std::vector<JobRun> out;
-  out.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    PgRow row(r, i);
-    JobRun run;
-    run.id = row.Int(0);
-    run.job = row.Text(1);
-    run.trigger = row.Text(2);
-    run.started_at = FromUnixMillis(row.Int(3));
-    run.finished_at = FromUnixMillis(row.Int(4));
-    run.checked = row.Int(5);
-    run.paused = row.Int(6);
-    run.failed = row.Int(7);
-    SBX_RETURN_IF_ERROR(row.status());
-    SBX_ASSIGN_OR_RETURN(run.errors, DecodeStrings(row.Text(8)));
-    out.push_back(std::move(run));
-  }
-  return out;
-}
-
-Status PostgresStore::Ping() {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  return conn->Exec("SELECT 1").status();
-}
-
-// Leases, notifications, diagnostics
-
-Result<Lease> PostgresStore::TryAcquireLease(const std::string& name, const std::string& holder,
-                                             std::chrono::milliseconds ttl, SystemTime now) {
-  if (name.empty() || holder.empty()) {
-    return InvalidArgument("a lease needs a name and a holder");
-  }
-  if (ttl <= 0ms) return InvalidArgument(fmt::format("lease {}: ttl must be positive", name));
-  const int64_t now_ms = ToUnixMillis(now);
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  SBX_ASSIGN_OR_RETURN(
-      PgResult r,
-      conn->Run(kAcquireLeaseSql,
-                {Param(name), Param(holder), Param(now_ms + int64_t{ttl.count()}), Param(now_ms)}));
-  if (r.rows() == 0) return Lease{};
-  PgRow row(r, 0);
-  Lease lease{.held = true, .token = row.Int(0)};
-  SBX_RETURN_IF_ERROR(row.status());
-  return lease;
-}
-
-Status PostgresStore::ReleaseLease(const std::string& name, const std::string& holder) {
-  if (holder.empty()) return OkStatus();
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  return conn->Run(kReleaseLeaseSql, {Param(name), Param(holder)}).status();
-}
-
-Status PostgresStore::Notify(const std::string& channel, const std::string& payload) {
-  SBX_RETURN_IF_ERROR(CheckChannel(channel));
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  return conn->Run("SELECT pg_notify($1, $2)", {Param(channel), Param(payload)})
-      .status()
-      .WithContext(fmt::format("notify {}", channel));
-}
-
-Result<std::unique_ptr<PostgresListener>> PostgresStore::Listen(const std::string& channel) {
-  return PostgresListener::Open(url_, channel, options_);
-}
-
-namespace {
-
-class PostgresChangeFeed final : public ChangeFeed {
- public:
-  explicit PostgresChangeFeed(std::unique_ptr<PostgresListener> listener)
-      : listener_(std::move(listener)) {}
-
-  // ChangeFeed
-  Result<ChangeBatch> Poll(std::chrono::milliseconds timeout) override {
-    SBX_ASSIGN_OR_RETURN(Notifications n, listener_->Poll(timeout));
-    ChangeBatch batch;
-    batch.missed = n.reconnected;
-    for (const std::string& payload : n.payloads) {
-      if (auto change = ParseChangePayload(payload)) batch.changes.push_back(std::move(*change));
-    }
-    return batch;
-  }
-
- private:
-  std::unique_ptr<PostgresListener> listener_;
-};
-
-}  // namespace
-
-Result<std::unique_ptr<ChangeFeed>> PostgresStore::OpenChangeFeed() {
-  if (options_.change_channel.empty()) {
-    return FailedPrecondition("change feed: the store was opened without a change channel");
-  }
-  SBX_ASSIGN_OR_RETURN(auto listener, Listen(options_.change_channel));
-  return std::unique_ptr<ChangeFeed>(std::make_unique<PostgresChangeFeed>(std::move(listener)));
-}
-
-Result<int64_t> PostgresStore::SchemaVersion() {
-  SBX_ASSIGN_OR_RETURN(auto conn, Borrow(*pool_));
-  SBX_ASSIGN_OR_RETURN(PgResult r,
-                       conn->Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-  PgRow row(r, 0);
-  const int64_t version = row.Int(0);
-  SBX_RETURN_IF_ERROR(row.status());
-  return version;
-}
-
-// PostgresListener
-
-PostgresListener::PostgresListener(std::unique_ptr<PgConnection> conn, std::string listen_sql)
-    : conn_(std::move(conn)), listen_sql_(std::move(listen_sql)) {}
-
-PostgresListener::~PostgresListener() = default;
-
-Result<std::unique_ptr<PostgresListener>> PostgresListener::Open(const std::string& url,
-                                                                 const std::string& channel,
-                                                                 PostgresOptions options) {
-  SBX_RETURN_IF_ERROR(CheckChannel(channel));
-  SBX_ASSIGN_OR_RETURN(
-      auto conn, PgConnection::Connect({.url = url, .connect_timeout = options.connect_timeout}));
-  char* quoted = PQescapeIdentifier(conn->raw(), channel.data(), channel.size());
-  if (!quoted) {
-    return InvalidArgument(
-        fmt::format("notification channel \"{}\": {}", channel, PQerrorMessage(conn->raw())));
-  }
-  std::string sql = fmt::format("LISTEN {}", quoted);
-  PQfreemem(quoted);
-  std::unique_ptr<PostgresListener> listener(new PostgresListener(std::move(conn), std::move(sql)));
-  SBX_RETURN_IF_ERROR(listener->Relisten());
-  return listener;
-}
-
-Status PostgresListener::Relisten() {
-  auto usable = conn_->EnsureUsable();
-  if (!usable) return usable.error();
-  auto listened = conn_->Exec(listen_sql_);
-  listening_ = listened.ok();
-  if (!listening_) return listened.error().WithContext(listen_sql_);
-  return OkStatus();
-}
-
-Result<Notifications> PostgresListener::Poll(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  PGconn* conn = conn_->raw();
-  Notifications out;
-  for (;;) {
-    if (!listening_ || PQstatus(conn) != CONNECTION_OK) {
-      listening_ = false;
-      Status s = Relisten();
-      if (s.ok()) {
-        out.reconnected = true;
-      } else {
-        const auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) return s;
-        std::this_thread::sleep_for(
-            std::min<std::chrono::steady_clock::duration>(kListenerRetryInterval, deadline - now));
-        continue;
-      }
-    }
-    // Never blocks: reads what has arrived. Fails once the server is gone,
-    // which the next round turns into a reconnect.
-    if (!PQconsumeInput(conn)) {
-      listening_ = false;
-      continue;
-    }
-    while (PGnotify* n = PQnotifies(conn)) {
-      out.payloads.emplace_back(n->extra);
-      PQfreemem(n);
-    }
-    if (!out.payloads.empty() || out.reconnected) return out;
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left <= 0ms) return out;
-    pollfd p{.fd = PQsocket(conn), .events = POLLIN, .revents = 0};
-    const int wait_ms = static_cast<int>(std::min<int64_t>(left.count(), 60'000));
-    if (::poll(&p, 1, wait_ms) < 0 && errno != EINTR) {
-      return Internal(fmt::format("poll on the listener socket: errno {}", errno));
-    }
-  }
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().list_job_runs, {Param(job), LimitParam(limit)}));
+  return DecodeRows(r, DecodeJobRun);
 }
 
 }  // namespace sbx::store

@@ -1,5 +1,6 @@
 // What only PostgresStore has: leases, LISTEN/NOTIFY, recovery after a server
-// restart, migrations raced by replicas, the pause_at index at 100k rows.
+// restart, migrations raced by replicas, its tables (against store/schema.h),
+// the pause_at index at 100k rows.
 // Needs a server: run via tools/with_postgres (ctest does). Fails, rather than
 // skips, when SBX_TEST_PG_URL is unset.
 #include "store/postgres/postgres_store.h"
@@ -9,6 +10,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -16,10 +18,11 @@
 #include <set>
 #include <thread>
 
-#include "store/codec.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/testing/pg_test_env.h"
+#include "store/schema.h"
+#include "store/testing/records.h"
 
 extern char** environ;
 
@@ -30,34 +33,11 @@ using core::Sandbox;
 using core::SandboxStatus;
 using namespace std::chrono_literals;
 
-SystemTime T(int64_t s) { return FromUnixMillis(1'767'225'600'000 + s * 1000); }
-
-Sandbox Make(const std::string& project, int64_t version,
-             SandboxStatus status = SandboxStatus::kRunning) {
-  Sandbox s;
-  s.project_id = project;
-  s.sandbox_id = "sbx-" + project;
-  s.status = status;
-  s.template_name = "hello";
-  s.last_activity_at = T(10);
-  s.created_at = T(1);
-  s.updated_at = T(10);
-  s.version = version;
-  s.last_event_at = T(10);
-  return s;
-}
+using testing::Make;
+using testing::T;
 
 HistoryRow Row(const std::string& project, const std::string& event_id) {
-  HistoryRow h;
-  h.project_id = project;
-  h.sandbox_id = "sbx-" + project;
-  h.event_id = event_id;
-  h.type = "sandbox.lifecycle.paused";
-  h.source = "webhook";
-  h.outcome = "applied";
-  h.at = T(5);
-  h.recorded_at = T(6);
-  return h;
+  return testing::Row(project, event_id, "applied");
 }
 
 // Runs `$SBX_TEST_PG_CTL args...` and returns its exit code.
@@ -467,25 +447,35 @@ TEST_F(PostgresStoreTest, RefusesADatabaseWithANewerSchema) {
   EXPECT_NE(s.error().message().find("newer"), std::string::npos) << s.error().message();
 }
 
-// The PostgreSQL schema has the shared schema's tables, columns and types.
-TEST_F(PostgresStoreTest, SchemaMatchesTheSharedMigrations) {
-  UrlWithSchema("shared");
-  auto conn = Raw();
-  ASSERT_TRUE(conn);
-  ASSERT_TRUE(conn->Exec("SET search_path = shared").ok());
-  for (const auto& m : Migrations()) ASSERT_TRUE(conn->Exec(m).ok()) << m;
-  const std::string columns =
-      "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable "
-      "FROM information_schema.columns WHERE table_schema = '{}' AND table_name IN "
-      "(SELECT table_name FROM information_schema.tables WHERE table_schema = 'shared') "
-      "ORDER BY 1";
-  const auto shared = Query(fmt::format(fmt::runtime(columns), "shared"));
-  ASSERT_EQ(shared.size(), 39u);  // 17 + 2 + 11 + 9 columns
-  EXPECT_EQ(shared.front(), "history.at_ms bigint NO");
-  EXPECT_EQ(Query(fmt::format(fmt::runtime(columns), "public")), shared);
-  EXPECT_EQ(Query("SELECT table_name || '.' || column_name FROM information_schema.columns "
-                  "WHERE table_schema = 'public' AND is_identity = 'YES' ORDER BY 1"),
-            (std::vector<std::string>{"history.seq", "job_runs.id"}));
+// PostgreSQL's tables are the ones store/schema.h describes, column for
+// column, with identity columns where the store assigns the value.
+TEST_F(PostgresStoreTest, SchemaMatchesTheSchemaDescription) {
+  std::vector<std::string> described;
+  std::vector<std::string> assigned;
+  auto describe = [&](const schema::Table& table) {
+    for (const schema::Column& c : table.columns) {
+      described.push_back(fmt::format("{}.{} {} {}", table.name, c.name,
+                                      c.type == schema::Type::kText ? "text" : "bigint",
+                                      c.nullable ? "YES" : "NO"));
+      if (c.access == schema::Access::kAssigned) {
+        assigned.push_back(fmt::format("{}.{}", table.name, c.name));
+      }
+    }
+  };
+  for (const schema::Table& table : schema::kTables) describe(table);
+  describe(schema::kLeases);
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(sorted(Query("SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || "
+                         "is_nullable FROM information_schema.columns "
+                         "WHERE table_schema = 'public'")),
+            sorted(described));
+  EXPECT_EQ(sorted(Query("SELECT table_name || '.' || column_name FROM information_schema.columns "
+                         "WHERE table_schema = 'public' AND is_identity = 'YES'")),
+            sorted(assigned));
+  EXPECT_EQ(assigned, (std::vector<std::string>{"history.seq", "job_runs.id"}));
 }
 
 TEST_F(PostgresStoreTest, ListIdleDueUsesThePauseAtIndexOn100kRows) {
@@ -557,6 +547,21 @@ TEST_F(PostgresStoreTest, TextTheDatabaseCannotHoldIsInvalidArgumentAndWritesNot
   ok.metadata["k"] = std::string("a\0b", 3);
   ASSERT_TRUE(store_->CommitTransition(ok, 0, "", std::nullopt).ok());
   EXPECT_EQ(store_->GetSandbox("p1")->metadata, ok.metadata);
+}
+
+// A row this code did not write is an error, not a record.
+TEST_F(PostgresStoreTest, StoredRowTheCodecCannotReadIsInternal) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt).ok());
+  ASSERT_TRUE(store_->CommitTransition(Make("p2", 1), 0, "", std::nullopt).ok());
+  Query("UPDATE sandboxes SET status = 'ASLEEP' WHERE project_id = 'p1'");
+  Query("UPDATE sandboxes SET metadata = '[]' WHERE project_id = 'p2'");
+  auto bad_status = store_->GetSandbox("p1");
+  ASSERT_FALSE(bad_status.ok());
+  EXPECT_EQ(bad_status.error().code(), StatusCode::kInternal);
+  EXPECT_NE(bad_status.error().message().find("stored status is invalid"), std::string::npos)
+      << bad_status.error().message();
+  EXPECT_EQ(store_->GetSandbox("p2").error().code(), StatusCode::kInternal);
+  EXPECT_EQ(store_->LoadSandboxes().status().code(), StatusCode::kInternal);
 }
 
 }  // namespace

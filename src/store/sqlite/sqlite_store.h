@@ -8,20 +8,23 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
+#include <vector>
 
+#include "store/codec.h"
 #include "store/store.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace sbx::store {
+
+class SqliteCheckpointer;
+class SqliteStatement;
 
 class SqliteStore final : public Store {
  public:
@@ -56,40 +59,32 @@ class SqliteStore final : public Store {
   // WAL pages after a commit that wake the checkpointer (SQLite's own
   // wal_autocheckpoint default).
   static constexpr int kCheckpointPages = 1000;
-  // WAL pages at which the writer checkpoints itself (see StartCheckpointer).
+  // WAL pages at which the writer checkpoints itself (see
+  // SqliteCheckpointer::Start).
   static constexpr int kWalLimitPages = 16 * kCheckpointPages;
 
  private:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
-  class Stmt;
+  explicit SqliteStore(sqlite3* db);
   Status Exec(const std::string& sql);
   Status Migrate();
+  // The cached statement for `sql`, prepared on first use. Caller holds mu_
+  // while the statement lives.
+  Result<SqliteStatement> PrepareLocked(const std::string& sql);
   // Runs `body` all-or-nothing: its own transaction, or a savepoint when a
   // batch's transaction is open. Caller holds mu_.
   Status AtomicallyLocked(const std::function<Status()>& body);
   Status MarkProcessedLocked(const std::string& event_id, SystemTime now);
   Status InsertHistoryLocked(const HistoryRow& row);
+  // Runs `sql` (a SELECT of schema::ReadList(kSandboxes)) with `params`.
   Result<std::vector<core::Sandbox>> QuerySandboxesLocked(const std::string& sql,
-                                                          const std::vector<std::string>& text_args,
-                                                          const std::vector<int64_t>& int_args);
-
-  Status StartCheckpointer(const std::string& path);
-  void RequestCheckpoint();
-  void RunCheckpointer();
+                                                          const std::vector<SqlValue>& params);
 
   std::recursive_mutex mu_;
   sqlite3* db_;
   // Prepared statements by SQL text, finalized with the connection.
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
-
-  sqlite3* checkpoint_db_ = nullptr;  // the checkpointer's own connection
-  std::thread checkpointer_;
-  std::mutex checkpoint_mu_;
-  std::condition_variable checkpoint_cv_;
-  bool checkpoint_due_ = false;  // guarded by checkpoint_mu_
-  bool stopping_ = false;        // guarded by checkpoint_mu_
-  int64_t checkpoints_ = 0;      // guarded by checkpoint_mu_
-  std::condition_variable checkpoint_done_cv_;
+  // Set for a database file (not ":memory:"); destroyed before db_ closes.
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
 };
 
 }  // namespace sbx::store

@@ -1,0 +1,55 @@
+#include "store/sql.h"
+
+#include <fmt/format.h>
+
+#include "store/schema.h"
+
+namespace sbx::store {
+namespace {
+
+// `mark` numbers the parameters: '?' for ?1, ?2, …; '$' for $1, $2, ….
+SqlStatements Build(char mark) {
+  using schema::kSandboxes;
+  auto p = [&](int n) { return fmt::format("{}{}", mark, n); };
+  auto select_sandboxes = [&](std::string_view rest) {
+    return fmt::format("SELECT {} FROM sandboxes {}", schema::ReadList(kSandboxes), rest);
+  };
+  SqlStatements s;
+  s.load_sandboxes = select_sandboxes("ORDER BY project_id");
+  s.get_sandbox = select_sandboxes(fmt::format("WHERE project_id = {}", p(1)));
+  s.list_sandboxes = select_sandboxes(
+      fmt::format("WHERE project_id > {} ORDER BY project_id LIMIT {}", p(1), p(2)));
+  s.list_sandboxes_with_status = select_sandboxes(fmt::format(
+      "WHERE project_id > {} AND status = {} ORDER BY project_id LIMIT {}", p(1), p(2), p(3)));
+  s.list_idle_due = select_sandboxes(
+      fmt::format("WHERE pause_at_ms IS NOT NULL AND pause_at_ms <= {} ORDER BY pause_at_ms "
+                  "LIMIT {}",
+                  p(1), p(2)));
+  s.insert_sandbox =
+      fmt::format("INSERT INTO sandboxes ({}) VALUES ({}) ON CONFLICT (project_id) DO NOTHING",
+                  schema::WriteList(kSandboxes), schema::WriteParams(kSandboxes, mark));
+  s.update_sandbox = fmt::format("UPDATE sandboxes SET {} WHERE project_id = {} AND version = {}",
+                                 schema::UpdateAssignments(kSandboxes, mark), p(1),
+                                 p(schema::WriteCount(kSandboxes) + 1));
+  s.mark_processed = fmt::format(
+      "INSERT INTO processed_events (event_id, processed_at_ms) VALUES ({}, {}) "
+      "ON CONFLICT (event_id) DO NOTHING",
+      p(1), p(2));
+  s.is_processed = fmt::format("SELECT 1 FROM processed_events WHERE event_id = {}", p(1));
+  s.list_history =
+      fmt::format("SELECT {} FROM history WHERE project_id = {} ORDER BY seq DESC LIMIT {}",
+                  schema::ReadList(schema::kHistory), p(1), p(2));
+  s.list_job_runs = fmt::format("SELECT {} FROM job_runs WHERE job = {} ORDER BY id DESC LIMIT {}",
+                                schema::ReadList(schema::kJobRuns), p(1), p(2));
+  return s;
+}
+
+}  // namespace
+
+const SqlStatements& Statements(Dialect dialect) {
+  static const SqlStatements kSqlite = Build('?');
+  static const SqlStatements kPostgres = Build('$');
+  return dialect == Dialect::kSqlite ? kSqlite : kPostgres;
+}
+
+}  // namespace sbx::store

@@ -1,0 +1,37 @@
+// The statements both SQL stores run alike, built once from schema.h's column
+// lists. Only the parameter syntax differs: SQLite numbers them ?1, ?2, …,
+// PostgreSQL $1, $2, …. What differs by more (how history.seq and job_runs.id
+// are assigned) each backend writes itself. Pure; thread-safe.
+#pragma once
+
+#include <string>
+
+namespace sbx::store {
+
+enum class Dialect { kSqlite, kPostgres };
+
+struct SqlStatements {
+  // Each selects schema::ReadList(kSandboxes): rows for DecodeSandbox.
+  std::string load_sandboxes;  // every record, by project id
+  std::string get_sandbox;     // 1: project id
+  std::string list_sandboxes;  // 1: after this project id, 2: limit; by project id
+  std::string list_sandboxes_with_status;  // 1: after, 2: status name, 3: limit
+  std::string list_idle_due;  // 1: now (ms), 2: limit; pause_at_ms <= now, earliest first
+  // Parameters: EncodeSandbox's values. Writes no row when the project has a
+  // record already.
+  std::string insert_sandbox;
+  // Parameters: EncodeSandbox's values, then the expected version. Writes no
+  // row unless the stored version is the expected one.
+  std::string update_sandbox;
+  // 1: event id, 2: now (ms). Writes no row when the id is there already.
+  std::string mark_processed;
+  std::string is_processed;  // 1: event id; a row when processed
+  // 1: project id, 2: limit; newest first, rows for DecodeHistoryRow.
+  std::string list_history;
+  // 1: job, 2: limit; newest first, rows for DecodeJobRun.
+  std::string list_job_runs;
+};
+
+const SqlStatements& Statements(Dialect dialect);
+
+}  // namespace sbx::store

@@ -1,0 +1,67 @@
+#include "store/sqlite/sqlite_migrations.h"
+
+namespace sbx::store {
+
+const std::vector<std::string>& SqliteMigrations() {
+  // history.seq and job_runs.id are plain BIGINT keys, not rowid aliases:
+  // the store assigns MAX + 1 in the insert (the one writer holds the lock).
+  static const std::vector<std::string> kMigrations = {
+      // 1: the initial schema.
+      R"sql(
+CREATE TABLE sandboxes (
+  project_id TEXT PRIMARY KEY,
+  sandbox_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  url TEXT,
+  template TEXT NOT NULL,
+  idle_timeout_s BIGINT NOT NULL,
+  last_activity_at_ms BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL,
+  version BIGINT NOT NULL,
+  last_error_code TEXT,
+  last_error_message TEXT,
+  last_error_at_ms BIGINT,
+  last_event_at_ms BIGINT NOT NULL,
+  provider_end_at_ms BIGINT,
+  metadata TEXT NOT NULL,
+  pause_at_ms BIGINT
+);
+CREATE INDEX sandboxes_pause_at ON sandboxes (pause_at_ms);
+CREATE INDEX sandboxes_sandbox_id ON sandboxes (sandbox_id);
+CREATE TABLE processed_events (
+  event_id TEXT PRIMARY KEY,
+  processed_at_ms BIGINT NOT NULL
+);
+CREATE TABLE history (
+  seq BIGINT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  sandbox_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  source TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  recorded_at_ms BIGINT NOT NULL,
+  status TEXT,
+  detail TEXT NOT NULL
+);
+CREATE INDEX history_project ON history (project_id, seq);
+CREATE TABLE job_runs (
+  id BIGINT PRIMARY KEY,
+  job TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  started_at_ms BIGINT NOT NULL,
+  finished_at_ms BIGINT NOT NULL,
+  checked BIGINT NOT NULL,
+  paused BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  errors TEXT NOT NULL
+);
+CREATE INDEX job_runs_job ON job_runs (job, id);
+)sql",
+  };
+  return kMigrations;
+}
+
+}  // namespace sbx::store

@@ -1,0 +1,182 @@
+// SqliteStore's reads and writes of sandbox records, processed events,
+// history and job runs: the shared statements (store/sql.h) and row codec
+// (store/codec.h), run on the store's connection.
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include "store/codec.h"
+#include "store/schema.h"
+#include "store/sql.h"
+#include "store/sqlite/sqlite_statement.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace sbx::store {
+namespace {
+
+using core::Sandbox;
+
+const SqlStatements& Sql() { return Statements(Dialect::kSqlite); }
+
+// seq and id are plain keys (see sqlite_migrations.cc): the next is MAX + 1.
+const std::string& InsertHistorySql() {
+  static const std::string sql = fmt::format(
+      "INSERT INTO history (seq, {}) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM history), {})",
+      schema::WriteList(schema::kHistory), schema::WriteParams(schema::kHistory, '?'));
+  return sql;
+}
+
+const std::string& InsertJobRunSql() {
+  static const std::string sql = fmt::format(
+      "INSERT INTO job_runs (id, {}) VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM job_runs), {}) "
+      "RETURNING id",
+      schema::WriteList(schema::kJobRuns), schema::WriteParams(schema::kJobRuns, '?'));
+  return sql;
+}
+
+// Steps through the rows of `st` and decodes each with `decode`.
+template <typename T>
+Result<std::vector<T>> DecodeAll(SqliteStatement& st, Result<T> (*decode)(RowReader&)) {
+  std::vector<T> out;
+  for (;;) {
+    SBX_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    SBX_ASSIGN_OR_RETURN(T value, decode(st));
+    out.push_back(std::move(value));
+  }
+}
+
+}  // namespace
+
+// Store: sandbox records
+
+Result<std::vector<Sandbox>> SqliteStore::QuerySandboxesLocked(const std::string& sql,
+                                                               const std::vector<SqlValue>& params) {
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(sql));
+  st.BindAll(params);
+  return DecodeAll(st, DecodeSandbox);
+}
+
+Result<std::vector<Sandbox>> SqliteStore::LoadSandboxes() {
+  std::lock_guard lock(mu_);
+  return QuerySandboxesLocked(Sql().load_sandboxes, {});
+}
+
+Result<Sandbox> SqliteStore::GetSandbox(const std::string& project_id) {
+  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(auto rows, QuerySandboxesLocked(Sql().get_sandbox, {project_id}));
+  if (rows.empty()) return NotFound(fmt::format("project {} has no sandbox", project_id));
+  return std::move(rows.front());
+}
+
+Result<std::vector<Sandbox>> SqliteStore::ListSandboxes(const ListOptions& options) {
+  std::lock_guard lock(mu_);
+  // A negative limit is no limit.
+  if (options.status) {
+    return QuerySandboxesLocked(Sql().list_sandboxes_with_status,
+                                {options.after_project_id,
+                                 std::string(core::StatusName(*options.status)),
+                                 int64_t{options.limit}});
+  }
+  return QuerySandboxesLocked(Sql().list_sandboxes,
+                              {options.after_project_id, int64_t{options.limit}});
+}
+
+Result<std::vector<Sandbox>> SqliteStore::ListIdleDue(SystemTime now, int limit) {
+  std::lock_guard lock(mu_);
+  return QuerySandboxesLocked(Sql().list_idle_due, {ToUnixMillis(now), int64_t{limit}});
+}
+
+Status SqliteStore::CommitTransition(const Sandbox& next, int64_t expected_version,
+                                     const std::string& event_id,
+                                     const std::optional<HistoryRow>& history) {
+  if (next.version != expected_version + 1) {
+    return InvalidArgument(fmt::format("version {} does not follow {}", next.version,
+                                       expected_version));
+  }
+  std::lock_guard lock(mu_);
+  return AtomicallyLocked([&]() -> Status {
+    if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessedLocked(event_id, next.updated_at));
+    std::vector<SqlValue> params = EncodeSandbox(next);
+    if (expected_version != 0) params.emplace_back(expected_version);
+    SBX_ASSIGN_OR_RETURN(
+        SqliteStatement st,
+        PrepareLocked(expected_version == 0 ? Sql().insert_sandbox : Sql().update_sandbox));
+    st.BindAll(params);
+    SBX_RETURN_IF_ERROR(st.Run());
+    if (sqlite3_changes(db_) == 0) {
+      return FailedPrecondition(fmt::format("sandbox of project {} changed (expected version {})",
+                                            next.project_id, expected_version));
+    }
+    if (history) SBX_RETURN_IF_ERROR(InsertHistoryLocked(*history));
+    return OkStatus();
+  });
+}
+
+// Store: processed events and history
+
+Status SqliteStore::MarkProcessedLocked(const std::string& event_id, SystemTime now) {
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().mark_processed));
+  st.BindAll({event_id, ToUnixMillis(now)});
+  SBX_RETURN_IF_ERROR(st.Run());
+  if (sqlite3_changes(db_) == 0) {
+    return AlreadyExists(fmt::format("event {} was already processed", event_id));
+  }
+  return OkStatus();
+}
+
+Status SqliteStore::InsertHistoryLocked(const HistoryRow& row) {
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(InsertHistorySql()));
+  st.BindAll(EncodeHistoryRow(row));
+  return st.Run();
+}
+
+Status SqliteStore::RecordEvent(const std::string& event_id, const HistoryRow& history) {
+  std::lock_guard lock(mu_);
+  return AtomicallyLocked([&]() -> Status {
+    if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessedLocked(event_id, history.recorded_at));
+    return InsertHistoryLocked(history);
+  });
+}
+
+Status SqliteStore::AppendHistory(const HistoryRow& history) {
+  std::lock_guard lock(mu_);
+  return InsertHistoryLocked(history);
+}
+
+Result<bool> SqliteStore::IsEventProcessed(const std::string& event_id) {
+  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().is_processed));
+  st.Bind(1, event_id);
+  return st.Step();
+}
+
+Result<std::vector<HistoryRow>> SqliteStore::ListHistory(const std::string& project_id,
+                                                         int limit) {
+  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().list_history));
+  st.BindAll({project_id, int64_t{limit}});
+  return DecodeAll(st, DecodeHistoryRow);
+}
+
+// Store: job runs
+
+Result<int64_t> SqliteStore::RecordJobRun(const JobRun& run) {
+  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(InsertJobRunSql()));
+  st.BindAll(EncodeJobRun(run));
+  SBX_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Internal("job run insert returned no id");
+  const int64_t id = st.Int(0);
+  SBX_ASSIGN_OR_RETURN(bool more, st.Step());
+  (void)more;
+  return id;
+}
+
+Result<std::vector<JobRun>> SqliteStore::ListJobRuns(const std::string& job, int limit) {
+  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().list_job_runs));
+  st.BindAll({job, int64_t{limit}});
+  return DecodeAll(st, DecodeJobRun);
+}
+
+}  // namespace sbx::store
