@@ -9,6 +9,7 @@
 
 #include "api/errors.h"
 #include "api/wire.h"
+#include "core/validation.h"
 
 namespace sbx::api {
 namespace json = boost::json;
@@ -74,19 +75,6 @@ std::string Serialize(const json::object& o) { return json::serialize(o); }
 
 }  // namespace
 
-Status ValidateProjectId(const std::string& id) {
-  if (id.empty() || id.size() > 128) {
-    return InvalidArgument("project id must be 1 to 128 characters");
-  }
-  for (char c : id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
-      return InvalidArgument(fmt::format(
-          "project id \"{}\" may only contain letters, digits, '-', '_' and '.'", id));
-    }
-  }
-  return OkStatus();
-}
-
 Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max) {
   auto it = query.find("limit");
   if (it == query.end() || it->second.empty()) return def;
@@ -139,7 +127,7 @@ http_server::Handler Api::Authed(std::function<net::awaitable<Response>(Ctx&)> h
   return [this, h = std::move(h)](Ctx& ctx) -> net::awaitable<Response> {
     if (Status s = Authenticate(ctx.request); !s.ok()) co_return Error(ctx, s);
     if (auto it = ctx.params.find("projectId"); it != ctx.params.end()) {
-      if (Status s = ValidateProjectId(it->second); !s.ok()) co_return Error(ctx, s);
+      if (Status s = core::ValidateProjectId(it->second); !s.ok()) co_return Error(ctx, s);
     }
     co_return co_await h(ctx);
   };
@@ -204,6 +192,7 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
       }
       opts.metadata[std::string(k)] = std::string(v.as_string());
     }
+    if (Status s = core::ValidateMetadata(opts.metadata); !s.ok()) co_return Error(ctx, s);
   }
   const std::string project = ctx.params["projectId"];
   auto r = co_await lifecycle_.Create(project, std::move(opts));

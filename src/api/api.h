@@ -81,8 +81,6 @@ class Api {
   std::unordered_map<std::string, std::pair<int64_t, std::string>> json_cache_;
 };
 
-// Project ids: 1–128 characters of [A-Za-z0-9._-].
-Status ValidateProjectId(const std::string& id);
 // Parses `limit` from the query: default when absent, kInvalidArgument when
 // not an integer in [1, max].
 Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max);

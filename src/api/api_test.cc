@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 #include "lifecycle/testing.h"
 
@@ -107,6 +108,19 @@ TEST_F(ApiTest, BadInputGetsClear4xxAndChangesNothing) {
   EXPECT_EQ(Call(http::verb::post, "/api/projects/p1/sandbox", R"({"template":5})").result(),
             http::status::bad_request);
   EXPECT_EQ(Call(http::verb::post, "/api/projects/bad%20id/sandbox").result(),
+            http::status::bad_request);
+  // "." and ".." are not project ids, and metadata has limits.
+  EXPECT_EQ(Call(http::verb::post, "/api/projects/../sandbox").result(), http::status::bad_request);
+  EXPECT_EQ(Call(http::verb::post, "/api/projects/./sandbox").result(), http::status::bad_request);
+  std::string huge = R"({"metadata":{)";
+  for (int i = 0; i < 40; ++i) huge += (i ? "," : "") + fmt::format(R"("k{}":"v")", i);
+  huge += "}}";
+  auto too_many = Call(http::verb::post, "/api/projects/p1/sandbox", huge);
+  EXPECT_EQ(too_many.result(), http::status::bad_request);
+  EXPECT_NE(too_many.body().find("at most 32"), std::string::npos) << too_many.body();
+  EXPECT_EQ(Call(http::verb::post, "/api/projects/p1/sandbox",
+                 R"({"metadata":{"k":")" + std::string(2000, 'v') + R"("}})")
+                .result(),
             http::status::bad_request);
   EXPECT_EQ(h_.provider.calls("create"), 0);
   EXPECT_FALSE(h_.lifecycle.Get("p1").ok());

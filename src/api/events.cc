@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "api/wire.h"
 #include "base/log.h"
+#include "core/validation.h"
 
 namespace sbx::api {
 
@@ -57,7 +58,7 @@ net::awaitable<std::optional<http_server::Response>> EventStreams::Gate(
     http_server::RequestContext& ctx) {
   if (Status s = api_.Authenticate(ctx.request); !s.ok()) co_return ToHttp(ctx.request, s);
   const std::string project = ctx.params["projectId"];
-  if (Status s = ValidateProjectId(project); !s.ok()) co_return ToHttp(ctx.request, s);
+  if (Status s = core::ValidateProjectId(project); !s.ok()) co_return ToHttp(ctx.request, s);
   if (auto s = lifecycle_.Get(project); !s.ok()) co_return ToHttp(ctx.request, s.error());
   if (shutting_down_) {
     co_return http_server::ErrorResponse(ctx.request, http::status::service_unavailable,

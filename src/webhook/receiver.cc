@@ -2,9 +2,27 @@
 
 #include "base/log.h"
 #include "e2b/signature.h"
+#include "core/validation.h"
 #include "e2b/webhook_event.h"
 
 namespace sbx::webhook {
+namespace {
+
+// Ids, the project id and metadata within the limits that hold wherever they
+// enter (core/validation.h), so a signed but oversized event cannot create a
+// record no route can manage.
+Status CheckLimits(const core::LifecycleEvent& e) {
+  if (Status s = core::ValidateProviderId("event id", e.id); !s.ok()) return s;
+  if (Status s = core::ValidateProviderId("sandbox id", e.sandbox_id); !s.ok()) return s;
+  if (auto it = e.metadata.find("projectId"); it != e.metadata.end()) {
+    if (Status s = core::ValidateProjectId(it->second); !s.ok()) {
+      return s.WithContext("sandbox_metadata.projectId");
+    }
+  }
+  return core::ValidateMetadata(e.metadata).WithContext("sandbox_metadata");
+}
+
+}  // namespace
 
 WebhookReceiver::WebhookReceiver(lifecycle::Lifecycle& lifecycle, Metrics& metrics,
                                  std::vector<std::string> secrets)
@@ -32,6 +50,9 @@ net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::str
     co_return Unauthenticated("e2b-signature does not match");
   }
   auto event = e2b::ParseWebhookEvent(body);
+  if (event.ok()) {
+    if (Status s = CheckLimits(*event); !s.ok()) event = s;
+  }
   if (!event.ok()) {
     count("malformed");
     co_return event.error();

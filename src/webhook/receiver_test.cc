@@ -33,6 +33,31 @@ class ReceiverTest : public ::testing::Test {
   WebhookReceiver receiver_{h_.lifecycle, h_.metrics, {"old-secret", "new-secret"}};
 };
 
+TEST_F(ReceiverTest, SignedButOversizedIdsAndMetadataAreRefusedAndChangeNothing) {
+  auto deliver = [&](const e2b::WebhookEvent& f) {
+    const std::string body = e2b::SerializeWebhookEventV2(f);
+    return Deliver(body, e2b::ComputeSignature("new-secret", body, true));
+  };
+  e2b::WebhookEvent f;
+  f.id = "e1";
+  f.type = "sandbox.lifecycle.created";
+  f.timestamp = FromUnixMillis(1'767'225'600'000);
+  f.sandbox_id = "fake1";
+  f.sandbox_metadata = {{"projectId", std::string(5000, 'p')}};
+  auto long_project = deliver(f);
+  ASSERT_FALSE(long_project.ok());
+  EXPECT_EQ(long_project.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(long_project.error().message().find("projectId"), std::string::npos);
+  f.sandbox_metadata = {{"projectId", "p1"}};
+  for (int i = 0; i < 40; ++i) f.sandbox_metadata["k" + std::to_string(i)] = "v";
+  EXPECT_EQ(deliver(f).error().code(), StatusCode::kInvalidArgument);
+  f.sandbox_metadata = {{"projectId", "p1"}};
+  f.sandbox_id = std::string(200, 's');
+  EXPECT_EQ(deliver(f).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(h_.lifecycle.read_model().All().empty());
+  EXPECT_FALSE(*h_.store->IsEventProcessed("e1"));
+}
+
 TEST_F(ReceiverTest, SignedEventsApplyAndReplaysAreDuplicates) {
   const std::string body = Body("e1", "created", 10);
   auto r = Deliver(body, e2b::ComputeSignature("new-secret", body, true));

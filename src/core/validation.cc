@@ -1,0 +1,115 @@
+#include "core/validation.h"
+
+#include <fmt/format.h>
+
+namespace sbx::core {
+namespace {
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+// True for well-formed UTF-8 without control characters (tab aside).
+bool IsCleanUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status ValidateProjectId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxProjectIdBytes) {
+    return InvalidArgument(
+        fmt::format("project id must be 1 to {} characters", kMaxProjectIdBytes));
+  }
+  if (id == "." || id == "..") return InvalidArgument("project id cannot be \".\" or \"..\"");
+  for (char c : id) {
+    if (!IsNameChar(c)) {
+      return InvalidArgument(fmt::format(
+          "project id \"{}\" may only contain letters, digits, '-', '_' and '.'", id));
+    }
+  }
+  return OkStatus();
+}
+
+Status ValidateProviderId(std::string_view what, std::string_view id) {
+  if (id.empty() || id.size() > 128) {
+    return InvalidArgument(fmt::format("{} must be 1 to 128 characters", what));
+  }
+  for (char c : id) {
+    if (!IsNameChar(c)) {
+      return InvalidArgument(
+          fmt::format("{} may only contain letters, digits, '-', '_' and '.'", what));
+    }
+  }
+  return OkStatus();
+}
+
+Status ValidateMetadata(const Metadata& metadata) {
+  if (metadata.size() > kMaxMetadataEntries) {
+    return InvalidArgument(fmt::format("metadata has {} entries; at most {} are allowed",
+                                       metadata.size(), kMaxMetadataEntries));
+  }
+  size_t total = 0;
+  for (const auto& [key, value] : metadata) {
+    if (key.empty() || key.size() > kMaxMetadataKeyBytes) {
+      return InvalidArgument(
+          fmt::format("metadata keys must be 1 to {} characters", kMaxMetadataKeyBytes));
+    }
+    for (char c : key) {
+      if (!IsNameChar(c)) {
+        return InvalidArgument(fmt::format(
+            "metadata key \"{}\" may only contain letters, digits, '-', '_' and '.'", key));
+      }
+    }
+    if (value.size() > kMaxMetadataValueBytes) {
+      return InvalidArgument(fmt::format("metadata \"{}\" is {} bytes; at most {} are allowed", key,
+                                         value.size(), kMaxMetadataValueBytes));
+    }
+    if (!IsCleanUtf8(value)) {
+      return InvalidArgument(fmt::format(
+          "metadata \"{}\" must be UTF-8 text without control characters", key));
+    }
+    total += key.size() + value.size();
+  }
+  if (total > kMaxMetadataBytes) {
+    return InvalidArgument(fmt::format("metadata is {} bytes in all; at most {} are allowed", total,
+                                       kMaxMetadataBytes));
+  }
+  return OkStatus();
+}
+
+}  // namespace sbx::core

@@ -1,0 +1,37 @@
+// The one validation of what clients name and attach: project ids and
+// sandbox metadata, checked the same wherever they enter (the REST API, E2B
+// webhooks, the runtime's E2B-compatible API). The limits keep every record,
+// notification and OCI annotation small (a project id rides in every
+// PostgreSQL NOTIFY, limited to 8,000 bytes; metadata rides in every status
+// read and SSE frame and becomes container annotations). Pure; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "base/status.h"
+#include "core/sandbox.h"
+
+namespace sbx::core {
+
+inline constexpr size_t kMaxProjectIdBytes = 128;
+inline constexpr size_t kMaxMetadataEntries = 32;
+inline constexpr size_t kMaxMetadataKeyBytes = 64;
+inline constexpr size_t kMaxMetadataValueBytes = 1024;
+inline constexpr size_t kMaxMetadataBytes = 8192;  // all keys and values together
+
+// Project ids: 1 to 128 characters of [A-Za-z0-9._-], not "." or "..".
+// kInvalidArgument naming the rule otherwise.
+Status ValidateProjectId(std::string_view id);
+
+// Ids that a provider gives (sandbox ids, event ids): 1 to 128 characters of
+// [A-Za-z0-9._-]. `what` names the id in the message. kInvalidArgument otherwise.
+Status ValidateProviderId(std::string_view what, std::string_view id);
+
+// Metadata: at most 32 entries; keys of 1 to 64 characters of [A-Za-z0-9._-];
+// values of at most 1,024 bytes of UTF-8 without control characters; at most
+// 8,192 bytes of keys and values together. kInvalidArgument naming the entry
+// and the limit otherwise.
+Status ValidateMetadata(const Metadata& metadata);
+
+}  // namespace sbx::core

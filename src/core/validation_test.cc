@@ -1,0 +1,56 @@
+#include "core/validation.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sbx::core {
+namespace {
+
+TEST(ValidationTest, ProjectIds) {
+  for (const std::string& good : {std::string("a"), std::string("demo"), std::string("A-b_c.d"),
+                                  std::string("x.y"), std::string("..a"), std::string(128, 'p')}) {
+    EXPECT_TRUE(ValidateProjectId(good).ok()) << good;
+  }
+  for (const std::string& bad :
+       {std::string(), std::string(129, 'p'), std::string("."), std::string(".."),
+        std::string("a/b"), std::string("a b"), std::string("ü"), std::string("a\nb")}) {
+    auto s = ValidateProjectId(bad);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ValidationTest, MetadataWithinTheLimits) {
+  Metadata m{{"userId", "42"}, {"note", "héllo\tworld"}, {"empty", ""}};
+  EXPECT_TRUE(ValidateMetadata(m).ok());
+  EXPECT_TRUE(ValidateMetadata({}).ok());
+  Metadata full;
+  for (int i = 0; i < 32; ++i) full["k" + std::to_string(i)] = std::string(200, 'v');
+  EXPECT_TRUE(ValidateMetadata(full).ok());
+}
+
+TEST(ValidationTest, MetadataPastTheLimits) {
+  Metadata many;
+  for (int i = 0; i < 33; ++i) many["k" + std::to_string(i)] = "v";
+  EXPECT_NE(ValidateMetadata(many).message().find("at most 32"), std::string::npos);
+  EXPECT_FALSE(ValidateMetadata({{std::string(65, 'k'), "v"}}).ok());
+  EXPECT_FALSE(ValidateMetadata({{"", "v"}}).ok());
+  EXPECT_FALSE(ValidateMetadata({{"bad key", "v"}}).ok());
+  EXPECT_FALSE(ValidateMetadata({{"k", std::string(1025, 'v')}}).ok());
+  Metadata big;
+  for (int i = 0; i < 10; ++i) big["k" + std::to_string(i)] = std::string(1000, 'v');
+  EXPECT_NE(ValidateMetadata(big).message().find("in all"), std::string::npos);
+}
+
+TEST(ValidationTest, MetadataValuesAreCleanUtf8) {
+  for (const std::string& bad : {std::string("a\nb"), std::string("nul\0x", 5), std::string("\x7f"),
+                                std::string("\xc3"), std::string("\xc0\xaf"),
+                                std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"),
+                                std::string("\xff")}) {
+    EXPECT_EQ(ValidateMetadata({{"k", bad}}).code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(ValidateMetadata({{"k", "\xf0\x9f\x98\x80 \xe2\x82\xac"}}).ok());
+}
+
+}  // namespace
+}  // namespace sbx::core
