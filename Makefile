@@ -10,9 +10,22 @@ LISTEN ?= 127.0.0.1:8080
 DEB_PACKAGES := build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev \
 	libboost-url1.81-dev libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev \
 	libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
-	runc nginx-light wrk postgresql sqlite3 python3 curl chromium
+	runc nginx-light wrk postgresql sqlite3 python3 curl chromium \
+	nftables slirp4netns e2fsprogs iproute2 util-linux \
+	clang-16 libfuzzer-16-dev libclang-rt-16-dev
 
-.PHONY: deps build web run test test-unit test-integration bench clean
+# The libFuzzer targets (fuzz/, docs/security.md "Fuzzing"): clang-16 with
+# ASan + UBSan in their own build directory. `make fuzz` runs each target for
+# FUZZ_SECONDS; `make test` runs each for FUZZ_SMOKE_SECONDS over its seeds.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+# Unit tests under sanitizers (`make test-sanitize`): GCC with ASan + UBSan,
+# then with TSan, each in its own build directory.
+ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
+
+.PHONY: deps build web run test test-unit test-integration bench clean fuzz fuzz-build test-sanitize
 
 # Idempotent and quick when everything is present: apt runs only for missing packages.
 deps:
@@ -41,18 +54,47 @@ run: build
 # Every test: web unit tests (Vitest), browser tests (Chromium against a real
 # sandboxd), then every ctest: unit, integration (real sandboxd), runc (real
 # containers, as root) and postgres (each run gets a throwaway cluster from
-# tools/with_postgres). ctest runs last so its summary closes the output.
-test: build
+# tools/with_postgres). Before them, a short run of every fuzz target over
+# its seed corpus (a crash fails the run). ctest runs last so its summary
+# closes the output.
+test: build fuzz-build
 	tools/check_banned
+	fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SMOKE_SECONDS)
 	cd web && npm test --silent
 	cd tests/e2e && SANDBOXD_BUILD_DIR=$(abspath $(BUILD_DIR)) npm test
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+$(FUZZ_BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++-16 -DSBX_FUZZ=ON
+
+# Only the fuzz targets and the libraries they link.
+fuzz-build: deps $(FUZZ_BUILD_DIR)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD_DIR) -j$(JOBS) --target sbx_fuzzers
+
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
+
+# Unit tests only (label `unit`): the runc, postgres and integration tests
+# need real daemons and take too long under a sanitizer. A UBSan report fails
+# the test (halt_on_error).
+test-sanitize: deps
+	cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSBX_ASAN=ON
+	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS) --target sbx_unit_tests
+	cd $(ASAN_BUILD_DIR) && ASAN_OPTIONS=detect_leaks=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest -L unit --output-on-failure -j$(JOBS) --timeout 600
+	cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSBX_TSAN=ON
+	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target sbx_unit_tests
+	cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest -L unit --output-on-failure -j$(JOBS) --timeout 600
 
 bench: build
 	bench/status.sh
 	bench/webhooks.sh
 	bench/sse.sh
 	bench/sweep.sh
+	bench/proxy.sh
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR)

@@ -1,58 +1,173 @@
 #!/usr/bin/env bash
 # Webhook ingest benchmark: signed, distinct E2B events posted at full speed on
-# loopback into `sandboxd serve` (SQLite); every 200 is a durable commit of the
-# new state, the processed event id and the history row. Reports events/s and
-# ack p50/p99, next to a status-read figure from the same run. Writes
-# docs/benchmarks.md (section "webhooks").
+# loopback into `sandboxd serve`; every 200 is a durable commit of the new
+# state, the processed event id and the history row. Three runs over the same
+# events: SQLite; PostgreSQL with one replica; PostgreSQL with three replicas
+# behind the one database (the events split between them). PostgreSQL is a
+# throwaway cluster with its durable defaults (fsync, synchronous_commit on).
+# Then, on the one-replica PostgreSQL setup, the database is frozen (SIGSTOP)
+# for 10 s while webhooks and status reads go on (bench/webhook_outage.py).
+# Reports events/s and ack p50/p99 per run. Writes docs/benchmarks.md
+# (section "webhooks").
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 EVENTS=${EVENTS:-60000}
-CONNS=${CONNS:-50}
+CONNS=${CONNS:-48}
 SECRET=bench-secret
 WORK=$(mktemp -d /tmp/sbx-bench-webhooks.XXXXXX)
-cleanup() { stop_sandboxd "$WORK/data"; rm -rf "$WORK"; }
+PG_DIR=""
+# Every started sandboxd as "data_dir pid url token".
+INSTANCES=()
+
+stop_all() {
+  for inst in "${INSTANCES[@]}"; do
+    read -r data SBX_PID SBX_URL SBX_TOKEN <<<"$inst"
+    stop_sandboxd "$data"
+  done
+  INSTANCES=()
+}
+cleanup() {
+  stop_all
+  [ -n "$PG_DIR" ] && "$REPO_DIR/tools/with_postgres" --stop "$PG_DIR"
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
+# start NAME [flags…]: one `sandboxd serve` with data dir $WORK/NAME; no
+# reconciler during the run (the synthetic sandboxes exist at no provider).
+start() {
+  local name=$1
+  shift
+  E2B_WEBHOOK_SECRET=$SECRET start_sandboxd "$WORK/$name" 47100-47199 --idle-timeout 1h \
+    --reconcile-schedule "@every 1h" "$@"
+  INSTANCES+=("$WORK/$name $SBX_PID $SBX_URL $SBX_TOKEN")
+}
+
+# ingest URL…: posts every event once, split evenly between the URLs, one wrk
+# (1 thread, CONNS/n connections) per URL, all at once. Sets REQS, NON2XX and
+# the worst P50 and P99 over the wrk runs.
+ingest() {
+  local n=$# i=0 pids=()
+  split -n "l/$n" -d -a 1 "$WORK/events.tsv" "$WORK/part."
+  for url in "$@"; do
+    EVENTS_FILE="$WORK/part.$i" wrk -t1 -c$((CONNS / n)) -d120s --timeout 10s \
+      -s "$(dirname "$0")/webhooks.lua" "$url" >"$WORK/wrk.$i" &
+    pids+=($!)
+    i=$((i + 1))
+  done
+  wait "${pids[@]}"  # (a bare `wait` would also wait for the daemons)
+  read -r REQS P50 P99 NON2XX < <(cat "$WORK"/wrk.? | python3 -c '
+import sys
+rows = [l.split()[1:] for l in sys.stdin if l.startswith("RESULT ")]
+print(sum(int(r[0]) for r in rows), max(float(r[2]) for r in rows),
+      max(float(r[3]) for r in rows), sum(int(r[4]) for r in rows))')
+  rm -f "$WORK"/part.? "$WORK"/wrk.?
+}
+
+# rate APPLIED SPAN_MS -> events/s. wrk keeps its clock running after the
+# last event, so the rate comes from the store: first deliveries committed
+# over the span between the first and last commit (wrk repeats the last event
+# while it stops; repeats are recorded as duplicates and not counted).
+rate() { python3 -c "print(round($1 / max($2, 1) * 1000))"; }
+# row STORE REPLICAS: the results table's row for the last ingest.
+row() {
+  echo "| $1 | $2 | $REQS ($NON2XX) | $APPLIED in $SPAN_MS ms | **$(rate "$APPLIED" "$SPAN_MS")** | $P50 | $P99 |"
+}
+PG_LABEL="PostgreSQL 15 (fsync, synchronous_commit on)"
+APPLIED_SQL="SELECT COUNT(*), MAX(recorded_at_ms) - MIN(recorded_at_ms) FROM history
+  WHERE source = 'webhook' AND outcome = 'applied'"
+
 python3 "$(dirname "$0")/webhook_events.py" "$EVENTS" "$SECRET" "$WORK/events.tsv"
-# No reconciler during the run: the synthetic sandboxes exist at no provider.
-E2B_WEBHOOK_SECRET=$SECRET start_sandboxd "$WORK/data" 47100-47199 --idle-timeout 1h \
-  --reconcile-schedule "@every 1h"
+
+# 1. SQLite.
+start sqlite
 api POST /api/projects/status-probe/sandbox >/dev/null
-
-# One wrk thread posts each event once; the run ends when the file is used up.
-OUT=$(EVENTS_FILE="$WORK/events.tsv" wrk -t1 -c"$CONNS" -d120s --timeout 10s \
-  -s "$(dirname "$0")/webhooks.lua" "$SBX_URL")
-read -r REQS DUR_US P50 P99 NON2XX < <(echo "$OUT" | sed -n 's/^RESULT //p')
-# wrk keeps its clock running after the last event, so the rate comes from the
-# store: events committed over the span between the first and last commit.
-# Only first deliveries count: wrk repeats the last event while it stops, and
-# those repeats are recorded as duplicates.
-read -r APPLIED SPAN_MS < <(sqlite3 -separator ' ' "$WORK/data/sandboxd.db" \
-  "SELECT COUNT(*), MAX(recorded_at_ms) - MIN(recorded_at_ms) FROM history
-   WHERE source = 'webhook' AND outcome = 'applied'")
-RATE=$(python3 -c "print(round($APPLIED / max($SPAN_MS, 1) * 1000))")
-
+ingest "$SBX_URL"
+read -r APPLIED SPAN_MS < <(sqlite3 -separator ' ' "$WORK/sqlite/sandboxd.db" "$APPLIED_SQL")
+SQLITE_ROW=$(row "SQLite (WAL, synchronous=NORMAL)" 1)
 # Status reads in the same run, for scale.
 STATUS=$(wrk -t1 -c50 -d5s --latency -H "Authorization: Bearer $SBX_TOKEN" \
   "$SBX_URL/api/projects/status-probe/sandbox" | sed -n 's/Requests\/sec:\s*//p')
+stop_all
+
+STORE_TIMEOUT=$("$BUILD_DIR/sandboxd" serve --help | sed -n 's/.*--store-timeout TEXT=\([^ ]*\).*/\1/p')
+
+# 2. PostgreSQL, durable, one database per run.
+eval "$(SBX_PG_DURABLE=1 "$REPO_DIR/tools/with_postgres" --start 2>/dev/null)"
+PG_DIR=$SBX_TEST_PG_DIR
+PG_BASE="postgres://postgres@127.0.0.1:$PGPORT"
+createdb bench1
+createdb bench3
+
+start pg1 --store "$PG_BASE/bench1"
+api POST /api/projects/status-probe/sandbox >/dev/null
+ingest "$SBX_URL"
+read -r APPLIED SPAN_MS < <(psql -d bench1 -AtF ' ' -c "$APPLIED_SQL")
+PG1_ROW=$(row "$PG_LABEL" 1)
+# The outage, on this replica (its events are new ones, after the ingest).
+OUTAGE=$(python3 "$(dirname "$0")/webhook_outage.py" "$SBX_URL" "$SBX_TOKEN" "$SECRET" \
+  status-probe "$SBX_TEST_PG_DATA" "$PG_BASE/bench1")
+stop_all
+
+URLS=()
+for i in 1 2 3; do
+  start "pg3-$i" --store "$PG_BASE/bench3"
+  URLS+=("$SBX_URL")
+done
+ingest "${URLS[@]}"
+read -r APPLIED SPAN_MS < <(psql -d bench3 -AtF ' ' -c "$APPLIED_SQL")
+PG3_ROW=$(row "$PG_LABEL" 3)
+stop_all
+
+OUTAGE_MD=$(python3 - "$OUTAGE" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+def fmt(v): return "n/a" if v is None else f"{v:.2f}"
+def statuses(s): return ", ".join(f"{k}: {v}" for k, v in sorted(s.items())) or "none"
+rows = []
+for phase, label in (("before", "5 s before"), ("during", "10 s frozen"), ("after", "5 s after")):
+    a, q = r["acks_" + phase], r["reads_" + phase]
+    rows.append(f"| {label} | {q['count']} ({statuses(q['statuses'])}) | {fmt(q['p50_ms'])} / {fmt(q['p99_ms'])} / {fmt(q['max_ms'])} "
+                f"| {a['count']} ({statuses(a['statuses'])}) | {fmt(a['p50_ms'])} / {fmt(a['max_ms'])} |")
+print("\n".join(rows))
+print()
+print(f"Acknowledged (200) deliveries: {r['acked']}; of those missing from `processed_events` afterwards: "
+      f"**{r['acked_lost']}**. Deliveries not acknowledged, posted again after the freeze (as E2B retries): "
+      f"{r['retried']}, of which refused again: **{r['retry_failed']}**. Processes stopped: {r['pids_stopped']}.")
+PY
+)
 
 cat >"$WORK/section.md" <<MD
 ## Webhook ingest (\`bench/webhooks.sh\`)
 
 Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores: $EVENTS distinct signed \`sandbox.lifecycle.created\` events
-(each adopts a new project), posted by wrk (1 thread, $CONNS connections) into \`POST /api/webhooks/e2b\`
-on SQLite (WAL, synchronous=NORMAL: a commit survives a crash of the process). Every 200 means the
-state, the processed event id and the history row were committed.
+(each adopts a new project) posted into \`POST /api/webhooks/e2b\` by wrk ($CONNS connections in all;
+with three replicas one wrk per replica, each posting a third of the events). Every 200 means the
+state, the processed event id and the history row were committed. PostgreSQL is a local cluster
+with its durable defaults (\`fsync\`, \`synchronous_commit\`, \`full_page_writes\` on); the replicas
+share it. Targets: ≥ 5,000 events/s applied durably, ack p99 ≤ 10 ms. Rates come from the store
+(applied history rows over the span of their commit times); latencies from wrk (worst of the wrk
+runs).
 
-| measure | value |
-|---|---:|
-| requests sent | $REQS (non-2xx: $NON2XX) |
-| distinct events applied durably (history rows, outcome \`applied\`) | $APPLIED in $SPAN_MS ms |
-| **events/s applied** | **$RATE** (target ≥ 5,000) |
-| ack latency p50 | $P50 ms |
-| ack latency p99 | $P99 ms (target ≤ 10 ms) |
-| status reads/s in the same run (for scale) | $STATUS |
+| store | replicas | requests (non-2xx) | applied durably | events/s | ack p50 ms | ack p99 ms |
+|---|---:|---:|---:|---:|---:|---:|
+$SQLITE_ROW
+$PG1_ROW
+$PG3_ROW
+
+Status reads/s on the SQLite setup in the same run, for scale: $STATUS.
+
+### PostgreSQL frozen for 10 s
+
+One replica on PostgreSQL (default \`--store-timeout\`${STORE_TIMEOUT:+ $STORE_TIMEOUT}); four clients post
+new deliveries one after another and one reads a project's status, while every process of the
+cluster is stopped with \`SIGSTOP\` for 10 s and then continued (\`bench/webhook_outage.py\`).
+Latencies in ms (reads: p50 / p99 / max; acks: p50 / max).
+
+| phase | status reads (by code) | read latency | webhook acks (by code) | ack latency |
+|---|---:|---:|---:|---:|
+$OUTAGE_MD
 MD
 replace_section webhooks "$WORK/section.md"
 cat "$WORK/section.md"

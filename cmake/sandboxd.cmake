@@ -16,6 +16,23 @@ if(SBX_TSAN)
   add_link_options(-fsanitize=thread)
 endif()
 
+# The libFuzzer build (fuzz/, `make fuzz`): clang only, its own build
+# directory. Every library is instrumented for coverage and built with ASan and
+# UBSan (any UBSan report aborts, so the fuzzer sees it as a crash); only the
+# fuzz targets link libFuzzer's main (sbx_add_fuzzer in fuzz/CMakeLists.txt).
+option(SBX_FUZZ "Build the libFuzzer targets in fuzz/ (clang, ASan + UBSan)" OFF)
+if(SBX_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "SBX_FUZZ needs clang (-DCMAKE_CXX_COMPILER=clang++-16)")
+  endif()
+  if(SBX_ASAN OR SBX_TSAN)
+    message(FATAL_ERROR "SBX_FUZZ brings its own sanitizers: leave SBX_ASAN/SBX_TSAN off")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # sbx_add_module(name SOURCES ... DEPS ... [TESTS ...] [TEST_DEPS ...])
 # Builds the static library sbx_<name> and, when TESTS are given, the
 # GoogleTest binary sbx_<name>_tests labelled `unit`, linked with the
@@ -34,6 +51,11 @@ function(sbx_add_module name)
     target_link_libraries(sbx_${name}_tests PRIVATE sbx_${name} ${ARG_TEST_DEPS}
       sbx_base_testing GTest::gtest GTest::gmock GTest::gtest_main)
     gtest_discover_tests(sbx_${name}_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 30)
+    # Every unit test binary and nothing else (`make test-sanitize`).
+    if(NOT TARGET sbx_unit_tests)
+      add_custom_target(sbx_unit_tests)
+    endif()
+    add_dependencies(sbx_unit_tests sbx_${name}_tests)
   endif()
 endfunction()
 

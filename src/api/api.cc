@@ -1,7 +1,6 @@
 #include "api/api.h"
 
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
 
 #include <boost/json.hpp>
 #include <charconv>
@@ -16,16 +15,6 @@ namespace json = boost::json;
 using http_server::JsonResponse;
 
 namespace {
-
-std::string Hex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[p[i] >> 4];
-    out[2 * i + 1] = kHex[p[i] & 15];
-  }
-  return out;
-}
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -86,50 +75,98 @@ Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def,
   return v;
 }
 
-Api::Api(lifecycle::Lifecycle& lifecycle, jobs::IdleEnforcer& enforcer, Metrics& metrics,
-         IdGenerator& ids, ApiOptions options)
+Api::Api(lifecycle::Lifecycle& lifecycle, jobs::IdleEnforcer& enforcer, Sessions& sessions,
+         Metrics& metrics, IdGenerator& ids, ApiOptions options)
     : lifecycle_(lifecycle),
       enforcer_(enforcer),
+      sessions_(sessions),
       metrics_(metrics),
       ids_(ids),
-      options_(std::move(options)) {
-  static constexpr char kLabel[] = "sandboxd-session-v1";
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), options_.api_token.data(), static_cast<int>(options_.api_token.size()),
-       reinterpret_cast<const unsigned char*>(kLabel), sizeof(kLabel) - 1, mac, &len);
-  cookie_value_ = Hex(mac, len);
-}
+      options_(std::move(options)) {}
 
-std::string Api::SessionCookieValue() const { return cookie_value_; }
-
-Status Api::Authenticate(const http_server::Request& req) const {
+net::awaitable<Result<Api::Credential>> Api::Identify(const http_server::Request& req,
+                                                      bool fresh) {
   auto auth = req[http::field::authorization];
   if (!auth.empty()) {
     constexpr std::string_view kBearer = "Bearer ";
     if (auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer &&
         ConstantTimeEquals(auth.substr(kBearer.size()), options_.api_token)) {
-      return OkStatus();
+      co_return Credential::kBearer;
     }
-    return Unauthenticated("invalid bearer token");
+    co_return Unauthenticated("invalid bearer token");
   }
-  auto cookie = CookieValue(req[http::field::cookie], kSessionCookie);
-  if (!cookie.empty() && ConstantTimeEquals(cookie, cookie_value_)) return OkStatus();
-  return Unauthenticated(
-      "missing credentials: send Authorization: Bearer <token> or sign in with POST /api/session");
+  std::string cookie(CookieValue(req[http::field::cookie], kSessionCookie));
+  if (cookie.empty()) {
+    co_return Unauthenticated(
+        "missing credentials: send Authorization: Bearer <token> or sign in with POST "
+        "/api/session");
+  }
+  Status s = co_await sessions_.Check(cookie, fresh);
+  if (!s.ok()) co_return s;
+  co_return Credential::kSession;
+}
+
+net::awaitable<Status> Api::Authenticate(const http_server::Request& req) {
+  auto credential = co_await Identify(req, false);
+  co_return credential.status();
+}
+
+Status CheckSameOrigin(const http_server::Request& req) {
+  // Browsers say where a request comes from: Sec-Fetch-Site (all current
+  // ones), else Origin. "same-site" is not enough: a sandbox's preview on
+  // another port of the same host is same-site.
+  if (auto site = req["Sec-Fetch-Site"]; !site.empty()) {
+    if (site == "same-origin" || site == "none") return OkStatus();
+    return PermissionDenied(fmt::format(
+        "cross-origin request refused (Sec-Fetch-Site: {}): the session cookie is only honoured "
+        "from this server's own pages; API clients send Authorization: Bearer <token>",
+        std::string(site)));
+  }
+  if (auto origin = req[http::field::origin]; !origin.empty()) {
+    const std::string host(req[http::field::host]);
+    if (origin == "http://" + host || origin == "https://" + host) return OkStatus();
+    return PermissionDenied(fmt::format(
+        "cross-origin request refused (Origin: {}): the session cookie is only honoured from "
+        "this server's own pages; API clients send Authorization: Bearer <token>",
+        std::string(origin)));
+  }
+  return OkStatus();  // not from a browser page
 }
 
 http_server::Response Api::Error(const Ctx& ctx, const Status& s) {
   return ToHttp(ctx.request, s, ids_.NewHex(12));
 }
 
-http_server::Handler Api::Authed(std::function<net::awaitable<Response>(Ctx&)> h) {
-  return [this, h = std::move(h)](Ctx& ctx) -> net::awaitable<Response> {
-    if (Status s = Authenticate(ctx.request); !s.ok()) co_return Error(ctx, s);
-    if (auto it = ctx.params.find("projectId"); it != ctx.params.end()) {
-      if (Status s = core::ValidateProjectId(it->second); !s.ok()) co_return Error(ctx, s);
+net::awaitable<Status> Api::CheckRequest(const Ctx& ctx) {
+  const http_server::Request& req = ctx.request;
+  // Reads may trust the session cache; requests that change state check the
+  // store, so a sign-out on any replica stops them at once.
+  const bool reads = req.method() == http::verb::get || req.method() == http::verb::head;
+  auto identified = co_await Identify(req, !reads);
+  if (!identified.ok()) co_return identified.status();
+  // A session cookie rides along with any request the browser makes, even
+  // one a page of another origin (a sandbox's preview) makes: requests that
+  // change state must come from the dashboard's own origin, and carry JSON.
+  if (*identified == Credential::kSession && !reads) {
+    if (Status s = CheckSameOrigin(req); !s.ok()) co_return s;
+    const bool has_body = req.chunked() || (req.has_content_length() &&
+                                            req[http::field::content_length] != "0");
+    if (has_body && !req[http::field::content_type].starts_with("application/json")) {
+      co_return InvalidArgument("a request body must be JSON (Content-Type: application/json)");
     }
-    co_return co_await h(ctx);
+  }
+  if (auto it = ctx.params.find("projectId"); it != ctx.params.end()) {
+    co_return core::ValidateProjectId(it->second);
+  }
+  co_return OkStatus();
+}
+
+http_server::Guard Api::AuthGuard() {
+  return [this](Ctx& ctx) -> net::awaitable<std::optional<Response>> {
+    // Awaited into a local: GCC 12 mis-compiles co_await in a condition.
+    Status s = co_await CheckRequest(ctx);
+    if (!s.ok()) co_return Error(ctx, s);
+    co_return std::nullopt;
   };
 }
 
@@ -139,22 +176,22 @@ void Api::Register(http_server::Router& r) {
     return [this, fn](Ctx& ctx) { return (this->*fn)(ctx); };
   };
   const std::string sandbox = "/api/projects/{projectId}/sandbox";
-  r.Add(V::post, sandbox, Authed(bind(&Api::CreateSandbox)));
-  r.Add(V::get, sandbox, Authed(bind(&Api::GetSandbox)));
-  r.Add(V::patch, sandbox, Authed(bind(&Api::PatchSandbox)));
-  r.Add(V::delete_, sandbox, Authed(bind(&Api::KillSandbox)));
-  r.Add(V::post, sandbox + "/activity", Authed(bind(&Api::Activity)));
-  r.Add(V::post, sandbox + "/wake", Authed(bind(&Api::Wake)));
-  r.Add(V::post, sandbox + "/pause", Authed(bind(&Api::Pause)));
-  r.Add(V::get, sandbox + "/history", Authed(bind(&Api::History)));
-  r.Add(V::get, "/api/sandboxes", Authed(bind(&Api::ListSandboxes)));
-  r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), Authed(bind(&Api::EnforcerRuns)));
+  r.Add(V::post, sandbox, bind(&Api::CreateSandbox), AuthGuard());
+  r.Add(V::get, sandbox, bind(&Api::GetSandbox), AuthGuard());
+  r.Add(V::patch, sandbox, bind(&Api::PatchSandbox), AuthGuard());
+  r.Add(V::delete_, sandbox, bind(&Api::KillSandbox), AuthGuard());
+  r.Add(V::post, sandbox + "/activity", bind(&Api::Activity), AuthGuard());
+  r.Add(V::post, sandbox + "/wake", bind(&Api::Wake), AuthGuard());
+  r.Add(V::post, sandbox + "/pause", bind(&Api::Pause), AuthGuard());
+  r.Add(V::get, sandbox + "/history", bind(&Api::History), AuthGuard());
+  r.Add(V::get, "/api/sandboxes", bind(&Api::ListSandboxes), AuthGuard());
+  r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), bind(&Api::EnforcerRuns), AuthGuard());
   r.Add(V::post, "/api/session", bind(&Api::SignIn));
   r.Add(V::delete_, "/api/session", bind(&Api::SignOut));
   r.Add(V::get, "/healthz", bind(&Api::Healthz));
   r.Add(V::get, "/readyz", bind(&Api::Readyz));
   // Invariant 9: only health checks, the webhook and static files are open.
-  r.Add(V::get, "/metrics", Authed(bind(&Api::MetricsText)));
+  r.Add(V::get, "/metrics", bind(&Api::MetricsText), AuthGuard());
 }
 
 void Api::RegisterWebhook(http_server::Router& router, webhook::WebhookReceiver& receiver) {
@@ -184,6 +221,12 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
   auto timeout = OptionalPositiveInt(*body, "idleTimeoutSeconds");
   if (!timeout.ok()) co_return Error(ctx, timeout.error());
   opts.idle_timeout_s = *timeout;
+  if (auto it = body->find("allowInternetAccess"); it != body->end() && !it->value().is_null()) {
+    if (!it->value().is_bool()) {
+      co_return Error(ctx, InvalidArgument("\"allowInternetAccess\" must be true or false"));
+    }
+    opts.allow_internet_access = it->value().as_bool();
+  }
   if (auto it = body->find("metadata"); it != body->end() && !it->value().is_null()) {
     if (!it->value().is_object()) co_return Error(ctx, InvalidArgument("\"metadata\" must be an object"));
     for (const auto& [k, v] : it->value().as_object()) {
@@ -198,7 +241,7 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
   auto r = co_await lifecycle_.Create(project, std::move(opts));
   if (!r.ok()) co_return Error(ctx, r.error());
   co_return JsonResponse(ctx.request, r->created ? http::status::created : http::status::ok,
-                         Serialize(SandboxJson(r->sandbox)));
+                         Serialize(SandboxJson(r->sandbox, options_.preview)));
 }
 
 net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
@@ -209,7 +252,7 @@ net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
   }
   auto s = lifecycle_.Get(project);
   if (!s.ok()) co_return Error(ctx, s.error());
-  std::string body = Serialize(SandboxJson(*s));
+  std::string body = Serialize(SandboxJson(*s, options_.preview));
   json_cache_[project] = {s->version, body};
   co_return JsonResponse(ctx.request, http::status::ok, std::move(body));
 }
@@ -229,7 +272,8 @@ net::awaitable<http_server::Response> Api::PatchSandbox(Ctx& ctx) {
   if (!*timeout) co_return Error(ctx, InvalidArgument("\"idleTimeoutSeconds\" is required"));
   auto s = co_await lifecycle_.SetIdleTimeout(ctx.params["projectId"], **timeout);
   if (!s.ok()) co_return Error(ctx, s.error());
-  co_return JsonResponse(ctx.request, http::status::ok, Serialize(SandboxJson(*s)));
+  co_return JsonResponse(ctx.request, http::status::ok,
+                         Serialize(SandboxJson(*s, options_.preview)));
 }
 
 net::awaitable<http_server::Response> Api::KillSandbox(Ctx& ctx) {
@@ -251,13 +295,15 @@ net::awaitable<http_server::Response> Api::Activity(Ctx& ctx) {
 net::awaitable<http_server::Response> Api::Wake(Ctx& ctx) {
   auto s = co_await lifecycle_.Wake(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s.error());
-  co_return JsonResponse(ctx.request, http::status::accepted, Serialize(SandboxJson(*s)));
+  co_return JsonResponse(ctx.request, http::status::accepted,
+                         Serialize(SandboxJson(*s, options_.preview)));
 }
 
 net::awaitable<http_server::Response> Api::Pause(Ctx& ctx) {
   auto s = co_await lifecycle_.Pause(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s.error());
-  co_return JsonResponse(ctx.request, http::status::accepted, Serialize(SandboxJson(*s)));
+  co_return JsonResponse(ctx.request, http::status::accepted,
+                         Serialize(SandboxJson(*s, options_.preview)));
 }
 
 net::awaitable<http_server::Response> Api::History(Ctx& ctx) {
@@ -296,7 +342,7 @@ net::awaitable<http_server::Response> Api::ListSandboxes(Ctx& ctx) {
       next = page[i - 1].project_id;
       break;
     }
-    items.push_back(SandboxJson(page[i]));
+    items.push_back(SandboxJson(page[i], options_.preview));
   }
   json::object o;
   o["sandboxes"] = std::move(items);
@@ -320,10 +366,14 @@ net::awaitable<http_server::Response> Api::SignIn(Ctx& ctx) {
   if (ctx.request[http::field::authorization].empty()) {
     co_return Error(ctx, Unauthenticated("sign in with Authorization: Bearer <token>"));
   }
-  if (Status s = Authenticate(ctx.request); !s.ok()) co_return Error(ctx, s);
+  Status authenticated = co_await Authenticate(ctx.request);
+  if (!authenticated.ok()) co_return Error(ctx, authenticated);
+  auto id = co_await sessions_.Create();
+  if (!id.ok()) co_return Error(ctx, id.error());
   Response res{http::status::no_content, ctx.request.version()};
   res.set(http::field::set_cookie,
-          fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict{}", kSessionCookie, cookie_value_,
+          fmt::format("{}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}", kSessionCookie,
+                      *id, sessions_.options().ttl.count(),
                       options_.secure_cookie ? "; Secure" : ""));
   res.set(http::field::cache_control, "no-store");
   res.keep_alive(ctx.request.keep_alive());
@@ -331,9 +381,18 @@ net::awaitable<http_server::Response> Api::SignIn(Ctx& ctx) {
 }
 
 net::awaitable<http_server::Response> Api::SignOut(Ctx& ctx) {
+  std::string cookie(CookieValue(ctx.request[http::field::cookie], kSessionCookie));
+  if (!cookie.empty()) {
+    // Like any cookie request that changes state: only from our own pages.
+    if (Status s = CheckSameOrigin(ctx.request); !s.ok()) co_return Error(ctx, s);
+    Status revoked = co_await sessions_.Revoke(cookie);
+    if (!revoked.ok()) co_return Error(ctx, revoked);
+  }
   Response res{http::status::no_content, ctx.request.version()};
   res.set(http::field::set_cookie,
-          fmt::format("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", kSessionCookie));
+          fmt::format("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}", kSessionCookie,
+                      options_.secure_cookie ? "; Secure" : ""));
+  res.set(http::field::cache_control, "no-store");
   res.keep_alive(ctx.request.keep_alive());
   co_return res;
 }

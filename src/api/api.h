@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "api/sessions.h"
+#include "api/wire.h"
 #include "base/ids.h"
 #include "base/metrics.h"
 #include "http/router.h"
@@ -23,35 +25,44 @@ struct ApiOptions {
   std::string api_token;                   // required bearer token (non-empty)
   int default_list_limit = 100;            // /api/sandboxes page size when not given
   int max_list_limit = 1000;               // largest accepted `limit`
-  bool secure_cookie = false;              // add `Secure` to the session cookie (HTTPS)
+  bool secure_cookie = false;              // --secure-cookies: `Secure` on the session cookie
+  PreviewView preview;                     // how sandbox objects show preview URLs
 };
 
 class Api {
  public:
-  // Reads and writes sandboxes through `lifecycle` and the enforcer's runs
-  // through `enforcer`; never the store directly.
-  Api(lifecycle::Lifecycle& lifecycle, jobs::IdleEnforcer& enforcer, Metrics& metrics,
-      IdGenerator& ids, ApiOptions options);
+  // Reads and writes sandboxes through `lifecycle`, the enforcer's runs
+  // through `enforcer` and browser sessions through `sessions`; never the
+  // store directly.
+  Api(lifecycle::Lifecycle& lifecycle, jobs::IdleEnforcer& enforcer, Sessions& sessions,
+      Metrics& metrics, IdGenerator& ids, ApiOptions options);
 
   void Register(http_server::Router& router);
   // POST /api/webhooks/e2b: authenticated by signature, not token.
   void RegisterWebhook(http_server::Router& router, webhook::WebhookReceiver& receiver);
 
-  // OK when the request carries the token (Authorization: Bearer) or a valid
-  // session cookie; kUnauthenticated otherwise.
-  Status Authenticate(const http_server::Request& req) const;
-  // The session cookie value for the configured token (HMAC-SHA256 of a fixed
-  // label under the token): stateless, so any replica with the token accepts
-  // it; rotating the token signs everyone out.
-  std::string SessionCookieValue() const;
+  // OK when the request carries the token (Authorization: Bearer) or the
+  // cookie of a live session; kUnauthenticated otherwise (kUnavailable when
+  // the store cannot say).
+  net::awaitable<Status> Authenticate(const http_server::Request& req);
+  // The guard of every authenticated route, run on the request head before
+  // its body is read (CheckRequest).
+  http_server::Guard AuthGuard();
+  // Credentials; for a session cookie on a request that changes state, the
+  // same origin (CheckSameOrigin: kPermissionDenied) and a JSON body
+  // (kInvalidArgument); a valid project id when the route names one.
+  net::awaitable<Status> CheckRequest(const http_server::RequestContext& ctx);
 
   lifecycle::Lifecycle& lifecycle() { return lifecycle_; }
+  const PreviewView& preview() const { return options_.preview; }
 
  private:
   using Ctx = http_server::RequestContext;
   using Response = http_server::Response;
-  // Wraps a handler with authentication and project id validation.
-  http_server::Handler Authed(std::function<net::awaitable<Response>(Ctx&)> h);
+  enum class Credential { kBearer, kSession };
+  // Which credential authenticates `req`, or kUnauthenticated. `fresh`:
+  // check a session cookie against the store, not the cache.
+  net::awaitable<Result<Credential>> Identify(const http_server::Request& req, bool fresh);
   Response Error(const Ctx& ctx, const Status& s);
 
   net::awaitable<Response> CreateSandbox(Ctx& ctx);
@@ -72,15 +83,19 @@ class Api {
 
   lifecycle::Lifecycle& lifecycle_;
   jobs::IdleEnforcer& enforcer_;
+  Sessions& sessions_;
   Metrics& metrics_;
   IdGenerator& ids_;
   ApiOptions options_;
-  std::string cookie_value_;
   // Serialized sandbox objects by project, with the version they show: a
   // status read of an unchanged record reuses the bytes. I/O thread only.
   std::unordered_map<std::string, std::pair<int64_t, std::string>> json_cache_;
 };
 
+// For browser requests: OK when Sec-Fetch-Site says same-origin (or none), or,
+// without it, when Origin is this Host; kPermissionDenied for another origin
+// or site. Requests that name neither (not from a browser page) pass.
+Status CheckSameOrigin(const http_server::Request& req);
 // Parses `limit` from the query: default when absent, kInvalidArgument when
 // not an integer in [1, max].
 Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max);

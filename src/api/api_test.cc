@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "http/testing/call_route.h"
 #include "lifecycle/testing.h"
 
 namespace sbx::api {
@@ -15,8 +16,39 @@ using lifecycle::testing::RunSync;
 
 class ApiTest : public ::testing::Test {
  protected:
-  ApiTest() : api_(h_.lifecycle, enforcer_, h_.metrics, h_.ids, {.api_token = "secret"}) {
+  ApiTest()
+      : api_(h_.lifecycle, enforcer_, sessions_, h_.metrics, h_.ids, {.api_token = "secret"}) {
     api_.Register(router_);
+  }
+
+  // Signs in with the token; returns the session id from Set-Cookie.
+  std::string SignIn(http_server::Router& router) {
+    http_server::Request req{http::verb::post, "/api/session", 11};
+    req.set(http::field::authorization, "Bearer secret");
+    req.prepare_payload();
+    auto res = RunSync(h_.io, http_server::testing::CallRoute(router, req));
+    EXPECT_EQ(res.result(), http::status::no_content) << res.body();
+    const std::string set(res[http::field::set_cookie]);
+    const std::string prefix = std::string(kSessionCookie) + "=";
+    if (set.rfind(prefix, 0) != 0) return "";
+    return set.substr(prefix.size(), set.find(';') - prefix.size());
+  }
+  std::string SignIn() { return SignIn(router_); }
+
+  // A request with the session cookie `id` (and browser headers) on `router`.
+  http_server::Response CallRouter(
+      http_server::Router& router, http::verb method, const std::string& target,
+      const std::string& id, std::string body = "",
+      std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http_server::Request req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1:8080");
+    req.set(http::field::cookie, "other=1; " + std::string(kSessionCookie) + "=" + id);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    auto res = RunSync(h_.io, http_server::testing::CallRoute(router, req));
+    h_.Drain();
+    return res;
   }
 
   http_server::Response Call(http::verb method, const std::string& target, std::string body = "",
@@ -25,11 +57,23 @@ class ApiTest : public ::testing::Test {
     if (auth) req.set(http::field::authorization, "Bearer secret");
     req.body() = std::move(body);
     req.prepare_payload();
-    http_server::RequestContext ctx{req, {}, {}, {}, {}};
-    EXPECT_TRUE(http_server::ParseTarget(target, ctx.path, ctx.query));
-    auto m = router_.Find(method, ctx);
-    if (!m.route) return http_server::ErrorResponse(req, http::status::not_found, "not_found", "");
-    auto res = RunSync(h_.io, m.route->handler(ctx));
+    auto res = RunSync(h_.io, http_server::testing::CallRoute(router_, req));
+    h_.Drain();
+    return res;
+  }
+
+  // With the session cookie instead of the token, and browser headers.
+  http_server::Response CallWithCookie(
+      http::verb method, const std::string& target, std::string body,
+      std::vector<std::pair<std::string, std::string>> headers) {
+    http_server::Request req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1:8080");
+    if (cookie_.empty()) cookie_ = SignIn();
+    req.set(http::field::cookie, std::string(kSessionCookie) + "=" + cookie_);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    auto res = RunSync(h_.io, http_server::testing::CallRoute(router_, req));
     h_.Drain();
     return res;
   }
@@ -37,7 +81,7 @@ class ApiTest : public ::testing::Test {
   bool Authenticate(const std::string& cookie) {
     http_server::Request req{http::verb::get, "/api/sandboxes", 11};
     req.set(http::field::cookie, "other=1; " + cookie);
-    return api_.Authenticate(req).ok();
+    return RunSync(h_.io, api_.Authenticate(req)).ok();
   }
 
   static boost::json::value Json(const http_server::Response& r) {
@@ -48,8 +92,10 @@ class ApiTest : public ::testing::Test {
   jobs::AlwaysLeader leader_;
   jobs::IdleEnforcer enforcer_{h_.clock,   h_.pool,    *h_.store, h_.lifecycle,
                                h_.bus,     h_.metrics, leader_,   {}};
+  Sessions sessions_{h_.clock, h_.pool, *h_.store, h_.ids, {.key = "secret"}};
   Api api_;
   http_server::Router router_;
+  std::string cookie_;  // CallWithCookie's session
 };
 
 TEST_F(ApiTest, EveryApiRouteNeedsTheToken) {
@@ -65,6 +111,21 @@ TEST_F(ApiTest, EveryApiRouteNeedsTheToken) {
     EXPECT_EQ(Json(r).at("error").at("code"), "unauthenticated");
   }
   EXPECT_EQ(h_.provider.calls("create"), 0);
+}
+
+TEST_F(ApiTest, CreateChoosesEgressOnlyWhenAsked) {
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/open/sandbox", R"({"allowInternetAccess":true})")
+                .result(),
+            http::status::created);
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/plain/sandbox", "{}").result(),
+            http::status::created);
+  auto bad = Call(http::verb::post, "/api/projects/bad/sandbox", R"({"allowInternetAccess":"yes"})");
+  EXPECT_EQ(bad.result(), http::status::bad_request) << bad.body();
+  EXPECT_FALSE(h_.lifecycle.Get("bad").ok()) << "bad input changes nothing";
+  const auto creates = h_.provider.creates();
+  ASSERT_EQ(creates.size(), 2u);
+  EXPECT_EQ(creates[0].allow_internet_access, true);
+  EXPECT_EQ(creates[1].allow_internet_access, std::nullopt) << "unset: the template decides";
 }
 
 TEST_F(ApiTest, CreateGetAndLifecycleRoutes) {
@@ -134,6 +195,53 @@ TEST_F(ApiTest, BadInputGetsClear4xxAndChangesNothing) {
             http::status::bad_request);
 }
 
+// A page of another origin (a sandbox's preview on another port of the same
+// host is same-site) cannot use the operator's session cookie to change state.
+TEST_F(ApiTest, CookieRequestsThatChangeStateMustBeSameOriginAndJson) {
+  const std::string create = "/api/projects/p1/sandbox";
+  const std::string json = "application/json";
+  auto evil = CallWithCookie(http::verb::post, create, "{}",
+                             {{"Origin", "http://evil.example"}, {"Content-Type", json}});
+  EXPECT_EQ(evil.result(), http::status::forbidden) << evil.body();
+  EXPECT_EQ(Json(evil).at("error").at("code"), "permission_denied");
+  for (const char* site : {"cross-site", "same-site"}) {
+    EXPECT_EQ(CallWithCookie(http::verb::post, create, "{}",
+                             {{"Sec-Fetch-Site", site}, {"Content-Type", json}})
+                  .result(),
+              http::status::forbidden)
+        << site;
+  }
+  auto plain = CallWithCookie(http::verb::post, create, "{}",
+                              {{"Sec-Fetch-Site", "same-origin"}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(plain.result(), http::status::bad_request) << plain.body();
+  EXPECT_EQ(CallWithCookie(http::verb::post, create + "/wake", "",
+                           {{"Origin", "http://8080-sbx.localhost:8081"}})
+                .result(),
+            http::status::forbidden);
+  EXPECT_EQ(h_.provider.calls("create"), 0);
+  EXPECT_FALSE(h_.lifecycle.Get("p1").ok());
+  // The dashboard's own requests pass, by either header.
+  EXPECT_EQ(CallWithCookie(http::verb::post, create, "{}",
+                           {{"Sec-Fetch-Site", "same-origin"}, {"Content-Type", json}})
+                .result(),
+            http::status::created);
+  EXPECT_EQ(CallWithCookie(http::verb::post, create + "/activity", "",
+                           {{"Origin", "http://127.0.0.1:8080"}})
+                .result(),
+            http::status::no_content);
+  // Reads are fine from anywhere (a page cannot read the answer cross-origin).
+  EXPECT_EQ(CallWithCookie(http::verb::get, create, "", {{"Sec-Fetch-Site", "cross-site"}})
+                .result(),
+            http::status::ok);
+  // The bearer token is not ambient: API clients are not asked for an origin.
+  http_server::Request req{http::verb::post, "/api/projects/p2/sandbox", 11};
+  req.set(http::field::authorization, "Bearer secret");
+  req.set(http::field::origin, "http://evil.example");
+  req.prepare_payload();
+  EXPECT_EQ(RunSync(h_.io, http_server::testing::CallRoute(router_, req)).result(),
+            http::status::created);
+}
+
 TEST_F(ApiTest, ListPagesWithCursor) {
   for (const char* p : {"a", "b", "c"}) {
     ASSERT_EQ(Call(http::verb::post, std::string("/api/projects/") + p + "/sandbox").result(),
@@ -155,11 +263,167 @@ TEST_F(ApiTest, SessionCookieSignsInAndWrongTokenDoesNot) {
   std::string cookie(in[http::field::set_cookie]);
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
   EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
-  EXPECT_EQ(Authenticate("sandboxd_session=" + api_.SessionCookieValue()), true);
-  EXPECT_EQ(Authenticate("sandboxd_session=forged"), false);
+  EXPECT_NE(cookie.find("Path=/"), std::string::npos);
+  EXPECT_NE(cookie.find("Max-Age=604800"), std::string::npos) << cookie;
+  EXPECT_EQ(cookie.find("Secure"), std::string::npos) << "Secure only with --secure-cookies";
+  const std::string id = SignIn();
+  ASSERT_TRUE(IsWellFormedSessionId(id)) << id;
+  EXPECT_EQ(Authenticate("sandboxd_session=" + id), true);
+  EXPECT_NE(SignIn(), id) << "every sign-in is a new session";
   http_server::Request req{http::verb::post, "/api/session", 11};
   req.set(http::field::authorization, "Bearer wrong");
-  EXPECT_FALSE(api_.Authenticate(req).ok());
+  EXPECT_FALSE(RunSync(h_.io, api_.Authenticate(req)).ok());
+  auto refused = RunSync(h_.io, http_server::testing::CallRoute(router_, req));
+  EXPECT_EQ(refused.result(), http::status::unauthorized);
+  EXPECT_TRUE(refused[http::field::set_cookie].empty());
+}
+
+// The store holds a keyed hash of the id, never the id itself.
+TEST_F(ApiTest, StoreKeepsOnlyTheHashOfTheSessionId) {
+  const std::string id = SignIn();
+  EXPECT_FALSE(h_.store->GetSession(id).ok());
+  auto stored = h_.store->GetSession(sessions_.HashOf(id));
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->expires_at - stored->created_at, std::chrono::hours(24 * 7));
+}
+
+TEST_F(ApiTest, ForgedOrUnknownCookiesAreRefused) {
+  const std::string id = SignIn();
+  const std::string unknown(64, 'a');  // well formed, never handed out
+  for (const std::string& bad : {std::string("forged"), unknown, id + "0", std::string(" ")}) {
+    EXPECT_FALSE(Authenticate("sandboxd_session=" + bad)) << bad;
+    auto r = CallRouter(router_, http::verb::get, "/api/sandboxes", bad);
+    EXPECT_EQ(r.result(), http::status::unauthorized) << bad;
+    EXPECT_EQ(Json(r).at("error").at("code"), "unauthenticated");
+  }
+  // A session made under another API token (the token was rotated) is not one.
+  Sessions other{h_.clock, h_.pool, *h_.store, h_.ids, {.key = "old-token"}};
+  auto old = RunSync(h_.io, other.Create());
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(Authenticate("sandboxd_session=" + *old));
+  EXPECT_TRUE(Authenticate("sandboxd_session=" + id));
+}
+
+TEST_F(ApiTest, SessionExpiresAtItsTtl) {
+  const std::string id = SignIn();
+  const std::string list = "/api/sandboxes";
+  EXPECT_EQ(CallRouter(router_, http::verb::get, list, id).result(), http::status::ok);
+  h_.clock.Advance(std::chrono::hours(24 * 7) - std::chrono::seconds(1));
+  EXPECT_EQ(CallRouter(router_, http::verb::get, list, id).result(), http::status::ok);
+  h_.clock.Advance(std::chrono::seconds(1));
+  auto r = CallRouter(router_, http::verb::get, list, id);
+  EXPECT_EQ(r.result(), http::status::unauthorized);
+  EXPECT_NE(Json(r).at("error").at("message").as_string().find("expired"), std::string::npos)
+      << r.body();
+  EXPECT_EQ(CallRouter(router_, http::verb::post, "/api/projects/p1/sandbox", id, "{}",
+                       {{"Sec-Fetch-Site", "same-origin"}, {"Content-Type", "application/json"}})
+                .result(),
+            http::status::unauthorized);
+  // The retention job's prune removes it from the store.
+  EXPECT_EQ(*h_.store->PruneExpiredSessions(h_.clock.Now(), 10), 1);
+}
+
+TEST_F(ApiTest, SessionTtlComesFromTheOptions) {
+  Sessions short_lived{h_.clock, h_.pool, *h_.store, h_.ids,
+                       {.key = "secret", .ttl = std::chrono::seconds(60)}};
+  Api api(h_.lifecycle, enforcer_, short_lived, h_.metrics, h_.ids, {.api_token = "secret"});
+  http_server::Router router;
+  api.Register(router);
+  http_server::Request req{http::verb::post, "/api/session", 11};
+  req.set(http::field::authorization, "Bearer secret");
+  auto res = RunSync(h_.io, http_server::testing::CallRoute(router, req));
+  EXPECT_NE(std::string(res[http::field::set_cookie]).find("; Max-Age=60"), std::string::npos);
+  const std::string id = SignIn(router);
+  h_.clock.Advance(std::chrono::seconds(59));
+  EXPECT_EQ(CallRouter(router, http::verb::get, "/api/sandboxes", id).result(), http::status::ok);
+  h_.clock.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(CallRouter(router, http::verb::get, "/api/sandboxes", id).result(),
+            http::status::unauthorized);
+}
+
+TEST_F(ApiTest, SecureAttributeOnlyWithTheOption) {
+  Api secure(h_.lifecycle, enforcer_, sessions_, h_.metrics, h_.ids,
+             {.api_token = "secret", .secure_cookie = true});
+  http_server::Router router;
+  secure.Register(router);
+  for (http::verb verb : {http::verb::post, http::verb::delete_}) {
+    http_server::Request req{verb, "/api/session", 11};
+    req.set(http::field::authorization, "Bearer secret");
+    const std::string with(
+        RunSync(h_.io, http_server::testing::CallRoute(router, req))[http::field::set_cookie]);
+    EXPECT_TRUE(with.ends_with("; Secure")) << with;
+    const std::string without(
+        RunSync(h_.io, http_server::testing::CallRoute(router_, req))[http::field::set_cookie]);
+    EXPECT_EQ(without.find("Secure"), std::string::npos) << without;
+  }
+}
+
+TEST_F(ApiTest, SignOutRevokesTheSessionAtOnce) {
+  const std::string id = SignIn();
+  const std::string other = SignIn();
+  EXPECT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", id).result(), http::status::ok);
+  auto out = CallRouter(router_, http::verb::delete_, "/api/session", id, "",
+                        {{"Sec-Fetch-Site", "same-origin"}});
+  ASSERT_EQ(out.result(), http::status::no_content) << out.body();
+  EXPECT_NE(std::string(out[http::field::set_cookie]).find("Max-Age=0"), std::string::npos);
+  EXPECT_FALSE(h_.store->GetSession(sessions_.HashOf(id)).ok()) << "deleted from the store";
+  // The same cookie is refused at once, for reads (cached a moment ago) and writes.
+  auto read = CallRouter(router_, http::verb::get, "/api/sandboxes", id);
+  EXPECT_EQ(read.result(), http::status::unauthorized) << read.body();
+  EXPECT_EQ(CallRouter(router_, http::verb::post, "/api/projects/p1/sandbox", id, "{}",
+                       {{"Sec-Fetch-Site", "same-origin"}, {"Content-Type", "application/json"}})
+                .result(),
+            http::status::unauthorized);
+  EXPECT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", other).result(),
+            http::status::ok)
+      << "other sessions stay";
+  // Another page cannot sign the operator out with the ambient cookie.
+  EXPECT_EQ(CallRouter(router_, http::verb::delete_, "/api/session", other, "",
+                       {{"Sec-Fetch-Site", "same-site"}})
+                .result(),
+            http::status::forbidden);
+  EXPECT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", other).result(),
+            http::status::ok);
+  // Signing out without a cookie just clears it.
+  EXPECT_EQ(Call(http::verb::delete_, "/api/session", "", false).result(),
+            http::status::no_content);
+}
+
+// Another replica (its own Api and cache, the same store): a sign-out there
+// stops writes here at once and reads once the cached check is stale.
+TEST_F(ApiTest, SignOutOnAnotherReplicaRevokesHereToo) {
+  Sessions replica_sessions{h_.clock, h_.pool, *h_.store, h_.ids, {.key = "secret"}};
+  Api replica(h_.lifecycle, enforcer_, replica_sessions, h_.metrics, h_.ids,
+              {.api_token = "secret"});
+  http_server::Router replica_router;
+  replica.Register(replica_router);
+  const std::string id = SignIn();
+  ASSERT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", id).result(), http::status::ok);
+  ASSERT_EQ(CallRouter(replica_router, http::verb::get, "/api/sandboxes", id).result(),
+            http::status::ok)
+      << "a session works on every replica";
+  ASSERT_EQ(CallRouter(replica_router, http::verb::delete_, "/api/session", id).result(),
+            http::status::no_content);
+  EXPECT_EQ(CallRouter(router_, http::verb::post, "/api/projects/p1/sandbox", id, "{}",
+                       {{"Sec-Fetch-Site", "same-origin"}, {"Content-Type", "application/json"}})
+                .result(),
+            http::status::unauthorized)
+      << "writes always check the store";
+  // Reads trust this replica's cache for a moment (status reads stay off the
+  // database), then ask the store again.
+  EXPECT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", id).result(),
+            http::status::unauthorized)
+      << "the failed write check dropped the cached entry";
+  const std::string second = SignIn();
+  ASSERT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", second).result(),
+            http::status::ok);
+  ASSERT_TRUE(h_.store->DeleteSession(sessions_.HashOf(second)).ok());
+  EXPECT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", second).result(),
+            http::status::ok)
+      << "a cached check is trusted within revalidate_after";
+  h_.clock.Advance(sessions_.options().revalidate_after);
+  EXPECT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", second).result(),
+            http::status::unauthorized);
 }
 
 }  // namespace

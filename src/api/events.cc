@@ -25,9 +25,9 @@ struct EventStreams::Stream {
   std::unique_ptr<Timer> wake;
 };
 
-std::string SseFrame(const core::Sandbox& s) {
+std::string SseFrame(const core::Sandbox& s, const PreviewView& preview) {
   return fmt::format("event: sandbox\nid: {}\ndata: {}\n\n", s.version,
-                     boost::json::serialize(SandboxJson(s)));
+                     boost::json::serialize(SandboxJson(s, preview)));
 }
 
 EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
@@ -56,9 +56,10 @@ void EventStreams::Register(http_server::Router& router) {
 
 net::awaitable<std::optional<http_server::Response>> EventStreams::Gate(
     http_server::RequestContext& ctx) {
-  if (Status s = api_.Authenticate(ctx.request); !s.ok()) co_return ToHttp(ctx.request, s);
+  // Awaited into a local: GCC 12 mis-compiles co_await in a condition.
+  Status allowed = co_await api_.CheckRequest(ctx);
+  if (!allowed.ok()) co_return ToHttp(ctx.request, allowed);
   const std::string project = ctx.params["projectId"];
-  if (Status s = core::ValidateProjectId(project); !s.ok()) co_return ToHttp(ctx.request, s);
   if (auto s = lifecycle_.Get(project); !s.ok()) co_return ToHttp(ctx.request, s.error());
   if (shutting_down_) {
     co_return http_server::ErrorResponse(ctx.request, http::status::service_unavailable,
@@ -159,7 +160,7 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
       st.pending.reset();
       if (s.version > st.sent_version) {
         st.sent_version = s.version;
-        if (!co_await writer.Write(SseFrame(s))) co_return;
+        if (!co_await writer.Write(SseFrame(s, api_.preview()))) co_return;
       }
       continue;
     }

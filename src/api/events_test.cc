@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "http/server.h"
 #include "lifecycle/testing.h"
 
@@ -29,6 +31,12 @@ class EventsTest : public ::testing::Test {
   }
   void TearDown() override {
     if (server_) server_->Stop();
+    // Each reader coroutine writes to its Client when its read ends: close the
+    // sockets and let every reader finish before the clients are freed.
+    for (auto& c : clients_) c->socket.close();
+    EXPECT_TRUE(Pump([&] {
+      return std::all_of(clients_.begin(), clients_.end(), [](auto& c) { return c->closed; });
+    }));
     clients_.clear();
     Pump([] { return false; }, 20);
   }
@@ -78,7 +86,8 @@ class EventsTest : public ::testing::Test {
   jobs::AlwaysLeader leader_;
   jobs::IdleEnforcer enforcer_{h_.clock,   h_.pool,    *h_.store, h_.lifecycle,
                                h_.bus,     h_.metrics, leader_,   {}};
-  Api api_{h_.lifecycle, enforcer_, h_.metrics, h_.ids, {.api_token = "secret"}};
+  Sessions sessions_{h_.clock, h_.pool, *h_.store, h_.ids, {.key = "secret"}};
+  Api api_{h_.lifecycle, enforcer_, sessions_, h_.metrics, h_.ids, {.api_token = "secret"}};
   http_server::Router router_;
   std::unique_ptr<EventStreams> streams_;
   std::unique_ptr<http_server::Server> server_;
@@ -154,11 +163,13 @@ TEST_F(EventsTest, RequiresTokenOrCookieAndAKnownProject) {
   EXPECT_NE(c.received.find("401"), std::string::npos);
   Client& cookie = Open();  // bearer; now with the cookie instead
   (void)cookie;
+  auto session = RunSync(h_.io, sessions_.Create());
+  ASSERT_TRUE(session.ok()) << session.error().ToString();
   clients_.push_back(std::make_unique<Client>(h_.io));
   Client& k = *clients_.back();
   k.socket.connect({net::ip::make_address("127.0.0.1"), port_});
   net::write(k.socket, net::buffer("GET /api/projects/p1/sandbox/events HTTP/1.1\r\nHost: x\r\n"
-                                   "Cookie: sandboxd_session=" + api_.SessionCookieValue() + "\r\n\r\n"));
+                                   "Cookie: sandboxd_session=" + *session + "\r\n\r\n"));
   net::co_spawn(h_.io, Read(k), net::detached);
   ASSERT_TRUE(Pump([&] { return Count(k.received, "event: sandbox") == 1; }));
 }

@@ -1,5 +1,9 @@
 #include "api/wire.h"
 
+#include <charconv>
+
+#include <fmt/format.h>
+
 namespace sbx::api {
 namespace json = boost::json;
 
@@ -8,14 +12,59 @@ json::value TimeOrNull(const std::optional<SystemTime>& t) {
   if (!t) return nullptr;
   return json::value(FormatRfc3339(*t));
 }
+std::optional<uint16_t> ParsePort(std::string_view text) {
+  unsigned v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 1 || v > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(v);
+}
+
 }  // namespace
 
-json::object SandboxJson(const core::Sandbox& s) {
+std::optional<uint16_t> PreviewPortOf(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::nullopt;
+  std::string_view authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  const size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  if (authority.starts_with('[')) {  // an IPv6 literal: only an explicit port
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos || close + 1 >= authority.size() ||
+        authority[close + 1] != ':') {
+      return std::nullopt;
+    }
+    return ParsePort(authority.substr(close + 2));
+  }
+  const std::string_view label = authority.substr(0, authority.find_first_of(".:"));
+  if (const size_t dash = label.find('-'); dash != std::string_view::npos) {
+    if (auto port = ParsePort(label.substr(0, dash))) return port;
+  }
+  const size_t colon = authority.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  return ParsePort(authority.substr(colon + 1));
+}
+
+std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const PreviewView& preview) {
+  if (!s.url) return std::nullopt;
+  if (preview.domain.empty()) return s.url;
+  const auto port = PreviewPortOf(*s.url);
+  if (!port || s.sandbox_id.empty()) return std::nullopt;
+  return fmt::format("{}://{}-{}.{}/", preview.scheme, *port, s.sandbox_id, preview.domain);
+}
+
+json::object SandboxJson(const core::Sandbox& s, const PreviewView& preview) {
   json::object o;
   o["projectId"] = s.project_id;
   o["sandboxId"] = s.sandbox_id.empty() ? json::value(nullptr) : json::value(s.sandbox_id);
   o["status"] = core::StatusName(s.status);
-  o["url"] = s.url ? json::value(*s.url) : json::value(nullptr);
+  const auto url = PreviewUrlOf(s, preview);
+  o["url"] = url ? json::value(*url) : json::value(nullptr);
+  o["trafficAccessToken"] = preview.traffic_token && !s.sandbox_id.empty()
+                                ? json::value(preview.traffic_token(s.sandbox_id))
+                                : json::value(nullptr);
   o["template"] = s.template_name;
   o["idleTimeoutSeconds"] = s.idle_timeout_s;
   o["lastActivityAt"] = FormatRfc3339(s.last_activity_at);

@@ -2,6 +2,12 @@
 // history rows, job runs. Shared by the api handlers and sandboxctl. Pure.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include <boost/json.hpp>
 
 #include "core/sandbox.h"
@@ -9,7 +15,26 @@
 
 namespace sbx::api {
 
-boost::json::object SandboxJson(const core::Sandbox& s);
+// How sandbox objects show previews. The record keeps the provider's own
+// (upstream) URL; the object's `url` is the preview gateway's address for
+// it, "<scheme>://<port>-<sandboxId>.<domain>/", with the port the
+// provider's URL serves (PreviewPortOf). `trafficAccessToken` is the token
+// previews need under --preview-auth token, else null.
+struct PreviewView {
+  std::string scheme = "http";
+  std::string domain;  // the preview domain; empty shows the provider's URL unchanged
+  std::function<std::string(const std::string& sandbox_id)> traffic_token;  // null: none
+};
+
+// The port a provider URL serves: the "<port>-" of its first host label
+// (E2B's "https://49999-<id>.e2b.app/"), else its explicit port
+// ("http://127.0.0.1:40000/"); nullopt when it names neither.
+std::optional<uint16_t> PreviewPortOf(std::string_view provider_url);
+// The object's `url`: the gateway URL, or nullopt when the record has no
+// URL (or one without a port).
+std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const PreviewView& preview);
+
+boost::json::object SandboxJson(const core::Sandbox& s, const PreviewView& preview);
 boost::json::object HistoryJson(const store::HistoryRow& h);
 boost::json::object JobRunJson(const store::JobRun& r);
 

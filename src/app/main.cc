@@ -1,10 +1,12 @@
-// sandboxd: the control plane binary. Subcommands: serve (the control plane)
-// and runtime (the local runtime behind an E2B-compatible API).
+// sandboxd: the control plane binary. Subcommands: serve (the control plane),
+// runtime (the local runtime behind an E2B-compatible API) and migrate (the
+// store's schema, up or down).
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
 
+#include "app/migrate.h"
 #include "app/runtime.h"
 #include "app/serve.h"
 
@@ -13,6 +15,144 @@ namespace {
 // Sets `value` from env var `name` when the flag was not given.
 void FromEnv(CLI::Option* opt, const char* name) { opt->envname(name); }
 
+// The flags of `serve`: listening, the store, the provider, lifecycle policy.
+void AddServeFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
+  FromEnv(cmd.add_option("--listen", c.listen, "host:port to listen on")->capture_default_str(),
+          "SANDBOXD_LISTEN");
+  FromEnv(cmd.add_option("--data-dir", c.data_dir, "state directory")->capture_default_str(),
+          "SANDBOXD_DATA_DIR");
+  FromEnv(cmd.add_option("--store", c.store,
+                         "sqlite://<path> (default <data-dir>/sandboxd.db) or postgres://…"),
+          "SANDBOXD_STORE");
+  FromEnv(cmd.add_option("--provider", c.provider, "local | e2b")->capture_default_str(),
+          "SANDBOXD_PROVIDER");
+  FromEnv(cmd.add_option("--idle-timeout", c.idle_timeout, "default idle timeout (3s, 2m, 1h30m)")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_TIMEOUT");
+  FromEnv(cmd.add_option("--enforcer-schedule", c.enforcer_schedule,
+                         "idle sweep: 5-field cron or @every <duration>")
+              ->capture_default_str(),
+          "SANDBOXD_ENFORCER_SCHEDULE");
+  FromEnv(cmd.add_option("--api-token", c.api_token,
+                         "API token (default: generated into <data-dir>/api-token)"),
+          "SANDBOXD_API_TOKEN");
+  FromEnv(cmd.add_option("--templates-dir", c.templates_dir, "local runtime templates"),
+          "SANDBOXD_TEMPLATES_DIR");
+  FromEnv(cmd.add_option("--port-range", c.port_range,
+                         "deprecated, unused: sandboxes have their own network namespaces")
+              ->capture_default_str(),
+          "SANDBOXD_PORT_RANGE");
+  FromEnv(cmd.add_option("--sandbox-uid-range", c.sandbox_uid_range,
+                         "host uids/gids for the sandboxes' user namespaces, first-last")
+              ->capture_default_str(),
+          "SANDBOXD_SANDBOX_UID_RANGE");
+  FromEnv(cmd.add_option("--web-dir", c.web_dir, "built dashboard directory"), "SANDBOXD_WEB_DIR");
+  FromEnv(cmd.add_option("--e2b-api-key", c.e2b_api_key, "E2B API key (--provider e2b)"),
+          "E2B_API_KEY");
+  FromEnv(cmd.add_option("--e2b-api-url", c.e2b_api_url,
+                         "E2B API base URL (default https://api.e2b.app)"),
+          "E2B_API_URL");
+  FromEnv(cmd.add_option("--e2b-domain", c.e2b_domain, "E2B sandbox domain (default e2b.app)"),
+          "E2B_DOMAIN");
+  FromEnv(cmd.add_option("--e2b-template", c.e2b_template,
+                         "E2B template of new sandboxes (default base)"),
+          "SANDBOXD_E2B_TEMPLATE");
+  FromEnv(cmd.add_option("--webhook-secret", c.webhook_secrets,
+                         "E2B webhook signing secret(s), comma-separated for rotation"),
+          "E2B_WEBHOOK_SECRET");
+  FromEnv(cmd.add_option("--reconcile-schedule", c.reconcile_schedule,
+                         "how often to repair drift against the provider")
+              ->capture_default_str(),
+          "SANDBOXD_RECONCILE_SCHEDULE");
+  FromEnv(cmd.add_option("--max-event-streams", c.max_event_streams,
+                         "SSE streams per server before 503")
+              ->capture_default_str(),
+          "SANDBOXD_MAX_EVENT_STREAMS");
+  FromEnv(cmd.add_option("--presence", c.presence,
+                         "open event streams keep sandboxes awake (true/false)")
+              ->capture_default_str(),
+          "SANDBOXD_PRESENCE");
+  FromEnv(cmd.add_option("--lease-ttl", c.lease_ttl_text,
+                         "PostgreSQL leader lease; a dead leader is replaced within about this")
+              ->capture_default_str(),
+          "SANDBOXD_LEASE_TTL");
+  FromEnv(cmd.add_option("--max-clock-skew", c.max_clock_skew,
+                         "how far ahead of this clock a webhook may be dated")
+              ->capture_default_str(),
+          "SANDBOXD_MAX_CLOCK_SKEW");
+}
+
+// The flags of `serve` for the preview gateway.
+void AddPreviewFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
+  FromEnv(cmd.add_option("--preview-listen", c.preview_listen,
+                         "host:port of the preview gateway (its own origin)")
+              ->capture_default_str(),
+          "SANDBOXD_PREVIEW_LISTEN");
+  FromEnv(
+      cmd.add_option("--preview-domain", c.preview_domain,
+                     "previews are <port>-<sandboxId>.<domain> (default localhost:<preview port>; "
+                     "prefix https:// behind a TLS proxy)"),
+      "SANDBOXD_PREVIEW_DOMAIN");
+  FromEnv(cmd.add_option("--preview-wake-timeout", c.preview_wake_timeout,
+                         "how long a preview request waits for its sandbox to wake before 503")
+              ->capture_default_str(),
+          "SANDBOXD_PREVIEW_WAKE_TIMEOUT");
+  FromEnv(cmd.add_option("--preview-auth", c.preview_auth,
+                         "none (whoever knows the URL) | token (per-sandbox traffic token)")
+              ->capture_default_str(),
+          "SANDBOXD_PREVIEW_AUTH");
+  FromEnv(cmd.add_option(
+              "--preview-secret", c.preview_secret,
+              "key of the traffic tokens (default: generated into <data-dir>/preview-secret)"),
+          "SANDBOXD_PREVIEW_SECRET");
+  FromEnv(cmd.add_option("--preview-max-body-mib", c.preview_max_body_mib,
+                         "largest preview request body in MiB (more gets 413)")
+              ->capture_default_str(),
+          "SANDBOXD_PREVIEW_MAX_BODY_MIB");
+}
+
+// The flags of `serve` for logging, store deadlines and retention.
+void AddOperationFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
+  FromEnv(
+      cmd.add_option("--log-level", c.log_level, "debug|info|warn|error")->capture_default_str(),
+      "SANDBOXD_LOG_LEVEL");
+  FromEnv(cmd.add_option("--store-timeout", c.store_timeout,
+                         "longest store call; a slower or hung database fails it (503)")
+              ->capture_default_str(),
+          "SANDBOXD_STORE_TIMEOUT");
+  FromEnv(cmd.add_option("--retain-history", c.retain_history,
+                         "delete history rows older than this (0 keeps them)")
+              ->capture_default_str(),
+          "SANDBOXD_RETAIN_HISTORY");
+  FromEnv(cmd.add_option("--retain-event-ids", c.retain_event_ids,
+                         "forget processed webhook event ids older than this (0 keeps them)")
+              ->capture_default_str(),
+          "SANDBOXD_RETAIN_EVENT_IDS");
+  FromEnv(cmd.add_option("--retain-job-runs", c.retain_job_runs,
+                         "delete job runs older than this (0 keeps them)")
+              ->capture_default_str(),
+          "SANDBOXD_RETAIN_JOB_RUNS");
+  FromEnv(cmd.add_option("--session-ttl", c.session_ttl,
+                       "dashboard sign-ins (session cookies) end after this")
+              ->capture_default_str(),
+          "SANDBOXD_SESSION_TTL");
+  FromEnv(cmd.add_flag("--secure-cookies", c.secure_cookies,
+                     "mark the session cookie Secure (when a TLS proxy serves the dashboard)"),
+          "SANDBOXD_SECURE_COOKIES");
+}
+
+// The flags of `migrate`.
+void AddMigrateFlags(CLI::App& cmd, sbx::app::MigrateConfig& c) {
+  FromEnv(cmd.add_option("--data-dir", c.data_dir, "state directory")->capture_default_str(),
+          "SANDBOXD_DATA_DIR");
+  FromEnv(
+      cmd.add_option("--store", c.store,
+                     "sqlite://<path> or postgres://… (default sqlite://<data-dir>/sandboxd.db)"),
+      "SANDBOXD_STORE");
+  cmd.add_option("--to", c.to, "schema version to reach (default: this binary's newest)")
+      ->check(CLI::Range(1, 1000));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -20,70 +160,17 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sbx::app::ServeConfig serve;
   CLI::App* s = app.add_subcommand("serve", "Run the control plane (REST API, enforcer, UI)");
-  FromEnv(s->add_option("--listen", serve.listen, "host:port to listen on")->capture_default_str(),
-          "SANDBOXD_LISTEN");
-  FromEnv(s->add_option("--data-dir", serve.data_dir, "state directory")->capture_default_str(),
-          "SANDBOXD_DATA_DIR");
-  FromEnv(s->add_option("--store", serve.store,
-                        "sqlite://<path> (default <data-dir>/sandboxd.db) or postgres://…"),
-          "SANDBOXD_STORE");
-  FromEnv(s->add_option("--provider", serve.provider, "local | e2b")->capture_default_str(),
-          "SANDBOXD_PROVIDER");
-  FromEnv(s->add_option("--idle-timeout", serve.idle_timeout,
-                        "default idle timeout (3s, 2m, 1h30m)")->capture_default_str(),
-          "SANDBOXD_IDLE_TIMEOUT");
-  FromEnv(s->add_option("--enforcer-schedule", serve.enforcer_schedule,
-                        "idle sweep: 5-field cron or @every <duration>")->capture_default_str(),
-          "SANDBOXD_ENFORCER_SCHEDULE");
-  FromEnv(s->add_option("--api-token", serve.api_token,
-                        "API token (default: generated into <data-dir>/api-token)"),
-          "SANDBOXD_API_TOKEN");
-  FromEnv(s->add_option("--templates-dir", serve.templates_dir, "local runtime templates"),
-          "SANDBOXD_TEMPLATES_DIR");
-  FromEnv(s->add_option("--port-range", serve.port_range, "ports for local sandboxes, a-b")
-              ->capture_default_str(),
-          "SANDBOXD_PORT_RANGE");
-  FromEnv(s->add_option("--web-dir", serve.web_dir, "built dashboard directory"),
-          "SANDBOXD_WEB_DIR");
-  FromEnv(s->add_option("--e2b-api-key", serve.e2b_api_key, "E2B API key (--provider e2b)"),
-          "E2B_API_KEY");
-  FromEnv(s->add_option("--e2b-api-url", serve.e2b_api_url,
-                        "E2B API base URL (default https://api.e2b.app)"),
-          "E2B_API_URL");
-  FromEnv(s->add_option("--e2b-domain", serve.e2b_domain, "E2B sandbox domain (default e2b.app)"),
-          "E2B_DOMAIN");
-  FromEnv(s->add_option("--e2b-template", serve.e2b_template,
-                        "E2B template of new sandboxes (default base)"),
-          "SANDBOXD_E2B_TEMPLATE");
-  FromEnv(s->add_option("--webhook-secret", serve.webhook_secrets,
-                        "E2B webhook signing secret(s), comma-separated for rotation"),
-          "E2B_WEBHOOK_SECRET");
-  FromEnv(s->add_option("--reconcile-schedule", serve.reconcile_schedule,
-                        "how often to repair drift against the provider")
-              ->capture_default_str(),
-          "SANDBOXD_RECONCILE_SCHEDULE");
-  FromEnv(s->add_option("--max-event-streams", serve.max_event_streams,
-                        "SSE streams per server before 503")->capture_default_str(),
-          "SANDBOXD_MAX_EVENT_STREAMS");
-  FromEnv(s->add_option("--presence", serve.presence,
-                        "open event streams keep sandboxes awake (true/false)")
-              ->capture_default_str(),
-          "SANDBOXD_PRESENCE");
-  FromEnv(s->add_option("--lease-ttl", serve.lease_ttl_text,
-                        "PostgreSQL leader lease; a dead leader is replaced within about this")
-              ->capture_default_str(),
-          "SANDBOXD_LEASE_TTL");
-  FromEnv(s->add_option("--max-clock-skew", serve.max_clock_skew,
-                        "how far ahead of this clock a webhook may be dated")
-              ->capture_default_str(),
-          "SANDBOXD_MAX_CLOCK_SKEW");
-  FromEnv(s->add_option("--log-level", serve.log_level, "debug|info|warn|error")
-              ->capture_default_str(),
-          "SANDBOXD_LOG_LEVEL");
+  AddServeFlags(*s, serve);
+  AddPreviewFlags(*s, serve);
+  AddOperationFlags(*s, serve);
   sbx::app::RuntimeConfig runtime;
   CLI::App* r = app.add_subcommand(
       "runtime", "Run the local runtime behind an E2B-compatible API (with signed webhooks)");
   sbx::app::AddRuntimeFlags(*r, runtime);
+  sbx::app::MigrateConfig migrate;
+  CLI::App* m = app.add_subcommand(
+      "migrate", "Bring the store's schema to a version, up or down (stop every sandboxd first)");
+  AddMigrateFlags(*m, migrate);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -91,5 +178,6 @@ int main(int argc, char** argv) {
   }
   if (s->parsed()) return sbx::app::Serve(serve);
   if (r->parsed()) return sbx::app::RunRuntime(runtime);
+  if (m->parsed()) return sbx::app::Migrate(migrate);
   return 2;
 }

@@ -22,8 +22,9 @@
 #include "http/server.h"
 #include "provider/local/local_provider.h"
 #include "provider/local/posix_process_runner.h"
-#include "provider/local/socket_loopback_network.h"
+#include "provider/local/linux_sandbox_host.h"
 #include "runtime_api/http_client.h"
+#include "runtime_api/resolver.h"
 #include "runtime_api/runtime_api.h"
 
 namespace sbx::app {
@@ -55,9 +56,14 @@ void AddRuntimeFlags(CLI::App& cmd, RuntimeConfig& c) {
       ->envname("SANDBOXD_RUNTIME_DOMAIN");
   cmd.add_option("--templates-dir", c.templates_dir, "local runtime templates")
       ->envname("SANDBOXD_RUNTIME_TEMPLATES_DIR");
-  cmd.add_option("--port-range", c.port_range, "ports for local sandboxes, a-b")
+  cmd.add_option("--port-range", c.port_range,
+                 "deprecated, unused: sandboxes have their own network namespaces")
       ->capture_default_str()
       ->envname("SANDBOXD_RUNTIME_PORT_RANGE");
+  cmd.add_option("--sandbox-uid-range", c.sandbox_uid_range,
+                 "host uids/gids for the sandboxes' user namespaces, first-last")
+      ->capture_default_str()
+      ->envname("SANDBOXD_RUNTIME_SANDBOX_UID_RANGE");
   cmd.add_option("--webhook-backoff", c.webhook_backoff, "wait between webhook delivery attempts")
       ->capture_default_str()
       ->envname("SANDBOXD_RUNTIME_WEBHOOK_BACKOFF");
@@ -69,6 +75,10 @@ void AddRuntimeFlags(CLI::App& cmd, RuntimeConfig& c) {
       ->capture_default_str()
       ->check(CLI::IsMember({"base64url", "base64"}))
       ->envname("SANDBOXD_RUNTIME_WEBHOOK_SIGNATURE");
+  cmd.add_flag("--webhook-allow-private", c.webhook_allow_private,
+               "let webhooks target loopback and private addresses (127/8, RFC 1918, CGNAT, "
+               "fc00::/7, ::1); link-local stays refused")
+      ->envname("SANDBOXD_RUNTIME_WEBHOOK_ALLOW_PRIVATE");
   cmd.add_option("--max-timeout", c.max_timeout, "longest sandbox timeout and lifetime")
       ->capture_default_str()
       ->envname("SANDBOXD_RUNTIME_MAX_TIMEOUT");
@@ -82,7 +92,7 @@ namespace {
 // Flag values parsed into their types.
 struct RuntimeSettings {
   fs::path data_dir;
-  std::pair<uint16_t, uint16_t> ports;
+  UidRangeSetting sandbox_uids;
   Millis webhook_backoff{0};
   Millis webhook_timeout{0};
   Millis max_timeout{0};
@@ -95,7 +105,14 @@ Result<RuntimeSettings> ParseRuntimeSettings(const RuntimeConfig& c) {
   fs::create_directories(c.data_dir, ec);
   if (ec) return Unavailable(fmt::format("create {}: {}", c.data_dir, ec.message()));
   s.data_dir = fs::absolute(c.data_dir);
-  SBX_ASSIGN_OR_RETURN(s.ports, ParsePortRange(c.port_range));
+  // See serve: the data dir is traversable by the sandboxes' users (0711).
+  fs::permissions(s.data_dir,
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::replace, ec);
+  // --port-range is still parsed but no longer used (sandboxes have their own
+  // network namespaces).
+  SBX_RETURN_IF_ERROR(ParsePortRange(c.port_range).status());
+  SBX_ASSIGN_OR_RETURN(s.sandbox_uids, ParseUidRange(c.sandbox_uid_range));
   SBX_ASSIGN_OR_RETURN(s.webhook_backoff, PositiveDuration(c.webhook_backoff, "--webhook-backoff"));
   SBX_ASSIGN_OR_RETURN(s.webhook_timeout, PositiveDuration(c.webhook_timeout, "--webhook-timeout"));
   SBX_ASSIGN_OR_RETURN(s.max_timeout, PositiveDuration(c.max_timeout, "--max-timeout"));
@@ -106,24 +123,10 @@ Result<RuntimeSettings> ParseRuntimeSettings(const RuntimeConfig& c) {
   return s;
 }
 
-provider::local::LocalProviderOptions LocalOptions(const RuntimeConfig& c,
-                                                   const RuntimeSettings& s) {
-  provider::local::LocalProviderOptions o;
-  o.runc_root = s.data_dir / "runc";
-  o.sandboxes_dir = s.data_dir / "sandboxes";
-  o.templates_dir = c.templates_dir.empty()
-                        ? FirstExisting({s.exe_dir.parent_path() / "templates", "templates"})
-                        : fs::path(c.templates_dir);
-  o.binary_dir = s.exe_dir;
-  o.first_port = s.ports.first;
-  o.last_port = s.ports.second;
-  return o;
-}
-
-runtime_api::RuntimeOptions ServerOptions(const RuntimeSettings& s, const std::string& api_key,
-                                          const std::string& domain,
+runtime_api::RuntimeOptions ServerOptions(const RuntimeConfig& c, const RuntimeSettings& s,
+                                          const std::string& api_key, const std::string& domain,
                                           const fs::path& templates_dir,
-                                          const std::string& signature) {
+                                          provider::local::SandboxConnector* connector) {
   runtime_api::RuntimeOptions o;
   o.api_key = api_key;
   o.domain = domain;
@@ -133,7 +136,9 @@ runtime_api::RuntimeOptions ServerOptions(const RuntimeSettings& s, const std::s
   o.sandboxes.cpu_count = std::max<int64_t>(1, std::thread::hardware_concurrency());
   o.delivery.backoff = s.webhook_backoff;
   o.delivery.request_timeout = s.webhook_timeout;
-  o.delivery.url_safe_signature = signature != "base64";
+  o.delivery.url_safe_signature = c.webhook_signature != "base64";
+  o.webhook_targets.allow_private = c.webhook_allow_private;
+  o.connector = connector;
   return o;
 }
 
@@ -151,8 +156,11 @@ int RunRuntime(const RuntimeConfig& c) {
   };
   auto settings = ParseRuntimeSettings(c);
   if (!settings.ok()) return fail(settings.error());
+  auto lock = DataDirLock::Acquire(settings->data_dir);
+  if (!lock.ok()) return fail(lock.error());
+  const uint64_t file_limit = RaiseFileLimit();
   SystemClock clock;
-  IdGenerator ids(RandomSeed());
+  IdGenerator ids;  // getrandom(2): sandbox ids and tokens must be unguessable
   // The key from the flag/env, else <data-dir>/api-key: E2B-shaped ("e2b_" + 40
   // hex, which the SDKs' key check accepts).
   auto api_key = c.api_key.empty() ? LoadOrCreateSecret(settings->data_dir / "api-key", "e2b_")
@@ -160,34 +168,39 @@ int RunRuntime(const RuntimeConfig& c) {
   if (!api_key.ok()) return fail(api_key.error());
 
   provider::local::PosixProcessRunner runner;
-  provider::local::SocketLoopbackNetwork loopback(clock);
-  const provider::local::LocalProviderOptions local_opts = LocalOptions(c, *settings);
-  provider::local::LocalProvider provider(clock, ids, runner, loopback, local_opts);
+  provider::local::LinuxSandboxHost sandbox_host(clock);
+  const provider::local::LocalProviderOptions local_opts =
+      LocalRuntimeOptions(settings->data_dir, c.templates_dir, settings->exe_dir,
+                          settings->sandbox_uids);
+  provider::local::LocalProvider provider(clock, ids, runner, sandbox_host, local_opts);
 
   net::io_context io;
   BlockingPool pool({.threads = 8});
   Metrics metrics;
   runtime_api::BeastHttpClient client;
+  runtime_api::AsioResolver resolver;
   http_server::Router router;
   // Preview traffic is buffered: allow request bodies of a few MiB.
   http_server::Server server(
       io, clock, metrics, router,
-      {.listen = c.listen, .max_body_bytes = 8 << 20, .metrics_prefix = "sandboxd_runtime"});
+      {.listen = c.listen,
+       .max_body_bytes = 8 << 20,
+       .max_connections = ConnectionBudget(http_server::ServerOptions{}.max_connections, file_limit),
+       .metrics_prefix = "sandboxd_runtime"});
   auto bound = server.Start();
   if (!bound.ok()) return fail(bound.error());
   const std::string domain =
       c.domain.empty() ? "localhost:" + bound->substr(bound->rfind(':') + 1) : c.domain;
   runtime_api::RuntimeServer runtime(
-      io.get_executor(), clock, pool, provider, client, ids, metrics,
-      ServerOptions(*settings, *api_key, domain, local_opts.templates_dir, c.webhook_signature));
+      io.get_executor(), clock, pool, provider, client, resolver, ids, metrics,
+      ServerOptions(c, *settings, *api_key, domain, local_opts.templates_dir, &provider));
   if (Status s = runtime.Load(); !s.ok()) return fail(s);
   // Requests are served only once io runs, after the routes are in place.
   runtime.Register(router);
   runtime.Start();
 
-  SBX_LOG_INFO("sandboxd runtime on http://{}/ (data {}, templates {}, ports {}, domain {})",
-               *bound, settings->data_dir.string(), local_opts.templates_dir.string(),
-               c.port_range, domain);
+  SBX_LOG_INFO("sandboxd runtime on http://{}/ (data {}, templates {}, domain {})", *bound,
+               settings->data_dir.string(), local_opts.templates_dir.string(), domain);
   fmt::print("sandboxd runtime listening on http://{}/\nAPI key: {}\n", *bound, *api_key);
   std::fflush(stdout);
 

@@ -13,6 +13,9 @@
 #include "app/startup.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "gateway/e2b_upstream.h"
+#include "gateway/gateway.h"
+#include "gateway/loopback_upstream.h"
 #include "http/server.h"
 #include "http/static_files.h"
 #include "jobs/failover.h"
@@ -20,13 +23,14 @@
 #include "jobs/keep_alive.h"
 #include "jobs/lease_leadership.h"
 #include "jobs/reconciler.h"
+#include "jobs/retention.h"
 #include "lifecycle/change_follower.h"
 #include "lifecycle/lifecycle.h"
 #include "provider/e2b/curl_transport.h"
 #include "provider/e2b/e2b_provider.h"
 #include "provider/local/local_provider.h"
 #include "provider/local/posix_process_runner.h"
-#include "provider/local/socket_loopback_network.h"
+#include "provider/local/linux_sandbox_host.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "webhook/receiver.h"
@@ -49,8 +53,14 @@ struct Settings {
   std::chrono::seconds idle_timeout{180};
   std::chrono::milliseconds lease_ttl{5000};
   std::chrono::milliseconds max_clock_skew{300'000};
-  std::pair<uint16_t, uint16_t> ports;
+  UidRangeSetting sandbox_uids;
   fs::path exe_dir;
+  std::chrono::seconds preview_wake_timeout{30};
+  std::optional<gateway::PreviewDomain> preview_domain;  // unset: localhost:<preview port>
+  bool preview_tokens = false;                            // --preview-auth token
+  std::chrono::milliseconds store_timeout{5000};
+  jobs::RetentionOptions retention;
+  std::chrono::seconds session_ttl{7 * 24 * 3600};
 };
 
 Result<Settings> ParseSettings(const ServeConfig& c) {
@@ -59,8 +69,12 @@ Result<Settings> ParseSettings(const ServeConfig& c) {
   fs::create_directories(c.data_dir, ec);
   if (ec) return Unavailable(fmt::format("create {}: {}", c.data_dir, ec.message()));
   s.data_dir = fs::absolute(c.data_dir);
-  // The data dir holds the token and the database: owner only.
-  fs::permissions(s.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  // The data dir holds the token and the database: only the owner may list
+  // it. Others may traverse it (0711): the local provider's sandboxes run as
+  // unprivileged users that must reach their bundles' mount points below it.
+  fs::permissions(s.data_dir,
+                  fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::replace, ec);
   auto idle = ParseDuration(c.idle_timeout);
   if (!idle.ok()) return idle.error().WithContext("--idle-timeout");
   s.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(*idle);
@@ -72,7 +86,35 @@ Result<Settings> ParseSettings(const ServeConfig& c) {
   auto skew = ParseDuration(c.max_clock_skew);
   if (!skew.ok()) return skew.error().WithContext("--max-clock-skew");
   s.max_clock_skew = *skew;
-  SBX_ASSIGN_OR_RETURN(s.ports, ParsePortRange(c.port_range));
+  // --port-range is still parsed (a bad value is an error) but no longer
+  // used: every sandbox serves on its template's port in its own namespace.
+  SBX_RETURN_IF_ERROR(ParsePortRange(c.port_range).status());
+  SBX_ASSIGN_OR_RETURN(s.sandbox_uids, ParseUidRange(c.sandbox_uid_range));
+  auto wake = ParseDuration(c.preview_wake_timeout);
+  if (!wake.ok()) return wake.error().WithContext("--preview-wake-timeout");
+  s.preview_wake_timeout = std::chrono::duration_cast<std::chrono::seconds>(*wake);
+  if (s.preview_wake_timeout < 1s) return InvalidArgument("--preview-wake-timeout must be at least 1s");
+  if (!c.preview_domain.empty()) {
+    SBX_ASSIGN_OR_RETURN(s.preview_domain, gateway::ParsePreviewDomain(c.preview_domain));
+  }
+  if (c.preview_auth != "none" && c.preview_auth != "token") {
+    return InvalidArgument(fmt::format("--preview-auth {}: use none or token", c.preview_auth));
+  }
+  s.preview_tokens = c.preview_auth == "token";
+  if (c.preview_max_body_mib < 1) return InvalidArgument("--preview-max-body-mib must be at least 1");
+  auto duration = [](std::string_view flag, const std::string& text) -> Result<Millis> {
+    auto d = ParseDuration(text);
+    if (!d.ok()) return d.error().WithContext(flag);
+    return *d;
+  };
+  SBX_ASSIGN_OR_RETURN(s.store_timeout, duration("--store-timeout", c.store_timeout));
+  SBX_ASSIGN_OR_RETURN(s.retention.history, duration("--retain-history", c.retain_history));
+  SBX_ASSIGN_OR_RETURN(s.retention.event_ids, duration("--retain-event-ids", c.retain_event_ids));
+  SBX_ASSIGN_OR_RETURN(s.retention.job_runs, duration("--retain-job-runs", c.retain_job_runs));
+  if (s.store_timeout < 100ms) return InvalidArgument("--store-timeout must be at least 100ms");
+  SBX_ASSIGN_OR_RETURN(Millis session_ttl, duration("--session-ttl", c.session_ttl));
+  s.session_ttl = std::chrono::duration_cast<std::chrono::seconds>(session_ttl);
+  if (s.session_ttl < 1min) return InvalidArgument("--session-ttl must be at least 1m");
   s.exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
   return s;
 }
@@ -88,13 +130,17 @@ Result<StoreParts> OpenStore(const ServeConfig& c, const Settings& s) {
       c.store.empty() ? "sqlite://" + (s.data_dir / "sandboxd.db").string() : c.store;
   StoreParts parts;
   if (url.starts_with("sqlite://")) {
-    SBX_ASSIGN_OR_RETURN(auto opened, store::SqliteStore::Open(url.substr(9)));
+    SBX_ASSIGN_OR_RETURN(auto opened,
+                         store::SqliteStore::Open(url.substr(9), {.timeout = s.store_timeout}));
     parts.store = std::move(opened);
   } else if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
     SBX_ASSIGN_OR_RETURN(
         auto opened,
         store::PostgresStore::Open(
-            url, {.pool_size = 8, .change_channel = std::string(kChangeChannel)}));
+            url, {.pool_size = 8,
+                  .statement_timeout = s.store_timeout,
+                  .borrow_timeout = s.store_timeout,
+                  .change_channel = std::string(kChangeChannel)}));
     parts.postgres = opened.get();
     parts.store = std::move(opened);
   } else {
@@ -108,30 +154,26 @@ Result<StoreParts> OpenStore(const ServeConfig& c, const Settings& s) {
 // here, or E2B's REST API.
 struct ProviderParts {
   provider::local::PosixProcessRunner runner;
-  std::unique_ptr<provider::local::SocketLoopbackNetwork> loopback;
+  std::unique_ptr<provider::local::LinuxSandboxHost> sandbox_host;
   std::unique_ptr<provider::e2b::CurlGlobal> curl;
   std::unique_ptr<provider::e2b::CurlTransport> transport;
   std::unique_ptr<provider::Provider> provider;
   std::string default_template = "hello";
   std::chrono::seconds e2b_sandbox_timeout{0};  // set for E2B: keep-alive renews it
+  std::optional<provider::e2b::E2bOptions> e2b;  // set for E2B: the preview upstream needs it
+  provider::local::SandboxConnector* local = nullptr;  // set for local: the gateway reaches it
 };
 
 Result<std::unique_ptr<ProviderParts>> MakeProvider(const ServeConfig& c, const Settings& s,
                                                     Clock& clock, IdGenerator& ids) {
   auto parts = std::make_unique<ProviderParts>();
   if (c.provider == "local") {
-    provider::local::LocalProviderOptions o;
-    o.runc_root = s.data_dir / "runc";
-    o.sandboxes_dir = s.data_dir / "sandboxes";
-    o.templates_dir = c.templates_dir.empty()
-                          ? FirstExisting({s.exe_dir.parent_path() / "templates", "templates"})
-                          : fs::path(c.templates_dir);
-    o.binary_dir = s.exe_dir;
-    o.first_port = s.ports.first;
-    o.last_port = s.ports.second;
-    parts->loopback = std::make_unique<provider::local::SocketLoopbackNetwork>(clock);
-    parts->provider = std::make_unique<provider::local::LocalProvider>(clock, ids, parts->runner,
-                                                                       *parts->loopback, o);
+    parts->sandbox_host = std::make_unique<provider::local::LinuxSandboxHost>(clock);
+    auto local = std::make_unique<provider::local::LocalProvider>(
+        clock, ids, parts->runner, *parts->sandbox_host,
+        LocalRuntimeOptions(s.data_dir, c.templates_dir, s.exe_dir, s.sandbox_uids));
+    parts->local = local.get();
+    parts->provider = std::move(local);
     return parts;
   }
   if (c.provider != "e2b") {
@@ -150,6 +192,7 @@ Result<std::unique_ptr<ProviderParts>> MakeProvider(const ServeConfig& c, const 
   parts->default_template = o.template_id;
   parts->e2b_sandbox_timeout = o.sandbox_timeout;
   parts->provider = std::make_unique<provider::e2b::E2bProvider>(clock, ids, *parts->transport, o);
+  parts->e2b = o;
   return parts;
 }
 
@@ -194,6 +237,7 @@ struct Jobs {
   std::unique_ptr<jobs::ReconcilerJob> reconciler;
   std::unique_ptr<jobs::FailoverJob> failover;
   std::unique_ptr<jobs::KeepAliveJob> keep_alive;
+  std::unique_ptr<jobs::RetentionJob> retention;
   jobs::Leadership* leadership = &single_node;
 
   void Stop() {
@@ -201,6 +245,7 @@ struct Jobs {
     if (reconciler) reconciler->Stop();
     if (failover) failover->Stop();
     if (keep_alive) keep_alive->Stop();
+    if (retention) retention->Stop();
   }
 };
 
@@ -231,6 +276,8 @@ Result<std::unique_ptr<Jobs>> MakeJobs(const ServeConfig& c, const Settings& s, 
         jobs::KeepAliveOptions{.provider_timeout = provider.e2b_sandbox_timeout,
                                .renew_before = provider.e2b_sandbox_timeout / 2});
   }
+  j->retention = std::make_unique<jobs::RetentionJob>(clock, core.store_pool, *store.store,
+                                                      *j->leadership, s.retention);
   Jobs* raw = j.get();
   core.metrics.AddGaugeCallback("sandboxd_leader", "1 while this replica runs the leader jobs",
                                 [raw] {
@@ -248,14 +295,72 @@ Status StartJobs(net::io_context& io, Jobs& j) {
   if (j.lease) j.lease->Start();
   if (j.failover) SBX_RETURN_IF_ERROR(j.failover->Start(ex));
   if (j.keep_alive) SBX_RETURN_IF_ERROR(j.keep_alive->Start(ex));
+  SBX_RETURN_IF_ERROR(j.retention->Start(ex));
   return OkStatus();
 }
 
-// The HTTP side: REST API, SSE, webhook receiver, dashboard, listener.
+// The preview gateway and what it reaches sandboxes through: the local
+// provider's loopback ports, or E2B's sandbox hosts.
+struct Preview {
+  std::unique_ptr<gateway::Upstream> upstream;
+  std::optional<gateway::TrafficTokens> tokens;
+  std::unique_ptr<gateway::Gateway> gateway;
+};
+
+Result<std::unique_ptr<Preview>> MakePreview(net::io_context& io, Clock& clock,
+                                             const ServeConfig& c, const Settings& s,
+                                             ProviderParts& provider, Core& core) {
+  auto p = std::make_unique<Preview>();
+  if (provider.e2b) {
+    SBX_ASSIGN_OR_RETURN(p->upstream,
+                         gateway::E2bUpstream::Create({.api_url = provider.e2b->api_url,
+                                                       .domain = provider.e2b->domain}));
+  } else {
+    provider::local::SandboxConnector* connector = provider.local;
+    p->upstream = std::make_unique<gateway::LoopbackUpstream>(gateway::LoopbackUpstreamOptions{
+        .sandbox_socket = [connector](const std::string& id) {
+          return connector->SandboxSocket(id);
+        }});
+  }
+  if (s.preview_tokens) {
+    auto secret = c.preview_secret.empty()
+                      ? LoadOrCreateSecret(s.data_dir / "preview-secret", "")
+                      : Result<std::string>(c.preview_secret);
+    if (!secret.ok()) return secret.error().WithContext("--preview-secret");
+    p->tokens.emplace(*secret);
+  }
+  gateway::GatewayOptions o;
+  o.listen = c.preview_listen;
+  o.domain = s.preview_domain;
+  o.wake_timeout = s.preview_wake_timeout;
+  o.require_token = s.preview_tokens;
+  o.max_request_body_bytes = static_cast<uint64_t>(c.preview_max_body_mib) << 20;
+  p->gateway = std::make_unique<gateway::Gateway>(io, clock, core.lifecycle, core.bus, core.metrics,
+                                                  *p->upstream, p->tokens ? &*p->tokens : nullptr,
+                                                  std::move(o));
+  return p;
+}
+
+// How the API shows sandbox URLs: the gateway's addresses (and tokens).
+api::PreviewView ViewOf(const Preview& p) {
+  api::PreviewView view{.scheme = p.gateway->domain().scheme, .domain = p.gateway->domain().host};
+  if (p.tokens) {
+    const gateway::TrafficTokens* tokens = &*p.tokens;
+    view.traffic_token = [tokens](const std::string& id) { return tokens->For(id); };
+  }
+  return view;
+}
+
+// The HTTP side: REST API, sessions, SSE, webhook receiver, dashboard, listener.
 struct Frontend {
-  Frontend(net::io_context& io, Clock& clock, IdGenerator& ids, Core& core, Jobs& jobs,
-           const ServeConfig& c, const Settings& s, const std::string& token)
-      : api(core.lifecycle, *jobs.enforcer, core.metrics, ids, {.api_token = token}),
+  Frontend(net::io_context& io, Clock& clock, IdGenerator& ids, store::Store& store, Core& core,
+           Jobs& jobs, const ServeConfig& c, const Settings& s, const std::string& token,
+           size_t max_connections, api::PreviewView preview)
+      : sessions(clock, core.store_pool, store, ids, {.key = token, .ttl = s.session_ttl}),
+        api(core.lifecycle, *jobs.enforcer, sessions, core.metrics, ids,
+            {.api_token = token,
+             .secure_cookie = c.secure_cookies,
+             .preview = std::move(preview)}),
         streams(io, clock, api, core.lifecycle, core.bus, core.metrics,
                 {.max_streams = c.max_event_streams, .presence = c.presence}),
         receiver(core.lifecycle, core.metrics, e2b::ParseSecrets(c.webhook_secrets)),
@@ -263,7 +368,8 @@ struct Frontend {
                          ? FirstExisting({s.exe_dir.parent_path() / "web/dashboard/dist",
                                           "web/dashboard/dist"})
                          : fs::path(c.web_dir)),
-        server(io, clock, core.metrics, router, {.listen = c.listen}) {
+        server(io, clock, core.metrics, router,
+               {.listen = c.listen, .max_connections = max_connections}) {
     api.Register(router);
     streams.Register(router);
     api.RegisterWebhook(router, receiver);
@@ -272,6 +378,7 @@ struct Frontend {
   }
 
   http_server::Router router;
+  api::Sessions sessions;
   api::Api api;
   api::EventStreams streams;
   webhook::WebhookReceiver receiver;
@@ -280,27 +387,33 @@ struct Frontend {
 };
 
 // Runs `io` until SIGINT/SIGTERM, then shuts down in two phases: stop
-// accepting, close SSE streams with a final event and stop the jobs; then
-// wait (up to kShutdownGrace) for requests in progress and for the
-// lifecycle's queued writes and background operations, and stop.
-void RunUntilSignal(net::io_context& io, Clock& clock, Frontend& front, Jobs& jobs,
-                    lifecycle::Lifecycle& lifecycle) {
+// accepting (API and previews), close SSE streams with a final event, answer
+// held preview requests, close WebSocket tunnels and stop the jobs; then
+// wait (up to kShutdownGrace) for requests and exchanges in progress, preview
+// activity and the lifecycle's queued writes and background operations, and
+// stop.
+void RunUntilSignal(net::io_context& io, Clock& clock, Frontend& front, Preview& preview,
+                    Jobs& jobs, lifecycle::Lifecycle& lifecycle) {
   net::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     SBX_LOG_INFO("signal {}: shutting down", sig);
     front.server.BeginShutdown();
+    preview.gateway->BeginShutdown();
     front.streams.Shutdown();
     jobs.Stop();
     net::co_spawn(
         io,
         [&]() -> net::awaitable<void> {
           const SteadyTime deadline = clock.SteadyNow() + kShutdownGrace;
-          while ((front.server.open_connections() > 0 || lifecycle.busy()) &&
-                 clock.SteadyNow() < deadline) {
+          const auto busy = [&] {
+            return front.server.open_connections() > 0 || preview.gateway->busy() ||
+                   lifecycle.busy();
+          };
+          while (busy() && clock.SteadyNow() < deadline) {
             (void)co_await clock.SleepFor(20ms);
           }
-          if (front.server.open_connections() > 0 || lifecycle.busy()) {
+          if (busy()) {
             SBX_LOG_WARN("shutdown: gave up waiting after {}", FormatDuration(kShutdownGrace));
           }
           io.stop();
@@ -326,10 +439,16 @@ int Serve(const ServeConfig& c) {
   };
   auto settings = ParseSettings(c);
   if (!settings.ok()) return fail(settings.error());
+  auto lock = DataDirLock::Acquire(settings->data_dir);
+  if (!lock.ok()) return fail(lock.error());
+  const uint64_t file_limit = RaiseFileLimit();
   SystemClock clock;
-  IdGenerator ids(RandomSeed());
+  IdGenerator ids;  // getrandom(2): sandbox ids and tokens must be unguessable
   // The token from the flag/env, else <data-dir>/api-token (made on first start).
-  auto token = c.api_token.empty() ? LoadOrCreateSecret(settings->data_dir / "api-token", "")
+  const fs::path token_file = settings->data_dir / "api-token";
+  std::error_code token_ec;
+  const bool token_generated = c.api_token.empty() && !fs::exists(token_file, token_ec);
+  auto token = c.api_token.empty() ? LoadOrCreateSecret(token_file, "")
                                    : Result<std::string>(c.api_token);
   if (!token.ok()) return fail(token.error());
   auto store = OpenStore(c, *settings);
@@ -353,7 +472,13 @@ int Serve(const ServeConfig& c) {
     io.run();
     io.restart();
   }
-  Frontend front(io, clock, ids, core, **jobs, c, *settings, *token);
+  auto preview = MakePreview(io, clock, c, *settings, **provider, core);
+  if (!preview.ok()) return fail(preview.error());
+  auto preview_bound = (*preview)->gateway->Start();
+  if (!preview_bound.ok()) return fail(preview_bound.error().WithContext("--preview-listen"));
+  Frontend front(io, clock, ids, *store->store, core, **jobs, c, *settings, *token,
+                 ConnectionBudget(http_server::ServerOptions{}.max_connections, file_limit),
+                 ViewOf(**preview));
   auto bound = front.server.Start();
   if (!bound.ok()) return fail(bound.error());
   if (Status s = StartJobs(io, **jobs); !s.ok()) return fail(s);
@@ -361,14 +486,26 @@ int Serve(const ServeConfig& c) {
   SBX_LOG_INFO("sandboxd serving on http://{}/ (data {}, idle timeout {}, schedule \"{}\")", *bound,
                settings->data_dir.string(), FormatDuration(settings->idle_timeout),
                c.enforcer_schedule);
-  if (c.api_token.empty()) {
-    SBX_LOG_INFO("API token in {}", (settings->data_dir / "api-token").string());
+  if (c.api_token.empty()) SBX_LOG_INFO("API token in {}", token_file.string());
+  // The token goes to stdout only when this start made it: one given by
+  // flag/env or kept in the file is not echoed into logs. The link carries it
+  // in the fragment (#token=), which browsers never send to a server.
+  const gateway::PreviewDomain& domain = (*preview)->gateway->domain();
+  fmt::print("sandboxd listening on http://{}/\n", *bound);
+  if (token_generated) {
+    fmt::print("API token: {}\nOpen the dashboard: http://{}/#token={}\n", *token, *bound,
+               *token);
+  } else {
+    fmt::print("API token: {}\nOpen the dashboard: http://{}/ (sign in with that token)\n",
+               c.api_token.empty() ? "in " + token_file.string()
+                                   : std::string("from --api-token (SANDBOXD_API_TOKEN)"),
+               *bound);
   }
-  fmt::print("sandboxd listening on http://{}/\nAPI token: {}\nOpen the dashboard: http://{}/?token={}\n",
-             *bound, *token, *bound, *token);
+  fmt::print("Previews on {}: {}://<port>-<sandboxId>.{}/\n", *preview_bound, domain.scheme,
+             domain.host);
   std::fflush(stdout);
 
-  RunUntilSignal(io, clock, front, **jobs, core.lifecycle);
+  RunUntilSignal(io, clock, front, **preview, **jobs, core.lifecycle);
   if ((*jobs)->lease) (*jobs)->lease->Stop();
   if ((*jobs)->follower) (*jobs)->follower->Stop();
   // Let in-flight blocking calls finish while everything they use still exists.

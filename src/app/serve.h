@@ -19,7 +19,8 @@ struct ServeConfig {
   std::string enforcer_schedule = "*/2 * * * *";
   std::string api_token;                   // default: <data-dir>/api-token, generated
   std::string templates_dir;               // default: templates/ beside the repo or cwd
-  std::string port_range = "40000-40999";
+  std::string port_range = "40000-40999";  // deprecated: parsed, unused
+  std::string sandbox_uid_range = "1879048192-2147483647";  // user namespaces' host ids
   std::string e2b_api_key;                 // E2B_API_KEY (provider e2b)
   std::string e2b_api_url;                 // E2B_API_URL, default https://api.e2b.app
   std::string e2b_domain;                  // E2B_DOMAIN for preview URLs, default e2b.app
@@ -32,6 +33,19 @@ struct ServeConfig {
   std::string lease_ttl_text = "5s";       // PostgreSQL leader lease; failover within ~this
   std::string max_clock_skew = "5m";       // webhooks dated further ahead are refused
   std::string log_level = "info";
+  // The preview gateway: <port>-<sandboxId>.<preview domain> on its own listener.
+  std::string preview_listen = "127.0.0.1:8081";
+  std::string preview_domain;              // default localhost:<preview listen port>
+  std::string preview_wake_timeout = "30s";  // longest hold of a request before 503
+  std::string preview_auth = "none";       // none | token (per-sandbox traffic token)
+  std::string preview_secret;              // token key; default <data-dir>/preview-secret
+  int preview_max_body_mib = 64;           // larger request bodies get 413
+  std::string store_timeout = "5s";        // deadline of one store call (PostgreSQL: statements)
+  std::string retain_history = "720h";     // history rows older than this are deleted; 0 keeps
+  std::string retain_event_ids = "168h";   // processed webhook ids; keep past provider retries
+  std::string retain_job_runs = "168h";    // job runs (the enforcer's sweeps)
+  std::string session_ttl = "168h";        // dashboard sign-ins end after this
+  bool secure_cookies = false;             // `Secure` session cookie (HTTPS, a TLS proxy in front)
 };
 
 // Runs until SIGINT/SIGTERM. Returns the process exit code.

@@ -162,7 +162,9 @@ Result<Millis> ParseDuration(std::string_view s) {
 std::string FormatDuration(Millis d) {
   int64_t ms = d.count();
   if (ms == 0) return "0s";
-  if (ms % 1000 != 0) return fmt::format("{}ms", ms);
+  // ParseDuration reads at most 12 digits per number: a longer millisecond
+  // count is written as hours, minutes and seconds plus the milliseconds.
+  if (ms % 1000 != 0 && ms < 1'000'000'000'000) return fmt::format("{}ms", ms);
   int64_t s = ms / 1000;
   std::string out;
   if (s >= 3600) {
@@ -174,6 +176,7 @@ std::string FormatDuration(Millis d) {
     s %= 60;
   }
   if (s > 0) out += fmt::format("{}s", s);
+  if (ms % 1000 != 0) out += fmt::format("{}ms", ms % 1000);
   return out;
 }
 

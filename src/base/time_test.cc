@@ -72,5 +72,13 @@ TEST(DurationTest, FormatsShortestForm) {
   EXPECT_EQ(*ParseDuration(FormatDuration(Millis(3'723'000))), Millis(3'723'000));
 }
 
+TEST(DurationTest, LongDurationsWithMillisecondsReadBack) {
+  // 13 digits of milliseconds would be more than ParseDuration reads.
+  const Millis long_one(2'551'000'000'003);
+  EXPECT_EQ(FormatDuration(long_one), "708611h6m40s3ms");
+  EXPECT_EQ(*ParseDuration(FormatDuration(long_one)), long_one);
+  EXPECT_EQ(FormatDuration(Millis(999'999'999'999)), "999999999999ms");
+}
+
 }  // namespace
 }  // namespace sbx

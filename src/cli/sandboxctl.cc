@@ -87,129 +87,171 @@ std::string ReadToken(const std::string& data_dir) {
   return t;
 }
 
+// Everything the command line sets.
+struct Args {
+  std::string url = "http://127.0.0.1:8080";
+  std::string token;
+  std::string data_dir = "data";
+  std::string project, tmpl, timeout, status_filter;
+  bool wait = false;
+  int limit = 0;
+};
+
+// The subcommands, to tell which one was given.
+struct Commands {
+  CLI::App* create;
+  CLI::App* status;
+  CLI::App* wake;
+  CLI::App* pause;
+  CLI::App* kill;
+  CLI::App* activity;
+  CLI::App* set_timeout;
+  CLI::App* history;
+  CLI::App* list;
+  CLI::App* runs;
+};
+
+// Defines the global options and the subcommands, writing into `a`.
+Commands AddCommands(CLI::App& app, Args& a) {
+  app.add_option("--url", a.url, "sandboxd base URL")
+      ->envname("SANDBOXD_URL")
+      ->capture_default_str();
+  app.add_option("--token", a.token, "API token (default: <data-dir>/api-token)")
+      ->envname("SANDBOXD_API_TOKEN");
+  app.add_option("--data-dir", a.data_dir, "where to find api-token")
+      ->envname("SANDBOXD_DATA_DIR")
+      ->capture_default_str();
+
+  auto add_project = [&](CLI::App* c) {
+    c->add_option("project", a.project, "project id")->required();
+  };
+  Commands c{};
+  c.create = app.add_subcommand("create", "create the project's sandbox (waits until it serves)");
+  add_project(c.create);
+  c.create->add_option("--template", a.tmpl, "template name");
+  c.create->add_option("--idle-timeout", a.timeout, "idle timeout (30s, 3m)");
+  c.status = app.add_subcommand("status", "show the project's sandbox");
+  add_project(c.status);
+  c.wake = app.add_subcommand("wake", "resume (or re-create) the project's sandbox");
+  add_project(c.wake);
+  c.wake->add_flag("--wait", a.wait, "wait until it is RUNNING");
+  c.pause = app.add_subcommand("pause", "pause the project's sandbox now");
+  add_project(c.pause);
+  c.kill = app.add_subcommand("kill", "kill the project's sandbox");
+  add_project(c.kill);
+  c.activity = app.add_subcommand("activity", "record activity (pushes pauseAt forward)");
+  add_project(c.activity);
+  c.set_timeout = app.add_subcommand("set-idle-timeout", "change the idle timeout");
+  add_project(c.set_timeout);
+  c.set_timeout->add_option("timeout", a.timeout, "new idle timeout (30s, 3m)")->required();
+  c.history = app.add_subcommand("history", "the project's lifecycle events");
+  add_project(c.history);
+  c.list = app.add_subcommand("list", "list sandboxes");
+  c.list->add_option("--status", a.status_filter, "only this status");
+  c.list->add_option("--limit", a.limit, "page size");
+  c.runs = app.add_subcommand("runs", "idle enforcer runs");
+  c.runs->add_option("--limit", a.limit, "how many");
+  return c;
+}
+
+// `d` (30s, 3m) in whole seconds; prints why and returns nothing when invalid.
+std::optional<int64_t> Seconds(const std::string& d) {
+  auto r = sbx::ParseDuration(d);
+  if (!r.ok()) {
+    std::cerr << "sandboxctl: " << r.error().message() << "\n";
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(*r).count();
+}
+
+// After a wake answered 202: polls `base` until the wake settles (RUNNING, or
+// back to PAUSED/KILLED on failure).
+int WaitForWake(const Client& client, const std::string& base) {
+  for (int i = 0; i < 600; ++i) {
+    auto s = client.Call(http::verb::get, base);
+    if (s.first != 200) return Report(s);
+    boost::system::error_code ec;
+    auto v = json::parse(s.second, ec);
+    const std::string st = ec ? "" : json::value_to<std::string>(v.at("status"));
+    if (st != "STARTING") {
+      // A wake that settles anywhere but RUNNING (resume failed) is a failure.
+      const int rc = Report(s);
+      if (st != "RUNNING") {
+        std::cerr << "sandboxctl: wake ended " << st << "\n";
+        return 1;
+      }
+      return rc;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::cerr << "sandboxctl: still STARTING after 60s\n";
+  return 1;
+}
+
+// Runs the subcommand that was given.
+int Dispatch(const Commands& c, const Args& a, const Client& client) {
+  const std::string base = "/api/projects/" + a.project + "/sandbox";
+  if (c.create->parsed()) {
+    json::object body;
+    if (!a.tmpl.empty()) body["template"] = a.tmpl;
+    if (!a.timeout.empty()) {
+      auto s = Seconds(a.timeout);
+      if (!s) return 2;
+      body["idleTimeoutSeconds"] = *s;
+    }
+    return Report(client.Call(http::verb::post, base, json::serialize(body)));
+  }
+  if (c.status->parsed()) return Report(client.Call(http::verb::get, base));
+  if (c.pause->parsed()) return Report(client.Call(http::verb::post, base + "/pause"));
+  if (c.kill->parsed()) return Report(client.Call(http::verb::delete_, base));
+  if (c.activity->parsed()) return Report(client.Call(http::verb::post, base + "/activity"));
+  if (c.history->parsed()) return Report(client.Call(http::verb::get, base + "/history"));
+  if (c.set_timeout->parsed()) {
+    auto s = Seconds(a.timeout);
+    if (!s) return 2;
+    json::object body;
+    body["idleTimeoutSeconds"] = *s;
+    return Report(client.Call(http::verb::patch, base, json::serialize(body)));
+  }
+  if (c.wake->parsed()) {
+    auto r = client.Call(http::verb::post, base + "/wake");
+    if (!a.wait || r.first != 202) return Report(r);
+    return WaitForWake(client, base);
+  }
+  if (c.list->parsed()) {
+    std::string q = "/api/sandboxes?";
+    if (!a.status_filter.empty()) q += "status=" + a.status_filter + "&";
+    if (a.limit > 0) q += "limit=" + std::to_string(a.limit);
+    return Report(client.Call(http::verb::get, q));
+  }
+  if (c.runs->parsed()) {
+    std::string q = "/api/jobs/idle-enforcer/runs";
+    if (a.limit > 0) q += "?limit=" + std::to_string(a.limit);
+    return Report(client.Call(http::verb::get, q));
+  }
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"sandboxctl: drive sandboxd from the command line"};
   app.require_subcommand(1);
-  std::string url = "http://127.0.0.1:8080";
-  std::string token;
-  std::string data_dir = "data";
-  app.add_option("--url", url, "sandboxd base URL")->envname("SANDBOXD_URL")->capture_default_str();
-  app.add_option("--token", token, "API token (default: <data-dir>/api-token)")
-      ->envname("SANDBOXD_API_TOKEN");
-  app.add_option("--data-dir", data_dir, "where to find api-token")
-      ->envname("SANDBOXD_DATA_DIR")
-      ->capture_default_str();
-
-  std::string project, tmpl, timeout, status_filter;
-  bool wait = false;
-  int limit = 0;
-  auto add_project = [&](CLI::App* c) { c->add_option("project", project, "project id")->required(); };
-  CLI::App* create = app.add_subcommand("create", "create the project's sandbox (waits until it serves)");
-  add_project(create);
-  create->add_option("--template", tmpl, "template name");
-  create->add_option("--idle-timeout", timeout, "idle timeout (30s, 3m)");
-  CLI::App* status = app.add_subcommand("status", "show the project's sandbox");
-  add_project(status);
-  CLI::App* wake = app.add_subcommand("wake", "resume (or re-create) the project's sandbox");
-  add_project(wake);
-  wake->add_flag("--wait", wait, "wait until it is RUNNING");
-  CLI::App* pause = app.add_subcommand("pause", "pause the project's sandbox now");
-  add_project(pause);
-  CLI::App* kill = app.add_subcommand("kill", "kill the project's sandbox");
-  add_project(kill);
-  CLI::App* activity = app.add_subcommand("activity", "record activity (pushes pauseAt forward)");
-  add_project(activity);
-  CLI::App* set_timeout = app.add_subcommand("set-idle-timeout", "change the idle timeout");
-  add_project(set_timeout);
-  set_timeout->add_option("timeout", timeout, "new idle timeout (30s, 3m)")->required();
-  CLI::App* history = app.add_subcommand("history", "the project's lifecycle events");
-  add_project(history);
-  CLI::App* list = app.add_subcommand("list", "list sandboxes");
-  list->add_option("--status", status_filter, "only this status");
-  list->add_option("--limit", limit, "page size");
-  CLI::App* runs = app.add_subcommand("runs", "idle enforcer runs");
-  runs->add_option("--limit", limit, "how many");
+  Args args;
+  const Commands commands = AddCommands(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
 
-  auto parsed = boost::urls::parse_uri(url);
+  auto parsed = boost::urls::parse_uri(args.url);
   if (!parsed || parsed->scheme() != "http") {
     std::cerr << "sandboxctl: --url must be http://host:port\n";
     return 2;
   }
-  Client client{std::string(parsed->host()), parsed->has_port() ? std::string(parsed->port()) : "80",
-                token.empty() ? ReadToken(data_dir) : token};
-  const std::string base = "/api/projects/" + project + "/sandbox";
-  auto seconds = [&](const std::string& d) -> std::optional<int64_t> {
-    auto r = sbx::ParseDuration(d);
-    if (!r.ok()) {
-      std::cerr << "sandboxctl: " << r.error().message() << "\n";
-      return std::nullopt;
-    }
-    return std::chrono::duration_cast<std::chrono::seconds>(*r).count();
-  };
-
-  if (create->parsed()) {
-    json::object body;
-    if (!tmpl.empty()) body["template"] = tmpl;
-    if (!timeout.empty()) {
-      auto s = seconds(timeout);
-      if (!s) return 2;
-      body["idleTimeoutSeconds"] = *s;
-    }
-    return Report(client.Call(http::verb::post, base, json::serialize(body)));
-  }
-  if (status->parsed()) return Report(client.Call(http::verb::get, base));
-  if (pause->parsed()) return Report(client.Call(http::verb::post, base + "/pause"));
-  if (kill->parsed()) return Report(client.Call(http::verb::delete_, base));
-  if (activity->parsed()) return Report(client.Call(http::verb::post, base + "/activity"));
-  if (history->parsed()) return Report(client.Call(http::verb::get, base + "/history"));
-  if (set_timeout->parsed()) {
-    auto s = seconds(timeout);
-    if (!s) return 2;
-    json::object body;
-    body["idleTimeoutSeconds"] = *s;
-    return Report(client.Call(http::verb::patch, base, json::serialize(body)));
-  }
-  if (wake->parsed()) {
-    auto r = client.Call(http::verb::post, base + "/wake");
-    if (!wait || r.first != 202) return Report(r);
-    // Poll until the wake settles (RUNNING, or back to PAUSED/KILLED on failure).
-    for (int i = 0; i < 600; ++i) {
-      auto s = client.Call(http::verb::get, base);
-      if (s.first != 200) return Report(s);
-      boost::system::error_code ec;
-      auto v = json::parse(s.second, ec);
-      const std::string st = ec ? "" : json::value_to<std::string>(v.at("status"));
-      if (st != "STARTING") {
-        // A wake that settles anywhere but RUNNING (resume failed) is a failure.
-        const int rc = Report(s);
-        if (st != "RUNNING") {
-          std::cerr << "sandboxctl: wake ended " << st << "\n";
-          return 1;
-        }
-        return rc;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    std::cerr << "sandboxctl: still STARTING after 60s\n";
-    return 1;
-  }
-  if (list->parsed()) {
-    std::string q = "/api/sandboxes?";
-    if (!status_filter.empty()) q += "status=" + status_filter + "&";
-    if (limit > 0) q += "limit=" + std::to_string(limit);
-    return Report(client.Call(http::verb::get, q));
-  }
-  if (runs->parsed()) {
-    std::string q = "/api/jobs/idle-enforcer/runs";
-    if (limit > 0) q += "?limit=" + std::to_string(limit);
-    return Report(client.Call(http::verb::get, q));
-  }
-  return 2;
+  Client client{std::string(parsed->host()),
+                parsed->has_port() ? std::string(parsed->port()) : "80",
+                args.token.empty() ? ReadToken(args.data_dir) : args.token};
+  return Dispatch(commands, args, client);
 }

@@ -45,6 +45,7 @@ std::string_view EventSourceName(EventSource s) {
     case EventSource::kApi: return "api";
     case EventSource::kReconciler: return "reconciler";
     case EventSource::kRuntime: return "runtime";
+    case EventSource::kPreview: return "preview";
   }
   return "api";
 }

@@ -1,5 +1,6 @@
 // LifecycleEvent: every change to a sandbox, whoever causes it (a provider
-// webhook, the enforcer, an API call, the reconciler, the local runtime), is
+// webhook, the enforcer, an API call, the reconciler, the local runtime,
+// traffic to the preview gateway), is
 // described as one of these and applied by lifecycle::Apply. Pure data.
 #pragma once
 
@@ -32,13 +33,15 @@ enum class EventType {
   kSettingsChanged,  // idle timeout changed (no status change)
 };
 
-enum class EventSource { kWebhook, kEnforcer, kApi, kReconciler, kRuntime };
+// Who caused an event. kPreview: traffic through the preview gateway (its
+// activity and the wakes it triggers).
+enum class EventSource { kWebhook, kEnforcer, kApi, kReconciler, kRuntime, kPreview };
 
 std::string_view EventTypeName(EventType t);  // "created", "pause_requested", …
 // True for the provider's lifecycle facts (created … unknown), false for
 // sandboxd's commands. Facts are deduplicated by id and ordered by timestamp.
 bool IsProviderFact(EventType t);
-std::string_view EventSourceName(EventSource s);  // "webhook", "enforcer", …
+std::string_view EventSourceName(EventSource s);  // "webhook", "enforcer", …, "preview"
 
 struct LifecycleEvent {
   std::string id;  // unique; provider events are deduplicated by it

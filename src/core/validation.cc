@@ -78,7 +78,7 @@ Status ValidateProviderId(std::string_view what, std::string_view id) {
   return OkStatus();
 }
 
-Status ValidateMetadata(const Metadata& metadata) {
+Status ValidateMetadata(const Metadata& metadata, MetadataKeys keys) {
   if (metadata.size() > kMaxMetadataEntries) {
     return InvalidArgument(fmt::format("metadata has {} entries; at most {} are allowed",
                                        metadata.size(), kMaxMetadataEntries));
@@ -87,12 +87,18 @@ Status ValidateMetadata(const Metadata& metadata) {
   for (const auto& [key, value] : metadata) {
     if (key.empty() || key.size() > kMaxMetadataKeyBytes) {
       return InvalidArgument(
-          fmt::format("metadata keys must be 1 to {} characters", kMaxMetadataKeyBytes));
+          fmt::format("metadata keys must be 1 to {} bytes", kMaxMetadataKeyBytes));
     }
-    for (char c : key) {
-      if (!IsNameChar(c)) {
-        return InvalidArgument(fmt::format(
-            "metadata key \"{}\" may only contain letters, digits, '-', '_' and '.'", key));
+    if (keys == MetadataKeys::kText) {
+      if (!IsCleanUtf8(key) || key.find('\t') != std::string::npos) {
+        return InvalidArgument("metadata keys must be UTF-8 text without control characters");
+      }
+    } else {
+      for (char c : key) {
+        if (!IsNameChar(c)) {
+          return InvalidArgument(fmt::format(
+              "metadata key \"{}\" may only contain letters, digits, '-', '_' and '.'", key));
+        }
       }
     }
     if (value.size() > kMaxMetadataValueBytes) {

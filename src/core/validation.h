@@ -28,10 +28,16 @@ Status ValidateProjectId(std::string_view id);
 // [A-Za-z0-9._-]. `what` names the id in the message. kInvalidArgument otherwise.
 Status ValidateProviderId(std::string_view what, std::string_view id);
 
-// Metadata: at most 32 entries; keys of 1 to 64 characters of [A-Za-z0-9._-];
+// What metadata keys may be: names of [A-Za-z0-9._-] (sandboxd's API and
+// webhooks), or any UTF-8 text without control characters (E2B's clients:
+// E2B documents metadata as arbitrary key-value pairs, and its SDKs
+// URL-encode keys, so "user id" or "app/owner" are legitimate there).
+enum class MetadataKeys { kNames, kText };
+
+// Metadata: at most 32 entries; keys of 1 to 64 bytes as `keys` says;
 // values of at most 1,024 bytes of UTF-8 without control characters; at most
 // 8,192 bytes of keys and values together. kInvalidArgument naming the entry
 // and the limit otherwise.
-Status ValidateMetadata(const Metadata& metadata);
+Status ValidateMetadata(const Metadata& metadata, MetadataKeys keys = MetadataKeys::kNames);
 
 }  // namespace sbx::core

@@ -62,6 +62,66 @@ Status ReadListed(const json::object& o, ListedSandbox& s) {
   return OkStatus();
 }
 
+// A field kept as the JSON it came in; absent and null are nullopt.
+std::optional<json::value> OpaqueField(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  return *v;
+}
+
+void PutStrings(json::object& o, std::string_view key, const std::vector<std::string>& values) {
+  if (values.empty()) return;
+  json::array a;
+  for (const std::string& v : values) a.emplace_back(v);
+  o[key] = std::move(a);
+}
+
+json::object ToJson(const SandboxNetwork& n) {
+  json::object o;
+  if (n.allow_public_traffic) o["allowPublicTraffic"] = *n.allow_public_traffic;
+  PutStrings(o, "allowOut", n.allow_out);
+  PutStrings(o, "denyOut", n.deny_out);
+  if (n.mask_request_host) o["maskRequestHost"] = *n.mask_request_host;
+  if (n.egress_proxy) o["egressProxy"] = *n.egress_proxy;
+  if (n.rules) o["rules"] = *n.rules;
+  if (n.https_ports) o["httpsPorts"] = *n.https_ports;
+  return o;
+}
+
+Result<SandboxNetwork> ParseNetwork(const json::object& o) {
+  SandboxNetwork n;
+  SBX_ASSIGN_OR_RETURN(n.allow_public_traffic, OptionalBool(o, "allowPublicTraffic"));
+  SBX_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> allow_out,
+                       OptionalStringArray(o, "allowOut"));
+  n.allow_out = allow_out.value_or(std::vector<std::string>{});
+  SBX_ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> deny_out,
+                       OptionalStringArray(o, "denyOut"));
+  n.deny_out = deny_out.value_or(std::vector<std::string>{});
+  SBX_ASSIGN_OR_RETURN(n.mask_request_host, OptionalString(o, "maskRequestHost"));
+  n.egress_proxy = OpaqueField(o, "egressProxy");
+  n.rules = OpaqueField(o, "rules");
+  n.https_ports = OpaqueField(o, "httpsPorts");
+  return n;
+}
+
+Result<std::vector<VolumeMount>> ParseVolumeMounts(const json::object& o) {
+  std::vector<VolumeMount> out;
+  const json::value* v = o.if_contains("volumeMounts");
+  if (v == nullptr || v->is_null()) return out;
+  if (!v->is_array()) return FieldTypeError("volumeMounts", "an array", *v);
+  for (const json::value& item : v->as_array()) {
+    if (!item.is_object()) return FieldTypeError("volumeMounts[]", "an object", item);
+    VolumeMount m;
+    SBX_ASSIGN_OR_RETURN(std::optional<std::string> name, OptionalString(item.as_object(), "name"));
+    SBX_ASSIGN_OR_RETURN(std::optional<std::string> path, OptionalString(item.as_object(), "path"));
+    if (!name || !path) return InvalidArgument("Field 'volumeMounts[]' needs a name and a path");
+    m.name = std::move(*name);
+    m.path = std::move(*path);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 // The required integer `timeout` of the connect and set-timeout bodies.
 Result<int64_t> RequiredTimeout(const json::object& o) {
   SBX_ASSIGN_OR_RETURN(std::optional<int64_t> timeout, OptionalInt(o, "timeout"));
@@ -213,8 +273,19 @@ json::object ToJson(const NewSandbox& r) {
   if (r.timeout_s) o["timeout"] = *r.timeout_s;
   if (r.auto_pause) o["autoPause"] = *r.auto_pause;
   if (r.auto_pause_memory) o["autoPauseMemory"] = *r.auto_pause_memory;
+  if (r.auto_resume) o["autoResume"] = json::object{{"enabled", *r.auto_resume}};
   if (r.secure) o["secure"] = *r.secure;
   if (r.allow_internet_access) o["allow_internet_access"] = *r.allow_internet_access;
+  if (r.network) o["network"] = ToJson(*r.network);
+  if (!r.volume_mounts.empty()) {
+    json::array mounts;
+    for (const VolumeMount& m : r.volume_mounts) {
+      mounts.push_back(json::object{{"name", m.name}, {"path", m.path}});
+    }
+    o["volumeMounts"] = std::move(mounts);
+  }
+  if (r.mcp) o["mcp"] = *r.mcp;
+  if (r.iam) o["iam"] = *r.iam;
   if (!r.metadata.empty()) o["metadata"] = StringMapJson(r.metadata);
   if (!r.env_vars.empty()) o["envVars"] = StringMapJson(r.env_vars);
   return o;
@@ -227,21 +298,47 @@ Result<NewSandbox> ParseNewSandbox(const json::value& value) {
   SBX_ASSIGN_OR_RETURN(r.timeout_s, OptionalInt(*o, "timeout"));
   SBX_ASSIGN_OR_RETURN(r.auto_pause, OptionalBool(*o, "autoPause"));
   SBX_ASSIGN_OR_RETURN(r.auto_pause_memory, OptionalBool(*o, "autoPauseMemory"));
+  SBX_ASSIGN_OR_RETURN(const json::object* auto_resume, OptionalObject(*o, "autoResume"));
+  if (auto_resume != nullptr) {
+    SBX_ASSIGN_OR_RETURN(std::optional<bool> enabled, OptionalBool(*auto_resume, "enabled"));
+    if (!enabled) return InvalidArgument("Field 'autoResume.enabled' is required");
+    r.auto_resume = enabled;
+  }
   SBX_ASSIGN_OR_RETURN(std::optional<core::Metadata> metadata, OptionalStringMap(*o, "metadata"));
   r.metadata = metadata.value_or(core::Metadata{});
   SBX_ASSIGN_OR_RETURN(std::optional<core::Metadata> env_vars, OptionalStringMap(*o, "envVars"));
   r.env_vars = env_vars.value_or(core::Metadata{});
   SBX_ASSIGN_OR_RETURN(r.allow_internet_access, OptionalBool(*o, "allow_internet_access"));
   SBX_ASSIGN_OR_RETURN(r.secure, OptionalBool(*o, "secure"));
+  SBX_ASSIGN_OR_RETURN(const json::object* network, OptionalObject(*o, "network"));
+  if (network != nullptr) {
+    SBX_ASSIGN_OR_RETURN(SandboxNetwork n, ParseNetwork(*network));
+    r.network = std::move(n);
+  }
+  SBX_ASSIGN_OR_RETURN(r.volume_mounts, ParseVolumeMounts(*o));
+  r.mcp = OpaqueField(*o, "mcp");
+  r.iam = OpaqueField(*o, "iam");
   return r;
 }
 
-json::object ToJson(const ConnectSandbox& r) { return json::object{{"timeout", r.timeout_s}}; }
+json::object ToJson(const ConnectSandbox& r) {
+  json::object o;
+  if (r.timeout_s) o["timeout"] = *r.timeout_s;
+  if (r.memory) o["memory"] = *r.memory;
+  return o;
+}
 
-Result<ConnectSandbox> ParseConnectSandbox(const json::value& value) {
+Result<ConnectSandbox> ParseConnectSandboxV2(const json::value& value) {
   SBX_ASSIGN_OR_RETURN(const json::object* o, AsObject(value, "ConnectSandbox"));
   ConnectSandbox r;
-  SBX_ASSIGN_OR_RETURN(r.timeout_s, RequiredTimeout(*o));
+  SBX_ASSIGN_OR_RETURN(r.timeout_s, OptionalInt(*o, "timeout"));
+  SBX_ASSIGN_OR_RETURN(r.memory, OptionalBool(*o, "memory"));
+  return r;
+}
+
+Result<ConnectSandbox> ParseConnectSandbox(const json::value& value) {
+  SBX_ASSIGN_OR_RETURN(ConnectSandbox r, ParseConnectSandboxV2(value));
+  if (!r.timeout_s) return InvalidArgument("Field 'timeout' is required");
   return r;
 }
 
@@ -249,6 +346,7 @@ json::object ToJson(const ResumedSandbox& r) {
   json::object o;
   if (r.timeout_s) o["timeout"] = *r.timeout_s;
   if (r.auto_pause) o["autoPause"] = *r.auto_pause;
+  if (r.memory) o["memory"] = *r.memory;
   return o;
 }
 
@@ -257,6 +355,7 @@ Result<ResumedSandbox> ParseResumedSandbox(const json::value& value) {
   ResumedSandbox r;
   SBX_ASSIGN_OR_RETURN(r.timeout_s, OptionalInt(*o, "timeout"));
   SBX_ASSIGN_OR_RETURN(r.auto_pause, OptionalBool(*o, "autoPause"));
+  SBX_ASSIGN_OR_RETURN(r.memory, OptionalBool(*o, "memory"));
   return r;
 }
 

@@ -126,15 +126,43 @@ Result<ErrorBody> ParseErrorBody(const boost::json::value& value);
 
 // --- Requests ---
 
-// NewSandbox: the body of POST /sandboxes. Required: templateID (non-empty).
-// Other fields of E2B's (network, mcp, …) are not read.
+// VolumeMount: one element of NewSandbox's volumeMounts.
+struct VolumeMount {
+  std::string name;  // name: the volume
+  std::string path;  // path: where it is mounted in the sandbox
+
+  friend bool operator==(const VolumeMount&, const VolumeMount&) = default;
+};
+
+// SandboxNetwork: NewSandbox's `network` object. The fields a peer rarely
+// needs to look into are kept as the JSON they came in (null = absent).
+struct SandboxNetwork {
+  std::optional<bool> allow_public_traffic;        // allowPublicTraffic (E2B: true when absent)
+  std::vector<std::string> allow_out;              // allowOut: CIDRs, IPs or domains
+  std::vector<std::string> deny_out;               // denyOut: CIDRs or IPs
+  std::optional<std::string> mask_request_host;    // maskRequestHost
+  std::optional<boost::json::value> egress_proxy;  // egressProxy
+  std::optional<boost::json::value> rules;         // rules
+  std::optional<boost::json::value> https_ports;   // httpsPorts
+
+  friend bool operator==(const SandboxNetwork&, const SandboxNetwork&) = default;
+};
+
+// NewSandbox: the body of POST /sandboxes and of POST /v2/sandboxes (the
+// same object; E2B's v2 sandboxes are secured whatever `secure` says).
+// Required: templateID (non-empty).
 struct NewSandbox {
   std::string template_id;                    // templateID: id or alias, may carry ":tag"
-  std::optional<int64_t> timeout_s;           // timeout, s; E2B uses 15 when absent
+  std::optional<int64_t> timeout_s;           // timeout, s; E2B uses 15 (v2: 300) when absent
   std::optional<bool> auto_pause;             // autoPause: pause instead of kill at the timeout
-  std::optional<bool> auto_pause_memory;      // autoPauseMemory
-  std::optional<bool> secure;                 // secure
+  std::optional<bool> auto_pause_memory;      // autoPauseMemory: false = filesystem-only pauses
+  std::optional<bool> auto_resume;            // autoResume: {"enabled": …}
+  std::optional<bool> secure;                 // secure: mint an envd access token
   std::optional<bool> allow_internet_access;  // allow_internet_access (snake_case on the wire)
+  std::optional<SandboxNetwork> network;      // network
+  std::vector<VolumeMount> volume_mounts;     // volumeMounts; omitted when empty
+  std::optional<boost::json::value> mcp;      // mcp: MCP gateway configuration, opaque
+  std::optional<boost::json::value> iam;      // iam: workload identity tokens, opaque
   core::Metadata metadata;                    // metadata; omitted when empty
   core::Metadata env_vars;                    // envVars; omitted when empty
 
@@ -143,19 +171,25 @@ struct NewSandbox {
 boost::json::object ToJson(const NewSandbox& request);
 Result<NewSandbox> ParseNewSandbox(const boost::json::value& value);
 
-// ConnectSandbox: the body of POST /sandboxes/{id}/connect. Required: timeout.
+// ConnectSandbox: the body of POST /sandboxes/{id}/connect (timeout
+// required) and of POST /v2/sandboxes/{id}/connect (ConnectSandboxV2: the
+// body and its timeout are optional, E2B uses 300 s).
 struct ConnectSandbox {
-  int64_t timeout_s = 0;  // timeout, s: the time to live from now (extends only)
+  std::optional<int64_t> timeout_s;  // timeout, s: the time to live from now (extends only)
+  std::optional<bool> memory;        // memory: false = resume from disk only (cold boot)
 
   friend bool operator==(const ConnectSandbox&, const ConnectSandbox&) = default;
 };
 boost::json::object ToJson(const ConnectSandbox& request);
+// v1: kInvalidArgument "Field 'timeout' is required" without one.
 Result<ConnectSandbox> ParseConnectSandbox(const boost::json::value& value);
+Result<ConnectSandbox> ParseConnectSandboxV2(const boost::json::value& value);
 
 // ResumedSandbox: the optional body of POST /sandboxes/{id}/resume.
 struct ResumedSandbox {
   std::optional<int64_t> timeout_s;  // timeout, s; 15 when absent
   std::optional<bool> auto_pause;    // autoPause: overrides the stored one
+  std::optional<bool> memory;        // memory: false = resume from disk only (cold boot)
 
   friend bool operator==(const ResumedSandbox&, const ResumedSandbox&) = default;
 };

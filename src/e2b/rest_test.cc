@@ -110,17 +110,29 @@ TEST(RestTest, RequestsRoundTrip) {
                   .timeout_s = 60,
                   .auto_pause = true,
                   .auto_pause_memory = false,
+                  .auto_resume = true,
                   .secure = true,
                   .allow_internet_access = false,
+                  .network = SandboxNetwork{.allow_public_traffic = false,
+                                            .allow_out = {"8.8.8.8/32", "example.com"},
+                                            .deny_out = {"0.0.0.0/0"},
+                                            .mask_request_host = "${PORT}-x.example.com",
+                                            .egress_proxy = json::value{{"address", "p:1080"}},
+                                            .rules = json::value{{"a.example.com", json::array{}}},
+                                            .https_ports = json::value{json::array{8443}}},
+                  .volume_mounts = {{.name = "data", .path = "/mnt/data"}},
+                  .mcp = json::value{{"server", "x"}},
+                  .iam = json::value{{"tokens", json::object{}}},
                   .metadata = {{"projectId", "p1"}},
                   .env_vars = {{"A", "1"}}};
   EXPECT_EQ(RoundTrip(full, ParseNewSandbox), full);
   const NewSandbox minimal{.template_id = "base"};
   EXPECT_EQ(RoundTrip(minimal, ParseNewSandbox), minimal);
 
-  const ConnectSandbox connect{.timeout_s = 300};
+  const ConnectSandbox connect{.timeout_s = 300, .memory = true};
   EXPECT_EQ(RoundTrip(connect, ParseConnectSandbox), connect);
-  const ResumedSandbox resumed{.timeout_s = 30, .auto_pause = true};
+  EXPECT_EQ(RoundTrip(ConnectSandbox{}, ParseConnectSandboxV2), ConnectSandbox{});
+  const ResumedSandbox resumed{.timeout_s = 30, .auto_pause = true, .memory = false};
   EXPECT_EQ(RoundTrip(resumed, ParseResumedSandbox), resumed);
   EXPECT_EQ(RoundTrip(ResumedSandbox{}, ParseResumedSandbox), ResumedSandbox{});
   const SandboxTimeoutRequest timeout{.timeout_s = 0};
@@ -173,6 +185,9 @@ TEST(RestTest, RequestsUseE2bFieldNamesAndOmitWhatIsUnset) {
   EXPECT_TRUE(full.contains("autoPauseMemory"));
   EXPECT_TRUE(full.contains("allow_internet_access"));
   EXPECT_TRUE(full.contains("envVars"));
+  EXPECT_EQ(json::serialize(ToJson(NewSandbox{.template_id = "t", .auto_resume = true})),
+            R"({"templateID":"t","autoResume":{"enabled":true}})");
+  EXPECT_EQ(json::serialize(ToJson(ConnectSandbox{})), "{}");
   EXPECT_EQ(json::serialize(ToJson(ConnectSandbox{.timeout_s = 60})), R"({"timeout":60})");
   EXPECT_EQ(json::serialize(ToJson(SandboxTimeoutRequest{.timeout_s = 5})), R"({"timeout":5})");
   EXPECT_EQ(json::serialize(ToJson(ResumedSandbox{.timeout_s = 5, .auto_pause = false})),
@@ -252,6 +267,17 @@ TEST(RestTest, BadRequestsNameTheField) {
   EXPECT_EQ(ErrorOf(ParseNewSandbox(ParseText(R"({"templateID":"h","secure":1})"))),
             "Field 'secure' must be a boolean, got number");
   EXPECT_EQ(ErrorOf(ParseConnectSandbox(ParseText("{}"))), "Field 'timeout' is required");
+  EXPECT_TRUE(ParseConnectSandboxV2(ParseText("{}")).ok());
+  EXPECT_EQ(ErrorOf(ParseConnectSandboxV2(ParseText(R"({"memory":0})"))),
+            "Field 'memory' must be a boolean, got number");
+  EXPECT_EQ(ErrorOf(ParseNewSandbox(ParseText(R"({"templateID":"h","autoResume":{}})"))),
+            "Field 'autoResume.enabled' is required");
+  EXPECT_EQ(ErrorOf(ParseNewSandbox(ParseText(R"({"templateID":"h","autoResume":true})"))),
+            "Field 'autoResume' must be an object, got boolean");
+  EXPECT_EQ(ErrorOf(ParseNewSandbox(ParseText(R"({"templateID":"h","network":{"allowOut":"x"}})"))),
+            "Field 'allowOut' must be an array of strings, got string");
+  EXPECT_EQ(ErrorOf(ParseNewSandbox(ParseText(R"({"templateID":"h","volumeMounts":[{"name":"v"}]})"))),
+            "Field 'volumeMounts[]' needs a name and a path");
   EXPECT_EQ(ErrorOf(ParseConnectSandbox(ParseText(R"({"timeout":"30"})"))),
             "Field 'timeout' must be an integer, got string");
   EXPECT_EQ(ErrorOf(ParseSandboxTimeoutRequest(ParseText(R"({"timeout":null})"))),
@@ -260,9 +286,11 @@ TEST(RestTest, BadRequestsNameTheField) {
             "Field 'memory' must be a boolean, got string");
   EXPECT_EQ(ErrorOf(ParseNewSandbox(ParseText("[]"))),
             "NewSandbox must be a JSON object, got array");
-  // Fields E2B has and we do not read are accepted as they come.
-  auto ok = ParseNewSandbox(ParseText(R"({"templateID":"h","network":{},"mcp":null})"));
-  EXPECT_TRUE(ok.ok()) << ok.error().ToString();
+  // Unknown fields are accepted as they come; null is absent.
+  auto ok = ParseNewSandbox(ParseText(R"({"templateID":"h","network":{},"mcp":null,"x":1})"));
+  ASSERT_TRUE(ok.ok()) << ok.error().ToString();
+  EXPECT_EQ(ok->network, SandboxNetwork{});
+  EXPECT_EQ(ok->mcp, std::nullopt);
 }
 
 TEST(RestTest, StateNamesRoundTrip) {

@@ -30,13 +30,13 @@ bool IsPlaceholder(std::string_view segment) {
 
 }  // namespace
 
-void Router::Add(http::verb method, const std::string& pattern, Handler handler) {
-  AddRoute({method, {}, pattern, std::move(handler), nullptr, nullptr});
+void Router::Add(http::verb method, const std::string& pattern, Handler handler, Guard guard) {
+  AddRoute({method, {}, pattern, std::move(handler), nullptr, std::move(guard)});
 }
 
-void Router::AddStream(http::verb method, const std::string& pattern, StreamGate gate,
+void Router::AddStream(http::verb method, const std::string& pattern, Guard guard,
                        StreamHandler handler) {
-  AddRoute({method, {}, pattern, nullptr, std::move(handler), std::move(gate)});
+  AddRoute({method, {}, pattern, nullptr, std::move(handler), std::move(guard)});
 }
 
 void Router::AddRoute(Route route) {

@@ -1,8 +1,10 @@
 // Router maps (method, path) to a handler. Patterns are literal segments and
 // `{name}` placeholders matching one non-empty segment: "/api/projects/{projectId}/sandbox".
 // Handlers are coroutines returning a complete response; streaming handlers
-// (SSE) get the connection and write themselves. Build the table before
-// serving; Route() is then thread-safe.
+// (SSE) get the connection and write themselves. A route may have a guard
+// (authentication, id checks, limits) that the server runs once the request
+// head has arrived and before it reads the body, so a refused request costs
+// no body. Build the table before serving; Find() is then thread-safe.
 #pragma once
 
 #include <deque>
@@ -45,9 +47,10 @@ using Handler = std::function<net::awaitable<Response>(RequestContext&)>;
 // status and headers already set (chunked SSE streams).
 using StreamHandler =
     std::function<net::awaitable<void>(RequestContext&, StreamWriter& writer)>;
-// Decides whether a streaming request may start; returning a response
-// refuses it (401, 404, 503 …) and it is sent instead.
-using StreamGate = std::function<net::awaitable<std::optional<Response>>(RequestContext&)>;
+// Decides from the request head (the body is not read yet: ctx.request has
+// none) whether the request may go on; returning a response refuses it
+// (401, 403, 404, 503 …) and it is sent instead, and the connection closes.
+using Guard = std::function<net::awaitable<std::optional<Response>>(RequestContext&)>;
 
 struct Route {
   http::verb method;
@@ -55,13 +58,13 @@ struct Route {
   std::string pattern;
   Handler handler;
   StreamHandler stream;
-  StreamGate gate;
+  Guard guard;  // may be empty
 };
 
 class Router {
  public:
-  void Add(http::verb method, const std::string& pattern, Handler handler);
-  void AddStream(http::verb method, const std::string& pattern, StreamGate gate,
+  void Add(http::verb method, const std::string& pattern, Handler handler, Guard guard = nullptr);
+  void AddStream(http::verb method, const std::string& pattern, Guard guard,
                  StreamHandler handler);
   // Handler for requests no route matches (static files); default 404.
   void SetFallback(Handler handler);

@@ -1,10 +1,16 @@
-// Server over real loopback sockets: the bytes it writes, keep-alive, HEAD,
-// limits, and the per-route request metrics.
+// Server over real loopback sockets: what needs a socket — deadlines (with
+// millisecond values), the connection limit, accept back-off, the two-phase
+// shutdown and the per-route metrics. The request path itself is tested over
+// test streams (connection_test.cc).
 #include "http/server.h"
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <filesystem>
+#include <set>
 #include <future>
 #include <thread>
 
@@ -13,6 +19,9 @@ namespace {
 
 class ServerTest : public ::testing::Test {
  protected:
+  virtual ServerOptions Options() {
+    return {.listen = "127.0.0.1:0", .max_body_bytes = 64};
+  }
   void SetUp() override {
     router_.Add(http::verb::get, "/items/{id}",
                 [](RequestContext& ctx) -> net::awaitable<Response> {
@@ -30,14 +39,14 @@ class ServerTest : public ::testing::Test {
     });
     // Answers once the test releases it (the shutdown test).
     router_.Add(http::verb::get, "/slow", [this](RequestContext& ctx) -> net::awaitable<Response> {
+      auto gate = clock_.NewTimer(co_await net::this_coro::executor);
+      slow_gates_.insert(gate.get());
       slow_started_ = true;
-      (void)co_await slow_gate_->WaitUntil(SteadyTime::max());
+      (void)co_await gate->WaitUntil(SteadyTime::max());
+      slow_gates_.erase(gate.get());
       co_return JsonResponse(ctx.request, http::status::ok, "{}");
     });
-    slow_gate_ = clock_.NewTimer(io_.get_executor());
-    server_ =
-        std::make_unique<Server>(io_, clock_, metrics_, router_,
-                                 ServerOptions{.listen = "127.0.0.1:0", .max_body_bytes = 64});
+    server_ = std::make_unique<Server>(io_, clock_, metrics_, router_, Options());
     auto bound = server_->Start();
     ASSERT_TRUE(bound.ok()) << bound.error().ToString();
     port_ = static_cast<uint16_t>(std::stoi(bound->substr(bound->rfind(':') + 1)));
@@ -97,42 +106,17 @@ class ServerTest : public ::testing::Test {
   Metrics metrics_;
   Router router_;
   std::unique_ptr<Server> server_;
-  std::unique_ptr<Timer> slow_gate_;
+  std::set<Timer*> slow_gates_;  // I/O thread only
+  // Lets every /slow request answer.
+  void ReleaseSlow() {
+    net::post(io_, [this] {
+      for (Timer* t : slow_gates_) t->Cancel();
+    });
+  }
   std::atomic<bool> slow_started_{false};
   std::thread thread_;
   uint16_t port_ = 0;
 };
-
-TEST_F(ServerTest, WritesCompleteResponsesOnOneKeptAliveConnection) {
-  auto s = Connect();
-  const std::string first =
-      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-      "Content-Length: 10\r\n\r\n{\"id\":\"a\"}";
-  EXPECT_EQ(Exchange(s, "GET /items/a HTTP/1.1\r\nHost: x\r\n\r\n"), first);
-  const std::string second =
-      "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-      "Content-Length: 47\r\n\r\n{\"error\":{\"code\":\"conflict\",\"message\":\"taken\"}}";
-  EXPECT_EQ(Exchange(s, "POST /items/b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"), second);
-  // HEAD: the GET's head with its Content-Length, and no body.
-  const std::string head =
-      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
-      "Content-Length: 10\r\n\r\n";
-  EXPECT_EQ(Exchange(s, "HEAD /items/a HTTP/1.1\r\nHost: x\r\n\r\n", true), head);
-  // A handler that set no length still gets a correct one.
-  const std::string bare = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nplain";
-  EXPECT_EQ(Exchange(s, "GET /bare HTTP/1.1\r\nHost: x\r\n\r\n"), bare);
-}
-
-TEST_F(ServerTest, HttpOneZeroWithoutKeepAliveIsClosedAfterTheResponse) {
-  auto s = Connect();
-  const std::string got = Exchange(s, "GET /items/z HTTP/1.0\r\n\r\n");
-  char byte;
-  beast::error_code ec;
-  s.read_some(net::buffer(&byte, 1), ec);
-  EXPECT_EQ(ec, net::error::eof) << "the connection stays open";
-  EXPECT_EQ(got.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << got;
-  EXPECT_NE(got.find("\r\n\r\n{\"id\":\"z\"}"), std::string::npos) << got;
-}
 
 TEST_F(ServerTest, CountsEveryRequestByRouteTemplateAndCode) {
   auto s = Connect();
@@ -178,13 +162,135 @@ TEST_F(ServerTest, ShutdownClosesIdleConnectionsAndLetsARequestInProgressFinish)
   late.connect({net::ip::make_address("127.0.0.1"), port_}, ec);
   EXPECT_TRUE(ec) << "a connection was accepted after shutdown began";
   // The request in progress gets its answer, then the connection closes.
-  net::post(io_, [this] { slow_gate_->Cancel(); });
+  ReleaseSlow();
   const std::string answer = Exchange(busy, "");
   EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
   EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
   busy.read_some(net::buffer(&byte, 1), ec);
   EXPECT_EQ(ec, net::error::eof);
   EXPECT_EQ(OnIo([this] { return server_->open_connections(); }), 0u);
+}
+
+// Reads until the server closes the connection (or 5 s pass); returns how
+// long that took and whether it closed.
+std::pair<bool, std::chrono::milliseconds> WaitForClose(net::ip::tcp::socket& s) {
+  const auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  beast::error_code ec;
+  while (!ec) (void)s.read_some(net::buffer(buf), ec);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  return {ec == net::error::eof || ec == net::error::connection_reset, took};
+}
+
+class ServerDeadlineTest : public ServerTest {
+ protected:
+  ServerOptions Options() override {
+    return {.listen = "127.0.0.1:0",
+            .idle_timeout = std::chrono::milliseconds(300),
+            .header_timeout = std::chrono::milliseconds(300)};
+  }
+};
+
+TEST_F(ServerDeadlineTest, AnIdleConnectionIsClosedAtTheIdleTimeout) {
+  auto s = Connect();
+  auto [closed, took] = WaitForClose(s);
+  EXPECT_TRUE(closed);
+  EXPECT_GE(took.count(), 250);
+  EXPECT_LT(took.count(), 3000);
+}
+
+// Slowloris: a head trickling in a byte at a time is cut off at the header
+// timeout, however steadily the bytes come.
+TEST_F(ServerDeadlineTest, ATricklingHeadIsCutOffAtTheHeaderTimeout) {
+  auto s = Connect();
+  const std::string head = "GET /items/a HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'z');
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    for (char c : head) {
+      if (stop) break;
+      beast::error_code ec;
+      net::write(s, net::buffer(&c, 1), ec);
+      if (ec) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  auto [closed, took] = WaitForClose(s);
+  stop = true;
+  trickle.join();
+  EXPECT_TRUE(closed);
+  EXPECT_LT(took.count(), 2000) << "the head took " << head.size() * 20 << " ms to send in full";
+}
+
+class ServerLimitTest : public ServerTest {
+ protected:
+  ServerOptions Options() override { return {.listen = "127.0.0.1:0", .max_connections = 3}; }
+};
+
+// At the limit, the connection that has waited longest for a request makes
+// room for the new one; the new client is answered.
+TEST_F(ServerLimitTest, TheLongestWaitingConnectionMakesRoom) {
+  auto first = Connect();
+  auto second = Connect();
+  auto third = Connect();
+  while (OnIo([this] { return server_->open_connections(); }) < 3) std::this_thread::yield();
+  auto fresh = Connect();
+  const std::string got = Exchange(fresh, "GET /items/n HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  auto [closed, took] = WaitForClose(first);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(metrics_.CounterValue("sandboxd_http_connections_evicted_total", {}), 1);
+}
+
+TEST_F(ServerLimitTest, WhenEveryConnectionIsBusyTheNewOneIsClosed) {
+  std::vector<net::ip::tcp::socket> busy;
+  for (int i = 0; i < 3; ++i) {
+    busy.push_back(Connect());
+    net::write(busy.back(), net::buffer(std::string("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")));
+  }
+  while (OnIo([this] { return server_->open_connections(); }) < 3 || !slow_started_) {
+    std::this_thread::yield();
+  }
+  // Every one of the three is busy once each has sent its head.
+  while (OnIo([this] { return server_->busy_connections(); }) < 3) std::this_thread::yield();
+  auto late = Connect();
+  auto [closed, took] = WaitForClose(late);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(metrics_.CounterValue("sandboxd_http_connections_rejected_total", {}), 1);
+  ReleaseSlow();
+}
+
+// Out of descriptors, accept fails for as long as a connection waits in the
+// backlog: the server must back off (and log once), not spin, and recover.
+TEST_F(ServerTest, OutOfDescriptorsBacksOffAndRecovers) {
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  // Room for one more descriptor, which the client's socket takes.
+  auto s = Connect();
+  (void)Exchange(s, "GET /items/a HTTP/1.1\r\nHost: x\r\n\r\n");
+  int open_fds = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++open_fds;
+  }
+  --open_fds;  // the directory iterator's own descriptor, closed again
+  rlimit tight = before;
+  tight.rlim_cur = static_cast<rlim_t>(open_fds + 1);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  net::ip::tcp::socket waiting(client_io_);
+  beast::error_code ec;
+  waiting.connect({net::ip::make_address("127.0.0.1"), port_}, ec);  // queued; accept fails
+  ASSERT_FALSE(ec) << ec.message();
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const double errors = metrics_.CounterValue("sandboxd_http_accept_errors_total", {});
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &before), 0);
+  EXPECT_GE(errors, 1);
+  EXPECT_LE(errors, 12) << "accept was retried " << errors << " times in 600 ms";
+  // Descriptors are back: the waiting client is served.
+  timeval timeout{.tv_sec = 10, .tv_usec = 0};
+  setsockopt(waiting.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  const std::string got = Exchange(waiting, "GET /items/w HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Leadership says whether this replica may run leader work (the idle
 // enforcer, the reconciler, keep-alive). A single node is always the leader;
-// replicas on PostgreSQL hold a lease (app/replication.h). Thread-safe.
+// replicas on PostgreSQL hold a lease (jobs/lease_leadership.h). Thread-safe.
 #pragma once
 
 #include <atomic>

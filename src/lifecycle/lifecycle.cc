@@ -130,8 +130,14 @@ net::awaitable<Result<provider::ListResult>> Lifecycle::ListProvider() {
   co_return co_await CallProvider("list", list);
 }
 
+net::awaitable<Status> Lifecycle::KillAtProvider(const std::string& sandbox_id) {
+  auto kill = [this, sandbox_id] { return provider_.Kill(sandbox_id); };
+  co_return co_await CallProvider("kill", kill);
+}
+
 net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& project_id,
-                                                        EventSource source) {
+                                                        EventSource source,
+                                                        std::optional<bool> allow_internet_access) {
   auto current = read_model_.Get(project_id);
   if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
   provider::CreateRequest req;
@@ -139,6 +145,7 @@ net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& proje
   req.template_name = current->template_name;
   req.metadata = current->metadata;
   req.metadata["projectId"] = project_id;
+  req.allow_internet_access = allow_internet_access;
   // Callables are named before co_await: GCC 12 destroys a temporary
   // lambda argument of a coroutine twice.
   auto create = [this, req] { return provider_.Create(req); };
@@ -195,15 +202,16 @@ net::awaitable<Result<CreateResult>> Lifecycle::Create(const std::string& projec
     }
     co_return started.error();
   }
-  auto running = co_await ProvisionNew(project_id, options.source);
+  auto running =
+      co_await ProvisionNew(project_id, options.source, options.allow_internet_access);
   if (!running.ok()) co_return running.error();
   co_return CreateResult{*running, true};
 }
 
-net::awaitable<void> Lifecycle::FinishWake(Sandbox starting) {
+net::awaitable<void> Lifecycle::FinishWake(Sandbox starting, EventSource source) {
   const std::string project = starting.project_id;
   if (starting.sandbox_id.empty()) {
-    auto r = co_await ProvisionNew(project, EventSource::kApi);
+    auto r = co_await ProvisionNew(project, source);
     if (!r.ok()) SBX_LOG_WARN("wake of {} failed: {}", project, r.error().ToString());
     co_return;
   }
@@ -211,7 +219,7 @@ net::awaitable<void> Lifecycle::FinishWake(Sandbox starting) {
   auto resume = [this, id] { return provider_.Resume(id); };
   auto resumed = co_await CallProvider("resume", resume);
   if (resumed.ok()) {
-    LifecycleEvent ev = Command(EventType::kResumed, project, EventSource::kApi);
+    LifecycleEvent ev = Command(EventType::kResumed, project, source);
     ev.sandbox_id = id;
     if (resumed->url) ev.url = resumed->url;
     auto r = co_await Apply(ev);
@@ -224,17 +232,18 @@ net::awaitable<void> Lifecycle::FinishWake(Sandbox starting) {
     LifecycleEvent gone = Command(EventType::kKilled, project, EventSource::kRuntime);
     gone.sandbox_id = id;
     (void)co_await Apply(gone);
-    LifecycleEvent req = Command(EventType::kCreateRequested, project, EventSource::kApi);
-    if ((co_await Apply(req)).ok()) (void)co_await ProvisionNew(project, EventSource::kApi);
+    LifecycleEvent req = Command(EventType::kCreateRequested, project, source);
+    if ((co_await Apply(req)).ok()) (void)co_await ProvisionNew(project, source);
     co_return;
   }
-  LifecycleEvent failed = Command(EventType::kResumeFailed, project, EventSource::kApi);
+  LifecycleEvent failed = Command(EventType::kResumeFailed, project, source);
   failed.error = core::LastError{"resume_failed", resumed.error().message(), clock_.Now()};
   auto r = co_await Apply(failed);
   if (!r.ok()) SBX_LOG_ERROR("recording resume failure of {}: {}", project, r.error().ToString());
 }
 
-net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id) {
+net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id,
+                                                EventSource source, bool create_if_killed) {
   auto current = read_model_.Get(project_id);
   if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
   switch (current->status) {
@@ -244,13 +253,17 @@ net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id) {
     case SandboxStatus::kPausing:
       co_return FailedPrecondition(fmt::format(
           "sandbox of project {} is PAUSING; wake it once it is PAUSED", project_id));
-    case SandboxStatus::kPaused:
     case SandboxStatus::kKilled:
+      if (!create_if_killed) {
+        co_return FailedPrecondition(fmt::format("sandbox of project {} is KILLED", project_id));
+      }
+      break;
+    case SandboxStatus::kPaused:
       break;
   }
   const EventType type = current->status == SandboxStatus::kPaused ? EventType::kWakeRequested
                                                                     : EventType::kCreateRequested;
-  LifecycleEvent ev = Command(type, project_id, EventSource::kApi);
+  LifecycleEvent ev = Command(type, project_id, source);
   auto r = co_await Apply(ev);
   if (!r.ok()) {
     // Lost the race to a concurrent wake: that one resumes; report its state.
@@ -260,7 +273,7 @@ net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id) {
     co_return r.error();
   }
   Sandbox starting = *r->sandbox;
-  Background(co_await net::this_coro::executor, FinishWake(starting));
+  Background(co_await net::this_coro::executor, FinishWake(starting, source));
   co_return starting;
 }
 
@@ -347,6 +360,8 @@ net::awaitable<Status> Lifecycle::RecordActivity(const std::string& project_id,
   // Coalescing: a request whose time is already covered by the stored
   // lastActivityAt (same millisecond) needs no write.
   if (TruncateToMillis(ev.timestamp) <= current->last_activity_at) co_return OkStatus();
+  metrics_.Inc("sandboxd_activity_total", {{"source", std::string(core::EventSourceName(source))}},
+               1, "Activity writes, by source (api: clients and SSE presence; preview: gateway)");
   auto r = co_await Apply(ev);
   co_return r.status();
 }

@@ -40,12 +40,20 @@ struct LifecycleOptions {
   size_t max_batch = 256;                    // events committed together at most
   // Webhooks dated further ahead than this are refused; --max-clock-skew.
   std::chrono::milliseconds max_clock_skew = core::kDefaultMaxClockSkew;
+  // Reconcile kills provider sandboxes marked as sandboxd's that no record
+  // names once they started this long ago (reconcile.h PlanOrphans); zero
+  // disables it.
+  std::chrono::seconds orphan_grace = std::chrono::minutes(10);
 };
 
 struct CreateOptions {
   std::optional<std::string> template_name;
   std::optional<int64_t> idle_timeout_s;
   core::Metadata metadata;
+  // Egress of the new sandbox: true = internet, false = none, unset = the
+  // template's. Applies to this create only; a sandbox made again later
+  // (a wake after the provider lost it) gets its template's.
+  std::optional<bool> allow_internet_access;
   core::EventSource source = core::EventSource::kApi;
 };
 
@@ -100,13 +108,19 @@ class Lifecycle {
   // PAUSED: moves to STARTING and resumes in the background. KILLED: creates
   // a new sandbox in the background. STARTING/RUNNING: returns it unchanged
   // (concurrent wakes make one resume). PAUSING: kFailedPrecondition.
-  net::awaitable<Result<core::Sandbox>> Wake(const std::string& project_id);
+  // `source` is recorded on the wake's events (kPreview for traffic). With
+  // `create_if_killed` false a KILLED sandbox is kFailedPrecondition instead
+  // (a request to a killed sandbox's preview URL must not make a new one).
+  net::awaitable<Result<core::Sandbox>> Wake(const std::string& project_id,
+                                             core::EventSource source = core::EventSource::kApi,
+                                             bool create_if_killed = true);
   // RUNNING: moves to PAUSING and pauses in the background. Already
   // PAUSING/PAUSED: returns it unchanged. Otherwise kFailedPrecondition.
   net::awaitable<Result<core::Sandbox>> Pause(const std::string& project_id);
   // Kills the sandbox at the provider, then records KILLED (the record stays).
   net::awaitable<Status> Kill(const std::string& project_id);
-  // Moves lastActivityAt to now, durably, before returning.
+  // Moves lastActivityAt to now, durably, before returning. Each write is
+  // counted in sandboxd_activity_total{source}.
   net::awaitable<Status> RecordActivity(const std::string& project_id,
                                         core::EventSource source = core::EventSource::kApi);
   // Changes the idle timeout (seconds, > 0).
@@ -127,7 +141,10 @@ class Lifecycle {
   // reconciler events (reconcile.h plans each repair). Does nothing unless
   // the listing is complete. Returns the number of records repaired.
   // Records in STARTING/PAUSING changed within `in_flight_grace` are left
-  // alone: their create/resume/pause may still be running somewhere.
+  // alone: their create/resume/pause may still be running somewhere. Then
+  // kills orphans (PlanOrphans, after options.orphan_grace), logging each and
+  // counting it in sandboxd_orphans_killed_total; a failed kill is logged
+  // and retried on the next pass.
   net::awaitable<Result<int>> Reconcile(
       std::chrono::seconds in_flight_grace = std::chrono::seconds(0));
 
@@ -143,16 +160,21 @@ class Lifecycle {
                                core::EventSource source);
   // Starts `op` detached on `ex`, counted by busy() until it ends.
   void Background(net::any_io_executor ex, net::awaitable<void> op);
-  net::awaitable<void> FinishWake(core::Sandbox starting);
+  net::awaitable<void> FinishWake(core::Sandbox starting, core::EventSource source);
   net::awaitable<void> FinishPause(core::Sandbox pausing, core::EventSource source);
   // Pauses a claimed (PAUSING) sandbox at the provider and records the
   // result: `paused`, or `pause_failed` (back to RUNNING with lastError).
   // Returns the provider's status.
   net::awaitable<Status> PauseClaimed(const core::Sandbox& pausing, core::EventSource source);
-  net::awaitable<Result<core::Sandbox>> ProvisionNew(const std::string& project_id,
-                                                     core::EventSource source);
+  net::awaitable<Result<core::Sandbox>> ProvisionNew(
+      const std::string& project_id, core::EventSource source,
+      std::optional<bool> allow_internet_access = std::nullopt);
   // Provider::List through CallProvider (for Reconcile, in reconcile.cc).
   net::awaitable<Result<provider::ListResult>> ListProvider();
+  // Provider::Kill through CallProvider (for Reconcile's orphans).
+  net::awaitable<Status> KillAtProvider(const std::string& sandbox_id);
+  // Reconcile's second half: kills PlanOrphans(…) of `listed`.
+  net::awaitable<void> KillOrphans(const std::vector<provider::ProviderSandbox>& listed);
   // Runs `f` on the provider pool, recording its latency and errors.
   template <typename F>
   net::awaitable<std::invoke_result_t<F>> CallProvider(const char* op, F f);

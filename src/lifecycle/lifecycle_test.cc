@@ -1,28 +1,9 @@
-#include "lifecycle/lifecycle.h"
-
-#include <gtest/gtest.h>
-
-#include <algorithm>
-#include <future>
-
-#include "lifecycle/testing.h"
+// Lifecycle on the test harness: create, pause, wake, activity, events in any
+// order, provider clocks, reconcile (group commit: lifecycle_batch_test.cc).
+#include "lifecycle/lifecycle_test_support.h"
 
 namespace sbx::lifecycle {
 namespace {
-
-using namespace std::chrono_literals;
-using core::EventSource;
-using core::EventType;
-using core::LifecycleEvent;
-using core::SandboxStatus;
-using testing::Harness;
-using testing::RunSync;
-
-core::Sandbox CreateRunning(Harness& h, const std::string& project) {
-  auto r = RunSync(h.io, h.lifecycle.Create(project, {}));
-  EXPECT_TRUE(r.ok()) << r.error().ToString();
-  return r->sandbox;
-}
 
 TEST(LifecycleTest, CreateGivesRunningSandboxWithPauseAt) {
   Harness h;
@@ -142,8 +123,11 @@ TEST(LifecycleTest, ConcurrentWakesMakeOneResume) {
   (void)RunSync(h.io, h.lifecycle.Pause("p1"));
   h.Drain();
   std::vector<Result<core::Sandbox>> results;
+  // Wake takes the project by reference and runs after co_spawn returns: the
+  // string must outlive the spawned calls (a "p1" temporary would not).
+  const std::string project = "p1";
   for (int i = 0; i < 5; ++i) {
-    net::co_spawn(h.io, h.lifecycle.Wake("p1"),
+    net::co_spawn(h.io, h.lifecycle.Wake(project),
                   [&](std::exception_ptr, Result<core::Sandbox> r) { results.push_back(r); });
   }
   h.Drain();
@@ -177,6 +161,43 @@ TEST(LifecycleTest, WakeWhilePausingIsAClearConflict) {
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.error().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(h.provider.calls("resume"), 0);
+}
+
+TEST(LifecycleTest, WakeRecordsItsSourceAndCanRefuseToRecreateAKilledSandbox) {
+  Harness h;
+  CreateRunning(h, "p1");
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Pause("p1")).ok());
+  h.Drain();
+  auto woken = RunSync(h.io, h.lifecycle.Wake("p1", core::EventSource::kPreview, false));
+  ASSERT_TRUE(woken.ok()) << woken.status().ToString();
+  h.Drain();
+  auto history = RunSync(h.io, h.lifecycle.History("p1", 2));
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ((*history)[0].type, "resumed");
+  EXPECT_EQ((*history)[0].source, "preview");
+  EXPECT_EQ((*history)[1].type, "wake_requested");
+  EXPECT_EQ((*history)[1].source, "preview");
+
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Kill("p1")).ok());
+  auto refused = RunSync(h.io, h.lifecycle.Wake("p1", core::EventSource::kPreview, false));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
+  h.Drain();
+  EXPECT_EQ(h.provider.calls("create"), 1) << "no new sandbox";
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+}
+
+TEST(LifecycleTest, ActivityIsCountedBySource) {
+  Harness h;
+  CreateRunning(h, "p1");
+  h.clock.Advance(1s);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("p1", core::EventSource::kPreview)).ok());
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("p1", core::EventSource::kPreview)).ok());
+  h.clock.Advance(1s);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("p1")).ok());
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_activity_total", {{"source", "preview"}}), 1)
+      << "the second one in the same millisecond needs no write";
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_activity_total", {{"source", "api"}}), 1);
 }
 
 TEST(LifecycleTest, UnknownProjectIsNotFoundEverywhere) {
@@ -247,19 +268,6 @@ TEST(LifecycleTest, FailedPauseKeepsRunningWithLastError) {
   // The retry succeeds and clears the error.
   EXPECT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1")).decision, PauseDecision::kPaused);
   EXPECT_FALSE(h.lifecycle.Get("p1")->last_error.has_value());
-}
-
-LifecycleEvent Webhook(const std::string& id, EventType type, int64_t t_s,
-                       const std::string& sandbox = "fake1") {
-  LifecycleEvent e;
-  e.id = id;
-  e.type = type;
-  e.raw_type = "sandbox.lifecycle." + std::string(core::EventTypeName(type));
-  e.source = EventSource::kWebhook;
-  e.timestamp = FromUnixMillis(1'767'225'600'000 + t_s * 1000);
-  e.sandbox_id = sandbox;
-  e.metadata = {{"projectId", "p1"}};
-  return e;
 }
 
 TEST(LifecycleTest, WebhookCreatedAdoptsAndDuplicatesChangeNothing) {
@@ -464,188 +472,6 @@ TEST(LifecycleTest, ReconcileResolvesInterruptedTransitions) {
   EXPECT_EQ(h.lifecycle.Get("pausing")->last_activity_at, activity);
   EXPECT_EQ(h.lifecycle.Get("pausing")->last_error->code, "pause_interrupted");
   EXPECT_EQ(h.lifecycle.Get("starting")->status, SandboxStatus::kPaused);
-}
-
-// Group commit. The store pool's one thread is held busy while events queue
-// up, so the writer finds them all waiting and commits them as one batch.
-struct BatchHarness {
-  explicit BatchHarness(store::Store& s)
-      : lifecycle(clock, store_pool, provider_pool, s, provider, ids, read_model, bus, metrics,
-                  {}) {
-    bus.Subscribe([this](const core::Sandbox& sb) { published.push_back(sb); });
-  }
-
-  // Starts every Apply while the store thread is blocked, then releases it
-  // and waits for all results.
-  std::vector<Result<ApplyResult>> ApplyTogether(const std::vector<LifecycleEvent>& events) {
-    std::promise<void> release;
-    std::shared_future<void> released = release.get_future().share();
-    store_pool.Post([released] { released.wait(); });
-    std::vector<std::optional<Result<ApplyResult>>> out(events.size());
-    for (size_t i = 0; i < events.size(); ++i) {
-      net::co_spawn(io, lifecycle.Apply(events[i]),
-                    [&out, i](std::exception_ptr e, Result<ApplyResult> r) {
-                      if (e) std::rethrow_exception(e);
-                      out[i].emplace(std::move(r));
-                    });
-    }
-    io.poll();  // every Apply is now queued behind the blocked thread
-    release.set_value();
-    auto done = [&] {
-      return std::all_of(out.begin(), out.end(), [](const auto& r) { return r.has_value(); });
-    };
-    for (int i = 0; i < 5000 && !done(); ++i) {
-      io.restart();
-      io.run_for(std::chrono::milliseconds(1));
-    }
-    std::vector<Result<ApplyResult>> results;
-    for (auto& r : out) {
-      EXPECT_TRUE(r.has_value()) << "an Apply never completed";
-      results.push_back(r ? std::move(*r) : Result<ApplyResult>(Internal("hung")));
-    }
-    return results;
-  }
-
-  net::io_context io;
-  FakeClock clock;
-  BlockingPool store_pool{{.threads = 1}};
-  BlockingPool provider_pool{{.threads = 0}};
-  provider::FakeProvider provider;
-  IdGenerator ids{7};
-  ReadModel read_model;
-  EventBus bus;
-  Metrics metrics;
-  Lifecycle lifecycle;
-  std::vector<core::Sandbox> published;
-};
-
-LifecycleEvent CreatedFor(const std::string& id, const std::string& project,
-                          const std::string& sandbox, int64_t t_s) {
-  LifecycleEvent e = Webhook(id, EventType::kCreated, t_s, sandbox);
-  e.metadata = {{"projectId", project}};
-  return e;
-}
-
-TEST(LifecycleBatchTest, QueuedEventsCommitTogetherAndSeeEachOther) {
-  auto store = std::move(*store::SqliteStore::Open(":memory:"));
-  BatchHarness h(*store);
-  std::vector<LifecycleEvent> events;
-  for (int i = 0; i < 20; ++i) {
-    events.push_back(
-        CreatedFor("c" + std::to_string(i), "p" + std::to_string(i), "sb" + std::to_string(i), 10));
-  }
-  // Later events of the batch build on earlier ones that are not committed
-  // yet: a pause of a sandbox adopted in this batch, a replay of an event of
-  // this batch, an older event, and an event for nobody.
-  events.push_back(Webhook("x1", EventType::kPaused, 20, "sb3"));
-  events.push_back(CreatedFor("c5", "p5", "sb5", 10));
-  events.push_back(Webhook("x2", EventType::kResumed, 5, "sb3"));
-  events.push_back(Webhook("x3", EventType::kPaused, 20, "nobody"));
-  auto results = h.ApplyTogether(events);
-  ASSERT_EQ(results.size(), 24u);
-  for (auto& r : results) ASSERT_TRUE(r.ok()) << r.error().ToString();
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(results[i]->outcome, Outcome::kApplied) << i;
-  EXPECT_EQ(results[20]->outcome, Outcome::kApplied);
-  EXPECT_EQ(results[20]->sandbox->status, SandboxStatus::kPaused);
-  EXPECT_EQ(results[21]->outcome, Outcome::kDuplicate);
-  EXPECT_EQ(results[22]->outcome, Outcome::kStale);
-  EXPECT_EQ(results[23]->outcome, Outcome::kOrphan);
-  // One transaction for all 24 events.
-  EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 1);
-  // The read model and the store agree, and every change was published in order.
-  EXPECT_EQ(h.lifecycle.Get("p3")->status, SandboxStatus::kPaused);
-  EXPECT_EQ(*store->GetSandbox("p3"), *h.lifecycle.Get("p3"));
-  EXPECT_EQ(h.read_model.All().size(), 20u);
-  ASSERT_EQ(h.published.size(), 21u);
-  EXPECT_EQ(h.published.back().project_id, "p3");
-  EXPECT_EQ(h.published.back().status, SandboxStatus::kPaused);
-  EXPECT_EQ(store->ListHistory("p3", 10)->size(), 3u);  // created, paused, stale resumed
-  EXPECT_EQ(store->ListHistory("p5", 10)->size(), 2u);  // created, duplicate
-}
-
-// A store whose batches never commit: everything else goes to SQLite.
-class CommitFailingStore final : public store::Store {
- public:
-  explicit CommitFailingStore(store::Store& inner) : inner_(inner) {}
-  Result<std::vector<core::Sandbox>> LoadSandboxes() override { return inner_.LoadSandboxes(); }
-  Result<core::Sandbox> GetSandbox(const std::string& p) override { return inner_.GetSandbox(p); }
-  Result<std::vector<core::Sandbox>> ListSandboxes(const store::ListOptions& o) override {
-    return inner_.ListSandboxes(o);
-  }
-  Result<std::vector<core::Sandbox>> ListIdleDue(SystemTime now, int limit) override {
-    return inner_.ListIdleDue(now, limit);
-  }
-  Status CommitTransition(const core::Sandbox& next, int64_t expected, const std::string& id,
-                          const std::optional<store::HistoryRow>& h) override {
-    return inner_.CommitTransition(next, expected, id, h);
-  }
-  Status RecordEvent(const std::string& id, const store::HistoryRow& h) override {
-    return inner_.RecordEvent(id, h);
-  }
-  Status AppendHistory(const store::HistoryRow& h) override { return inner_.AppendHistory(h); }
-  Result<bool> IsEventProcessed(const std::string& id) override {
-    return inner_.IsEventProcessed(id);
-  }
-  Status Batch(const std::function<Status()>& body) override {
-    // The body's writes really happen, then the commit is refused: the real
-    // store rolls every one of them back.
-    return inner_.Batch([&]() -> Status {
-      Status s = body();
-      return s.ok() ? Unavailable("disk went away during commit") : s;
-    });
-  }
-  Result<std::vector<store::HistoryRow>> ListHistory(const std::string& p, int limit) override {
-    return inner_.ListHistory(p, limit);
-  }
-  Result<int64_t> RecordJobRun(const store::JobRun& run) override {
-    return inner_.RecordJobRun(run);
-  }
-  Result<std::vector<store::JobRun>> ListJobRuns(const std::string& job, int limit) override {
-    return inner_.ListJobRuns(job, limit);
-  }
-  Status Ping() override { return inner_.Ping(); }
-
- private:
-  store::Store& inner_;
-};
-
-TEST(LifecycleBatchTest, FailedCommitFailsEveryEventOfTheBatchAndChangesNothing) {
-  auto sqlite = std::move(*store::SqliteStore::Open(":memory:"));
-  CommitFailingStore store(*sqlite);
-  BatchHarness h(store);
-  auto results = h.ApplyTogether({CreatedFor("c1", "p1", "sb1", 10),
-                                  Webhook("x1", EventType::kPaused, 20, "sb1"),
-                                  CreatedFor("c2", "p2", "sb2", 10)});
-  for (auto& r : results) {
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code(), StatusCode::kUnavailable);
-  }
-  // Nothing reached the read model, the bus or the database; the events can
-  // be delivered again.
-  EXPECT_TRUE(h.read_model.All().empty());
-  EXPECT_TRUE(h.published.empty());
-  EXPECT_TRUE(sqlite->LoadSandboxes()->empty());
-  EXPECT_FALSE(*sqlite->IsEventProcessed("c1"));
-  EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 0);
-}
-
-TEST(LifecycleBatchTest, LoneEventIsWrittenWithoutWaitingForOthers) {
-  auto store = std::move(*store::SqliteStore::Open(":memory:"));
-  BatchHarness h(*store);
-  for (int i = 0; i < 3; ++i) {
-    std::optional<Result<ApplyResult>> out;
-    net::co_spawn(h.io,
-                  h.lifecycle.Apply(CreatedFor("c" + std::to_string(i), "p" + std::to_string(i),
-                                               "sb" + std::to_string(i), 10)),
-                  [&](std::exception_ptr, Result<ApplyResult> r) { out.emplace(std::move(r)); });
-    for (int n = 0; n < 5000 && !out; ++n) {
-      h.io.restart();
-      h.io.run_for(std::chrono::milliseconds(1));
-    }
-    ASSERT_TRUE(out.has_value());
-    ASSERT_TRUE(out->ok());
-  }
-  EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 3);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "lifecycle/reconcile.h"
 
 #include <map>
+#include <set>
 
 #include "base/log.h"
 #include "lifecycle/lifecycle.h"
@@ -53,6 +54,29 @@ std::optional<RepairPlan> PlanRepair(const Sandbox& s, const provider::ProviderS
   return std::nullopt;
 }
 
+std::vector<provider::ProviderSandbox> PlanOrphans(
+    const std::vector<Sandbox>& records, const std::vector<provider::ProviderSandbox>& listed,
+    SystemTime now, std::chrono::seconds grace) {
+  std::vector<provider::ProviderSandbox> orphans;
+  if (grace <= std::chrono::seconds(0)) return orphans;
+  std::set<std::string> recorded;
+  std::set<std::string> creating;
+  for (const Sandbox& s : records) {
+    if (!s.sandbox_id.empty()) recorded.insert(s.sandbox_id);
+    // A create in flight (a new one, or one replacing a killed sandbox) may
+    // be about to record or adopt the sandbox it made.
+    if (s.status == SandboxStatus::kStarting) creating.insert(s.project_id);
+  }
+  for (const provider::ProviderSandbox& p : listed) {
+    auto project = p.metadata.find("projectId");
+    if (project == p.metadata.end() || !p.metadata.contains(provider::kCreateRequestIdKey)) continue;
+    if (recorded.contains(p.sandbox_id) || creating.contains(project->second)) continue;
+    if (p.started_at == SystemTime{} || now - p.started_at < grace) continue;
+    orphans.push_back(p);
+  }
+  return orphans;
+}
+
 net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_grace) {
   auto listed = co_await ListProvider();
   if (!listed.ok()) co_return listed.error().WithContext("reconcile: list provider sandboxes");
@@ -88,7 +112,28 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
                  1, "Records repaired by the reconciler (lost webhooks or a crash)");
     ++repaired;
   }
+  co_await KillOrphans(listed->sandboxes);
   co_return repaired;
+}
+
+net::awaitable<void> Lifecycle::KillOrphans(const std::vector<provider::ProviderSandbox>& listed) {
+  // After the repairs above, so a sandbox a repair just adopted is recorded.
+  const auto orphans =
+      PlanOrphans(read_model_.All(), listed, clock_.Now(), options_.orphan_grace);
+  for (const provider::ProviderSandbox& p : orphans) {
+    const std::string& project = p.metadata.at("projectId");
+    SBX_LOG_WARN("orphan: provider sandbox {} of project {} (started {}, create request {}) "
+                 "matches no record; killing it",
+                 p.sandbox_id, project, FormatRfc3339(p.started_at),
+                 p.metadata.at(provider::kCreateRequestIdKey));
+    Status killed = co_await KillAtProvider(p.sandbox_id);
+    if (!killed.ok()) {
+      SBX_LOG_ERROR("orphan {}: kill failed: {}", p.sandbox_id, killed.ToString());
+      continue;
+    }
+    metrics_.Inc("sandboxd_orphans_killed_total", {}, 1,
+                 "Provider sandboxes with sandboxd's marker and no record, killed by the reconciler");
+  }
 }
 
 }  // namespace sbx::lifecycle

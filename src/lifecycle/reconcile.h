@@ -1,13 +1,17 @@
 // Drift repair: what event brings one sandbox record back to what the
 // provider reports (a lost webhook, a crash between a provider call and its
-// record, a sandbox removed behind sandboxd's back). PlanRepair is the pure
-// decision; Lifecycle::Reconcile (reconcile.cc) lists the provider's
-// sandboxes and applies each plan as a `reconciler` event. Pure; thread-safe.
+// record, a sandbox removed behind sandboxd's back), and which provider
+// sandboxes are orphans to kill (a create that timed out but did create a
+// sandbox). PlanRepair and PlanOrphans are the pure decisions;
+// Lifecycle::Reconcile (reconcile.cc) lists the provider's sandboxes, applies
+// each repair as a `reconciler` event and kills the orphans. Pure;
+// thread-safe.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/time.h"
 #include "core/event.h"
@@ -36,5 +40,18 @@ struct RepairPlan {
 // record without a sandbox id); paused there → paused.
 std::optional<RepairPlan> PlanRepair(const core::Sandbox& s, const provider::ProviderSandbox* p,
                                      SystemTime now, std::chrono::seconds in_flight_grace);
+
+// The provider sandboxes to kill as orphans: those that carry sandboxd's
+// marker (metadata projectId and provider::kCreateRequestIdKey) but whose id no record
+// in `records` names, and that started at least `grace` before `now` (a
+// sandbox created moments ago may not be recorded yet). Left alone: sandboxes
+// without the marker (not ours, or made by hand), without a start time, and
+// those of a project whose record is STARTING (its create may be about to
+// record or adopt one). A grace of zero or less
+// disables the reaper (nothing is returned).
+std::vector<provider::ProviderSandbox> PlanOrphans(
+    const std::vector<core::Sandbox>& records,
+    const std::vector<provider::ProviderSandbox>& listed, SystemTime now,
+    std::chrono::seconds grace);
 
 }  // namespace sbx::lifecycle

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "lifecycle/testing.h"
+
 namespace sbx::lifecycle {
 namespace {
 
@@ -89,6 +93,103 @@ TEST(PlanRepairTest, InFlightRecordsWithinTheGraceAreLeftAlone) {
       PlanRepair(Record(SandboxStatus::kPausing, "sbx1", kNow - 10s), &running, kNow, 10s));
   // The grace is for operations in flight only: a RUNNING record is repaired at once.
   EXPECT_TRUE(PlanRepair(Record(SandboxStatus::kRunning, "sbx1", kNow), nullptr, kNow, 10s));
+}
+
+// --- Orphans ---
+
+ProviderSandbox Marked(std::string id, std::string project, SystemTime started_at) {
+  ProviderSandbox p = At(ProviderState::kRunning, std::move(id));
+  p.metadata = {{"projectId", std::move(project)}, {provider::kCreateRequestIdKey, "req-1"}};
+  p.started_at = started_at;
+  return p;
+}
+
+std::vector<std::string> Ids(const std::vector<ProviderSandbox>& v) {
+  std::vector<std::string> out;
+  for (const auto& p : v) out.push_back(p.sandbox_id);
+  return out;
+}
+
+TEST(PlanOrphansTest, KillsOnlyMarkedUnrecordedSandboxesPastTheGrace) {
+  const std::vector<Sandbox> records = {Record(SandboxStatus::kRunning, "sbx1")};
+  const std::vector<ProviderSandbox> listed = {
+      Marked("sbx1", "p1", kNow - 1h),   // recorded
+      Marked("sbx2", "p1", kNow - 1h),   // an older create's sandbox: orphan
+      Marked("sbx3", "p2", kNow - 10min),  // exactly the grace: orphan
+      Marked("sbx4", "p2", kNow - 9min),   // too young: maybe not recorded yet
+  };
+  EXPECT_EQ(Ids(PlanOrphans(records, listed, kNow, 10min)),
+            (std::vector<std::string>{"sbx2", "sbx3"}));
+  // A grace of zero switches the reaper off.
+  EXPECT_TRUE(PlanOrphans(records, listed, kNow, 0s).empty());
+}
+
+TEST(PlanOrphansTest, LeavesUnmarkedUnknownAgeAndInFlightCreatesAlone) {
+  ProviderSandbox no_request_id = Marked("a", "p1", kNow - 1h);
+  no_request_id.metadata.erase(provider::kCreateRequestIdKey);
+  ProviderSandbox no_project = Marked("b", "p1", kNow - 1h);
+  no_project.metadata.erase("projectId");
+  ProviderSandbox no_start = Marked("c", "p1", SystemTime{});
+  const ProviderSandbox creating = Marked("d", "p3", kNow - 1h);
+  // p3's create has not recorded a sandbox yet: it may be about to adopt "d".
+  // p4's record still names its killed sandbox while a new create runs.
+  const ProviderSandbox replacing = Marked("e", "p4", kNow - 1h);
+  const std::vector<Sandbox> records = {[] {
+                                          Sandbox s = Record(SandboxStatus::kStarting, "");
+                                          s.project_id = "p3";
+                                          return s;
+                                        }(),
+                                        [] {
+                                          Sandbox s = Record(SandboxStatus::kStarting, "old");
+                                          s.project_id = "p4";
+                                          return s;
+                                        }()};
+  EXPECT_TRUE(PlanOrphans(records, {no_request_id, no_project, no_start, creating, replacing},
+                          kNow, 10min)
+                  .empty());
+}
+
+TEST(ReconcileOrphansTest, ReconcileKillsOrphansAfterTheGraceAndCountsThem) {
+  testing::Harness h({.orphan_grace = 10min});
+  auto created = testing::RunSync(h.io, h.lifecycle.Create("p1", {}));
+  ASSERT_TRUE(created.ok());
+  // A create that timed out at the provider yet made a sandbox, and one that
+  // is not sandboxd's (no request id).
+  h.provider.Put(Marked("leaked", "p1", h.clock.Now()));
+  ProviderSandbox foreign = Marked("foreign", "p9", h.clock.Now());
+  foreign.metadata.erase(provider::kCreateRequestIdKey);
+  h.provider.Put(foreign);
+
+  h.clock.Advance(9min);
+  ASSERT_TRUE(testing::RunSync(h.io, h.lifecycle.Reconcile()).ok());
+  EXPECT_EQ(h.provider.calls("kill"), 0);
+
+  h.clock.Advance(1min);
+  ASSERT_TRUE(testing::RunSync(h.io, h.lifecycle.Reconcile()).ok());
+  EXPECT_EQ(h.provider.calls("kill"), 1);
+  const auto log = h.provider.log();
+  EXPECT_NE(std::find(log.begin(), log.end(), "kill leaked"), log.end());
+  EXPECT_TRUE(h.provider.Get("foreign").ok());
+  EXPECT_TRUE(h.provider.Get(created->sandbox.sandbox_id).ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_orphans_killed_total", {}), 1);
+
+  // Gone now: the next pass kills nothing more.
+  ASSERT_TRUE(testing::RunSync(h.io, h.lifecycle.Reconcile()).ok());
+  EXPECT_EQ(h.provider.calls("kill"), 1);
+}
+
+TEST(ReconcileOrphansTest, AFailedKillIsRetriedOnTheNextPass) {
+  testing::Harness h({.orphan_grace = 1min});
+  h.provider.Put(Marked("leaked", "p1", h.clock.Now()));
+  h.clock.Advance(2min);
+  h.provider.FailNext("kill", Unavailable("provider down"));
+  ASSERT_TRUE(testing::RunSync(h.io, h.lifecycle.Reconcile()).ok());
+  EXPECT_TRUE(h.provider.Get("leaked").ok());
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_orphans_killed_total", {}), 0);
+  ASSERT_TRUE(testing::RunSync(h.io, h.lifecycle.Reconcile()).ok());
+  EXPECT_FALSE(h.provider.Get("leaked").ok());
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_orphans_killed_total", {}), 1);
 }
 
 }  // namespace

@@ -22,7 +22,16 @@ struct CreateRequest {
   std::string project_id;
   std::string template_name;  // "hello" for the local runtime; E2B template id/alias
   core::Metadata metadata;    // always carries {"projectId": project_id}
+  // Whether the sandbox may reach public internet addresses. Unset: the
+  // template decides (local: its "egress"; E2B: its own default).
+  std::optional<bool> allow_internet_access;
 };
+
+// Metadata key under which a provider that can tag its sandboxes (provider/e2b)
+// stores the id of the create request that made each one. With `projectId`
+// it marks a sandbox as sandboxd's: the reconciler kills marked sandboxes that
+// no record names (lifecycle/reconcile.h PlanOrphans).
+inline constexpr char kCreateRequestIdKey[] = "sandboxd.requestId";
 
 struct ProviderSandbox {
   std::string sandbox_id;

@@ -5,6 +5,7 @@
 #include "base/testing/fake_clock.h"
 #include "e2b/signature.h"
 #include "runtime_api/testing/fake_http_client.h"
+#include "runtime_api/testing/fake_resolver.h"
 
 namespace sbx::runtime_api {
 
@@ -14,8 +15,11 @@ namespace {
 class DelivererTest : public ::testing::Test {
  protected:
   DelivererTest()
-      : deliverer_(io_.get_executor(), clock_, client_, ids_, metrics_,
-                   {.attempts = 3, .backoff = 10s, .request_timeout = 1s}) {}
+      : deliverer_(io_.get_executor(), clock_, client_, resolver_, ids_, metrics_,
+                   {.attempts = 3,
+                    .backoff = 10s,
+                    .request_timeout = 1s,
+                    .targets = {.allow_private = true}}) {}
   ~DelivererTest() override {
     deliverer_.Stop();
     Drain();
@@ -40,6 +44,7 @@ class DelivererTest : public ::testing::Test {
   net::io_context io_;
   FakeClock clock_;
   FakeHttpClient client_;
+  FakeResolver resolver_;
   IdGenerator ids_{5};
   Metrics metrics_;
   Deliverer deliverer_;
@@ -133,8 +138,8 @@ TEST_F(DelivererTest, DisabledDeliveryDropsEvents) {
 }
 
 TEST_F(DelivererTest, StandardAlphabetWhenConfigured) {
-  Deliverer padded(io_.get_executor(), clock_, client_, ids_, metrics_,
-                   {.url_safe_signature = false});
+  Deliverer padded(io_.get_executor(), clock_, client_, resolver_, ids_, metrics_,
+                   {.url_safe_signature = false, .targets = {.allow_private = true}});
   padded.Enqueue(Hook("w1"), "ev1", "{}");
   Drain();
   ASSERT_EQ(client_.sent().size(), 1u);
@@ -142,6 +147,82 @@ TEST_F(DelivererTest, StandardAlphabetWhenConfigured) {
             e2b::ComputeSignature("topsecret", "{}", /*url_safe=*/false));
   EXPECT_EQ(client_.sent()[0].request["e2b-signature"].size(), 44u);
   padded.Stop();
+  Drain();
+}
+
+TEST_F(DelivererTest, DeletingAWebhookCancelsItsQueueAndRetries) {
+  client_.PushStatus(http::status::internal_server_error);  // ev1's first try
+  deliverer_.Enqueue(Hook("w1"), "ev1", "1");
+  deliverer_.Enqueue(Hook("w1"), "ev2", "2");
+  deliverer_.Enqueue(Hook("w1"), "ev3", "3");
+  Drain();
+  ASSERT_EQ(client_.sent().size(), 1u);  // ev1 waits for its retry, ev2 and ev3 behind it
+  EXPECT_EQ(deliverer_.pending(), 3u);
+  deliverer_.Cancel("w1");
+  AdvanceAndRun(io_, clock_, 1min);
+  EXPECT_EQ(client_.sent().size(), 1u);  // nothing more goes to the deleted URL
+  EXPECT_EQ(Outcome("cancelled"), 3);
+  EXPECT_EQ(deliverer_.pending(), 0u);
+  EXPECT_EQ(deliverer_.queues(), 0u);  // a deleted webhook leaves nothing behind
+  // Another webhook is untouched, and w1's id can queue again later.
+  deliverer_.Enqueue(Hook("w2"), "ev4", "4");
+  Drain();
+  EXPECT_EQ(client_.sent().size(), 2u);
+  // An idle webhook's queue is forgotten at once.
+  deliverer_.Cancel("w2");
+  EXPECT_EQ(deliverer_.queues(), 0u);
+}
+
+TEST_F(DelivererTest, UpdatingAWebhookRetargetsWhatIsQueued) {
+  client_.PushStatus(http::status::internal_server_error);
+  deliverer_.Enqueue(Hook("w1", "http://127.0.0.1:1/old"), "ev1", "1");
+  Drain();
+  ASSERT_EQ(client_.sent().size(), 1u);
+  deliverer_.Update(Hook("w1", "http://127.0.0.1:2/new"));
+  AdvanceAndRun(io_, clock_, 10s);
+  ASSERT_EQ(client_.sent().size(), 2u);
+  EXPECT_EQ(client_.sent()[1].port, 2);
+  EXPECT_EQ(client_.sent()[1].request.target(), "/new");
+  // Disabling it cancels what waits.
+  client_.PushStatus(http::status::internal_server_error);
+  deliverer_.Enqueue(Hook("w1", "http://127.0.0.1:2/new"), "ev2", "2");
+  Drain();
+  Webhook off = Hook("w1", "http://127.0.0.1:2/new");
+  off.enabled = false;
+  deliverer_.Update(off);
+  AdvanceAndRun(io_, clock_, 1min);
+  EXPECT_EQ(client_.sent().size(), 3u);
+  EXPECT_EQ(Outcome("cancelled"), 1);
+}
+
+TEST_F(DelivererTest, SendsToTheResolvedAddressThatPassedThePolicy) {
+  Deliverer strict(io_.get_executor(), clock_, client_, resolver_, ids_, metrics_,
+                   {.attempts = 3, .backoff = 10s, .targets = {.allow_private = false}});
+  // A name resolving to a metadata address and a public one: the public one
+  // is used, with the name kept in Host.
+  resolver_.Set("hooks.example.test", {"169.254.169.254", "93.184.216.34"});
+  strict.Enqueue(Hook("w1", "http://hooks.example.test:8080/h"), "ev1", "{}");
+  Drain();
+  ASSERT_EQ(client_.sent().size(), 1u);
+  EXPECT_EQ(client_.sent()[0].host, "93.184.216.34");
+  EXPECT_EQ(client_.sent()[0].port, 8080);
+  EXPECT_EQ(client_.sent()[0].request[http::field::host], "hooks.example.test:8080");
+  // Rebound to loopback and a private address only: refused, not retried.
+  resolver_.Set("hooks.example.test", {"127.0.0.1", "10.1.2.3"});
+  strict.Enqueue(Hook("w1", "http://hooks.example.test:8080/h"), "ev2", "{}");
+  AdvanceAndRun(io_, clock_, 1min);
+  EXPECT_EQ(client_.sent().size(), 1u);
+  EXPECT_EQ(Outcome("blocked"), 1);
+  // IPv6 link-local literal: refused.
+  strict.Enqueue(Hook("w2", "http://[fe80::1]:80/h"), "ev3", "{}");
+  Drain();
+  EXPECT_EQ(client_.sent().size(), 1u);
+  EXPECT_EQ(Outcome("blocked"), 2);
+  // A name that does not resolve is a failed attempt, retried.
+  strict.Enqueue(Hook("w3", "http://nowhere.test/h"), "ev4", "{}");
+  AdvanceAndRun(io_, clock_, 1min);
+  EXPECT_EQ(Outcome("failed"), 1);
+  strict.Stop();
   Drain();
 }
 

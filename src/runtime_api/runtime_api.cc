@@ -6,12 +6,14 @@
 #include <map>
 #include <set>
 
+#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 
 #include "base/log.h"
 #include "e2b/json.h"
 #include "e2b/rest.h"
 #include "e2b/webhook_event.h"
+#include "runtime_api/limits.h"
 #include "runtime_api/wire.h"
 
 namespace sbx::runtime_api {
@@ -51,27 +53,45 @@ Result<std::string> PathWebhookId(const http_server::RequestContext& ctx) {
   return it->second;
 }
 
+// `memory: false` asks for a filesystem-only snapshot or a cold boot.
+Status MemoryUnsupported(std::string_view call) {
+  return InvalidArgument(fmt::format(
+      "{} with memory false is not supported by the local runtime: a paused sandbox is "
+      "frozen with its memory and resumes from it",
+      call));
+}
+
 json::array ToArray(const std::vector<SandboxRecord>& list) {
   std::vector<e2b::ListedSandbox> out;
   for (const SandboxRecord& s : list) out.push_back(ToListedSandbox(s));
   return e2b::ToJson(out);
 }
 
+// One target policy for registrations and deliveries.
+RuntimeOptions WithTargets(RuntimeOptions o) {
+  o.delivery.targets = o.webhook_targets;
+  return o;
+}
+
 }  // namespace
 
 RuntimeServer::RuntimeServer(net::any_io_executor executor, Clock& clock, BlockingPool& pool,
-                             provider::Provider& provider, HttpClient& client, IdGenerator& ids,
-                             Metrics& metrics, RuntimeOptions options)
+                             provider::Provider& provider, HttpClient& client,
+                             Resolver& resolver, IdGenerator& ids, Metrics& metrics,
+                             RuntimeOptions options)
     : metrics_(metrics),
-      options_(std::move(options)),
+      resolver_(resolver),
+      options_(WithTargets(std::move(options))),
       sandboxes_(
           executor, clock, pool, provider, ids,
           [this](const e2b::WebhookEvent& e) { Publish(e); }, options_.sandboxes),
       webhooks_(clock, ids, pool,
                 {.file = options_.data_dir.empty() ? std::filesystem::path()
-                                                   : options_.data_dir / "webhooks.json"}),
-      deliverer_(executor, clock, client, ids, metrics, options_.delivery),
-      proxy_(client, sandboxes_, options_.proxy) {}
+                                                   : options_.data_dir / "webhooks.json",
+                 .max_webhooks = options_.max_webhooks,
+                 .targets = options_.webhook_targets}),
+      deliverer_(executor, clock, client, resolver, ids, metrics, options_.delivery),
+      proxy_(client, sandboxes_, options_.connector, options_.proxy) {}
 
 Status RuntimeServer::Load() {
   if (options_.api_key.empty()) return InvalidArgument("runtime: an API key is required");
@@ -124,6 +144,9 @@ http_server::Handler RuntimeServer::Wrap(std::string route, bool open, Fn fn) {
     Response res;
     if (Status s = open ? OkStatus() : Authenticate(ctx.request); !s.ok()) {
       res = ErrorFor(ctx.request, s);
+    } else if (ctx.request.body().size() > kMaxApiBodyBytes) {
+      res = E2bError(ctx.request, http::status::payload_too_large,
+                     fmt::format("Request body is larger than {} bytes", kMaxApiBodyBytes));
     } else if (fn) {
       res = co_await fn(ctx);
     } else {
@@ -153,6 +176,7 @@ void RuntimeServer::Register(http_server::Router& router) {
       {V::get, "/health", &RuntimeServer::Health, true},
       {V::get, "/metrics", &RuntimeServer::MetricsText, true},
       {V::post, "/sandboxes", &RuntimeServer::CreateSandbox, false},
+      {V::post, "/v2/sandboxes", &RuntimeServer::CreateSandboxV2, false},
       {V::get, "/sandboxes", &RuntimeServer::ListRunning, false},
       {V::get, "/v2/sandboxes", &RuntimeServer::ListSandboxesV2, false},
       {V::get, sandbox, &RuntimeServer::GetSandbox, false},
@@ -160,6 +184,7 @@ void RuntimeServer::Register(http_server::Router& router) {
       {V::post, sandbox + "/pause", &RuntimeServer::PauseSandbox, false},
       {V::post, sandbox + "/resume", &RuntimeServer::ResumeSandbox, false},
       {V::post, sandbox + "/connect", &RuntimeServer::ConnectSandbox, false},
+      {V::post, "/v2" + sandbox + "/connect", &RuntimeServer::ConnectSandboxV2, false},
       {V::post, sandbox + "/timeout", &RuntimeServer::SetSandboxTimeout, false},
       {V::post, sandbox + "/refreshes", &RuntimeServer::RefreshSandbox, false},
       {V::post, "/events/webhooks", &RuntimeServer::CreateWebhook, false},
@@ -202,9 +227,17 @@ void RuntimeServer::Register(http_server::Router& router) {
 // Sandboxes
 
 net::awaitable<http_server::Response> RuntimeServer::CreateSandbox(Ctx& ctx) {
+  co_return co_await Create(ctx, ApiVersion::kV1);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::CreateSandboxV2(Ctx& ctx) {
+  co_return co_await Create(ctx, ApiVersion::kV2);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::Create(Ctx& ctx, ApiVersion version) {
   auto request = ParseBody(ctx.request.body(), /*required=*/true, e2b::ParseNewSandbox);
   if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
-  auto created = co_await sandboxes_.Create(*request);
+  auto created = co_await sandboxes_.Create(*request, version);
   if (!created.ok()) co_return ErrorFor(ctx.request, created.error());
   co_return JsonBody(ctx.request, http::status::created,
                      e2b::ToJson(ToSandbox(*created, options_.domain)));
@@ -218,6 +251,7 @@ net::awaitable<http_server::Response> RuntimeServer::ListSandboxesV2(Ctx& ctx) {
   if (auto m = Query(ctx, "metadata")) {
     auto metadata = ParseMetadataQuery(*m);
     if (!metadata.ok()) co_return ErrorFor(ctx.request, metadata.error());
+    if (Status s = ValidateE2bMetadata(*metadata); !s.ok()) co_return ErrorFor(ctx.request, s);
     q.metadata = *metadata;
   }
   if (auto order = Query(ctx, "order")) {
@@ -239,7 +273,10 @@ net::awaitable<http_server::Response> RuntimeServer::ListSandboxesV2(Ctx& ctx) {
       co_return E2bError(ctx.request, http::status::bad_request,
                          "template filter does not accept tags");
     }
-    if (!tmpl->empty()) q.template_id = *tmpl;
+    if (!tmpl->empty()) {
+      if (Status s = ValidateTemplateId(*tmpl); !s.ok()) co_return ErrorFor(ctx.request, s);
+      q.template_id = *tmpl;
+    }
   }
   auto limit = ParseLimit(Query(ctx, "limit"));
   if (!limit.ok()) co_return ErrorFor(ctx.request, limit.error());
@@ -266,6 +303,7 @@ net::awaitable<http_server::Response> RuntimeServer::ListRunning(Ctx& ctx) {
   if (auto m = Query(ctx, "metadata")) {
     auto metadata = ParseMetadataQuery(*m);
     if (!metadata.ok()) co_return ErrorFor(ctx.request, metadata.error());
+    if (Status s = ValidateE2bMetadata(*metadata); !s.ok()) co_return ErrorFor(ctx.request, s);
     q.metadata = *metadata;
   }
   auto page = ListSandboxes(sandboxes_.All(), q);
@@ -297,9 +335,9 @@ net::awaitable<http_server::Response> RuntimeServer::KillSandbox(Ctx& ctx) {
 net::awaitable<http_server::Response> RuntimeServer::PauseSandbox(Ctx& ctx) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
-  // Body {memory}: accepted; local pauses always keep memory (cgroup freezer).
   auto request = ParseBody(ctx.request.body(), /*required=*/false, e2b::ParseSandboxPauseRequest);
   if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
+  if (request->memory == false) co_return ErrorFor(ctx.request, MemoryUnsupported("pause"));
   Status s = co_await sandboxes_.Pause(*id);
   if (!s.ok()) co_return ErrorFor(ctx.request, s);
   co_return Empty(ctx.request, http::status::no_content);
@@ -310,6 +348,7 @@ net::awaitable<http_server::Response> RuntimeServer::ResumeSandbox(Ctx& ctx) {
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
   auto request = ParseBody(ctx.request.body(), /*required=*/false, e2b::ParseResumedSandbox);
   if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
+  if (request->memory == false) co_return ErrorFor(ctx.request, MemoryUnsupported("resume"));
   auto resumed = co_await sandboxes_.Resume(*id, request->timeout_s, request->auto_pause);
   if (!resumed.ok()) co_return ErrorFor(ctx.request, resumed.error());
   co_return JsonBody(ctx.request, http::status::created,
@@ -317,11 +356,26 @@ net::awaitable<http_server::Response> RuntimeServer::ResumeSandbox(Ctx& ctx) {
 }
 
 net::awaitable<http_server::Response> RuntimeServer::ConnectSandbox(Ctx& ctx) {
+  co_return co_await Connect(ctx, ApiVersion::kV1);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::ConnectSandboxV2(Ctx& ctx) {
+  co_return co_await Connect(ctx, ApiVersion::kV2);
+}
+
+net::awaitable<http_server::Response> RuntimeServer::Connect(Ctx& ctx, ApiVersion version) {
   auto id = PathSandboxId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
-  auto request = ParseBody(ctx.request.body(), /*required=*/true, e2b::ParseConnectSandbox);
+  // v1 requires the body and its timeout; v2 defaults both (300 s).
+  auto request = version == ApiVersion::kV1
+                     ? ParseBody(ctx.request.body(), /*required=*/true, e2b::ParseConnectSandbox)
+                     : ParseBody(ctx.request.body(), /*required=*/false,
+                                 e2b::ParseConnectSandboxV2);
   if (!request.ok()) co_return ErrorFor(ctx.request, request.error());
-  auto connected = co_await sandboxes_.Connect(*id, request->timeout_s);
+  if (request->memory == false) co_return ErrorFor(ctx.request, MemoryUnsupported("connect"));
+  const int64_t timeout_s =
+      request->timeout_s.value_or(options_.sandboxes.default_timeout_v2.count());
+  auto connected = co_await sandboxes_.Connect(*id, timeout_s);
   if (!connected.ok()) co_return ErrorFor(ctx.request, connected.error());
   co_return JsonBody(ctx.request, connected->resumed ? http::status::created : http::status::ok,
                      e2b::ToJson(ToSandbox(connected->sandbox, options_.domain)));
@@ -349,9 +403,31 @@ net::awaitable<http_server::Response> RuntimeServer::RefreshSandbox(Ctx& ctx) {
 
 // Webhooks
 
+net::awaitable<Status> RuntimeServer::CheckWebhookName(const json::object& body) {
+  const json::value* url = body.if_contains("url");
+  if (url == nullptr || !url->is_string()) co_return OkStatus();
+  auto parsed = boost::urls::parse_absolute_uri(url->as_string());
+  if (!parsed || parsed->host_type() != boost::urls::host_type::name) co_return OkStatus();
+  const std::string host = parsed->host();
+  if (host.empty() || IsLocalhostName(host)) co_return OkStatus();
+  auto addresses = co_await resolver_.Resolve(host);
+  if (!addresses.ok()) {
+    co_return InvalidArgument(fmt::format("Field 'url': host {} does not resolve", host));
+  }
+  Status refused;
+  for (const auto& address : *addresses) {
+    Status s = CheckWebhookAddress(address, options_.webhook_targets);
+    if (s.ok()) co_return OkStatus();
+    refused = s;
+  }
+  co_return InvalidArgument(fmt::format("Field 'url': host {} resolves to no allowed address: {}",
+                                        host, refused.message()));
+}
+
 net::awaitable<http_server::Response> RuntimeServer::CreateWebhook(Ctx& ctx) {
   auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
   if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  if (Status s = co_await CheckWebhookName(*body); !s.ok()) co_return ErrorFor(ctx.request, s);
   auto created = webhooks_.Create(*body);
   if (!created.ok()) co_return ErrorFor(ctx.request, created.error());
   if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
@@ -379,8 +455,10 @@ net::awaitable<http_server::Response> RuntimeServer::UpdateWebhook(Ctx& ctx) {
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
   auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
   if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
+  if (Status s = co_await CheckWebhookName(*body); !s.ok()) co_return ErrorFor(ctx.request, s);
   auto updated = webhooks_.Update(*id, *body);
   if (!updated.ok()) co_return ErrorFor(ctx.request, updated.error());
+  deliverer_.Update(*updated);
   if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
   co_return JsonBody(ctx.request, http::status::ok,
                      WebhookJson(*updated, options_.sandboxes.team_id));
@@ -390,6 +468,7 @@ net::awaitable<http_server::Response> RuntimeServer::DeleteWebhook(Ctx& ctx) {
   auto id = PathWebhookId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
   if (Status s = webhooks_.Delete(*id); !s.ok()) co_return ErrorFor(ctx.request, s);
+  deliverer_.Cancel(*id);
   if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
   co_return Empty(ctx.request, http::status::ok);
 }

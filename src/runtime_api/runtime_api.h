@@ -4,9 +4,12 @@
 // signed v2 event delivery, preview-host proxying
 // ("<port>-<sandboxId>.<domain>") and /metrics, /health.
 // Routes (all but /health, /metrics and preview hosts need X-API-Key):
-//   POST /sandboxes · GET /sandboxes · GET /v2/sandboxes
+//   POST /sandboxes · POST /v2/sandboxes · GET /sandboxes · GET /v2/sandboxes
 //   GET|DELETE /sandboxes/{sandboxID}
 //   POST /sandboxes/{sandboxID}/{pause,resume,connect,timeout,refreshes}
+//   POST /v2/sandboxes/{sandboxID}/connect
+// Request bodies of these routes are limited to kMaxApiBodyBytes (413);
+// limits.h has the rest of what is accepted.
 //   POST|GET /events/webhooks · GET|PATCH|DELETE /events/webhooks/{webhookID}
 //   GET|POST /admin/webhook-delivery   testing aid: {"enabled":false} stops delivery
 // Errors are E2B's {"code":<status>,"message":…}. Every request is counted in
@@ -32,6 +35,7 @@
 #include "runtime_api/delivery.h"
 #include "runtime_api/http_client.h"
 #include "runtime_api/proxy.h"
+#include "runtime_api/resolver.h"
 #include "runtime_api/sandboxes.h"
 #include "runtime_api/webhooks.h"
 
@@ -50,14 +54,22 @@ struct RuntimeOptions {
   SandboxesOptions sandboxes;  // timeouts (default 15 s, max 24 h), templates
   DelivererOptions delivery;   // attempts 3, backoff 10 s, request timeout, signature alphabet
   PreviewProxyOptions proxy;   // upstream timeout
+  // Where webhooks may point (registration and every delivery); replaces
+  // delivery.targets. --webhook-allow-private.
+  WebhookTargetPolicy webhook_targets;
+  size_t max_webhooks = 100;  // registrations at most
+  // How the preview proxy reaches local sandboxes inside their network
+  // namespaces (the LocalProvider); null: through the HttpClient on the
+  // host's 127.0.0.1 (providers whose sandboxes serve there, unit tests).
+  provider::local::SandboxConnector* connector = nullptr;
 };
 
 class RuntimeServer {
  public:
   // References must outlive the server.
   RuntimeServer(net::any_io_executor executor, Clock& clock, BlockingPool& pool,
-                provider::Provider& provider, HttpClient& client, IdGenerator& ids,
-                Metrics& metrics, RuntimeOptions options);
+                provider::Provider& provider, HttpClient& client, Resolver& resolver,
+                IdGenerator& ids, Metrics& metrics, RuntimeOptions options);
 
   // Checks the options and loads webhook registrations and the provider's
   // sandboxes. Blocks: call before the io_context runs. kInvalidArgument for
@@ -85,8 +97,15 @@ class RuntimeServer {
   Status Authenticate(const http_server::Request& req) const;
   void Count(const std::string& route, const Response& res);
   void Publish(const e2b::WebhookEvent& event);
+  // A registration body whose `url` names a host by name (not an IP literal
+  // or localhost): it must resolve, and to at least one address the target
+  // policy allows; kInvalidArgument naming the field otherwise. Other URL
+  // problems are left to WebhookRegistry, which names them.
+  net::awaitable<Status> CheckWebhookName(const boost::json::object& body);
 
   net::awaitable<Response> CreateSandbox(Ctx& ctx);
+  net::awaitable<Response> CreateSandboxV2(Ctx& ctx);
+  net::awaitable<Response> Create(Ctx& ctx, ApiVersion version);
   net::awaitable<Response> ListSandboxesV2(Ctx& ctx);
   net::awaitable<Response> ListRunning(Ctx& ctx);
   net::awaitable<Response> GetSandbox(Ctx& ctx);
@@ -94,6 +113,8 @@ class RuntimeServer {
   net::awaitable<Response> PauseSandbox(Ctx& ctx);
   net::awaitable<Response> ResumeSandbox(Ctx& ctx);
   net::awaitable<Response> ConnectSandbox(Ctx& ctx);
+  net::awaitable<Response> ConnectSandboxV2(Ctx& ctx);
+  net::awaitable<Response> Connect(Ctx& ctx, ApiVersion version);
   net::awaitable<Response> SetSandboxTimeout(Ctx& ctx);
   net::awaitable<Response> RefreshSandbox(Ctx& ctx);
   net::awaitable<Response> CreateWebhook(Ctx& ctx);
@@ -107,6 +128,7 @@ class RuntimeServer {
   net::awaitable<Response> MetricsText(Ctx& ctx);
 
   Metrics& metrics_;
+  Resolver& resolver_;
   const RuntimeOptions options_;
   Sandboxes sandboxes_;
   WebhookRegistry webhooks_;

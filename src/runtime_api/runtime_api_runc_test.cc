@@ -4,6 +4,7 @@
 // Fails, never skips, when not root or runc is missing. Every test removes its
 // containers in TearDown, also when it fails.
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -21,7 +22,7 @@
 #include "provider/local/local_provider.h"
 #include "provider/local/posix_process_runner.h"
 #include "provider/local/runc.h"
-#include "provider/local/socket_loopback_network.h"
+#include "provider/local/linux_sandbox_host.h"
 #include "runtime_api/runtime_api.h"
 
 namespace sbx::runtime_api {
@@ -186,15 +187,14 @@ class RuntimeRuncTest : public ::testing::Test {
         (std::filesystem::temp_directory_path() / "sbx-runtime-test-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
+    ::chmod(dir_.c_str(), 0711);  // sandboxes' unprivileged users must traverse it
 
     provider::local::LocalProviderOptions local;
     local.runc_root = dir_ / "runc";
     local.sandboxes_dir = dir_ / "sandboxes";
     local.templates_dir = kTemplatesDir;
     local.binary_dir = kHelloBinaryDir;
-    local.first_port = 46000;
-    local.last_port = 46099;
-    provider_ = std::make_unique<provider::local::LocalProvider>(clock_, ids_, runner_, loopback_,
+    provider_ = std::make_unique<provider::local::LocalProvider>(clock_, ids_, runner_, host_,
                                                                  local);
     RuntimeOptions options;
     options.api_key = kKey;
@@ -202,8 +202,10 @@ class RuntimeRuncTest : public ::testing::Test {
     options.sandboxes.templates_dir = kTemplatesDir;
     options.delivery.backoff = 200ms;
     options.delivery.request_timeout = 2s;
+    options.webhook_targets.allow_private = true;  // the receiver is on 127.0.0.1
+    options.connector = provider_.get();  // sandboxes serve inside their namespaces
     runtime_ = std::make_unique<RuntimeServer>(io_.get_executor(), clock_, pool_, *provider_,
-                                               client_, ids_, metrics_, options);
+                                               client_, resolver_, ids_, metrics_, options);
     ASSERT_TRUE(runtime_->Load().ok());
     runtime_->Register(router_);
     server_ = std::make_unique<http_server::Server>(
@@ -239,6 +241,11 @@ class RuntimeRuncTest : public ::testing::Test {
         }
       }
     }
+    // Then everything else the sandboxes had (namespaces, mounts, helpers,
+    // uid claims), before their files go.
+    if (provider_ != nullptr) {
+      EXPECT_TRUE(provider_->Sweep().ok());
+    }
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
@@ -271,12 +278,13 @@ class RuntimeRuncTest : public ::testing::Test {
   provider::local::PosixProcessRunner runner_;
   SystemClock clock_;
   IdGenerator ids_{20261127};
-  provider::local::SocketLoopbackNetwork loopback_{clock_};
+  provider::local::LinuxSandboxHost host_{clock_};
   std::filesystem::path dir_;
   std::unique_ptr<provider::local::LocalProvider> provider_;
   net::io_context io_;
   BlockingPool pool_{{.threads = 4}};
   BeastHttpClient client_;
+  AsioResolver resolver_;
   Metrics metrics_;
   http_server::Router router_;
   std::unique_ptr<RuntimeServer> runtime_;
@@ -316,8 +324,9 @@ TEST_F(RuntimeRuncTest, LifecycleOverRealRunc) {
   EXPECT_EQ(again.status, 409u);
   EXPECT_EQ(Parse(again.body).at("message"),
             ("Error pausing sandbox - sandbox '" + id + "' is already paused").c_str());
+  // Paused without autoResume: E2B's proxy answer, and nothing resumes it.
   EXPECT_EQ(Http(port_, http::verb::get, "/state", "", "3000-" + id + ".localhost", false).status,
-            502u);
+            409u);
   auto listed = Parse(Api(http::verb::get, "/v2/sandboxes?state=paused").body);
   ASSERT_TRUE(listed.is_array());
   ASSERT_EQ(listed.as_array().size(), 1u);
@@ -350,6 +359,46 @@ TEST_F(RuntimeRuncTest, LifecycleOverRealRunc) {
   ASSERT_TRUE(killed.has_value());
   EXPECT_EQ(Parse(killed->body).at("event_data").at("kill_reason"), "request");
   EXPECT_EQ(Api(http::verb::get, "/sandboxes/" + id).status, 404u);
+}
+
+TEST_F(RuntimeRuncTest, PreviewTrafficResumesAnAutoResumeSandbox) {
+  Receiver receiver;
+  Subscribe(receiver.url());
+  auto r = Api(http::verb::post, "/v2/sandboxes",
+               R"({"templateID":"hello","timeout":120,"autoPause":true,)"
+               R"("autoResume":{"enabled":true}})");
+  ASSERT_EQ(r.status, 201u) << r.body;
+  const std::string id(Parse(r.body).at("sandboxID").as_string());
+  const json::value before = HelloState(id);
+  ASSERT_TRUE(before.is_object());
+  ASSERT_EQ(Api(http::verb::post, "/sandboxes/" + id + "/pause").status, 204u);
+  ASSERT_EQ(Parse(Api(http::verb::get, "/sandboxes/" + id).body).at("state"), "paused");
+
+  // Eight requests at once to the paused sandbox: one resume, eight answers
+  // from the app, whose counter shows it was frozen, not restarted.
+  std::vector<std::thread> clients;
+  std::vector<Reply> replies(8);
+  for (size_t i = 0; i < replies.size(); ++i) {
+    clients.emplace_back([&, i] {
+      replies[i] = Http(port_, http::verb::get, "/state", "", "3000-" + id + ".localhost", false);
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (const Reply& reply : replies) {
+    ASSERT_EQ(reply.status, 200u) << reply.body;
+    const json::value state = Parse(reply.body);
+    EXPECT_EQ(state.at("startedAt"), before.at("startedAt"));
+    EXPECT_GT(state.at("requests").as_int64(), before.at("requests").as_int64());
+  }
+  EXPECT_EQ(Parse(Api(http::verb::get, "/sandboxes/" + id).body).at("state"), "running");
+  ASSERT_TRUE(receiver.WaitFor(
+      [&](const Receiver::Delivery& d) { return IsEvent(d, "sandbox.lifecycle.resumed", id); }));
+  size_t resumed = 0;
+  for (const auto& d : receiver.deliveries()) {
+    if (IsEvent(d, "sandbox.lifecycle.resumed", id)) ++resumed;
+  }
+  EXPECT_EQ(resumed, 1u);
+  EXPECT_EQ(Api(http::verb::delete_, "/sandboxes/" + id).status, 204u);
 }
 
 TEST_F(RuntimeRuncTest, TimeoutKillsAndReportsIt) {

@@ -1,58 +1,10 @@
-#include "runtime_api/runtime_api.h"
-
-#include <gtest/gtest.h>
-
-#include <fmt/format.h>
-
-#include "e2b/signature.h"
-#include "e2b/webhook_event.h"
-#include "runtime_api/testing/harness.h"
-#include "runtime_api/wire.h"
+// RuntimeApi's REST routes against the test harness: the API key, sandbox
+// create/get/list/pause/resume/connect/timeout/delete, the v2 SDK bodies,
+// input limits and metrics (events, webhooks, previews: runtime_api_events_test.cc).
+#include "runtime_api/runtime_api_test_support.h"
 
 namespace sbx::runtime_api {
-
-using namespace std::chrono_literals;
 namespace {
-
-using testing::Harness;
-using V = http::verb;
-namespace json = boost::json;
-
-std::string Str(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : ""; }
-
-class RuntimeApiTest : public ::testing::Test {
- protected:
-  http_server::Response Call(V method, const std::string& target, std::string body = "",
-                             bool auth = true,
-                             std::vector<std::pair<std::string, std::string>> headers = {}) {
-    return h_.Call(method, target, std::move(body), auth, std::move(headers));
-  }
-  static json::value Json(const http_server::Response& r) { return Harness::Json(r); }
-  std::string Create(const std::string& body = R"({"templateID":"hello"})") {
-    return h_.Create(body);
-  }
-  // Registers a webhook for every event type; returns its id.
-  std::string Subscribe(const std::string& events = "[]") {
-    auto r = Call(V::post, "/events/webhooks",
-                  R"({"name":"sink","url":"http://127.0.0.1:9999/hook","events":)" + events +
-                      R"(,"signatureSecret":"shh"})");
-    EXPECT_EQ(r.result(), http::status::created) << r.body();
-    return std::string(Json(r).at("id").as_string());
-  }
-  // Bodies of the webhook deliveries so far, parsed.
-  std::vector<json::object> Deliveries() {
-    std::vector<json::object> out;
-    for (const auto& s : h_.client.sent()) {
-      if (s.port == 9999) out.push_back(json::parse(s.request.body()).as_object());
-    }
-    return out;
-  }
-  std::string MessageOf(const http_server::Response& r) {
-    return std::string(Json(r).at("message").as_string());
-  }
-
-  Harness h_;
-};
 
 TEST_F(RuntimeApiTest, RequiresTheApiKey) {
   for (auto [verb, target] :
@@ -123,8 +75,24 @@ TEST_F(RuntimeApiTest, CreateRejectsBadInput) {
            {R"({"templateID":"hello","timeout":-5})", "Timeout must be greater than 0"},
            {R"({"templateID":"hello","timeout":86401})", "Timeout cannot be greater than 24 hours"},
            {R"({"timeout":10})", "Field 'templateID' is required"},
-           {R"({"templateID":"hello","autoPauseMemory":false})",
-            "autoPauseMemory can only be false when autoPause is true"},
+           {R"({"templateID":"hello","autoPause":true,"autoPauseMemory":false})",
+            "autoPauseMemory false is not supported by the local runtime: pauses freeze the "
+            "processes and always keep their memory"},
+           {R"({"templateID":"hello","autoResume":{"enabled":true}})",
+            "autoResume can only be enabled together with autoPause"},
+           {R"({"templateID":"hello","envVars":{"A":"1"}})",
+            "envVars is not supported by the local runtime: a template's program gets the "
+            "environment its template names"},
+           {R"({"templateID":"hello","volumeMounts":[{"name":"v","path":"/data"}]})",
+            "volumeMounts is not supported by the local runtime: there are no volumes"},
+           {R"({"templateID":"hello","mcp":{"x":{}}})",
+            "mcp is not supported by the local runtime: there is no MCP gateway"},
+           {R"({"templateID":"hello","network":{"allowOut":["8.8.8.8"]}})",
+            "network.allowOut is not supported by the local runtime: egress is all (internet) or "
+            "nothing"},
+           {R"({"templateID":"hello x"})",
+            "templateID may only contain letters, digits, '-', '_', '.', '/' and ':'"},
+           {R"({"templateID":"hello","metadata":{"":"x"}})", "metadata keys must be 1 to 64 bytes"},
        }) {
     auto r = Call(V::post, "/sandboxes", c.body);
     EXPECT_EQ(r.result(), http::status::bad_request) << c.body;
@@ -361,157 +329,84 @@ TEST_F(RuntimeApiTest, DeleteKillsRunningAndPaused) {
   EXPECT_EQ(Call(V::get, "/sandboxes/" + c).result(), http::status::ok);
 }
 
-TEST_F(RuntimeApiTest, EveryLifecycleChangeIsDeliveredAsAV2Event) {
-  Subscribe();
-  const std::string id =
-      Create(R"({"templateID":"hello","timeout":50,"metadata":{"projectId":"p9"}})");
-  ASSERT_EQ(Call(V::post, "/sandboxes/" + id + "/timeout", R"({"timeout":40})").result(),
-            http::status::no_content);
-  ASSERT_EQ(Call(V::post, "/sandboxes/" + id + "/pause").result(), http::status::no_content);
-  ASSERT_EQ(Call(V::post, "/sandboxes/" + id + "/connect", R"({"timeout":60})").result(),
-            http::status::created);
-  ASSERT_EQ(Call(V::post, "/sandboxes/" + id + "/connect", R"({"timeout":600})").result(),
-            http::status::ok);
-  ASSERT_EQ(Call(V::delete_, "/sandboxes/" + id).result(), http::status::no_content);
-  h_.Drain();
-
-  auto events = Deliveries();
-  std::vector<std::string> types;
-  for (const auto& e : events) types.emplace_back(e.at("type").as_string());
-  EXPECT_EQ(types,
-            (std::vector<std::string>{"sandbox.lifecycle.created", "sandbox.lifecycle.updated",
-                                      "sandbox.lifecycle.paused", "sandbox.lifecycle.resumed",
-                                      "sandbox.lifecycle.updated", "sandbox.lifecycle.killed"}));
-  std::set<std::string> event_ids;
-  for (const auto& e : events) {
-    EXPECT_EQ(e.at("version"), "v2");
-    EXPECT_EQ(Str(e.at("sandbox_id")), id);
-    EXPECT_EQ(e.at("sandbox_template_id"), "hello");
-    EXPECT_TRUE(e.contains("sandbox_execution_id"));
-    EXPECT_TRUE(e.contains("sandbox_team_id"));
-    EXPECT_EQ(e.at("event_data").at("sandbox_metadata").at("projectId"), "p9");
-    event_ids.emplace(e.at("id").as_string());
-    // sandboxd's receiver parses it.
-    auto parsed = e2b::ParseWebhookEvent(json::serialize(e));
-    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-    EXPECT_EQ(parsed->project_id, "p9");
-  }
-  EXPECT_EQ(event_ids.size(), events.size());
-  const SystemTime now = TruncateToMillis(h_.clock.Now());
-  EXPECT_EQ(Str(events[1].at("event_data").at("set_timeout")), FormatRfc3339(now + 40s));
-  EXPECT_EQ(Str(events[4].at("event_data").at("set_timeout")), FormatRfc3339(now + 600s));
-  EXPECT_EQ(events[5].at("event_data").at("kill_reason"), "request");
-  EXPECT_NE(events[3].at("sandbox_execution_id"), events[2].at("sandbox_execution_id"));
-  // Signed with the registration's secret.
-  for (const auto& s : h_.client.sent()) {
-    EXPECT_TRUE(e2b::VerifySignature(s.request.body(), s.request["e2b-signature"], {"shh"}));
-  }
-}
-
-TEST_F(RuntimeApiTest, TimeoutKillsOrPausesWithEvents) {
-  Subscribe(R"(["sandbox.lifecycle.killed","sandbox.lifecycle.paused"])");
-  const std::string killed = Create(R"({"templateID":"hello","timeout":2})");
-  const std::string paused = Create(R"({"templateID":"hello","timeout":3,"autoPause":true})");
-  AdvanceAndRun(h_.io, h_.clock, 2s);
-  EXPECT_EQ(Call(V::get, "/sandboxes/" + killed).result(), http::status::not_found);
-  AdvanceAndRun(h_.io, h_.clock, 1s);
-  EXPECT_EQ(Json(Call(V::get, "/sandboxes/" + paused)).at("state"), "paused");
-  auto events = Deliveries();  // created events are not subscribed
-  ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].at("type"), "sandbox.lifecycle.killed");
-  EXPECT_EQ(Str(events[0].at("sandbox_id")), killed);
-  EXPECT_EQ(events[0].at("event_data").at("kill_reason"), "timeout");
-  EXPECT_EQ(events[1].at("type"), "sandbox.lifecycle.paused");
-  EXPECT_EQ(Str(events[1].at("sandbox_id")), paused);
-}
-
-TEST_F(RuntimeApiTest, WebhookRegistrationCrud) {
-  auto c = Call(V::post, "/events/webhooks",
-                R"({"name":"n","url":"http://127.0.0.1:1/h","events":["sandbox.lifecycle.paused"],
-                    "signatureSecret":"secret-value"})");
+TEST_F(RuntimeApiTest, V2CreateAndConnectServeTheCurrentSdk) {
+  // v2 create: the body of e2b 2.51.0, with the v2 default timeout of 300 s.
+  auto c = Call(V::post, "/v2/sandboxes",
+                R"({"templateID":"hello","metadata":{"projectId":"p1","user id":"ü"},)"
+                R"("allow_internet_access":false,"network":{"allowPublicTraffic":true}})");
   ASSERT_EQ(c.result(), http::status::created) << c.body();
-  auto w = Json(c).as_object();
-  for (const char* key : {"id", "name", "createdAt", "teamId", "url", "enabled", "events"}) {
-    EXPECT_TRUE(w.contains(key)) << key;
-  }
-  EXPECT_FALSE(c.body().find("secret-value") != std::string::npos);
-  EXPECT_EQ(w.at("enabled"), true);
-  const std::string id(w.at("id").as_string());
-  EXPECT_TRUE(IsUuid(id));
+  const std::string id(Json(c).at("sandboxID").as_string());
+  auto g = Json(Call(V::get, "/sandboxes/" + id));
+  EXPECT_EQ(*ParseRfc3339(g.at("endAt").as_string()) - *ParseRfc3339(g.at("startedAt").as_string()),
+            300s);
+  EXPECT_EQ(g.at("allowInternetAccess"), false);
+  EXPECT_EQ(g.at("metadata").at("user id"), "ü");  // E2B keys are free text
+  // denyOut 0.0.0.0/0 is E2B's spelling of "no internet".
+  auto d = Call(V::post, "/v2/sandboxes",
+                R"({"templateID":"hello","network":{"denyOut":["0.0.0.0/0"]}})");
+  ASSERT_EQ(d.result(), http::status::created) << d.body();
+  EXPECT_EQ(Json(Call(V::get, "/sandboxes/" + std::string(Json(d).at("sandboxID").as_string())))
+                .at("allowInternetAccess"),
+            false);
+  // Not said: null, as E2B answers.
+  EXPECT_TRUE(Json(Call(V::get, "/sandboxes/" + Create())).at("allowInternetAccess").is_null());
 
-  auto list = Call(V::get, "/events/webhooks");
-  EXPECT_EQ(list.result(), http::status::ok);
-  EXPECT_EQ(Json(list).as_array().size(), 1u);
-  EXPECT_EQ(list.body().find("secret-value"), std::string::npos);
-  EXPECT_EQ(Json(Call(V::get, "/events/webhooks/" + id)).at("name"), "n");
-  auto p = Call(V::patch, "/events/webhooks/" + id, R"({"enabled":false,"events":[]})");
-  EXPECT_EQ(p.result(), http::status::ok);
-  EXPECT_EQ(Json(p).at("enabled"), false);
-  EXPECT_EQ(Json(p).at("events").as_array().size(), 0u);
-  EXPECT_EQ(Call(V::patch, "/events/webhooks/" + id, R"({"url":"gopher://x"})").result(),
-            http::status::bad_request);
-  EXPECT_EQ(Call(V::delete_, "/events/webhooks/" + id).result(), http::status::ok);
-  EXPECT_EQ(Call(V::get, "/events/webhooks/" + id).result(), http::status::not_found);
-  EXPECT_EQ(Call(V::delete_, "/events/webhooks/" + id).result(), http::status::not_found);
-  EXPECT_EQ(Call(V::get, "/events/webhooks/not-a-uuid").result(), http::status::bad_request);
-  EXPECT_EQ(Call(V::post, "/events/webhooks", R"({"name":"n"})").result(),
-            http::status::bad_request);
-  EXPECT_EQ(Call(V::post, "/events/webhooks", "[").result(), http::status::bad_request);
-}
-
-TEST_F(RuntimeApiTest, DisabledWebhooksAndDeliveryGetNothing) {
-  const std::string id = Subscribe();
-  ASSERT_EQ(Call(V::patch, "/events/webhooks/" + id, R"({"enabled":false})").result(),
-            http::status::ok);
-  Create();
-  EXPECT_TRUE(Deliveries().empty());
-  ASSERT_EQ(Call(V::patch, "/events/webhooks/" + id, R"({"enabled":true})").result(),
-            http::status::ok);
-  auto off = Call(V::post, "/admin/webhook-delivery", R"({"enabled":false})");
-  EXPECT_EQ(off.result(), http::status::ok);
-  EXPECT_EQ(Json(off).at("enabled"), false);
-  Create();
-  EXPECT_TRUE(Deliveries().empty());
-  EXPECT_EQ(Json(Call(V::get, "/admin/webhook-delivery")).at("enabled"), false);
-  EXPECT_EQ(Call(V::post, "/admin/webhook-delivery", "{}").result(), http::status::bad_request);
-  ASSERT_EQ(Call(V::post, "/admin/webhook-delivery", R"({"enabled":true})").result(),
-            http::status::ok);
-  Create();
-  EXPECT_EQ(Deliveries().size(), 1u);
-}
-
-TEST_F(RuntimeApiTest, PreviewHostsAreProxiedToTheSandbox) {
-  const std::string id = Create();
-  const std::string host = "3000-" + id + ".localhost:3000";
-  h_.client.PushStatus(http::status::ok, "hello page");
-  // Even on an API path, and without an API key, a preview host reaches the sandbox.
-  auto r = Call(V::get, "/sandboxes?x=1", "", false, {{"Host", host}});
-  EXPECT_EQ(r.result(), http::status::ok);
-  EXPECT_EQ(r.body(), "hello page");
-  ASSERT_EQ(h_.client.sent().size(), 1u);
-  const auto& sent = h_.client.sent()[0];
-  EXPECT_EQ(sent.host, "127.0.0.1");
-  EXPECT_EQ(sent.port, 9);  // FakeProvider's url http://127.0.0.1:9/…
-  EXPECT_EQ(sent.request.target(), "/sandboxes?x=1");
-  EXPECT_EQ(sent.request["X-Forwarded-Host"], host);
-  EXPECT_FALSE(sent.request.keep_alive());
-  // Other methods and unknown paths too.
-  EXPECT_EQ(Call(V::put, "/health", "x", false, {{"Host", host}}).result(), http::status::ok);
-  EXPECT_EQ(Call(V::get, "/any/where", "", false, {{"Host", host}}).result(), http::status::ok);
-  EXPECT_EQ(h_.client.sent().size(), 3u);
-
-  h_.client.PushError(Unavailable("connection refused"));
-  EXPECT_EQ(Call(V::get, "/", "", false, {{"Host", host}}).result(), http::status::bad_gateway);
+  // v2 connect: the body is optional; a running sandbox answers 200.
+  auto running = Call(V::post, "/v2/sandboxes/" + id + "/connect");
+  EXPECT_EQ(running.result(), http::status::ok) << running.body();
   ASSERT_EQ(Call(V::post, "/sandboxes/" + id + "/pause").result(), http::status::no_content);
-  auto paused = Call(V::get, "/", "", false, {{"Host", host}});
-  EXPECT_EQ(paused.result(), http::status::bad_gateway);
-  EXPECT_EQ(Str(Json(paused).at("sandboxId")), id);
-  auto unknown = Call(V::get, "/", "", false, {{"Host", "3000-nosuch.localhost"}});
-  EXPECT_EQ(unknown.result(), http::status::bad_gateway);
-  EXPECT_EQ(h_.client.sent().size(), 4u);
-  // The API host itself is not a preview host.
-  EXPECT_EQ(Call(V::get, "/nothing").result(), http::status::not_found);
-  EXPECT_EQ(Call(V::put, "/sandboxes").result(), http::status::method_not_allowed);
+  auto resumed = Call(V::post, "/v2/sandboxes/" + id + "/connect", R"({"timeout":60})");
+  EXPECT_EQ(resumed.result(), http::status::created) << resumed.body();
+  EXPECT_EQ(Json(resumed).at("sandboxID").as_string(), id);
+  // A cold boot cannot be done here: 400, and nothing changes.
+  auto reboot = Call(V::post, "/v2/sandboxes/" + id + "/connect", R"({"memory":false})");
+  EXPECT_EQ(reboot.result(), http::status::bad_request);
+  EXPECT_EQ(Call(V::post, "/sandboxes/" + id + "/pause", R"({"memory":false})").result(),
+            http::status::bad_request);
+  EXPECT_EQ(Json(Call(V::get, "/sandboxes/" + id)).at("state"), "running");
+  EXPECT_EQ(Call(V::post, "/v2/sandboxes/nosuch/connect").result(), http::status::not_found);
+  // The v1 connect still requires its timeout.
+  EXPECT_EQ(Call(V::post, "/sandboxes/" + id + "/connect", "{}").result(),
+            http::status::bad_request);
+}
+
+TEST_F(RuntimeApiTest, InputLimitsAreClear400s) {
+  // Bodies of API routes are bounded.
+  auto big = Call(V::post, "/v2/sandboxes",
+                  R"({"templateID":"hello","pad":")" + std::string(kMaxApiBodyBytes, 'x') + "\"}");
+  EXPECT_EQ(big.result(), http::status::payload_too_large);
+  EXPECT_EQ(Json(big).at("code"), 413);
+  // Sandbox ids in paths.
+  EXPECT_EQ(Call(V::get, "/sandboxes/" + std::string(129, 'a')).result(),
+            http::status::bad_request);
+  EXPECT_EQ(MessageOf(Call(V::get, "/sandboxes/" + std::string(129, 'a'))), "Invalid sandbox ID");
+  // Template ids.
+  auto long_template = Call(V::post, "/v2/sandboxes",
+                            R"({"templateID":")" + std::string(129, 't') + "\"}");
+  EXPECT_EQ(long_template.result(), http::status::bad_request);
+  // Metadata: entries, sizes, control characters.
+  std::string many = R"({"templateID":"hello","metadata":{)";
+  for (int i = 0; i < 33; ++i) many += fmt::format(R"({}"k{}":"v")", i ? "," : "", i);
+  many += "}}";
+  auto too_many = Call(V::post, "/v2/sandboxes", many);
+  EXPECT_EQ(too_many.result(), http::status::bad_request);
+  EXPECT_EQ(MessageOf(too_many), "metadata has 33 entries; at most 32 are allowed");
+  EXPECT_EQ(Call(V::post, "/v2/sandboxes",
+                 R"({"templateID":"hello","metadata":{"k":")" + std::string(1025, 'v') + "\"}}")
+                .result(),
+            http::status::bad_request);
+  EXPECT_EQ(Call(V::post, "/v2/sandboxes", R"({"templateID":"hello","metadata":{"k":"a"}})")
+                .result(),
+            http::status::bad_request);
+  EXPECT_EQ(h_.provider.calls("create"), 0);
+  // List filters and limits.
+  EXPECT_EQ(Call(V::get, "/v2/sandboxes?limit=101").result(), http::status::bad_request);
+  EXPECT_EQ(Call(V::get, "/v2/sandboxes?limit=0").result(), http::status::bad_request);
+  EXPECT_EQ(Call(V::get, "/v2/sandboxes?metadata=" + std::string(65, 'k') + "%3Dv").result(),
+            http::status::bad_request);
+  EXPECT_EQ(Call(V::get, "/v2/sandboxes?template=" + std::string(129, 't')).result(),
+            http::status::bad_request);
+  EXPECT_EQ(Call(V::get, "/v2/sandboxes?metadata=user%2520id%3Dx").result(), http::status::ok);
 }
 
 TEST_F(RuntimeApiTest, MetricsCountRequestsByRouteTemplate) {

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "provider/local/template.h"
+#include "runtime_api/limits.h"
 
 namespace sbx::runtime_api {
 
@@ -147,6 +148,10 @@ SandboxRecord Sandboxes::FromProvider(const provider::ProviderSandbox& p, System
         r.timeout = std::chrono::seconds(s);
     } else if (k == kAliasKey) {
       r.alias = v;
+    } else if (k == kAutoResumeKey) {
+      r.auto_resume = v == "true";
+    } else if (k == kInternetKey) {
+      r.allow_internet_access = v == "true";
     } else if (!k.starts_with(kReservedMetadataPrefix)) {
       r.metadata[k] = v;
     }
@@ -248,15 +253,20 @@ Status Sandboxes::Forget(const std::string& id) {
 
 // Sandboxes
 
-net::awaitable<Result<SandboxRecord>> Sandboxes::Create(const e2b::NewSandbox& params) {
+net::awaitable<Result<SandboxRecord>> Sandboxes::Create(const e2b::NewSandbox& params,
+                                                        ApiVersion version) {
+  if (Status s = ValidateTemplateId(params.template_id); !s.ok()) co_return s;
+  if (Status s = ValidateE2bMetadata(params.metadata); !s.ok()) co_return s;
+  if (Status s = CheckCreateSupported(params); !s.ok()) co_return s;
   const bool auto_pause = params.auto_pause.value_or(false);
-  const int64_t timeout_s = params.timeout_s.value_or(options_.default_timeout.count());
+  const bool auto_resume = params.auto_resume.value_or(false);
+  const std::optional<bool> internet = RequestedInternetAccess(params);
+  const auto default_timeout =
+      version == ApiVersion::kV2 ? options_.default_timeout_v2 : options_.default_timeout;
+  const int64_t timeout_s = params.timeout_s.value_or(default_timeout.count());
   if (timeout_s <= 0) co_return InvalidArgument("Timeout must be greater than 0");
   auto timeout = CheckTimeout(timeout_s);
   if (!timeout.ok()) co_return timeout.error();
-  if (params.auto_pause_memory == false && !auto_pause) {
-    co_return InvalidArgument("autoPauseMemory can only be false when autoPause is true");
-  }
   const std::string name = ResolveTemplateName(params.template_id, options_.template_aliases);
   const std::string not_found = fmt::format("template '{}' not found", params.template_id);
   if (!provider::local::IsValidTemplateName(name)) co_return NotFound(not_found);
@@ -283,6 +293,9 @@ net::awaitable<Result<SandboxRecord>> Sandboxes::Create(const e2b::NewSandbox& p
   }
   request.metadata[kAutoPauseKey] = auto_pause ? "true" : "false";
   request.metadata[kTimeoutKey] = std::to_string(timeout->count());
+  if (auto_resume) request.metadata[kAutoResumeKey] = "true";
+  if (internet) request.metadata[kInternetKey] = *internet ? "true" : "false";
+  request.allow_internet_access = internet;
   const std::string alias = params.template_id != name ? params.template_id : "";
   if (!alias.empty()) request.metadata[kAliasKey] = alias;
 
@@ -298,8 +311,9 @@ net::awaitable<Result<SandboxRecord>> Sandboxes::Create(const e2b::NewSandbox& p
   r.timeout = *timeout;
   r.end_at = now + *timeout;
   r.auto_pause = auto_pause;
+  r.auto_resume = auto_resume;
   r.alias = alias;
-  r.allow_internet_access = params.allow_internet_access;
+  r.allow_internet_access = internet;
   r.memory_mb = memory_mb;
   entries_[r.sandbox_id] = Entry{r};
   Emit(core::EventType::kCreated, r);
@@ -396,6 +410,20 @@ net::awaitable<Result<Sandboxes::Connected>> Sandboxes::Connect(const std::strin
     Replan();
   }
   co_return Connected{e->record, false};
+}
+
+net::awaitable<Result<SandboxRecord>> Sandboxes::WakeForTraffic(const std::string& id) {
+  auto guard = co_await locks_.Lock(id);
+  Entry* e = Find(id);
+  if (e == nullptr) co_return NotFound(NotFoundMessage(id));
+  if (e->record.state == SandboxState::kRunning) co_return e->record;
+  if (!e->record.auto_resume) {
+    co_return FailedPrecondition(fmt::format("The sandbox {} is paused", id));
+  }
+  const auto timeout = std::min(std::max(e->record.timeout, options_.auto_resume_min_timeout),
+                                options_.max_timeout);
+  SBX_LOG_INFO("sandbox {}: resuming for preview traffic (autoResume)", id);
+  co_return co_await DoResume(id, timeout);
 }
 
 net::awaitable<Status> Sandboxes::SetTimeout(const std::string& id, int64_t timeout_s) {

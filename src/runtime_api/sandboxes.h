@@ -42,9 +42,19 @@ inline constexpr char kReservedMetadataPrefix[] = "sandboxd-runtime.";
 inline constexpr char kAutoPauseKey[] = "sandboxd-runtime.autoPause";
 inline constexpr char kTimeoutKey[] = "sandboxd-runtime.timeout";
 inline constexpr char kAliasKey[] = "sandboxd-runtime.alias";
+inline constexpr char kAutoResumeKey[] = "sandboxd-runtime.autoResume";
+inline constexpr char kInternetKey[] = "sandboxd-runtime.allowInternetAccess";
+
+// Which generation of E2B's routes a request came by: v2 (POST /v2/sandboxes,
+// POST /v2/sandboxes/{id}/connect) has other defaults.
+enum class ApiVersion { kV1, kV2 };
 
 struct SandboxesOptions {
   std::chrono::seconds default_timeout{15};  // create/resume without `timeout` (E2B default)
+  std::chrono::seconds default_timeout_v2{300};  // v2 create/connect without `timeout`
+  // A sandbox resumed by preview traffic (autoResume) lives at least this
+  // long, else its create timeout (E2B's rule), capped at max_timeout.
+  std::chrono::seconds auto_resume_min_timeout{300};
   std::chrono::seconds max_timeout = std::chrono::hours(24);  // longest timeout and sandbox life
   // Directory of the local templates: a templateID is checked against it
   // (unknown: 404) and memoryMB comes from the template. Empty: every
@@ -106,9 +116,12 @@ class Sandboxes {
   // failure the record is unchanged (a sandbox the provider no longer knows is
   // dropped, with a `killed` event).
 
-  // POST /sandboxes, with `params` not yet checked against limits. Emits
+  // POST /sandboxes (v1) or POST /v2/sandboxes, with `params` not yet
+  // checked: limits.h's template id, metadata and capability checks (400
+  // naming the field), then the timeout (default 15 s, v2 300 s). Emits
   // `created`.
-  net::awaitable<Result<SandboxRecord>> Create(const e2b::NewSandbox& params);
+  net::awaitable<Result<SandboxRecord>> Create(const e2b::NewSandbox& params,
+                                               ApiVersion version = ApiVersion::kV1);
   // POST /sandboxes/{id}/pause. 409 when already paused. Emits `paused`.
   net::awaitable<Status> Pause(const std::string& id);
   // POST /sandboxes/{id}/resume: timeout default 15 s; `auto_pause` overrides
@@ -123,6 +136,14 @@ class Sandboxes {
   // POST /sandboxes/{id}/connect: running → endAt = max(endAt, now+timeout)
   // (emits `updated` if it moved); paused → resume (emits `resumed`).
   net::awaitable<Result<Connected>> Connect(const std::string& id, int64_t timeout_s);
+  // Preview traffic for sandbox `id` (autoResume): a paused sandbox with
+  // autoResume is resumed (timeout: max(its create timeout,
+  // auto_resume_min_timeout), capped; emits `resumed`); a running one is
+  // returned as it is. Concurrent calls make one provider resume: they queue
+  // on the sandbox's lock and the later ones find it running.
+  // kFailedPrecondition when it is paused without autoResume, kNotFound, or
+  // the provider's failure as for Resume.
+  net::awaitable<Result<SandboxRecord>> WakeForTraffic(const std::string& id);
   // POST /sandboxes/{id}/timeout: endAt = now + max(timeout, 0), capped at
   // startedAt + max_timeout (400 if that already passed); may shorten. 409 when
   // paused. Emits `updated`.

@@ -247,6 +247,72 @@ TEST_F(SandboxesTest, LoadRecoversMetadataAndLifecycleFromTheProvider) {
   }
 }
 
+TEST_F(SandboxesTest, AutoResumeAndInternetAccessReachTheProviderAndSurviveARestart) {
+  e2b::NewSandbox p;
+  p.template_id = "hello";
+  p.timeout_s = 60;
+  p.auto_pause = true;
+  p.auto_resume = true;
+  p.allow_internet_access = false;
+  auto created = RunSync(io_, sandboxes_.Create(p, ApiVersion::kV2));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_TRUE(created->auto_resume);
+  EXPECT_EQ(created->allow_internet_access, false);
+  EXPECT_EQ(provider_.last_create().allow_internet_access, false);
+  // Not said: passed on as not said.
+  e2b::NewSandbox plain;
+  plain.template_id = "hello";
+  ASSERT_TRUE(RunSync(io_, sandboxes_.Create(plain, ApiVersion::kV2)).ok());
+  EXPECT_EQ(provider_.last_create().allow_internet_access, std::nullopt);
+
+  Sandboxes restarted(io_.get_executor(), clock_, pool_, provider_, ids_, nullptr, {});
+  ASSERT_TRUE(restarted.Load().ok());
+  auto again = restarted.Get(created->sandbox_id);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->auto_resume);
+  EXPECT_TRUE(again->auto_pause);
+  EXPECT_EQ(again->allow_internet_access, false);
+  EXPECT_EQ(again->metadata, core::Metadata{});  // reserved keys hidden
+}
+
+TEST_F(SandboxesTest, WakeForTrafficResumesOnlyAutoResumeSandboxesAndOnce) {
+  e2b::NewSandbox p;
+  p.template_id = "hello";
+  p.timeout_s = 30;
+  p.auto_pause = true;
+  p.auto_resume = true;
+  const std::string lazy = RunSync(io_, sandboxes_.Create(p))->sandbox_id;
+  const std::string plain = Create(30, /*auto_pause=*/true);
+  ASSERT_TRUE(RunSync(io_, sandboxes_.Pause(lazy)).ok());
+  ASSERT_TRUE(RunSync(io_, sandboxes_.Pause(plain)).ok());
+
+  EXPECT_EQ(RunSync(io_, sandboxes_.WakeForTraffic(plain)).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(RunSync(io_, sandboxes_.WakeForTraffic("nosuch")).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(provider_.calls("resume"), 0);
+
+  // Three requests at once: one resume; all get the running sandbox.
+  std::vector<std::optional<Result<SandboxRecord>>> woken(3);
+  for (int i = 0; i < 3; ++i) {
+    net::co_spawn(io_, sandboxes_.WakeForTraffic(lazy),
+                  [&woken, i](std::exception_ptr, Result<SandboxRecord> r) { woken[i] = r; });
+  }
+  Drain();
+  EXPECT_EQ(provider_.calls("resume"), 1);
+  for (const auto& w : woken) {
+    ASSERT_TRUE(w.has_value() && w->ok());
+    EXPECT_EQ((*w)->state, SandboxState::kRunning);
+  }
+  EXPECT_EQ(Types().back(), "sandbox.lifecycle.resumed");
+  // Resumed for traffic: at least 300 s to live (E2B's minimum), and the
+  // timeout enforcer pauses it again afterwards (it keeps autoPause).
+  EXPECT_EQ(sandboxes_.Get(lazy)->end_at - sandboxes_.Get(lazy)->started_at, 300s);
+  AdvanceAndRun(io_, clock_, 300s);
+  EXPECT_EQ(sandboxes_.Get(lazy)->state, SandboxState::kPaused);
+  EXPECT_TRUE(sandboxes_.Get(lazy)->auto_resume);
+}
+
 TEST_F(SandboxesTest, VanishedSandboxIsDroppedWithAKilledEvent) {
   const std::string id = Create(60);
   provider_.Vanish(id);

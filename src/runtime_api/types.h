@@ -31,6 +31,8 @@ struct SandboxRecord {
   std::optional<SystemTime> paused_at;  // paused: when it paused (shown as endAt)
   std::chrono::seconds timeout{0};      // timeout of the create / latest resume
   bool auto_pause = false;              // on timeout: pause instead of kill
+  bool auto_resume = false;             // paused: preview traffic resumes it (needs auto_pause)
+  // As the client asked (null: not said); passed to the provider at create.
   std::optional<bool> allow_internet_access;
   SandboxState state = SandboxState::kRunning;
   std::string execution_id;      // new uuid for every start and resume

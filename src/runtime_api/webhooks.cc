@@ -21,6 +21,7 @@ namespace {
 
 constexpr size_t kMaxNameBytes = 256;
 constexpr size_t kMaxUrlBytes = 2048;
+constexpr size_t kMaxSecretBytes = 1024;
 
 Status ValidateName(const std::string& name) {
   if (name.empty()) return InvalidArgument("Field 'name' must not be empty");
@@ -30,7 +31,9 @@ Status ValidateName(const std::string& name) {
   return OkStatus();
 }
 
-Status ValidateUrl(const std::string& url) {
+// `policy` null: the URL's target is not checked (registrations loaded from
+// the file; every delivery checks its addresses anyway).
+Status ValidateUrl(const std::string& url, const WebhookTargetPolicy* policy) {
   if (url.size() > kMaxUrlBytes) {
     return InvalidArgument(fmt::format("Field 'url' must be at most {} bytes", kMaxUrlBytes));
   }
@@ -42,7 +45,11 @@ Status ValidateUrl(const std::string& url) {
   if (parsed->scheme_id() != boost::urls::scheme::http || parsed->encoded_host().empty()) {
     return InvalidArgument(fmt::format("Field 'url' must be an http:// URL, got \"{}\"", url));
   }
-  return OkStatus();
+  if (policy == nullptr) return OkStatus();
+  const std::string host = parsed->host_type() == boost::urls::host_type::ipv6
+                               ? parsed->host_ipv6_address().to_string()
+                               : std::string(parsed->host_address());
+  return CheckWebhookHost(host, *policy);
 }
 
 Status ValidateEvents(const std::vector<std::string>& events) {
@@ -56,8 +63,8 @@ Status ValidateEvents(const std::vector<std::string>& events) {
 }
 
 // Applies the fields present in `body` to `w`. `create` requires the
-// fields E2B requires.
-Status Apply(const json::object& body, bool create, Webhook& w) {
+// fields E2B requires. `policy`: as for ValidateUrl.
+Status Apply(const json::object& body, bool create, const WebhookTargetPolicy* policy, Webhook& w) {
   std::optional<std::string> name, url, secret;
   std::optional<std::vector<std::string>> events;
   std::optional<bool> enabled;
@@ -75,10 +82,14 @@ Status Apply(const json::object& body, bool create, Webhook& w) {
     }
   }
   if (name) SBX_RETURN_IF_ERROR(ValidateName(*name));
-  if (url) SBX_RETURN_IF_ERROR(ValidateUrl(*url));
+  if (url) SBX_RETURN_IF_ERROR(ValidateUrl(*url, policy));
   if (events) SBX_RETURN_IF_ERROR(ValidateEvents(*events));
   if (secret && secret->empty())
     return InvalidArgument("Field 'signatureSecret' must not be empty");
+  if (secret && secret->size() > kMaxSecretBytes) {
+    return InvalidArgument(
+        fmt::format("Field 'signatureSecret' must be at most {} bytes", kMaxSecretBytes));
+  }
   if (name) w.name = std::move(*name);
   if (url) w.url = std::move(*url);
   if (events) {
@@ -135,7 +146,7 @@ Status WebhookRegistry::Load() {
     if (!v.is_object()) return FailedPrecondition(fmt::format("{}: entry is not an object", file));
     const json::object& o = v.as_object();
     Webhook w;
-    if (Status s = Apply(o, /*create=*/true, w); !s.ok()) {
+    if (Status s = Apply(o, /*create=*/true, /*policy=*/nullptr, w); !s.ok()) {
       return FailedPrecondition(fmt::format("{}: {}", file, s.message()));
     }
     auto id = e2b::OptionalString(o, "id");
@@ -154,8 +165,12 @@ Status WebhookRegistry::Load() {
 }
 
 Result<Webhook> WebhookRegistry::Create(const json::object& body) {
+  if (webhooks_.size() >= options_.max_webhooks) {
+    return InvalidArgument(fmt::format(
+        "At most {} webhooks can be registered: delete one first", options_.max_webhooks));
+  }
   Webhook w;
-  SBX_RETURN_IF_ERROR(Apply(body, /*create=*/true, w));
+  SBX_RETURN_IF_ERROR(Apply(body, /*create=*/true, &options_.targets, w));
   w.id = ids_.NewUuid();
   w.created_at = TruncateToMillis(clock_.Now());
   webhooks_.push_back(w);
@@ -167,7 +182,7 @@ Result<Webhook> WebhookRegistry::Update(const std::string& id, const json::objec
                          [&](const Webhook& w) { return w.id == id; });
   if (it == webhooks_.end()) return NotFoundWebhook(id);
   Webhook updated = *it;
-  SBX_RETURN_IF_ERROR(Apply(body, /*create=*/false, updated));
+  SBX_RETURN_IF_ERROR(Apply(body, /*create=*/false, &options_.targets, updated));
   *it = updated;
   return updated;
 }

@@ -20,12 +20,15 @@
 #include "base/net.h"
 #include "base/status.h"
 #include "runtime_api/types.h"
+#include "runtime_api/webhook_policy.h"
 
 namespace sbx::runtime_api {
 
 struct WebhookRegistryOptions {
   // <data-dir>/webhooks.json; empty keeps registrations in memory only.
   std::filesystem::path file;
+  size_t max_webhooks = 100;    // registrations at most; Create beyond it is a 400
+  WebhookTargetPolicy targets;  // the URLs registrations may name
 };
 
 class WebhookRegistry {
@@ -35,11 +38,14 @@ class WebhookRegistry {
 
   // Reads the file, if it exists. kFailedPrecondition (naming the file) for a
   // file that cannot be read or parsed; registrations are unchanged then.
+  // Stored URLs are not held to `targets` (deliveries check their addresses).
   Status Load();
 
-  // WebhookCreate: name*, url* (http://…), events* (e2b::WebhookEventTypes(); [] = all),
-  // enabled (default true), signatureSecret*. kInvalidArgument naming the
-  // field otherwise; nothing is stored then.
+  // WebhookCreate: name* (<= 256 bytes), url* (http://…, <= 2048 bytes,
+  // allowed by `targets`: CheckWebhookHost), events* (e2b::WebhookEventTypes();
+  // [] = all), enabled (default true), signatureSecret* (<= 1024 bytes).
+  // kInvalidArgument naming the field otherwise, or when max_webhooks are
+  // registered already; nothing is stored then.
   Result<Webhook> Create(const boost::json::object& body);
   // Replaces the fields present in `body` (same rules). kInvalidArgument,
   // kNotFound; nothing changes on error.

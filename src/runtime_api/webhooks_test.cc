@@ -31,8 +31,9 @@ class WebhookRegistryTest : public ::testing::Test {
   }
   ~WebhookRegistryTest() override { std::filesystem::remove_all(dir_); }
 
-  WebhookRegistry Make() {
-    return WebhookRegistry(clock_, ids_, pool_, {.file = dir_ / "webhooks.json"});
+  WebhookRegistry Make(WebhookRegistryOptions options = {.targets = {.allow_private = true}}) {
+    options.file = dir_ / "webhooks.json";
+    return WebhookRegistry(clock_, ids_, pool_, options);
   }
 
   std::filesystem::path dir_;
@@ -134,6 +135,54 @@ TEST_F(WebhookRegistryTest, BrokenFileIsAnError) {
   }
   auto reg = Make();
   EXPECT_EQ(reg.Load().code(), StatusCode::kFailedPrecondition);
+}
+
+std::string Registration(const std::string& url) {
+  return R"({"name":"n","events":[],"signatureSecret":"s","url":")" + url + "\"}";
+}
+
+TEST_F(WebhookRegistryTest, UrlsFollowTheTargetPolicy) {
+  WebhookRegistry strict = Make({.targets = {.allow_private = false}});
+  for (const char* url : {"http://127.0.0.1:8080/h", "http://localhost:8080/h",
+                          "http://app.localhost/h", "http://10.0.0.5/h", "http://192.168.1.1/h",
+                          "http://172.20.0.1/h", "http://100.64.0.1/h", "http://[::1]:80/h",
+                          "http://[fd00::1]/h", "http://169.254.169.254/latest/meta-data",
+                          "http://[fe80::1]/h", "http://0.0.0.0/h", "http://[::ffff:127.0.0.1]/h"}) {
+    auto r = strict.Create(Obj(Registration(url)));
+    EXPECT_FALSE(r.ok()) << url;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument) << url;
+    }
+  }
+  // Public addresses and names (checked again at every delivery) are fine.
+  for (const char* url : {"http://93.184.216.34/h", "http://hooks.example.com/h"}) {
+    EXPECT_TRUE(strict.Create(Obj(Registration(url))).ok()) << url;
+  }
+  // With private targets allowed, loopback works; link-local never does.
+  WebhookRegistry open = Make();
+  EXPECT_TRUE(open.Create(Obj(Registration("http://127.0.0.1:8080/h"))).ok());
+  EXPECT_TRUE(open.Create(Obj(Registration("http://localhost:8080/h"))).ok());
+  auto metadata = open.Create(Obj(Registration("http://169.254.169.254/")));
+  ASSERT_FALSE(metadata.ok());
+  EXPECT_NE(metadata.error().message().find("link-local"), std::string::npos)
+      << metadata.error().message();
+  // An update is held to the same policy.
+  auto w = strict.Create(Obj(Registration("http://93.184.216.34/h")));
+  ASSERT_TRUE(w.ok());
+  EXPECT_FALSE(strict.Update(w->id, Obj(R"({"url":"http://127.0.0.1/h"})")).ok());
+  EXPECT_EQ(strict.Get(w->id)->url, "http://93.184.216.34/h");
+}
+
+TEST_F(WebhookRegistryTest, RegistrationsAreCapped) {
+  WebhookRegistry registry = Make({.max_webhooks = 3, .targets = {.allow_private = true}});
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(registry.Create(Obj(kValid)).ok());
+  auto fourth = registry.Create(Obj(kValid));
+  ASSERT_FALSE(fourth.ok());
+  EXPECT_EQ(fourth.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fourth.error().message(), "At most 3 webhooks can be registered: delete one first");
+  EXPECT_EQ(registry.List().size(), 3u);
+  ASSERT_TRUE(registry.Delete(registry.List()[0].id).ok());
+  EXPECT_TRUE(registry.Create(Obj(kValid)).ok());
 }
 
 TEST(WebhookIdTest, RecognizesUuids) {

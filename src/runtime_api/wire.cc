@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "core/validation.h"
+
 namespace sbx::runtime_api {
 namespace json = boost::json;
 
@@ -79,7 +81,9 @@ http_server::Response ErrorFor(const http_server::Request& req, const Status& st
 
 Result<std::string> NormalizeSandboxId(std::string_view path_id) {
   std::string_view id = path_id.substr(0, path_id.find('-'));
-  if (!IsId(id)) return InvalidArgument("Invalid sandbox ID");
+  if (!IsId(id) || !core::ValidateProviderId("sandbox id", id).ok()) {
+    return InvalidArgument("Invalid sandbox ID");
+  }
   return std::string(id);
 }
 
@@ -131,7 +135,7 @@ e2b::SandboxDetail ToSandboxDetail(const SandboxRecord& s, std::string_view doma
   out.domain = std::string(domain);
   out.allow_internet_access = s.allow_internet_access;
   out.lifecycle =
-      e2b::SandboxLifecycle{.auto_resume = false, .on_timeout = s.auto_pause ? "pause" : "kill"};
+      e2b::SandboxLifecycle{.auto_resume = s.auto_resume, .on_timeout = s.auto_pause ? "pause" : "kill"};
   return out;
 }
 
@@ -249,7 +253,11 @@ Result<std::set<SandboxState>> ParseStateQuery(const std::optional<std::string>&
   return out;
 }
 
-std::optional<PreviewHost> ParsePreviewHost(std::string_view host, std::string_view domain) {
+namespace {
+
+// `host` lower-cased, without a ":<port>" suffix and a final '.'; nullopt
+// when the suffix is not a port.
+std::optional<std::string> HostName(std::string_view host) {
   std::string h(host);
   std::transform(h.begin(), h.end(), h.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -261,11 +269,20 @@ std::optional<PreviewHost> ParsePreviewHost(std::string_view host, std::string_v
     h.resize(colon);
   }
   if (!h.empty() && h.back() == '.') h.pop_back();  // fully qualified form
-  std::string suffix = "." + std::string(domain);
-  std::transform(suffix.begin(), suffix.end(), suffix.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (h.size() <= suffix.size() || !h.ends_with(suffix)) return std::nullopt;
-  const std::string_view label = std::string_view(h).substr(0, h.size() - suffix.size());
+  return h;
+}
+
+}  // namespace
+
+std::optional<PreviewHost> ParsePreviewHost(std::string_view host, std::string_view domain) {
+  // The domain may name the port clients use ("localhost:3000", the
+  // runtime's default): hosts are compared without ports on both sides.
+  const std::optional<std::string> h = HostName(host);
+  const std::optional<std::string> d = HostName(domain);
+  if (!h || !d || d->empty()) return std::nullopt;
+  const std::string suffix = "." + *d;
+  if (h->size() <= suffix.size() || !h->ends_with(suffix)) return std::nullopt;
+  const std::string_view label = std::string_view(*h).substr(0, h->size() - suffix.size());
   if (label.find('.') != std::string_view::npos) return std::nullopt;
   const size_t dash = label.find('-');
   if (dash == std::string_view::npos) return std::nullopt;

@@ -38,7 +38,7 @@ http_server::Response JsonBody(const http_server::Request& req, http::status sta
                                const boost::json::value& body);
 http_server::Response Empty(const http_server::Request& req, http::status status);
 
-// A path sandbox id: `^[a-z0-9]+$`, or the legacy "<id>-<clientID>" form whose
+// A path sandbox id: `^[a-z0-9]+$` of at most 128 characters, or the legacy "<id>-<clientID>" form whose
 // suffix is dropped. kInvalidArgument "Invalid sandbox ID" otherwise.
 Result<std::string> NormalizeSandboxId(std::string_view path_id);
 

@@ -73,6 +73,15 @@ TEST(WireTest, RecognizesPreviewHosts) {
                            "3000-sbx_abc.localhost", "3000-sbxabc.localhost:x", ""}) {
     EXPECT_FALSE(ParsePreviewHost(host, "localhost").has_value()) << host;
   }
+  // The runtime's default domain names its listen port: "localhost:<port>".
+  // The SDKs' getHost() makes "<port>-<id>.localhost:<listen port>" of it.
+  EXPECT_EQ(ParsePreviewHost("3000-sbxabc.localhost:41234", "localhost:41234"),
+            (PreviewHost{3000, "sbxabc"}));
+  EXPECT_EQ(ParsePreviewHost("3000-sbxabc.localhost", "localhost:41234"),
+            (PreviewHost{3000, "sbxabc"}));
+  EXPECT_FALSE(ParsePreviewHost("localhost:41234", "localhost:41234").has_value());
+  EXPECT_FALSE(ParsePreviewHost("3000-sbxabc.localhost", "").has_value());
+  EXPECT_FALSE(ParsePreviewHost("3000-sbxabc.localhost", ":41234").has_value());
 }
 
 TEST(WireTest, ParseBodyReadsRequestsWithTheE2bCodecs) {

@@ -194,4 +194,23 @@ Result<JobRun> DecodeJobRun(RowReader& row) {
   return run;
 }
 
+std::vector<SqlValue> EncodeSession(const SessionRecord& s) {
+  using C = schema::SessionColumn;
+  std::vector<SqlValue> v = Row(schema::kSessions);
+  v[C::kIdHash] = s.id_hash;
+  v[C::kCreatedAtMs] = Millis(s.created_at);
+  v[C::kExpiresAtMs] = Millis(s.expires_at);
+  return Written(schema::kSessions, std::move(v));
+}
+
+Result<SessionRecord> DecodeSession(RowReader& row) {
+  using C = schema::SessionColumn;
+  SessionRecord s;
+  s.id_hash = row.Text(C::kIdHash);
+  s.created_at = FromUnixMillis(row.Int(C::kCreatedAtMs));
+  s.expires_at = FromUnixMillis(row.Int(C::kExpiresAtMs));
+  SBX_RETURN_IF_ERROR(row.status());
+  return s;
+}
+
 }  // namespace sbx::store

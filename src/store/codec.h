@@ -60,4 +60,9 @@ std::vector<SqlValue> EncodeJobRun(const JobRun& run);
 // A row selected with schema::ReadList(schema::kJobRuns); kInternal as above.
 Result<JobRun> DecodeJobRun(RowReader& row);
 
+// The values of schema::WriteList(schema::kSessions).
+std::vector<SqlValue> EncodeSession(const SessionRecord& s);
+// A row selected with schema::ReadList(schema::kSessions); kInternal as above.
+Result<SessionRecord> DecodeSession(RowReader& row);
+
 }  // namespace sbx::store

@@ -96,6 +96,42 @@ TEST(SqlTest, StatementsDifferOnlyInHowParametersAreNumbered) {
   EXPECT_EQ(update, postgres.update_sandbox);
 }
 
+TEST(SqlTest, PruneStatementsDeleteABoundedBatchOfTheOldestRowsByKey) {
+  const SqlStatements& sqlite = Statements(Dialect::kSqlite);
+  EXPECT_EQ(sqlite.prune_history,
+            "DELETE FROM history WHERE seq IN (SELECT seq FROM history WHERE recorded_at_ms < ?1 "
+            "AND seq < (SELECT MAX(seq) FROM history) ORDER BY recorded_at_ms LIMIT ?2)");
+  EXPECT_EQ(Statements(Dialect::kPostgres).prune_sessions,
+            "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE "
+            "expires_at_ms <= $1 ORDER BY expires_at_ms LIMIT $2)");
+  EXPECT_EQ(sqlite.prune_processed_events.find("MAX("), std::string::npos);
+  EXPECT_NE(sqlite.prune_job_runs.find("id < (SELECT MAX(id) FROM job_runs)"), std::string::npos);
+}
+
+// Every index names a table of the description and only its columns, and
+// nothing is newer than the description's version.
+TEST(SchemaTest, IndexesNameDescribedTablesAndColumns) {
+  for (const schema::Index& index : schema::kIndexes) {
+    const schema::Table* table = nullptr;
+    for (const schema::Table& t : schema::kTables) {
+      if (t.name == index.table) table = &t;
+    }
+    ASSERT_NE(table, nullptr) << index.name;
+    EXPECT_GE(index.since, table->since) << index.name;
+    EXPECT_LE(index.since, schema::kVersion) << index.name;
+    std::string_view rest = index.columns;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(", ");
+      const std::string_view name = rest.substr(0, comma);
+      EXPECT_TRUE(std::any_of(table->columns.begin(), table->columns.end(),
+                              [&](const schema::Column& c) { return c.name == name; }))
+          << index.name << ": " << name;
+      rest = comma == std::string_view::npos ? "" : rest.substr(comma + 2);
+    }
+  }
+  for (const schema::Table& t : schema::kTables) EXPECT_LE(t.since, schema::kVersion) << t.name;
+}
+
 TEST(CodecTest, EncodeSandboxWritesEveryColumnInWriteListOrder) {
   using C = schema::SandboxColumn;
   const Sandbox s = Full();
@@ -183,6 +219,19 @@ TEST(CodecTest, JobRunRoundTripsAndRefusesAnErrorListThatIsNoList) {
   auto refused = DecodeJobRun(bad_row);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().message(), "stored list is not a JSON array");
+}
+
+TEST(CodecTest, SessionRoundTrips) {
+  const SessionRecord s{.id_hash = "ab12", .created_at = T(1), .expires_at = T(3600)};
+  const std::vector<SqlValue> written = EncodeSession(s);
+  ASSERT_EQ(written.size(), 3u);
+  EXPECT_EQ(written[2], SqlValue(ToUnixMillis(T(3600))));
+  FakeRow row(ReadBack(schema::kSessions, written));
+  auto got = DecodeSession(row);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  EXPECT_EQ(*got, s);
+  FakeRow bad({SqlValue("ab12"), SqlValue("yesterday"), SqlValue(int64_t{0})});
+  EXPECT_EQ(DecodeSession(bad).error().code(), StatusCode::kInternal);
 }
 
 }  // namespace

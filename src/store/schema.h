@@ -1,9 +1,11 @@
-// The SQL schema of the stores: every table, what each column holds, and the
+// The SQL schema of the stores: every table, what each column holds, the
 // order in which SqliteStore and PostgresStore read and write a row's columns
-// (the row codec, codec.h, decodes and encodes by that order). Each backend
-// creates these tables in its own dialect (sqlite/sqlite_migrations.cc,
-// postgres/pg_migrations.cc), and a test beside each compares what it created
-// with this description. Constants and pure functions; thread-safe.
+// (the row codec, codec.h, decodes and encodes by that order), the indexes, and
+// the schema version that added each table and index. Each backend creates
+// them in its own dialect (sqlite/sqlite_migrations.cc,
+// postgres/pg_migrations.cc), and a test beside each compares what it created,
+// at every version, with this description. Constants and pure functions;
+// thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -34,7 +36,24 @@ struct Column {
 struct Table {
   std::string_view name;
   std::span<const Column> columns;
+  int since = 1;  // the schema version that added the table
 };
+
+// An index a store keeps besides each table's primary key. Both backends
+// create every one under this name (PostgreSQL's sandboxes_pause_at leaves out
+// the NULL rows, which the sweep never asks for).
+struct Index {
+  std::string_view name;
+  std::string_view table;
+  std::string_view columns;  // "a, b": the indexed columns, in order
+  int since;                 // the schema version that added the index
+  std::string_view meaning;
+};
+
+// The schema version this description is at: each backend's migration list
+// has this many entries, and a database at an older version holds only the
+// tables and indexes whose `since` is not above its version.
+inline constexpr int kVersion = 2;
 
 // Every time is in Unix milliseconds (UTC), every duration says its unit.
 
@@ -94,7 +113,9 @@ inline constexpr Column kProcessedEventColumns[] = {
     {ProcessedEventColumn::kEventId, "event_id", Type::kText, false, Access::kReadWrite,
      "the provider's event id (primary key)"},
     {ProcessedEventColumn::kProcessedAtMs, "processed_at_ms", Type::kBigint, false,
-     Access::kReadWrite, "when the event was recorded"},
+     Access::kReadWrite,
+     "when the event was recorded (sandboxd's clock); retention deletes the id after "
+     "--retain-event-ids"},
 };
 inline constexpr Table kProcessedEvents{"processed_events", kProcessedEventColumns};
 
@@ -189,9 +210,40 @@ inline constexpr Column kLeaseColumns[] = {
 };
 inline constexpr Table kLeases{"leases", kLeaseColumns};
 
+// sessions: signed-in browser sessions (SessionRecord). The session id itself
+// is never stored, only a hash of it, which the caller computes.
+struct SessionColumn {
+  enum : int { kIdHash, kCreatedAtMs, kExpiresAtMs };
+};
+inline constexpr Column kSessionColumns[] = {
+    {SessionColumn::kIdHash, "id_hash", Type::kText, false, Access::kReadWrite,
+     "a hash of the session id (primary key); the id itself is never stored"},
+    {SessionColumn::kCreatedAtMs, "created_at_ms", Type::kBigint, false, Access::kReadWrite,
+     "when the session was created"},
+    {SessionColumn::kExpiresAtMs, "expires_at_ms", Type::kBigint, false, Access::kReadWrite,
+     "when it stops being valid; the retention job deletes it after that"},
+};
+inline constexpr Table kSessions{"sessions", kSessionColumns, /*since=*/2};
+
 // The tables every SQL store keeps.
 inline constexpr Table kTables[] = {kSandboxes, kProcessedEvents, kHistory, kJobRuns,
-                                    kSchemaMigrations};
+                                    kSchemaMigrations, kSessions};
+
+// The indexes every SQL store keeps. Those of version 2 serve retention
+// (jobs/retention.h), which deletes rows by age in small batches.
+inline constexpr Index kIndexes[] = {
+    {"sandboxes_pause_at", "sandboxes", "pause_at_ms", 1,
+     "the idle sweep: RUNNING records by pauseAt (ListIdleDue)"},
+    {"sandboxes_sandbox_id", "sandboxes", "sandbox_id", 1,
+     "the project of a provider sandbox id"},
+    {"history_project", "history", "project_id, seq", 1, "a project's history, newest first"},
+    {"job_runs_job", "job_runs", "job, id", 1, "a job's runs, newest first"},
+    {"processed_events_processed_at", "processed_events", "processed_at_ms", 2,
+     "event ids past --retain-event-ids"},
+    {"history_recorded_at", "history", "recorded_at_ms", 2, "history past --retain-history"},
+    {"job_runs_finished_at", "job_runs", "finished_at_ms", 2, "job runs past --retain-job-runs"},
+    {"sessions_expires_at", "sessions", "expires_at_ms", 2, "expired sessions"},
+};
 
 // True when column i has id i, an assigned column comes only first and
 // write-only ones only last: then a row selected by ReadList holds column id
@@ -209,7 +261,8 @@ constexpr bool WellFormed(const Table& table) {
   return true;
 }
 static_assert(WellFormed(kSandboxes) && WellFormed(kProcessedEvents) && WellFormed(kHistory) &&
-              WellFormed(kJobRuns) && WellFormed(kSchemaMigrations) && WellFormed(kLeases));
+              WellFormed(kJobRuns) && WellFormed(kSchemaMigrations) && WellFormed(kLeases) &&
+              WellFormed(kSessions));
 
 // "a, b, c": the columns a store reads back (all but the write-only ones), in
 // id order: a SELECT list.

@@ -41,6 +41,31 @@ SqlStatements Build(char mark) {
                   schema::ReadList(schema::kHistory), p(1), p(2));
   s.list_job_runs = fmt::format("SELECT {} FROM job_runs WHERE job = {} ORDER BY id DESC LIMIT {}",
                                 schema::ReadList(schema::kJobRuns), p(1), p(2));
+  s.insert_session = fmt::format(
+      "INSERT INTO sessions ({}) VALUES ({}) ON CONFLICT (id_hash) DO NOTHING",
+      schema::WriteList(schema::kSessions), schema::WriteParams(schema::kSessions, mark));
+  s.get_session = fmt::format("SELECT {} FROM sessions WHERE id_hash = {}",
+                              schema::ReadList(schema::kSessions), p(1));
+  s.delete_session = fmt::format("DELETE FROM sessions WHERE id_hash = {}", p(1));
+  // Each selects its victims through the time index, oldest first, and
+  // deletes them by key: neither dialect has DELETE … LIMIT by default.
+  auto prune = [&](std::string_view table, std::string_view key, std::string_view condition,
+                   std::string_view order, bool keep_newest) {
+    return fmt::format(
+        "DELETE FROM {0} WHERE {1} IN (SELECT {1} FROM {0} WHERE {2}{3} ORDER BY {4} LIMIT {5})",
+        table, key, condition,
+        keep_newest ? fmt::format(" AND {1} < (SELECT MAX({1}) FROM {0})", table, key) : "",
+        order, p(2));
+  };
+  s.prune_history = prune("history", "seq", fmt::format("recorded_at_ms < {}", p(1)),
+                          "recorded_at_ms", true);
+  s.prune_processed_events =
+      prune("processed_events", "event_id", fmt::format("processed_at_ms < {}", p(1)),
+            "processed_at_ms", false);
+  s.prune_job_runs = prune("job_runs", "id", fmt::format("finished_at_ms < {}", p(1)),
+                           "finished_at_ms", true);
+  s.prune_sessions = prune("sessions", "id_hash", fmt::format("expires_at_ms <= {}", p(1)),
+                           "expires_at_ms", false);
   return s;
 }
 

@@ -30,6 +30,19 @@ struct SqlStatements {
   std::string list_history;
   // 1: job, 2: limit; newest first, rows for DecodeJobRun.
   std::string list_job_runs;
+
+  // Parameters: EncodeSession's values. Writes no row when the hash is there.
+  std::string insert_session;
+  std::string get_session;     // 1: id hash; a row for DecodeSession
+  std::string delete_session;  // 1: id hash
+
+  // Retention: each deletes at most parameter 2 (a limit) of the oldest rows
+  // older than parameter 1 (Unix ms); history and job runs keep their newest
+  // row whatever its age.
+  std::string prune_history;           // recorded_at_ms < 1
+  std::string prune_processed_events;  // processed_at_ms < 1
+  std::string prune_job_runs;          // finished_at_ms < 1
+  std::string prune_sessions;          // expires_at_ms <= 1
 };
 
 const SqlStatements& Statements(Dialect dialect);

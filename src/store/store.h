@@ -1,7 +1,11 @@
 // Store is the persistence boundary of the control plane: sandbox records,
-// processed event ids, history and job runs. SqliteStore serves single-node
-// installs and tests; a PostgreSQL store serves replicas. Thread-safe. Every
-// call blocks: run it on a BlockingPool, never on an I/O thread.
+// processed event ids, history, job runs and browser sessions, and the
+// deletion of old rows (retention). SqliteStore serves single-node installs
+// and tests; a PostgreSQL store serves replicas. Thread-safe. Every call
+// blocks, for at most the store's deadline (its options say how long): run it
+// on a BlockingPool, never on an I/O thread. A call that misses its deadline,
+// or finds the database unreachable, busy or full, returns kUnavailable and
+// writes nothing.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +49,15 @@ struct JobRun {
   int64_t failed = 0;
   std::vector<std::string> errors;
   friend bool operator==(const JobRun&, const JobRun&) = default;
+};
+
+// A signed-in browser session. Only a hash of the session id is stored: the
+// caller hashes the id it hands out and looks sessions up by that hash.
+struct SessionRecord {
+  std::string id_hash;
+  SystemTime created_at{};
+  SystemTime expires_at{};
+  friend bool operator==(const SessionRecord&, const SessionRecord&) = default;
 };
 
 struct ListOptions {
@@ -100,6 +113,32 @@ class Store {
   virtual Result<int64_t> RecordJobRun(const JobRun& run) = 0;
   // Newest first.
   virtual Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) = 0;
+
+  // Browser sessions.
+  // Stores a new session. kAlreadyExists if `id_hash` is stored already
+  // (nothing changes); kInvalidArgument for an empty hash.
+  virtual Status CreateSession(const std::string& id_hash, SystemTime created_at,
+                               SystemTime expires_at) = 0;
+  // The session stored under `id_hash`, or kNotFound. An expired session is
+  // returned until it is pruned: the caller compares expires_at with its clock.
+  virtual Result<SessionRecord> GetSession(const std::string& id_hash) = 0;
+  // Deletes the session; OK when there is none.
+  virtual Status DeleteSession(const std::string& id_hash) = 0;
+
+  // Retention: each call deletes at most `limit` (> 0) of the oldest rows
+  // older than the given time, in one short transaction, and returns how many
+  // it deleted; a caller that wants more calls again. kInvalidArgument for a
+  // limit below 1.
+  // History rows recorded before `recorded_before`. The newest row of the
+  // table always stays, so its sequence numbers never start over.
+  virtual Result<int64_t> PruneHistory(SystemTime recorded_before, int limit) = 0;
+  // Processed event ids recorded before `processed_before`: an event with
+  // such an id delivered again is no longer known as a duplicate.
+  virtual Result<int64_t> PruneProcessedEvents(SystemTime processed_before, int limit) = 0;
+  // Job runs that finished before `finished_before`; the newest run stays.
+  virtual Result<int64_t> PruneJobRuns(SystemTime finished_before, int limit) = 0;
+  // Sessions with expires_at <= `now`.
+  virtual Result<int64_t> PruneExpiredSessions(SystemTime now, int limit) = 0;
 
   // OK when the store answers (readiness).
   virtual Status Ping() = 0;

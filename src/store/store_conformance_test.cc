@@ -302,6 +302,113 @@ TEST_P(StoreConformanceTest, OtherThreadsCallsDuringABatchStayOutsideIt) {
 
 TEST_P(StoreConformanceTest, PingAnswers) { EXPECT_TRUE(store_->Ping().ok()); }
 
+// Sessions
+
+TEST_P(StoreConformanceTest, SessionsAreCreatedFoundAndDeletedByTheirHash) {
+  ASSERT_TRUE(store_->CreateSession("hash-a", T(0), T(3600)).ok());
+  ASSERT_TRUE(store_->CreateSession("hash-b", T(5), T(10)).ok());
+  auto a = store_->GetSession("hash-a");
+  ASSERT_TRUE(a.ok()) << a.error().ToString();
+  EXPECT_EQ(*a, (SessionRecord{.id_hash = "hash-a", .created_at = T(0), .expires_at = T(3600)}));
+  // A hash already stored is refused and the stored session stays as it was.
+  EXPECT_EQ(store_->CreateSession("hash-a", T(7), T(7200)).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->GetSession("hash-a")->expires_at, T(3600));
+  EXPECT_EQ(store_->CreateSession("", T(0), T(1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetSession("nope").error().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteSession("hash-a").ok());
+  EXPECT_EQ(store_->GetSession("hash-a").error().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->DeleteSession("hash-a").ok());  // absent: still OK
+  EXPECT_EQ(store_->GetSession("hash-b")->created_at, T(5));
+}
+
+TEST_P(StoreConformanceTest, PruneExpiredSessionsDeletesOnlyExpiredOnesInBatches) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->CreateSession("old-" + std::to_string(i), T(0), T(10 + i)).ok());
+  }
+  ASSERT_TRUE(store_->CreateSession("live", T(0), T(100)).ok());
+  EXPECT_EQ(*store_->PruneExpiredSessions(T(12), 100), 3);  // expiry 10, 11, 12
+  EXPECT_EQ(*store_->PruneExpiredSessions(T(99), 1), 1);    // one at a time
+  EXPECT_EQ(*store_->PruneExpiredSessions(T(99), 100), 1);
+  EXPECT_EQ(*store_->PruneExpiredSessions(T(99), 100), 0);
+  EXPECT_TRUE(store_->GetSession("live").ok());
+  EXPECT_EQ(store_->GetSession("old-4").error().code(), StatusCode::kNotFound);
+}
+
+// Retention
+
+// History rows recorded at T(0), T(1), … for project `project`.
+void AppendHistoryAt(Store& store, const std::string& project, int rows) {
+  for (int i = 0; i < rows; ++i) {
+    HistoryRow h = Row(project, project + "-" + std::to_string(i), "applied");
+    h.recorded_at = T(i);
+    ASSERT_TRUE(store.AppendHistory(h).ok());
+  }
+}
+
+TEST_P(StoreConformanceTest, PruneHistoryDeletesTheOldestInBatchesAndKeepsTheRest) {
+  AppendHistoryAt(*store_, "a", 10);
+  EXPECT_EQ(*store_->PruneHistory(T(6), 4), 4);  // T(0)..T(3), oldest first
+  auto h = store_->ListHistory("a", 100);
+  ASSERT_EQ(h->size(), 6u);
+  EXPECT_EQ(h->back().recorded_at, T(4));
+  EXPECT_EQ(*store_->PruneHistory(T(6), 4), 2);  // T(4), T(5): nothing older than T(6) left
+  EXPECT_EQ(*store_->PruneHistory(T(6), 4), 0);
+  EXPECT_EQ(store_->ListHistory("a", 100)->size(), 4u);
+  EXPECT_EQ(store_->PruneHistory(T(6), 0).error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, PruneHistoryKeepsTheNewestRowSoSequenceNumbersNeverRepeat) {
+  AppendHistoryAt(*store_, "a", 3);
+  const int64_t newest = store_->ListHistory("a", 1)->front().seq;
+  EXPECT_EQ(*store_->PruneHistory(T(1000), 100), 2);
+  auto left = store_->ListHistory("a", 10);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().seq, newest);
+  ASSERT_TRUE(store_->AppendHistory(Row("a", "later", "applied")).ok());
+  EXPECT_GT(store_->ListHistory("a", 1)->front().seq, newest);
+}
+
+TEST_P(StoreConformanceTest, PruneProcessedEventsForgetsOldIdsOnly) {
+  Sandbox s = Make("p1", 1);
+  s.updated_at = T(1);  // CommitTransition marks the id processed at updated_at
+  ASSERT_TRUE(store_->CommitTransition(s, 0, "old-commit", std::nullopt).ok());
+  HistoryRow old_row = Row("p1", "old-record", "stale");
+  old_row.recorded_at = T(2);  // RecordEvent marks it at recorded_at
+  ASSERT_TRUE(store_->RecordEvent("old-record", old_row).ok());
+  HistoryRow new_row = Row("p1", "new-record", "stale");
+  new_row.recorded_at = T(50);
+  ASSERT_TRUE(store_->RecordEvent("new-record", new_row).ok());
+  EXPECT_EQ(*store_->PruneProcessedEvents(T(10), 1), 1);
+  EXPECT_EQ(*store_->PruneProcessedEvents(T(10), 100), 1);
+  EXPECT_EQ(*store_->PruneProcessedEvents(T(10), 100), 0);
+  EXPECT_FALSE(*store_->IsEventProcessed("old-commit"));
+  EXPECT_FALSE(*store_->IsEventProcessed("old-record"));
+  EXPECT_TRUE(*store_->IsEventProcessed("new-record"));
+  // A forgotten id is new again: the event applies (the known limit of
+  // --retain-event-ids), while a remembered one is still refused.
+  EXPECT_TRUE(store_->RecordEvent("old-record", old_row).ok());
+  EXPECT_EQ(store_->RecordEvent("new-record", new_row).code(), StatusCode::kAlreadyExists);
+  // Pruning touched no history and no record.
+  EXPECT_EQ(store_->ListHistory("p1", 10)->size(), 3u);
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 1);
+}
+
+TEST_P(StoreConformanceTest, PruneJobRunsDeletesOldRunsButTheNewest) {
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(store_
+                    ->RecordJobRun({.job = i % 2 ? "a" : "b", .trigger = "schedule",
+                                    .started_at = T(i), .finished_at = T(i)})
+                    .ok());
+  }
+  EXPECT_EQ(*store_->PruneJobRuns(T(2), 100), 2);  // T(0), T(1)
+  EXPECT_EQ(store_->ListJobRuns("a", 10)->size(), 1u);
+  EXPECT_EQ(store_->ListJobRuns("b", 10)->size(), 1u);
+  EXPECT_EQ(*store_->PruneJobRuns(T(100), 100), 1);  // T(2); T(3), the newest, stays
+  auto left = store_->ListJobRuns("a", 10);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().finished_at, T(3));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
                          ::testing::ValuesIn(testing::AllStoreFactories()),
                          [](const auto& param_info) { return param_info.param.name; });

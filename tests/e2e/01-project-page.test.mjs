@@ -18,7 +18,9 @@ after(() => stopAll(env));
 test('project page shows RUNNING and the preview iframe shows the sandbox app', async () => {
   const sandbox = await createSandbox(daemon, 'p1');
   assert.equal(sandbox.status, 'RUNNING', 'POST /sandbox answers RUNNING');
-  assert.match(sandbox.url, /^http:\/\/127\.0\.0\.1:450\d\d\/$/, 'sandbox url in the port range');
+  // The preview gateway's URL: <the template's port>-<id>.<preview domain>.
+  const expected = new RegExp(`^http://8080-${sandbox.sandboxId}\\.${daemon.previewDomain.replace('.', '\\.')}/$`);
+  assert.match(sandbox.url, expected, 'sandbox url: the gateway, for the template\'s port');
 
   const page = await browser.context.newPage();
   await openSignedIn(page, daemon, '#/projects/p1');

@@ -140,11 +140,16 @@ export const formatRequests = (list) =>
     : list.map((r) => `  +${(r.t / 1000).toFixed(2)}s ${r.method} ${r.path} [${r.type}]`).join('\n');
 
 /**
- * Open the sign-in link the daemon prints with a hash route: `/?token=…#/projects/<id>`. Waits
- * until the app has signed in (the sign-in form is not shown, the top bar has "Sign out").
+ * Open the dashboard signed in: the link the daemon printed (`/#token=…`) for `#/`, else the
+ * hash route with the token in it (`/#/projects/<id>?token=…`). Waits until the app has signed in
+ * (the sign-in form is not shown, the top bar has "Sign out").
  */
 export async function openSignedIn(page, daemon, hashRoute) {
-  await page.goto(`${daemon.baseUrl}/?token=${encodeURIComponent(daemon.token)}${hashRoute}`);
+  const url =
+    hashRoute === '#/' || hashRoute === ''
+      ? daemon.dashboardUrl
+      : `${daemon.baseUrl}/${hashRoute}?token=${encodeURIComponent(daemon.token)}`;
+  await page.goto(url);
   await page.locator('[data-testid=signout-button]').waitFor({ timeout: 15_000 });
 }
 

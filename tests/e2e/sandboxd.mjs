@@ -9,6 +9,7 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +113,9 @@ export async function startSandboxd({ portRange, name = 'sandboxd', idleTimeout 
     '--port-range', portRange,
     '--templates-dir', paths.templatesDir,
     '--web-dir', paths.webDist,
+    // The preview gateway on a free port: previews are http://<port>-<id>.localhost:<it>/
+    // (Chromium resolves *.localhost to loopback by itself).
+    '--preview-listen', '127.0.0.1:0',
   ];
   const bin = path.join(paths.buildDir, 'sandboxd');
   fs.mkdirSync(paths.artifactsDir, { recursive: true });
@@ -138,6 +142,8 @@ export async function startSandboxd({ portRange, name = 'sandboxd', idleTimeout 
     baseUrl: '',
     token: '',
     dashboardUrl: '',
+    previewListen: '',
+    previewDomain: '',
     stderrTail: () => stderrTail,
     stopped: false,
     killSync() {
@@ -165,9 +171,20 @@ export async function startSandboxd({ portRange, name = 'sandboxd', idleTimeout 
       log.write(chunk);
       out += chunk;
       const url = /sandboxd listening on (http:\/\/127\.0\.0\.1:\d+)\/?/.exec(out);
-      const token = /API token: (\S+)/.exec(out);
-      const open = /Open the dashboard: (\S+)/.exec(out);
-      if (url && token && open) resolve({ baseUrl: url[1], token: token[1], dashboardUrl: open[1] });
+      // A fresh data dir: sandboxd generated the token, so it prints it and the
+      // sign-in link with it in the fragment (`/#token=…`).
+      const token = /^API token: (\S+)$/m.exec(out);
+      const open = /Open the dashboard: (\S+#token=\S+)/.exec(out);
+      const previews = /Previews on (127\.0\.0\.1:\d+): http:\/\/<port>-<sandboxId>\.(\S+)\//.exec(out);
+      if (url && token && open && previews) {
+        resolve({
+          baseUrl: url[1],
+          token: token[1],
+          dashboardUrl: open[1],
+          previewListen: previews[1],
+          previewDomain: previews[2],
+        });
+      }
     });
     exited.then(({ code, signal }) =>
       reject(new Error(`sandboxd exited (code ${code}, signal ${signal}) before it was ready:\n${out}\n${stderrTail}`)),
@@ -224,6 +241,17 @@ export async function stopSandboxd(daemon) {
   live.delete(daemon);
   const { child } = daemon;
   if (child.exitCode === null && child.signalCode === null) {
+    // Kill every sandbox through the API first: the provider then releases
+    // what a sandbox holds outside its bundle (its network namespace, the
+    // loop-mounted home, its uid slice), which deleting the data dir cannot.
+    try {
+      const list = await api(daemon, 'GET', '/api/sandboxes?limit=1000');
+      for (const s of list.body?.sandboxes ?? []) {
+        if (s.status !== 'KILLED') await api(daemon, 'DELETE', `/api/projects/${s.projectId}/sandbox`);
+      }
+    } catch (err) {
+      fs.appendFileSync(daemon.logFile, `[e2e] killing sandboxes before stop: ${err}\n`);
+    }
     const termAt = Date.now();
     child.kill('SIGTERM');
     const killer = setTimeout(() => {
@@ -348,11 +376,41 @@ export async function expectStatusFor(daemon, projectId, status, durationMs, int
   return samples;
 }
 
-/** GET the app's /state (`{startedAt, requests}`) straight from the sandbox url. */
+/**
+ * One GET through the preview gateway: to 127.0.0.1:<port of the preview URL> with the preview
+ * host as Host (node does not resolve *.localhost the way browsers do). Resolves to
+ * {status, headers, body}.
+ */
+export function previewGet(previewUrl, pathAndQuery = '/', { headers = {}, timeoutMs = 30_000 } = {}) {
+  const url = new URL(previewUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: Number(url.port || 80),
+        path: pathAndQuery,
+        method: 'GET',
+        headers: { Host: url.host, ...headers },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${previewUrl}${pathAndQuery.slice(1)}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** GET the app's /state (`{startedAt, requests}`) through the gateway (this is preview traffic). */
 export async function appState(sandboxUrl) {
-  const res = await fetch(new URL('state', sandboxUrl), { signal: AbortSignal.timeout(5_000) });
-  if (!res.ok) throw new Error(`GET ${sandboxUrl}state: HTTP ${res.status}`);
-  return res.json();
+  const res = await previewGet(sandboxUrl, '/state', { timeoutMs: 30_000 });
+  if (res.status !== 200) throw new Error(`GET ${sandboxUrl}state: HTTP ${res.status} ${res.body}`);
+  return JSON.parse(res.body);
 }
 
 /**

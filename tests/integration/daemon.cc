@@ -2,14 +2,22 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include "base/clock.h"
+#include "base/ids.h"
+#include "provider/local/linux_sandbox_host.h"
+#include "provider/local/local_provider.h"
+#include "provider/local/posix_process_runner.h"
 
 namespace sbx::integration {
 namespace {
@@ -22,6 +30,7 @@ constexpr char kBuildDir[] = SBX_BUILD_DIR;
 constexpr char kTemplatesDir[] = SBX_TEMPLATES_DIR;
 constexpr char kUrlPrefix[] = "sandboxd listening on ";
 constexpr char kTokenPrefix[] = "API token: ";
+constexpr char kPreviewPrefix[] = "Previews on ";
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
@@ -87,6 +96,19 @@ void RemoveAllContainers(const fs::path& root) {
   if (auto left = RuncIds(root); !left.empty()) {
     ADD_FAILURE() << "cleanup: containers left in " << root << ": " << JoinArgv(left);
   }
+  // What the sandboxes had besides their containers (network namespaces, home
+  // mounts, loggers, uid claims): a local provider on the same data dir sweeps it.
+  SystemClock clock;
+  IdGenerator ids(1);
+  provider::local::PosixProcessRunner runner;
+  provider::local::LinuxSandboxHost host(clock);
+  provider::local::LocalProviderOptions options;
+  options.runc_root = root;
+  options.sandboxes_dir = root.parent_path() / "sandboxes";
+  provider::local::LocalProvider sweeper(clock, ids, runner, host, options);
+  if (Status swept = sweeper.Sweep(); !swept.ok()) {
+    ADD_FAILURE() << "cleanup: sweep " << root << ": " << swept.ToString();
+  }
 }
 
 std::string ReadFile(const fs::path& path) {
@@ -109,13 +131,15 @@ std::string TailOfFile(const fs::path& path, size_t lines) {
 
 std::optional<HelloState> GetHelloState(const std::string& url, std::string* why,
                                         std::chrono::milliseconds timeout) {
-  auto hp = ParseHttpUrl(url);
-  if (!hp) {
+  HttpResponse r;
+  if (ParsePreviewUrl(url)) {
+    r = PreviewCall(url, {.target = "/state", .timeout = timeout});
+  } else if (auto hp = ParseHttpUrl(url)) {
+    r = HttpCall({.host = hp->host, .port = hp->port, .target = "/state", .timeout = timeout});
+  } else {
     if (why) *why = "not an http://host:port/ URL: \"" + url + "\"";
     return std::nullopt;
   }
-  HttpResponse r =
-      HttpCall({.host = hp->host, .port = hp->port, .target = "/state", .timeout = timeout});
   if (!r.answered || r.status != 200) {
     if (why) *why = "GET " + url + "state: " + r.Describe();
     return std::nullopt;
@@ -124,6 +148,19 @@ std::optional<HelloState> GetHelloState(const std::string& url, std::string* why
 }
 
 HttpResponse ProbeSandbox(const std::string& url, std::chrono::milliseconds timeout) {
+  if (auto preview = ParsePreviewUrl(url)) {
+    // Straight to the sandbox, past the gateway: from inside its namespace.
+    const std::string netns = SandboxNetns(preview->sandbox_id);
+    if (netns.empty()) {
+      HttpResponse r;
+      r.error = "no network namespace for sandbox " + preview->sandbox_id;
+      return r;
+    }
+    return HttpCall({.port = preview->sandbox_port,
+                     .target = "/state",
+                     .timeout = timeout,
+                     .netns = netns});
+  }
   auto hp = ParseHttpUrl(url);
   if (!hp) {
     HttpResponse r;
@@ -144,6 +181,8 @@ Daemon::~Daemon() { CleanUp(); }
     if (::mkdtemp(dir.data()) == nullptr) {
       return ::testing::AssertionFailure() << "mkdtemp " << dir << ": " << std::strerror(errno);
     }
+    // Local sandboxes run as unprivileged users that must traverse it.
+    ::chmod(dir.c_str(), 0711);
     root_ = dir;
     data_dir_ = root_ / "data";
     log_ = root_ / "sandboxd.log";
@@ -166,6 +205,11 @@ Daemon::~Daemon() { CleanUp(); }
     argv.push_back("--api-token");
     argv.push_back(options_.api_token);
   }
+  if (std::find(options_.extra_args.begin(), options_.extra_args.end(), "--preview-listen") ==
+      options_.extra_args.end()) {
+    argv.push_back("--preview-listen");
+    argv.push_back("127.0.0.1:0");  // tests run side by side: never the fixed default port
+  }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   {
     std::ofstream log(log_, std::ios::app);
@@ -177,9 +221,9 @@ Daemon::~Daemon() { CleanUp(); }
       !err.empty()) {
     return ::testing::AssertionFailure() << err;
   }
-  // The URL line, then the token line. Other lines are tolerated here (the
-  // StartupOutput test holds sandboxd to printing only these).
-  std::string out, url_line, token_line;
+  // The URL line, then the token line; and the preview line. Other lines are
+  // tolerated here (the StartupOutput test holds sandboxd to printing only these).
+  std::string out, url_line, token_line, preview_line;
   auto find_lines = [&] {
     out = ReadFile(stdout_path_);
     std::istringstream lines(out);
@@ -188,10 +232,11 @@ Daemon::~Daemon() { CleanUp(); }
         url_line = line;
         std::string next;
         if (std::getline(lines, next) && !lines.eof()) token_line = next;
-        return !token_line.empty();
+      } else if (line.rfind(kPreviewPrefix, 0) == 0) {
+        preview_line = line;
       }
     }
-    return false;
+    return !token_line.empty() && !preview_line.empty();
   };
   WaitFor([&] { return find_lines() || !process_.Poll(); }, 30s, 20ms);
   auto fail = [&](const std::string& why) {
@@ -202,15 +247,43 @@ Daemon::~Daemon() { CleanUp(); }
            << "\nstderr:\n"
            << LogTail(40);
   };
-  if (url_line.empty() || token_line.rfind(kTokenPrefix, 0) != 0) {
-    return fail("no \"sandboxd listening on …\" line followed by \"API token: …\" within 30 s");
+  if (url_line.empty() || token_line.rfind(kTokenPrefix, 0) != 0 || preview_line.empty()) {
+    return fail(
+        "no \"sandboxd listening on …\" line followed by \"API token: …\", and \"Previews on …\", "
+        "within 30 s");
   }
   url_ = url_line.substr(sizeof(kUrlPrefix) - 1);
   auto hp = ParseHttpUrl(url_);
   if (!hp || hp->host != "127.0.0.1" || url_.back() != '/') return fail("bad URL \"" + url_ + "\"");
   port_ = hp->port;
-  token_ = token_line.substr(sizeof(kTokenPrefix) - 1);
+  // The token itself only when this start generated it; otherwise where it is
+  // ("in <data-dir>/api-token", "from --api-token …").
+  const std::string shown_token = token_line.substr(sizeof(kTokenPrefix) - 1);
+  const bool token_shown = shown_token.find(' ') == std::string::npos;
+  if (token_shown) {
+    token_ = shown_token;
+  } else if (!options_.api_token.empty()) {
+    token_ = options_.api_token;
+  } else {
+    token_ = FirstLine(ReadFile(data_dir_ / "api-token"));
+  }
   if (token_.empty()) return fail("empty API token");
+  if (token_shown == (!options_.api_token.empty() || shown_token.rfind("in ", 0) == 0)) {
+    return fail("bad token line \"" + token_line + "\"");
+  }
+  // "Previews on 127.0.0.1:41235: http://<port>-<sandboxId>.localhost:41235/"
+  {
+    const std::string rest = preview_line.substr(sizeof(kPreviewPrefix) - 1);
+    const size_t sep = rest.find(": ");
+    auto listen = sep == std::string::npos ? std::nullopt : ParseHttpUrl("http://" + rest.substr(0, sep) + "/");
+    constexpr std::string_view kTemplate = "http://<port>-<sandboxId>.";
+    const std::string shown = sep == std::string::npos ? "" : rest.substr(sep + 2);
+    if (!listen || shown.rfind(kTemplate, 0) != 0 || shown.back() != '/') {
+      return fail("bad preview line \"" + preview_line + "\"");
+    }
+    preview_port_ = listen->port;
+    preview_domain_ = shown.substr(kTemplate.size(), shown.size() - kTemplate.size() - 1);
+  }
   if (!options_.api_token.empty() && token_ != options_.api_token) {
     return fail("printed token differs from --api-token");
   }

@@ -49,8 +49,10 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Spawns sandboxd on 127.0.0.1:0 with the data dir (created on the first
-  // call) and waits up to 30 s for the URL and token lines on its stdout.
+  // Spawns sandboxd on 127.0.0.1:0 (and its preview gateway on 127.0.0.1:0,
+  // unless extra_args name --preview-listen) with the data dir (created on the
+  // first call) and waits up to 30 s for the URL, token and preview lines on
+  // its stdout.
   ::testing::AssertionResult Start();
   // SIGTERM; expects a clean exit (status 0) within 20 s.
   ::testing::AssertionResult Stop();
@@ -87,6 +89,10 @@ class Daemon {
   pid_t pid() const { return process_.pid(); }
   const std::string& url() const { return url_; }
   uint16_t port() const { return port_; }
+  // The preview gateway: 127.0.0.1:<preview_port()>, previews under
+  // <port>-<sandboxId>.<preview_domain()>.
+  uint16_t preview_port() const { return preview_port_; }
+  const std::string& preview_domain() const { return preview_domain_; }
   const std::string& token() const { return token_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   std::filesystem::path runc_root() const { return data_dir_ / "runc"; }
@@ -111,6 +117,8 @@ class Daemon {
   std::string url_;
   uint16_t port_ = 0;
   std::string token_;
+  uint16_t preview_port_ = 0;
+  std::string preview_domain_;
 };
 
 // Runs `runc --root <root> args…`.
@@ -124,11 +132,15 @@ void RemoveAllContainers(const std::filesystem::path& root);
 std::string ReadFile(const std::filesystem::path& path);
 std::string TailOfFile(const std::filesystem::path& path, size_t lines);
 
-// GET <sandbox url>/state with a deadline; `why` explains a nullopt.
+// GET <sandbox url>/state with a deadline; `why` explains a nullopt. A
+// preview URL goes through the gateway (so it is activity, and wakes a
+// paused sandbox); a plain http://host:port/ URL goes straight there.
 std::optional<HelloState> GetHelloState(
     const std::string& url, std::string* why = nullptr,
     std::chrono::milliseconds timeout = std::chrono::seconds(5));
-// GET <sandbox url>/state with a short deadline, for a paused sandbox.
+// GET /state of the sandbox itself (127.0.0.1:<its port>, never through the
+// gateway, so it wakes nothing) with a short deadline: a paused sandbox
+// accepts the connection and never answers.
 HttpResponse ProbeSandbox(const std::string& url,
                           std::chrono::milliseconds timeout = std::chrono::milliseconds(500));
 

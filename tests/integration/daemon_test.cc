@@ -8,9 +8,12 @@
 #include "integration/daemon.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -27,6 +30,7 @@ namespace sbx::integration {
 namespace {
 
 namespace fs = std::filesystem;
+namespace net = boost::asio;
 using boost::beast::http::verb;
 using namespace std::chrono_literals;
 
@@ -41,6 +45,9 @@ constexpr int kEnforcerRunsPorts = 44600;
 constexpr int kSetIdleTimeoutPorts = 44700;
 constexpr int kStartupOutputPorts = 44800;
 constexpr int kGracefulShutdownPorts = 44900;
+constexpr int kOneDataDirPorts = 45000;
+constexpr int kAbusePorts = 45100;
+constexpr int kGivenTokenPorts = 45200;
 
 // With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
 // 2 s after its last activity; this is the slack we allow on top.
@@ -147,11 +154,14 @@ TEST_F(DaemonTest, UserTour) {
   EXPECT_FALSE(created->has_last_error);
   ASSERT_FALSE(created->sandbox_id.empty());
   const std::string id = created->sandbox_id;
+  // The url is the preview gateway's; the port it names is the sandbox's own.
   const std::string url = created->url;
-  auto hp = ParseHttpUrl(url);
-  ASSERT_TRUE(hp) << "url \"" << url << "\"";
-  EXPECT_GE(hp->port, d.first_port());
-  EXPECT_LE(hp->port, d.last_port());
+  auto preview = ParsePreviewUrl(url);
+  ASSERT_TRUE(preview) << "url \"" << url << "\"";
+  EXPECT_EQ(url, "http://" + std::to_string(preview->sandbox_port) + "-" + id + "." +
+                     d.preview_domain() + "/");
+  EXPECT_EQ(preview->gateway_port, d.preview_port());
+  EXPECT_EQ(preview->sandbox_port, 8080) << "every sandbox serves on its template's port";
   auto first_state = GetHelloState(url, &why);
   ASSERT_TRUE(first_state) << why;
   EXPECT_EQ(d.RuncStatus(id), "running") << "runc does not know container " << id;
@@ -492,10 +502,10 @@ TEST_F(DaemonTest, TwoInstancesSideBySide) {
       auto s = ParseSandbox(r.body, &why);
       ASSERT_TRUE(s) << why;
       EXPECT_EQ(s->status, "RUNNING");
-      auto hp = ParseHttpUrl(s->url);
-      ASSERT_TRUE(hp) << s->url;
-      EXPECT_GE(hp->port, d->first_port()) << name << " used a port outside its range";
-      EXPECT_LE(hp->port, d->last_port()) << name << " used a port outside its range";
+      auto preview = ParsePreviewUrl(s->url);
+      ASSERT_TRUE(preview) << s->url;
+      EXPECT_EQ(preview->gateway_port, d->preview_port()) << name << " url names another gateway";
+      EXPECT_EQ(preview->sandbox_port, 8080) << name << ": the template's port, in its own namespace";
       sandboxes[std::string(name) + "/" + s->project_id] = *s;
     }
   }
@@ -615,14 +625,22 @@ TEST_F(DaemonTest, SetIdleTimeout) {
 }
 
 // What scripts rely on at start-up: stdout is exactly the URL line (they parse
-// the first line), the token and the dashboard link; logs go to stderr; the
-// generated token is kept (mode 0600) and reused by the next start.
+// the first line), the token, the dashboard link and where previews are; logs
+// go to stderr; the generated token is kept (mode 0600) and reused by the next
+// start. The token is printed only by the start that generated it, and the
+// link carries it in the fragment (#token=), never in the query string that
+// reaches access logs.
 TEST_F(DaemonTest, StartupOutput) {
   Daemon d({.first_port = kStartupOutputPorts});
   ASSERT_TRUE(d.Start());
+  const std::string previews = "Previews on 127.0.0.1:" + std::to_string(d.preview_port()) +
+                               ": http://<port>-<sandboxId>.localhost:" +
+                               std::to_string(d.preview_port()) + "/\n";
   const std::string expected = "sandboxd listening on " + d.url() + "\nAPI token: " + d.token() +
-                               "\nOpen the dashboard: " + d.url() + "?token=" + d.token() + "\n";
-  EXPECT_EQ(d.Stdout(), expected) << "stdout must hold only the three start-up lines";
+                               "\nOpen the dashboard: " + d.url() + "#token=" + d.token() + "\n" +
+                               previews;
+  EXPECT_EQ(d.Stdout(), expected) << "stdout must hold only the four start-up lines";
+  EXPECT_EQ(d.Stdout().find("?token="), std::string::npos);
   EXPECT_NE(d.LogTail().find("sandboxd serving on"), std::string::npos)
       << "the start-up log line is not on stderr";
   struct stat st {};
@@ -638,6 +656,29 @@ TEST_F(DaemonTest, StartupOutput) {
   EXPECT_EQ(d.token(), token) << "a restart must reuse <data-dir>/api-token";
   HttpResponse list = d.Call(verb::get, "/api/sandboxes");
   EXPECT_EQ(list.status, 200) << list.Describe();
+  // The restart did not generate it: it says where the token is instead.
+  const std::string again = "sandboxd listening on " + d.url() + "\nAPI token: in " +
+                            (d.data_dir() / "api-token").string() +
+                            "\nOpen the dashboard: " + d.url() + " (sign in with that token)\n";
+  const std::string out = d.Stdout();
+  EXPECT_NE(out.find(again), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.rfind("sandboxd listening on ")).find(token), std::string::npos)
+      << "a kept token is not printed";
+  ASSERT_TRUE(d.Stop());
+}
+
+// A token given by flag (or SANDBOXD_API_TOKEN) is never printed.
+TEST_F(DaemonTest, StartupOutputHidesAGivenToken) {
+  Daemon d({.first_port = kGivenTokenPorts, .api_token = "given-token-0123456789"});
+  ASSERT_TRUE(d.Start());
+  EXPECT_EQ(d.token(), "given-token-0123456789");
+  EXPECT_EQ(d.Stdout().find("given-token-0123456789"), std::string::npos) << d.Stdout();
+  EXPECT_NE(d.Stdout().find("\nAPI token: from --api-token (SANDBOXD_API_TOKEN)\n"),
+            std::string::npos)
+      << d.Stdout();
+  HttpResponse list = d.Call(verb::get, "/api/sandboxes");
+  EXPECT_EQ(list.status, 200) << list.Describe();
+  ASSERT_TRUE(d.Stop());
 }
 
 // SIGTERM is a two-phase shutdown: a request in progress (a create waiting
@@ -667,6 +708,82 @@ TEST_F(DaemonTest, GracefulShutdownFinishesRequestsAndEndsStreams) {
 
   ASSERT_TRUE(d.Restart());
   EXPECT_EQ(d.StatusOf("inflight"), "RUNNING");
+}
+
+// Two serve processes on one data dir would both run the enforcer and the
+// reconciler on one runc root: the second one refuses to start.
+TEST_F(DaemonTest, ASecondServeOnTheSameDataDirExitsWithAClearMessage) {
+  Daemon d({.first_port = kOneDataDirPorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  const CommandResult second =
+      RunCommand({std::string(SBX_BUILD_DIR) + "/sandboxd", "serve", "--listen", "127.0.0.1:0",
+                  "--data-dir", d.data_dir().string(), "--templates-dir", SBX_TEMPLATES_DIR},
+                 20s);
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  EXPECT_NE(second.err.find("in use by another sandboxd (pid " + std::to_string(d.pid()) + ")"),
+            std::string::npos)
+      << second.err;
+  EXPECT_TRUE(d.Running());
+  EXPECT_EQ(d.Call(verb::get, "/healthz").status, 200);
+}
+
+// Thousands of idle and byte-a-second connections: the daemon keeps
+// answering a normal client, without spinning or flooding its log.
+TEST_F(DaemonTest, IdleAndTricklingConnectionsDoNotStarveNormalClients) {
+  Daemon d({.first_port = kAbusePorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  ASSERT_EQ(d.Call(verb::post, SandboxPath("busy")).status, 201);
+  // This test process holds the attackers' ends: it needs descriptors too.
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  limit.rlim_cur = limit.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  constexpr int kIdle = 3000;
+  constexpr int kTrickling = 300;
+  net::io_context io;
+  std::vector<net::ip::tcp::socket> sockets;
+  const net::ip::tcp::endpoint at(net::ip::make_address("127.0.0.1"), d.port());
+  for (int i = 0; i < kIdle + kTrickling; ++i) {
+    net::ip::tcp::socket s(io);
+    boost::system::error_code ec;
+    s.connect(at, ec);
+    ASSERT_FALSE(ec) << "connection " << i << ": " << ec.message();
+    sockets.push_back(std::move(s));
+  }
+  std::atomic<bool> stop{false};
+  std::thread trickle([&] {
+    const std::string head = "GET /healthz HTTP/1.1\r\nX-Slow: ";
+    for (size_t pos = 0; !stop; ++pos) {
+      for (int i = kIdle; i < kIdle + kTrickling; ++i) {
+        boost::system::error_code ec;
+        const char c = pos < head.size() ? head[pos] : 'z';
+        net::write(sockets[static_cast<size_t>(i)], net::buffer(&c, 1), ec);
+      }
+      std::this_thread::sleep_for(1s);
+    }
+  });
+  std::vector<int64_t> ms;
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    HttpResponse health = d.Call(verb::get, "/healthz", "", 5s);
+    HttpResponse status = d.Call(verb::get, SandboxPath("busy"), "", 5s);
+    ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - t0)
+                     .count());
+    EXPECT_EQ(health.status, 200) << health.Describe();
+    EXPECT_EQ(status.status, 200) << status.Describe();
+    std::this_thread::sleep_for(250ms);
+  }
+  stop = true;
+  trickle.join();
+  std::sort(ms.begin(), ms.end());
+  Report("under " + std::to_string(kIdle) + " idle and " + std::to_string(kTrickling) +
+         " trickling connections: /healthz + status read median " + std::to_string(ms[10]) +
+         " ms, max " + std::to_string(ms.back()) + " ms");
+  EXPECT_LT(ms.back(), 2000);
+  // The trickling heads were cut off at the header timeout (10 s) at most:
+  // the daemon's log stayed small.
+  EXPECT_LT(fs::file_size(d.data_dir().parent_path() / "sandboxd.log"), 1u << 20);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 
 #include "base/time.h"
 #include "integration/daemon.h"
+#include "integration/fake_http_server.h"
 #include "integration/http_client.h"
 #include "integration/runtime.h"
 #include "integration/support.h"
@@ -59,7 +60,6 @@ int64_t Ms(std::chrono::nanoseconds d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-void Report(const std::string& line) { std::cout << "[  REPORT  ] " << line << std::endl; }
 
 // Whether the project's history has a row from `source` of type `type`.
 bool HasHistory(const Daemon& d, const std::string& project, const std::string& source,
@@ -246,40 +246,13 @@ TEST_F(ProviderTest, ReconcilerRepairsDriftWithoutWebhooks) {
 // 500, later calls answer 204. Every connection is closed after one answer.
 class FakeE2b {
  public:
-  FakeE2b() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    port_ = acceptor_.local_endpoint().port();
-    accept_thread_ = std::thread([this] { AcceptLoop(); });
-  }
-  ~FakeE2b() {
-    stopping_ = true;
-    {  // unblock accept()
-      asio::io_context io;
-      asio::ip::tcp::socket s(io);
-      boost::system::error_code ec;
-      s.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
-    }
-    accept_thread_.join();
-    std::lock_guard lock(mu_);
-    for (auto& t : workers_) t.join();
-  }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return server_.url(); }
   int pause_calls() const { return pause_calls_; }
   int pauses_in_flight() const { return in_flight_; }
   bool paused() const { return paused_; }
 
  private:
-  void AcceptLoop() {
-    while (!stopping_) {
-      asio::ip::tcp::socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (ec || stopping_) continue;
-      std::lock_guard lock(mu_);
-      workers_.emplace_back([this, s = std::move(socket)]() mutable { Serve(std::move(s)); });
-    }
-  }
-
   std::string Listed(bool paused) const {
     boost::json::object o;
     o["sandboxID"] = "ifake1";
@@ -297,18 +270,9 @@ class FakeE2b {
     return boost::json::serialize(o);
   }
 
-  void Serve(asio::ip::tcp::socket socket) {
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req;
-    boost::system::error_code ec;
-    http::read(socket, buffer, req, ec);
-    if (ec) return;
-    http::response<http::string_body> res;
-    res.version(11);
-    res.keep_alive(false);
-    res.set(http::field::content_type, "application/json");
+  void Handle(const FakeHttpServer::Request& req, FakeHttpServer::Response& res) {
     const std::string target(req.target());
-    if (req.method() == verb::post && target == "/sandboxes") {
+    if (req.method() == verb::post && target == "/v2/sandboxes") {  // E2B's current create
       res.result(201);
       res.body() =
           R"({"sandboxID":"ifake1","templateID":"base","clientID":"x","envdVersion":"0.2.0"})";
@@ -336,22 +300,17 @@ class FakeE2b {
       res.result(404);
       res.body() = R"({"code":404,"message":"not found"})";
     }
-    res.prepare_payload();
-    http::write(socket, res, ec);
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   }
 
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  uint16_t port_ = 0;
   const SystemTime started_at_ = TruncateToMillis(std::chrono::system_clock::now());
-  std::atomic<bool> stopping_{false};
   std::atomic<int> pause_calls_{0};
   std::atomic<int> in_flight_{0};
   std::atomic<bool> paused_{false};
   std::mutex mu_;
-  std::vector<std::thread> workers_;
-  std::thread accept_thread_;
+  // Last: stopped (every handler returned) before the state above goes.
+  FakeHttpServer server_{[this](const FakeHttpServer::Request& req, FakeHttpServer::Response& res) {
+    Handle(req, res);
+  }};
 };
 
 TEST_F(ProviderTest, FailingProviderKeepsReadsFastAndPausesOnce) {

@@ -65,7 +65,6 @@ int64_t Ms(std::chrono::nanoseconds d) {
 }
 
 // Report lines, visible in ctest's output (--output-on-failure or -V).
-void Report(const std::string& line) { std::cout << "[  REPORT  ] " << line << std::endl; }
 
 CommandResult Psql(const std::string& sql) {
   return RunCommand({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-F", "\t",

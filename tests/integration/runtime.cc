@@ -1,6 +1,7 @@
 #include "integration/runtime.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -60,6 +61,8 @@ Runtime::~Runtime() { CleanUp(); }
   if (::mkdtemp(dir.data()) == nullptr) {
     return ::testing::AssertionFailure() << "mkdtemp " << dir << ": " << std::strerror(errno);
   }
+  // Local sandboxes run as unprivileged users that must traverse it.
+  ::chmod(dir.c_str(), 0711);
   root_ = dir;
   data_dir_ = root_ / "data";
   log_ = root_ / "runtime.log";
@@ -77,6 +80,8 @@ Runtime::~Runtime() { CleanUp(); }
       std::to_string(options_.first_port) + "-" + std::to_string(options_.last_port),
       "--domain",
       "localhost",
+      // serve, the webhook receiver, listens on 127.0.0.1.
+      "--webhook-allow-private",
       "--webhook-backoff",
       options_.webhook_backoff,
       "--log-level",

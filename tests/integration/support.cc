@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <iostream>
 #include <thread>
 
 namespace sbx::integration {
@@ -87,6 +88,8 @@ const json::array* ArrayField(const json::value& v, const char* key, std::string
 }
 
 }  // namespace
+
+void Report(const std::string& line) { std::cout << "[  REPORT  ] " << line << std::endl; }
 
 bool WaitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout,
              std::chrono::milliseconds poll) {

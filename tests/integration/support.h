@@ -18,6 +18,9 @@ namespace sbx::integration {
 
 // Polls `predicate` every `poll` until it returns true (-> true) or `timeout`
 // passes (-> false). Real time: these tests run a real daemon.
+// Prints a measurement as a "[  REPORT  ]" line of the test output.
+void Report(const std::string& line);
+
 bool WaitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout,
              std::chrono::milliseconds poll = std::chrono::milliseconds(50));
 

@@ -31,14 +31,46 @@ bool IsRetryableError(const Status& s) {
   return s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
 }
 
-// `text` cut to kMaxQuotedBytes, with control characters replaced, so that a
-// hostile or binary answer cannot garble a log line.
-std::string Quote(std::string_view text) {
+// `text` with the value of every JSON field whose name ends in "token"
+// (envdAccessToken, trafficAccessToken, …) replaced: a quoted answer must
+// never carry E2B's access tokens into an error, a log line or a history row.
+std::string RedactTokens(std::string_view text) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t key_end = text.find("oken\"", i);
+    if (key_end == std::string_view::npos || key_end == 0) break;
+    size_t j = key_end + 5;  // past the key's closing quote
+    out.append(text.substr(i, j - i));
+    i = j;
+    const char t = text[key_end - 1];
+    if (t != 't' && t != 'T') continue;
+    while (j < text.size() && is_space(text[j])) ++j;
+    if (j >= text.size() || text[j] != ':') continue;
+    ++j;
+    while (j < text.size() && is_space(text[j])) ++j;
+    if (j >= text.size() || text[j] != '"') continue;
+    size_t end = j + 1;
+    while (end < text.size() && text[end] != '"') end += text[end] == '\\' ? 2 : 1;
+    out.append(text.substr(i, j + 1 - i));
+    out += "[redacted]";
+    i = std::min(end, text.size());
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
+}
+
+// `text` cut to kMaxQuotedBytes, tokens redacted and control characters
+// replaced, so that a hostile or binary answer cannot garble a log line.
+std::string Quote(std::string_view raw) {
+  const std::string redacted = RedactTokens(raw.substr(0, 4 * kMaxQuotedBytes));
+  const std::string_view text = redacted;
   std::string out;
   for (char c : text.substr(0, kMaxQuotedBytes)) {
     out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
   }
-  if (text.size() > kMaxQuotedBytes) out += "…";
+  if (raw.size() > kMaxQuotedBytes) out += "…";
   return out;
 }
 
@@ -208,30 +240,96 @@ Result<ProviderSandbox> E2bProvider::Create(const CreateRequest& request) {
   const std::string what = fmt::format("e2b create sandbox for project {}", request.project_id);
   const std::string template_name =
       request.template_name.empty() ? options_.template_id : request.template_name;
+  const std::string request_id = ids_.NewUuid();
   core::Metadata metadata = request.metadata;
   metadata["projectId"] = request.project_id;
+  metadata[kCreateRequestIdKey] = request_id;
+  // Secure: E2B mints an envd access token (v2 creates are secure anyway;
+  // saying so keeps that true whatever the route's default), which sandboxd
+  // never reads, keeps, logs or shows.
   const wire::NewSandbox body{.template_id = template_name,
                               .timeout_s = options_.sandbox_timeout.count(),
                               .auto_pause = true,
-                              .secure = false,
+                              .secure = true,
+                              .allow_internet_access = request.allow_internet_access,
                               .metadata = metadata};
+  const std::string text = json::serialize(wire::ToJson(body));
+  const SteadyTime deadline = CallDeadline();
 
-  SBX_ASSIGN_OR_RETURN(Reply reply,
-                       Exchange(what, "POST", "/sandboxes", json::serialize(wire::ToJson(body))));
+  for (int attempt = 1;; ++attempt) {
+    Result<Reply> reply = Exchange(what, "POST", "/v2/sandboxes", text, deadline, 1);
+    const HttpResponse* answer = reply.ok() ? &reply->response : nullptr;
+    if (answer != nullptr && IsSuccess(answer->status)) {
+      SBX_ASSIGN_OR_RETURN(wire::Sandbox e, ParseAnswer(what, answer->body, wire::ParseSandbox));
+      SBX_RETURN_IF_ERROR(CheckAnsweredId(what, e.sandbox_id));
+      const SystemTime now = clock_.Now();
+      ProviderSandbox out;
+      out.sandbox_id = e.sandbox_id;
+      out.state = ProviderState::kRunning;
+      out.url = PreviewUrl(e.sandbox_id, e.domain);
+      out.template_name = template_name;
+      out.started_at = now;
+      out.end_at = now + options_.sandbox_timeout;
+      out.metadata = std::move(metadata);
+      return out;
+    }
+    Status failed = answer != nullptr ? HttpError(what, *answer, attempt)
+                                      : Status(reply.error().code(), reply.error().message());
+    const bool retryable =
+        answer != nullptr ? IsRetryableStatus(answer->status) : IsRetryableError(reply.error());
+    if (!retryable) return failed;
+    // A timeout, a broken connection or a 5xx may have created the sandbox
+    // anyway: adopt it rather than create (and pay for) a second one. A 429
+    // is a refusal.
+    if (answer == nullptr || answer->status != 429) {
+      Result<std::optional<ProviderSandbox>> found =
+          FindCreated(request_id, template_name, deadline);
+      if (!found.ok()) {
+        return Status(failed.code(),
+                      fmt::format("{}; it may have created a sandbox, and looking for it failed "
+                                  "(the reconciler kills it if so): {}",
+                                  failed.message(), found.error().message()));
+      }
+      if (*found) {
+        SBX_LOG_WARN("{}: attempt {} failed ({}) but created sandbox {}: adopting it", what,
+                     attempt, failed.message(), (*found)->sandbox_id);
+        (*found)->metadata = std::move(metadata);
+        return std::move(**found);
+      }
+    }
+    const std::chrono::milliseconds delay = Backoff(attempt, answer);
+    if (attempt >= options_.max_attempts || clock_.SteadyNow() + delay >= deadline) {
+      if (answer != nullptr || attempt == 1) return failed;
+      return Status(failed.code(), fmt::format("{} ({} attempts)", failed.message(), attempt));
+    }
+    SBX_LOG_DEBUG("{}: attempt {} failed ({}); retrying in {} ms", what, attempt, failed.message(),
+                  delay.count());
+    clock_.BlockingSleep(delay);
+  }
+}
+
+Result<std::optional<ProviderSandbox>> E2bProvider::FindCreated(const std::string& request_id,
+                                                                const std::string& template_name,
+                                                                SteadyTime deadline) {
+  const std::string what = fmt::format("e2b look for the sandbox of create request {}", request_id);
+  // metadata=<k>=<v>, each part URL-encoded, then the whole parameter.
+  const std::string filter = EncodeQueryValue(EncodeQueryValue(kCreateRequestIdKey) + "=" +
+                                              EncodeQueryValue(request_id));
+  SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "GET",
+                                             "/v2/sandboxes?limit=100&metadata=" + filter, "",
+                                             deadline, options_.max_attempts));
   SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
-  SBX_ASSIGN_OR_RETURN(wire::Sandbox e, ParseAnswer(what, reply.response.body, wire::ParseSandbox));
-  SBX_RETURN_IF_ERROR(CheckAnsweredId(what, e.sandbox_id));
-
-  const SystemTime now = clock_.Now();
-  ProviderSandbox out;
-  out.sandbox_id = e.sandbox_id;
-  out.state = ProviderState::kRunning;
-  out.url = PreviewUrl(e.sandbox_id, e.domain);
-  out.template_name = template_name;
-  out.started_at = now;
-  out.end_at = now + options_.sandbox_timeout;
-  out.metadata = std::move(metadata);
-  return out;
+  SBX_ASSIGN_OR_RETURN(std::vector<wire::ListedSandbox> listed,
+                       ParseAnswer(what, reply.response.body, wire::ParseListedSandboxes));
+  for (const wire::ListedSandbox& e : listed) {
+    auto it = e.metadata.find(kCreateRequestIdKey);
+    if (it == e.metadata.end() || it->second != request_id) continue;
+    SBX_RETURN_IF_ERROR(CheckAnsweredId(what, e.sandbox_id));
+    ProviderSandbox out = FromListed(e, std::nullopt);
+    out.template_name = template_name;
+    return std::optional<ProviderSandbox>(std::move(out));
+  }
+  return std::optional<ProviderSandbox>();
 }
 
 Status E2bProvider::Pause(const std::string& sandbox_id) {
@@ -256,7 +354,7 @@ Result<ProviderSandbox> E2bProvider::Resume(const std::string& sandbox_id) {
   const std::string what = fmt::format("e2b resume sandbox {}", sandbox_id);
   const wire::ConnectSandbox body{.timeout_s = options_.sandbox_timeout.count()};
   SBX_ASSIGN_OR_RETURN(Reply reply,
-                       Exchange(what, "POST", fmt::format("/sandboxes/{}/connect", sandbox_id),
+                       Exchange(what, "POST", fmt::format("/v2/sandboxes/{}/connect", sandbox_id),
                                 json::serialize(wire::ToJson(body))));
   SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
   SBX_ASSIGN_OR_RETURN(wire::Sandbox e, ParseAnswer(what, reply.response.body, wire::ParseSandbox));
@@ -306,7 +404,8 @@ Result<ListResult> E2bProvider::List() {
     const std::string what = fmt::format("e2b list sandboxes (page {})", page);
     std::string path = fmt::format("/v2/sandboxes?limit={}", options_.list_page_size);
     if (token) path += "&nextToken=" + EncodeQueryValue(*token);
-    SBX_ASSIGN_OR_RETURN(Reply reply, Exchange(what, "GET", path, "", deadline));
+    SBX_ASSIGN_OR_RETURN(Reply reply,
+                         Exchange(what, "GET", path, "", deadline, options_.max_attempts));
     SBX_RETURN_IF_ERROR(CheckSuccess(what, reply.response, reply.attempts));
     SBX_ASSIGN_OR_RETURN(std::vector<wire::ListedSandbox> listed,
                          ParseAnswer(what, reply.response.body, wire::ParseListedSandboxes));
@@ -343,16 +442,19 @@ Result<ProviderSandbox> E2bProvider::Get(const std::string& sandbox_id) {
 
 // Internals
 
+SteadyTime E2bProvider::CallDeadline() {
+  const auto per_attempt = options_.request_timeout + options_.backoff_max;
+  return clock_.SteadyNow() + options_.max_attempts * per_attempt;
+}
+
 Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const std::string& method,
                                                  const std::string& path, const std::string& body) {
-  const auto per_attempt = options_.request_timeout + options_.backoff_max;
-  return Exchange(what, method, path, body,
-                  clock_.SteadyNow() + options_.max_attempts * per_attempt);
+  return Exchange(what, method, path, body, CallDeadline(), options_.max_attempts);
 }
 
 Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const std::string& method,
                                                  const std::string& path, const std::string& body,
-                                                 SteadyTime deadline) {
+                                                 SteadyTime deadline, int max_attempts) {
   HttpRequest request;
   request.method = method;
   request.url = api_base_ + path;
@@ -362,7 +464,7 @@ Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const st
 
   Result<HttpResponse> last = DeadlineExceeded("deadline passed before the request was sent");
   int attempts = 0;
-  while (attempts < options_.max_attempts) {
+  while (attempts < max_attempts) {
     const auto remaining =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.SteadyNow());
     if (remaining <= 0ms) break;
@@ -370,7 +472,7 @@ Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const st
     ++attempts;
     last = transport_.Send(request);
     const bool retry = last.ok() ? IsRetryableStatus(last->status) : IsRetryableError(last.error());
-    if (!retry || attempts >= options_.max_attempts) break;
+    if (!retry || attempts >= max_attempts) break;
     const std::chrono::milliseconds delay = Backoff(attempts, last.ok() ? &*last : nullptr);
     if (clock_.SteadyNow() + delay >= deadline) break;
     SBX_LOG_DEBUG("{}: attempt {} failed ({}); retrying in {} ms", what, attempts,

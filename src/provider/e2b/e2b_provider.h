@@ -83,15 +83,20 @@ class E2bProvider final : public Provider {
   E2bProvider(Clock& clock, IdGenerator& ids, HttpTransport& transport, E2bOptions options);
 
   // Provider.
-  // POST /sandboxes {templateID, timeout, autoPause: true, secure: false,
-  // metadata (projectId always set)}. Returns the sandbox running, with
-  // started_at = now and end_at = now + sandbox_timeout. A timed-out or 5xx
-  // attempt is retried and may have created a sandbox anyway; it carries the
-  // projectId metadata, so the reconciler finds it through List.
+  // POST /v2/sandboxes {templateID, timeout, autoPause: true, secure: true,
+  // allow_internet_access (when set), metadata (projectId and a new
+  // kCreateRequestIdKey always set)}: E2B mints an envd access token, which
+  // is never kept, logged or shown (quoted answers have it redacted). Returns the
+  // sandbox running, with started_at = now and end_at = now +
+  // sandbox_timeout. Idempotent: after an attempt that timed out, broke or
+  // got a 5xx (it may have created a sandbox anyway), the sandbox carrying
+  // this request's id is looked up (GET /v2/sandboxes?metadata=…) and adopted
+  // if found, before any retry; if the lookup fails there is no retry, and a
+  // sandbox created meanwhile is left to the reconciler's orphan reaper.
   Result<ProviderSandbox> Create(const CreateRequest& request) override;
   // POST /sandboxes/{id}/pause.
   Status Pause(const std::string& sandbox_id) override;
-  // POST /sandboxes/{id}/connect {timeout: sandbox_timeout}: resumes a paused
+  // POST /v2/sandboxes/{id}/connect {timeout: sandbox_timeout}: resumes a paused
   // sandbox (201) or extends a running one (200). E2B's answer carries no
   // start time or metadata: started_at is now, end_at now + sandbox_timeout,
   // metadata empty.
@@ -117,14 +122,21 @@ class E2bProvider final : public Provider {
     int attempts = 0;  // how many were sent
   };
 
-  // One E2B exchange with retries, bounded by `deadline`: returns the last
-  // answer whatever its status (callers map non-2xx), or the last transport
-  // error with `what` and the attempt count prepended/appended.
+  // One E2B exchange with up to `max_attempts` attempts, bounded by
+  // `deadline`: returns the last answer whatever its status (callers map
+  // non-2xx), or the last transport error with `what` and the attempt count
+  // prepended/appended.
   Result<Reply> Exchange(std::string_view what, const std::string& method, const std::string& path,
-                         const std::string& body, SteadyTime deadline);
+                         const std::string& body, SteadyTime deadline, int max_attempts);
   // Exchange with the deadline of a single call (see E2bOptions).
   Result<Reply> Exchange(std::string_view what, const std::string& method, const std::string& path,
                          const std::string& body);
+  // The deadline of one call started now: max_attempts × (request_timeout + backoff_max).
+  SteadyTime CallDeadline();
+  // The sandbox whose kCreateRequestIdKey is `request_id`, if E2B lists one.
+  Result<std::optional<ProviderSandbox>> FindCreated(const std::string& request_id,
+                                                     const std::string& template_name,
+                                                     SteadyTime deadline);
   // Wait before retry number `retry` (1-based); `response` is the failed
   // answer, null after a transport error.
   std::chrono::milliseconds Backoff(int retry, const HttpResponse* response);

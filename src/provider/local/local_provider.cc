@@ -4,14 +4,11 @@
 
 #include <algorithm>
 #include <fstream>
-#include <map>
 #include <system_error>
 
 #include <fmt/format.h>
 
 #include "base/log.h"
-#include "provider/local/bundle.h"
-#include "provider/local/template.h"
 
 namespace sbx::provider::local {
 namespace {
@@ -22,9 +19,8 @@ using namespace std::chrono_literals;
 constexpr auto kMaxProbeTimeout = 1s;
 // Every this many failed probes, check that the container still runs, so a
 // crashed sandbox fails Create early instead of at the deadline.
-constexpr int kProbesPerLivenessCheck = 10;
+constexpr int kProbesPerLivenessCheck = 20;
 constexpr size_t kOutputTailBytes = 2048;
-constexpr char kOutputLog[] = "output.log";
 
 std::filesystem::path Absolute(const std::filesystem::path& p) {
   std::error_code ec;
@@ -36,7 +32,8 @@ LocalProviderOptions Normalize(LocalProviderOptions o) {
   o.runc_root = Absolute(o.runc_root);
   o.sandboxes_dir = Absolute(o.sandboxes_dir);
   o.binary_dir = Absolute(o.binary_dir);
-  if (o.last_port < o.first_port) std::swap(o.first_port, o.last_port);
+  o.netns_dir = Absolute(o.netns_dir);
+  o.uid_claims_dir = Absolute(o.uid_claims_dir);
   return o;
 }
 
@@ -67,13 +64,6 @@ std::optional<uint16_t> PortOf(const RuncContainer& c) {
   return ParsePort(it->second);
 }
 
-// "exit 1: container not running" from a failed runc invocation.
-std::string Describe(const ProcessResult& r) {
-  std::string msg = RuncErrorMessage(r.err);
-  if (msg.empty()) msg = RuncErrorMessage(r.out);
-  return fmt::format("exit {}{}{}", r.exit_code, msg.empty() ? "" : ": ", msg);
-}
-
 std::string ReadTail(const std::filesystem::path& file, size_t max_bytes) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return "";
@@ -89,21 +79,6 @@ std::string ReadTail(const std::filesystem::path& file, size_t max_bytes) {
   return out;
 }
 
-// Environment of the sandbox's process: a sane PATH and HOME, the template's
-// variables, then the port and id, which the template cannot override.
-std::vector<std::string> SandboxEnv(const Template& t, const std::string& id, uint16_t port) {
-  std::map<std::string, std::string> env = {
-      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-      {"HOME", kSandboxHome},
-  };
-  for (const auto& [k, v] : t.env) env[k] = v;
-  env[t.port_env] = std::to_string(port);
-  env["SANDBOX_ID"] = id;
-  std::vector<std::string> out;
-  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-  return out;
-}
-
 }  // namespace
 
 bool IsValidSandboxId(std::string_view id) {
@@ -115,15 +90,20 @@ bool IsValidSandboxId(std::string_view id) {
 }
 
 LocalProvider::LocalProvider(Clock& clock, IdGenerator& ids, ProcessRunner& runner,
-                             LoopbackNetwork& network, LocalProviderOptions options)
+                             SandboxHost& host, LocalProviderOptions options)
     : clock_(clock),
       ids_(ids),
       runner_(runner),
-      network_(network),
+      host_(host),
       options_(Normalize(std::move(options))),
       runc_{.binary = options_.runc_binary, .root = options_.runc_root.string()},
       instance_tag_(ShortHash(options_.runc_root.string())),
-      next_port_(options_.first_port) {}
+      names_{.tag = instance_tag_,
+             .sandboxes_dir = options_.sandboxes_dir,
+             .netns_dir = options_.netns_dir},
+      uid_slices_(options_.uid_claims_dir, UidRange{.first = options_.uid_range_first,
+                                                    .count = options_.uid_range_count,
+                                                    .slice_size = options_.uid_slice_size}) {}
 
 std::string LocalProvider::CgroupsPath(const std::string& sandbox_id) const {
   return "sandboxd-" + instance_tag_ + "-" + sandbox_id;
@@ -134,7 +114,22 @@ std::filesystem::path LocalProvider::BundleDir(const std::string& id) const {
 }
 
 std::string LocalProvider::OutputTail(const std::string& id) const {
-  return ReadTail(BundleDir(id) / kOutputLog, kOutputTailBytes);
+  const std::filesystem::path log = BundleDir(id) / "log";
+  std::string tail = ReadTail(log / kOutputLog, kOutputTailBytes);
+  if (tail.size() < kOutputTailBytes / 2) {
+    // Just rotated: the rest of the tail is in the older half.
+    std::string older = ReadTail(log / kOutputLogOld, kOutputTailBytes - tail.size());
+    if (!older.empty()) tail = older + (tail.empty() ? "" : "\n" + tail);
+  }
+  return tail;
+}
+
+Result<ProcessResult> LocalProvider::Run(const std::vector<std::string>& argv,
+                                         const std::filesystem::path* output_file) {
+  RunOptions run_options{.timeout = options_.command_timeout,
+                         .kill_grace = options_.command_kill_grace};
+  if (output_file != nullptr) run_options.output_file = *output_file;
+  return runner_.Run(argv, run_options);
 }
 
 Result<ProcessResult> LocalProvider::RunRunc(const std::vector<std::string>& argv,
@@ -151,7 +146,7 @@ Result<RuncContainer> LocalProvider::State(const std::string& id) {
   SBX_ASSIGN_OR_RETURN(ProcessResult r, RunRunc(runc_.State(id)));
   if (!r.ok()) {
     if (RuncSaysNotExist(r.err)) return NotFound("sandbox " + id + " does not exist");
-    return Unavailable(fmt::format("runc state {}: {}", id, Describe(r)));
+    return Unavailable(fmt::format("runc state {}: {}", id, DescribeRuncFailure(r)));
   }
   auto c = ParseRuncState(r.out);
   if (!c.has_value()) return Internal(c.error().message());
@@ -160,44 +155,20 @@ Result<RuncContainer> LocalProvider::State(const std::string& id) {
 
 Result<std::vector<RuncContainer>> LocalProvider::ListContainers() {
   SBX_ASSIGN_OR_RETURN(ProcessResult r, RunRunc(runc_.List()));
-  if (!r.ok()) return Unavailable("runc list: " + Describe(r));
+  if (!r.ok()) return Unavailable("runc list: " + DescribeRuncFailure(r));
   if (r.out_truncated) return Unavailable("runc list: output larger than the capture limit");
   auto list = ParseRuncList(r.out);
   if (!list.has_value()) return Internal(list.error().message());
   return list;
 }
 
-Result<uint16_t> LocalProvider::ReservePort(const std::string& id) {
-  std::lock_guard reserve_lock(reserve_mu_);
-  SBX_ASSIGN_OR_RETURN(std::vector<RuncContainer> containers, ListContainers());
-  std::set<uint16_t> used;
-  for (const auto& c : containers) {
-    if (auto port = PortOf(c); port.has_value()) used.insert(*port);
-  }
+void LocalProvider::SetInFlight(const std::string& id, bool in_flight) {
   std::lock_guard lock(mu_);
-  const uint32_t range = uint32_t{options_.last_port} - options_.first_port + 1;
-  for (uint32_t i = 0; i < range; ++i) {
-    // Round robin from the last port handed out, so a port just freed is not
-    // reused at once (a client may still hold a connection to it).
-    const auto port =
-        static_cast<uint16_t>(options_.first_port + (next_port_ - options_.first_port + i) % range);
-    if (used.contains(port) || reserved_ports_.contains(port)) continue;
-    if (!network_.CanBind(port)) continue;
-    reserved_ports_.insert(port);
+  if (in_flight) {
     in_flight_.insert(id);
-    next_port_ = port == options_.last_port ? options_.first_port : static_cast<uint16_t>(port + 1);
-    return port;
+  } else {
+    in_flight_.erase(id);
   }
-  return Unavailable(fmt::format("sandbox {}: no free port in {}-{}", id, options_.first_port,
-                                 options_.last_port));
-}
-
-void LocalProvider::ReleaseReservation(const std::string& id, uint16_t port) {
-  // Waits for a ReservePort in progress: its list may predate our container.
-  std::lock_guard reserve_lock(reserve_mu_);
-  std::lock_guard lock(mu_);
-  reserved_ports_.erase(port);
-  in_flight_.erase(id);
 }
 
 bool LocalProvider::InFlight(const std::string& id) {
@@ -205,8 +176,19 @@ bool LocalProvider::InFlight(const std::string& id) {
   return in_flight_.contains(id);
 }
 
+std::set<std::string> LocalProvider::InFlightIds() {
+  std::lock_guard lock(mu_);
+  return in_flight_;
+}
+
+void LocalProvider::RememberPort(const std::string& id, uint16_t port) {
+  std::lock_guard lock(mu_);
+  ports_[id] = port;
+}
+
 Status LocalProvider::WaitReady(const std::string& id, uint16_t port, const std::string& path,
                                 SteadyTime deadline) {
+  const std::filesystem::path netns = names_.Netns(id);
   Status last = Unavailable("not probed yet");
   for (int probes = 1;; ++probes) {
     const SteadyTime now = clock_.SteadyNow();
@@ -216,12 +198,15 @@ Status LocalProvider::WaitReady(const std::string& id, uint16_t port, const std:
     }
     auto probe_timeout = std::min<std::chrono::milliseconds>(
         kMaxProbeTimeout, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
-    auto response = network_.HttpGet(port, path, probe_timeout);
+    auto response = host_.HttpGet(netns, port, path, probe_timeout);
     if (response.has_value() && response->status >= 200 && response->status < 300) {
       return OkStatus();
     }
     last = response.has_value() ? Unavailable(fmt::format("HTTP {}", response->status))
                                 : response.error();
+    if (!response.has_value() && response.error().code() == StatusCode::kNotFound) {
+      return Unavailable(fmt::format("sandbox {}: network namespace vanished", id));
+    }
     if (probes % kProbesPerLivenessCheck == 0) {
       auto state = State(id);
       if (!state.has_value() && state.error().code() == StatusCode::kNotFound) {
@@ -237,29 +222,15 @@ Status LocalProvider::WaitReady(const std::string& id, uint16_t port, const std:
   }
 }
 
-Status LocalProvider::Remove(const std::string& id) {
-  // `kill` fails for containers that are stopped or gone; `delete --force`
-  // below copes with every state, so only its result counts.
-  auto killed = RunRunc(runc_.Kill(id));
-  if (!killed.has_value()) {
-    SBX_LOG_WARN("runc kill {}: {}", id, killed.error().message());
-  }
-  SBX_ASSIGN_OR_RETURN(ProcessResult deleted, RunRunc(runc_.ForceDelete(id)));
-  if (!deleted.ok() && !RuncSaysNotExist(deleted.err)) {
-    return Unavailable(fmt::format("runc delete {}: {}", id, Describe(deleted)));
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(BundleDir(id), ec);
-  if (ec) return Internal(fmt::format("sandbox {}: remove bundle: {}", id, ec.message()));
-  return OkStatus();
-}
-
 ProviderSandbox LocalProvider::ToProviderSandbox(const RuncContainer& c) const {
   ProviderSandbox s;
   s.sandbox_id = c.id;
   s.state = c.status == RuncStatus::kPaused ? ProviderState::kPaused : ProviderState::kRunning;
-  if (auto port = PortOf(c); port.has_value()) {
-    s.url = fmt::format("http://127.0.0.1:{}/", *port);
+  // Not a host address: the sandbox serves only inside its own network
+  // namespace; the URL names its port (kSandboxAddressDomain). Reach it
+  // through SandboxSocket (the preview gateway and the runtime's proxy do).
+  if (auto port = PortOf(c)) {
+    s.url = fmt::format("http://{}-{}.{}/", *port, c.id, kSandboxAddressDomain);
   }
   if (auto it = c.annotations.find(kTemplateAnnotation); it != c.annotations.end()) {
     s.template_name = it->second;
@@ -276,84 +247,6 @@ ProviderSandbox LocalProvider::ToProviderSandbox(const RuncContainer& c) const {
 
 // Provider
 
-Result<ProviderSandbox> LocalProvider::Create(const CreateRequest& request) {
-  SBX_ASSIGN_OR_RETURN(Template tmpl, LoadTemplate(options_.templates_dir, request.template_name));
-  const std::filesystem::path program = ResolveProgram(tmpl, options_.binary_dir);
-  if (::access(program.c_str(), X_OK) != 0) {
-    return FailedPrecondition(fmt::format("template {}: program {} is missing or not executable",
-                                          tmpl.name, program.string()));
-  }
-  for (const auto& dir : {options_.runc_root, options_.sandboxes_dir}) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Internal(fmt::format("create {}: {}", dir.string(), ec.message()));
-  }
-
-  const std::string id = "sbx" + ids_.NewAlnum(17);
-  SBX_ASSIGN_OR_RETURN(uint16_t port, ReservePort(id));
-  struct Reservation {
-    LocalProvider* self;
-    std::string id;
-    uint16_t port;
-    ~Reservation() { self->ReleaseReservation(id, port); }
-  } reservation{this, id, port};
-
-  BundleSpec spec;
-  spec.hostname = id;
-  spec.args = tmpl.command;
-  spec.args[0] = std::string(kProgramMountPoint) + "/" + program.filename().string();
-  spec.env = SandboxEnv(tmpl, id, port);
-  for (const auto& dir : options_.host_readonly_dirs) {
-    std::error_code ec;
-    if (std::filesystem::exists(dir, ec)) spec.host_readonly_dirs.push_back(dir);
-  }
-  spec.program_dir = program.parent_path().string();
-  spec.home_dir = (BundleDir(id) / "home").string();
-  spec.memory_limit_bytes = tmpl.memory_limit_mib * 1024 * 1024;
-  spec.pids_limit = tmpl.pids_limit;
-  spec.cgroups_path = CgroupsPath(id);
-  spec.annotations = {{kPortAnnotation, std::to_string(port)},
-                      {kProjectAnnotation, request.project_id},
-                      {kTemplateAnnotation, tmpl.name}};
-  for (const auto& [key, value] : request.metadata) {
-    spec.annotations[kMetadataAnnotationPrefix + key] = value;
-  }
-  if (Status written = WriteBundle(BundleDir(id), BuildOciConfig(spec)); !written.ok()) {
-    // An existing directory belongs to another sandbox: leave it alone.
-    if (written.code() != StatusCode::kAlreadyExists) (void)Remove(id);
-    return Internal(written.message());
-  }
-
-  // From here on a failure must not leave the container or its bundle behind.
-  auto fail = [&](const Status& error) -> Status {
-    // The bundle and its output log go away below: keep the reason in the log.
-    SBX_LOG_WARN("sandbox {}: create failed, removing it: {}", id, error.ToString());
-    if (Status removed = Remove(id); !removed.ok()) {
-      SBX_LOG_WARN("sandbox {}: cleanup after failed create: {}", id, removed.message());
-    }
-    return error.WithContext(fmt::format("create sandbox from template {}", tmpl.name));
-  };
-  const std::filesystem::path log = BundleDir(id) / kOutputLog;
-  auto run = RunRunc(runc_.Run(BundleDir(id).string(), id), &log);
-  if (!run.has_value()) return fail(run.error());
-  if (!run->ok()) {
-    // runc wrote its complaint into the output log, not into a pipe.
-    return fail(Unavailable(fmt::format("runc run {}: exit {}: {}", id, run->exit_code,
-                                        RuncErrorMessage(OutputTail(id)))));
-  }
-  Status ready = WaitReady(id, port, tmpl.readiness_path, clock_.SteadyNow() + tmpl.start_timeout);
-  if (!ready.ok()) return fail(ready);
-  auto state = State(id);
-  if (!state.has_value()) return fail(state.error());
-  if (state->status != RuncStatus::kRunning) {
-    return fail(Unavailable(
-        fmt::format("sandbox {}: {} right after start: {}", id, RuncStatusName(state->status),
-                    OutputTail(id))));
-  }
-  SBX_LOG_INFO("sandbox {} ({}) serving on 127.0.0.1:{}", id, tmpl.name, port);
-  return ToProviderSandbox(*state);
-}
-
 Status LocalProvider::Pause(const std::string& sandbox_id) {
   if (!IsValidSandboxId(sandbox_id)) return NotFound("sandbox " + sandbox_id + " does not exist");
   SBX_ASSIGN_OR_RETURN(ProcessResult r, RunRunc(runc_.Pause(sandbox_id)));
@@ -363,7 +256,7 @@ Status LocalProvider::Pause(const std::string& sandbox_id) {
   SBX_ASSIGN_OR_RETURN(RuncContainer c, State(sandbox_id));
   if (c.status == RuncStatus::kPaused) return OkStatus();
   return FailedPrecondition(fmt::format("runc pause {}: {} (container is {})", sandbox_id,
-                                        Describe(r), RuncStatusName(c.status)));
+                                        DescribeRuncFailure(r), RuncStatusName(c.status)));
 }
 
 Result<ProviderSandbox> LocalProvider::Resume(const std::string& sandbox_id) {
@@ -376,12 +269,13 @@ Result<ProviderSandbox> LocalProvider::Resume(const std::string& sandbox_id) {
   if (c.status != RuncStatus::kRunning) {
     return FailedPrecondition(
         fmt::format("resume sandbox {}: container is {}{}", sandbox_id, RuncStatusName(c.status),
-                    r.ok() ? std::string() : " (runc resume: " + Describe(r) + ")"));
+                    r.ok() ? std::string() : " (runc resume: " + DescribeRuncFailure(r) + ")"));
   }
   std::optional<uint16_t> port = PortOf(c);
   if (!port.has_value()) {
     return Internal("sandbox " + sandbox_id + ": container has no port annotation");
   }
+  RememberPort(sandbox_id, *port);
   std::string path = "/";
   if (auto it = c.annotations.find(kTemplateAnnotation); it != c.annotations.end()) {
     // The template may have changed or vanished since; "/" is a fine fallback.
@@ -409,25 +303,16 @@ Status LocalProvider::SetTimeout(const std::string& /*sandbox_id*/,
 
 Result<ListResult> LocalProvider::List() {
   SBX_ASSIGN_OR_RETURN(std::vector<RuncContainer> containers, ListContainers());
+  if (Status swept = Sweep(); !swept.ok()) {
+    // Leftovers are retried on the next List; the listing is still right.
+    SBX_LOG_WARN("list: sweep: {}", swept.message());
+  }
   ListResult result;
   for (const auto& c : containers) {
     if (InFlight(c.id)) continue;  // its Create has not returned yet
-    switch (c.status) {
-      case RuncStatus::kRunning:
-      case RuncStatus::kPaused:
-        result.sandboxes.push_back(ToProviderSandbox(c));
-        break;
-      case RuncStatus::kStopped:
-      case RuncStatus::kCreated:
-        // The process exited, or sandboxd died between runc's create and
-        // start: either way it will never serve.
-        if (Status removed = Remove(c.id); !removed.ok()) {
-          SBX_LOG_WARN("list: removing {} container {}: {}", RuncStatusName(c.status), c.id,
-                       removed.message());
-        }
-        break;
-      case RuncStatus::kCreating:
-        break;
+    if (c.status == RuncStatus::kRunning || c.status == RuncStatus::kPaused) {
+      if (auto port = PortOf(c)) RememberPort(c.id, *port);
+      result.sandboxes.push_back(ToProviderSandbox(c));
     }
   }
   result.complete = true;
@@ -448,6 +333,32 @@ Status LocalProvider::CheckTemplate(const std::string& template_name) {
   if (t.ok()) return OkStatus();
   // A broken template file is as unusable as a missing one for the caller.
   return InvalidArgument(t.error().message());
+}
+
+// SandboxConnector
+
+Result<int> LocalProvider::SandboxSocket(const std::string& sandbox_id) {
+  if (!IsValidSandboxId(sandbox_id)) return NotFound("sandbox " + sandbox_id + " does not exist");
+  auto fd = host_.SocketIn(names_.Netns(sandbox_id));
+  if (!fd.has_value() && fd.error().code() == StatusCode::kNotFound) {
+    return NotFound("sandbox " + sandbox_id + " does not exist");
+  }
+  return fd;
+}
+
+Result<uint16_t> LocalProvider::SandboxPort(const std::string& sandbox_id) {
+  if (!IsValidSandboxId(sandbox_id)) return NotFound("sandbox " + sandbox_id + " does not exist");
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = ports_.find(sandbox_id); it != ports_.end()) return it->second;
+  }
+  SBX_ASSIGN_OR_RETURN(RuncContainer c, State(sandbox_id));
+  std::optional<uint16_t> port = PortOf(c);
+  if (!port.has_value()) {
+    return Internal("sandbox " + sandbox_id + ": container has no port annotation");
+  }
+  RememberPort(sandbox_id, *port);
+  return *port;
 }
 
 }  // namespace sbx::provider::local

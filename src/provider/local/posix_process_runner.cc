@@ -171,6 +171,95 @@ class SpawnSetup {
   posix_spawnattr_t attr_;
 };
 
+// Where the child's stdout and stderr go: both to `options.output_file` when
+// set, else to pipes whose read ends become `out.fd` and `err.fd`.
+struct ChildOutputs {
+  Fd out;
+  Fd err;
+};
+
+Result<ChildOutputs> OpenOutputs(const RunOptions& options, const std::string& command,
+                                 Capture& out, Capture& err) {
+  ChildOutputs child;
+  if (options.output_file.has_value()) {
+    Fd file(::open(options.output_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (!file.valid()) {
+      return Internal(
+          fmt::format("{}: open {}: {}", command, options.output_file->string(), Errno(errno)));
+    }
+    child.err.Reset(::dup(file.get()));
+    if (!child.err.valid()) return Internal(command + ": dup: " + Errno(errno));
+    ::fcntl(child.err.get(), F_SETFD, FD_CLOEXEC);
+    child.out = std::move(file);
+  } else {
+    SBX_ASSIGN_OR_RETURN(Pipe out_pipe, MakePipe());
+    SBX_ASSIGN_OR_RETURN(Pipe err_pipe, MakePipe());
+    out.fd = std::move(out_pipe.read);
+    err.fd = std::move(err_pipe.read);
+    SetNonBlocking(out.fd.get());
+    SetNonBlocking(err.fd.get());
+    child.out = std::move(out_pipe.write);
+    child.err = std::move(err_pipe.write);
+  }
+  return child;
+}
+
+// How the child ended: its wait status, and whether it overran its timeout.
+struct ChildExit {
+  int wstatus = 0;
+  bool timed_out = false;
+};
+
+// Reads the child's output while waiting for it to exit; past the timeout sends
+// its process group SIGTERM, then SIGKILL after the grace. Reaps the child on
+// every path.
+Result<ChildExit> WaitForExit(pid_t pid, const RunOptions& options, const std::string& command,
+                              Capture& out, Capture& err) {
+  // Readable once the child exits, so poll() wakes at once. Via syscall():
+  // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  std::optional<std::chrono::steady_clock::time_point> kill_at;  // set once SIGTERM was sent
+  bool killed = false;
+  ChildExit ended;
+  for (;;) {
+    pollfd fds[3];
+    nfds_t n = 0;
+    if (pidfd.valid()) fds[n++] = {.fd = pidfd.get(), .events = POLLIN, .revents = 0};
+    if (out.fd.valid()) fds[n++] = {.fd = out.fd.get(), .events = POLLIN, .revents = 0};
+    if (err.fd.valid()) fds[n++] = {.fd = err.fd.get(), .events = POLLIN, .revents = 0};
+    auto now = std::chrono::steady_clock::now();
+    auto next_event = kill_at.has_value() ? *kill_at : deadline;
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_event - now);
+    if (!pidfd.valid()) wait = std::min<std::chrono::milliseconds>(wait, kFallbackPollInterval);
+    int poll_rc = ::poll(fds, n, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
+    if (poll_rc < 0 && errno != EINTR) {
+      // Nothing sensible left but to end the child and report.
+      ::kill(-pid, SIGKILL);
+      ::waitpid(pid, &ended.wstatus, 0);
+      return Internal(command + ": poll: " + Errno(errno));
+    }
+    if (out.fd.valid()) ReadAvailable(out, options.max_output_bytes);
+    if (err.fd.valid()) ReadAvailable(err, options.max_output_bytes);
+
+    pid_t waited = ::waitpid(pid, &ended.wstatus, WNOHANG);
+    if (waited == pid) break;
+    if (waited < 0 && errno != EINTR) return Internal(command + ": waitpid: " + Errno(errno));
+
+    now = std::chrono::steady_clock::now();
+    if (!kill_at.has_value() && now >= deadline) {
+      ended.timed_out = true;
+      ::kill(-pid, SIGTERM);
+      kill_at = now + options.kill_grace;
+    } else if (kill_at.has_value() && !killed && now >= *kill_at) {
+      ::kill(-pid, SIGKILL);
+      killed = true;
+      kill_at = now + 24h;  // nothing more to do but wait for the exit
+    }
+  }
+  return ended;
+}
+
 }  // namespace
 
 Result<ProcessResult> PosixProcessRunner::Run(const std::vector<std::string>& argv,
@@ -181,28 +270,9 @@ Result<ProcessResult> PosixProcessRunner::Run(const std::vector<std::string>& ar
   ProcessResult result;
   Capture out{.text = &result.out, .truncated = &result.out_truncated};
   Capture err{.text = &result.err, .truncated = &result.err_truncated};
-  Fd child_out;
-  Fd child_err;
-  if (options.output_file.has_value()) {
-    Fd file(::open(options.output_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    if (!file.valid()) {
-      return Internal(
-          fmt::format("{}: open {}: {}", command, options.output_file->string(), Errno(errno)));
-    }
-    child_err.Reset(::dup(file.get()));
-    if (!child_err.valid()) return Internal(command + ": dup: " + Errno(errno));
-    ::fcntl(child_err.get(), F_SETFD, FD_CLOEXEC);
-    child_out = std::move(file);
-  } else {
-    SBX_ASSIGN_OR_RETURN(Pipe out_pipe, MakePipe());
-    SBX_ASSIGN_OR_RETURN(Pipe err_pipe, MakePipe());
-    out.fd = std::move(out_pipe.read);
-    err.fd = std::move(err_pipe.read);
-    SetNonBlocking(out.fd.get());
-    SetNonBlocking(err.fd.get());
-    child_out = std::move(out_pipe.write);
-    child_err = std::move(err_pipe.write);
-  }
+  SBX_ASSIGN_OR_RETURN(ChildOutputs outputs, OpenOutputs(options, command, out, err));
+  Fd child_out = std::move(outputs.out);
+  Fd child_err = std::move(outputs.err);
 
   SpawnSetup setup;
   SBX_RETURN_IF_ERROR(setup.Configure(child_out.get(), child_err.get()).WithContext(command));
@@ -221,59 +291,17 @@ Result<ProcessResult> PosixProcessRunner::Run(const std::vector<std::string>& ar
   if (rc != 0) return Internal(fmt::format("{}: posix_spawn: {}", command, Errno(rc)));
 
   // From here on the child exists and must be reaped on every path.
-  // Readable once the child exits, so poll() wakes at once. Via syscall():
-  // glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
-  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
-  std::optional<std::chrono::steady_clock::time_point> kill_at;  // set once SIGTERM was sent
-  bool killed = false;
-  bool timed_out = false;
-  int wstatus = 0;
-  for (;;) {
-    pollfd fds[3];
-    nfds_t n = 0;
-    if (pidfd.valid()) fds[n++] = {.fd = pidfd.get(), .events = POLLIN, .revents = 0};
-    if (out.fd.valid()) fds[n++] = {.fd = out.fd.get(), .events = POLLIN, .revents = 0};
-    if (err.fd.valid()) fds[n++] = {.fd = err.fd.get(), .events = POLLIN, .revents = 0};
-    auto now = std::chrono::steady_clock::now();
-    auto next_event = kill_at.has_value() ? *kill_at : deadline;
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_event - now);
-    if (!pidfd.valid()) wait = std::min<std::chrono::milliseconds>(wait, kFallbackPollInterval);
-    int poll_rc = ::poll(fds, n, static_cast<int>(std::max<int64_t>(wait.count(), 0)));
-    if (poll_rc < 0 && errno != EINTR) {
-      // Nothing sensible left but to end the child and report.
-      ::kill(-pid, SIGKILL);
-      ::waitpid(pid, &wstatus, 0);
-      return Internal(command + ": poll: " + Errno(errno));
-    }
-    if (out.fd.valid()) ReadAvailable(out, options.max_output_bytes);
-    if (err.fd.valid()) ReadAvailable(err, options.max_output_bytes);
-
-    pid_t waited = ::waitpid(pid, &wstatus, WNOHANG);
-    if (waited == pid) break;
-    if (waited < 0 && errno != EINTR) return Internal(command + ": waitpid: " + Errno(errno));
-
-    now = std::chrono::steady_clock::now();
-    if (!kill_at.has_value() && now >= deadline) {
-      timed_out = true;
-      ::kill(-pid, SIGTERM);
-      kill_at = now + options.kill_grace;
-    } else if (kill_at.has_value() && !killed && now >= *kill_at) {
-      ::kill(-pid, SIGKILL);
-      killed = true;
-      kill_at = now + 24h;  // nothing more to do but wait for the exit
-    }
-  }
+  SBX_ASSIGN_OR_RETURN(ChildExit ended, WaitForExit(pid, options, command, out, err));
 
   // The child is gone; take what is already in the pipes, but do not wait for
   // descendants that may still hold them open.
   ReadAvailable(out, options.max_output_bytes);
   ReadAvailable(err, options.max_output_bytes);
-  if (timed_out) {
+  if (ended.timed_out) {
     return DeadlineExceeded(
         fmt::format("{}: timed out after {}ms", command, options.timeout.count()));
   }
-  result.exit_code = ExitCodeOf(wstatus);
+  result.exit_code = ExitCodeOf(ended.wstatus);
   return result;
 }
 

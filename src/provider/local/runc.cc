@@ -139,9 +139,15 @@ std::string RuncErrorMessage(std::string_view stderr_text) {
   return out;
 }
 
-std::vector<std::string> RuncCommands::Run(const std::string& bundle_dir,
-                                           const std::string& id) const {
-  return {binary, "--root", root, "run", "--detach", "--bundle", bundle_dir, id};
+std::string DescribeRuncFailure(const ProcessResult& r) {
+  std::string msg = RuncErrorMessage(r.err);
+  if (msg.empty()) msg = RuncErrorMessage(r.out);
+  return std::to_string(r.exit_code).insert(0, "exit ") + (msg.empty() ? "" : ": ") + msg;
+}
+
+std::vector<std::string> RuncCommands::Run(const std::string& bundle_dir, const std::string& id,
+                                           const std::string& log_file) const {
+  return {binary, "--root", root, "--log", log_file, "run", "--detach", "--bundle", bundle_dir, id};
 }
 
 std::vector<std::string> RuncCommands::Pause(const std::string& id) const {

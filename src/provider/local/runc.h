@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "base/time.h"
+#include "provider/local/process_runner.h"
 
 namespace sbx::provider::local {
 
@@ -47,13 +48,19 @@ bool RuncSaysNotExist(std::string_view stderr_text);
 // has none: the part worth putting in an error message.
 std::string RuncErrorMessage(std::string_view stderr_text);
 
+// "exit 1: container not running" from a failed runc invocation.
+std::string DescribeRuncFailure(const ProcessResult& r);
+
 // Builds argv for one runc binary and state root. Every command starts with
 // `<binary> --root <root>`.
 struct RuncCommands {
   std::string binary = "runc";
   std::string root;  // runc's state directory (`--root`)
 
-  std::vector<std::string> Run(const std::string& bundle_dir, const std::string& id) const;
+  // `runc --log <log_file> run --detach`: runc's own messages go to
+  // `log_file` as well as stderr (which the container inherits).
+  std::vector<std::string> Run(const std::string& bundle_dir, const std::string& id,
+                               const std::string& log_file) const;
   std::vector<std::string> Pause(const std::string& id) const;
   std::vector<std::string> Resume(const std::string& id) const;
   std::vector<std::string> Kill(const std::string& id, const std::string& signal = "KILL") const;

@@ -1,166 +1,85 @@
 // LocalProvider with real runc and the real sandbox-hello, as root. Labelled
 // `runc;integration` (run: ctest -L runc). These tests fail, never skip, when
-// not root or runc is missing. Every test removes its containers in TearDown,
-// also when it fails.
+// not root or a tool is missing. See runc_test_env.h for the fixture.
 #include <signal.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
-#include <gtest/gtest.h>
-
-#include <boost/json.hpp>
-
-#include "provider/local/local_provider.h"
-#include "provider/local/posix_process_runner.h"
-#include "provider/local/runc.h"
-#include "provider/local/socket_loopback_network.h"
+#include "provider/local/runc_test_env.h"
 
 namespace sbx::provider::local {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr char kHelloBinaryDir[] = SBX_HELLO_BINARY_DIR;
-constexpr char kTemplatesDir[] = SBX_TEMPLATES_DIR;
-
 struct HelloState {
   std::string started_at;
   int64_t requests = 0;
 };
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-uint16_t PortOf(const ProviderSandbox& s) {
-  // "http://127.0.0.1:<port>/"
-  const std::string& url = s.url.value_or("");
-  const size_t colon = url.rfind(':');
-  return static_cast<uint16_t>(std::stoi(url.substr(colon + 1)));
-}
-
-class RuncIntegrationTest : public ::testing::Test {
+class RuncIntegrationTest : public RuncTest {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(::geteuid(), 0u)
-        << "sbx_local_runc_tests drive real runc containers and must run as root "
-           "(exclude them with `ctest -LE runc`)";
-    auto version = runner_.Run({"runc", "--version"}, {.timeout = 10s});
-    ASSERT_TRUE(version.has_value() && version->ok())
-        << "runc is not installed or not in PATH (apt-get install runc): "
-        << (version.has_value() ? version->err : version.status().ToString());
-    ASSERT_EQ(::access((std::filesystem::path(kHelloBinaryDir) / "sandbox-hello").c_str(), X_OK), 0)
-        << "sandbox-hello is not built in " << kHelloBinaryDir;
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sbx-runc-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-
-  void TearDown() override {
-    // Independent of LocalProvider, so that cleanup works even if it is broken.
-    for (const auto& root : roots_) {
-      RuncCommands runc{.binary = "runc", .root = root.string()};
-      auto listed = runner_.Run(runc.List(), {.timeout = 30s});
-      if (!listed.has_value() || !listed->ok()) continue;
-      auto containers = ParseRuncList(listed->out);
-      if (!containers.has_value()) continue;
-      for (const auto& c : *containers) {
-        (void)runner_.Run(runc.Kill(c.id), {.timeout = 30s});
-        auto deleted = runner_.Run(runc.ForceDelete(c.id), {.timeout = 30s});
-        EXPECT_TRUE(deleted.has_value() && deleted->ok()) << "could not delete container " << c.id;
-      }
-    }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  // A provider with its own data dir (<tmp>/<name>/) and port range.
-  std::unique_ptr<LocalProvider> MakeProvider(const std::string& name, uint16_t first_port,
-                                              uint16_t last_port, IdGenerator& ids) {
-    LocalProviderOptions options;
-    options.runc_root = dir_ / name / "runc";
-    options.sandboxes_dir = dir_ / name / "sandboxes";
-    options.templates_dir = kTemplatesDir;
-    options.binary_dir = kHelloBinaryDir;
-    options.first_port = first_port;
-    options.last_port = last_port;
-    options.command_timeout = 60s;
-    roots_.push_back(options.runc_root);
-    return std::make_unique<LocalProvider>(clock_, ids, runner_, network_, options);
-  }
-
-  static CreateRequest Hello(const std::string& project) {
-    return CreateRequest{
-        .project_id = project, .template_name = "hello", .metadata = {{"projectId", project}}};
-  }
+  static CreateRequest Hello(const std::string& project) { return Request(project, "hello"); }
 
   // GET /state of a running hello sandbox.
-  HelloState GetState(uint16_t port) {
-    auto r = network_.HttpGet(port, "/state", 5s);
+  HelloState GetState(LocalProvider& provider, const std::string& id) {
+    auto r = Get(provider, id, "/state");
     EXPECT_TRUE(r.has_value()) << r.status().ToString();
     if (!r.has_value()) return {};
     EXPECT_EQ(r->status, 200);
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(r->body, ec);
-    EXPECT_FALSE(ec) << r->body;
-    if (ec || !v.is_object()) return {};
+    boost::json::value v = ParseJson(r->body);
+    if (!v.is_object()) return {};
     HelloState s;
     if (auto* started = v.as_object().if_contains("startedAt"); started && started->is_string()) {
       s.started_at = std::string(started->get_string());
     }
     if (auto* requests = v.as_object().if_contains("requests"); requests) {
+      boost::system::error_code ec;
       s.requests = requests->to_number<int64_t>(ec);
     }
     return s;
   }
 
-  Result<RuncContainer> RuncState(const std::filesystem::path& root, const std::string& id) {
-    RuncCommands runc{.binary = "runc", .root = root.string()};
-    SBX_ASSIGN_OR_RETURN(ProcessResult r, runner_.Run(runc.State(id), {.timeout = 30s}));
-    if (!r.ok()) return NotFound(r.err);
-    return ParseRuncState(r.out);
+  // "Uid:\t<real>\t<effective>…" of /proc/<pid>/status, as host ids.
+  static std::vector<int64_t> HostIds(int64_t pid, std::string_view field) {
+    std::istringstream lines(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+    std::string line;
+    std::vector<int64_t> out;
+    while (std::getline(lines, line)) {
+      if (!line.starts_with(field)) continue;
+      std::istringstream values(line.substr(field.size()));
+      int64_t v = 0;
+      while (values >> v) out.push_back(v);
+    }
+    return out;
   }
-
-  SystemClock clock_;
-  IdGenerator ids_{20261127};
-  PosixProcessRunner runner_;
-  SocketLoopbackNetwork network_{clock_};
-  std::filesystem::path dir_;
-  std::vector<std::filesystem::path> roots_;
 };
 
 TEST_F(RuncIntegrationTest, HelloSurvivesPauseAndResume) {
-  auto provider = MakeProvider("a", 42000, 42099, ids_);
+  auto provider = MakeProvider("a");
   auto created = provider->Create(Hello("p1"));
   ASSERT_TRUE(created.has_value()) << created.status().ToString();
   const std::string id = created->sandbox_id;
-  const uint16_t port = PortOf(*created);
   EXPECT_EQ(created->state, ProviderState::kRunning);
-  EXPECT_GE(port, 42000);
-  EXPECT_LE(port, 42099);
-  EXPECT_EQ(created->url, "http://127.0.0.1:" + std::to_string(port) + "/");
+  EXPECT_EQ(created->url, "http://8080-" + id + ".sandbox.internal/");
+  EXPECT_EQ(*provider->SandboxPort(id), 8080);
 
-  auto page = network_.HttpGet(port, "/", 5s);
+  auto page = Get(*provider, id, "/");
   ASSERT_TRUE(page.has_value()) << page.status().ToString();
   EXPECT_EQ(page->status, 200);
   EXPECT_NE(page->body.find("hello from sandbox"), std::string::npos) << page->body;
 
-  const HelloState first = GetState(port);
-  const HelloState second = GetState(port);
+  const HelloState first = GetState(*provider, id);
+  const HelloState second = GetState(*provider, id);
   EXPECT_FALSE(first.started_at.empty());
   EXPECT_EQ(second.requests, first.requests + 1);
   EXPECT_EQ(second.started_at, first.started_at);
 
   ASSERT_TRUE(provider->Pause(id).ok());
   ASSERT_TRUE(provider->Pause(id).ok()) << "pausing a paused sandbox is OK";
-  auto frozen = network_.HttpGet(port, "/state", 300ms);
+  auto frozen = Get(*provider, id, "/state", 300ms);
   EXPECT_EQ(frozen.status().code(), StatusCode::kDeadlineExceeded)
       << "a paused sandbox answered: " << (frozen.has_value() ? frozen->body : "");
   auto paused = provider->Get(id);
@@ -173,27 +92,24 @@ TEST_F(RuncIntegrationTest, HelloSurvivesPauseAndResume) {
   ASSERT_EQ(listed->sandboxes.size(), 1u);
   EXPECT_EQ(listed->sandboxes[0].sandbox_id, id);
   EXPECT_EQ(listed->sandboxes[0].state, ProviderState::kPaused);
-  EXPECT_EQ(listed->sandboxes[0].url, created->url);
   EXPECT_EQ(listed->sandboxes[0].template_name, "hello");
   EXPECT_EQ(listed->sandboxes[0].metadata.at("projectId"), "p1");
+  EXPECT_TRUE(std::filesystem::exists(provider->names().Netns(id)))
+      << "the namespace, home and logger outlive a pause";
 
   auto resumed = provider->Resume(id);
   ASSERT_TRUE(resumed.has_value()) << resumed.status().ToString();
   EXPECT_EQ(resumed->state, ProviderState::kRunning);
-  const HelloState after = GetState(port);
+  const HelloState after = GetState(*provider, id);
   EXPECT_EQ(after.started_at, first.started_at) << "the process was restarted, not resumed";
   EXPECT_GT(after.requests, second.requests) << "the counter was reset";
   auto again = provider->Resume(id);
   ASSERT_TRUE(again.has_value()) << again.status().ToString();
 
-  auto running = provider->List();
-  ASSERT_TRUE(running.has_value()) << running.status().ToString();
-  ASSERT_EQ(running->sandboxes.size(), 1u);
-  EXPECT_EQ(running->sandboxes[0].state, ProviderState::kRunning);
-
   ASSERT_TRUE(provider->Kill(id).ok());
   EXPECT_EQ(RuncState(dir_ / "a" / "runc", id).status().code(), StatusCode::kNotFound);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "a" / "sandboxes" / id));
+  EXPECT_FALSE(std::filesystem::exists(provider->names().Netns(id)));
   EXPECT_EQ(provider->Get(id).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(provider->Kill(id).ok()) << "killing an absent sandbox is OK";
   auto empty = provider->List();
@@ -201,8 +117,47 @@ TEST_F(RuncIntegrationTest, HelloSurvivesPauseAndResume) {
   EXPECT_TRUE(empty->sandboxes.empty());
 }
 
+TEST_F(RuncIntegrationTest, NoProcessOfASandboxIsHostRoot) {
+  auto provider = MakeProvider("a");
+  auto created = provider->Create(Hello("p1"));
+  ASSERT_TRUE(created.has_value()) << created.status().ToString();
+  auto state = RuncState(dir_ / "a" / "runc", created->sandbox_id);
+  ASSERT_TRUE(state.has_value()) << state.status().ToString();
+  // /proc/<pid>/uid_map: "0 <first host id of the slice> 65536".
+  std::istringstream map(ReadFile("/proc/" + std::to_string(state->pid) + "/uid_map"));
+  int64_t inside = -1;
+  int64_t base = -1;
+  int64_t size = -1;
+  map >> inside >> base >> size;
+  EXPECT_EQ(inside, 0);
+  EXPECT_GE(base, int64_t{0x70000000}) << "root maps into the unprivileged range";
+  EXPECT_EQ(size, 65536);
+  const std::vector<int64_t> uids = HostIds(state->pid, "Uid:");
+  const std::vector<int64_t> gids = HostIds(state->pid, "Gid:");
+  ASSERT_EQ(uids.size(), 4u);
+  for (int64_t uid : uids) EXPECT_EQ(uid, base + 1000) << "real, effective, saved, fs";
+  for (int64_t gid : gids) EXPECT_EQ(gid, base + 1000);
+  EXPECT_NE(ReadFile("/proc/" + std::to_string(state->pid) + "/status")
+                .find("CapEff:\t0000000000000000"),
+            std::string::npos);
+  EXPECT_NE(ReadFile("/proc/" + std::to_string(state->pid) + "/status").find("NoNewPrivs:\t1"),
+            std::string::npos);
+  EXPECT_NE(ReadFile("/proc/" + std::to_string(state->pid) + "/status").find("Seccomp:\t2"),
+            std::string::npos);
+  // The helpers run as the sandbox's mapped root or drop their privileges.
+  auto helpers = host_.FindProcesses(provider->names().Token(created->sandbox_id));
+  ASSERT_TRUE(helpers.has_value());
+  bool logger_seen = false;
+  for (const auto& p : *helpers) {
+    if (p.exe_name != "sandbox-logger") continue;
+    logger_seen = true;
+    for (int64_t uid : HostIds(p.pid, "Uid:")) EXPECT_EQ(uid, base) << "the slice's root";
+  }
+  EXPECT_TRUE(logger_seen);
+}
+
 TEST_F(RuncIntegrationTest, CgroupLimitsApply) {
-  auto provider = MakeProvider("a", 42000, 42099, ids_);
+  auto provider = MakeProvider("a");
   auto created = provider->Create(Hello("p1"));
   ASSERT_TRUE(created.has_value()) << created.status().ToString();
   auto state = RuncState(dir_ / "a" / "runc", created->sandbox_id);
@@ -212,7 +167,8 @@ TEST_F(RuncIntegrationTest, CgroupLimitsApply) {
   // /proc/<pid>/cgroup: "4:memory:/<path>" (v1) or "0::/<path>" (v2).
   std::istringstream lines(ReadFile("/proc/" + std::to_string(state->pid) + "/cgroup"));
   std::string line;
-  std::filesystem::path limit_file;
+  std::filesystem::path memory_limit;
+  std::filesystem::path cpu_limit;
   std::string cgroup;
   while (std::getline(lines, line)) {
     const size_t first = line.find(':');
@@ -220,121 +176,117 @@ TEST_F(RuncIntegrationTest, CgroupLimitsApply) {
     const std::string controllers = line.substr(first + 1, second - first - 1);
     const std::string path = line.substr(second + 1);
     if (controllers == "memory") {
-      limit_file = std::filesystem::path("/sys/fs/cgroup/memory" + path) / "memory.limit_in_bytes";
+      memory_limit = std::filesystem::path("/sys/fs/cgroup/memory" + path) / "memory.limit_in_bytes";
       cgroup = path;
-    } else if (controllers.empty() && limit_file.empty() &&
+    } else if (controllers == "cpu" || controllers == "cpu,cpuacct") {
+      cpu_limit = std::filesystem::path("/sys/fs/cgroup/" + controllers + path) / "cpu.cfs_quota_us";
+    } else if (controllers.empty() && memory_limit.empty() &&
                std::filesystem::exists("/sys/fs/cgroup" + path + "/memory.max")) {
-      limit_file = std::filesystem::path("/sys/fs/cgroup" + path) / "memory.max";
+      memory_limit = std::filesystem::path("/sys/fs/cgroup" + path) / "memory.max";
+      cpu_limit = std::filesystem::path("/sys/fs/cgroup" + path) / "cpu.max";
       cgroup = path;
     }
   }
-  ASSERT_FALSE(limit_file.empty()) << "no memory cgroup for pid " << state->pid;
+  ASSERT_FALSE(memory_limit.empty()) << "no memory cgroup for pid " << state->pid;
   EXPECT_TRUE(cgroup.ends_with(provider->CgroupsPath(created->sandbox_id))) << cgroup;
-  EXPECT_EQ(ReadFile(limit_file), std::to_string(64 * 1024 * 1024) + "\n")  // hello.json
-      << limit_file;
+  EXPECT_EQ(ReadFile(memory_limit), std::to_string(64 * 1024 * 1024) + "\n")  // hello.json
+      << memory_limit;
+  ASSERT_FALSE(cpu_limit.empty());
+  const std::string cpu = ReadFile(cpu_limit);
+  EXPECT_TRUE(cpu == "50000\n" || cpu == "50000 100000\n") << cpu_limit << ": " << cpu;
 }
 
 TEST_F(RuncIntegrationTest, TwoInstancesRunSideBySide) {
   // Same id seed on purpose: both sandboxes get the same id, in different
-  // runc roots and cgroups.
+  // runc roots, cgroups and namespaces, on the same port.
   IdGenerator ids_a(7);
   IdGenerator ids_b(7);
-  auto a = MakeProvider("a", 42000, 42049, ids_a);
-  auto b = MakeProvider("b", 42050, 42099, ids_b);
+  auto a = MakeProvider(ids_a, Options("a"));
+  auto b = MakeProvider(ids_b, Options("b"));
   auto in_a = a->Create(Hello("p1"));
   ASSERT_TRUE(in_a.has_value()) << in_a.status().ToString();
   auto in_b = b->Create(Hello("p1"));
   ASSERT_TRUE(in_b.has_value()) << in_b.status().ToString();
   EXPECT_EQ(in_a->sandbox_id, in_b->sandbox_id);
-  EXPECT_NE(in_a->url, in_b->url);
-  EXPECT_LT(PortOf(*in_a), 42050);
-  EXPECT_GE(PortOf(*in_b), 42050);
-  EXPECT_EQ(GetState(PortOf(*in_a)).requests, GetState(PortOf(*in_b)).requests);
+  EXPECT_NE(a->names().Netns(in_a->sandbox_id), b->names().Netns(in_b->sandbox_id));
+  EXPECT_EQ(GetState(*a, in_a->sandbox_id).requests, GetState(*b, in_b->sandbox_id).requests);
 
   ASSERT_TRUE(a->Pause(in_a->sandbox_id).ok());
   auto b_state = b->Get(in_b->sandbox_id);
   ASSERT_TRUE(b_state.has_value()) << b_state.status().ToString();
   EXPECT_EQ(b_state->state, ProviderState::kRunning);
   ASSERT_TRUE(a->Kill(in_a->sandbox_id).ok());
-  auto listed_b = b->List();
+  auto listed_b = b->List();  // sweeps b's leftovers only
   ASSERT_TRUE(listed_b.has_value()) << listed_b.status().ToString();
   ASSERT_EQ(listed_b->sandboxes.size(), 1u);
-  EXPECT_GT(GetState(PortOf(*in_b)).requests, 0);
+  EXPECT_GT(GetState(*b, in_b->sandbox_id).requests, 0);
   ASSERT_TRUE(b->Kill(in_b->sandbox_id).ok());
 }
 
-TEST_F(RuncIntegrationTest, ConcurrentCreatesServeOnDistinctPorts) {
-  auto provider = MakeProvider("a", 42000, 42099, ids_);
+TEST_F(RuncIntegrationTest, ConcurrentCreatesAllServe) {
+  auto provider = MakeProvider("a");
   std::vector<Result<ProviderSandbox>> results(3, Result<ProviderSandbox>(Internal("unset")));
   std::vector<std::thread> threads;
   for (size_t i = 0; i < results.size(); ++i) {
     threads.emplace_back([&, i] { results[i] = provider->Create(Hello("p" + std::to_string(i))); });
   }
   for (auto& t : threads) t.join();
-  std::set<uint16_t> ports;
   for (const auto& r : results) {
     ASSERT_TRUE(r.has_value()) << r.status().ToString();
-    ports.insert(PortOf(*r));
-    EXPECT_GT(GetState(PortOf(*r)).requests, 0);
+    EXPECT_GT(GetState(*provider, r->sandbox_id).requests, 0);
   }
-  EXPECT_EQ(ports.size(), 3u);
   auto listed = provider->List();
   ASSERT_TRUE(listed.has_value()) << listed.status().ToString();
   EXPECT_EQ(listed->sandboxes.size(), 3u);
 }
 
 TEST_F(RuncIntegrationTest, RestartedProviderRecoversAndKillsPausedSandbox) {
-  auto first = MakeProvider("a", 42000, 42099, ids_);
+  auto first = MakeProvider("a");
   auto created = first->Create(Hello("p9"));
   ASSERT_TRUE(created.has_value()) << created.status().ToString();
   ASSERT_TRUE(first->Pause(created->sandbox_id).ok());
   first.reset();
 
-  auto second = MakeProvider("a", 42000, 42099, ids_);
+  auto second = MakeProvider("a");
   auto listed = second->List();
   ASSERT_TRUE(listed.has_value()) << listed.status().ToString();
   ASSERT_EQ(listed->sandboxes.size(), 1u);
   EXPECT_EQ(listed->sandboxes[0].sandbox_id, created->sandbox_id);
   EXPECT_EQ(listed->sandboxes[0].state, ProviderState::kPaused);
-  EXPECT_EQ(listed->sandboxes[0].url, created->url);
   EXPECT_EQ(listed->sandboxes[0].metadata.at("projectId"), "p9");
-
-  // A new sandbox must not take the port the paused one holds.
-  auto other = second->Create(Hello("p10"));
-  ASSERT_TRUE(other.has_value()) << other.status().ToString();
-  EXPECT_NE(other->url, created->url);
+  auto resumed = second->Resume(created->sandbox_id);
+  ASSERT_TRUE(resumed.has_value()) << resumed.status().ToString();
+  EXPECT_GT(GetState(*second, created->sandbox_id).requests, 0);
 
   ASSERT_TRUE(second->Kill(created->sandbox_id).ok());
   EXPECT_EQ(RuncState(dir_ / "a" / "runc", created->sandbox_id).status().code(),
             StatusCode::kNotFound);
-  ASSERT_TRUE(second->Kill(other->sandbox_id).ok());
 }
 
 TEST_F(RuncIntegrationTest, CreateReportsProcessThatExitsAndCleansUp) {
-  auto provider = MakeProvider("a", 42000, 42099, ids_);
+  LocalProviderOptions options = Options("a");
   // A second templates dir with a template whose process dies at once.
-  LocalProviderOptions options = provider->options();
   options.templates_dir = dir_ / "templates";
   std::filesystem::create_directories(options.templates_dir);
   std::ofstream(options.templates_dir / "crash.json")
       << R"({"name": "crash", "command": ["/bin/sh", "-c", "echo boom from crash >&2; exit 3"],
              "startTimeoutMs": 5000})";
-  LocalProvider crashing(clock_, ids_, runner_, network_, options);
-  CreateRequest request = Hello("p1");
-  request.template_name = "crash";
-  auto created = crashing.Create(request);
+  auto crashing = MakeProvider(ids_, options);
+  auto created = crashing->Create(Request("p1", "crash"));
   ASSERT_FALSE(created.has_value());
   EXPECT_EQ(created.status().code(), StatusCode::kUnavailable) << created.status().ToString();
   EXPECT_NE(created.status().message().find("boom from crash"), std::string::npos)
       << created.status().ToString();
-  auto listed = crashing.List();
+  auto listed = crashing->List();
   ASSERT_TRUE(listed.has_value()) << listed.status().ToString();
   EXPECT_TRUE(listed->sandboxes.empty());
-  EXPECT_TRUE(std::filesystem::is_empty(options.sandboxes_dir));
+  for (const auto& e : std::filesystem::directory_iterator(options.sandboxes_dir)) {
+    EXPECT_EQ(e.path().filename(), ".images") << "left behind: " << e.path();
+  }
 }
 
 TEST_F(RuncIntegrationTest, CrashedSandboxIsDeletedByList) {
-  auto provider = MakeProvider("a", 42000, 42099, ids_);
+  auto provider = MakeProvider("a");
   auto created = provider->Create(Hello("p1"));
   ASSERT_TRUE(created.has_value()) << created.status().ToString();
   auto state = RuncState(dir_ / "a" / "runc", created->sandbox_id);
@@ -352,6 +304,49 @@ TEST_F(RuncIntegrationTest, CrashedSandboxIsDeletedByList) {
   EXPECT_EQ(RuncState(dir_ / "a" / "runc", created->sandbox_id).status().code(),
             StatusCode::kNotFound);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "a" / "sandboxes" / created->sandbox_id));
+  EXPECT_FALSE(std::filesystem::exists(provider->names().Netns(created->sandbox_id)));
+}
+
+TEST_F(RuncIntegrationTest, OutputLogIsCappedKeepingTheNewest) {
+  LocalProviderOptions options = Options("a");
+  options.output_log_max_bytes = 64 * 1024;
+  options.templates_dir = dir_ / "templates";
+  std::filesystem::create_directories(options.templates_dir);
+  // Writes ~1 MiB of numbered lines, then serves with hello (both in the
+  // template's program directory).
+  const std::filesystem::path program_dir = dir_ / "chatty";
+  std::filesystem::create_directories(program_dir);
+  std::filesystem::copy_file(std::filesystem::path(kBuildDir) / "sandbox-hello",
+                             program_dir / "sandbox-hello");
+  std::ofstream(program_dir / "run.sh")
+      << "#!/bin/sh\ni=0\nwhile [ $i -lt 20000 ]; do\n"
+         "  echo line $i padding-padding-padding-padding; i=$((i+1))\ndone\n"
+         "echo last line\nexec /opt/template/sandbox-hello\n";
+  std::filesystem::permissions(program_dir / "run.sh", std::filesystem::perms::owner_all |
+                                                          std::filesystem::perms::group_read |
+                                                          std::filesystem::perms::others_read |
+                                                          std::filesystem::perms::group_exec |
+                                                          std::filesystem::perms::others_exec);
+  std::ofstream(options.templates_dir / "chatty.json")
+      << R"({"name": "chatty", "command": [")" << (program_dir / "run.sh").string()
+      << R"("], "startTimeoutMs": 20000})";
+  auto provider = MakeProvider(ids_, options);
+  auto created = provider->Create(Request("p1", "chatty"));
+  ASSERT_TRUE(created.has_value()) << created.status().ToString();
+  const std::filesystem::path log = options.sandboxes_dir / created->sandbox_id / "log";
+  uintmax_t total = 0;
+  for (int i = 0; i < 200; ++i) {
+    if (ReadFile(log / "output.log").find("last line") != std::string::npos) break;
+    clock_.BlockingSleep(10ms);
+  }
+  for (const char* f : {"output.log", "output.log.1"}) {
+    std::error_code ec;
+    total += std::filesystem::file_size(log / f, ec);
+  }
+  EXPECT_LE(total, 64u * 1024) << "more than the cap kept";
+  EXPECT_GT(total, 16u * 1024);
+  EXPECT_NE(ReadFile(log / "output.log").find("last line"), std::string::npos) << "newest kept";
+  EXPECT_EQ(ReadFile(log / "output.log.1").find("line 0 "), std::string::npos) << "oldest dropped";
 }
 
 }  // namespace

@@ -20,8 +20,9 @@ using Argv = std::vector<std::string>;
 
 TEST(RuncCommandsTest, BuildsEveryCommandWithRoot) {
   RuncCommands runc{.binary = "/usr/sbin/runc", .root = "/data/runc"};
-  EXPECT_EQ(runc.Run("/data/sandboxes/sbx1", "sbx1"),
-            (Argv{"/usr/sbin/runc", "--root", "/data/runc", "run", "--detach", "--bundle",
+  EXPECT_EQ(runc.Run("/data/sandboxes/sbx1", "sbx1", "/data/sandboxes/sbx1/log/runc.log"),
+            (Argv{"/usr/sbin/runc", "--root", "/data/runc", "--log",
+                  "/data/sandboxes/sbx1/log/runc.log", "run", "--detach", "--bundle",
                   "/data/sandboxes/sbx1", "sbx1"}));
   EXPECT_EQ(runc.Pause("sbx1"), (Argv{"/usr/sbin/runc", "--root", "/data/runc", "pause", "sbx1"}));
   EXPECT_EQ(runc.Resume("sbx1"),

@@ -15,6 +15,10 @@ namespace json = boost::json;
 constexpr int64_t kMaxMemoryLimitMib = 64 * 1024;
 constexpr int64_t kMaxPidsLimit = 32 * 1024;
 constexpr int64_t kMaxStartTimeoutMs = 10 * 60 * 1000;
+constexpr int64_t kMaxCpuMillis = 256 * 1000;
+constexpr int64_t kMaxDiskLimitMib = 1024 * 1024;
+// Below this, mkfs.ext4 cannot make a usable file system.
+constexpr int64_t kMinDiskLimitMib = 8;
 
 bool IsEnvName(std::string_view s) {
   if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
@@ -45,13 +49,15 @@ class FieldReader {
     return std::string(v->get_string());
   }
 
-  Result<int64_t> Int(std::string_view field, int64_t fallback, int64_t max) const {
+  Result<int64_t> Int(std::string_view field, int64_t fallback, int64_t max,
+                      int64_t min = 1) const {
     const json::value* v = obj_.if_contains(field);
     if (v == nullptr) return fallback;
     boost::system::error_code ec;
     int64_t n = v->is_number() && !v->is_double() ? v->to_number<int64_t>(ec) : 0;
-    if (!v->is_number() || v->is_double() || ec || n < 1 || n > max) {
-      return Fail(field, "must be an integer from 1 to " + std::to_string(max));
+    if (!v->is_number() || v->is_double() || ec || n < min || n > max) {
+      return Fail(field, "must be an integer from " + std::to_string(min) + " to " +
+                             std::to_string(max));
     }
     return n;
   }
@@ -62,6 +68,16 @@ class FieldReader {
 };
 
 }  // namespace
+
+std::string_view EgressName(Egress e) {
+  switch (e) {
+    case Egress::kNone:
+      return "none";
+    case Egress::kInternet:
+      return "internet";
+  }
+  return "none";
+}
 
 bool IsValidTemplateName(std::string_view name) {
   if (name.empty() || name.size() > 64 || name[0] == '-' || name[0] == '_') return false;
@@ -79,8 +95,9 @@ Result<Template> ParseTemplate(std::string_view json_text, std::string_view name
   if (obj == nullptr) return FailedPrecondition("template " + label + ": not a JSON object");
 
   static constexpr std::string_view kKnown[] = {
-      "name", "description",    "command",   "portEnv",       "readinessPath",
-      "env",  "memoryLimitMiB", "pidsLimit", "startTimeoutMs"};
+      "name",      "description", "command",      "port",   "portEnv",       "readinessPath",
+      "env",       "memoryLimitMiB", "pidsLimit", "cpuMillis", "diskLimitMiB", "egress",
+      "startTimeoutMs"};
   for (const auto& [key, value] : *obj) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
       return FailedPrecondition("template " + label + ": unknown field \"" + std::string(key) +
@@ -105,6 +122,8 @@ Result<Template> ParseTemplate(std::string_view json_text, std::string_view name
   }
   if (t.command[0].empty()) return f.Fail("command", "must not start with an empty program");
 
+  SBX_ASSIGN_OR_RETURN(int64_t port, f.Int("port", t.port, 65535));
+  t.port = static_cast<uint16_t>(port);
   SBX_ASSIGN_OR_RETURN(t.port_env, f.String("portEnv", t.port_env));
   if (!IsEnvName(t.port_env)) return f.Fail("portEnv", "must be an environment variable name");
   SBX_ASSIGN_OR_RETURN(t.readiness_path, f.String("readinessPath", t.readiness_path));
@@ -114,6 +133,17 @@ Result<Template> ParseTemplate(std::string_view json_text, std::string_view name
   SBX_ASSIGN_OR_RETURN(t.memory_limit_mib,
                        f.Int("memoryLimitMiB", t.memory_limit_mib, kMaxMemoryLimitMib));
   SBX_ASSIGN_OR_RETURN(t.pids_limit, f.Int("pidsLimit", t.pids_limit, kMaxPidsLimit));
+  SBX_ASSIGN_OR_RETURN(t.cpu_millis, f.Int("cpuMillis", t.cpu_millis, kMaxCpuMillis));
+  SBX_ASSIGN_OR_RETURN(t.disk_limit_mib,
+                       f.Int("diskLimitMiB", t.disk_limit_mib, kMaxDiskLimitMib, kMinDiskLimitMib));
+  SBX_ASSIGN_OR_RETURN(std::string egress, f.String("egress", std::string(EgressName(t.egress))));
+  if (egress == EgressName(Egress::kNone)) {
+    t.egress = Egress::kNone;
+  } else if (egress == EgressName(Egress::kInternet)) {
+    t.egress = Egress::kInternet;
+  } else {
+    return f.Fail("egress", "must be \"none\" or \"internet\"");
+  }
   SBX_ASSIGN_OR_RETURN(int64_t start_timeout_ms,
                        f.Int("startTimeoutMs", t.start_timeout.count(), kMaxStartTimeoutMs));
   t.start_timeout = std::chrono::milliseconds(start_timeout_ms);

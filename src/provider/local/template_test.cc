@@ -28,13 +28,18 @@ class TemplateDir {
 TEST(ParseTemplateTest, ReadsEveryField) {
   auto t = ParseTemplate(R"({
     "name": "web", "description": "d", "command": ["server", "--port-from-env"],
-    "portEnv": "HTTP_PORT", "readinessPath": "/healthz", "memoryLimitMiB": 128,
-    "pidsLimit": 16, "startTimeoutMs": 2500, "env": {"MODE": "demo"}})",
+    "port": 3000, "portEnv": "HTTP_PORT", "readinessPath": "/healthz", "memoryLimitMiB": 128,
+    "pidsLimit": 16, "cpuMillis": 500, "diskLimitMiB": 64, "egress": "internet",
+    "startTimeoutMs": 2500, "env": {"MODE": "demo"}})",
                          "web");
   ASSERT_TRUE(t.has_value()) << t.status().ToString();
   EXPECT_EQ(t->name, "web");
   EXPECT_EQ(t->command, (std::vector<std::string>{"server", "--port-from-env"}));
+  EXPECT_EQ(t->port, 3000);
   EXPECT_EQ(t->port_env, "HTTP_PORT");
+  EXPECT_EQ(t->cpu_millis, 500);
+  EXPECT_EQ(t->disk_limit_mib, 64);
+  EXPECT_EQ(t->egress, Egress::kInternet);
   EXPECT_EQ(t->readiness_path, "/healthz");
   EXPECT_EQ(t->memory_limit_mib, 128);
   EXPECT_EQ(t->pids_limit, 16);
@@ -49,6 +54,10 @@ TEST(ParseTemplateTest, DefaultsOptionalFields) {
   expected.name = "x";
   expected.command = {"/bin/x"};
   EXPECT_EQ(*t, expected);
+  EXPECT_EQ(t->port, 8080);
+  EXPECT_EQ(t->cpu_millis, 1000);
+  EXPECT_EQ(t->disk_limit_mib, 1024);
+  EXPECT_EQ(t->egress, Egress::kNone) << "a sandbox reaches nothing unless its template says so";
 }
 
 TEST(ParseTemplateTest, RejectsBadFilesNamingTheField) {
@@ -76,6 +85,12 @@ TEST(ParseTemplateTest, RejectsBadFilesNamingTheField) {
       {R"({"name":"x","command":["a"],"env":{"A":1}})", "\"env\""},
       {R"({"name":"x","command":["a"],"env":{"A B":"1"}})", "\"env\""},
       {R"({"name":"x","command":["a"],"memoryLimit":64})", "unknown field \"memoryLimit\""},
+      {R"({"name":"x","command":["a"],"port":0})", "\"port\""},
+      {R"({"name":"x","command":["a"],"port":65536})", "\"port\""},
+      {R"({"name":"x","command":["a"],"cpuMillis":0})", "\"cpuMillis\""},
+      {R"({"name":"x","command":["a"],"diskLimitMiB":4})", "\"diskLimitMiB\""},
+      {R"({"name":"x","command":["a"],"egress":"all"})", "\"egress\""},
+      {R"({"name":"x","command":["a"],"egress":true})", "\"egress\""},
   };
   for (const auto& c : cases) {
     auto t = ParseTemplate(c.json, "x");

@@ -15,6 +15,7 @@ Status FakeProvider::MaybeFail(const std::string& op) {
 Result<ProviderSandbox> FakeProvider::Create(const CreateRequest& request) {
   std::lock_guard lock(mu_);
   log_.push_back("create " + request.project_id);
+  creates_.push_back(request);
   SBX_RETURN_IF_ERROR(MaybeFail("create"));
   ProviderSandbox s;
   s.sandbox_id = fmt::format("fake{}", next_id_++);
@@ -23,7 +24,18 @@ Result<ProviderSandbox> FakeProvider::Create(const CreateRequest& request) {
   s.template_name = request.template_name;
   s.metadata = request.metadata;
   sandboxes_[s.sandbox_id] = s;
+  last_create_ = request;
   return s;
+}
+
+CreateRequest FakeProvider::last_create() const {
+  std::lock_guard lock(mu_);
+  return last_create_;
+}
+
+void FakeProvider::Put(const ProviderSandbox& sandbox) {
+  std::lock_guard lock(mu_);
+  sandboxes_[sandbox.sandbox_id] = sandbox;
 }
 
 Status FakeProvider::Pause(const std::string& id) {
@@ -111,6 +123,11 @@ std::vector<std::string> FakeProvider::log() const {
 size_t FakeProvider::size() const {
   std::lock_guard lock(mu_);
   return sandboxes_.size();
+}
+
+std::vector<CreateRequest> FakeProvider::creates() const {
+  std::lock_guard lock(mu_);
+  return creates_;
 }
 
 }  // namespace sbx::provider

@@ -26,23 +26,32 @@ class FakeProvider final : public Provider {
 
   // Makes the next `times` calls of `op` ("create", "pause", …) fail with `error`.
   void FailNext(const std::string& op, Status error, int times = 1);
+  // Adds (or replaces) a sandbox as the provider lists it, e.g. one a create
+  // made without sandboxd hearing of it.
+  void Put(const ProviderSandbox& sandbox);
   // Removes a sandbox behind sandboxd's back (drift).
   void Vanish(const std::string& sandbox_id);
   void SetState(const std::string& sandbox_id, ProviderState state);
 
+  // The request of the latest successful Create (default when none).
+  CreateRequest last_create() const;
   int calls(const std::string& op) const;
   int pause_calls() const { return calls("pause"); }
   std::vector<std::string> log() const;
   size_t size() const;
+  // Every create request, in order.
+  std::vector<CreateRequest> creates() const;
 
  private:
   Status MaybeFail(const std::string& op);
   mutable std::mutex mu_;
   int next_id_ = 1;
   std::map<std::string, ProviderSandbox> sandboxes_;
+  CreateRequest last_create_;
   std::map<std::string, int> calls_;
   std::map<std::string, std::pair<Status, int>> failures_;
   std::vector<std::string> log_;
+  std::vector<CreateRequest> creates_;
 };
 
 }  // namespace sbx::provider

@@ -1,5 +1,5 @@
 // Test harness for the runtime API: FakeClock, an inline BlockingPool,
-// FakeProvider and FakeHttpClient wired into a RuntimeServer, plus Call() to
+// FakeProvider, FakeHttpClient and FakeResolver wired into a RuntimeServer, plus Call() to
 // run one request through the router like the Server does. Test-only.
 #pragma once
 
@@ -14,9 +14,11 @@
 #include "base/testing/fake_clock.h"
 #include "base/testing/run_sync.h"
 #include "http/router.h"
+#include "http/testing/call_route.h"
 #include "provider/testing/fake_provider.h"
 #include "runtime_api/runtime_api.h"
 #include "runtime_api/testing/fake_http_client.h"
+#include "runtime_api/testing/fake_resolver.h"
 
 namespace sbx::runtime_api::testing {
 
@@ -26,8 +28,8 @@ using sbx::testing::RunSync;
 
 struct Harness {
   explicit Harness(RuntimeOptions options = DefaultOptions()) {
-    server = std::make_unique<RuntimeServer>(io.get_executor(), clock, pool, provider, client, ids,
-                                             metrics, std::move(options));
+    server = std::make_unique<RuntimeServer>(io.get_executor(), clock, pool, provider, client,
+                                             resolver, ids, metrics, std::move(options));
     Status loaded = server->Load();
     if (!loaded.ok()) std::abort();
     server->Register(router);
@@ -43,6 +45,7 @@ struct Harness {
     RuntimeOptions o;
     o.api_key = kApiKey;
     o.delivery.backoff = std::chrono::milliseconds(100);
+    o.webhook_targets.allow_private = true;  // the tests' receivers are on 127.0.0.1
     return o;
   }
 
@@ -62,11 +65,7 @@ struct Harness {
     for (const auto& [k, v] : headers) req.set(k, v);
     req.body() = std::move(body);
     req.prepare_payload();
-    http_server::RequestContext ctx{req, {}, {}, {}, {}};
-    if (!http_server::ParseTarget(target, ctx.path, ctx.query)) std::abort();
-    auto match = router.Find(method, ctx);
-    http_server::Handler handler = match.route ? match.route->handler : router.fallback();
-    auto res = RunSync(io, handler(ctx));
+    auto res = RunSync(io, http_server::testing::CallRoute(router, req));
     Drain();
     return res;
   }
@@ -89,6 +88,7 @@ struct Harness {
   BlockingPool pool{{.threads = 0}};
   provider::FakeProvider provider;
   FakeHttpClient client;
+  FakeResolver resolver;
   IdGenerator ids{7};
   Metrics metrics;
   http_server::Router router;

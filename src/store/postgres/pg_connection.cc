@@ -1,10 +1,15 @@
 #include "store/postgres/pg_connection.h"
 
-#include <fmt/format.h>
 #include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "base/time.h"
 
 namespace sbx::store {
 namespace {
@@ -73,26 +78,27 @@ int64_t PgRow::Int(int col) {
 
 Status PgError(PGconn* conn, const PGresult* result, std::string_view what) {
   const char* detail = result ? PQresultErrorMessage(result) : nullptr;
-  if (!detail || !*detail) detail = PQerrorMessage(conn);
+  if (!detail || !*detail) detail = conn ? PQerrorMessage(conn) : "not connected";
   std::string msg = fmt::format("postgres {}: {}", what, OneLine(detail));
   if (PQstatus(conn) != CONNECTION_OK) return Unavailable(std::move(msg));
   const char* raw_state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const std::string_view state = raw_state ? raw_state : "";
   const std::string_view cls = state.substr(0, std::min<size_t>(2, state.size()));
   // 08: connection exception; 57P01-03: the server is shutting down or
-  // starting; 53: out of resources; 40: serialization failure or deadlock.
-  // All of them go away when retried later.
+  // starting; 53: out of resources; 40: serialization failure or deadlock;
+  // 57014: statement_timeout; 55P03: lock_timeout. All of them go away when
+  // retried later.
   if (cls == "08" || cls == "53" || cls == "40" || state == "57P01" || state == "57P02" ||
-      state == "57P03") {
+      state == "57P03" || state == "57014" || state == "55P03") {
     return Unavailable(std::move(msg));
   }
-  if (state == "57014") return DeadlineExceeded(std::move(msg));
   if (state == "23505") return AlreadyExists(std::move(msg));
   if (cls == "22" || cls == "23") return InvalidArgument(std::move(msg));
   return Internal(std::move(msg));
 }
 
-Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const PgConnectOptions& options) {
+Result<PGconn*> PgConnection::Open(const PgConnectOptions& options, bool* timed_out) {
+  *timed_out = false;
   const std::string timeout = std::to_string(std::max<int64_t>(options.connect_timeout.count(), 1));
   // With expand_dbname, the URL's settings override the keywords before it
   // and are overridden by those after it: the URL may change the defaults
@@ -105,47 +111,150 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const PgConnectOptio
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn) return Unavailable("postgres connect: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
-    Status s = Unavailable(fmt::format("postgres connect: {}", OneLine(PQerrorMessage(conn))));
+    const std::string message = OneLine(PQerrorMessage(conn));
+    // A server that accepts the connection but never answers (stopped,
+    // overloaded) is what connect_timeout ends.
+    *timed_out = message.find("timeout expired") != std::string::npos;
+    PQfinish(conn);
+    return Unavailable(fmt::format("postgres connect: {}", message));
+  }
+  PQsetNoticeProcessor(conn, DiscardNotice, nullptr);
+  // Requests are sent without blocking and their answers awaited with a
+  // deadline (Await).
+  if (PQsetnonblocking(conn, 1) != 0) {
+    Status s = PgError(conn, nullptr, "set non-blocking");
     PQfinish(conn);
     return s;
   }
-  PQsetNoticeProcessor(conn, DiscardNotice, nullptr);
-  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+  return conn;
 }
 
-PgConnection::~PgConnection() { PQfinish(conn_); }
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const PgConnectOptions& options) {
+  std::unique_ptr<PgConnection> conn(new PgConnection(nullptr, options));
+  SBX_RETURN_IF_ERROR(conn->Reopen());
+  return conn;
+}
+
+PgConnection::PgConnection(PGconn* conn, PgConnectOptions options)
+    : conn_(conn), options_(std::move(options)) {}
+
+PgConnection::~PgConnection() { Close(); }
+
+void PgConnection::Close() {
+  if (conn_) PQfinish(conn_);
+  conn_ = nullptr;
+  prepared_.clear();
+}
+
+Status PgConnection::Reopen() {
+  Close();
+  bool timed_out = false;
+  auto opened = Open(options_, &timed_out);
+  unresponsive_ = timed_out;
+  if (!opened) return opened.error();
+  conn_ = *opened;
+  std::string settings;
+  auto set = [&](const char* name, std::chrono::milliseconds v) {
+    if (v.count() > 0) settings += fmt::format("SET {} = {}; ", name, v.count());
+  };
+  set("statement_timeout", options_.statement_timeout);
+  set("lock_timeout", options_.lock_timeout);
+  set("idle_in_transaction_session_timeout", options_.idle_in_transaction_timeout);
+  if (settings.empty()) return OkStatus();
+  Status applied = Exec(settings).status();
+  if (!applied.ok()) Close();
+  return applied.WithContext("session settings");
+}
 
 Result<bool> PgConnection::EnsureUsable() {
   // A server that shut down sent a FATAL message and closed the socket while
   // the connection was idle. Reading that now marks the connection bad, so
-  // it is reset here instead of failing the caller's first statement.
+  // it is replaced here instead of failing the caller's first statement.
   for (int i = 0; i < 4 && PQstatus(conn_) == CONNECTION_OK && Readable(PQsocket(conn_)); ++i) {
     if (!PQconsumeInput(conn_)) break;
   }
-  if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+  if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
     return false;
   }
-  prepared_.clear();
-  PQreset(conn_);
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    return Unavailable(fmt::format("postgres reconnect: {}", OneLine(PQerrorMessage(conn_))));
+  if (Status s = Reopen(); !s.ok()) {
+    return Unavailable(fmt::format("postgres reconnect: {}", s.message()));
   }
   return true;
 }
 
-Result<PgResult> PgConnection::Check(PGresult* raw, std::string_view what) {
-  PgResult result(raw);
-  if (!raw) return PgError(conn_, nullptr, what);
-  const ExecStatusType st = PQresultStatus(raw);
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return result;
-  return PgError(conn_, raw, what);
+Status PgConnection::WaitSocket(short events, std::chrono::steady_clock::time_point deadline,
+                                std::string_view what) {
+  for (;;) {
+    int wait_ms = -1;
+    if (options_.response_timeout.count() > 0) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      wait_ms = static_cast<int>(std::max<int64_t>(left.count(), 0));
+    }
+    pollfd p{.fd = PQsocket(conn_), .events = events, .revents = 0};
+    const int n = ::poll(&p, 1, wait_ms);
+    if (n > 0) return OkStatus();
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Internal(fmt::format("postgres {}: poll: errno {}", what, errno));
+    // No answer in time. The request may still run once the server moves
+    // again (a COMMIT may then commit); closing the socket at least ends the
+    // session there, and its locks, as soon as it does.
+    Close();
+    unresponsive_ = true;
+    return Unavailable(fmt::format(
+        "postgres {}: no answer within {} (the server hangs or is overloaded); connection closed",
+        what, FormatDuration(options_.response_timeout)));
+  }
+}
+
+Result<PgResult> PgConnection::Await(std::string_view what) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.response_timeout;
+  // In non-blocking mode the request may sit in libpq's buffer until the
+  // socket takes it; reading meanwhile keeps the server from blocking on us.
+  for (;;) {
+    const int flushed = PQflush(conn_);
+    if (flushed == 0) break;
+    if (flushed < 0) return PgError(conn_, nullptr, what);
+    SBX_RETURN_IF_ERROR(WaitSocket(POLLIN | POLLOUT, deadline, what));
+    if (!PQconsumeInput(conn_)) return PgError(conn_, nullptr, what);
+  }
+  std::optional<PgResult> kept;
+  for (;;) {
+    while (PQisBusy(conn_)) {
+      SBX_RETURN_IF_ERROR(WaitSocket(POLLIN, deadline, what));
+      if (!PQconsumeInput(conn_)) return PgError(conn_, nullptr, what);
+    }
+    PGresult* next = PQgetResult(conn_);
+    if (!next) break;
+    unresponsive_ = false;
+    const ExecStatusType st = PQresultStatus(next);
+    const bool failed =
+        st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY;
+    const bool kept_failed = kept && PQresultStatus(kept->raw()) != PGRES_COMMAND_OK &&
+                             PQresultStatus(kept->raw()) != PGRES_TUPLES_OK &&
+                             PQresultStatus(kept->raw()) != PGRES_EMPTY_QUERY;
+    if (kept_failed && !failed) {
+      PQclear(next);  // the first error stands
+    } else {
+      kept.emplace(next);
+    }
+  }
+  if (!kept) return PgError(conn_, nullptr, what);
+  const ExecStatusType st = PQresultStatus(kept->raw());
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+    return std::move(*kept);
+  }
+  return PgError(conn_, kept->raw(), what);
 }
 
 Result<PgResult> PgConnection::Exec(const std::string& sql) {
-  return Check(PQexec(conn_, sql.c_str()), "exec");
+  if (!conn_) return Unavailable("postgres exec: not connected");
+  if (!PQsendQuery(conn_, sql.c_str())) return PgError(conn_, nullptr, "exec");
+  return Await("exec");
 }
 
 Result<PgResult> PgConnection::Run(const std::string& sql, const std::vector<PgParam>& params) {
+  if (!conn_) return Unavailable("postgres query: not connected");
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) {
@@ -158,12 +267,16 @@ Result<PgResult> PgConnection::Run(const std::string& sql, const std::vector<PgP
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = fmt::format("sbx_{}", prepared_.size() + 1);
-    auto prepared = Check(PQprepare(conn_, name.c_str(), sql.c_str(), n, nullptr), "prepare");
-    if (!prepared) return prepared.error();
+    if (!PQsendPrepare(conn_, name.c_str(), sql.c_str(), n, nullptr)) {
+      return PgError(conn_, nullptr, "prepare");
+    }
+    SBX_RETURN_IF_ERROR(Await("prepare").status());
     it = prepared_.emplace(sql, std::move(name)).first;
   }
-  return Check(PQexecPrepared(conn_, it->second.c_str(), n, values.data(), nullptr, nullptr, 0),
-               "query");
+  if (!PQsendQueryPrepared(conn_, it->second.c_str(), n, values.data(), nullptr, nullptr, 0)) {
+    return PgError(conn_, nullptr, "query");
+  }
+  return Await("query");
 }
 
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body) {
@@ -189,13 +302,14 @@ Status InTransaction(PgConnection& conn, const std::function<Status()>& body) {
 }
 
 PgPool::Handle::~Handle() {
-  if (pool_) pool_->Return(conn_);
+  if (pool_) pool_->Return(conn_, probe_);
 }
 
-Result<std::unique_ptr<PgPool>> PgPool::Create(const PgConnectOptions& options, int size) {
-  std::unique_ptr<PgPool> pool(new PgPool());
-  for (int i = 0; i < size; ++i) {
-    SBX_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(options));
+Result<std::unique_ptr<PgPool>> PgPool::Create(const PgConnectOptions& connect,
+                                               PgPoolOptions options) {
+  std::unique_ptr<PgPool> pool(new PgPool(options));
+  for (int i = 0; i < options.size; ++i) {
+    SBX_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(connect));
     pool->free_.push_back(conn.get());
     pool->all_.push_back(std::move(conn));
   }
@@ -215,14 +329,34 @@ thread_local Pin tl_pin;
 
 Result<PgPool::Handle> PgPool::Borrow() {
   if (tl_pin.pool == this) return Handle(nullptr, tl_pin.conn);
+  const auto now = std::chrono::steady_clock::now();
   PgConnection* conn = nullptr;
+  bool probe = false;
   {
     std::unique_lock lock(mu_);
-    free_cv_.wait(lock, [&] { return !free_.empty(); });
+    if (hung_) {
+      // Waiting for a server that answers nothing would only hold up every
+      // caller for the response timeout: fail now, and let one call try
+      // again now and then.
+      if (probing_ || now < retry_at_) {
+        return Unavailable(
+            "postgres: the server is not answering; calls fail at once until it does (one "
+            "retries every " +
+            FormatDuration(options_.retry_interval) + ")");
+      }
+      probing_ = true;
+      probe = true;
+    }
+    if (!free_cv_.wait_until(lock, now + options_.borrow_timeout,
+                             [&] { return !free_.empty(); })) {
+      if (probe) probing_ = false;
+      return Unavailable(fmt::format("postgres: store busy: all {} connections stayed in use for {}",
+                                     all_.size(), FormatDuration(options_.borrow_timeout)));
+    }
     conn = free_.back();
     free_.pop_back();
   }
-  Handle handle(this, conn);
+  Handle handle(this, conn, probe);
   auto usable = conn->EnsureUsable();
   if (!usable) return usable.error();
   return Result<Handle>(std::move(handle));
@@ -239,9 +373,16 @@ Status PgPool::Pinned(const std::function<Status(PgConnection&)>& body) {
   return body(*conn);
 }
 
-void PgPool::Return(PgConnection* conn) {
+void PgPool::Return(PgConnection* conn, bool probe) {
   {
     std::lock_guard lock(mu_);
+    if (conn->unresponsive()) {
+      hung_ = true;
+      retry_at_ = std::chrono::steady_clock::now() + options_.retry_interval;
+    } else if (conn->raw() != nullptr) {
+      hung_ = false;  // it answered
+    }
+    if (probe) probing_ = false;
     free_.push_back(conn);
   }
   free_cv_.notify_one();

@@ -1,7 +1,7 @@
 // Private to store/postgres: one libpq connection with its prepared
-// statements, owned query results, and the pool PostgresStore borrows from.
-// A PgConnection serves one thread at a time; PgPool is thread-safe. Every
-// call blocks on the network.
+// statements and deadlines, owned query results, and the pool PostgresStore
+// borrows from. A PgConnection serves one thread at a time; PgPool is
+// thread-safe. Every call blocks on the network, for at most its deadline.
 #pragma once
 
 #include <libpq-fe.h>
@@ -84,16 +84,33 @@ Result<std::vector<T>> DecodeRows(const PgResult& result, Result<T> (*decode)(Ro
   return out;
 }
 
-// How to reach the server.
+// How to reach the server, and how long to wait for it.
 struct PgConnectOptions {
   std::string url;  // libpq URI ("postgres://user:pass@host:port/db?…") or key=value conninfo
-  std::chrono::seconds connect_timeout{5};
+  std::chrono::seconds connect_timeout{5};  // per attempt; libpq waits at least 2 s
+  // Set on the server (SET …) for every session the connection opens; 0
+  // leaves the server's setting alone. A statement past statement_timeout, or
+  // waiting longer than lock_timeout for a lock, fails (kUnavailable); a
+  // session idle inside a transaction longer than idle_in_transaction_timeout
+  // is ended by the server.
+  std::chrono::milliseconds statement_timeout{0};
+  std::chrono::milliseconds lock_timeout{0};
+  std::chrono::milliseconds idle_in_transaction_timeout{0};
+  // How long to wait for the server's answer to one request before giving
+  // the connection up (a server that hangs answers nothing, so its own
+  // timeouts cannot fire); 0 waits as long as it takes.
+  std::chrono::milliseconds response_timeout{0};
 };
 
-// Maps a failed libpq call to a Status: connection loss and server shutdown
-// are kUnavailable, bad data kInvalidArgument, the rest kInternal.
+// Maps a failed libpq call to a Status: connection loss, server shutdown and
+// the server's own timeouts (statement, lock) are kUnavailable, bad data
+// kInvalidArgument, the rest kInternal.
 Status PgError(PGconn* conn, const PGresult* result, std::string_view what);
 
+// One connection. Requests are sent without blocking and their answers
+// awaited for at most options.response_timeout: a request that gets no
+// answer in time closes the connection (unresponsive() is then true) and
+// returns kUnavailable; the next EnsureUsable opens a new one.
 class PgConnection {
  public:
   // Connects; kUnavailable when the server cannot be reached or refuses us.
@@ -103,26 +120,48 @@ class PgConnection {
   PgConnection& operator=(const PgConnection&) = delete;
 
   // Makes the connection fit for a new call: notices a connection that the
-  // server closed while it sat idle (restart, idle timeout), and resets a
-  // broken one or one left inside a transaction, which forgets the prepared
-  // statements. Returns true when it had to reconnect; kUnavailable when the
-  // server cannot be reached (the connection stays broken; try again later).
+  // server closed while it sat idle (restart, idle timeout), and replaces a
+  // closed or broken one or one left inside a transaction, which forgets the
+  // prepared statements. Returns true when it had to reconnect; kUnavailable
+  // when the server cannot be reached (the connection stays closed; try again
+  // later).
   Result<bool> EnsureUsable();
   // Runs `sql` (one or more statements, no parameters) with the simple
-  // query protocol.
+  // query protocol. With several statements, the first error or else the
+  // last result.
   Result<PgResult> Exec(const std::string& sql);
   // Runs `sql` as a prepared statement, preparing it on first use on this
   // connection. kInvalidArgument for a parameter containing a NUL byte
   // (PostgreSQL text cannot hold one).
   Result<PgResult> Run(const std::string& sql, const std::vector<PgParam>& params);
+  // The libpq connection; nullptr while closed (after a request got no
+  // answer, until EnsureUsable reconnects). libpq's functions accept nullptr.
   PGconn* raw() { return conn_; }
+  // True when the last request or connection attempt got no answer in time;
+  // false once one is answered.
+  bool unresponsive() const { return unresponsive_; }
 
  private:
-  explicit PgConnection(PGconn* conn) : conn_(conn) {}
-  Result<PgResult> Check(PGresult* result, std::string_view what);
+  PgConnection(PGconn* conn, PgConnectOptions options);
+  // Connects; sets *timed_out when the server accepted the connection but
+  // never answered within connect_timeout.
+  static Result<PGconn*> Open(const PgConnectOptions& options, bool* timed_out);
+  // Replaces the session with a new one: connect, then the options' SET
+  // statements. kUnavailable when that fails (the connection stays closed).
+  Status Reopen();
+  // Waits for the answer to the request just sent, until the response
+  // deadline.
+  Result<PgResult> Await(std::string_view what);
+  // Waits until the socket is ready for `events` or the deadline passes
+  // (then closes the connection: kUnavailable).
+  Status WaitSocket(short events, std::chrono::steady_clock::time_point deadline,
+                    std::string_view what);
+  void Close();
 
   PGconn* conn_;
-  // Statement name by SQL text; valid until the next reset.
+  PgConnectOptions options_;
+  bool unresponsive_ = false;
+  // Statement name by SQL text; valid until the next reconnect.
   std::unordered_map<std::string, std::string> prepared_;
 };
 
@@ -132,17 +171,31 @@ class PgConnection {
 // undoes only `body`'s writes on failure.
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body);
 
-// A fixed set of connections opened up front. Borrow() waits for a free one;
-// the handle gives it back when destroyed. A thread may pin one connection
-// (Pinned), which its Borrow calls then return: its statements share one
-// transaction.
+struct PgPoolOptions {
+  int size = 4;  // connections, all opened by Create
+  // How long Borrow waits for a free connection before it answers
+  // kUnavailable ("store busy").
+  std::chrono::milliseconds borrow_timeout{5000};
+  // Once a connection got no answer in time (the server hangs), Borrow fails
+  // at once (kUnavailable) but for one call this often, which tries again;
+  // the first answer ends it.
+  std::chrono::milliseconds retry_interval{1000};
+};
+
+// A fixed set of connections opened up front. Borrow() waits (up to
+// borrow_timeout) for a free one; the handle gives it back when destroyed. A
+// thread may pin one connection (Pinned), which its Borrow calls then return:
+// its statements share one transaction.
 class PgPool {
  public:
   class Handle {
    public:
-    Handle(PgPool* pool, PgConnection* conn) : pool_(pool), conn_(conn) {}
+    Handle(PgPool* pool, PgConnection* conn, bool probe = false)
+        : pool_(pool), conn_(conn), probe_(probe) {}
     Handle(Handle&& other) noexcept
-        : pool_(std::exchange(other.pool_, nullptr)), conn_(std::exchange(other.conn_, nullptr)) {}
+        : pool_(std::exchange(other.pool_, nullptr)),
+          conn_(std::exchange(other.conn_, nullptr)),
+          probe_(other.probe_) {}
     Handle& operator=(Handle&&) = delete;
     ~Handle();
     PgConnection& operator*() { return *conn_; }
@@ -151,15 +204,18 @@ class PgPool {
    private:
     PgPool* pool_;
     PgConnection* conn_;
+    bool probe_;  // the one call let through while the server hangs
   };
 
-  // Opens `size` connections; kUnavailable if any cannot be opened.
-  static Result<std::unique_ptr<PgPool>> Create(const PgConnectOptions& options, int size);
+  // Opens `options.size` connections; kUnavailable if any cannot be opened.
+  static Result<std::unique_ptr<PgPool>> Create(const PgConnectOptions& connect,
+                                                PgPoolOptions options);
   // Waits for a free connection and makes it usable (see EnsureUsable).
-  // kUnavailable when the server cannot be reached; the connection goes
-  // back to the pool and is reset again by a later Borrow. Inside Pinned on
-  // this pool, returns the pinned connection as it is, and the handle does
-  // not give it back (Pinned does).
+  // kUnavailable when none is free within borrow_timeout, when the server
+  // hangs (see PgPoolOptions::retry_interval) or cannot be reached; the
+  // connection goes back to the pool and is reset again by a later Borrow.
+  // Inside Pinned on this pool, returns the pinned connection as it is, and
+  // the handle does not give it back (Pinned does).
   Result<Handle> Borrow();
   // Borrows a connection, pins it to this thread while `body` runs on it, and
   // returns what `body` returns. Inside Pinned on this pool already, runs
@@ -167,13 +223,19 @@ class PgPool {
   Status Pinned(const std::function<Status(PgConnection&)>& body);
 
  private:
-  PgPool() = default;
-  void Return(PgConnection* conn);
+  explicit PgPool(PgPoolOptions options) : options_(options) {}
+  void Return(PgConnection* conn, bool probe);
 
+  PgPoolOptions options_;
   std::mutex mu_;
   std::condition_variable free_cv_;
   std::vector<std::unique_ptr<PgConnection>> all_;
   std::vector<PgConnection*> free_;  // guarded by mu_
+  // The server hangs: a connection got no answer in time and none has been
+  // answered since. Guarded by mu_, as are the next two.
+  bool hung_ = false;
+  std::chrono::steady_clock::time_point retry_at_{};  // when the next call may try
+  bool probing_ = false;                               // a call is trying now
 };
 
 }  // namespace sbx::store

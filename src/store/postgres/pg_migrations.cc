@@ -1,5 +1,7 @@
 #include "store/postgres/pg_migrations.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 namespace sbx::store {
@@ -10,14 +12,15 @@ constexpr int64_t kMigrationLockKey = 0x736278646d696772;
 
 }  // namespace
 
-const std::vector<std::string>& PostgresMigrations() {
+// Over 80 lines on purpose: a data table, one SQL migration per version, best read in one piece.
+const std::vector<PgMigration>& PostgresMigrations() {
   // The tables, columns and types of store/schema.h (postgres_store_test
   // checks). Unlike SQLite's list (sqlite/sqlite_migrations.cc): identity
   // columns, project_id ordered bytewise (COLLATE "C", like SQLite) whatever
   // the database's locale, a partial pause_at index, and the leases table.
-  static const std::vector<std::string> kMigrations = {
+  static const std::vector<PgMigration> kMigrations = {
       // 1: the initial schema.
-      R"sql(
+      {.up = R"sql(
 CREATE TABLE sandboxes (
   project_id TEXT COLLATE "C" PRIMARY KEY,
   sandbox_id TEXT NOT NULL,
@@ -76,13 +79,35 @@ CREATE TABLE leases (
   fencing_token BIGINT NOT NULL
 );
 )sql",
+       .down = ""},
+      // 2: retention's time indexes and the sessions table. The indexes are
+      // built in the migration's transaction: writes to those tables wait
+      // for the build (seconds per million rows).
+      {.up = R"sql(
+CREATE INDEX processed_events_processed_at ON processed_events (processed_at_ms);
+CREATE INDEX history_recorded_at ON history (recorded_at_ms);
+CREATE INDEX job_runs_finished_at ON job_runs (finished_at_ms);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  created_at_ms BIGINT NOT NULL,
+  expires_at_ms BIGINT NOT NULL
+);
+CREATE INDEX sessions_expires_at ON sessions (expires_at_ms);
+)sql",
+       .down = R"sql(
+DROP TABLE sessions;
+DROP INDEX job_runs_finished_at;
+DROP INDEX history_recorded_at;
+DROP INDEX processed_events_processed_at;
+)sql"},
   };
   return kMigrations;
 }
 
-Status MigratePostgres(PgConnection& conn) {
+Result<int64_t> MigratePostgres(PgConnection& conn, int64_t version) {
   const auto& migrations = PostgresMigrations();
   const auto latest = static_cast<int64_t>(migrations.size());
+  std::optional<int64_t> found;
   for (;;) {
     bool done = false;
     // One migration per transaction; the lock is released at its end.
@@ -97,26 +122,35 @@ Status MigratePostgres(PgConnection& conn) {
       PgRow row(r, 0);
       const int64_t current = row.Int(0);
       SBX_RETURN_IF_ERROR(row.status());
+      if (!found) found = current;
       if (current > latest) {
         return FailedPrecondition(fmt::format(
             "database schema version {} is newer than this sandboxd ({}): refusing to run", current,
             latest));
       }
-      if (current == latest) {
+      if (current == version) {
         done = true;
         return OkStatus();
       }
-      Status m = conn.Exec(migrations[static_cast<size_t>(current)]).status();
+      if (current < version) {
+        Status m = conn.Exec(migrations[static_cast<size_t>(current)].up).status();
+        if (m.ok()) {
+          m = conn.Exec(fmt::format("INSERT INTO schema_migrations VALUES ({}, "
+                                    "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT)",
+                                    current + 1))
+                  .status();
+        }
+        return m.WithContext(fmt::format("migration {}", current + 1));
+      }
+      Status m = conn.Exec(migrations[static_cast<size_t>(current - 1)].down).status();
       if (m.ok()) {
-        m = conn.Exec(fmt::format("INSERT INTO schema_migrations VALUES ({}, "
-                                  "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT)",
-                                  current + 1))
+        m = conn.Exec(fmt::format("DELETE FROM schema_migrations WHERE version = {}", current))
                 .status();
       }
-      return m.WithContext(fmt::format("migration {}", current + 1));
+      return m.WithContext(fmt::format("undo migration {}", current));
     });
     if (!s.ok()) return s;
-    if (done) return OkStatus();
+    if (done) return *found;
   }
 }
 

@@ -24,6 +24,16 @@ constexpr size_t kMaxChannelBytes = 63;
 // How often a disconnected listener retries while its Poll lasts.
 constexpr auto kListenerRetryInterval = 100ms;
 
+// The listener waits for the server as long as its Poll says; only its
+// LISTEN is a request with an answer to await.
+PgConnectOptions ListenerConnectOptions(const std::string& url, const PostgresOptions& options) {
+  return {.url = url,
+          .connect_timeout = options.connect_timeout,
+          .response_timeout = options.statement_timeout > std::chrono::milliseconds(0)
+                                  ? options.statement_timeout + std::chrono::seconds(1)
+                                  : std::chrono::milliseconds(0)};
+}
+
 Status CheckChannel(const std::string& channel) {
   if (channel.empty() || channel.size() > kMaxChannelBytes) {
     return InvalidArgument(fmt::format("notification channel \"{}\" must be 1 to {} bytes", channel,
@@ -100,8 +110,7 @@ Result<std::unique_ptr<PostgresListener>> PostgresListener::Open(const std::stri
                                                                  const std::string& channel,
                                                                  PostgresOptions options) {
   SBX_RETURN_IF_ERROR(CheckChannel(channel));
-  SBX_ASSIGN_OR_RETURN(
-      auto conn, PgConnection::Connect({.url = url, .connect_timeout = options.connect_timeout}));
+  SBX_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(ListenerConnectOptions(url, options)));
   char* quoted = PQescapeIdentifier(conn->raw(), channel.data(), channel.size());
   if (!quoted) {
     return InvalidArgument(
@@ -125,21 +134,22 @@ Status PostgresListener::Relisten() {
 
 Result<Notifications> PostgresListener::Poll(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  PGconn* conn = conn_->raw();
   Notifications out;
   for (;;) {
+    // A reconnect replaces the libpq connection: look it up each round.
+    PGconn* conn = conn_->raw();
     if (!listening_ || PQstatus(conn) != CONNECTION_OK) {
       listening_ = false;
       Status s = Relisten();
       if (s.ok()) {
         out.reconnected = true;
-      } else {
-        const auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) return s;
-        std::this_thread::sleep_for(
-            std::min<std::chrono::steady_clock::duration>(kListenerRetryInterval, deadline - now));
         continue;
       }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return s;
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(kListenerRetryInterval, deadline - now));
+      continue;
     }
     // Never blocks: reads what has arrived. Fails once the server is gone,
     // which the next round turns into a reconnect.

@@ -16,6 +16,7 @@
 namespace sbx::store {
 namespace {
 
+using namespace std::chrono_literals;
 using core::Sandbox;
 
 const SqlStatements& Sql() { return Statements(Dialect::kPostgres); }
@@ -66,14 +67,38 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
   if (options.pool_size < 1) {
     return InvalidArgument(fmt::format("postgres pool size {} is below 1", options.pool_size));
   }
+  SBX_RETURN_IF_ERROR(MigrateTo(url, LatestSchemaVersion(), options).status());
+  const bool timed = options.statement_timeout > 0ms;
   SBX_ASSIGN_OR_RETURN(
       auto pool,
-      PgPool::Create({.url = url, .connect_timeout = options.connect_timeout}, options.pool_size));
-  {
-    SBX_ASSIGN_OR_RETURN(auto conn, pool->Borrow());
-    SBX_RETURN_IF_ERROR(MigratePostgres(*conn));
-  }
+      PgPool::Create({.url = url,
+                      .connect_timeout = options.connect_timeout,
+                      .statement_timeout = options.statement_timeout,
+                      .lock_timeout = options.lock_timeout,
+                      .idle_in_transaction_timeout = 2 * options.statement_timeout,
+                      .response_timeout = timed ? options.statement_timeout + 1s : 0ms},
+                     {.size = options.pool_size,
+                      .borrow_timeout = options.borrow_timeout,
+                      .retry_interval = options.retry_interval}));
   return std::unique_ptr<PostgresStore>(new PostgresStore(url, options, std::move(pool)));
+}
+
+int64_t PostgresStore::LatestSchemaVersion() {
+  return static_cast<int64_t>(PostgresMigrations().size());
+}
+
+Result<int64_t> PostgresStore::MigrateTo(const std::string& url, int64_t version,
+                                         PostgresOptions options) {
+  if (version < 1 || version > LatestSchemaVersion()) {
+    return InvalidArgument(fmt::format("schema version {}: this sandboxd knows versions 1 to {}",
+                                       version, LatestSchemaVersion()));
+  }
+  // A connection of its own without deadlines: an index on a big table
+  // takes as long as it takes, and a replica starting beside one that
+  // migrates waits for its advisory lock.
+  SBX_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(
+                                      {.url = url, .connect_timeout = options.connect_timeout}));
+  return MigratePostgres(*conn, version);
 }
 
 Status PostgresStore::Batch(const std::function<Status()>& body) {
@@ -214,6 +239,58 @@ Result<std::vector<JobRun>> PostgresStore::ListJobRuns(const std::string& job, i
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().list_job_runs, {Param(job), LimitParam(limit)}));
   return DecodeRows(r, DecodeJobRun);
+}
+
+// Store: sessions
+
+Status PostgresStore::CreateSession(const std::string& id_hash, SystemTime created_at,
+                                    SystemTime expires_at) {
+  if (id_hash.empty()) return InvalidArgument("a session needs an id hash");
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().insert_session,
+                                             Params(EncodeSession({id_hash, created_at,
+                                                                   expires_at}))));
+  if (r.affected() == 0) return AlreadyExists("a session with this id hash exists");
+  return OkStatus();
+}
+
+Result<SessionRecord> PostgresStore::GetSession(const std::string& id_hash) {
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().get_session, {Param(id_hash)}));
+  SBX_ASSIGN_OR_RETURN(std::vector<SessionRecord> rows, DecodeRows(r, DecodeSession));
+  if (rows.empty()) return NotFound("no such session");
+  return std::move(rows.front());
+}
+
+Status PostgresStore::DeleteSession(const std::string& id_hash) {
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  return conn->Run(Sql().delete_session, {Param(id_hash)}).status();
+}
+
+// Store: retention
+
+Result<int64_t> PostgresStore::Prune(const std::string& sql, SystemTime before, int limit) {
+  if (limit < 1) return InvalidArgument(fmt::format("prune limit {} is below 1", limit));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r,
+                       conn->Run(sql, {Param(ToUnixMillis(before)), Param(int64_t{limit})}));
+  return r.affected();
+}
+
+Result<int64_t> PostgresStore::PruneHistory(SystemTime recorded_before, int limit) {
+  return Prune(Sql().prune_history, recorded_before, limit);
+}
+
+Result<int64_t> PostgresStore::PruneProcessedEvents(SystemTime processed_before, int limit) {
+  return Prune(Sql().prune_processed_events, processed_before, limit);
+}
+
+Result<int64_t> PostgresStore::PruneJobRuns(SystemTime finished_before, int limit) {
+  return Prune(Sql().prune_job_runs, finished_before, limit);
+}
+
+Result<int64_t> PostgresStore::PruneExpiredSessions(SystemTime now, int limit) {
+  return Prune(Sql().prune_sessions, now, limit);
 }
 
 }  // namespace sbx::store

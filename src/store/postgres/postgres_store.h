@@ -3,7 +3,8 @@
 // leader per job, LeaseStore) and NOTIFY, heard by a PostgresListener on every
 // replica; OpenChangeFeed wraps one as the store-level ChangeFeed.
 // Thread-safe. Every call blocks on one of a fixed pool of connections (more
-// callers than connections wait their turn): run it on a BlockingPool.
+// callers than connections wait their turn), for at most its deadlines (see
+// PostgresOptions): run it on a BlockingPool.
 // A broken connection is reset on its next use, so the store recovers by
 // itself when the server comes back; while it is down calls return
 // kUnavailable.
@@ -31,6 +32,19 @@ struct PostgresOptions {
   // Per connection attempt; overrides connect_timeout in the URL. libpq
   // waits at least 2 s.
   std::chrono::seconds connect_timeout{5};
+  // Deadlines of every call. The server ends a statement that runs longer
+  // than statement_timeout, or waits longer than lock_timeout for a lock
+  // (kUnavailable), and a session idle inside a transaction for twice
+  // statement_timeout. A server that hangs ends nothing, so the store waits
+  // statement_timeout + 1 s for an answer, then closes the connection
+  // (kUnavailable); until the server answers again every call fails at once,
+  // but one each retry_interval that tries. A call waits at most
+  // borrow_timeout for a free connection ("store busy"). A statement_timeout
+  // of 0 turns the statement, idle and answer deadlines off.
+  std::chrono::milliseconds statement_timeout{5000};
+  std::chrono::milliseconds lock_timeout{2000};
+  std::chrono::milliseconds borrow_timeout{5000};
+  std::chrono::milliseconds retry_interval{1000};
   // When set, every committed sandbox change also sends
   // NOTIFY <channel>, '<version>:<project id>' inside its transaction, so other
   // replicas learn of it exactly when (and only if) it commits.
@@ -46,13 +60,25 @@ class PostgresStore final : public Store, public LeaseStore {
   // pool size below 1.
   static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url,
                                                      PostgresOptions options = {});
+  // Brings the database at `url` to schema `version`, applying migrations or
+  // undoing them (newest first), and returns the version it started from.
+  // Undoing a migration drops what it added (the sessions table: everyone
+  // signs in again). For rolling back to an older sandboxd, which refuses a
+  // newer schema: stop every replica first. kInvalidArgument for a version
+  // outside 1..LatestSchemaVersion(); kFailedPrecondition when the database
+  // is at a version this binary does not know; kUnavailable as for Open.
+  static Result<int64_t> MigrateTo(const std::string& url, int64_t version,
+                                   PostgresOptions options = {});
+  // The schema version this binary's migrations lead to.
+  static int64_t LatestSchemaVersion();
   ~PostgresStore() override;
 
   // Store. Besides the contract's codes, every call returns kUnavailable when
-  // the server cannot be reached; kInvalidArgument for text the database
-  // cannot hold (a NUL byte, invalid UTF-8). If the connection drops during
-  // COMMIT the write may or may not have happened: repeat it with the same
-  // event id to find out (kAlreadyExists).
+  // the server cannot be reached, hangs or misses a deadline (see
+  // PostgresOptions); kInvalidArgument for text the database cannot hold (a
+  // NUL byte, invalid UTF-8). If the connection drops or the answer is late
+  // during COMMIT the write may or may not have happened: repeat it with the
+  // same event id to find out (kAlreadyExists).
   Result<std::vector<core::Sandbox>> LoadSandboxes() override;
   Result<core::Sandbox> GetSandbox(const std::string& project_id) override;
   Result<std::vector<core::Sandbox>> ListSandboxes(const ListOptions& options) override;
@@ -69,6 +95,14 @@ class PostgresStore final : public Store, public LeaseStore {
   Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) override;
   Result<int64_t> RecordJobRun(const JobRun& run) override;
   Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) override;
+  Status CreateSession(const std::string& id_hash, SystemTime created_at,
+                       SystemTime expires_at) override;
+  Result<SessionRecord> GetSession(const std::string& id_hash) override;
+  Status DeleteSession(const std::string& id_hash) override;
+  Result<int64_t> PruneHistory(SystemTime recorded_before, int limit) override;
+  Result<int64_t> PruneProcessedEvents(SystemTime processed_before, int limit) override;
+  Result<int64_t> PruneJobRuns(SystemTime finished_before, int limit) override;
+  Result<int64_t> PruneExpiredSessions(SystemTime now, int limit) override;
   Status Ping() override;
 
   // LeaseStore
@@ -95,6 +129,9 @@ class PostgresStore final : public Store, public LeaseStore {
   PostgresStore(std::string url, PostgresOptions options, std::unique_ptr<PgPool> pool);
   Result<std::vector<core::Sandbox>> QuerySandboxes(
       const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  // Runs one prune statement (sql.h) with `before` and `limit`; returns the
+  // rows it deleted.
+  Result<int64_t> Prune(const std::string& sql, SystemTime before, int limit);
 
   std::string url_;
   PostgresOptions options_;

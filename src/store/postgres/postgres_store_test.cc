@@ -1,304 +1,12 @@
-// What only PostgresStore has: leases, LISTEN/NOTIFY, recovery after a server
-// restart, migrations raced by replicas, its tables (against store/schema.h),
-// the pause_at index at 100k rows.
+// What only PostgresStore has, part 1: transactions raced by threads,
+// migrations raced by replicas, its tables (against store/schema.h), the
+// pause_at index at 100k rows, text the database cannot hold.
 // Needs a server: run via tools/with_postgres (ctest does). Fails, rather than
 // skips, when SBX_TEST_PG_URL is unset.
-#include "store/postgres/postgres_store.h"
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <latch>
-#include <set>
-#include <thread>
-
-#include "store/postgres/pg_connection.h"
-#include "store/postgres/pg_migrations.h"
-#include "store/postgres/testing/pg_test_env.h"
-#include "store/schema.h"
-#include "store/testing/records.h"
-
-extern char** environ;
+#include "store/postgres/postgres_store_test_support.h"
 
 namespace sbx::store {
 namespace {
-
-using core::Sandbox;
-using core::SandboxStatus;
-using namespace std::chrono_literals;
-
-using testing::Make;
-using testing::T;
-
-HistoryRow Row(const std::string& project, const std::string& event_id) {
-  return testing::Row(project, event_id, "applied");
-}
-
-// Runs `$SBX_TEST_PG_CTL args...` and returns its exit code.
-int RunPgCtl(std::vector<std::string> args) {
-  const std::string pg_ctl = testing::PostgresTestPgCtl();
-  if (pg_ctl.empty()) return -1;
-  args.insert(args.begin(), pg_ctl);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, pg_ctl.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-class PostgresStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto url = testing::PostgresTestUrl();
-    ASSERT_TRUE(url.has_value()) << testing::kRunViaWithPostgres;
-    url_ = *url;
-    auto store = testing::OpenEmptyPostgresStore(url_);
-    ASSERT_TRUE(store.ok()) << store.error().ToString();
-    store_ = std::move(*store);
-  }
-
-  // A plain connection, for what the store does not expose.
-  std::unique_ptr<PgConnection> Raw() {
-    auto conn = PgConnection::Connect({.url = url_});
-    EXPECT_TRUE(conn.ok()) << conn.error().ToString();
-    return conn.ok() ? std::move(*conn) : nullptr;
-  }
-
-  // Runs `sql` on a plain connection and returns the first column of each row.
-  std::vector<std::string> Query(const std::string& sql) {
-    std::vector<std::string> out;
-    auto conn = Raw();
-    if (!conn) return out;
-    auto r = conn->Exec(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.error().ToString();
-    if (!r.ok()) return out;
-    for (int i = 0; i < r->rows(); ++i) out.push_back(r->Text(i, 0));
-    return out;
-  }
-
-  // A URL whose connections use the fresh, empty schema `schema`.
-  std::string UrlWithSchema(const std::string& schema) {
-    Query("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
-    const char sep = url_.find('?') == std::string::npos ? '?' : '&';
-    return url_ + sep + "options=-csearch_path%3D" + schema;
-  }
-
-  // Collects payloads until `n` arrived or 10 s passed.
-  static std::vector<std::string> PollFor(PostgresListener& listener, size_t n) {
-    std::vector<std::string> got;
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (got.size() < n && std::chrono::steady_clock::now() < deadline) {
-      auto batch = listener.Poll(1s);
-      EXPECT_TRUE(batch.ok()) << batch.error().ToString();
-      if (!batch.ok()) break;
-      got.insert(got.end(), batch->payloads.begin(), batch->payloads.end());
-    }
-    return got;
-  }
-
-  std::string url_;
-  std::unique_ptr<PostgresStore> store_;
-};
-
-// Leases
-
-TEST_F(PostgresStoreTest, FreeLeaseIsTakenWithTheFirstToken) {
-  auto lease = store_->TryAcquireLease("idle-enforcer", "replica-a", 10s, T(0));
-  ASSERT_TRUE(lease.ok()) << lease.error().ToString();
-  EXPECT_EQ(*lease, (Lease{.held = true, .token = 1}));
-}
-
-TEST_F(PostgresStoreTest, RenewalExtendsTheLeaseAndKeepsItsToken) {
-  ASSERT_TRUE(store_->TryAcquireLease("l", "a", 10s, T(0))->held);
-  EXPECT_EQ(*store_->TryAcquireLease("l", "a", 10s, T(5)), (Lease{.held = true, .token = 1}));
-  // The renewal moved the expiry from T(10) to T(15).
-  EXPECT_FALSE(store_->TryAcquireLease("l", "b", 10s, T(12))->held);
-  EXPECT_EQ(*store_->TryAcquireLease("l", "b", 10s, T(15)), (Lease{.held = true, .token = 2}));
-}
-
-TEST_F(PostgresStoreTest, HeldLeaseIsRefusedUntilItExpiresThenHandedOver) {
-  ASSERT_TRUE(store_->TryAcquireLease("l", "a", 10s, T(0))->held);
-  auto refused = store_->TryAcquireLease("l", "b", 10s, T(10) - 1ms);
-  ASSERT_TRUE(refused.ok());
-  EXPECT_EQ(*refused, Lease{});
-  EXPECT_EQ(*store_->TryAcquireLease("l", "b", 10s, T(10)), (Lease{.held = true, .token = 2}));
-  // The deposed holder cannot renew; it gets the lease back, with a new
-  // token, only once b's expires.
-  EXPECT_FALSE(store_->TryAcquireLease("l", "a", 10s, T(11))->held);
-  EXPECT_EQ(*store_->TryAcquireLease("l", "a", 10s, T(20)), (Lease{.held = true, .token = 3}));
-}
-
-TEST_F(PostgresStoreTest, ReleasedLeaseIsFreeAtOnceAndTokensKeepGrowing) {
-  ASSERT_TRUE(store_->TryAcquireLease("l", "a", 60s, T(0))->held);
-  ASSERT_TRUE(store_->ReleaseLease("l", "b").ok());  // not b's: no change
-  EXPECT_FALSE(store_->TryAcquireLease("l", "b", 60s, T(1))->held);
-  ASSERT_TRUE(store_->ReleaseLease("l", "a").ok());
-  EXPECT_EQ(*store_->TryAcquireLease("l", "b", 60s, T(1)), (Lease{.held = true, .token = 2}));
-  ASSERT_TRUE(store_->ReleaseLease("l", "b").ok());
-  EXPECT_EQ(*store_->TryAcquireLease("l", "b", 60s, T(2)), (Lease{.held = true, .token = 3}));
-  // Leases are independent by name.
-  EXPECT_EQ(*store_->TryAcquireLease("other", "a", 60s, T(2)), (Lease{.held = true, .token = 1}));
-}
-
-TEST_F(PostgresStoreTest, LeaseRejectsBadArguments) {
-  EXPECT_EQ(store_->TryAcquireLease("", "a", 1s, T(0)).error().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->TryAcquireLease("l", "", 1s, T(0)).error().code(),
-            StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->TryAcquireLease("l", "a", 0s, T(0)).error().code(),
-            StatusCode::kInvalidArgument);
-}
-
-TEST_F(PostgresStoreTest, RacingHoldersExactlyOneWins) {
-  for (int round = 0; round < 10; ++round) {
-    const std::string name = "race-" + std::to_string(round);
-    std::atomic<int> wins{0};
-    std::atomic<int> errors{0};
-    std::latch start(8);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 8; ++i) {
-      threads.emplace_back([&, i] {
-        start.arrive_and_wait();
-        auto lease = store_->TryAcquireLease(name, "holder-" + std::to_string(i), 30s, T(0));
-        if (!lease.ok()) {
-          ++errors;
-        } else if (lease->held) {
-          EXPECT_EQ(lease->token, 1);
-          ++wins;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    EXPECT_EQ(errors.load(), 0) << name;
-    EXPECT_EQ(wins.load(), 1) << name;
-  }
-}
-
-// LISTEN / NOTIFY
-
-TEST_F(PostgresStoreTest, ListenerReceivesNotifyPayloadsInOrder) {
-  auto listener = store_->Listen("sandbox_changes");
-  ASSERT_TRUE(listener.ok()) << listener.error().ToString();
-  const std::vector<std::string> sent = {"p1:3", "it's \"quoted\" ünïcode", ""};
-  for (const auto& p : sent) ASSERT_TRUE(store_->Notify("sandbox_changes", p).ok());
-  EXPECT_EQ(PollFor(**listener, sent.size()), sent);
-}
-
-TEST_F(PostgresStoreTest, ListenerHearsOnlyItsChannel) {
-  auto mine = PostgresListener::Open(url_, "Mixed Case \"chan\"");
-  ASSERT_TRUE(mine.ok()) << mine.error().ToString();
-  ASSERT_TRUE(store_->Notify("mixed case \"chan\"", "wrong case").ok());
-  ASSERT_TRUE(store_->Notify("other", "other channel").ok());
-  ASSERT_TRUE(store_->Notify("Mixed Case \"chan\"", "mine").ok());
-  EXPECT_EQ(PollFor(**mine, 1), std::vector<std::string>{"mine"});
-}
-
-TEST_F(PostgresStoreTest, PollWithNothingSentReturnsEmptyAtTheTimeout) {
-  auto listener = store_->Listen("quiet");
-  ASSERT_TRUE(listener.ok());
-  auto batch = (*listener)->Poll(20ms);
-  ASSERT_TRUE(batch.ok()) << batch.error().ToString();
-  EXPECT_TRUE(batch->payloads.empty());
-  EXPECT_FALSE(batch->reconnected);
-}
-
-TEST_F(PostgresStoreTest, NotifyRejectsBadChannelsAndOversizedPayloads) {
-  EXPECT_EQ(store_->Notify("", "x").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->Notify(std::string(64, 'c'), "x").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->Notify("c", std::string(8000, 'x')).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(store_->Listen("").error().code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(store_->Notify("c", std::string(7999, 'x')).ok());
-}
-
-// Restarts and outages
-
-class PostgresRestartTest : public PostgresStoreTest {
- protected:
-  void SetUp() override {
-    PostgresStoreTest::SetUp();
-    if (HasFatalFailure()) return;
-    ASSERT_FALSE(testing::PostgresTestPgCtl().empty() || testing::PostgresTestDataDir().empty())
-        << "SBX_TEST_PG_CTL and SBX_TEST_PG_DATA are not set: run via tools/with_postgres";
-  }
-  void TearDown() override {
-    // Leave the server running for the next test whatever happened.
-    if (stopped_) {
-      EXPECT_EQ(Ctl("start"), 0);
-    }
-  }
-  int Ctl(const std::string& action) {
-    std::vector<std::string> args = {action, "-D", testing::PostgresTestDataDir(), "-w", "-s"};
-    if (action != "start") args.insert(args.end(), {"-m", "fast"});
-    const int rc = RunPgCtl(args);
-    if (rc == 0) stopped_ = action == "stop";
-    return rc;
-  }
-  bool stopped_ = false;
-};
-
-TEST_F(PostgresRestartTest, StoreAndListenerRecoverAfterServerRestart) {
-  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1")).ok());
-  auto listener = store_->Listen("changes");
-  ASSERT_TRUE(listener.ok());
-  ASSERT_EQ(Ctl("restart"), 0);
-
-  // Every pooled connection was closed by the restart; each call notices
-  // and reconnects before running.
-  for (int i = 0; i < 8; ++i) {
-    auto got = store_->GetSandbox("p1");
-    ASSERT_TRUE(got.ok()) << "call " << i << ": " << got.error().ToString();
-    EXPECT_EQ(got->version, 1);
-  }
-  ASSERT_TRUE(
-      store_->CommitTransition(Make("p1", 2, SandboxStatus::kPaused), 1, "e2", Row("p1", "e2"))
-          .ok());
-
-  auto batch = (*listener)->Poll(10s);
-  ASSERT_TRUE(batch.ok()) << batch.error().ToString();
-  EXPECT_TRUE(batch->reconnected);
-  ASSERT_TRUE(store_->Notify("changes", "after restart").ok());
-  EXPECT_EQ(PollFor(**listener, 1), std::vector<std::string>{"after restart"});
-}
-
-TEST_F(PostgresRestartTest, ServerDownIsUnavailableThenRecovers) {
-  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt).ok());
-  auto listener = store_->Listen("changes");
-  ASSERT_TRUE(listener.ok());
-  ASSERT_EQ(Ctl("stop"), 0);
-
-  EXPECT_EQ(store_->Ping().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(store_->GetSandbox("p1").error().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(store_->CommitTransition(Make("p1", 2), 1, "e2", Row("p1", "e2")).code(),
-            StatusCode::kUnavailable);
-  EXPECT_EQ(store_->RecordEvent("e3", Row("p1", "e3")).code(), StatusCode::kUnavailable);
-  EXPECT_EQ(store_->TryAcquireLease("l", "a", 1s, T(0)).error().code(), StatusCode::kUnavailable);
-  EXPECT_EQ(store_->Notify("changes", "x").code(), StatusCode::kUnavailable);
-  auto down = (*listener)->Poll(50ms);
-  ASSERT_FALSE(down.ok());
-  EXPECT_EQ(down.error().code(), StatusCode::kUnavailable);
-  auto opened = PostgresStore::Open(url_);
-  ASSERT_FALSE(opened.ok());
-  EXPECT_EQ(opened.error().code(), StatusCode::kUnavailable);
-
-  ASSERT_EQ(Ctl("start"), 0);
-  EXPECT_TRUE(store_->Ping().ok());
-  EXPECT_EQ(store_->GetSandbox("p1")->version, 1);  // nothing was half-written
-  EXPECT_FALSE(*store_->IsEventProcessed("e2"));
-  EXPECT_FALSE(*store_->IsEventProcessed("e3"));
-  ASSERT_TRUE(store_->CommitTransition(Make("p1", 2), 1, "e2", Row("p1", "e2")).ok());
-  auto batch = (*listener)->Poll(10s);
-  ASSERT_TRUE(batch.ok()) << batch.error().ToString();
-  EXPECT_TRUE(batch->reconnected);
-}
 
 // Concurrency
 
@@ -447,35 +155,135 @@ TEST_F(PostgresStoreTest, RefusesADatabaseWithANewerSchema) {
   EXPECT_NE(s.error().message().find("newer"), std::string::npos) << s.error().message();
 }
 
-// PostgreSQL's tables are the ones store/schema.h describes, column for
-// column, with identity columns where the store assigns the value.
-TEST_F(PostgresStoreTest, SchemaMatchesTheSchemaDescription) {
-  std::vector<std::string> described;
-  std::vector<std::string> assigned;
+// What store/schema.h describes at `version` (and the leases table):
+// "table.column type nullable" for every column, "index table(columns)" for
+// every index.
+std::vector<std::string> Described(int version) {
+  std::vector<std::string> out;
   auto describe = [&](const schema::Table& table) {
+    if (table.since > version) return;
     for (const schema::Column& c : table.columns) {
-      described.push_back(fmt::format("{}.{} {} {}", table.name, c.name,
-                                      c.type == schema::Type::kText ? "text" : "bigint",
-                                      c.nullable ? "YES" : "NO"));
-      if (c.access == schema::Access::kAssigned) {
-        assigned.push_back(fmt::format("{}.{}", table.name, c.name));
-      }
+      out.push_back(fmt::format("{}.{} {} {}", table.name, c.name,
+                                c.type == schema::Type::kText ? "text" : "bigint",
+                                c.nullable ? "YES" : "NO"));
     }
   };
   for (const schema::Table& table : schema::kTables) describe(table);
   describe(schema::kLeases);
-  auto sorted = [](std::vector<std::string> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-  };
-  EXPECT_EQ(sorted(Query("SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || "
-                         "is_nullable FROM information_schema.columns "
-                         "WHERE table_schema = 'public'")),
-            sorted(described));
-  EXPECT_EQ(sorted(Query("SELECT table_name || '.' || column_name FROM information_schema.columns "
-                         "WHERE table_schema = 'public' AND is_identity = 'YES'")),
-            sorted(assigned));
+  for (const schema::Index& index : schema::kIndexes) {
+    if (index.since <= version) {
+      out.push_back(fmt::format("{} {}({})", index.name, index.table, index.columns));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The same for what the database holds in `schema_name`.
+std::vector<std::string> StoredIn(PostgresStoreTest& test, const std::string& schema_name) {
+  std::vector<std::string> out = test.Query(fmt::format(
+      "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable "
+      "FROM information_schema.columns WHERE table_schema = '{}'",
+      schema_name));
+  for (std::string& index : test.Query(fmt::format(
+           "SELECT i.relname || ' ' || t.relname || '(' || "
+           "string_agg(a.attname, ', ' ORDER BY k.ord) || ')' "
+           "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+           "JOIN pg_class t ON t.oid = x.indrelid "
+           "JOIN pg_namespace n ON n.oid = t.relnamespace "
+           "CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+           "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+           "WHERE n.nspname = '{}' AND NOT x.indisprimary GROUP BY i.relname, t.relname",
+           schema_name))) {
+    out.push_back(std::move(index));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// PostgreSQL's tables and indexes are the ones store/schema.h describes,
+// column for column, with identity columns where the store assigns the value.
+TEST_F(PostgresStoreTest, SchemaMatchesTheSchemaDescription) {
+  EXPECT_EQ(PostgresStore::LatestSchemaVersion(), schema::kVersion);
+  EXPECT_EQ(StoredIn(*this, "public"), Described(schema::kVersion));
+  std::vector<std::string> assigned;
+  for (const schema::Table& table : schema::kTables) {
+    for (const schema::Column& c : table.columns) {
+      if (c.access == schema::Access::kAssigned) {
+        assigned.push_back(fmt::format("{}.{}", table.name, c.name));
+      }
+    }
+  }
+  std::sort(assigned.begin(), assigned.end());
+  auto identity = Query(
+      "SELECT table_name || '.' || column_name FROM information_schema.columns "
+      "WHERE table_schema = 'public' AND is_identity = 'YES'");
+  std::sort(identity.begin(), identity.end());
+  EXPECT_EQ(identity, assigned);
   EXPECT_EQ(assigned, (std::vector<std::string>{"history.seq", "job_runs.id"}));
+}
+
+// The rollback path: `sandboxd migrate --to 1` leaves exactly the schema
+// version 1 created, which the release before version 2 opens, with every
+// row it knows; the current release migrates it up again.
+TEST_F(PostgresStoreTest, MigrateDownLeavesThePreviousSchemaWithTheDataAndUpAgain) {
+  const std::string url = UrlWithSchema("rollback");
+  {
+    auto s = PostgresStore::Open(url);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    ASSERT_TRUE((*s)->CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1")).ok());
+    ASSERT_TRUE((*s)->RecordJobRun({.job = "idle-enforcer", .trigger = "timer"}).ok());
+    ASSERT_TRUE((*s)->CreateSession("h1", T(0), T(60)).ok());
+    ASSERT_TRUE((*s)->TryAcquireLease("sandboxd-leader", "a", 1s, T(0))->held);
+  }
+  auto from = PostgresStore::MigrateTo(url, 1);
+  ASSERT_TRUE(from.ok()) << from.error().ToString();
+  EXPECT_EQ(*from, 2);
+  const std::string fresh = UrlWithSchema("fresh_v1");
+  auto fresh_from = PostgresStore::MigrateTo(fresh, 1);
+  ASSERT_TRUE(fresh_from.ok()) << fresh_from.error().ToString();
+  EXPECT_EQ(*fresh_from, 0);
+  EXPECT_EQ(StoredIn(*this, "rollback"), Described(1));
+  EXPECT_EQ(StoredIn(*this, "fresh_v1"), Described(1));
+  EXPECT_EQ(Query("SELECT MAX(version) FROM rollback.schema_migrations"),
+            std::vector<std::string>{"1"});
+  EXPECT_EQ(Query("SELECT project_id || ' ' || version FROM rollback.sandboxes"),
+            std::vector<std::string>{"p1 1"});
+  EXPECT_EQ(Query("SELECT event_id FROM rollback.processed_events"),
+            std::vector<std::string>{"e1"});
+  EXPECT_EQ(Query("SELECT count(*) FROM rollback.history"), std::vector<std::string>{"1"});
+  EXPECT_EQ(Query("SELECT count(*) FROM rollback.job_runs"), std::vector<std::string>{"1"});
+  EXPECT_EQ(Query("SELECT holder FROM rollback.leases"), std::vector<std::string>{"a"});
+  auto again = PostgresStore::MigrateTo(url, 1);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(*again, 1);
+
+  auto s = PostgresStore::Open(url);
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  EXPECT_EQ(*(*s)->SchemaVersion(), 2);
+  EXPECT_EQ(StoredIn(*this, "rollback"), Described(2));
+  EXPECT_EQ((*s)->GetSandbox("p1")->version, 1);
+  EXPECT_EQ((*s)->GetSession("h1").error().code(), StatusCode::kNotFound);  // dropped with v2
+  EXPECT_TRUE((*s)->CreateSession("h2", T(0), T(60)).ok());
+  // Identity columns carry on after the round trip.
+  auto id = (*s)->RecordJobRun({.job = "idle-enforcer", .trigger = "timer"});
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, 2);
+}
+
+TEST_F(PostgresStoreTest, MigrateRefusesUnknownVersionsAndNewerDatabases) {
+  const std::string url = UrlWithSchema("refuse");
+  EXPECT_EQ(PostgresStore::MigrateTo(url, 0).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(PostgresStore::MigrateTo(url, schema::kVersion + 1).error().code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(PostgresStore::Open(url).ok());
+  Query("INSERT INTO refuse.schema_migrations VALUES (999, 0)");
+  auto down = PostgresStore::MigrateTo(url, 1);
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Query("SELECT MAX(version) FROM refuse.schema_migrations"),
+            std::vector<std::string>{"999"});
+  EXPECT_EQ(Query("SELECT count(*) FROM refuse.sessions"), std::vector<std::string>{"0"});
 }
 
 TEST_F(PostgresStoreTest, ListIdleDueUsesThePauseAtIndexOn100kRows) {

@@ -2,12 +2,13 @@
 
 namespace sbx::store {
 
-const std::vector<std::string>& SqliteMigrations() {
+// Over 80 lines on purpose: a data table, one SQL migration per version, best read in one piece.
+const std::vector<SqliteMigration>& SqliteMigrations() {
   // history.seq and job_runs.id are plain BIGINT keys, not rowid aliases:
   // the store assigns MAX + 1 in the insert (the one writer holds the lock).
-  static const std::vector<std::string> kMigrations = {
+  static const std::vector<SqliteMigration> kMigrations = {
       // 1: the initial schema.
-      R"sql(
+      {.up = R"sql(
 CREATE TABLE sandboxes (
   project_id TEXT PRIMARY KEY,
   sandbox_id TEXT NOT NULL,
@@ -60,6 +61,25 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_job ON job_runs (job, id);
 )sql",
+       .down = ""},
+      // 2: retention's time indexes and the sessions table.
+      {.up = R"sql(
+CREATE INDEX processed_events_processed_at ON processed_events (processed_at_ms);
+CREATE INDEX history_recorded_at ON history (recorded_at_ms);
+CREATE INDEX job_runs_finished_at ON job_runs (finished_at_ms);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  created_at_ms BIGINT NOT NULL,
+  expires_at_ms BIGINT NOT NULL
+);
+CREATE INDEX sessions_expires_at ON sessions (expires_at_ms);
+)sql",
+       .down = R"sql(
+DROP TABLE sessions;
+DROP INDEX job_runs_finished_at;
+DROP INDEX history_recorded_at;
+DROP INDEX processed_events_processed_at;
+)sql"},
   };
   return kMigrations;
 }

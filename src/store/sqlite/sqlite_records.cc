@@ -1,6 +1,6 @@
 // SqliteStore's reads and writes of sandbox records, processed events,
-// history and job runs: the shared statements (store/sql.h) and row codec
-// (store/codec.h), run on the store's connection.
+// history, job runs and sessions, and retention: the shared statements
+// (store/sql.h) and row codec (store/codec.h), run on the store's connection.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -57,19 +57,19 @@ Result<std::vector<Sandbox>> SqliteStore::QuerySandboxesLocked(const std::string
 }
 
 Result<std::vector<Sandbox>> SqliteStore::LoadSandboxes() {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   return QuerySandboxesLocked(Sql().load_sandboxes, {});
 }
 
 Result<Sandbox> SqliteStore::GetSandbox(const std::string& project_id) {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   SBX_ASSIGN_OR_RETURN(auto rows, QuerySandboxesLocked(Sql().get_sandbox, {project_id}));
   if (rows.empty()) return NotFound(fmt::format("project {} has no sandbox", project_id));
   return std::move(rows.front());
 }
 
 Result<std::vector<Sandbox>> SqliteStore::ListSandboxes(const ListOptions& options) {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   // A negative limit is no limit.
   if (options.status) {
     return QuerySandboxesLocked(Sql().list_sandboxes_with_status,
@@ -82,7 +82,7 @@ Result<std::vector<Sandbox>> SqliteStore::ListSandboxes(const ListOptions& optio
 }
 
 Result<std::vector<Sandbox>> SqliteStore::ListIdleDue(SystemTime now, int limit) {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   return QuerySandboxesLocked(Sql().list_idle_due, {ToUnixMillis(now), int64_t{limit}});
 }
 
@@ -93,7 +93,7 @@ Status SqliteStore::CommitTransition(const Sandbox& next, int64_t expected_versi
     return InvalidArgument(fmt::format("version {} does not follow {}", next.version,
                                        expected_version));
   }
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   return AtomicallyLocked([&]() -> Status {
     if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessedLocked(event_id, next.updated_at));
     std::vector<SqlValue> params = EncodeSandbox(next);
@@ -131,7 +131,7 @@ Status SqliteStore::InsertHistoryLocked(const HistoryRow& row) {
 }
 
 Status SqliteStore::RecordEvent(const std::string& event_id, const HistoryRow& history) {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   return AtomicallyLocked([&]() -> Status {
     if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessedLocked(event_id, history.recorded_at));
     return InsertHistoryLocked(history);
@@ -139,12 +139,14 @@ Status SqliteStore::RecordEvent(const std::string& event_id, const HistoryRow& h
 }
 
 Status SqliteStore::AppendHistory(const HistoryRow& history) {
-  std::lock_guard lock(mu_);
-  return InsertHistoryLocked(history);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  // A unit of its own (a savepoint inside a batch), like every write a batch
+  // makes, so that it never commits by itself after the batch was lost.
+  return AtomicallyLocked([&] { return InsertHistoryLocked(history); });
 }
 
 Result<bool> SqliteStore::IsEventProcessed(const std::string& event_id) {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().is_processed));
   st.Bind(1, event_id);
   return st.Step();
@@ -152,7 +154,7 @@ Result<bool> SqliteStore::IsEventProcessed(const std::string& event_id) {
 
 Result<std::vector<HistoryRow>> SqliteStore::ListHistory(const std::string& project_id,
                                                          int limit) {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().list_history));
   st.BindAll({project_id, int64_t{limit}});
   return DecodeAll(st, DecodeHistoryRow);
@@ -161,7 +163,7 @@ Result<std::vector<HistoryRow>> SqliteStore::ListHistory(const std::string& proj
 // Store: job runs
 
 Result<int64_t> SqliteStore::RecordJobRun(const JobRun& run) {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(InsertJobRunSql()));
   st.BindAll(EncodeJobRun(run));
   SBX_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -173,10 +175,66 @@ Result<int64_t> SqliteStore::RecordJobRun(const JobRun& run) {
 }
 
 Result<std::vector<JobRun>> SqliteStore::ListJobRuns(const std::string& job, int limit) {
-  std::lock_guard lock(mu_);
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().list_job_runs));
   st.BindAll({job, int64_t{limit}});
   return DecodeAll(st, DecodeJobRun);
+}
+
+// Store: sessions
+
+Status SqliteStore::CreateSession(const std::string& id_hash, SystemTime created_at,
+                                  SystemTime expires_at) {
+  if (id_hash.empty()) return InvalidArgument("a session needs an id hash");
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().insert_session));
+  st.BindAll(EncodeSession({id_hash, created_at, expires_at}));
+  SBX_RETURN_IF_ERROR(st.Run());
+  if (sqlite3_changes(db_) == 0) return AlreadyExists("a session with this id hash exists");
+  return OkStatus();
+}
+
+Result<SessionRecord> SqliteStore::GetSession(const std::string& id_hash) {
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().get_session));
+  st.Bind(1, id_hash);
+  SBX_ASSIGN_OR_RETURN(std::vector<SessionRecord> rows, DecodeAll(st, DecodeSession));
+  if (rows.empty()) return NotFound("no such session");
+  return std::move(rows.front());
+}
+
+Status SqliteStore::DeleteSession(const std::string& id_hash) {
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().delete_session));
+  st.Bind(1, id_hash);
+  return st.Run();
+}
+
+// Store: retention
+
+Result<int64_t> SqliteStore::Prune(const std::string& sql, SystemTime before, int limit) {
+  if (limit < 1) return InvalidArgument(fmt::format("prune limit {} is below 1", limit));
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(sql));
+  st.BindAll({ToUnixMillis(before), int64_t{limit}});
+  SBX_RETURN_IF_ERROR(st.Run());
+  return int64_t{sqlite3_changes(db_)};
+}
+
+Result<int64_t> SqliteStore::PruneHistory(SystemTime recorded_before, int limit) {
+  return Prune(Sql().prune_history, recorded_before, limit);
+}
+
+Result<int64_t> SqliteStore::PruneProcessedEvents(SystemTime processed_before, int limit) {
+  return Prune(Sql().prune_processed_events, processed_before, limit);
+}
+
+Result<int64_t> SqliteStore::PruneJobRuns(SystemTime finished_before, int limit) {
+  return Prune(Sql().prune_job_runs, finished_before, limit);
+}
+
+Result<int64_t> SqliteStore::PruneExpiredSessions(SystemTime now, int limit) {
+  return Prune(Sql().prune_sessions, now, limit);
 }
 
 }  // namespace sbx::store

@@ -10,6 +10,9 @@ namespace sbx::store {
 Status SqliteError(sqlite3* db, std::string_view what) {
   const int code = sqlite3_errcode(db);
   std::string msg = fmt::format("sqlite {}: {}", what, sqlite3_errmsg(db));
+  if (code == SQLITE_INTERRUPT) {
+    return Unavailable(msg + " (the call ran past its deadline)");
+  }
   if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR ||
       code == SQLITE_FULL || code == SQLITE_CANTOPEN) {
     return Unavailable(std::move(msg));

@@ -16,8 +16,9 @@ struct sqlite3_stmt;
 
 namespace sbx::store {
 
-// Busy, locked, I/O, full and can't-open errors are kUnavailable (they go
-// away when retried later); the rest kInternal.
+// Busy, locked, I/O, full, can't-open and interrupted (past the call's
+// deadline) are kUnavailable: they go away when retried later. The rest
+// kInternal.
 Status SqliteError(sqlite3* db, std::string_view what);
 
 class SqliteStatement final : public RowReader {

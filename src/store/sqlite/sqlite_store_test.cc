@@ -7,9 +7,14 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "store/schema.h"
 #include "store/testing/records.h"
@@ -54,7 +59,7 @@ TEST(SqliteStoreTest, ReopenKeepsDataAndSchemaVersion) {
   }
   auto s = SqliteStore::Open(path);
   ASSERT_TRUE(s.ok());
-  EXPECT_EQ(*(*s)->SchemaVersion(), 1);
+  EXPECT_EQ(*(*s)->SchemaVersion(), schema::kVersion);
   EXPECT_EQ((*s)->GetSandbox("p1")->sandbox_id, "sbx-p1");
   EXPECT_TRUE(*(*s)->IsEventProcessed("e1"));
 }
@@ -96,28 +101,201 @@ TEST(SqliteStoreTest, OpenFailsClearlyOnBadPath) {
   EXPECT_EQ(s.error().code(), StatusCode::kUnavailable);
 }
 
-// SQLite's tables are the ones store/schema.h describes, column for column.
-// A key counts as NOT NULL: SQLite would take a NULL in a TEXT key, but the
-// codec never writes one.
-TEST(SqliteStoreTest, SchemaMatchesTheSchemaDescription) {
-  const std::string path = TempDb("sbx_schema_test.db");
-  ASSERT_TRUE(SqliteStore::Open(path).ok());
-  std::vector<std::string> described;
+// What store/schema.h describes at `version`: "table.column TYPE NULLABLE"
+// for every column, and "index table(columns)" for every index.
+std::vector<std::string> Described(int version) {
+  std::vector<std::string> out;
   for (const schema::Table& table : schema::kTables) {
+    if (table.since > version) continue;
     for (const schema::Column& c : table.columns) {
-      described.push_back(std::string(table.name) + "." + std::string(c.name) + " " +
-                          (c.type == schema::Type::kText ? "TEXT" : "BIGINT") + " " +
-                          (c.nullable ? "YES" : "NO"));
+      out.push_back(std::string(table.name) + "." + std::string(c.name) + " " +
+                    (c.type == schema::Type::kText ? "TEXT" : "BIGINT") + " " +
+                    (c.nullable ? "YES" : "NO"));
     }
   }
-  std::vector<std::string> stored = Query(
+  for (const schema::Index& index : schema::kIndexes) {
+    if (index.since > version) continue;
+    out.push_back(fmt::format("{} {}({})", index.name, index.table, index.columns));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The same for the database at `path`. A key counts as NOT NULL: SQLite would
+// take a NULL in a TEXT key, but the codec never writes one.
+std::vector<std::string> Stored(const std::string& path) {
+  std::vector<std::string> out = Query(
       path,
       "SELECT m.name || '.' || p.name || ' ' || p.type || ' ' || "
       "CASE WHEN p.\"notnull\" OR p.pk THEN 'NO' ELSE 'YES' END "
       "FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'");
-  std::sort(described.begin(), described.end());
-  std::sort(stored.begin(), stored.end());
-  EXPECT_EQ(stored, described);
+  // Indexes SQLite makes for keys by itself have no SQL.
+  for (const std::string& index : Query(path,
+                                        "SELECT m.name || ' ' || m.tbl_name || '(' || "
+                                        "(SELECT group_concat(name, ', ') FROM "
+                                        "(SELECT name FROM pragma_index_info(m.name) ORDER BY "
+                                        "seqno)) || ')' FROM sqlite_master m "
+                                        "WHERE m.type = 'index' AND m.sql IS NOT NULL")) {
+    out.push_back(index);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// SQLite's tables and indexes are the ones store/schema.h describes, column
+// for column.
+TEST(SqliteStoreTest, SchemaMatchesTheSchemaDescription) {
+  const std::string path = TempDb("sbx_schema_test.db");
+  ASSERT_TRUE(SqliteStore::Open(path).ok());
+  EXPECT_EQ(SqliteStore::LatestSchemaVersion(), schema::kVersion);
+  EXPECT_EQ(Stored(path), Described(schema::kVersion));
+}
+
+// The rollback path: `sandboxd migrate --to 1` leaves exactly the schema
+// version 1 created, which the release before version 2 opens, with every
+// row it knows; the current release migrates it up again.
+TEST(SqliteStoreTest, MigrateDownLeavesThePreviousSchemaWithTheDataAndUpAgain) {
+  const std::string path = TempDb("sbx_migrate_down_test.db");
+  {
+    auto s = SqliteStore::Open(path);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
+    ASSERT_TRUE((*s)->CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1", "applied")).ok());
+    ASSERT_TRUE((*s)->RecordJobRun({.job = "idle-enforcer", .trigger = "timer"}).ok());
+    ASSERT_TRUE((*s)->CreateSession("h1", testing::T(0), testing::T(60)).ok());
+  }
+  auto from = SqliteStore::MigrateTo(path, 1);
+  ASSERT_TRUE(from.ok()) << from.error().ToString();
+  EXPECT_EQ(*from, 2);
+  const std::string fresh = TempDb("sbx_migrate_fresh_v1.db");
+  auto fresh_from = SqliteStore::MigrateTo(fresh, 1);
+  ASSERT_TRUE(fresh_from.ok()) << fresh_from.error().ToString();
+  EXPECT_EQ(*fresh_from, 0);
+  EXPECT_EQ(Stored(path), Described(1));
+  EXPECT_EQ(Stored(fresh), Described(1));
+  EXPECT_EQ(Query(path, "SELECT MAX(version) FROM schema_migrations"),
+            std::vector<std::string>{"1"});
+  EXPECT_EQ(Query(path, "SELECT project_id || ' ' || version FROM sandboxes"),
+            std::vector<std::string>{"p1 1"});
+  EXPECT_EQ(Query(path, "SELECT event_id FROM processed_events"), std::vector<std::string>{"e1"});
+  EXPECT_EQ(Query(path, "SELECT count(*) FROM history"), std::vector<std::string>{"1"});
+  EXPECT_EQ(Query(path, "SELECT count(*) FROM job_runs"), std::vector<std::string>{"1"});
+  // Migrating to where it is changes nothing.
+  auto again = SqliteStore::MigrateTo(path, 1);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(*again, 1);
+
+  auto s = SqliteStore::Open(path);
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  EXPECT_EQ(*(*s)->SchemaVersion(), 2);
+  EXPECT_EQ(Stored(path), Described(2));
+  EXPECT_EQ((*s)->GetSandbox("p1")->version, 1);
+  EXPECT_EQ((*s)->GetSession("h1").error().code(), StatusCode::kNotFound);  // dropped with v2
+  EXPECT_TRUE((*s)->CreateSession("h2", testing::T(0), testing::T(60)).ok());
+}
+
+TEST(SqliteStoreTest, MigrateRefusesUnknownVersionsAndNewerDatabases) {
+  const std::string path = TempDb("sbx_migrate_refuse_test.db");
+  EXPECT_EQ(SqliteStore::MigrateTo(path, 0).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(SqliteStore::MigrateTo(path, schema::kVersion + 1).error().code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(SqliteStore::Open(path).ok());
+  Query(path, "INSERT INTO schema_migrations VALUES (999, 0)");
+  auto down = SqliteStore::MigrateTo(path, 1);
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SqliteStore::Open(path).error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Query(path, "SELECT MAX(version) FROM schema_migrations"),
+            std::vector<std::string>{"999"});
+}
+
+// Deadlines. These use real time (the store reads the steady clock), in
+// tenths of a second.
+
+TEST(SqliteStoreTest, CallWaitsForABatchOfAnotherThreadOnlyUntilItsDeadline) {
+  auto s = SqliteStore::Open(":memory:", {.timeout = std::chrono::milliseconds(200)});
+  ASSERT_TRUE(s.ok());
+  SqliteStore& store = **s;
+  std::promise<void> release;
+  std::promise<void> holding;
+  std::thread batch([&] {
+    EXPECT_TRUE(store
+                    .Batch([&] {
+                      holding.set_value();
+                      release.get_future().wait();
+                      return OkStatus();
+                    })
+                    .ok());
+  });
+  holding.get_future().wait();
+  const auto start = std::chrono::steady_clock::now();
+  auto got = store.GetSandbox("p1");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  release.set_value();
+  batch.join();
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code(), StatusCode::kUnavailable);
+  EXPECT_NE(got.error().message().find("store busy"), std::string::npos) << got.error().message();
+  EXPECT_GE(waited, std::chrono::milliseconds(150));
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  EXPECT_EQ(store.GetSandbox("p1").error().code(), StatusCode::kNotFound);  // free again
+}
+
+TEST(SqliteStoreTest, WriteWaitsForAnotherProcesssLockOnlyUntilItsDeadline) {
+  const std::string path = TempDb("sbx_busy_test.db");
+  auto s = SqliteStore::Open(path, {.timeout = std::chrono::milliseconds(200)});
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  ASSERT_TRUE((*s)->CommitTransition(Make("p1", 1), 0, "", std::nullopt).ok());
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &other, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto start = std::chrono::steady_clock::now();
+  Status write = (*s)->CommitTransition(Make("p1", 2), 1, "e2", Row("p1", "e2", "applied"));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(write.code(), StatusCode::kUnavailable) << write.ToString();
+  EXPECT_GE(waited, std::chrono::milliseconds(150));
+  EXPECT_LT(waited, std::chrono::seconds(2));
+  EXPECT_EQ((*s)->GetSandbox("p1")->version, 1);  // reads go on (WAL)
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  EXPECT_TRUE((*s)->CommitTransition(Make("p1", 2), 1, "e2", Row("p1", "e2", "applied")).ok());
+}
+
+// A statement past the deadline is interrupted. An interrupted write makes
+// SQLite roll the whole transaction back: the rest of the batch must not
+// commit on its own, and the batch fails as a whole.
+TEST(SqliteStoreTest, StatementPastTheDeadlineIsInterruptedAndItsBatchWritesNothing) {
+  const std::string path = TempDb("sbx_interrupt_test.db");
+  ASSERT_TRUE(SqliteStore::Open(path).ok());
+  Query(path,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
+        "INSERT INTO history (seq, project_id, sandbox_id, event_id, type, source, outcome, at_ms, "
+        "recorded_at_ms, status, detail) SELECT i, 'old', 's', 'e' || i, 't', 'webhook', "
+        "'applied', 0, 0, NULL, '' FROM n");
+  constexpr auto kTimeout = std::chrono::milliseconds(100);
+  auto s = SqliteStore::Open(path, {.timeout = kTimeout});
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  SqliteStore& store = **s;
+  Status prune;
+  Status after;
+  Status batch = store.Batch([&]() -> Status {
+    EXPECT_TRUE(store.CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1", "applied")).ok());
+    const auto past = std::chrono::steady_clock::now() + kTimeout;
+    while (std::chrono::steady_clock::now() < past) {
+    }
+    prune = store.PruneHistory(testing::T(0), 20000).status();
+    after = store.CommitTransition(Make("p2", 1), 0, "e2", Row("p2", "e2", "applied"));
+    return OkStatus();  // like the apply pipeline, which gives each event its own result
+  });
+  EXPECT_EQ(prune.code(), StatusCode::kUnavailable) << prune.ToString();
+  EXPECT_NE(prune.message().find("deadline"), std::string::npos) << prune.message();
+  EXPECT_EQ(after.code(), StatusCode::kUnavailable) << after.ToString();
+  EXPECT_EQ(batch.code(), StatusCode::kUnavailable) << batch.ToString();
+  EXPECT_EQ(store.GetSandbox("p1").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store.GetSandbox("p2").error().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(*store.IsEventProcessed("e1"));
+  EXPECT_EQ(Query(path, "SELECT count(*) FROM history"), std::vector<std::string>{"20000"});
+  // The next call has a deadline of its own.
+  EXPECT_TRUE(store.CommitTransition(Make("p1", 1), 0, "e1", Row("p1", "e1", "applied")).ok());
 }
 
 // A row this code did not write is an error, not a record.

@@ -21,8 +21,19 @@ export interface Sandbox {
   projectId: string;
   sandboxId: string;
   status: SandboxStatus;
-  /** Preview URL of the sandbox, null when it has none. */
+  /**
+   * Preview URL of the sandbox: sandboxd's preview gateway,
+   * `http://<port>-<sandboxId>.<preview domain>/` (E2B's form). A request to it wakes a paused
+   * sandbox and is held until the app answers; traffic through it is activity. Null when the
+   * sandbox has none (yet).
+   */
   url: string | null;
+  /**
+   * Under `--preview-auth token`: the token preview requests need (header
+   * `e2b-traffic-access-token`, or the cookie the gateway sets for `?sandboxd_preview_token=`).
+   * Null (or absent from older servers) when previews are open to whoever knows the URL.
+   */
+  trafficAccessToken?: string | null;
   template: string;
   idleTimeoutSeconds: number;
   lastActivityAt: string | null;
@@ -42,7 +53,7 @@ export interface CreateSandboxRequest {
 }
 
 export type HistoryOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'orphan';
-export type HistorySource = 'webhook' | 'enforcer' | 'api' | 'reconciler' | 'runtime';
+export type HistorySource = 'webhook' | 'enforcer' | 'api' | 'reconciler' | 'runtime' | 'preview';
 
 export interface HistoryEvent {
   id: string;

@@ -166,6 +166,30 @@ describe('project page (#/projects/<id>)', () => {
     expect(screen.getAllByTestId('history-row').length).toBeGreaterThan(0);
   });
 
+  it('loads the preview at once while the sandbox wakes, and says so', async () => {
+    setup({
+      hash: '#/projects/p1',
+      sandboxes: [makeSandbox({ status: 'STARTING', pauseAt: null, url: 'http://42001-sbx-1.localhost:8081/' })],
+    });
+    await tick();
+    const iframe = screen.getByTestId('preview-iframe') as HTMLIFrameElement;
+    expect(iframe.src).toBe('http://42001-sbx-1.localhost:8081/');
+    expect(screen.getByTestId('preview-waking').textContent).toContain('Waking');
+    expect(screen.queryByTestId('preview-panel')).toBeNull();
+  });
+
+  it('sends the traffic token when previews need one', async () => {
+    setup({
+      hash: '#/projects/p1',
+      sandboxes: [makeSandbox({ url: 'http://42001-sbx-1.localhost:8081/', trafficAccessToken: 'ab12' })],
+    });
+    await tick();
+    const iframe = screen.getByTestId('preview-iframe') as HTMLIFrameElement;
+    expect(iframe.src).toBe('http://42001-sbx-1.localhost:8081/?sandboxd_preview_token=ab12');
+    expect(screen.getByTestId('preview-url').textContent).toBe('http://42001-sbx-1.localhost:8081/');
+    expect(screen.queryByTestId('preview-waking')).toBeNull();
+  });
+
   it('offers to create a sandbox when the project has none', async () => {
     const { server } = setup({ hash: '#/projects/newbie' });
     await tick();
@@ -237,6 +261,16 @@ describe('sign-in', () => {
     expect(server.calls[0]!.headers['Authorization']).toBe('Bearer tok');
     expect(screen.queryByTestId('signin-form')).toBeNull();
     expect(screen.getAllByTestId('run-row')).toHaveLength(1);
+  });
+
+  it('signs in with #token= from the printed link and clears it from the address bar', async () => {
+    const { server } = setup({ token: 'tok', url: '/#token=tok', sandboxes: [makeSandbox()] });
+    expect(window.location.href).not.toContain('tok');
+    expect(window.location.hash).toBe('');
+    await tick();
+    expect(server.calls[0]).toMatchObject({ method: 'POST', path: '/api/session' });
+    expect(server.calls[0]!.headers['Authorization']).toBe('Bearer tok');
+    expect(screen.queryByTestId('signin-form')).toBeNull();
   });
 
   it('asks for the token when the one in the link is refused', async () => {

@@ -13,7 +13,7 @@ export interface AppProps {
   client: SandboxClient;
   queryClient: QueryClient;
   auth: AuthStore;
-  /** Sign-in from a `?token=` link in progress (pages wait for it), or null. */
+  /** Sign-in from a `#token=` (or old `?token=`) link in progress (pages wait for it), or null. */
   startup?: Promise<void> | null;
   /** Live-subscription settings (tests inject EventSource/document). */
   live?: LiveOptions;

@@ -25,6 +25,28 @@ describe('token sign-in from the URL', () => {
     expect(win.location.href).not.toContain('s3cr3t');
   });
 
+  it('takes the token from the #token= fragment the server prints and clears the hash', () => {
+    const win = fakeWindow('http://127.0.0.1:8080/#token=s3cr3t');
+    expect(takeTokenFromUrl(win)).toBe('s3cr3t');
+    expect(win.history.replaceState).toHaveBeenCalledWith({ keep: true }, '', '/');
+    expect(win.location.href).toBe('http://127.0.0.1:8080/');
+  });
+
+  it('takes the token from a hash route, keeping the route', () => {
+    const win = fakeWindow('http://127.0.0.1:8080/?lang=en#/projects/p1?token=s3cr3t');
+    expect(takeTokenFromUrl(win)).toBe('s3cr3t');
+    expect(win.location.href).toBe('http://127.0.0.1:8080/?lang=en#/projects/p1');
+    const more = fakeWindow('http://127.0.0.1:8080/#/jobs?token=a%2Bb&x=1');
+    expect(takeTokenFromUrl(more)).toBe('a+b');
+    expect(more.location.href).toBe('http://127.0.0.1:8080/#/jobs?x=1');
+  });
+
+  it('leaves hash routes without a token alone', () => {
+    const win = fakeWindow('http://127.0.0.1:8080/#/projects/token=x?y=1');
+    expect(takeTokenFromUrl(win)).toBeNull();
+    expect(win.history.replaceState).not.toHaveBeenCalled();
+  });
+
   it('leaves a URL without token alone', () => {
     const win = fakeWindow('http://127.0.0.1:8080/#/jobs');
     expect(takeTokenFromUrl(win)).toBeNull();
@@ -33,7 +55,7 @@ describe('token sign-in from the URL', () => {
 
   it('strips the token before it posts it as Bearer to /api/session', async () => {
     const server = fakeServer({ token: 's3cr3t' });
-    const win = fakeWindow('http://127.0.0.1:8080/?token=s3cr3t#/');
+    const win = fakeWindow('http://127.0.0.1:8080/#token=s3cr3t');
     let hrefAtPost = '';
     const client = new SandboxClient({
       fetch: (input, init) => {
@@ -43,7 +65,7 @@ describe('token sign-in from the URL', () => {
     });
     const auth = createAuthStore();
     await signInFromUrl(client, auth, win);
-    expect(hrefAtPost).toBe('http://127.0.0.1:8080/#/');
+    expect(hrefAtPost).toBe('http://127.0.0.1:8080/');
     expect(server.calls).toHaveLength(1);
     expect(server.calls[0]).toMatchObject({ method: 'POST', path: '/api/session' });
     expect(server.calls[0]!.headers['Authorization']).toBe('Bearer s3cr3t');

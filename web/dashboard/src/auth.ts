@@ -43,15 +43,38 @@ interface UrlWindow {
 }
 
 /**
- * If the address has `?token=…` (the link sandboxd prints), remove it from the address bar right
- * away with history.replaceState (keeping other parameters and the hash route) and return it.
+ * The token in a hash: `#token=…` (the link sandboxd prints) or a hash route with it, as in
+ * `#/projects/p1?token=…`. Returns the token and the hash without it, or null.
+ */
+function splitHashToken(hash: string): { token: string; hash: string } | null {
+  const body = hash.replace(/^#/, '');
+  const q = body.startsWith('token=') ? -1 : body.indexOf('?');
+  if (q === -1 && !body.startsWith('token=')) return null;
+  const route = q === -1 ? '' : body.slice(0, q);
+  const params = new URLSearchParams(q === -1 ? body : body.slice(q + 1));
+  const token = params.get('token');
+  if (token === null) return null;
+  params.delete('token');
+  const rest = params.toString();
+  const kept = route === '' ? (rest === '' ? '' : `?${rest}`) : rest === '' ? route : `${route}?${rest}`;
+  return { token, hash: kept === '' ? '' : `#${kept}` };
+}
+
+/**
+ * If the address carries the token — `#token=…` (the link sandboxd prints; a fragment never
+ * reaches the server or its access logs) or `?token=…` (older links) — remove it from the address
+ * bar right away with history.replaceState (keeping other parameters and the hash route) and
+ * return it.
  */
 export function takeTokenFromUrl(win: UrlWindow = window): string | null {
   const url = new URL(win.location.href);
-  const token = url.searchParams.get('token');
-  if (token === null) return null;
+  const fromHash = splitHashToken(url.hash);
+  const fromQuery = url.searchParams.get('token');
+  if (fromHash === null && fromQuery === null) return null;
   url.searchParams.delete('token');
-  win.history.replaceState(win.history.state, '', `${url.pathname}${url.search}${url.hash}`);
+  const hash = fromHash === null ? url.hash : fromHash.hash;
+  win.history.replaceState(win.history.state, '', `${url.pathname}${url.search}${hash}`);
+  const token = fromHash?.token ?? fromQuery ?? '';
   return token.trim() || null;
 }
 

@@ -25,7 +25,8 @@ const queryClient = new QueryClient({
   },
 });
 
-// `?token=…` (the link sandboxd prints): leave the address bar at once, then sign in.
+// `#token=…` (the link sandboxd prints; `?token=…` from older links): leave the address bar at
+// once, then sign in.
 const startup = signInFromUrl(client, auth);
 
 createRoot(document.getElementById('root')!).render(

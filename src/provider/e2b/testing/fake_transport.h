@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@ class FakeTransport final : public HttpTransport {
   void Push(Result<HttpResponse> answer, std::chrono::milliseconds latency = {});
   // Shorthand for Push(HttpResponse{status, headers, body}).
   void PushResponse(int status, std::string body = "", HttpHeaders headers = {});
+  // Queues an answer computed from the requests sent so far (the one being
+  // answered last), for answers that depend on what the provider sent.
+  using Responder = std::function<Result<HttpResponse>(const std::vector<HttpRequest>&)>;
+  void PushResponder(Responder responder);
 
   // HttpTransport. Answers from the script in order; kInternal (never
   // retried) once it is exhausted.
@@ -37,6 +42,7 @@ class FakeTransport final : public HttpTransport {
   struct Scripted {
     Result<HttpResponse> answer;
     std::chrono::milliseconds latency;
+    Responder responder;  // when set, computes the answer
   };
   FakeClock* clock_;
   mutable std::mutex mu_;

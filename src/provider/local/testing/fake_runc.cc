@@ -1,5 +1,6 @@
 #include "provider/local/testing/fake_runc.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -58,7 +59,7 @@ std::map<std::string, std::string> ReadAnnotations(const std::string& bundle) {
 
 }  // namespace
 
-FakeRunc::FakeRunc(FakeProcessRunner& runner) {
+FakeRunc::FakeRunc(FakeProcessRunner& runner, FakeSandboxHost* host) : host_(host) {
   runner.SetHandler([this](const std::vector<std::string>& argv, const RunOptions& options) {
     return Handle(argv, options);
   });
@@ -90,7 +91,8 @@ void FakeRunc::FailNextRun(std::string message) {
 
 std::string FakeRunc::StateJson(const RuncContainer& c) { return json::serialize(ToJson(c)); }
 
-ProcessResult FakeRunc::HandleRun(const std::vector<std::string>& args, const RunOptions& options) {
+ProcessResult FakeRunc::HandleRun(const std::vector<std::string>& args, const RunOptions& options,
+                                  const std::optional<std::string>& log_file) {
   // args: run --detach --bundle <dir> <id>
   if (args.size() != 5 || args[1] != "--detach" || args[2] != "--bundle") {
     return Exit(1, "", ErrorLine("fake runc: unexpected run arguments"));
@@ -105,6 +107,7 @@ ProcessResult FakeRunc::HandleRun(const std::vector<std::string>& args, const Ru
     failure = "container with id exists: " + id;
   }
   if (failure.has_value()) {
+    if (log_file.has_value()) std::ofstream(*log_file, std::ios::app) << ErrorLine(*failure);
     if (options.output_file.has_value()) {
       std::ofstream(*options.output_file, std::ios::app) << ErrorLine(*failure);
       return Exit(1);
@@ -124,14 +127,23 @@ ProcessResult FakeRunc::HandleRun(const std::vector<std::string>& args, const Ru
 
 Result<ProcessResult> FakeRunc::Handle(const std::vector<std::string>& argv,
                                        const RunOptions& options) {
-  // argv: <binary> --root <root> <verb> ...
+  std::lock_guard lock(mu_);
+  if (argv.empty() || !std::filesystem::path(argv[0]).filename().string().ends_with("runc")) {
+    return HandleOther(argv);
+  }
+  // argv: <binary> --root <root> [--log <file>] <verb> ...
   if (argv.size() < 4 || argv[1] != "--root") {
     return Exit(1, "", ErrorLine("fake runc: expected --root first"));
   }
-  const std::vector<std::string> args(argv.begin() + 3, argv.end());
+  size_t verb_at = 3;
+  std::optional<std::string> log_file;
+  if (argv[3] == "--log" && argv.size() > 5) {
+    log_file = argv[4];
+    verb_at = 5;
+  }
+  const std::vector<std::string> args(argv.begin() + static_cast<ptrdiff_t>(verb_at), argv.end());
   const std::string& verb = args[0];
-  std::lock_guard lock(mu_);
-  if (verb == "run") return HandleRun(args, options);
+  if (verb == "run") return HandleRun(args, options, log_file);
   if (verb == "list") {
     json::array list;
     for (const auto& [id, c] : containers_) list.push_back(ToJson(c));
@@ -168,6 +180,30 @@ Result<ProcessResult> FakeRunc::Handle(const std::vector<std::string>& argv,
     return Exit(0);
   }
   return Exit(1, "", ErrorLine("fake runc: unknown command " + verb));
+}
+
+ProcessResult FakeRunc::HandleOther(const std::vector<std::string>& argv) {
+  if (host_ == nullptr || argv.empty()) return Exit(0);
+  const std::string name = std::filesystem::path(argv[0]).filename().string();
+  if (name == "mount" && argv.size() >= 2) {
+    host_->AddMount(argv.back());
+  } else if (name == "setsid" && argv.size() >= 3 && argv[1] == "-f") {
+    // `setsid -f [unshare --mount --propagation private] <program> …`: the
+    // process ends up running <program>.
+    size_t program = 2;
+    if (std::filesystem::path(argv[program]).filename() == "unshare") {
+      for (++program; program < argv.size() && argv[program].starts_with("--"); ++program) {
+        if (argv[program] == "--propagation") ++program;
+      }
+    }
+    if (program >= argv.size()) return Exit(1, "", "setsid: no program");
+    HostProcess p;
+    p.pid = static_cast<int>(next_pid_++);
+    p.exe_name = std::filesystem::path(argv[program]).filename().string();
+    p.argv.assign(argv.begin() + static_cast<ptrdiff_t>(program), argv.end());
+    host_->AddProcess(std::move(p));
+  }
+  return Exit(0);
 }
 
 }  // namespace sbx::provider::local

@@ -15,8 +15,23 @@ const PANEL_TEXT: Partial<Record<SandboxStatus, string>> = {
 };
 
 const WAKING_TEXT = 'Resuming the sandbox; the preview appears as soon as it runs.';
+const FRAME_WAKING_TEXT = 'Waking… the preview shows the app as soon as it answers.';
 
-/** The seed's preview: the iframe while RUNNING, otherwise a panel (Paused → Wake button). */
+/** The iframe's address: the gateway URL, with the traffic token when previews need one. */
+export function previewSrc(sandbox: Sandbox): string | null {
+  if (!sandbox.url) return null;
+  if (!sandbox.trafficAccessToken) return sandbox.url;
+  // The gateway turns the query into a cookie for the preview's origin and redirects.
+  const sep = sandbox.url.includes('?') ? '&' : '?';
+  return `${sandbox.url}${sep}sandboxd_preview_token=${encodeURIComponent(sandbox.trafficAccessToken)}`;
+}
+
+/**
+ * The preview: the gateway URL in an iframe while RUNNING, and at once while it wakes (STARTING,
+ * or a Wake clicked here): the gateway holds the page with its own "Waking up…" page until the
+ * app answers. A paused sandbox shows a panel with Wake instead, so opening the dashboard wakes
+ * nothing by itself.
+ */
 export function Preview({
   sandbox,
   isWaking,
@@ -31,14 +46,21 @@ export function Preview({
 }) {
   const [reloads, setReloads] = useState(0);
   const { status, url } = sandbox;
+  const src = previewSrc(sandbox);
+  const waking = status === 'STARTING' || (status === 'PAUSED' && isWaking);
 
-  if (status === 'RUNNING' && url && !isWaking) {
+  if (url && src && (status === 'RUNNING' || waking)) {
     return (
       <div className="card preview">
         <div className="preview-bar">
-          <a href={url} target="_blank" rel="noreferrer" className="preview-url" data-testid="preview-url">
+          <a href={src} target="_blank" rel="noreferrer" className="preview-url" data-testid="preview-url">
             {url}
           </a>
+          {waking && (
+            <span className="preview-waking" data-testid="preview-waking">
+              {FRAME_WAKING_TEXT}
+            </span>
+          )}
           <button type="button" onClick={() => setReloads((n) => n + 1)} title="Reload the preview">
             Reload
           </button>
@@ -47,7 +69,7 @@ export function Preview({
           key={reloads}
           data-testid="preview-iframe"
           title={`Preview of ${sandbox.projectId}`}
-          src={url}
+          src={src}
           sandbox="allow-forms allow-scripts allow-same-origin allow-popups allow-modals"
         />
       </div>

@@ -1,6 +1,7 @@
-#include "provider/local/socket_loopback_network.h"
+#include "provider/local/http_probe.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -101,71 +102,74 @@ Result<std::optional<Head>> ParseHead(std::string_view data) {
   return std::optional<Head>(head);
 }
 
-}  // namespace
+// Waits until a socket is ready for `events`, or the deadline passes.
+struct Waiter {
+  Clock& clock;
+  SteadyTime deadline;
+  const std::string& target;
+  std::chrono::milliseconds timeout;
 
-bool SocketLoopbackNetwork::CanBind(uint16_t port) {
-  Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (s.get() < 0) return false;
-  // Same option a server sets, so that TIME_WAIT leftovers do not count as busy.
-  int one = 1;
-  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr = Loopback(port);
-  return ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-}
-
-Result<HttpResponse> SocketLoopbackNetwork::HttpGet(uint16_t port, const std::string& path,
-                                                    std::chrono::milliseconds timeout) {
-  const std::string target = fmt::format("GET http://127.0.0.1:{}{}", port, path);
-  const SteadyTime deadline = clock_.SteadyNow() + timeout;
-  // Waits until `fd` is ready for `events`, or the deadline passes.
-  auto wait = [&](int fd, short events) -> Status {
+  Status operator()(int waited, short events) const {
     for (;;) {
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock_.SteadyNow());
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock.SteadyNow());
       if (left.count() <= 0) {
         return DeadlineExceeded(fmt::format("{}: no answer within {}ms", target, timeout.count()));
       }
-      pollfd p{.fd = fd, .events = events, .revents = 0};
+      pollfd p{.fd = waited, .events = events, .revents = 0};
       int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 60'000)));
       if (rc > 0) return OkStatus();
       if (rc < 0 && errno != EINTR) return Internal(target + ": poll: " + std::strerror(errno));
     }
-  };
+  }
+};
 
-  Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (s.get() < 0) return Internal(target + ": socket: " + std::strerror(errno));
+// Makes `fd` non-blocking and connects it to 127.0.0.1:`port`.
+Status Connect(int fd, uint16_t port, const Waiter& wait) {
+  const std::string& target = wait.target;
+  if (fd < 0) return Internal(target + ": no socket");
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return Internal(target + ": fcntl: " + std::strerror(errno));
+  }
   sockaddr_in addr = Loopback(port);
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     if (errno != EINPROGRESS) return Unavailable(target + ": connect: " + std::strerror(errno));
-    SBX_RETURN_IF_ERROR(wait(s.get(), POLLOUT));
+    SBX_RETURN_IF_ERROR(wait(fd, POLLOUT));
     int err = 0;
     socklen_t len = sizeof(err);
-    ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return Unavailable(target + ": connect: " + std::strerror(err));
   }
+  return OkStatus();
+}
 
-  const std::string request = fmt::format(
-      "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: sandboxd-probe\r\n"
-      "Connection: close\r\n\r\n",
-      path, port);
+// Sends all of `request` on the non-blocking `fd`.
+Status SendAll(int fd, const std::string& request, const Waiter& wait) {
   for (size_t sent = 0; sent < request.size();) {
-    ssize_t n = ::send(s.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n >= 0) {
       sent += static_cast<size_t>(n);
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      SBX_RETURN_IF_ERROR(wait(s.get(), POLLOUT));
+      SBX_RETURN_IF_ERROR(wait(fd, POLLOUT));
     } else if (errno != EINTR) {
-      return Unavailable(target + ": send: " + std::strerror(errno));
+      return Unavailable(wait.target + ": send: " + std::strerror(errno));
     }
   }
+  return OkStatus();
+}
 
+// Reads one response from the non-blocking `fd`: up to its Content-Length, or
+// to the end of the connection when it has none.
+Result<HttpResponse> ReadResponse(int fd, const Waiter& wait) {
+  const std::string& target = wait.target;
   std::string data;
   std::optional<Head> head;
   char buf[16 * 1024];
   for (;;) {
-    ssize_t n = ::recv(s.get(), buf, sizeof(buf), 0);
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      SBX_RETURN_IF_ERROR(wait(s.get(), POLLIN));
+      SBX_RETURN_IF_ERROR(wait(fd, POLLIN));
       continue;
     }
     if (n < 0) return Unavailable(target + ": recv: " + std::strerror(errno));
@@ -190,6 +194,25 @@ Result<HttpResponse> SocketLoopbackNetwork::HttpGet(uint16_t port, const std::st
     }
     if (eof) return Unavailable(target + ": connection closed before a full response");
   }
+}
+
+}  // namespace
+
+Result<HttpResponse> HttpGetOn(Clock& clock, int fd, uint16_t port, const std::string& path,
+                               std::chrono::milliseconds timeout) {
+  Socket s(fd);
+  const std::string target = fmt::format("GET http://127.0.0.1:{}{}", port, path);
+  const Waiter wait{.clock = clock,
+                    .deadline = clock.SteadyNow() + timeout,
+                    .target = target,
+                    .timeout = timeout};
+  SBX_RETURN_IF_ERROR(Connect(s.get(), port, wait));
+  const std::string request = fmt::format(
+      "GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUser-Agent: sandboxd-probe\r\n"
+      "Connection: close\r\n\r\n",
+      path, port);
+  SBX_RETURN_IF_ERROR(SendAll(s.get(), request, wait));
+  return ReadResponse(s.get(), wait);
 }
 
 }  // namespace sbx::provider::local

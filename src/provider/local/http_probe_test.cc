@@ -1,5 +1,6 @@
-// Real sockets on 127.0.0.1 with kernel-chosen ports; no network needed.
-#include "provider/local/socket_loopback_network.h"
+// Real sockets on 127.0.0.1 (the test's own namespace) with kernel-chosen
+// ports; no network and no root needed.
+#include "provider/local/http_probe.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -59,14 +60,19 @@ class Listener {
   std::string last_request_;
 };
 
-TEST(SocketLoopbackNetworkTest, GetsStatusAndBody) {
+// HttpGetOn over a fresh socket of this process.
+Result<HttpResponse> Get(Clock& clock, uint16_t port, const std::string& path,
+                         std::chrono::milliseconds timeout) {
+  return HttpGetOn(clock, ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port, path, timeout);
+}
+
+TEST(HttpProbeTest, GetsStatusAndBody) {
   SystemClock clock;
-  SocketLoopbackNetwork net(clock);
   Listener listener;
   std::thread server = listener.ServeOnce(
       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\ncontent-length: 14\r\n\r\n"
       "{\"requests\":1}");
-  auto r = net.HttpGet(listener.port(), "/state", 2s);
+  auto r = Get(clock, listener.port(), "/state", 2s);
   server.join();
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_EQ(r->status, 200);
@@ -74,48 +80,42 @@ TEST(SocketLoopbackNetworkTest, GetsStatusAndBody) {
   EXPECT_TRUE(listener.last_request().starts_with("GET /state HTTP/1.1\r\n"));
 }
 
-TEST(SocketLoopbackNetworkTest, ReadsBodyUntilCloseWithoutLength) {
+TEST(HttpProbeTest, ReadsBodyUntilCloseWithoutLength) {
   SystemClock clock;
-  SocketLoopbackNetwork net(clock);
   Listener listener;
   std::thread server = listener.ServeOnce("HTTP/1.0 503 Service Unavailable\r\n\r\nbusy");
-  auto r = net.HttpGet(listener.port(), "/", 2s);
+  auto r = Get(clock, listener.port(), "/", 2s);
   server.join();
   ASSERT_TRUE(r.has_value()) << r.status().ToString();
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(r->body, "busy");
 }
 
-TEST(SocketLoopbackNetworkTest, NonHttpAnswerIsUnavailable) {
+TEST(HttpProbeTest, NonHttpAnswerIsUnavailable) {
   SystemClock clock;
-  SocketLoopbackNetwork net(clock);
   Listener listener;
   std::thread server = listener.ServeOnce("SSH-2.0-OpenSSH\r\n\r\n");
-  auto r = net.HttpGet(listener.port(), "/", 2s);
+  auto r = Get(clock, listener.port(), "/", 2s);
   server.join();
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
 }
 
-TEST(SocketLoopbackNetworkTest, SilentServerTimesOut) {
+TEST(HttpProbeTest, SilentServerTimesOut) {
   SystemClock clock;
-  SocketLoopbackNetwork net(clock);
   Listener listener;  // listens (the kernel accepts) but never answers
-  auto r = net.HttpGet(listener.port(), "/", 100ms);
+  auto r = Get(clock, listener.port(), "/", 100ms);
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
   EXPECT_NE(r.status().message().find(std::to_string(listener.port())), std::string::npos);
 }
 
-TEST(SocketLoopbackNetworkTest, ClosedPortIsUnavailableAndBindable) {
+TEST(HttpProbeTest, ClosedPortIsUnavailable) {
   SystemClock clock;
-  SocketLoopbackNetwork net(clock);
   uint16_t port = 0;
   {
     Listener listener;
     port = listener.port();
-    EXPECT_FALSE(net.CanBind(port));
   }
-  EXPECT_TRUE(net.CanBind(port));
-  EXPECT_EQ(net.HttpGet(port, "/", 1s).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Get(clock, port, "/", 1s).status().code(), StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -1,0 +1,58 @@
+#include "api/wire.h"
+
+#include <gtest/gtest.h>
+
+namespace sbx::api {
+namespace {
+
+core::Sandbox Running(const std::string& url) {
+  core::Sandbox s;
+  s.project_id = "p";
+  s.sandbox_id = "sbx1";
+  s.status = core::SandboxStatus::kRunning;
+  s.url = url;
+  return s;
+}
+
+TEST(WireTest, PreviewPortOfProviderUrls) {
+  EXPECT_EQ(PreviewPortOf("http://127.0.0.1:40000/"), 40000);
+  EXPECT_EQ(PreviewPortOf("https://49999-i1.e2b.app/"), 49999);
+  EXPECT_EQ(PreviewPortOf("http://49999-i1.sbx.local:3000/"), 49999) << "the label wins";
+  EXPECT_EQ(PreviewPortOf("http://[::1]:8080/x"), 8080);
+  EXPECT_FALSE(PreviewPortOf("https://e2b.app/"));
+  EXPECT_FALSE(PreviewPortOf("http://my-host.example/"));
+  EXPECT_FALSE(PreviewPortOf("http://127.0.0.1:0/"));
+  EXPECT_FALSE(PreviewPortOf("not a url"));
+}
+
+TEST(WireTest, UrlIsTheGatewayAddressAndTheRecordKeepsTheProviders) {
+  const PreviewView view{.scheme = "http", .domain = "localhost:8081"};
+  const core::Sandbox local = Running("http://127.0.0.1:40000/");
+  auto o = SandboxJson(local, view);
+  EXPECT_EQ(o["url"], "http://40000-sbx1.localhost:8081/");
+  EXPECT_TRUE(o["trafficAccessToken"].is_null());
+  EXPECT_EQ(*local.url, "http://127.0.0.1:40000/");
+
+  auto e2b = SandboxJson(Running("https://49999-sbx1.e2b.app/"),
+                         {.scheme = "https", .domain = "preview.example.com"});
+  EXPECT_EQ(e2b["url"], "https://49999-sbx1.preview.example.com/");
+
+  core::Sandbox starting = Running("");
+  starting.url.reset();
+  EXPECT_TRUE(SandboxJson(starting, view)["url"].is_null());
+  EXPECT_EQ(SandboxJson(local, PreviewView{})["url"], "http://127.0.0.1:40000/")
+      << "no domain: the provider's URL as it is";
+}
+
+TEST(WireTest, TrafficTokenWhenConfigured) {
+  PreviewView view{.domain = "localhost:8081"};
+  view.traffic_token = [](const std::string& id) { return "tok-" + id; };
+  EXPECT_EQ(SandboxJson(Running("http://127.0.0.1:40000/"), view)["trafficAccessToken"],
+            "tok-sbx1");
+  core::Sandbox none = Running("http://127.0.0.1:40000/");
+  none.sandbox_id.clear();
+  EXPECT_TRUE(SandboxJson(none, view)["trafficAccessToken"].is_null());
+}
+
+}  // namespace
+}  // namespace sbx::api

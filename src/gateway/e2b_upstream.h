@@ -1,0 +1,57 @@
+// E2bUpstream reaches E2B sandboxes where E2B serves them: port P of sandbox
+// S is the host "P-S.<domain>" (the domain of the sandbox's stored URL, else
+// E2B_DOMAIN), over TLS on 443 with the certificate verified against the
+// system's trust store and the host name. So that it can be exercised without
+// the cloud: when the E2B API URL is plain http:// on a loopback address
+// (that is `sandboxd runtime`, which serves previews by Host header on its API
+// listener), it connects to that address instead and sends
+// `Host: P-S.<domain>`. Thread-safe after Create.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include "gateway/upstream.h"
+
+namespace sbx::gateway {
+
+struct E2bUpstreamOptions {
+  std::string api_url = "https://api.e2b.app";  // E2B_API_URL (see the header comment)
+  std::string domain = "e2b.app";               // E2B_DOMAIN, when the stored URL has none
+  std::chrono::milliseconds connect_timeout{10000};  // resolve + connect + TLS handshake
+  std::string ca_file;  // PEM file of extra trusted CAs; default: the system's store only
+  // Tests: TLS connections go to this address instead of the resolved sandbox
+  // host (SNI and certificate checks still use the host). Never set by app/.
+  std::optional<net::ip::tcp::endpoint> tls_address;
+};
+
+class E2bUpstream final : public Upstream {
+ public:
+  // kInvalidArgument for an api_url that is not http(s)://, kUnavailable when
+  // the TLS context cannot load its trust store.
+  static Result<std::unique_ptr<E2bUpstream>> Create(E2bUpstreamOptions options);
+
+  // Upstream
+  net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> Connect(
+      const core::Sandbox& sandbox, uint16_t port) override;
+
+  // "P-S.<domain>" for `port` of `sandbox`.
+  std::string HostFor(const core::Sandbox& sandbox, uint16_t port) const;
+  // Where plain connections go (sandboxd runtime), or nullopt for TLS to E2B.
+  const std::optional<net::ip::tcp::endpoint>& plain_endpoint() const { return plain_; }
+
+ private:
+  E2bUpstream(E2bUpstreamOptions options, net::ssl::context tls,
+              std::optional<net::ip::tcp::endpoint> plain);
+  net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectTls(const std::string& host);
+
+  E2bUpstreamOptions options_;
+  net::ssl::context tls_;
+  std::optional<net::ip::tcp::endpoint> plain_;
+};
+
+}  // namespace sbx::gateway

@@ -1,0 +1,317 @@
+// Connection: one HTTP/1.1 connection of the Server, over any Beast stream —
+// a beast::tcp_stream in production, beast::test::stream in unit tests and the
+// fuzzer, so the whole request path runs without sockets there. It waits for a
+// request (idle timeout), reads its head (header timeout: slow heads are cut
+// off), routes it, runs the route's guard before reading the body (a refused
+// request costs no body), reads the body (body limit), and writes the answer
+// with a write deadline. Private to http/. REQUIRES: runs on one executor.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/net.h"
+#include "http/router.h"
+#include "http/server_options.h"
+
+namespace sbx::http_server {
+
+// What the server sees of a connection: waiting for a request (it may be
+// closed to make room) or answering one, and since when.
+struct ConnectionState {
+  bool busy = false;
+  SteadyTime since{};
+};
+
+// What a connection needs from its server.
+class ConnectionHost {
+ public:
+  virtual ~ConnectionHost() = default;
+  // True once shutdown began: answer the request in progress, then close.
+  virtual bool draining() const = 0;
+  // Counts one request of `route` answered with `code` (and its latency).
+  virtual void Count(std::string_view route, int code, std::optional<double> seconds) = 0;
+};
+
+// Deadlines exist only on streams that have them (tcp_stream); a test stream
+// has none, and tests of timeouts use real sockets.
+template <class S>
+void SetDeadline(S& s, std::chrono::steady_clock::duration d) {
+  if constexpr (requires { s.expires_after(d); }) s.expires_after(d);
+}
+template <class S>
+void ClearDeadline(S& s) {
+  if constexpr (requires { s.expires_never(); }) s.expires_never();
+}
+// Ends the connection: FIN and close on a socket, close on a test stream.
+template <class S>
+void CloseStream(S& s) {
+  beast::error_code ec;
+  if constexpr (requires { s.socket(); }) {
+    s.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+    s.socket().close(ec);
+  } else {
+    s.close();
+  }
+}
+// Sends FIN after the last response; the peer reads EOF.
+template <class S>
+void ShutdownSend(S& s) {
+  beast::error_code ec;
+  if constexpr (requires { s.socket(); }) {
+    s.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+  } else {
+    s.close();
+  }
+}
+
+inline constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
+
+// Writes a complete response (Content-Length set) with one gather write: the
+// head serialized here, the body as it is. Beast's serializer walks a nested
+// buffer view on every write, which measured as the largest user-space cost
+// of a status read; for a finished message the bytes are simply the status
+// line, the fields in order, a blank line and the body.
+template <class S>
+net::awaitable<beast::error_code> WriteComplete(S& stream, Response& res) {
+  if (res.chunked()) {
+    auto [ec, n] = co_await http::async_write(stream, res, kNoThrow);
+    co_return ec;
+  }
+  std::string head;
+  head.reserve(256);
+  head += res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  head += std::to_string(res.result_int());
+  head += ' ';
+  head += res.reason();
+  head += "\r\n";
+  for (const auto& field : res) {
+    head += field.name_string();
+    head += ": ";
+    head += field.value();
+    head += "\r\n";
+  }
+  head += "\r\n";
+  const std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(res.body())};
+  auto [ec, n] = co_await net::async_write(stream, buffers, kNoThrow);
+  co_return ec;
+}
+
+// Streams a chunked body over the connection (SSE).
+template <class S>
+class ChunkedWriter final : public StreamWriter {
+ public:
+  ChunkedWriter(S& stream, std::chrono::milliseconds write_timeout)
+      : stream_(stream), write_timeout_(write_timeout) {}
+
+  net::awaitable<bool> Write(std::string data) override {
+    if (closed_) co_return false;
+    // A client that does not take the bytes within the deadline is dropped:
+    // a slow reader never makes the server buffer without bound.
+    SetDeadline(stream_, write_timeout_);
+    auto [ec, n] = co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), kNoThrow);
+    ClearDeadline(stream_);
+    if (ec) {
+      closed_ = true;
+      co_return false;
+    }
+    co_return true;
+  }
+
+  net::awaitable<void> WaitClosed() override {
+    // Clients send nothing after the request; any read completion (EOF,
+    // reset, or stray bytes) ends the stream.
+    char buf[256];
+    for (;;) {
+      auto [ec, n] = co_await stream_.async_read_some(net::buffer(buf), kNoThrow);
+      if (ec || closed_) break;
+    }
+    closed_ = true;
+  }
+
+  void Close() override {
+    closed_ = true;
+    CloseStream(stream_);
+  }
+
+ private:
+  S& stream_;
+  std::chrono::milliseconds write_timeout_;
+  bool closed_ = false;
+};
+
+template <class S>
+class Connection {
+ public:
+  Connection(S& stream, const Router& router, Clock& clock, const ServerOptions& options,
+             ConnectionHost& host, ConnectionState& state)
+      : stream_(stream),
+        router_(router),
+        clock_(clock),
+        options_(options),
+        host_(host),
+        state_(state) {}
+
+  // Serves requests until the peer leaves, a deadline passes, a request
+  // must close the connection, or the server drains. Never throws.
+  net::awaitable<void> Run() {
+    for (;;) {
+      state_.busy = false;
+      state_.since = clock_.SteadyNow();
+      if (host_.draining()) break;
+      // (Awaited into locals: GCC 12 mis-compiles co_await in a condition
+      // inside this loop.)
+      const bool arrived = co_await WaitForRequest();
+      if (!arrived) break;
+      const bool keep = co_await ServeOne();
+      if (!keep) break;
+    }
+    ShutdownSend(stream_);
+  }
+
+ private:
+  using Parser = http::request_parser<http::string_body>;
+
+  // Waits (idle timeout) until the next request's first bytes arrive.
+  net::awaitable<bool> WaitForRequest() {
+    if (buffer_.size() > 0) co_return true;  // pipelined: already here
+    SetDeadline(stream_, options_.idle_timeout);
+    auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), kNoThrow);
+    if (ec) co_return false;
+    buffer_.commit(n);
+    co_return true;
+  }
+
+  // Reads, guards, answers one request. False when the connection must end.
+  net::awaitable<bool> ServeOne() {
+    Parser parser;
+    parser.body_limit(options_.max_body_bytes);
+    parser.header_limit(static_cast<uint32_t>(options_.max_header_bytes));
+    // The whole head within the header timeout: a byte-a-second client is
+    // cut off, however patient.
+    SetDeadline(stream_, options_.header_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, kNoThrow);
+    if (ec == http::error::header_limit) {
+      co_await Reject(parser, http::status::request_header_fields_too_large, "header_too_large",
+                      fmt::format("request header is larger than {} bytes",
+                                  options_.max_header_bytes));
+      co_return false;
+    }
+    if (ec == http::error::body_limit) co_return co_await TooLarge(parser);  // Content-Length
+    if (ec) co_return false;
+    state_.busy = true;
+    const SteadyTime start = clock_.SteadyNow();
+    RequestContext head_ctx{parser.get(), {}, {}, {}, {}};
+    if (!ParseTarget(parser.get().target(), head_ctx.path, head_ctx.query)) {
+      co_await Reject(parser, http::status::bad_request, "invalid_argument",
+                      "malformed request target", "bad_target");
+      co_return false;
+    }
+    const Router::Match match = router_.Find(parser.get().method(), head_ctx);
+    if (match.route && match.route->guard) {
+      std::optional<Response> refusal = co_await match.route->guard(head_ctx);
+      if (refusal) {
+        // The body is never read: the connection closes after the answer.
+        refusal->keep_alive(false);
+        co_await Answer(*refusal, head_ctx.route, start, /*head=*/false);
+        co_return false;
+      }
+    }
+    if (!parser.is_done()) {
+      SetDeadline(stream_, options_.body_timeout);
+      auto [body_ec, m] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
+      if (body_ec == http::error::body_limit) co_return co_await TooLarge(parser);
+      if (body_ec) co_return false;
+    }
+    Request req = parser.release();
+    RequestContext ctx{req, std::move(head_ctx.params), std::move(head_ctx.path),
+                       std::move(head_ctx.query), head_ctx.route};
+    if (match.route && match.route->stream) {
+      co_await Stream(req, ctx, *match.route);
+      co_return false;
+    }
+    Response res = co_await Dispatch(req, ctx, match);
+    if (host_.draining()) res.keep_alive(false);
+    co_return co_await Answer(res, ctx.route, start, req.method() == http::verb::head);
+  }
+
+  net::awaitable<Response> Dispatch(const Request& req, RequestContext& ctx,
+                                    const Router::Match& match) {
+    if (match.route) co_return co_await match.route->handler(ctx);
+    if (match.method_not_allowed) {
+      ctx.route = "method_not_allowed";
+      co_return ErrorResponse(req, http::status::method_not_allowed, "method_not_allowed",
+                              fmt::format("{} is not allowed on {}",
+                                          std::string(req.method_string()), ctx.path));
+    }
+    ctx.route = "fallback";
+    if (router_.fallback()) co_return co_await router_.fallback()(ctx);
+    co_return ErrorResponse(req, http::status::not_found, "not_found",
+                            fmt::format("no route for {}", ctx.path));
+  }
+
+  // Writes `res` with the write deadline and counts it. False when the
+  // connection must end (write failed, or not keep-alive).
+  net::awaitable<bool> Answer(Response& res, std::string_view route, SteadyTime start, bool head) {
+    host_.Count(route, res.result_int(),
+                std::chrono::duration<double>(clock_.SteadyNow() - start).count());
+    if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
+    if (head) res.body().clear();
+    const bool keep_alive = res.keep_alive();
+    SetDeadline(stream_, options_.write_timeout);
+    const beast::error_code ec = co_await WriteComplete(stream_, res);
+    co_return !ec && keep_alive;
+  }
+
+  // Answers a request that could not be read in full, then closes.
+  net::awaitable<void> Reject(Parser& parser, http::status status, std::string_view code,
+                              std::string message, std::string_view route = "rejected") {
+    Response res = ErrorResponse(parser.get(), status, code, message);
+    res.keep_alive(false);
+    host_.Count(route, res.result_int(), std::nullopt);
+    SetDeadline(stream_, options_.write_timeout);
+    (void)co_await WriteComplete(stream_, res);
+  }
+
+  net::awaitable<bool> TooLarge(Parser& parser) {
+    co_await Reject(parser, http::status::payload_too_large, "payload_too_large",
+                    fmt::format("request body is larger than {} bytes", options_.max_body_bytes));
+    co_return false;
+  }
+
+  // A streaming route (SSE): the head, then the handler writes chunks.
+  net::awaitable<void> Stream(const Request& req, RequestContext& ctx, const Route& route) {
+    http::response<http::empty_body> head{http::status::ok, req.version()};
+    head.set(http::field::content_type, "text/event-stream");
+    head.set(http::field::cache_control, "no-store");
+    head.set("X-Accel-Buffering", "no");
+    head.chunked(true);
+    head.keep_alive(false);
+    http::response_serializer<http::empty_body> sr{head};
+    SetDeadline(stream_, options_.write_timeout);
+    auto [ec, n] = co_await http::async_write_header(stream_, sr, kNoThrow);
+    ClearDeadline(stream_);
+    host_.Count(ctx.route, 200, std::nullopt);  // a stream's duration is not a latency
+    if (ec) co_return;
+    ChunkedWriter<S> writer(stream_, options_.stream_write_timeout);
+    co_await route.stream(ctx, writer);
+    writer.Close();
+  }
+
+  S& stream_;
+  const Router& router_;
+  Clock& clock_;
+  const ServerOptions& options_;
+  ConnectionHost& host_;
+  ConnectionState& state_;
+  beast::flat_buffer buffer_;
+};
+
+}  // namespace sbx::http_server
