@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/log.h"
 #include "core/transition.h"
@@ -92,6 +93,14 @@ class ApplyPipeline::BatchView {
 
   bool Changed(const std::string& project_id) const { return changed_.contains(project_id); }
 
+  // Event ids processed before the batch (asked of the store once per
+  // batch) or written by it.
+  void SetProcessed(std::unordered_set<std::string> ids) { processed_ = std::move(ids); }
+  bool Processed(const std::string& event_id) const { return processed_.contains(event_id); }
+  void MarkProcessed(const std::string& event_id) {
+    if (!event_id.empty()) processed_.insert(event_id);
+  }
+
   void Put(const Sandbox& s) {
     auto [it, inserted] = changed_.try_emplace(s.project_id, s);
     if (!inserted) {
@@ -110,6 +119,7 @@ class ApplyPipeline::BatchView {
   std::unordered_map<std::string, Sandbox> changed_;
   std::unordered_map<std::string, std::string> project_by_sandbox_;
   std::vector<Sandbox> order_;
+  std::unordered_set<std::string> processed_;
 };
 
 ApplyPipeline::ApplyPipeline(Clock& clock, BlockingPool& store_pool, store::Store& store,
@@ -131,11 +141,12 @@ bool ApplyPipeline::busy() {
 }
 
 Status ApplyPipeline::RecordOutcome(const LifecycleEvent& event, const std::string& project_id,
-                                    Outcome outcome, const std::string& detail) {
+                                    Outcome outcome, const std::string& detail, BatchView& view) {
   store::HistoryRow row =
       HistoryRowFor(event, project_id, outcome, clock_.Now(), std::nullopt, detail);
   if (outcome == Outcome::kDuplicate) return store_.AppendHistory(row);
   Status s = store_.RecordEvent(event.id, row);
+  if (s.ok()) view.MarkProcessed(event.id);
   if (s.code() == StatusCode::kAlreadyExists) {
     row.outcome = std::string(OutcomeName(Outcome::kDuplicate));
     return store_.AppendHistory(row);
@@ -144,13 +155,12 @@ Status ApplyPipeline::RecordOutcome(const LifecycleEvent& event, const std::stri
 }
 
 Result<std::optional<ApplyResult>> ApplyPipeline::Dedup(const LifecycleEvent& event,
-                                                        const BatchView& view) {
+                                                        BatchView& view) {
   if (event.id.empty() || !core::IsProviderFact(event.type)) return std::optional<ApplyResult>();
-  SBX_ASSIGN_OR_RETURN(bool seen, store_.IsEventProcessed(event.id));
-  if (!seen) return std::optional<ApplyResult>();
+  if (!view.Processed(event.id)) return std::optional<ApplyResult>();
   std::string project = event.project_id;
   if (project.empty()) project = view.ProjectOfSandbox(event.sandbox_id).value_or("");
-  SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, ""));
+  SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, "", view));
   return std::optional<ApplyResult>(ApplyResult{Outcome::kDuplicate, view.Get(project)});
 }
 
@@ -210,7 +220,8 @@ Result<ApplyResult> ApplyPipeline::ApplyOne(const LifecycleEvent& event,
   if (!project.empty()) current = view.Get(project);
   if (fact && (project.empty() || (!current && event.type != EventType::kCreated))) {
     SBX_RETURN_IF_ERROR(RecordOutcome(event, "", Outcome::kOrphan,
-                                      fmt::format("no project has sandbox {}", event.sandbox_id)));
+                                      fmt::format("no project has sandbox {}", event.sandbox_id),
+                                      view));
     return ApplyResult{Outcome::kOrphan, std::nullopt};
   }
   return Commit(event, project, std::move(current), precondition, view);
@@ -223,13 +234,14 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
   for (int attempt = 0;; ++attempt) {
     if (fact && current) {
       if (auto why = Staleness(event, *current)) {
-        SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kStale, *why));
+        SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kStale, *why, view));
         return ApplyResult{Outcome::kStale, current};
       }
     }
     if (event.type == EventType::kUnknown) {
       SBX_RETURN_IF_ERROR(
-          RecordOutcome(event, project, Outcome::kIgnored, "unknown event type " + event.raw_type));
+          RecordOutcome(event, project, Outcome::kIgnored, "unknown event type " + event.raw_type,
+                        view));
       return ApplyResult{Outcome::kIgnored, current};
     }
     if (precondition) {
@@ -249,11 +261,12 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
     const int64_t expected = current ? current->version : 0;
     Status s = store_.CommitTransition(next, expected, fact ? event.id : "", row);
     if (s.ok()) {
+      if (fact) view.MarkProcessed(event.id);
       view.Put(next);
       return ApplyResult{Outcome::kApplied, next};
     }
     if (s.code() == StatusCode::kAlreadyExists) {
-      SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, ""));
+      SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, "", view));
       return ApplyResult{Outcome::kDuplicate, current};
     }
     if (s.code() != StatusCode::kFailedPrecondition || attempt + 1 >= options_.max_apply_retries) {
@@ -326,10 +339,35 @@ void ApplyPipeline::DrainQueue() {
   }
 }
 
-void ApplyPipeline::WriteBatch(std::vector<std::unique_ptr<Pending>>& batch) {
+void ApplyPipeline::WriteBatch(std::span<const std::unique_ptr<Pending>> batch) {
+  Status committed = CommitBatch(batch);
+  if (committed.ok()) return;
+  SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
+  const bool store_down = committed.code() == StatusCode::kUnavailable ||
+                          committed.code() == StatusCode::kDeadlineExceeded;
+  if (batch.size() > 1 && !store_down) {
+    for (const auto& p : batch) {
+      Status alone = CommitBatch(std::span(&p, 1));
+      // The event's own error says more than the transaction's.
+      if (!alone.ok() && p->result.ok()) p->result = alone;
+    }
+    return;
+  }
+  for (const auto& p : batch) p->result = committed;
+}
+
+Status ApplyPipeline::CommitBatch(std::span<const std::unique_ptr<Pending>> batch) {
   BatchView view(read_model_);
   Status committed = store_.Batch([&]() -> Status {
-    for (auto& p : batch) {
+    // Which of the batch's provider facts were seen before: one question
+    // for the batch (Dedup then asks the view).
+    std::vector<std::string> ids;
+    for (const auto& p : batch) {
+      if (!p->event.id.empty() && core::IsProviderFact(p->event.type)) ids.push_back(p->event.id);
+    }
+    SBX_ASSIGN_OR_RETURN(auto processed, store_.ProcessedAmong(ids));
+    view.SetProcessed(std::move(processed));
+    for (const auto& p : batch) {
       try {
         p->result = ApplyOne(p->event, p->precondition, view);
       } catch (const std::exception& e) {
@@ -340,11 +378,7 @@ void ApplyPipeline::WriteBatch(std::vector<std::unique_ptr<Pending>>& batch) {
     }
     return OkStatus();
   });
-  if (!committed.ok()) {
-    SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
-    for (auto& p : batch) p->result = committed;
-    return;
-  }
+  if (!committed.ok()) return committed;
   metrics_.Inc("sandboxd_store_commits_total", {}, 1,
                "Store transactions that committed lifecycle events (group commit: "
                "sandboxd_events_total / this = events per commit)");
@@ -352,6 +386,7 @@ void ApplyPipeline::WriteBatch(std::vector<std::unique_ptr<Pending>>& batch) {
     read_model_.Put(s);
     bus_.Publish(s);
   }
+  return OkStatus();
 }
 
 }  // namespace sbx::lifecycle

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,13 +90,17 @@ class ApplyPipeline {
   // The writer (on store_pool_): commits queued events batch by batch until
   // the queue is empty.
   void DrainQueue();
-  void WriteBatch(std::vector<std::unique_ptr<Pending>>& batch);
+  // Commits `batch`; if a batch of several fails for a reason other than an
+  // unavailable store (a statement one event made fail), writes its events
+  // one by one so that one event cannot fail the others.
+  void WriteBatch(std::span<const std::unique_ptr<Pending>> batch);
+  // One transaction for `batch`; publishes its changes once it commits.
+  Status CommitBatch(std::span<const std::unique_ptr<Pending>> batch);
   // Decides and writes one event inside the batch's transaction.
   Result<ApplyResult> ApplyOne(const core::LifecycleEvent& event, const Precondition& precondition,
                                BatchView& view);
   // Step 1: a provider fact whose id was processed before is a duplicate.
-  Result<std::optional<ApplyResult>> Dedup(const core::LifecycleEvent& event,
-                                           const BatchView& view);
+  Result<std::optional<ApplyResult>> Dedup(const core::LifecycleEvent& event, BatchView& view);
   // Step 2: the project a provider fact belongs to, or "" (an orphan).
   std::string ResolveProject(const core::LifecycleEvent& event, const BatchView& view) const;
   // Step 3: why a provider fact must not move `current` (stale), or nullopt.
@@ -111,7 +116,7 @@ class ApplyPipeline {
   // Writes the history row (and the processed id) of an event that changes
   // no record.
   Status RecordOutcome(const core::LifecycleEvent& event, const std::string& project_id,
-                       Outcome outcome, const std::string& detail);
+                       Outcome outcome, const std::string& detail, BatchView& view);
 
   Clock& clock_;
   BlockingPool& store_pool_;

@@ -102,10 +102,10 @@ TEST(LifecycleBatchTest, QueuedEventsCommitTogetherAndSeeEachOther) {
   EXPECT_EQ(store->ListHistory("p5", 10)->size(), 2u);  // created, duplicate
 }
 
-// A store whose batches never commit: everything else goes to SQLite.
-class CommitFailingStore final : public store::Store {
+// Every call goes to the inner store; tests override what they break.
+class ForwardingStore : public store::Store {
  public:
-  explicit CommitFailingStore(store::Store& inner) : inner_(inner) {}
+  explicit ForwardingStore(store::Store& inner) : inner_(inner) {}
   Result<std::vector<core::Sandbox>> LoadSandboxes() override { return inner_.LoadSandboxes(); }
   Result<core::Sandbox> GetSandbox(const std::string& p) override { return inner_.GetSandbox(p); }
   Result<std::vector<core::Sandbox>> ListSandboxes(const store::ListOptions& o) override {
@@ -125,14 +125,7 @@ class CommitFailingStore final : public store::Store {
   Result<bool> IsEventProcessed(const std::string& id) override {
     return inner_.IsEventProcessed(id);
   }
-  Status Batch(const std::function<Status()>& body) override {
-    // The body's writes really happen, then the commit is refused: the real
-    // store rolls every one of them back.
-    return inner_.Batch([&]() -> Status {
-      Status s = body();
-      return s.ok() ? Unavailable("disk went away during commit") : s;
-    });
-  }
+  Status Batch(const std::function<Status()>& body) override { return inner_.Batch(body); }
   Result<std::vector<store::HistoryRow>> ListHistory(const std::string& p, int limit) override {
     return inner_.ListHistory(p, limit);
   }
@@ -163,8 +156,51 @@ class CommitFailingStore final : public store::Store {
   }
   Status Ping() override { return inner_.Ping(); }
 
- private:
+ protected:
   store::Store& inner_;
+};
+
+// A store whose batches never commit: everything else goes to SQLite.
+class CommitFailingStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status Batch(const std::function<Status()>& body) override {
+    // The body's writes really happen, then the commit is refused: the real
+    // store rolls every one of them back.
+    return inner_.Batch([&]() -> Status {
+      Status s = body();
+      return s.ok() ? Unavailable("disk went away during commit") : s;
+    });
+  }
+};
+
+// Writing project "poison" fails a statement, and as in PostgreSQL such a
+// failure aborts the whole transaction it ran in: the batch cannot commit.
+class PoisonStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status CommitTransition(const core::Sandbox& next, int64_t expected, const std::string& id,
+                          const std::optional<store::HistoryRow>& h) override {
+    if (next.project_id == "poison") {
+      aborted_ = true;
+      return Internal("value too long for type character varying");
+    }
+    if (aborted_) return Internal("current transaction is aborted");
+    return inner_.CommitTransition(next, expected, id, h);
+  }
+  Status Batch(const std::function<Status()>& body) override {
+    ++batches_;
+    aborted_ = false;
+    return inner_.Batch([&]() -> Status {
+      SBX_RETURN_IF_ERROR(body());
+      return aborted_ ? Internal("a statement of the transaction failed") : OkStatus();
+    });
+  }
+  int batches() const { return batches_; }
+
+ private:
+  bool aborted_ = false;
+  int batches_ = 0;
 };
 
 TEST(LifecycleBatchTest, FailedCommitFailsEveryEventOfTheBatchAndChangesNothing) {
@@ -185,6 +221,32 @@ TEST(LifecycleBatchTest, FailedCommitFailsEveryEventOfTheBatchAndChangesNothing)
   EXPECT_TRUE(sqlite->LoadSandboxes()->empty());
   EXPECT_FALSE(*sqlite->IsEventProcessed("c1"));
   EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 0);
+}
+
+TEST(LifecycleBatchTest, EventThatAbortsItsBatchFailsAloneAndTheOthersAreWritten) {
+  auto sqlite = std::move(*store::SqliteStore::Open(":memory:"));
+  PoisonStore store(*sqlite);
+  BatchHarness h(store);
+  auto results = h.ApplyTogether(
+      {CreatedFor("c1", "p1", "sb1", 10), CreatedFor("c2", "poison", "sb2", 10),
+       CreatedFor("c3", "p3", "sb3", 10), Webhook("x1", EventType::kPaused, 20, "sb1")});
+  ASSERT_EQ(results.size(), 4u);
+  ASSERT_TRUE(results[0].ok()) << results[0].error().ToString();
+  EXPECT_EQ(results[0]->outcome, Outcome::kApplied);
+  ASSERT_FALSE(results[1].ok());
+  EXPECT_EQ(results[1].error().code(), StatusCode::kInternal);
+  ASSERT_TRUE(results[2].ok()) << results[2].error().ToString();
+  ASSERT_TRUE(results[3].ok()) << results[3].error().ToString();
+  EXPECT_EQ(results[3]->outcome, Outcome::kApplied);
+  // The batch, then each event alone.
+  EXPECT_EQ(store.batches(), 5);
+  EXPECT_EQ(sqlite->GetSandbox("p1")->status, SandboxStatus::kPaused);
+  EXPECT_EQ(sqlite->GetSandbox("p3")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(sqlite->GetSandbox("poison").error().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(*sqlite->IsEventProcessed("c2"));
+  EXPECT_EQ(h.read_model.All().size(), 2u);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 3);
 }
 
 TEST(LifecycleBatchTest, LoneEventIsWrittenWithoutWaitingForOthers) {

@@ -38,6 +38,17 @@ std::string WriteParams(const Table& table, char mark) {
   return Join(table, Written, fmt::format("{}{{1}}", mark));
 }
 
+std::string TypedParams(const Table& table, int first) {
+  std::string out;
+  int n = first;
+  for (const Column& c : table.columns) {
+    if (!Written(c)) continue;
+    if (n > first) out += ", ";
+    out += fmt::format("${}::{}", n++, c.type == Type::kText ? "text" : "bigint");
+  }
+  return out;
+}
+
 std::string UpdateAssignments(const Table& table, char mark) {
   std::string out;
   int n = 0;

@@ -275,6 +275,10 @@ int WriteCount(const Table& table);
 // Numbered parameters for WriteList's columns: "?1, ?2, …" with mark '?'
 // (SQLite), "$1, $2, …" with mark '$' (PostgreSQL).
 std::string WriteParams(const Table& table, char mark);
+// PostgreSQL parameters for WriteList's columns numbered from `first`, each
+// cast to its column's type ("$5::text, $6::bigint, …"): for INSERT … SELECT,
+// where the target columns do not give the parameters their types.
+std::string TypedParams(const Table& table, int first);
 // "b = ?2, c = ?3, …": an UPDATE's SET list that gives every written column
 // but the first (the key, parameter 1) its parameter of WriteParams.
 std::string UpdateAssignments(const Table& table, char mark);

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "base/status.h"
@@ -96,6 +98,18 @@ class Store {
   // Appends a history row only (duplicates are recorded this way).
   virtual Status AppendHistory(const HistoryRow& history) = 0;
   virtual Result<bool> IsEventProcessed(const std::string& event_id) = 0;
+  // Those of `ids` that were processed before: the apply pipeline asks once
+  // per batch instead of once per event. The default asks IsEventProcessed
+  // for each; a store with a round trip per call answers in one query.
+  virtual Result<std::unordered_set<std::string>> ProcessedAmong(
+      std::span<const std::string> ids) {
+    std::unordered_set<std::string> seen;
+    for (const std::string& id : ids) {
+      SBX_ASSIGN_OR_RETURN(bool processed, IsEventProcessed(id));
+      if (processed) seen.insert(id);
+    }
+    return seen;
+  }
 
   // Group commit: runs `body`, which calls this store from the calling
   // thread, inside one transaction, so that many events cost one commit.

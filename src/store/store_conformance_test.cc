@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <string>
+#include <unordered_set>
+#include <vector>
 #include <thread>
 
 #include "store/sqlite/sqlite_store.h"
@@ -99,6 +102,28 @@ TEST_P(StoreConformanceTest, RecordEventMarksAndAppendsAtomically) {
   HistoryRow expected = Row("p1", "e9", "stale");
   expected.seq = (*h)[1].seq;
   EXPECT_EQ((*h)[1], expected);
+}
+
+TEST_P(StoreConformanceTest, ProcessedAmongAnswersForManyIdsAtOnce) {
+  // Ids that an array literal would have to quote or escape.
+  const std::vector<std::string> stored = {"e1", "a\"b", "c\\d", "e,f", "{g}", "NULL", " h "};
+  for (const std::string& id : stored) {
+    ASSERT_TRUE(store_->RecordEvent(id, Row("p1", id, "stale")).ok());
+  }
+  std::vector<std::string> asked = stored;
+  asked.insert(asked.end(), {"e2", "a", "b", "c\\", "null", "h", ""});
+  auto seen = store_->ProcessedAmong(asked);
+  ASSERT_TRUE(seen.ok()) << seen.error().ToString();
+  EXPECT_EQ(*seen, std::unordered_set<std::string>(stored.begin(), stored.end()));
+  EXPECT_TRUE(store_->ProcessedAmong({})->empty());
+  // Inside a batch it sees the batch's own writes.
+  Status s = store_->Batch([&]() -> Status {
+    SBX_RETURN_IF_ERROR(store_->RecordEvent("e2", Row("p1", "e2", "stale")));
+    const std::vector<std::string> ids = {"e2", "e3"};
+    EXPECT_EQ(*store_->ProcessedAmong(ids), std::unordered_set<std::string>{"e2"});
+    return OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
 }
 
 TEST_P(StoreConformanceTest, HistoryLimitAndIsolation) {

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <array>
+#include <iterator>
+#include <span>
+
 #include "store/codec.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_migrations.h"
@@ -34,6 +38,87 @@ const std::string& InsertJobRunSql() {
       fmt::format("INSERT INTO job_runs ({}) VALUES ({}) RETURNING id",
                   schema::WriteList(schema::kJobRuns), schema::WriteParams(schema::kJobRuns, '$'));
   return sql;
+}
+
+// CommitTransition as one statement, so that an event costs one round trip
+// (the apply pipeline writes a batch's events one after another on one
+// connection; seven round trips per event bounded ingest). In order: the
+// event id is new (`fresh`); the record is written if so and its version
+// still matches (`u`: the compare-and-set); only then are the id marked
+// processed, the history row appended and the change announced. A single
+// statement is all-or-nothing by itself, so no savepoint is needed; a
+// concurrent replica that marked the same id first makes the insert into
+// processed_events fail, which fails the statement (and its batch, whose
+// events are then written one by one). Parameters: the record's columns,
+// the expected version (updates), event id and its time, the history row's
+// columns (if any), the channel and payload (if announcing).
+std::string BuildCommitTransitionSql(bool insert, bool history, bool notify) {
+  using schema::kHistory;
+  using schema::kSandboxes;
+  int next = schema::WriteCount(kSandboxes) + 1;
+  const int version = insert ? 0 : next++;
+  const int event = next;
+  next += 2;
+  std::string sql = fmt::format(
+      "WITH fresh AS (SELECT (${0}::text = '' OR NOT EXISTS (SELECT 1 FROM processed_events "
+      "WHERE event_id = ${0}::text))::int AS ok), ",
+      event);
+  if (insert) {
+    sql += fmt::format(
+        "u AS (INSERT INTO sandboxes ({}) SELECT {} WHERE (SELECT ok FROM fresh) = 1 "
+        "ON CONFLICT (project_id) DO NOTHING RETURNING 1), ",
+        schema::WriteList(kSandboxes), schema::TypedParams(kSandboxes, 1));
+  } else {
+    sql += fmt::format(
+        "u AS (UPDATE sandboxes SET {} WHERE project_id = $1 AND version = ${} "
+        "AND (SELECT ok FROM fresh) = 1 RETURNING 1), ",
+        schema::UpdateAssignments(kSandboxes, '$'), version);
+  }
+  sql += fmt::format(
+      "p AS (INSERT INTO processed_events (event_id, processed_at_ms) "
+      "SELECT ${0}::text, ${1}::bigint FROM u WHERE ${0}::text <> '')",
+      event, event + 1);
+  if (history) {
+    sql += fmt::format(", h AS (INSERT INTO history ({}) SELECT {} FROM u)",
+                       schema::WriteList(kHistory), schema::TypedParams(kHistory, next));
+    next += schema::WriteCount(kHistory);
+  }
+  if (notify) {
+    sql += fmt::format(", n AS (SELECT pg_notify(${}::text, ${}::text) FROM u)", next, next + 1);
+  }
+  sql += " SELECT (SELECT ok FROM fresh), (SELECT count(*) FROM u)";
+  // Referenced so that the notification is sent (a plain SELECT in WITH runs
+  // only when read).
+  if (notify) sql += ", (SELECT count(*) FROM n)";
+  return sql;
+}
+
+const std::string& CommitTransitionSql(bool insert, bool history, bool notify) {
+  static const std::array<std::string, 8> variants = [] {
+    std::array<std::string, 8> v;
+    for (int i = 0; i < 8; ++i) {
+      v[static_cast<size_t>(i)] =
+          BuildCommitTransitionSql((i & 4) != 0, (i & 2) != 0, (i & 1) != 0);
+    }
+    return v;
+  }();
+  return variants[(insert ? 4 : 0) + (history ? 2 : 0) + (notify ? 1 : 0)];
+}
+
+// A PostgreSQL array literal of text values: {"a","b\"c"}.
+std::string TextArray(std::span<const std::string> values) {
+  std::string out = "{";
+  for (const std::string& v : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
 }
 
 // LIMIT NULL is no limit, as a negative LIMIT is in SQLite.
@@ -165,29 +250,35 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
     return InvalidArgument(
         fmt::format("version {} does not follow {}", next.version, expected_version));
   }
+  const bool insert = expected_version == 0;
+  const bool notify = !options_.change_channel.empty();
+  std::vector<PgParam> params = Params(EncodeSandbox(next));
+  if (!insert) params.push_back(Param(expected_version));
+  params.push_back(Param(event_id));
+  params.push_back(Param(ToUnixMillis(next.updated_at)));
+  if (history) {
+    std::vector<PgParam> h = Params(EncodeHistoryRow(*history));
+    params.insert(params.end(), std::make_move_iterator(h.begin()),
+                  std::make_move_iterator(h.end()));
+  }
+  if (notify) {
+    params.push_back(Param(options_.change_channel));
+    params.push_back(Param(ChangePayload(next)));
+  }
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
-  return InTransaction(*conn, [&]() -> Status {
-    if (!event_id.empty()) SBX_RETURN_IF_ERROR(MarkProcessed(*conn, event_id, next.updated_at));
-    std::vector<PgParam> params = Params(EncodeSandbox(next));
-    if (expected_version != 0) params.push_back(Param(expected_version));
-    // A concurrent writer's update or insert makes ours wait for its
-    // commit, then match no row (the version moved; the key exists).
-    SBX_ASSIGN_OR_RETURN(
-        PgResult r,
-        conn->Run(expected_version == 0 ? Sql().insert_sandbox : Sql().update_sandbox, params));
-    if (r.affected() == 0) {
-      return FailedPrecondition(fmt::format("sandbox of project {} changed (expected version {})",
-                                            next.project_id, expected_version));
-    }
-    if (history) SBX_RETURN_IF_ERROR(InsertHistory(*conn, *history));
-    if (!options_.change_channel.empty()) {
-      SBX_RETURN_IF_ERROR(
-          conn->Run("SELECT pg_notify($1, $2)",
-                    {Param(options_.change_channel), Param(ChangePayload(next))})
-              .status());
-    }
-    return OkStatus();
-  });
+  SBX_ASSIGN_OR_RETURN(PgResult r,
+                       conn->Run(CommitTransitionSql(insert, history.has_value(), notify), params));
+  if (r.rows() != 1) return Internal("commit statement returned no row");
+  PgRow row(r, 0);
+  const int64_t fresh = row.Int(0);
+  const int64_t written = row.Int(1);
+  SBX_RETURN_IF_ERROR(row.status());
+  if (fresh == 0) return AlreadyExists(fmt::format("event {} was already processed", event_id));
+  if (written == 0) {
+    return FailedPrecondition(fmt::format("sandbox of project {} changed (expected version {})",
+                                          next.project_id, expected_version));
+  }
+  return OkStatus();
 }
 
 // Store: processed events and history
@@ -213,6 +304,19 @@ Result<bool> PostgresStore::IsEventProcessed(const std::string& event_id) {
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().is_processed, {Param(event_id)}));
   return r.rows() > 0;
+}
+
+Result<std::unordered_set<std::string>> PostgresStore::ProcessedAmong(
+    std::span<const std::string> ids) {
+  std::unordered_set<std::string> seen;
+  if (ids.empty()) return seen;
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(
+      PgResult r,
+      conn->Run("SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])",
+                {Param(TextArray(ids))}));
+  for (int i = 0; i < r.rows(); ++i) seen.insert(r.Text(i, 0));
+  return seen;
 }
 
 Result<std::vector<HistoryRow>> PostgresStore::ListHistory(const std::string& project_id,

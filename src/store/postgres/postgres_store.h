@@ -92,6 +92,8 @@ class PostgresStore final : public Store, public LeaseStore {
   // use the other connections meanwhile.
   Status Batch(const std::function<Status()>& body) override;
   Result<bool> IsEventProcessed(const std::string& event_id) override;
+  Result<std::unordered_set<std::string>> ProcessedAmong(
+      std::span<const std::string> ids) override;
   Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) override;
   Result<int64_t> RecordJobRun(const JobRun& run) override;
   Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) override;
