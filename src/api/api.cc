@@ -106,6 +106,11 @@ net::awaitable<Result<Api::Credential>> Api::Identify(const http_server::Request
   co_return Credential::kSession;
 }
 
+std::string Api::SessionOf(const http_server::Request& req) {
+  if (!req[http::field::authorization].empty()) return "";
+  return std::string(CookieValue(req[http::field::cookie], kSessionCookie));
+}
+
 net::awaitable<Status> Api::Authenticate(const http_server::Request& req) {
   auto credential = co_await Identify(req, false);
   co_return credential.status();

@@ -54,6 +54,10 @@ class Api {
   net::awaitable<Status> CheckRequest(const http_server::RequestContext& ctx);
 
   lifecycle::Lifecycle& lifecycle() { return lifecycle_; }
+  Sessions& sessions() { return sessions_; }
+  // The session id of a request authenticated by its cookie (no
+  // Authorization header), else "".
+  static std::string SessionOf(const http_server::Request& req);
   const PreviewView& preview() const { return options_.preview; }
 
  private:

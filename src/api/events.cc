@@ -21,6 +21,8 @@ struct EventStreams::Stream {
   bool closed = false;
   bool reader_done = false;
   bool shutdown = false;  // end with kShutdownFrame
+  std::string session;      // the cookie's session id; "" for a bearer token
+  bool signed_out = false;  // end with kSignedOutFrame
   int64_t subscription = 0;
   std::unique_ptr<Timer> wake;
 };
@@ -43,7 +45,11 @@ EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
   metrics_.AddGaugeCallback("sandboxd_sse_streams", "Open SSE event streams", [this] {
     return std::vector<std::pair<Labels, double>>{{{}, static_cast<double>(open_)}};
   });
+  api_.sessions().OnRevoke(
+      [this](const std::string& id) { net::post(io_, [this, id] { EndSession(id); }); });
 }
+
+EventStreams::~EventStreams() { api_.sessions().OnRevoke(nullptr); }
 
 void EventStreams::Register(http_server::Router& router) {
   router.AddStream(
@@ -155,6 +161,10 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
       (void)co_await writer.Write(kShutdownFrame);
       co_return;
     }
+    if (st.signed_out) {
+      (void)co_await writer.Write(kSignedOutFrame);
+      co_return;
+    }
     if (st.pending) {
       core::Sandbox s = std::move(*st.pending);
       st.pending.reset();
@@ -166,8 +176,17 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
     }
     const SteadyTime now = clock_.SteadyNow();
     if (now >= next_keepalive) {
-      if (!co_await writer.Write(": keep-alive\n\n")) co_return;
       next_keepalive = now + options_.keepalive;
+      if (!st.session.empty()) {
+        // Revoked on another replica, or expired. A store that cannot
+        // answer (kUnavailable) ends nothing.
+        Status valid = co_await api_.sessions().Check(st.session);
+        if (valid.code() == StatusCode::kUnauthenticated) {
+          st.signed_out = true;
+          continue;
+        }
+      }
+      if (!co_await writer.Write(": keep-alive\n\n")) co_return;
       continue;
     }
     SteadyTime deadline = next_keepalive;
@@ -186,6 +205,7 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
 net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
                                          http_server::StreamWriter& writer) {
   std::shared_ptr<Stream> st = Open(ctx.params["projectId"], writer);
+  st->session = Api::SessionOf(ctx.request);
   const int64_t last_event_id = LastEventId(ctx.request);
   if (auto cur = lifecycle_.Get(st->project); cur.ok() && cur->version > last_event_id) {
     st->pending = *cur;
@@ -209,6 +229,15 @@ net::awaitable<void> EventStreams::Close(std::shared_ptr<Stream> st,
     last_heartbeat_.erase(st->project);
     // The last viewer left: the idle clock starts now.
     if (options_.presence) co_await Heartbeat(st->project, true);
+  }
+}
+
+void EventStreams::EndSession(const std::string& id) {
+  for (auto& [ptr, weak] : live_) {
+    if (auto st = weak.lock(); st && st->session == id) {
+      st->signed_out = true;
+      st->wake->Cancel();
+    }
   }
 }
 

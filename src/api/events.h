@@ -5,6 +5,11 @@
 // object is kept, and a client that stops reading is dropped by the write
 // deadline. A bounded number of streams per server; past it, 503.
 //
+// A stream opened with a session cookie ends with an `event: signed-out`
+// frame when that session is signed out on this server (at once) or found
+// revoked or expired (checked at every keep-alive, so within `keepalive` plus
+// the session cache's revalidation time when signed out on another replica).
+//
 // Presence policy: an open stream means someone is looking at the project.
 // While a project has open streams and its sandbox is STARTING or RUNNING,
 // sandboxd records activity for it every `presence_interval` (at most a third
@@ -40,6 +45,7 @@ class EventStreams {
  public:
   EventStreams(net::io_context& io, Clock& clock, Api& api, lifecycle::Lifecycle& lifecycle,
                lifecycle::EventBus& bus, Metrics& metrics, EventStreamOptions options);
+  ~EventStreams();
   void Register(http_server::Router& router);
   int open_streams() const { return open_; }
   // Shutdown: refuses new streams (503) and ends every open one with a final
@@ -60,6 +66,8 @@ class EventStreams {
   // When the project's next presence heartbeat is due.
   SteadyTime NextHeartbeat(const std::string& project, SteadyTime now) const;
   net::awaitable<void> Heartbeat(const std::string& project, bool closing);
+  // Ends the streams of session `id` (on io_).
+  void EndSession(const std::string& id);
 
   net::io_context& io_;
   Clock& clock_;
@@ -71,9 +79,14 @@ class EventStreams {
   int open_ = 0;
   std::map<std::string, int> open_by_project_;
   std::map<std::string, SteadyTime> last_heartbeat_;
-  std::map<Stream*, std::weak_ptr<Stream>> live_;  // open streams, for Shutdown
+  std::map<Stream*, std::weak_ptr<Stream>> live_;  // open streams, for Shutdown and sign-out
   bool shutting_down_ = false;
 };
+
+// The frame that ends a stream whose session was signed out or expired. No
+// `retry:`: the browser's reconnect gets 401 and EventSource gives up.
+inline constexpr char kSignedOutFrame[] =
+    "event: signed-out\ndata: {\"reason\":\"the session was signed out or expired\"}\n\n";
 
 // The frame that ends every stream at shutdown.
 inline constexpr char kShutdownFrame[] =

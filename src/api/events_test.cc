@@ -174,6 +174,47 @@ TEST_F(EventsTest, RequiresTokenOrCookieAndAKnownProject) {
   ASSERT_TRUE(Pump([&] { return Count(k.received, "event: sandbox") == 1; }));
 }
 
+TEST_F(EventsTest, SignOutEndsTheSessionsStreams) {
+  Start({.keepalive = 15s, .presence = false});
+  auto open_with_cookie = [&](const std::string& session) -> Client& {
+    clients_.push_back(std::make_unique<Client>(h_.io));
+    Client& k = *clients_.back();
+    k.socket.connect({net::ip::make_address("127.0.0.1"), port_});
+    net::write(k.socket, net::buffer("GET /api/projects/p1/sandbox/events HTTP/1.1\r\nHost: x\r\n"
+                                     "Cookie: sandboxd_session=" + session + "\r\n\r\n"));
+    net::co_spawn(h_.io, Read(k), net::detached);
+    return k;
+  };
+  auto a = RunSync(h_.io, sessions_.Create());
+  auto b = RunSync(h_.io, sessions_.Create());
+  ASSERT_TRUE(a.ok() && b.ok());
+  Client& signed_out = open_with_cookie(*a);
+  Client& other = open_with_cookie(*b);
+  Client& bearer = Open();
+  ASSERT_TRUE(Pump([&] {
+    return Count(signed_out.received, "event: sandbox") == 1 &&
+           Count(other.received, "event: sandbox") == 1 &&
+           Count(bearer.received, "event: sandbox") == 1;
+  }));
+  // Signed out here: that session's stream ends at once.
+  ASSERT_TRUE(RunSync(h_.io, sessions_.Revoke(*a)).ok());
+  ASSERT_TRUE(Pump([&] { return signed_out.closed; }));
+  EXPECT_NE(signed_out.received.find(kSignedOutFrame), std::string::npos) << signed_out.received;
+  EXPECT_FALSE(other.closed);
+  EXPECT_EQ(streams_->open_streams(), 2);
+  // Revoked elsewhere (another replica deleted it from the store): the next
+  // keep-alive finds out, once the cached check is too old to trust.
+  ASSERT_TRUE(h_.store->DeleteSession(sessions_.HashOf(*b)).ok());
+  AdvanceAndRun(h_.io, h_.clock, 15s);
+  ASSERT_TRUE(Pump([&] { return other.closed; }));
+  EXPECT_NE(other.received.find(kSignedOutFrame), std::string::npos) << other.received;
+  // A bearer stream has no session to lose.
+  Pump([] { return false; }, 20);
+  EXPECT_FALSE(bearer.closed);
+  EXPECT_NE(bearer.received.find(": keep-alive"), std::string::npos);
+  EXPECT_EQ(streams_->open_streams(), 1);
+}
+
 TEST_F(EventsTest, OpenStreamKeepsTheSandboxAwakeAndClosingStartsTheIdleClock) {
   Start({.presence = true});
   Client& c = Open();

@@ -120,7 +120,18 @@ net::awaitable<Status> Sessions::Revoke(const std::string& id) {
   // not cache it.
   Forget(hash, true);
   if (!s.ok()) co_return s.WithContext("delete the session");
+  std::function<void(const std::string&)> listener;
+  {
+    std::lock_guard lock(mu_);
+    listener = on_revoke_;
+  }
+  if (listener) listener(id);
   co_return OkStatus();
+}
+
+void Sessions::OnRevoke(std::function<void(const std::string& id)> listener) {
+  std::lock_guard lock(mu_);
+  on_revoke_ = std::move(listener);
 }
 
 }  // namespace sbx::api

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -49,8 +50,12 @@ class Sessions {
   // malformed, expired or revoked id; kUnavailable when the store fails.
   // `fresh`: skip the cache (requests that change state).
   net::awaitable<Status> Check(const std::string& id, bool fresh = false);
-  // Deletes the session from the store (OK when there is none).
+  // Deletes the session from the store (OK when there is none), then tells
+  // the revocation listener (open event streams of the session end).
   net::awaitable<Status> Revoke(const std::string& id);
+  // Called with the id of each session revoked through this object, on the
+  // thread that revoked it. One listener; set it before serving.
+  void OnRevoke(std::function<void(const std::string& id)> listener);
 
   const SessionOptions& options() const { return options_; }
   // The stored hash of `id` (for tests).
@@ -76,6 +81,7 @@ class Sessions {
   std::mutex mu_;
   std::unordered_map<std::string, Cached> cache_;  // by hash; guarded by mu_
   uint64_t revocations_ = 0;                       // guarded by mu_
+  std::function<void(const std::string&)> on_revoke_;  // guarded by mu_
 };
 
 // Session ids are 64 lowercase hex characters.
