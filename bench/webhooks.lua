@@ -20,6 +20,13 @@ function request()
   local e = events[index]
   if e == nil then
     wrk.thread:stop()
+    -- wrk itself runs until its -d duration or SIGINT: tell the script
+    -- that this thread has sent everything, so it can end the run.
+    local done_file = os.getenv("DONE_FILE")
+    if done_file then
+      local f = io.open(done_file, "w")
+      if f then f:close() end
+    end
     e = events[#events]
   end
   return wrk.format("POST", "/api/webhooks/e2b",

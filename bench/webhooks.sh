@@ -50,11 +50,18 @@ start() {
 ingest() {
   local n=$# i=0 pids=()
   split -n "l/$n" -d -a 1 "$WORK/events.tsv" "$WORK/part."
+  rm -f "$WORK"/done.?
   for url in "$@"; do
-    EVENTS_FILE="$WORK/part.$i" wrk -t1 -c$((CONNS / n)) -d120s --timeout 10s \
-      -s "$(dirname "$0")/webhooks.lua" "$url" >"$WORK/wrk.$i" &
+    DONE_FILE="$WORK/done.$i" EVENTS_FILE="$WORK/part.$i" wrk -t1 -c$((CONNS / n)) -d120s \
+      --timeout 10s -s "$(dirname "$0")/webhooks.lua" "$url" >"$WORK/wrk.$i" &
     pids+=($!)
     i=$((i + 1))
+  done
+  # wrk runs for its whole -d unless interrupted: once a run has sent every
+  # event (its done file), SIGINT ends it and it prints its summary.
+  for i in "${!pids[@]}"; do
+    while [ ! -e "$WORK/done.$i" ] && kill -0 "${pids[$i]}" 2>/dev/null; do sleep 0.2; done
+    kill -INT "${pids[$i]}" 2>/dev/null || true
   done
   wait "${pids[@]}"  # (a bare `wait` would also wait for the daemons)
   read -r REQS P50 P99 NON2XX < <(cat "$WORK"/wrk.? | python3 -c '
