@@ -189,6 +189,9 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::post, sandbox + "/wake", bind(&Api::Wake), AuthGuard());
   r.Add(V::post, sandbox + "/pause", bind(&Api::Pause), AuthGuard());
   r.Add(V::get, sandbox + "/history", bind(&Api::History), AuthGuard());
+  r.Add(V::post, sandbox + "/holds", bind(&Api::PlaceHold), AuthGuard());
+  r.Add(V::get, sandbox + "/holds", bind(&Api::ListHolds), AuthGuard());
+  r.Add(V::delete_, sandbox + "/holds/{name}", bind(&Api::ReleaseHold), AuthGuard());
   r.Add(V::get, "/api/sandboxes", bind(&Api::ListSandboxes), AuthGuard());
   r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), bind(&Api::EnforcerRuns), AuthGuard());
   r.Add(V::post, "/api/session", bind(&Api::SignIn));
@@ -279,6 +282,58 @@ net::awaitable<http_server::Response> Api::PatchSandbox(Ctx& ctx) {
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::ok,
                          Serialize(SandboxJson(*s, options_.preview)));
+}
+
+net::awaitable<http_server::Response> Api::PlaceHold(Ctx& ctx) {
+  auto body = ParseBody(ctx.request);
+  if (!body.ok()) co_return Error(ctx, body.error());
+  for (const auto& [k, v] : *body) {
+    if (k != "name" && k != "ttlSeconds") {
+      co_return Error(ctx, InvalidArgument(fmt::format(
+                               "unknown field \"{}\" (a hold has name and ttlSeconds)",
+                               std::string(k))));
+    }
+  }
+  auto name = body->find("name");
+  if (name == body->end() || !name->value().is_string()) {
+    co_return Error(ctx, InvalidArgument("\"name\" is required and must be a string"));
+  }
+  const std::string hold(name->value().as_string());
+  if (Status s = core::ValidateHoldName(hold); !s.ok()) co_return Error(ctx, s);
+  auto ttl = body->find("ttlSeconds");
+  if (ttl == body->end() || !(ttl->value().is_int64() || ttl->value().is_uint64())) {
+    co_return Error(ctx, InvalidArgument("\"ttlSeconds\" is required and must be an integer"));
+  }
+  const int64_t seconds = ttl->value().is_int64()
+                              ? ttl->value().as_int64()
+                              : static_cast<int64_t>(std::min<uint64_t>(
+                                    ttl->value().as_uint64(), uint64_t{1} << 62));
+  auto s = co_await lifecycle_.PlaceHold(ctx.params["projectId"], hold,
+                                         std::chrono::seconds(seconds));
+  if (!s.ok()) co_return Error(ctx, s.error());
+  json::object o;
+  o["name"] = hold;
+  o["expiresAt"] = FormatRfc3339(s->holds.at(hold));
+  o["sandbox"] = SandboxJson(*s, options_.preview);
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
+}
+
+net::awaitable<http_server::Response> Api::ListHolds(Ctx& ctx) {
+  auto s = lifecycle_.Get(ctx.params["projectId"]);
+  if (!s.ok()) co_return Error(ctx, s.error());
+  json::object o;
+  o["holds"] = HoldsJson(s->holds, lifecycle_.clock().Now());
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
+}
+
+net::awaitable<http_server::Response> Api::ReleaseHold(Ctx& ctx) {
+  const std::string hold = ctx.params["name"];
+  if (Status s = core::ValidateHoldName(hold); !s.ok()) co_return Error(ctx, s);
+  auto s = co_await lifecycle_.ReleaseHold(ctx.params["projectId"], hold);
+  if (!s.ok()) co_return Error(ctx, s.error());
+  Response res{http::status::no_content, ctx.request.version()};
+  res.keep_alive(ctx.request.keep_alive());
+  co_return res;
 }
 
 net::awaitable<http_server::Response> Api::KillSandbox(Ctx& ctx) {

@@ -77,6 +77,9 @@ class Api {
   net::awaitable<Response> Wake(Ctx& ctx);
   net::awaitable<Response> Pause(Ctx& ctx);
   net::awaitable<Response> History(Ctx& ctx);
+  net::awaitable<Response> PlaceHold(Ctx& ctx);
+  net::awaitable<Response> ListHolds(Ctx& ctx);
+  net::awaitable<Response> ReleaseHold(Ctx& ctx);
   net::awaitable<Response> ListSandboxes(Ctx& ctx);
   net::awaitable<Response> EnforcerRuns(Ctx& ctx);
   net::awaitable<Response> SignIn(Ctx& ctx);

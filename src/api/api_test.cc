@@ -105,7 +105,10 @@ TEST_F(ApiTest, EveryApiRouteNeedsTheToken) {
            {http::verb::post, "/api/projects/p1/sandbox/wake"},
            {http::verb::delete_, "/api/projects/p1/sandbox"},
            {http::verb::get, "/api/sandboxes"},
-           {http::verb::get, "/api/jobs/idle-enforcer/runs"}}) {
+           {http::verb::get, "/api/jobs/idle-enforcer/runs"},
+           {http::verb::post, "/api/projects/p1/sandbox/holds"},
+           {http::verb::get, "/api/projects/p1/sandbox/holds"},
+           {http::verb::delete_, "/api/projects/p1/sandbox/holds/build"}}) {
     auto r = Call(verb, target, "", false);
     EXPECT_EQ(r.result(), http::status::unauthorized) << target;
     EXPECT_EQ(Json(r).at("error").at("code"), "unauthenticated");
@@ -156,6 +159,55 @@ TEST_F(ApiTest, CreateGetAndLifecycleRoutes) {
   EXPECT_EQ(Call(http::verb::delete_, "/api/projects/demo/sandbox").result(),
             http::status::no_content);
   EXPECT_EQ(Json(Call(http::verb::get, "/api/projects/demo/sandbox")).at("status"), "KILLED");
+}
+
+TEST_F(ApiTest, HoldsArePlacedListedAndReleased) {
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox", "{}").result(),
+            http::status::created);
+  const std::string holds = "/api/projects/demo/sandbox/holds";
+  auto placed = Call(http::verb::post, holds, R"({"name":"build","ttlSeconds":600})");
+  ASSERT_EQ(placed.result(), http::status::ok) << placed.body();
+  auto j = Json(placed);
+  EXPECT_EQ(j.at("name"), "build");
+  const auto expires = j.at("expiresAt");
+  EXPECT_EQ(j.at("sandbox").at("pauseAt"), expires);
+  EXPECT_EQ(j.at("sandbox").at("holds").as_array().size(), 1u);
+  // Visible in the sandbox object and the list.
+  auto g = Json(Call(http::verb::get, "/api/projects/demo/sandbox"));
+  EXPECT_EQ(g.at("holds").at(0).at("name"), "build");
+  EXPECT_EQ(g.at("holds").at(0).at("expiresAt"), expires);
+  auto list = Json(Call(http::verb::get, holds));
+  ASSERT_EQ(list.at("holds").as_array().size(), 1u);
+  EXPECT_EQ(list.at("holds").at(0).at("name"), "build");
+  // Bad input: clear 400s that change nothing.
+  for (const char* body : {R"({"ttlSeconds":60})", R"({"name":"build"})",
+                           R"({"name":"a b","ttlSeconds":60})", R"({"name":"..","ttlSeconds":60})",
+                           R"({"name":"x","ttlSeconds":0})", R"({"name":"x","ttlSeconds":"60"})",
+                           R"({"name":"x","ttlSeconds":86401})",
+                           R"({"name":"x","ttlSeconds":60,"forever":true})", "[]"}) {
+    auto bad = Call(http::verb::post, holds, body);
+    EXPECT_EQ(bad.result(), http::status::bad_request) << body << " " << bad.body();
+    EXPECT_EQ(Json(bad).at("error").at("code"), "invalid_argument") << body;
+  }
+  EXPECT_EQ(Call(http::verb::delete_, holds + "/a%20b").result(), http::status::bad_request);
+  EXPECT_EQ(Json(Call(http::verb::get, holds)).at("holds").as_array().size(), 1u);
+  // Release: 204, then 404 for a hold that is not there.
+  EXPECT_EQ(Call(http::verb::delete_, holds + "/build").result(), http::status::no_content);
+  auto again = Call(http::verb::delete_, holds + "/build");
+  EXPECT_EQ(again.result(), http::status::not_found) << again.body();
+  EXPECT_TRUE(Json(Call(http::verb::get, holds)).at("holds").as_array().empty());
+  // Only a running sandbox takes a hold; an unknown project is 404.
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox/pause").result(),
+            http::status::accepted);
+  auto paused = Call(http::verb::post, holds, R"({"name":"build","ttlSeconds":60})");
+  EXPECT_EQ(paused.result(), http::status::conflict) << paused.body();
+  EXPECT_NE(paused.body().find("wake it first"), std::string::npos) << paused.body();
+  EXPECT_EQ(Call(http::verb::post, "/api/projects/nope/sandbox/holds",
+                 R"({"name":"build","ttlSeconds":60})")
+                .result(),
+            http::status::not_found);
+  EXPECT_EQ(Call(http::verb::get, "/api/projects/nope/sandbox/holds").result(),
+            http::status::not_found);
 }
 
 TEST_F(ApiTest, BadInputGetsClear4xxAndChangesNothing) {

@@ -85,7 +85,20 @@ json::object SandboxJson(const core::Sandbox& s, const PreviewView& preview) {
   json::object md;
   for (const auto& [k, v] : s.metadata) md[k] = v;
   o["metadata"] = std::move(md);
+  o["holds"] = HoldsJson(s.holds);
   return o;
+}
+
+json::array HoldsJson(const core::Holds& holds, std::optional<SystemTime> now) {
+  json::array a;
+  for (const auto& [name, expires_at] : holds) {
+    if (now && expires_at <= *now) continue;
+    json::object h;
+    h["name"] = name;
+    h["expiresAt"] = FormatRfc3339(expires_at);
+    a.push_back(std::move(h));
+  }
+  return a;
 }
 
 json::object HistoryJson(const store::HistoryRow& h) {

@@ -35,6 +35,11 @@ std::optional<uint16_t> PreviewPortOf(std::string_view provider_url);
 std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const PreviewView& preview);
 
 boost::json::object SandboxJson(const core::Sandbox& s, const PreviewView& preview);
+// Holds as [{"name","expiresAt"}] by name; with `now`, only those unexpired
+// at `now` (the object's `holds` lists what the record holds: an expired
+// hold is dropped at the record's next write).
+boost::json::array HoldsJson(const core::Holds& holds,
+                             std::optional<SystemTime> now = std::nullopt);
 boost::json::object HistoryJson(const store::HistoryRow& h);
 boost::json::object JobRunJson(const store::JobRun& r);
 

@@ -29,6 +29,10 @@ void AddServeFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
   FromEnv(cmd.add_option("--idle-timeout", c.idle_timeout, "default idle timeout (3s, 2m, 1h30m)")
               ->capture_default_str(),
           "SANDBOXD_IDLE_TIMEOUT");
+  FromEnv(cmd.add_option("--max-hold-ttl", c.max_hold_ttl,
+                         "longest ttl of a busy hold (POST …/sandbox/holds)")
+              ->capture_default_str(),
+          "SANDBOXD_MAX_HOLD_TTL");
   FromEnv(cmd.add_option("--enforcer-schedule", c.enforcer_schedule,
                          "idle sweep: 5-field cron or @every <duration>")
               ->capture_default_str(),

@@ -51,6 +51,7 @@ constexpr auto kShutdownGrace = 10s;
 struct Settings {
   fs::path data_dir;
   std::chrono::seconds idle_timeout{180};
+  std::chrono::seconds max_hold_ttl{24 * 3600};
   std::chrono::milliseconds lease_ttl{5000};
   std::chrono::milliseconds max_clock_skew{300'000};
   UidRangeSetting sandbox_uids;
@@ -79,6 +80,10 @@ Result<Settings> ParseSettings(const ServeConfig& c) {
   if (!idle.ok()) return idle.error().WithContext("--idle-timeout");
   s.idle_timeout = std::chrono::duration_cast<std::chrono::seconds>(*idle);
   if (s.idle_timeout < 1s) return InvalidArgument("--idle-timeout must be at least 1s");
+  auto max_hold = ParseDuration(c.max_hold_ttl);
+  if (!max_hold.ok()) return max_hold.error().WithContext("--max-hold-ttl");
+  s.max_hold_ttl = std::chrono::duration_cast<std::chrono::seconds>(*max_hold);
+  if (s.max_hold_ttl < 1s) return InvalidArgument("--max-hold-ttl must be at least 1s");
   auto lease_ttl = ParseDuration(c.lease_ttl_text);
   if (!lease_ttl.ok()) return lease_ttl.error().WithContext("--lease-ttl");
   if (*lease_ttl < Millis(300)) return InvalidArgument("--lease-ttl must be at least 300ms");
@@ -460,7 +465,8 @@ int Serve(const ServeConfig& c) {
   Core core(clock, ids, *store->store, *(*provider)->provider,
             {.default_idle_timeout_s = settings->idle_timeout.count(),
              .default_template = (*provider)->default_template,
-             .max_clock_skew = settings->max_clock_skew});
+             .max_clock_skew = settings->max_clock_skew,
+             .max_hold_ttl = settings->max_hold_ttl});
   if (Status s = core.lifecycle.Load(); !s.ok()) return fail(s);
   AddSandboxGauges(core);
   auto jobs = MakeJobs(c, *settings, clock, ids, *store, **provider, core);

@@ -16,6 +16,7 @@ struct ServeConfig {
   std::string store;                       // default sqlite://<data-dir>/sandboxd.db
   std::string provider = "local";          // local | e2b
   std::string idle_timeout = "3m";
+  std::string max_hold_ttl = "24h";        // the longest a busy hold may be placed for
   std::string enforcer_schedule = "*/2 * * * *";
   std::string api_token;                   // default: <data-dir>/api-token, generated
   std::string templates_dir;               // default: templates/ beside the repo or cwd

@@ -1,6 +1,7 @@
 // sandboxctl: the command-line client of sandboxd. Talks only to the public
 // HTTP API (DESIGN.md §7) and prints the JSON it gets back, one document per
-// line. Exit codes: 0 success, 1 API or connection error, 2 usage error.
+// line. Exit codes: 0 success, 1 API or connection error, 2 usage error;
+// `hold … -- command` exits with the command's code.
 #include <CLI/CLI.hpp>
 
 #include <boost/asio/connect.hpp>
@@ -9,10 +10,21 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "base/time.h"
 
@@ -93,6 +105,8 @@ struct Args {
   std::string token;
   std::string data_dir = "data";
   std::string project, tmpl, timeout, status_filter;
+  std::string hold_name, hold_for = "60s";
+  std::vector<std::string> command;  // after `--` (hold … -- command)
   bool wait = false;
   int limit = 0;
 };
@@ -109,6 +123,9 @@ struct Commands {
   CLI::App* history;
   CLI::App* list;
   CLI::App* runs;
+  CLI::App* hold;
+  CLI::App* unhold;
+  CLI::App* holds;
 };
 
 // Defines the global options and the subcommands, writing into `a`.
@@ -151,6 +168,19 @@ Commands AddCommands(CLI::App& app, Args& a) {
   c.list->add_option("--limit", a.limit, "page size");
   c.runs = app.add_subcommand("runs", "idle enforcer runs");
   c.runs->add_option("--limit", a.limit, "how many");
+  c.hold = app.add_subcommand(
+      "hold",
+      "keep the sandbox awake: `hold demo build --for 10m`, or `hold demo -- make build` for as "
+      "long as the command runs (renewing the hold, released when it ends)");
+  add_project(c.hold);
+  c.hold->add_option("name", a.hold_name, "hold name (default with a command: sandboxctl-<pid>)");
+  c.hold->add_option("--for", a.hold_for, "how long (30s, 10m); with a command, renewed")
+      ->capture_default_str();
+  c.unhold = app.add_subcommand("unhold", "release a hold");
+  add_project(c.unhold);
+  c.unhold->add_option("name", a.hold_name, "hold name")->required();
+  c.holds = app.add_subcommand("holds", "list the sandbox's unexpired holds");
+  add_project(c.holds);
   return c;
 }
 
@@ -185,6 +215,66 @@ int WaitForWake(const Client& client, const std::string& base) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::cerr << "sandboxctl: still STARTING after 60s\n";
+  return 1;
+}
+
+std::string HoldBody(const std::string& name, int64_t seconds) {
+  json::object body;
+  body["name"] = name;
+  body["ttlSeconds"] = seconds;
+  return json::serialize(body);
+}
+
+// `hold … -- command`: places the hold, runs the command with this process's
+// stdio, renews the hold every third of its ttl while the command runs, then
+// releases it. Returns the command's exit code (128 + signal if killed).
+int HoldWhileRunning(const Client& client, const std::string& base, const std::string& name,
+                     int64_t seconds, const std::vector<std::string>& command) {
+  auto placed = client.Call(http::verb::post, base + "/holds", HoldBody(name, seconds));
+  if (placed.first != 200) return Report(placed);
+  std::vector<char*> argv;
+  for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  const pid_t child = fork();
+  if (child < 0) {
+    std::cerr << "sandboxctl: fork: " << std::strerror(errno) << "\n";
+    (void)client.Call(http::verb::delete_, base + "/holds/" + name);
+    return 1;
+  }
+  if (child == 0) {
+    execvp(argv[0], argv.data());
+    std::cerr << "sandboxctl: " << command[0] << ": " << std::strerror(errno) << "\n";
+    _exit(127);
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread renew([&] {
+    const auto every = std::chrono::milliseconds(std::max<int64_t>(seconds * 1000 / 3, 200));
+    std::unique_lock lock(mu);
+    while (!cv.wait_for(lock, every, [&] { return done; })) {
+      lock.unlock();
+      auto r = client.Call(http::verb::post, base + "/holds", HoldBody(name, seconds));
+      if (r.first != 200) {
+        std::cerr << "sandboxctl: renewing hold " << name << " failed (will retry): HTTP "
+                  << r.first << " " << r.second << "\n";
+      }
+      lock.lock();
+    }
+  });
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  renew.join();
+  auto released = client.Call(http::verb::delete_, base + "/holds/" + name);
+  if (released.first != 204 && released.first != 404) (void)Report(released);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;
 }
 
@@ -224,6 +314,31 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
     if (a.limit > 0) q += "limit=" + std::to_string(a.limit);
     return Report(client.Call(http::verb::get, q));
   }
+  if (c.hold->parsed()) {
+    auto seconds = Seconds(a.hold_for);
+    if (!seconds) return 2;
+    if (!a.command.empty()) {
+      const std::string name =
+          a.hold_name.empty() ? "sandboxctl-" + std::to_string(getpid()) : a.hold_name;
+      return HoldWhileRunning(client, base, name, *seconds, a.command);
+    }
+    if (a.hold_name.empty()) {
+      std::cerr << "sandboxctl: hold needs a name, or a command after --\n";
+      return 2;
+    }
+    return Report(client.Call(http::verb::post, base + "/holds", HoldBody(a.hold_name, *seconds)));
+  }
+  if (c.unhold->parsed()) {
+    // The name goes into the path: only what the API accepts anyway.
+    for (char ch : a.hold_name) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') {
+        std::cerr << "sandboxctl: hold name may only contain letters, digits, '-', '_' and '.'\n";
+        return 2;
+      }
+    }
+    return Report(client.Call(http::verb::delete_, base + "/holds/" + a.hold_name));
+  }
+  if (c.holds->parsed()) return Report(client.Call(http::verb::get, base + "/holds"));
   if (c.runs->parsed()) {
     std::string q = "/api/jobs/idle-enforcer/runs";
     if (a.limit > 0) q += "?limit=" + std::to_string(a.limit);
@@ -239,8 +354,22 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Args args;
   const Commands commands = AddCommands(app, args);
+  // Everything after `--` is a command to run (hold … -- command), not
+  // arguments for sandboxctl.
+  int own = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      own = i;
+      args.command.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
+  if (own < argc && args.command.empty()) {
+    std::cerr << "sandboxctl: nothing to run after --\n";
+    return 2;
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(own, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -248,6 +377,10 @@ int main(int argc, char** argv) {
   auto parsed = boost::urls::parse_uri(args.url);
   if (!parsed || parsed->scheme() != "http") {
     std::cerr << "sandboxctl: --url must be http://host:port\n";
+    return 2;
+  }
+  if (!args.command.empty() && !commands.hold->parsed()) {
+    std::cerr << "sandboxctl: only `hold` runs a command after --\n";
     return 2;
   }
   Client client{std::string(parsed->host()),

@@ -19,6 +19,8 @@ std::string_view EventTypeName(EventType t) {
     case EventType::kCreateFailed: return "create_failed";
     case EventType::kActivity: return "activity";
     case EventType::kSettingsChanged: return "settings_changed";
+    case EventType::kHoldPlaced: return "hold_placed";
+    case EventType::kHoldReleased: return "hold_released";
   }
   return "unknown";
 }

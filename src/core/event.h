@@ -31,6 +31,8 @@ enum class EventType {
   kCreateFailed,     // provider create failed: KILLED with lastError
   kActivity,         // activity moved lastActivityAt (no history row)
   kSettingsChanged,  // idle timeout changed (no status change)
+  kHoldPlaced,       // a busy hold placed or renewed (STARTING/RUNNING only)
+  kHoldReleased,     // a busy hold removed
 };
 
 // Who caused an event. kPreview: traffic through the preview gateway (its
@@ -58,6 +60,8 @@ struct LifecycleEvent {
   std::optional<int64_t> idle_timeout_s;  // kCreateRequested, kSettingsChanged
   std::optional<std::string> template_name;  // kCreateRequested
   Metadata metadata;  // kCreateRequested, kCreated
+  std::string hold_name;                // kHoldPlaced, kHoldReleased
+  std::optional<SystemTime> hold_until;  // kHoldPlaced: when the hold expires
 };
 
 }  // namespace sbx::core

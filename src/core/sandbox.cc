@@ -1,5 +1,7 @@
 #include "core/sandbox.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace sbx::core {
@@ -26,7 +28,9 @@ Result<SandboxStatus> ParseStatus(std::string_view name) {
 
 std::optional<SystemTime> PauseAt(const Sandbox& s) {
   if (s.status != SandboxStatus::kRunning) return std::nullopt;
-  return s.last_activity_at + std::chrono::seconds(s.idle_timeout_s);
+  SystemTime at = s.last_activity_at + std::chrono::seconds(s.idle_timeout_s);
+  for (const auto& [name, expires_at] : s.holds) at = std::max(at, expires_at);
+  return at;
 }
 
 bool IsIdleDue(const Sandbox& s, SystemTime now) {

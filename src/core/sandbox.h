@@ -29,6 +29,11 @@ struct LastError {
 
 using Metadata = std::map<std::string, std::string>;
 
+// Busy holds: named, expiring keep-alives (POST …/sandbox/holds), by name,
+// each with the instant it expires. While one is unexpired the sandbox's
+// pauseAt is at least its expiry.
+using Holds = std::map<std::string, SystemTime>;
+
 // One project's current sandbox. A project has at most one; when it is killed
 // the record stays (status KILLED) until a wake or create replaces it.
 struct Sandbox {
@@ -49,12 +54,16 @@ struct Sandbox {
   // Provider-side end of life (E2B `set_timeout`), when known.
   std::optional<SystemTime> provider_end_at;
   Metadata metadata;
+  // Placed while STARTING or RUNNING; an expired one is dropped at the next
+  // write, and every hold ends when the sandbox is paused or killed.
+  Holds holds;
 
   friend bool operator==(const Sandbox&, const Sandbox&) = default;
 };
 
 // When the enforcer will pause the sandbox absent new activity: last activity
-// plus the idle timeout, only while RUNNING.
+// plus the idle timeout, or the latest hold's expiry if that is later; only
+// while RUNNING.
 std::optional<SystemTime> PauseAt(const Sandbox& s);
 // True when the sandbox is RUNNING and `now` has reached PauseAt.
 bool IsIdleDue(const Sandbox& s, SystemTime now);

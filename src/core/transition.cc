@@ -35,7 +35,11 @@ Result<SandboxStatus> NextStatus(std::optional<SandboxStatus> from, EventType ty
     case EventType::kUnknown:
     case EventType::kActivity:
     case EventType::kSettingsChanged:
+    case EventType::kHoldReleased:
       return f;
+    case EventType::kHoldPlaced:
+      if (f == S::kStarting || f == S::kRunning) return f;
+      break;
     // Commands are only allowed from specific states.
     case EventType::kCreateRequested:
       if (f == S::kKilled) return S::kStarting;
@@ -126,6 +130,15 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
       break;
   }
   if (next_status == S::kKilled) next.url.reset();
+  // Holds: expired ones go at every write; a pause or kill ends them all.
+  std::erase_if(next.holds, [&](const auto& hold) { return hold.second <= now; });
+  if (event.type == EventType::kHoldPlaced && event.hold_until) {
+    next.holds[event.hold_name] = TruncateToMillis(*event.hold_until);
+  }
+  if (event.type == EventType::kHoldReleased) next.holds.erase(event.hold_name);
+  if (next_status == S::kPaused || next_status == S::kPausing || next_status == S::kKilled) {
+    next.holds.clear();
+  }
   // Ordering is among provider facts only: activity and sandboxd's commands
   // must not make a provider's event look stale.
   if (IsProviderFact(event.type)) {

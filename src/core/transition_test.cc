@@ -15,7 +15,8 @@ constexpr E kAllEvents[] = {E::kCreated,        E::kResumed,       E::kUpdated,
                             E::kPaused,         E::kKilled,        E::kCheckpointed,
                             E::kUnknown,        E::kCreateRequested, E::kWakeRequested,
                             E::kPauseRequested, E::kPauseFailed,   E::kResumeFailed,
-                            E::kCreateFailed,   E::kActivity,      E::kSettingsChanged};
+                            E::kCreateFailed,   E::kActivity,      E::kSettingsChanged,
+                            E::kHoldPlaced,     E::kHoldReleased};
 
 // The whole table, written out: (from, event) -> to, or absent = rejected.
 const std::map<std::pair<S, E>, S>& Table() {
@@ -40,13 +41,15 @@ const std::map<std::pair<S, E>, S>& Table() {
       {{S::kPausing, E::kPauseFailed}, S::kRunning},
       {{S::kStarting, E::kResumeFailed}, S::kPaused},
       {{S::kStarting, E::kCreateFailed}, S::kKilled},
+      {{S::kStarting, E::kHoldPlaced}, S::kStarting},
+      {{S::kRunning, E::kHoldPlaced}, S::kRunning},
   };
   return *t;
 }
 
 bool KeepsStatus(E e) {
   return e == E::kUpdated || e == E::kCheckpointed || e == E::kUnknown || e == E::kActivity ||
-         e == E::kSettingsChanged;
+         e == E::kSettingsChanged || e == E::kHoldReleased;
 }
 
 TEST(TransitionTest, EveryStatusTimesEveryEvent) {
@@ -113,6 +116,55 @@ TEST(ApplyEventTest, ActivityMovesLastActivityAndVersionOnly) {
   // Activity never moves the clock backwards.
   auto older = ApplyEvent(*next, {.id = "b", .type = E::kActivity, .timestamp = T(50)}, T(101));
   EXPECT_EQ(older->last_activity_at, T(100));
+}
+
+LifecycleEvent Hold(const std::string& name, int64_t until_s, int64_t at_s) {
+  return {.id = "h-" + name,
+          .type = E::kHoldPlaced,
+          .timestamp = T(at_s),
+          .hold_name = name,
+          .hold_until = T(until_s)};
+}
+
+TEST(ApplyEventTest, AHoldPutsPauseAtAtItsExpiryUntilItExpiresOrIsReleased) {
+  // Idle timeout 180 s from T(0): pauseAt T(180) without holds.
+  auto held = ApplyEvent(Running(), Hold("build", 600, 10), T(10));
+  ASSERT_TRUE(held.ok()) << held.error().ToString();
+  EXPECT_EQ(held->holds, (Holds{{"build", T(600)}}));
+  EXPECT_EQ(*PauseAt(*held), T(600));
+  EXPECT_FALSE(IsIdleDue(*held, T(599)));
+  EXPECT_TRUE(IsIdleDue(*held, T(600)));
+  // A shorter hold changes nothing; activity past the hold wins.
+  auto two = ApplyEvent(*held, Hold("test", 100, 20), T(20));
+  EXPECT_EQ(*PauseAt(*two), T(600));
+  auto active = ApplyEvent(*two, {.id = "a", .type = E::kActivity, .timestamp = T(500)}, T(500));
+  EXPECT_EQ(*PauseAt(*active), T(680));
+  // Renewing replaces the expiry; releasing removes the hold.
+  auto renewed = ApplyEvent(*two, Hold("build", 900, 30), T(30));
+  EXPECT_EQ(*PauseAt(*renewed), T(900));
+  auto released = ApplyEvent(
+      *renewed, {.id = "r", .type = E::kHoldReleased, .timestamp = T(40), .hold_name = "build"},
+      T(40));
+  EXPECT_EQ(released->holds, (Holds{{"test", T(100)}}));
+  EXPECT_EQ(*PauseAt(*released), T(180));
+  // An expired hold is gone at the next write.
+  auto later =
+      ApplyEvent(*released, {.id = "a2", .type = E::kActivity, .timestamp = T(150)}, T(150));
+  EXPECT_TRUE(later->holds.empty());
+}
+
+TEST(ApplyEventTest, PauseAndKillEndEveryHoldAndNoneCanBePlacedWhilePaused) {
+  auto held = ApplyEvent(Running(), Hold("build", 600, 10), T(10));
+  auto pausing = ApplyEvent(*held, {.id = "p", .type = E::kPauseRequested, .timestamp = T(20)},
+                            T(20));
+  ASSERT_TRUE(pausing.ok());
+  EXPECT_TRUE(pausing->holds.empty());
+  auto killed = ApplyEvent(*held, {.id = "k", .type = E::kKilled, .timestamp = T(20)}, T(20));
+  EXPECT_TRUE(killed->holds.empty());
+  auto paused = ApplyEvent(*held, {.id = "q", .type = E::kPaused, .timestamp = T(20)}, T(20));
+  auto refused = ApplyEvent(*paused, Hold("late", 600, 30), T(30));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(ApplyEventTest, PausedClearsPauseAtAndResumeRestartsIdleClock) {

@@ -65,6 +65,20 @@ Status ValidateProjectId(std::string_view id) {
   return OkStatus();
 }
 
+Status ValidateHoldName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxHoldNameBytes) {
+    return InvalidArgument(fmt::format("hold name must be 1 to {} characters", kMaxHoldNameBytes));
+  }
+  if (name == "." || name == "..") return InvalidArgument("hold name cannot be \".\" or \"..\"");
+  for (char c : name) {
+    if (!IsNameChar(c)) {
+      return InvalidArgument(fmt::format(
+          "hold name \"{}\" may only contain letters, digits, '-', '_' and '.'", name));
+    }
+  }
+  return OkStatus();
+}
+
 Status ValidateProviderId(std::string_view what, std::string_view id) {
   if (id.empty() || id.size() > 128) {
     return InvalidArgument(fmt::format("{} must be 1 to 128 characters", what));

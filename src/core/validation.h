@@ -24,6 +24,10 @@ inline constexpr size_t kMaxMetadataBytes = 8192;  // all keys and values togeth
 // kInvalidArgument naming the rule otherwise.
 Status ValidateProjectId(std::string_view id);
 
+// Busy hold names: 1 to 64 characters of [A-Za-z0-9._-], not "." or "..".
+inline constexpr size_t kMaxHoldNameBytes = 64;
+Status ValidateHoldName(std::string_view name);
+
 // Ids that a provider gives (sandbox ids, event ids): 1 to 128 characters of
 // [A-Za-z0-9._-]. `what` names the id in the message. kInvalidArgument otherwise.
 Status ValidateProviderId(std::string_view what, std::string_view id);

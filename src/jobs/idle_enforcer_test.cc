@@ -60,6 +60,39 @@ TEST_F(IdleEnforcerTest, ActivityAtTwoFiftyNineMovesTheDeadline) {
   EXPECT_EQ(h_.provider.pause_calls(), 1);
 }
 
+TEST_F(IdleEnforcerTest, AHoldKeepsTheSandboxAwakeUntilItExpires) {
+  StartEnforcer({.schedule = "@every 1m"});
+  Create("p1");
+  AdvanceAndRun(h_.io, h_.clock, 1min);
+  auto held = RunSync(h_.io, h_.lifecycle.PlaceHold("p1", "build", 10min));
+  ASSERT_TRUE(held.ok()) << held.error().ToString();
+  // Neither the exact timer at 3 min nor the minutely sweep pauses it.
+  AdvanceAndRun(h_.io, h_.clock, 10min - 1s);
+  EXPECT_EQ(h_.provider.pause_calls(), 0);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kRunning);
+  // Idle for longer than its timeout when the hold expires: paused then.
+  AdvanceAndRun(h_.io, h_.clock, 1s);
+  EXPECT_EQ(h_.provider.pause_calls(), 1);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kPaused);
+}
+
+TEST_F(IdleEnforcerTest, AReleasedHoldLetsTheIdleTimeoutPauseAtOnce) {
+  StartEnforcer({.schedule = "@every 1h"});
+  Create("p1");
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.PlaceHold("p1", "build", 1h)).ok());
+  AdvanceAndRun(h_.io, h_.clock, 5min);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kRunning);
+  auto released = RunSync(h_.io, h_.lifecycle.ReleaseHold("p1", "build"));
+  ASSERT_TRUE(released.ok()) << released.error().ToString();
+  AdvanceAndRun(h_.io, h_.clock, 10ms);
+  EXPECT_EQ(StatusOf("p1"), SandboxStatus::kPaused);
+  // Gone: a second release is kNotFound, and a paused sandbox takes no hold.
+  EXPECT_EQ(RunSync(h_.io, h_.lifecycle.ReleaseHold("p1", "build")).error().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(RunSync(h_.io, h_.lifecycle.PlaceHold("p1", "build", 1h)).error().code(),
+            StatusCode::kFailedPrecondition);
+}
+
 TEST_F(IdleEnforcerTest, ShorterTimeoutSetLaterIsHonoured) {
   StartEnforcer({.schedule = "@every 1h"});
   Create("p1");

@@ -23,6 +23,17 @@ bool WritesHistory(EventType t) {
   return t != EventType::kActivity && t != EventType::kSettingsChanged;
 }
 
+// An applied event's history detail: the error it reports, or the hold it
+// places or releases.
+std::string Detail(const LifecycleEvent& e) {
+  if (e.error) return e.error->message;
+  if (e.type == EventType::kHoldPlaced && e.hold_until) {
+    return fmt::format("{} until {}", e.hold_name, FormatRfc3339(*e.hold_until));
+  }
+  if (e.type == EventType::kHoldReleased) return e.hold_name;
+  return "";
+}
+
 std::string TypeText(const LifecycleEvent& e) {
   return e.raw_type.empty() ? std::string(core::EventTypeName(e.type)) : e.raw_type;
 }
@@ -255,7 +266,7 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
     std::optional<store::HistoryRow> row;
     if (WritesHistory(event.type)) {
       row = HistoryRowFor(event, project, Outcome::kApplied, next.updated_at, next.status,
-                          event.error ? event.error->message : "");
+                          Detail(event));
       if (!next.sandbox_id.empty()) row->sandbox_id = next.sandbox_id;
     }
     const int64_t expected = current ? current->version : 0;

@@ -377,6 +377,58 @@ net::awaitable<Result<Sandbox>> Lifecycle::SetIdleTimeout(const std::string& pro
   co_return *r->sandbox;
 }
 
+net::awaitable<Result<Sandbox>> Lifecycle::PlaceHold(const std::string& project_id,
+                                                     std::string name, std::chrono::seconds ttl) {
+  if (ttl <= std::chrono::seconds(0) || ttl > options_.max_hold_ttl) {
+    co_return InvalidArgument(fmt::format("ttlSeconds must be between 1 and {} (--max-hold-ttl)",
+                                          options_.max_hold_ttl.count()));
+  }
+  LifecycleEvent ev = Command(EventType::kHoldPlaced, project_id, EventSource::kApi);
+  ev.hold_name = name;
+  ev.hold_until = TruncateToMillis(clock_.Now() + ttl);
+  const size_t max_holds = options_.max_holds;
+  const SystemTime now = clock_.Now();
+  Precondition room = [name, max_holds, now](const Sandbox& current) -> Status {
+    if (current.status != SandboxStatus::kStarting && current.status != SandboxStatus::kRunning) {
+      return FailedPrecondition(
+          fmt::format("sandbox of project {} is {}: holds keep a running sandbox awake; wake it "
+                      "first",
+                      current.project_id, core::StatusName(current.status)));
+    }
+    size_t live = 0;
+    for (const auto& [n, expires_at] : current.holds) {
+      if (n != name && expires_at > now) ++live;
+    }
+    if (live >= max_holds) {
+      return FailedPrecondition(fmt::format(
+          "sandbox of project {} already has {} holds (the most one sandbox may have)",
+          current.project_id, max_holds));
+    }
+    return OkStatus();
+  };
+  auto r = co_await Apply(ev, room);
+  if (!r.ok()) co_return r.error();
+  co_return *r->sandbox;
+}
+
+net::awaitable<Result<Sandbox>> Lifecycle::ReleaseHold(const std::string& project_id,
+                                                       std::string name) {
+  LifecycleEvent ev = Command(EventType::kHoldReleased, project_id, EventSource::kApi);
+  ev.hold_name = name;
+  const SystemTime now = clock_.Now();
+  Precondition held = [name, now](const Sandbox& current) -> Status {
+    auto it = current.holds.find(name);
+    if (it == current.holds.end() || it->second <= now) {
+      return NotFound(
+          fmt::format("sandbox of project {} has no hold named \"{}\"", current.project_id, name));
+    }
+    return OkStatus();
+  };
+  auto r = co_await Apply(ev, held);
+  if (!r.ok()) co_return r.error();
+  co_return *r->sandbox;
+}
+
 net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& project_id,
                                                         std::chrono::seconds ttl) {
   auto current = read_model_.Get(project_id);

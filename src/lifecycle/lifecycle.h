@@ -44,6 +44,11 @@ struct LifecycleOptions {
   // names once they started this long ago (reconcile.h PlanOrphans); zero
   // disables it.
   std::chrono::seconds orphan_grace = std::chrono::minutes(10);
+  // Busy holds: the longest a hold may be placed for (--max-hold-ttl; a
+  // forgotten hold cannot keep a sandbox up for longer) and how many one
+  // sandbox may have.
+  std::chrono::seconds max_hold_ttl = std::chrono::hours(24);
+  size_t max_holds = 16;
 };
 
 struct CreateOptions {
@@ -126,6 +131,17 @@ class Lifecycle {
   // Changes the idle timeout (seconds, > 0).
   net::awaitable<Result<core::Sandbox>> SetIdleTimeout(const std::string& project_id,
                                                        int64_t idle_timeout_s);
+
+  // Places (or renews) the busy hold `name` until now + `ttl`: the enforcer
+  // does not pause the sandbox before the hold expires. Only while STARTING
+  // or RUNNING (else kFailedPrecondition); at most options.max_holds holds
+  // per sandbox, `ttl` within (0, options.max_hold_ttl] (kInvalidArgument).
+  net::awaitable<Result<core::Sandbox>> PlaceHold(const std::string& project_id,
+                                                  std::string name, std::chrono::seconds ttl);
+  // Removes the hold `name`; kNotFound when the sandbox has no such
+  // unexpired hold.
+  net::awaitable<Result<core::Sandbox>> ReleaseHold(const std::string& project_id,
+                                                    std::string name);
 
   // The enforcer's step for one sandbox: pauses it if it is RUNNING and idle
   // past its pauseAt, re-checked atomically with the claim (activity that

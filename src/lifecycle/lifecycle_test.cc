@@ -219,6 +219,36 @@ TEST(LifecycleTest, ActivityIsDurableAndMovesPauseAt) {
   EXPECT_EQ(*core::PauseAt(*stored), TruncateToMillis(h.clock.Now()) + 180s);
 }
 
+TEST(LifecycleTest, HoldsAreStoredWithHistoryAndBounded) {
+  Harness h({.max_hold_ttl = 1h, .max_holds = 2});
+  CreateRunning(h, "p1");
+  auto held = RunSync(h.io, h.lifecycle.PlaceHold("p1", "build", 10min));
+  ASSERT_TRUE(held.ok()) << held.error().ToString();
+  const SystemTime until = TruncateToMillis(h.clock.Now() + 10min);
+  EXPECT_EQ(held->holds, (core::Holds{{"build", until}}));
+  // Durable (a restart or another replica reads it back) and in history.
+  EXPECT_EQ(h.store->GetSandbox("p1")->holds, held->holds);
+  EXPECT_EQ(*core::PauseAt(*h.store->GetSandbox("p1")), until);
+  EXPECT_EQ(h.store->ListHistory("p1", 1)->front().type, "hold_placed");
+  // Bounds: ttl within (0, max_hold_ttl], at most max_holds live holds.
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PlaceHold("p1", "x", 0s)).error().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PlaceHold("p1", "x", 1h + 1s)).error().code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.PlaceHold("p1", "test", 1h)).ok());
+  auto third = RunSync(h.io, h.lifecycle.PlaceHold("p1", "deploy", 1h));
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code(), StatusCode::kFailedPrecondition);
+  // Renewing one of them is not a third.
+  EXPECT_TRUE(RunSync(h.io, h.lifecycle.PlaceHold("p1", "build", 1h)).ok());
+  // An expired hold no longer counts.
+  h.clock.Advance(1h);
+  EXPECT_TRUE(RunSync(h.io, h.lifecycle.PlaceHold("p1", "deploy", 1min)).ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->holds.size(), 1u);
+  EXPECT_EQ(RunSync(h.io, h.lifecycle.PlaceHold("nope", "build", 1min)).error().code(),
+            StatusCode::kNotFound);
+}
+
 TEST(LifecycleTest, PauseIfIdleHonoursDeadlineAndActivity) {
   Harness h;
   CreateRunning(h, "p1");

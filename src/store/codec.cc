@@ -26,6 +26,24 @@ Result<core::Metadata> DecodeMetadata(const std::string& text) {
   return out;
 }
 
+std::string EncodeHolds(const core::Holds& holds) {
+  json::object o;
+  for (const auto& [name, expires_at] : holds) o[name] = ToUnixMillis(expires_at);
+  return json::serialize(o);
+}
+
+Result<core::Holds> DecodeHolds(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Internal("stored holds are not a JSON object");
+  core::Holds out;
+  for (const auto& [name, val] : v.get_object()) {
+    if (!val.is_int64()) return Internal("stored hold expiry is not an integer");
+    out[std::string(name)] = FromUnixMillis(val.get_int64());
+  }
+  return out;
+}
+
 std::string EncodeStrings(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) a.emplace_back(s);
@@ -100,6 +118,7 @@ std::vector<SqlValue> EncodeSandbox(const core::Sandbox& s) {
   v[C::kLastEventAtMs] = Millis(s.last_event_at);
   v[C::kProviderEndAtMs] = OrNull(s.provider_end_at, Millis);
   v[C::kMetadata] = EncodeMetadata(s.metadata);
+  v[C::kHolds] = EncodeHolds(s.holds);
   v[C::kPauseAtMs] = OrNull(core::PauseAt(s), Millis);
   return Written(schema::kSandboxes, std::move(v));
 }
@@ -127,6 +146,7 @@ Result<core::Sandbox> DecodeSandbox(RowReader& row) {
   if (auto end = row.OptInt(C::kProviderEndAtMs)) s.provider_end_at = FromUnixMillis(*end);
   SBX_RETURN_IF_ERROR(row.status());
   SBX_ASSIGN_OR_RETURN(s.metadata, DecodeMetadata(row.Text(C::kMetadata)));
+  SBX_ASSIGN_OR_RETURN(s.holds, DecodeHolds(row.Text(C::kHolds)));
   return s;
 }
 

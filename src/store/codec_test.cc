@@ -1,5 +1,6 @@
 #include "store/codec.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -65,6 +66,7 @@ Sandbox Full() {
   s.last_error = core::LastError{"pause_failed", "runc pause: exit 1", T(7)};
   s.provider_end_at = T(500);
   s.metadata["x"] = "y \"quoted\"";
+  s.holds = {{"build", T(100)}, {"deploy \"x\"", T(150)}};
   return s;
 }
 
@@ -74,20 +76,23 @@ TEST(SchemaTest, ListsNameTheColumnsEachWayInOrder) {
   EXPECT_EQ(schema::WriteList(schema::kJobRuns),
             "job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, errors");
   EXPECT_EQ(schema::WriteParams(schema::kJobRuns, '$'), "$1, $2, $3, $4, $5, $6, $7, $8");
-  EXPECT_EQ(schema::WriteCount(schema::kSandboxes), 17);
+  EXPECT_EQ(schema::WriteCount(schema::kSandboxes), 18);
+  EXPECT_EQ(schema::TypedParams(schema::kJobRuns, 3),
+            "$3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, "
+            "$10::text");
   EXPECT_EQ(schema::ReadList(schema::kSandboxes).find("pause_at_ms"), std::string::npos);
   EXPECT_NE(schema::WriteList(schema::kSandboxes).find(", pause_at_ms"), std::string::npos);
   EXPECT_EQ(schema::UpdateAssignments(schema::kProcessedEvents, '?'), "processed_at_ms = ?2");
   const std::string set = schema::UpdateAssignments(schema::kSandboxes, '?');
   EXPECT_TRUE(set.starts_with("sandbox_id = ?2, status = ?3, url = ?4, ")) << set;
-  EXPECT_TRUE(set.ends_with(", metadata = ?16, pause_at_ms = ?17")) << set;
+  EXPECT_TRUE(set.ends_with(", metadata = ?16, holds = ?17, pause_at_ms = ?18")) << set;
 }
 
 TEST(SqlTest, StatementsDifferOnlyInHowParametersAreNumbered) {
   const SqlStatements& sqlite = Statements(Dialect::kSqlite);
   const SqlStatements& postgres = Statements(Dialect::kPostgres);
   EXPECT_TRUE(postgres.update_sandbox.ends_with(
-      "pause_at_ms = $17 WHERE project_id = $1 AND version = $18"))
+      "pause_at_ms = $18 WHERE project_id = $1 AND version = $19"))
       << postgres.update_sandbox;
   EXPECT_EQ(sqlite.get_sandbox, "SELECT " + schema::ReadList(schema::kSandboxes) +
                                     " FROM sandboxes WHERE project_id = ?1");
@@ -136,13 +141,15 @@ TEST(CodecTest, EncodeSandboxWritesEveryColumnInWriteListOrder) {
   using C = schema::SandboxColumn;
   const Sandbox s = Full();
   const std::vector<SqlValue> v = EncodeSandbox(s);
-  ASSERT_EQ(v.size(), 17u);
+  ASSERT_EQ(v.size(), 18u);
   EXPECT_EQ(v[C::kProjectId], SqlValue("p1"));
   EXPECT_EQ(v[C::kStatus], SqlValue("RUNNING"));
   EXPECT_EQ(v[C::kLastActivityAtMs], SqlValue(ToUnixMillis(T(10))));
   EXPECT_EQ(v[C::kLastErrorCode], SqlValue("pause_failed"));
   EXPECT_EQ(v[C::kProviderEndAtMs], SqlValue(ToUnixMillis(T(500))));
   EXPECT_EQ(v[C::kMetadata], SqlValue(R"({"projectId":"p1","x":"y \"quoted\""})"));
+  EXPECT_EQ(v[C::kHolds], SqlValue(fmt::format(R"({{"build":{},"deploy \"x\"":{}}})",
+                                                ToUnixMillis(T(100)), ToUnixMillis(T(150)))));
   EXPECT_EQ(v[C::kPauseAtMs], SqlValue(ToUnixMillis(T(10 + 180))));
 }
 
@@ -181,6 +188,9 @@ TEST(CodecTest, DecodeSandboxRefusesWhatItDoesNotWrite) {
   auto metadata = decode(C::kMetadata, "[\"not\", \"an object\"]");
   ASSERT_FALSE(metadata.ok());
   EXPECT_EQ(metadata.error().message(), "stored metadata is not a JSON object");
+  auto holds = decode(C::kHolds, R"({"build":"soon"})");
+  ASSERT_FALSE(holds.ok());
+  EXPECT_EQ(holds.error().message(), "stored hold expiry is not an integer");
   auto version = decode(C::kVersion, "three");
   ASSERT_FALSE(version.ok());
   EXPECT_EQ(version.error().message(), "column 9 is not an integer");

@@ -31,6 +31,7 @@ struct Column {
   bool nullable;
   Access access;
   std::string_view meaning;
+  int since = 1;  // the schema version that added the column
 };
 
 struct Table {
@@ -53,7 +54,7 @@ struct Index {
 // The schema version this description is at: each backend's migration list
 // has this many entries, and a database at an older version holds only the
 // tables and indexes whose `since` is not above its version.
-inline constexpr int kVersion = 2;
+inline constexpr int kVersion = 3;
 
 // Every time is in Unix milliseconds (UTC), every duration says its unit.
 
@@ -62,7 +63,7 @@ struct SandboxColumn {
   enum : int {
     kProjectId, kSandboxId, kStatus, kUrl, kTemplate, kIdleTimeoutS, kLastActivityAtMs,
     kCreatedAtMs, kUpdatedAtMs, kVersion, kLastErrorCode, kLastErrorMessage, kLastErrorAtMs,
-    kLastEventAtMs, kProviderEndAtMs, kMetadata, kPauseAtMs,
+    kLastEventAtMs, kProviderEndAtMs, kMetadata, kHolds, kPauseAtMs,
   };
 };
 inline constexpr Column kSandboxColumns[] = {
@@ -98,6 +99,8 @@ inline constexpr Column kSandboxColumns[] = {
      Access::kReadWrite, "the provider's end of life for the sandbox, NULL when unknown"},
     {SandboxColumn::kMetadata, "metadata", Type::kText, false, Access::kReadWrite,
      "the project's metadata: a JSON object of strings"},
+    {SandboxColumn::kHolds, "holds", Type::kText, false, Access::kReadWrite,
+     "busy holds: a JSON object of hold name to expiry (Unix ms)", /*since=*/3},
     {SandboxColumn::kPauseAtMs, "pause_at_ms", Type::kBigint, true, Access::kWriteOnly,
      "core::PauseAt: last activity + idle timeout while RUNNING, else NULL; the idle sweep's "
      "index (ListIdleDue)"},

@@ -48,6 +48,7 @@ constexpr int kGracefulShutdownPorts = 44900;
 constexpr int kOneDataDirPorts = 45000;
 constexpr int kAbusePorts = 45100;
 constexpr int kGivenTokenPorts = 45200;
+constexpr int kHoldsPorts = 45300;
 
 // With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
 // 2 s after its last activity; this is the slack we allow on top.
@@ -622,6 +623,66 @@ TEST_F(DaemonTest, SetIdleTimeout) {
   ASSERT_TRUE(history) << why;
   EXPECT_EQ(FindEvent(*history, "pause_requested", "enforcer"), nullptr) << Dump(*history);
   EXPECT_EQ(d.RuncStatus(created->sandbox_id), "running");
+}
+
+// Busy holds on the real daemon: a hold outlives the idle timeout and a
+// restart; releasing it lets the enforcer pause; `hold -- command` holds for
+// as long as the command runs and passes its exit code on.
+TEST_F(DaemonTest, HoldsKeepASandboxAwakeAcrossARestart) {
+  Daemon d({.first_port = kHoldsPorts});  // --idle-timeout 2s, sweep every second
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  auto created = CtlSandbox(d, {"create", "demo"}, &why);
+  ASSERT_TRUE(created) << why;
+  CommandResult hold = d.Ctl({"hold", "demo", "build", "--for", "1h"});
+  ASSERT_EQ(hold.exit_code, 0) << hold.err;
+  EXPECT_NE(hold.out.find("\"name\":\"build\""), std::string::npos) << hold.out;
+  SleepFor(2s + kPauseSlack);
+  auto held = d.Get("demo", &why);
+  ASSERT_TRUE(held) << why;
+  EXPECT_EQ(held->status, "RUNNING");
+  ASSERT_TRUE(d.Stop());
+  ASSERT_TRUE(d.Start());
+  SleepFor(2s + 1s);
+  auto restarted = d.Get("demo", &why);
+  ASSERT_TRUE(restarted) << why;
+  EXPECT_EQ(restarted->status, "RUNNING") << "the hold did not survive the restart";
+  CommandResult list = d.Ctl({"holds", "demo"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"build\""), std::string::npos) << list.out;
+  EXPECT_EQ(d.RuncStatus(created->sandbox_id), "running");
+
+  CommandResult unhold = d.Ctl({"unhold", "demo", "build"});
+  ASSERT_EQ(unhold.exit_code, 0) << unhold.err;
+  EXPECT_TRUE(WaitFor([&] { auto s = d.Get("demo", &why); return s && s->status == "PAUSED"; },
+                      kPauseSlack))
+      << "not paused after the hold was released";
+
+  auto woken = CtlSandbox(d, {"wake", "demo", "--wait"}, &why);
+  ASSERT_TRUE(woken) << why;
+  // Runs 6 s, three idle timeouts, and exits 3. Renewed every 4 s / 3.
+  CommandResult held_run =
+      d.Ctl({"hold", "demo", "--for", "4s", "--", "sh", "-c", "sleep 6; exit 3"});
+  EXPECT_EQ(held_run.exit_code, 3) << held_run.err;
+  // Released when the command ended: idle for longer than its timeout, it
+  // pauses at once.
+  EXPECT_TRUE(WaitFor([&] { auto s = d.Get("demo", &why); return s && s->status == "PAUSED"; },
+                      kPauseSlack));
+  auto history = d.History("demo", &why);
+  ASSERT_TRUE(history) << why;
+  // Newest first: the release, then (older) the renewals back to the wake,
+  // with no pause by the enforcer among them.
+  size_t i = 0;
+  while (i < history->size() && (*history)[i].type != "hold_released") ++i;
+  ASSERT_LT(i, history->size()) << Dump(*history);
+  int renewals = 0;
+  for (; i < history->size() && (*history)[i].type != "wake_requested"; ++i) {
+    EXPECT_NE((*history)[i].type, "pause_requested") << Dump(*history);
+    renewals += (*history)[i].type == "hold_placed" ? 1 : 0;
+  }
+  EXPECT_GE(renewals, 3) << Dump(*history);  // placed, then renewed every ~1.3 s for 6 s
+  CommandResult usage = d.Ctl({"hold", "demo"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.err;
 }
 
 // What scripts rely on at start-up: stdout is exactly the URL line (they parse

@@ -45,6 +45,7 @@ constexpr int kFailoverPorts = 49000;
 constexpr int kSsePorts = 49100;
 constexpr int kFollowerActivityPorts = 49200;
 constexpr int kPostgresRestartPorts = 49300;  // .. 49499: this one creates many
+constexpr int kHoldPorts = 49500;
 
 constexpr int kReplicas = 3;
 constexpr char kToken[] = "replicas-test-token-5f0c1e9a7b3d";
@@ -505,6 +506,45 @@ TEST_F(ReplicasTest, ActivityOnFollowerPreventsPause) {
   Report("activity: after the last activity, claimed " + std::to_string(claimed_after_ms) +
          " ms after lastActivityAt, seen PAUSED " + std::to_string(paused_after_ms) +
          " ms after sending it; pause calls " + ShowCounts(by_code));
+}
+
+// A busy hold placed through one follower is in the database, so the leader
+// (another process) honours it: no pause while it lasts, past two idle
+// timeouts; released through a third replica, the sandbox pauses once.
+TEST_F(ReplicasTest, HoldOnAFollowerKeepsTheLeaderFromPausing) {
+  ASSERT_TRUE(StartCluster(kHoldPorts, kHoldPorts + 99, "3s"));
+  const int leader = Leader();
+  ASSERT_GE(leader, 0) << ShowLeaders();
+  const int follower = (leader + 1) % kReplicas;
+  const int other = (leader + 2) % kReplicas;
+  const std::string project = "held";
+  std::string why;
+  HttpResponse create = replicas_[follower]->Call(verb::post, SandboxPath(project));
+  ASSERT_EQ(create.status, 201) << create.Describe();
+  HttpResponse hold = replicas_[follower]->Call(verb::post, SandboxPath(project) + "/holds",
+                                                R"({"name":"build","ttlSeconds":60})");
+  ASSERT_EQ(hold.status, 200) << hold.Describe();
+  SleepFor(7s);  // more than two idle timeouts
+  for (int i = 0; i < kReplicas; ++i) {
+    auto s = GetOn(i, project, &why);
+    ASSERT_TRUE(s) << why;
+    EXPECT_EQ(s->status, "RUNNING") << "replica " << i + 1;
+    HttpResponse list = replicas_[i]->Call(verb::get, SandboxPath(project) + "/holds");
+    EXPECT_NE(list.body.find("\"build\""), std::string::npos) << "replica " << i + 1 << ": "
+                                                               << list.Describe();
+  }
+  ASSERT_EQ(runtime_->RequestCount(kPauseRoute), 0) << "paused although held";
+  HttpResponse release =
+      replicas_[other]->Call(verb::delete_, SandboxPath(project) + "/holds/build");
+  ASSERT_EQ(release.status, 204) << release.Describe();
+  ASSERT_TRUE(
+      WaitFor([&] { return replicas_[follower]->StatusOf(project) == "PAUSED"; }, 6s, 20ms))
+      << "still " << replicas_[follower]->StatusOf(project) << " after the hold was released";
+  SleepFor(1s);
+  EXPECT_EQ(runtime_->RequestCount(kPauseRoute), 1);
+  Report("holds: held 7 s on follower replica " + std::to_string(follower + 1) +
+         " with a 3 s idle timeout: 0 pause calls; released on replica " +
+         std::to_string(other + 1) + ": paused by leader replica " + std::to_string(leader + 1));
 }
 
 // Invariant 2 with PostgreSQL restarting under load: /readyz turns 503 while

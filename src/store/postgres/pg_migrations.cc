@@ -100,6 +100,13 @@ DROP INDEX job_runs_finished_at;
 DROP INDEX history_recorded_at;
 DROP INDEX processed_events_processed_at;
 )sql"},
+      // 3: busy holds on the sandbox record. Rows written before have none.
+      {.up = R"sql(
+ALTER TABLE sandboxes ADD COLUMN holds TEXT NOT NULL DEFAULT '{}';
+)sql",
+       .down = R"sql(
+ALTER TABLE sandboxes DROP COLUMN holds;
+)sql"},
   };
   return kMigrations;
 }

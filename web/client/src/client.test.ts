@@ -79,6 +79,21 @@ describe('SandboxClient', () => {
     expect(server.calls.at(-1)!.body).toEqual({ template: 'hello', idleTimeoutSeconds: 60 });
 
     await expect(client.recordActivity('p9')).resolves.toBeUndefined();
+    const held = await client.placeHold('p9', 'build', 600);
+    expect(server.calls.at(-1)).toMatchObject({
+      method: 'POST',
+      path: '/api/projects/p9/sandbox/holds',
+      body: { name: 'build', ttlSeconds: 600 },
+    });
+    expect(held).toMatchObject({ name: 'build', sandbox: { holds: [{ name: 'build' }] } });
+    expect(await client.listHolds('p9')).toEqual([{ name: 'build', expiresAt: held.expiresAt }]);
+    await client.releaseHold('p9', 'build');
+    expect(server.calls.at(-1)).toMatchObject({
+      method: 'DELETE',
+      path: '/api/projects/p9/sandbox/holds/build',
+    });
+    expect(await client.listHolds('p9')).toEqual([]);
+    await expect(client.releaseHold('p9', 'build')).rejects.toMatchObject({ status: 404 });
     expect((await client.pause('p9')).status).toBe('PAUSED');
     await client.kill('p9');
     expect(server.calls.at(-1)).toMatchObject({ method: 'DELETE', path: '/api/projects/p9/sandbox' });

@@ -5,7 +5,10 @@ import type {
   EnforcerRunsResponse,
   HistoryEvent,
   HistoryResponse,
+  HoldResponse,
+  HoldsResponse,
   Sandbox,
+  SandboxHold,
   SandboxListQuery,
   SandboxListResponse,
 } from './types.js';
@@ -158,6 +161,34 @@ export class SandboxClient implements SubscriptionClient {
   /** POST …/activity: keeps the sandbox alive for another idle timeout. */
   async recordActivity(projectId: string): Promise<void> {
     await this.request<void>('POST', `/api/projects/${encode(projectId)}/sandbox/activity`);
+  }
+
+  /**
+   * POST …/holds: a busy hold named `name` for `ttlSeconds` (placing the same name renews it).
+   * The enforcer does not pause the sandbox while an unexpired hold exists.
+   */
+  placeHold(projectId: string, name: string, ttlSeconds: number): Promise<HoldResponse> {
+    return this.request<HoldResponse>('POST', `/api/projects/${encode(projectId)}/sandbox/holds`, {
+      name,
+      ttlSeconds,
+    });
+  }
+
+  /** GET …/holds: the unexpired holds, by name. */
+  async listHolds(projectId: string): Promise<SandboxHold[]> {
+    const body = await this.request<HoldsResponse>(
+      'GET',
+      `/api/projects/${encode(projectId)}/sandbox/holds`,
+    );
+    return body?.holds ?? [];
+  }
+
+  /** DELETE …/holds/{name}: release a hold. */
+  async releaseHold(projectId: string, name: string): Promise<void> {
+    await this.request<void>(
+      'DELETE',
+      `/api/projects/${encode(projectId)}/sandbox/holds/${encode(name)}`,
+    );
   }
 
   /** GET /api/sandboxes?status=&limit=&cursor= */

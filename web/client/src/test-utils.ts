@@ -220,6 +220,26 @@ export function fakeServer(options: FakeServerOptions = {}) {
         ],
       });
     }
+    const hold = /^\/api\/projects\/([^/]+)\/sandbox\/holds(?:\/([^/]+))?$/.exec(path);
+    if (hold) {
+      const id = decodeURIComponent(hold[1]!);
+      const existing = sandboxes.get(id);
+      if (!existing) return error(404, 'not_found', `project ${id} has no sandbox`);
+      const holds = existing.holds ?? [];
+      if (!hold[2] && method === 'POST') {
+        const b = body as { name: string; ttlSeconds: number };
+        const expiresAt = new Date(Date.parse('2026-01-01T00:00:00Z') + b.ttlSeconds * 1000).toISOString();
+        const next = [...holds.filter((h) => h.name !== b.name), { name: b.name, expiresAt }];
+        return json(200, { name: b.name, expiresAt, sandbox: change(id, { holds: next }) });
+      }
+      if (!hold[2] && method === 'GET') return json(200, { holds });
+      if (hold[2] && method === 'DELETE') {
+        const name = decodeURIComponent(hold[2]);
+        if (!holds.some((h) => h.name === name)) return error(404, 'not_found', `no hold ${name}`);
+        change(id, { holds: holds.filter((h) => h.name !== name) });
+        return json(204);
+      }
+    }
     const m = /^\/api\/projects\/([^/]+)\/sandbox(?:\/(activity|wake|pause|history))?$/.exec(path);
     if (m) {
       const id = decodeURIComponent(m[1]!);

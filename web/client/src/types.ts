@@ -37,13 +37,32 @@ export interface Sandbox {
   template: string;
   idleTimeoutSeconds: number;
   lastActivityAt: string | null;
-  /** When the enforcer will pause it absent new activity; null unless RUNNING. */
+  /**
+   * When the enforcer will pause it absent new activity (the latest busy hold's expiry if later);
+   * null unless RUNNING.
+   */
   pauseAt: string | null;
   createdAt: string;
   updatedAt: string;
   /** Increments on every change: the newest version wins. */
   version: number;
   lastError: SandboxLastError | null;
+  /** Busy holds (POST …/sandbox/holds), by name; absent from older servers. */
+  holds?: SandboxHold[];
+}
+
+export interface SandboxHold {
+  name: string;
+  expiresAt: string;
+}
+
+/** POST …/holds answers the hold and the sandbox after it. */
+export interface HoldResponse extends SandboxHold {
+  sandbox: Sandbox;
+}
+
+export interface HoldsResponse {
+  holds: SandboxHold[];
 }
 
 export interface CreateSandboxRequest {
