@@ -22,6 +22,7 @@ struct EventStreams::Stream {
   bool reader_done = false;
   bool shutdown = false;  // end with kShutdownFrame
   std::string session;      // the cookie's session id; "" for a bearer token
+  std::optional<SystemTime> warned_for;  // the pauseAt its last pause_pending was about
   bool signed_out = false;  // end with kSignedOutFrame
   int64_t subscription = 0;
   std::unique_ptr<Timer> wake;
@@ -154,6 +155,26 @@ SteadyTime EventStreams::NextHeartbeat(const std::string& project, SteadyTime no
   return it == last_heartbeat_.end() ? now : it->second + interval;
 }
 
+EventStreams::Warning EventStreams::PauseWarning(Stream& st) const {
+  if (options_.pause_warning <= std::chrono::milliseconds(0)) return {};
+  auto s = lifecycle_.Get(st.project);
+  if (!s.ok()) return {};
+  auto pause_at = core::PauseAt(*s);
+  if (!pause_at || st.warned_for == pause_at) return {};
+  const SystemTime warn_at = *pause_at - options_.pause_warning;
+  // Only after as long an idle stretch as the warning itself.
+  if (warn_at <= s->last_activity_at) return {};
+  const SystemTime now = clock_.Now();
+  if (now >= *pause_at) return {};
+  if (now < warn_at) return {.due = clock_.SteadyNow() + (warn_at - now)};
+  st.warned_for = pause_at;
+  boost::json::object o;
+  o["projectId"] = st.project;
+  o["pauseAt"] = FormatRfc3339(*pause_at);
+  o["secondsLeft"] = std::chrono::ceil<std::chrono::seconds>(*pause_at - now).count();
+  return {.frame = fmt::format("event: pause_pending\ndata: {}\n\n", boost::json::serialize(o))};
+}
+
 net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& writer) {
   SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
   while (!st.closed) {
@@ -190,6 +211,14 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
       continue;
     }
     SteadyTime deadline = next_keepalive;
+    Warning warning = PauseWarning(st);
+    if (!warning.frame.empty()) {
+      metrics_.Inc("sandboxd_pause_warnings_total", {}, 1,
+                   "pause_pending frames sent on event streams");
+      if (!co_await writer.Write(warning.frame)) co_return;
+      continue;
+    }
+    if (warning.due) deadline = std::min(deadline, *warning.due);
     if (options_.presence) {
       const SteadyTime due = NextHeartbeat(st.project, now);
       if (due <= now) {

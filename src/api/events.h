@@ -10,6 +10,14 @@
 // revoked or expired (checked at every keep-alive, so within `keepalive` plus
 // the session cache's revalidation time when signed out on another replica).
 //
+// Pause warning: `pause_warning` before a RUNNING sandbox's pauseAt, each
+// stream gets one `event: pause_pending` frame for that pauseAt (data:
+// projectId, pauseAt, secondsLeft), provided the sandbox has by then been
+// idle for at least as long (no warning at all when the idle timeout is not
+// longer than the warning). New activity or a hold moves pauseAt and so starts
+// a new episode; a `sandbox` frame with a later pauseAt or another status ends
+// the warning. A pause asked for through the API is not warned about.
+//
 // Presence policy: an open stream means someone is looking at the project.
 // While a project has open streams and its sandbox is STARTING or RUNNING,
 // sandboxd records activity for it every `presence_interval` (at most a third
@@ -39,6 +47,8 @@ struct EventStreamOptions {
   std::chrono::seconds keepalive{15};             // comment line interval
   bool presence = true;                           // open streams keep the sandbox awake
   std::chrono::seconds max_presence_interval{60}; // heartbeat at most this far apart
+  // `event: pause_pending` this long before an idle pause; zero: none.
+  std::chrono::milliseconds pause_warning{30'000};
 };
 
 class EventStreams {
@@ -65,6 +75,13 @@ class EventStreams {
   net::awaitable<void> Close(std::shared_ptr<Stream> st, http_server::StreamWriter& writer);
   // When the project's next presence heartbeat is due.
   SteadyTime NextHeartbeat(const std::string& project, SteadyTime now) const;
+  // When the stream's next pause warning is due (nullopt: none to give), or
+  // the frame to send now (a non-empty string).
+  struct Warning {
+    std::optional<SteadyTime> due;
+    std::string frame;
+  };
+  Warning PauseWarning(Stream& st) const;
   net::awaitable<void> Heartbeat(const std::string& project, bool closing);
   // Ends the streams of session `id` (on io_).
   void EndSession(const std::string& id);

@@ -174,6 +174,54 @@ TEST_F(EventsTest, RequiresTokenOrCookieAndAKnownProject) {
   ASSERT_TRUE(Pump([&] { return Count(k.received, "event: sandbox") == 1; }));
 }
 
+// p1's idle timeout is 30 s; the warning 10 s.
+TEST_F(EventsTest, PausePendingArrivesOnceBeforeEachIdlePauseAndNotForAManualOne) {
+  Start({.keepalive = 1h, .presence = false, .pause_warning = 10s});
+  Client& c = Open();
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: sandbox") == 1; }));
+  const SystemTime pause_at = *core::PauseAt(*h_.lifecycle.Get("p1"));
+  AdvanceAndRun(h_.io, h_.clock, 19s);
+  Pump([] { return false; }, 10);
+  EXPECT_EQ(Count(c.received, "event: pause_pending"), 0u) << c.received;
+  AdvanceAndRun(h_.io, h_.clock, 1s);
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: pause_pending") == 1; }))
+      << c.received;
+  EXPECT_NE(c.received.find(fmt::format(
+                R"(data: {{"projectId":"p1","pauseAt":"{}","secondsLeft":10}})",
+                FormatRfc3339(pause_at))),
+            std::string::npos)
+      << c.received;
+  // Once per episode.
+  AdvanceAndRun(h_.io, h_.clock, 5s);
+  Pump([] { return false; }, 10);
+  EXPECT_EQ(Count(c.received, "event: pause_pending"), 1u);
+  // Activity starts a new episode: warned again 20 s after it.
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.RecordActivity("p1")).ok());
+  AdvanceAndRun(h_.io, h_.clock, 19s);
+  Pump([] { return false; }, 10);
+  EXPECT_EQ(Count(c.received, "event: pause_pending"), 1u);
+  AdvanceAndRun(h_.io, h_.clock, 1s);
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: pause_pending") == 2; }))
+      << c.received;
+  // A pause asked for is not warned about, and a paused sandbox gets none.
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.RecordActivity("p1")).ok());
+  AdvanceAndRun(h_.io, h_.clock, 5s);
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Pause("p1")).ok());
+  AdvanceAndRun(h_.io, h_.clock, 1min);
+  Pump([] { return false; }, 10);
+  EXPECT_EQ(Count(c.received, "event: pause_pending"), 2u) << c.received;
+  EXPECT_EQ(h_.metrics.CounterValue("sandboxd_pause_warnings_total"), 2);
+}
+
+TEST_F(EventsTest, NoPauseWarningWhenTheIdleTimeoutIsNotLongerThanIt) {
+  Start({.keepalive = 1h, .presence = false, .pause_warning = 30s});  // timeout 30 s
+  Client& c = Open();
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: sandbox") == 1; }));
+  for (int i = 0; i < 4; ++i) AdvanceAndRun(h_.io, h_.clock, 10s);
+  Pump([] { return false; }, 10);
+  EXPECT_EQ(Count(c.received, "event: pause_pending"), 0u) << c.received;
+}
+
 TEST_F(EventsTest, SignOutEndsTheSessionsStreams) {
   Start({.keepalive = 15s, .presence = false});
   auto open_with_cookie = [&](const std::string& session) -> Client& {

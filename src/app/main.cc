@@ -76,6 +76,10 @@ void AddServeFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
                          "open event streams keep sandboxes awake (true/false)")
               ->capture_default_str(),
           "SANDBOXD_PRESENCE");
+  FromEnv(cmd.add_option("--pause-warning", c.pause_warning,
+                         "SSE `pause_pending` this long before an idle pause (0 = none)")
+              ->capture_default_str(),
+          "SANDBOXD_PAUSE_WARNING");
   FromEnv(cmd.add_option("--lease-ttl", c.lease_ttl_text,
                          "PostgreSQL leader lease; a dead leader is replaced within about this")
               ->capture_default_str(),

@@ -52,6 +52,7 @@ struct Settings {
   fs::path data_dir;
   std::chrono::seconds idle_timeout{180};
   std::chrono::seconds max_hold_ttl{24 * 3600};
+  std::chrono::milliseconds pause_warning{30'000};
   std::chrono::milliseconds lease_ttl{5000};
   std::chrono::milliseconds max_clock_skew{300'000};
   UidRangeSetting sandbox_uids;
@@ -84,6 +85,9 @@ Result<Settings> ParseSettings(const ServeConfig& c) {
   if (!max_hold.ok()) return max_hold.error().WithContext("--max-hold-ttl");
   s.max_hold_ttl = std::chrono::duration_cast<std::chrono::seconds>(*max_hold);
   if (s.max_hold_ttl < 1s) return InvalidArgument("--max-hold-ttl must be at least 1s");
+  auto warning = ParseDuration(c.pause_warning);
+  if (!warning.ok()) return warning.error().WithContext("--pause-warning");
+  s.pause_warning = std::chrono::duration_cast<std::chrono::milliseconds>(*warning);
   auto lease_ttl = ParseDuration(c.lease_ttl_text);
   if (!lease_ttl.ok()) return lease_ttl.error().WithContext("--lease-ttl");
   if (*lease_ttl < Millis(300)) return InvalidArgument("--lease-ttl must be at least 300ms");
@@ -367,7 +371,9 @@ struct Frontend {
              .secure_cookie = c.secure_cookies,
              .preview = std::move(preview)}),
         streams(io, clock, api, core.lifecycle, core.bus, core.metrics,
-                {.max_streams = c.max_event_streams, .presence = c.presence}),
+                {.max_streams = c.max_event_streams,
+                 .presence = c.presence,
+                 .pause_warning = s.pause_warning}),
         receiver(core.lifecycle, core.metrics, e2b::ParseSecrets(c.webhook_secrets)),
         static_files(c.web_dir.empty()
                          ? FirstExisting({s.exe_dir.parent_path() / "web/dashboard/dist",

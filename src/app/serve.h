@@ -31,6 +31,7 @@ struct ServeConfig {
   std::string reconcile_schedule = "@every 60s";  // drift repair against the provider
   int max_event_streams = 2000;            // SSE streams per server; more get 503
   bool presence = true;                    // open event streams keep sandboxes awake
+  std::string pause_warning = "30s";       // SSE pause_pending this long before pauseAt; 0 = none
   std::string lease_ttl_text = "5s";       // PostgreSQL leader lease; failover within ~this
   std::string max_clock_skew = "5m";       // webhooks dated further ahead are refused
   std::string log_level = "info";

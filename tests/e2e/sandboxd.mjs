@@ -98,9 +98,15 @@ process.on('exit', () => {
 
 /**
  * Start `sandboxd serve` on a free port with a fresh data dir, 3 s idle timeout, a 1 s enforcer
- * sweep and the given port range for the sandboxes. Resolves when it printed its URL and token.
+ * sweep and the given port range for the sandboxes (`extraArgs`: more `serve` flags). Resolves
+ * when it printed its URL and token.
  */
-export async function startSandboxd({ portRange, name = 'sandboxd', idleTimeout = `${IDLE_TIMEOUT_S}s` }) {
+export async function startSandboxd({
+  portRange,
+  name = 'sandboxd',
+  idleTimeout = `${IDLE_TIMEOUT_S}s`,
+  extraArgs = [],
+}) {
   checkDaemonPrerequisites();
   const runc = findRunc();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandboxd-e2e-'));
@@ -116,6 +122,7 @@ export async function startSandboxd({ portRange, name = 'sandboxd', idleTimeout 
     // The preview gateway on a free port: previews are http://<port>-<id>.localhost:<it>/
     // (Chromium resolves *.localhost to loopback by itself).
     '--preview-listen', '127.0.0.1:0',
+    ...extraArgs,
   ];
   const bin = path.join(paths.buildDir, 'sandboxd');
   fs.mkdirSync(paths.artifactsDir, { recursive: true });

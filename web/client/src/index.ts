@@ -36,6 +36,7 @@ export { subscribe } from './subscribe.js';
 export type {
   EventSourceConstructor,
   EventSourceLike,
+  PausePending,
   SubscribeOptions,
   Subscription,
   SubscriptionMode,

@@ -2,6 +2,7 @@ import { pollingInterval } from './polling.js';
 import type {
   EventSourceConstructor,
   EventSourceLike,
+  PausePending,
   SubscribeOptions,
   SubscriptionMode,
   VisibilitySource,
@@ -14,7 +15,9 @@ const EVENT_SOURCE_CLOSED = 2;
 const HEARTBEAT_STATUSES = new Set(['STARTING', 'RUNNING']);
 
 /** SubscribeOptions with every default filled in (the listeners and `initial` stay as given). */
-type Settings = Required<Omit<SubscribeOptions, 'initial' | 'onModeChange' | 'onError'>>;
+type Settings = Required<
+  Omit<SubscribeOptions, 'initial' | 'onModeChange' | 'onError' | 'onPausePending'>
+>;
 
 function withDefaults(projectId: string, options: SubscribeOptions): Settings {
   const { client } = options;
@@ -262,9 +265,35 @@ export class LiveStatus {
     stream.addEventListener('sandbox', (event: MessageEvent) => {
       if (isCurrent()) this.onStreamSandbox(event);
     });
+    stream.addEventListener('pause_pending', (event: MessageEvent) => {
+      if (isCurrent()) this.onStreamPausePending(event);
+    });
     stream.addEventListener('error', () => {
       if (isCurrent()) this.onStreamError(stream);
     });
+  }
+
+  private onStreamPausePending(event: MessageEvent): void {
+    let warning: PausePending;
+    try {
+      const data = JSON.parse(String(event.data)) as Partial<PausePending>;
+      if (typeof data.pauseAt !== 'string' || typeof data.secondsLeft !== 'number') {
+        throw new Error('pause_pending event without pauseAt/secondsLeft');
+      }
+      warning = {
+        projectId: typeof data.projectId === 'string' ? data.projectId : this.projectId,
+        pauseAt: data.pauseAt,
+        secondsLeft: data.secondsLeft,
+      };
+    } catch (err) {
+      this.report(err);
+      return;
+    }
+    try {
+      this.options.onPausePending?.(warning);
+    } catch (err) {
+      this.report(err);
+    }
   }
 
   private onStreamSandbox(event: MessageEvent): void {

@@ -82,6 +82,24 @@ describe('subscribe over SSE', () => {
     expect(received.map((s) => s.version)).toEqual([8]);
   });
 
+  it('passes pause_pending warnings on and reports malformed ones', () => {
+    const ES = fakeEventSourceClass();
+    const onError = vi.fn();
+    const warnings: unknown[] = [];
+    start({ EventSource: ES, onError, onPausePending: (w) => warnings.push(w) });
+    ES.last!.accept();
+    ES.last!.sendEvent(
+      'pause_pending',
+      JSON.stringify({ projectId: 'p1', pauseAt: '2026-01-01T00:03:00.000Z', secondsLeft: 30 }),
+    );
+    expect(warnings).toEqual([
+      { projectId: 'p1', pauseAt: '2026-01-01T00:03:00.000Z', secondsLeft: 30 },
+    ]);
+    ES.last!.sendEvent('pause_pending', '{"projectId":"p1"}');
+    expect(warnings).toHaveLength(1);
+    expect(onError).toHaveBeenCalledTimes(1);
+  });
+
   it('reports unparsable events instead of throwing', () => {
     const ES = fakeEventSourceClass();
     const onError = vi.fn();

@@ -70,8 +70,21 @@ export interface SubscribeOptions {
   /** The snapshot already held (e.g. from a cache): older versions are never delivered. */
   initial?: Sandbox | null;
   onModeChange?: (mode: SubscriptionMode) => void;
+  /**
+   * The server's `pause_pending` event (`--pause-warning`, default 30 s before an idle pause),
+   * once per idle episode. A later `pauseAt` or another status in a delivered sandbox ends it.
+   */
+  onPausePending?: (warning: PausePending) => void;
   /** Errors of refetches, heartbeats and unparsable events (never thrown). */
   onError?: (error: unknown) => void;
+}
+
+/** A warning that the sandbox will be paused for idleness at `pauseAt`. */
+export interface PausePending {
+  projectId: string;
+  pauseAt: string;
+  /** Seconds from the server's send to `pauseAt`, rounded up. */
+  secondsLeft: number;
 }
 
 /** Calling it unsubscribes. */

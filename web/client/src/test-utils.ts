@@ -25,6 +25,8 @@ export interface FakeEventSource extends EventSourceLike {
   accept(): void;
   /** Server sends `event: sandbox`. */
   send(sandbox: Sandbox): void;
+  /** Server sends another event type with raw `data`. */
+  sendEvent(type: string, data: string): void;
   /** Connection error: `refused` (non-200 answer, e.g. 503) closes it, otherwise it reconnects. */
   fail(refused?: boolean): void;
 }
@@ -70,6 +72,10 @@ export function fakeEventSourceClass(): FakeEventSourceClass {
     send(sandbox: Sandbox) {
       if (this.closed) throw new Error('send() on a closed FakeEventSource');
       this.dispatch('sandbox', { data: JSON.stringify(sandbox), lastEventId: String(sandbox.version) });
+    }
+    sendEvent(type: string, data: string) {
+      if (this.closed) throw new Error('sendEvent() on a closed FakeEventSource');
+      this.dispatch(type, { data });
     }
     fail(refused = false) {
       if (refused) this.close();

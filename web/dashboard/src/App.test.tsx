@@ -202,6 +202,38 @@ describe('project page (#/projects/<id>)', () => {
     expect(screen.getAllByTestId('history-row')).toHaveLength(1);
   });
 
+  it('shows the pause warning with Keep awake, which records activity', async () => {
+    const pauseAt = '2025-01-01T00:00:30.000Z';
+    const { ES, server } = setup({
+      hash: '#/projects/p1',
+      sandboxes: [makeSandbox({ status: 'RUNNING', pauseAt })],
+    });
+    await tick();
+    act(() => ES.last!.accept());
+    await tick();
+    expect(screen.queryByTestId('pause-warning')).toBeNull();
+    act(() =>
+      ES.last!.sendEvent('pause_pending', JSON.stringify({ projectId: 'p1', pauseAt, secondsLeft: 30 })),
+    );
+    await tick();
+    const banner = screen.getByTestId('pause-warning');
+    expect(banner.textContent).toContain('Pausing in');
+    expect(within(banner).getByTestId('countdown').dataset['remaining']).toBe('30');
+    await tick(1_000);
+    expect(within(banner).getByTestId('countdown').dataset['remaining']).toBe('29');
+    fireEvent.click(screen.getByTestId('keep-awake-button'));
+    await tick();
+    expect(server.count('POST', '/api/projects/p1/sandbox/activity')).toBe(1);
+    // The server publishes the moved pauseAt: the warning is over.
+    act(() =>
+      ES.last!.send(
+        makeSandbox({ status: 'RUNNING', version: 9, pauseAt: '2025-01-01T00:03:01.000Z' }),
+      ),
+    );
+    await tick();
+    expect(screen.queryByTestId('pause-warning')).toBeNull();
+  });
+
   it('pauses and kills', async () => {
     const { server } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox()] });
     await tick();

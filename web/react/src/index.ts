@@ -15,6 +15,7 @@ export {
 } from './useSandboxStatus.js';
 export {
   useCreateSandbox,
+  useKeepAwake,
   useKillSandbox,
   usePauseSandbox,
   useSandboxAction,

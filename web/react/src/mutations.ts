@@ -48,6 +48,20 @@ export function usePauseSandbox(projectId: string) {
   });
 }
 
+/**
+ * Keep awake: records activity (POST …/activity), which moves `pauseAt` one idle timeout ahead
+ * and so ends a `pause_pending` warning. The status is refetched after.
+ */
+export function useKeepAwake(projectId: string) {
+  const client = useSandboxClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationKey: ['sandbox', projectId, 'activity'],
+    mutationFn: () => client.recordActivity(projectId),
+    onSuccess: () => refresh(queryClient, projectId),
+  });
+}
+
 export function useKillSandbox(projectId: string) {
   const client = useSandboxClient();
   const queryClient = useQueryClient();

@@ -122,6 +122,41 @@ describe('useSandboxStatus: SSE', () => {
     expect(result.current.sandbox!.version).toBe(5);
   });
 
+  it('exposes pause_pending until pauseAt moves or the sandbox pauses', async () => {
+    const pauseAt = '2026-01-01T00:03:00.000Z';
+    const h = harness({ sandboxes: [makeSandbox({ status: 'RUNNING', version: 1, pauseAt })] });
+    const { result } = renderHook(() => useSandboxStatus('p1'), { wrapper: h.wrapper });
+    await tick();
+    act(() => h.ES.last!.accept());
+    await tick();
+    expect(result.current.pausePending).toBeNull();
+    act(() =>
+      h.ES.last!.sendEvent('pause_pending', JSON.stringify({ projectId: 'p1', pauseAt, secondsLeft: 30 })),
+    );
+    await tick();
+    expect(result.current.pausePending).toEqual({ projectId: 'p1', pauseAt, secondsLeft: 30 });
+    // Keep awake: activity moves pauseAt, which ends the warning.
+    act(() =>
+      h.ES.last!.send(
+        makeSandbox({ status: 'RUNNING', version: 2, pauseAt: '2026-01-01T00:04:00.000Z' }),
+      ),
+    );
+    await tick();
+    expect(result.current.pausePending).toBeNull();
+    // A warning for the new pauseAt, then the pause itself ends it too.
+    act(() =>
+      h.ES.last!.sendEvent(
+        'pause_pending',
+        JSON.stringify({ projectId: 'p1', pauseAt: '2026-01-01T00:04:00.000Z', secondsLeft: 30 }),
+      ),
+    );
+    await tick();
+    expect(result.current.pausePending?.pauseAt).toBe('2026-01-01T00:04:00.000Z');
+    act(() => h.ES.last!.send(makeSandbox({ status: 'PAUSING', version: 3, pauseAt: null })));
+    await tick();
+    expect(result.current.pausePending).toBeNull();
+  });
+
   it('falls back to the polling schedule when the stream is refused, and back to SSE', async () => {
     const h = harness({ sandboxes: [makeSandbox({ status: 'RUNNING' })] });
     const { result } = renderHook(() => useSandboxStatus('p1'), { wrapper: h.wrapper });

@@ -3,6 +3,7 @@ import { useIsMutating, useQuery, useQueryClient } from '@tanstack/react-query';
 import {
   newerSandbox,
   pollingInterval,
+  type PausePending,
   type Sandbox,
   type SandboxStatus,
   type Subscription,
@@ -43,6 +44,11 @@ export interface SandboxStatusResult {
   error: Error | null;
   /** 'sse' while the stream is live (polling off), 'polling' in fallback, etc. */
   mode: StatusMode;
+  /**
+   * The server's warning that an idle pause is near (SSE `pause_pending`), while it still holds:
+   * null once the sandbox's `pauseAt` moved (activity, a hold) or it is no longer RUNNING.
+   */
+  pausePending: PausePending | null;
   refetch: () => Promise<unknown>;
 }
 
@@ -63,6 +69,7 @@ export function useSandboxStatus(
   const enabled = options.enabled ?? true;
   const live = options.live ?? true;
   const [mode, setMode] = useState<StatusMode>('off');
+  const [warning, setWarning] = useState<PausePending | null>(null);
   const liveOptionsRef = useRef<LiveOptions>({});
   liveOptionsRef.current = { ...liveDefaults, ...options.liveOptions };
   const subscriptionRef = useRef<Subscription | null>(null);
@@ -101,6 +108,7 @@ export function useSandboxStatus(
           await queryClient.refetchQueries({ queryKey: key, exact: true, type: 'active' });
         },
         onModeChange: setMode,
+        onPausePending: setWarning,
       },
     );
     subscriptionRef.current = subscription;
@@ -118,6 +126,8 @@ export function useSandboxStatus(
 
   const isWaking = useIsMutating({ mutationKey: sandboxKeys.wake(projectId) }) > 0;
   const sandbox = query.data ?? null;
+  const pausePending =
+    warning && sandbox?.status === 'RUNNING' && sandbox.pauseAt === warning.pauseAt ? warning : null;
   return {
     sandbox,
     status: sandbox?.status ?? null,
@@ -127,6 +137,7 @@ export function useSandboxStatus(
     notFound: query.data === null,
     error: query.error,
     mode,
+    pausePending,
     refetch: query.refetch,
   };
 }

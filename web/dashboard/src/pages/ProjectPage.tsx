@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import {
   sandboxKeys,
+  useKeepAwake,
   useKillSandbox,
   usePauseSandbox,
   useSandboxStatus,
@@ -12,6 +13,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import { ActionsCard } from '../project/ActionsCard';
 import { DetailsCard } from '../project/DetailsCard';
 import { HistoryCard } from '../project/HistoryCard';
+import { PauseWarning } from '../project/PauseWarning';
 import { Preview } from '../project/Preview';
 import { StatusIndicator } from '../project/StatusIndicator';
 import { hrefs } from '../router';
@@ -22,6 +24,7 @@ export function ProjectPage({ projectId }: { projectId: string }) {
   const wake = useWakeSandbox(projectId);
   const pause = usePauseSandbox(projectId);
   const kill = useKillSandbox(projectId);
+  const keepAwake = useKeepAwake(projectId);
   const { sandbox } = status;
   const queryClient = useQueryClient();
 
@@ -60,6 +63,9 @@ export function ProjectPage({ projectId }: { projectId: string }) {
 
       {sandbox && (
         <>
+          {status.pausePending && (
+            <PauseWarning warning={status.pausePending} keepAwake={keepAwake} />
+          )}
           <div className="project-grid">
             <DetailsCard sandbox={sandbox} />
             <ActionsCard sandbox={sandbox} isWaking={status.isWaking} pause={pause} kill={kill} />
