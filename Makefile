@@ -12,7 +12,8 @@ DEB_PACKAGES := build-essential cmake pkg-config libboost1.81-dev libboost-json1
 	libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
 	runc nginx-light wrk postgresql sqlite3 python3 curl chromium \
 	nftables slirp4netns e2fsprogs iproute2 util-linux \
-	clang-16 libfuzzer-16-dev libclang-rt-16-dev
+	clang-16 libfuzzer-16-dev libclang-rt-16-dev \
+	prometheus jq
 
 # The libFuzzer targets (fuzz/, docs/security.md "Fuzzing"): clang-16 with
 # ASan + UBSan in their own build directory. `make fuzz` runs each target for
@@ -54,11 +55,13 @@ run: build
 # Every test: web unit tests (Vitest), browser tests (Chromium against a real
 # sandboxd), then every ctest: unit, integration (real sandboxd), runc (real
 # containers, as root) and postgres (each run gets a throwaway cluster from
-# tools/with_postgres). Before them, a short run of every fuzz target over
-# its seed corpus (a crash fails the run). ctest runs last so its summary
+# tools/with_postgres). Before them, the shipped alert rules and Grafana
+# dashboard are checked (promtool, jq) and every fuzz target runs briefly
+# over its seed corpus (a crash fails the run). ctest runs last so its summary
 # closes the output.
 test: build fuzz-build
 	tools/check_banned
+	tools/check_monitoring
 	fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SMOKE_SECONDS)
 	cd web && npm test --silent
 	cd tests/e2e && SANDBOXD_BUILD_DIR=$(abspath $(BUILD_DIR)) npm test

@@ -467,7 +467,23 @@ net::awaitable<http_server::Response> Api::Readyz(Ctx& ctx) {
     co_return http_server::ErrorResponse(ctx.request, http::status::service_unavailable,
                                          "unavailable", "store unreachable: " + s.message());
   }
-  co_return JsonResponse(ctx.request, http::status::ok, R"({"status":"ready"})");
+  json::object checks;
+  checks["store"] = json::object{{"status", "ok"}};
+  if (options_.webhooks) {
+    // Not a readiness condition (the server works without webhooks, the
+    // reconciler repairs): the health entry the dashboard and alerts read.
+    const lifecycle::DeliveryHealth::Snapshot d = lifecycle_.delivery().Get();
+    json::object w;
+    w["status"] = d.silent() ? "silent" : "ok";
+    w["lastVerifiedAt"] = d.last_webhook ? json::value(FormatRfc3339(*d.last_webhook)) : nullptr;
+    w["lastDriftAt"] = d.last_drift ? json::value(FormatRfc3339(*d.last_drift)) : nullptr;
+    w["driftSinceLastWebhook"] = d.drift_since_webhook;
+    checks["webhooks"] = std::move(w);
+  }
+  json::object o;
+  o["status"] = "ready";
+  o["checks"] = std::move(checks);
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 
 net::awaitable<http_server::Response> Api::MetricsText(Ctx& ctx) {

@@ -27,6 +27,7 @@ struct ApiOptions {
   int max_list_limit = 1000;               // largest accepted `limit`
   bool secure_cookie = false;              // --secure-cookies: `Secure` on the session cookie
   PreviewView preview;                     // how sandbox objects show preview URLs
+  bool webhooks = false;                   // E2B provider: /readyz reports webhook delivery
 };
 
 class Api {

@@ -210,6 +210,37 @@ TEST_F(ApiTest, HoldsArePlacedListedAndReleased) {
             http::status::not_found);
 }
 
+TEST_F(ApiTest, ReadyzDetailSaysWhenWebhooksGoSilent) {
+  // Without the E2B provider: the store check only.
+  EXPECT_EQ(Call(http::verb::get, "/readyz", "", false).body(),
+            R"({"status":"ready","checks":{"store":{"status":"ok"}}})");
+  Api e2b(h_.lifecycle, enforcer_, sessions_, h_.metrics, h_.ids,
+          {.api_token = "secret", .webhooks = true});
+  http_server::Router router;
+  e2b.Register(router);
+  auto readyz = [&] {
+    http_server::Request req{http::verb::get, "/readyz", 11};
+    auto res = RunSync(h_.io, http_server::testing::CallRoute(router, req));
+    EXPECT_EQ(res.result(), http::status::ok);
+    return Json(res).at("checks").at("webhooks");
+  };
+  auto fresh = readyz();
+  EXPECT_EQ(fresh.at("status"), "ok");
+  EXPECT_TRUE(fresh.at("lastVerifiedAt").is_null());
+  h_.lifecycle.delivery().DriftRepaired(h_.clock.Now());
+  h_.lifecycle.delivery().DriftRepaired(h_.clock.Now());
+  auto silent = readyz();
+  EXPECT_EQ(silent.at("status"), "silent");
+  EXPECT_EQ(silent.at("driftSinceLastWebhook"), 2);
+  EXPECT_EQ(silent.at("lastDriftAt"), boost::json::value(FormatRfc3339(h_.clock.Now())));
+  h_.clock.Advance(std::chrono::seconds(5));
+  h_.lifecycle.delivery().WebhookVerified(h_.clock.Now());
+  auto back = readyz();
+  EXPECT_EQ(back.at("status"), "ok");
+  EXPECT_EQ(back.at("driftSinceLastWebhook"), 0);
+  EXPECT_EQ(back.at("lastVerifiedAt"), boost::json::value(FormatRfc3339(h_.clock.Now())));
+}
+
 TEST_F(ApiTest, BadInputGetsClear4xxAndChangesNothing) {
   auto bad = Call(http::verb::post, "/api/projects/p1/sandbox", "{not json");
   EXPECT_EQ(bad.result(), http::status::bad_request);

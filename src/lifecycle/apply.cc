@@ -354,6 +354,8 @@ void ApplyPipeline::WriteBatch(std::span<const std::unique_ptr<Pending>> batch) 
   Status committed = CommitBatch(batch);
   if (committed.ok()) return;
   SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
+  metrics_.Inc("sandboxd_store_errors_total", {{"op", "commit"}}, 1,
+               "Store calls that failed: group commits of lifecycle events, readiness pings");
   const bool store_down = committed.code() == StatusCode::kUnavailable ||
                           committed.code() == StatusCode::kDeadlineExceeded;
   if (batch.size() > 1 && !store_down) {

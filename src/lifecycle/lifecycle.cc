@@ -29,7 +29,27 @@ Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provi
       apply_(clock, store_pool, store, read_model, bus, metrics,
              {.max_apply_retries = options_.max_apply_retries,
               .max_batch = options_.max_batch,
-              .max_clock_skew = options_.max_clock_skew}) {}
+              .max_clock_skew = options_.max_clock_skew}) {
+  metrics_.AddGaugeCallback(
+      "sandboxd_webhook_last_verified_timestamp_seconds",
+      "Unix time of the newest webhook delivery that passed its signature check (absent until one "
+      "has)",
+      [this] {
+        std::vector<std::pair<Labels, double>> out;
+        if (auto at = delivery_.Get().last_webhook) {
+          out.push_back({{}, static_cast<double>(ToUnixMillis(*at)) / 1000.0});
+        }
+        return out;
+      });
+  metrics_.AddGaugeCallback(
+      "sandboxd_drift_since_last_webhook",
+      "Records the reconciler repaired since the newest verified webhook (changes a webhook "
+      "should have reported)",
+      [this] {
+        return std::vector<std::pair<Labels, double>>{
+            {{}, static_cast<double>(delivery_.Get().drift_since_webhook)}};
+      });
+}
 
 Lifecycle::~Lifecycle() = default;
 
@@ -75,7 +95,12 @@ net::awaitable<Result<std::vector<store::HistoryRow>>> Lifecycle::History(
 
 net::awaitable<Status> Lifecycle::CheckStore() {
   auto ping = [this] { return store_.Ping(); };
-  co_return co_await store_pool_.Run(ping);
+  Status s = co_await store_pool_.Run(ping);
+  if (!s.ok()) {
+    metrics_.Inc("sandboxd_store_errors_total", {{"op", "ping"}}, 1,
+                 "Store calls that failed: group commits of lifecycle events, readiness pings");
+  }
+  co_return s;
 }
 
 net::awaitable<Result<ApplyResult>> Lifecycle::Apply(LifecycleEvent event,

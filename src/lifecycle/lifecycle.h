@@ -26,6 +26,7 @@
 #include "base/net.h"
 #include "core/event.h"
 #include "lifecycle/apply.h"
+#include "lifecycle/delivery_health.h"
 #include "lifecycle/event_bus.h"
 #include "lifecycle/read_model.h"
 #include "provider/provider.h"
@@ -169,6 +170,8 @@ class Lifecycle {
   bool busy();
 
   ReadModel& read_model() { return read_model_; }
+  // Webhook delivery as the receiver and Reconcile see it.
+  DeliveryHealth& delivery() { return delivery_; }
   Clock& clock() { return clock_; }
 
  private:
@@ -206,6 +209,7 @@ class Lifecycle {
   Metrics& metrics_;
   LifecycleOptions options_;
   ApplyPipeline apply_;
+  DeliveryHealth delivery_;
   std::atomic<int> background_{0};  // running FinishWake/FinishPause operations
 };
 

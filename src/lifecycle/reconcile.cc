@@ -110,6 +110,7 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
     }
     metrics_.Inc("sandboxd_drift_repaired_total", {{"to", std::string(core::EventTypeName(ev.type))}},
                  1, "Records repaired by the reconciler (lost webhooks or a crash)");
+    delivery_.DriftRepaired(clock_.Now());
     ++repaired;
   }
   co_await KillOrphans(listed->sandboxes);

@@ -49,6 +49,8 @@ net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::str
     SBX_LOG_WARN("webhook rejected: signature does not match any configured secret");
     co_return Unauthenticated("e2b-signature does not match");
   }
+  // Signed by E2B: delivery works, whatever becomes of the event.
+  lifecycle_.delivery().WebhookVerified(lifecycle_.clock().Now());
   auto event = e2b::ParseWebhookEvent(body);
   if (event.ok()) {
     if (Status s = CheckLimits(*event); !s.ok()) event = s;

@@ -239,6 +239,32 @@ TEST_F(ProviderTest, ReconcilerRepairsDriftWithoutWebhooks) {
   ASSERT_EQ(metrics.status, 200) << metrics.Describe();
   EXPECT_NE(metrics.body.find("sandboxd_drift_repaired_total"), std::string::npos)
       << metrics.body;
+
+  // What breaks silently is said: drift no webhook reported, in /readyz's
+  // detail (still ready) and in the metrics the alerts read.
+  HttpResponse ready = d.Call(verb::get, "/readyz");
+  ASSERT_EQ(ready.status, 200) << ready.Describe();
+  EXPECT_NE(ready.body.find(R"("webhooks":{"status":"silent")"), std::string::npos)
+      << ready.Describe();
+  EXPECT_NE(metrics.body.find("sandboxd_drift_since_last_webhook 2"), std::string::npos)
+      << metrics.body;
+  // Delivery back on: the next signed webhook clears it.
+  HttpResponse on = runtime_->Call(verb::post, "/admin/webhook-delivery", R"({"enabled":true})");
+  ASSERT_TRUE(on.status == 200 || on.status == 204) << on.Describe();
+  HttpResponse pause = d.Call(verb::post, SandboxPath("p2") + "/wake");
+  ASSERT_TRUE(pause.status == 200 || pause.status == 202) << pause.Describe();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return d.Call(verb::get, "/readyz").body.find(R"("webhooks":{"status":"ok")") !=
+               std::string::npos;
+      },
+      10s))
+      << d.Call(verb::get, "/readyz").Describe();
+  HttpResponse after = d.Call(verb::get, "/metrics");
+  EXPECT_NE(after.body.find("sandboxd_webhook_last_verified_timestamp_seconds "), std::string::npos)
+      << after.body;
+  EXPECT_NE(after.body.find("sandboxd_drift_since_last_webhook 0"), std::string::npos)
+      << after.body;
 }
 
 // A fake E2B API: one sandbox "ifake1". Pause calls 1..4 answer 500 (one

@@ -7,6 +7,7 @@ import type {
   HistoryResponse,
   HoldResponse,
   HoldsResponse,
+  Readiness,
   Sandbox,
   SandboxHold,
   SandboxListQuery,
@@ -189,6 +190,11 @@ export class SandboxClient implements SubscriptionClient {
       'DELETE',
       `/api/projects/${encode(projectId)}/sandbox/holds/${encode(name)}`,
     );
+  }
+
+  /** GET /readyz: rejects with ApiError 503 while the store is unreachable. */
+  readiness(): Promise<Readiness> {
+    return this.request<Readiness>('GET', '/readyz');
   }
 
   /** GET /api/sandboxes?status=&limit=&cursor= */

@@ -9,6 +9,7 @@ export type {
   HistorySource,
   HoldResponse,
   HoldsResponse,
+  Readiness,
   Sandbox,
   SandboxHold,
   SandboxLastError,

@@ -4,7 +4,7 @@
  */
 import { vi } from 'vitest';
 import type { EventSourceLike, VisibilitySource } from './subscription.js';
-import type { HistoryEvent, Sandbox, SandboxStatus } from './types.js';
+import type { HistoryEvent, Readiness, Sandbox, SandboxStatus } from './types.js';
 
 type Listener = (event: MessageEvent) => void;
 
@@ -139,6 +139,8 @@ export interface FakeServerOptions {
   token?: string;
   /** Status that wake moves a PAUSED sandbox to (default RUNNING). */
   wakeTo?: SandboxStatus;
+  /** GET /readyz's answer (default: ready, store ok). */
+  readiness?: Readiness;
 }
 
 /** An in-memory sandboxd API: `server.fetch` is a vi.fn usable as the client's fetch. */
@@ -211,6 +213,9 @@ export function fakeServer(options: FakeServerOptions = {}) {
       const status = url.searchParams.get('status');
       const all = [...sandboxes.values()].filter((s) => !status || s.status === status);
       return json(200, { sandboxes: all, nextCursor: null });
+    }
+    if (path === '/readyz' && method === 'GET') {
+      return json(200, options.readiness ?? { status: 'ready', checks: { store: { status: 'ok' } } });
     }
     if (path === '/api/jobs/idle-enforcer/runs' && method === 'GET') {
       return json(200, {

@@ -61,6 +61,21 @@ export interface HoldResponse extends SandboxHold {
   sandbox: Sandbox;
 }
 
+/** GET /readyz (200): the checks behind readiness, and health entries that are not conditions. */
+export interface Readiness {
+  status: 'ready';
+  checks?: {
+    store?: { status: 'ok' };
+    /** Only with the E2B provider. `silent`: the reconciler repaired drift no webhook reported. */
+    webhooks?: {
+      status: 'ok' | 'silent';
+      lastVerifiedAt: string | null;
+      lastDriftAt: string | null;
+      driftSinceLastWebhook: number;
+    };
+  };
+}
+
 export interface HoldsResponse {
   holds: SandboxHold[];
 }

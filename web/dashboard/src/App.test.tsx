@@ -248,6 +248,34 @@ describe('project page (#/projects/<id>)', () => {
   });
 });
 
+describe('webhook delivery banner', () => {
+  it('says so when the reconciler repaired drift no webhook reported', async () => {
+    setup({
+      readiness: {
+        status: 'ready',
+        checks: {
+          store: { status: 'ok' },
+          webhooks: {
+            status: 'silent',
+            lastVerifiedAt: '2024-12-31T23:00:00.000Z',
+            lastDriftAt: '2024-12-31T23:59:00.000Z',
+            driftSinceLastWebhook: 3,
+          },
+        },
+      },
+    });
+    await tick();
+    expect(screen.getByTestId('delivery-banner').textContent).toContain('repaired 3 changes');
+  });
+
+  it('stays away while deliveries are fine', async () => {
+    const { server } = setup({ sandboxes: [makeSandbox()] });
+    await tick();
+    expect(server.count('GET', '/readyz')).toBe(1);
+    expect(screen.queryByTestId('delivery-banner')).toBeNull();
+  });
+});
+
 describe('jobs page (#/jobs)', () => {
   it('lists the enforcer runs', async () => {
     setup({ hash: '#/jobs', sandboxes: [makeSandbox()] });

@@ -3,6 +3,7 @@ import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
 import type { SandboxClient } from '@sandboxd/client';
 import { SandboxClientProvider, type LiveOptions } from '@sandboxd/react';
 import type { AuthStore } from './auth';
+import { DeliveryBanner } from './components/DeliveryBanner';
 import { SignInForm } from './components/SignInForm';
 import { JobsPage } from './pages/JobsPage';
 import { ProjectPage } from './pages/ProjectPage';
@@ -67,7 +68,13 @@ function Shell({
   let content;
   if (starting) content = <p className="muted center">Signing in…</p>;
   else if (authState.required) content = <SignInForm auth={auth} message={authState.message} />;
-  else content = <Page route={route} />;
+  else
+    content = (
+      <>
+        <DeliveryBanner />
+        <Page route={route} />
+      </>
+    );
 
   return (
     <div className="app">

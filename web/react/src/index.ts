@@ -21,4 +21,10 @@ export {
   useSandboxAction,
   useWakeSandbox,
 } from './mutations.js';
-export { listInterval, useEnforcerRuns, useSandboxHistory, useSandboxList } from './queries.js';
+export {
+  listInterval,
+  useEnforcerRuns,
+  useReadiness,
+  useSandboxHistory,
+  useSandboxList,
+} from './queries.js';

@@ -3,6 +3,7 @@ import {
   pollingInterval,
   type EnforcerRun,
   type HistoryEvent,
+  type Readiness,
   type SandboxListQuery,
   type SandboxListResponse,
 } from '@sandboxd/client';
@@ -53,5 +54,15 @@ export function useEnforcerRuns(limit?: number) {
     queryKey: sandboxKeys.enforcerRuns(limit),
     queryFn: () => client.enforcerRuns(limit),
     refetchInterval: 30_000,
+  });
+}
+
+/** GET /readyz every minute: the server's health entries (webhook delivery with E2B). */
+export function useReadiness() {
+  const client = useSandboxClient();
+  return useQuery<Readiness, Error>({
+    queryKey: ['readyz'],
+    queryFn: () => client.readiness(),
+    refetchInterval: 60_000,
   });
 }
