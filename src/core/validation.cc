@@ -50,33 +50,34 @@ bool IsCleanUtf8(std::string_view s) {
 
 }  // namespace
 
-Status ValidateProjectId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxProjectIdBytes) {
-    return InvalidArgument(
-        fmt::format("project id must be 1 to {} characters", kMaxProjectIdBytes));
+namespace {
+
+// Names clients give (project ids, hold names): 1 to `max` characters of
+// [A-Za-z0-9._-], not "." or "..". `what` names it in the message.
+Status ValidateName(std::string_view what, size_t max, std::string_view name) {
+  if (name.empty() || name.size() > max) {
+    return InvalidArgument(fmt::format("{} must be 1 to {} characters", what, max));
   }
-  if (id == "." || id == "..") return InvalidArgument("project id cannot be \".\" or \"..\"");
-  for (char c : id) {
+  if (name == "." || name == "..") {
+    return InvalidArgument(fmt::format("{} cannot be \".\" or \"..\"", what));
+  }
+  for (char c : name) {
     if (!IsNameChar(c)) {
       return InvalidArgument(fmt::format(
-          "project id \"{}\" may only contain letters, digits, '-', '_' and '.'", id));
+          "{} \"{}\" may only contain letters, digits, '-', '_' and '.'", what, name));
     }
   }
   return OkStatus();
 }
 
+}  // namespace
+
+Status ValidateProjectId(std::string_view id) {
+  return ValidateName("project id", kMaxProjectIdBytes, id);
+}
+
 Status ValidateHoldName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxHoldNameBytes) {
-    return InvalidArgument(fmt::format("hold name must be 1 to {} characters", kMaxHoldNameBytes));
-  }
-  if (name == "." || name == "..") return InvalidArgument("hold name cannot be \".\" or \"..\"");
-  for (char c : name) {
-    if (!IsNameChar(c)) {
-      return InvalidArgument(fmt::format(
-          "hold name \"{}\" may only contain letters, digits, '-', '_' and '.'", name));
-    }
-  }
-  return OkStatus();
+  return ValidateName("hold name", kMaxHoldNameBytes, name);
 }
 
 Status ValidateProviderId(std::string_view what, std::string_view id) {

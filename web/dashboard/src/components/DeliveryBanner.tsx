@@ -13,7 +13,7 @@ export function DeliveryBanner() {
     ? `since the last signed webhook (${new Date(webhooks.lastVerifiedAt).toLocaleString()})`
     : 'and no signed webhook has arrived yet';
   return (
-    <p className="delivery-banner" role="alert" data-testid="delivery-banner">
+    <p className="error delivery-banner" role="alert" data-testid="delivery-banner">
       Webhook deliveries look silent: the reconciler repaired {webhooks.driftSinceLastWebhook}{' '}
       {webhooks.driftSinceLastWebhook === 1 ? 'change' : 'changes'} {since}. Check the E2B webhook
       registration and secret (docs/operations.md).
