@@ -192,6 +192,7 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::post, sandbox + "/holds", bind(&Api::PlaceHold), AuthGuard());
   r.Add(V::get, sandbox + "/holds", bind(&Api::ListHolds), AuthGuard());
   r.Add(V::delete_, sandbox + "/holds/{name}", bind(&Api::ReleaseHold), AuthGuard());
+  r.Add(V::get, sandbox + "/logs", bind(&Api::Logs), AuthGuard());
   r.Add(V::get, "/api/sandboxes", bind(&Api::ListSandboxes), AuthGuard());
   r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), bind(&Api::EnforcerRuns), AuthGuard());
   r.Add(V::post, "/api/session", bind(&Api::SignIn));
@@ -334,6 +335,43 @@ net::awaitable<http_server::Response> Api::ReleaseHold(Ctx& ctx) {
   Response res{http::status::no_content, ctx.request.version()};
   res.keep_alive(ctx.request.keep_alive());
   co_return res;
+}
+
+net::awaitable<http_server::Response> Api::Logs(Ctx& ctx) {
+  provider::OutputQuery query;
+  for (const auto& [k, v] : ctx.query) {
+    if (k != "tail" && k != "after") {
+      co_return Error(ctx, InvalidArgument(fmt::format(
+                               "unknown query parameter \"{}\" (tail, after)", k)));
+    }
+  }
+  if (auto it = ctx.query.find("after"); it != ctx.query.end()) {
+    if (ctx.query.contains("tail")) {
+      co_return Error(ctx, InvalidArgument("give tail or after, not both"));
+    }
+    query.after = it->second;
+    if (query.after.empty() || query.after.size() > 100) {
+      co_return Error(ctx, InvalidArgument("\"after\" must be a cursor a read returned"));
+    }
+  }
+  if (auto it = ctx.query.find("tail"); it != ctx.query.end()) {
+    int tail = 0;
+    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), tail);
+    if (ec != std::errc() || p != it->second.data() + it->second.size() || tail < 1 ||
+        tail > 10000) {
+      co_return Error(ctx, InvalidArgument("\"tail\" must be an integer from 1 to 10000"));
+    }
+    query.tail = tail;
+  }
+  auto r = co_await lifecycle_.ReadOutput(ctx.params["projectId"], query);
+  if (!r.ok()) co_return Error(ctx, r.error());
+  json::object o;
+  json::array lines;
+  for (std::string& line : r->lines) lines.emplace_back(std::move(line));
+  o["lines"] = std::move(lines);
+  o["cursor"] = r->cursor;
+  o["skipped"] = r->skipped;
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 
 net::awaitable<http_server::Response> Api::KillSandbox(Ctx& ctx) {

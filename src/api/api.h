@@ -81,6 +81,7 @@ class Api {
   net::awaitable<Response> PlaceHold(Ctx& ctx);
   net::awaitable<Response> ListHolds(Ctx& ctx);
   net::awaitable<Response> ReleaseHold(Ctx& ctx);
+  net::awaitable<Response> Logs(Ctx& ctx);
   net::awaitable<Response> ListSandboxes(Ctx& ctx);
   net::awaitable<Response> EnforcerRuns(Ctx& ctx);
   net::awaitable<Response> SignIn(Ctx& ctx);

@@ -210,6 +210,21 @@ TEST_F(ApiTest, HoldsArePlacedListedAndReleased) {
             http::status::not_found);
 }
 
+TEST_F(ApiTest, LogsNeedAProviderThatKeepsOutput) {
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox", "{}").result(),
+            http::status::created);
+  // The fake provider, like E2B, keeps no output.
+  auto r = Call(http::verb::get, "/api/projects/demo/sandbox/logs");
+  EXPECT_EQ(r.result(), http::status::conflict) << r.body();
+  EXPECT_NE(r.body().find("only by the local runtime"), std::string::npos) << r.body();
+  EXPECT_EQ(Call(http::verb::get, "/api/projects/demo/sandbox/logs?tail=0").result(),
+            http::status::bad_request);
+  EXPECT_EQ(Call(http::verb::get, "/api/projects/nope/sandbox/logs").result(),
+            http::status::not_found);
+  EXPECT_EQ(Call(http::verb::get, "/api/projects/demo/sandbox/logs", "", false).result(),
+            http::status::unauthorized);
+}
+
 TEST_F(ApiTest, ReadyzDetailSaysWhenWebhooksGoSilent) {
   // Without the E2B provider: the store check only.
   EXPECT_EQ(Call(http::verb::get, "/readyz", "", false).body(),

@@ -108,6 +108,8 @@ struct Args {
   std::string hold_name, hold_for = "60s";
   std::vector<std::string> command;  // after `--` (hold … -- command)
   bool wait = false;
+  bool follow = false;
+  int tail = 100;
   int limit = 0;
 };
 
@@ -126,6 +128,7 @@ struct Commands {
   CLI::App* hold;
   CLI::App* unhold;
   CLI::App* holds;
+  CLI::App* logs;
 };
 
 // Defines the global options and the subcommands, writing into `a`.
@@ -181,6 +184,10 @@ Commands AddCommands(CLI::App& app, Args& a) {
   c.unhold->add_option("name", a.hold_name, "hold name")->required();
   c.holds = app.add_subcommand("holds", "list the sandbox's unexpired holds");
   add_project(c.holds);
+  c.logs = app.add_subcommand("logs", "the sandbox's output (local runtime), as text");
+  add_project(c.logs);
+  c.logs->add_option("--tail", a.tail, "how many of the last lines")->capture_default_str();
+  c.logs->add_flag("-f,--follow", a.follow, "keep printing new output (Ctrl-C ends)");
   return c;
 }
 
@@ -278,6 +285,28 @@ int HoldWhileRunning(const Client& client, const std::string& base, const std::s
   return 1;
 }
 
+// `logs`: prints the last `tail` lines, then with `follow` polls for the
+// lines written since (the cursor each read returns) every half second.
+int Logs(const Client& client, const std::string& base, int tail, bool follow) {
+  std::string target = base + "/logs?tail=" + std::to_string(tail);
+  for (;;) {
+    auto r = client.Call(http::verb::get, target);
+    if (r.first != 200) return Report(r);
+    boost::system::error_code ec;
+    auto v = json::parse(r.second, ec);
+    if (ec || !v.is_object()) {
+      std::cerr << "sandboxctl: unexpected answer: " << r.second << "\n";
+      return 1;
+    }
+    if (v.at("skipped").as_bool()) std::cerr << "sandboxctl: (older output was discarded)\n";
+    for (const auto& line : v.at("lines").as_array()) std::cout << line.as_string().c_str() << "\n";
+    std::cout.flush();
+    if (!follow) return 0;
+    target = base + "/logs?after=" + std::string(v.at("cursor").as_string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
 // Runs the subcommand that was given.
 int Dispatch(const Commands& c, const Args& a, const Client& client) {
   const std::string base = "/api/projects/" + a.project + "/sandbox";
@@ -339,6 +368,7 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
     return Report(client.Call(http::verb::delete_, base + "/holds/" + a.hold_name));
   }
   if (c.holds->parsed()) return Report(client.Call(http::verb::get, base + "/holds"));
+  if (c.logs->parsed()) return Logs(client, base, a.tail, a.follow);
   if (c.runs->parsed()) {
     std::string q = "/api/jobs/idle-enforcer/runs";
     if (a.limit > 0) q += "?limit=" + std::to_string(a.limit);

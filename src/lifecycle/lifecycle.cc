@@ -454,6 +454,18 @@ net::awaitable<Result<Sandbox>> Lifecycle::ReleaseHold(const std::string& projec
   co_return *r->sandbox;
 }
 
+net::awaitable<Result<provider::OutputChunk>> Lifecycle::ReadOutput(const std::string& project_id,
+                                                                    provider::OutputQuery query) {
+  auto current = read_model_.Get(project_id);
+  if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
+  if (current->sandbox_id.empty()) {
+    co_return NotFound(fmt::format("project {} has no sandbox yet", project_id));
+  }
+  const std::string id = current->sandbox_id;
+  auto read = [this, id, query] { return provider_.ReadOutput(id, query); };
+  co_return co_await provider_pool_.Run(read);
+}
+
 net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& project_id,
                                                         std::chrono::seconds ttl) {
   auto current = read_model_.Get(project_id);

@@ -144,6 +144,12 @@ class Lifecycle {
   net::awaitable<Result<core::Sandbox>> ReleaseHold(const std::string& project_id,
                                                     std::string name);
 
+  // The output of the project's sandbox (Provider::ReadOutput, on the
+  // provider pool). kNotFound without a sandbox; kFailedPrecondition where
+  // the provider keeps no output (E2B).
+  net::awaitable<Result<provider::OutputChunk>> ReadOutput(const std::string& project_id,
+                                                           provider::OutputQuery query);
+
   // The enforcer's step for one sandbox: pauses it if it is RUNNING and idle
   // past its pauseAt, re-checked atomically with the claim (activity that
   // arrives first wins). Waits for the provider call.

@@ -50,6 +50,18 @@ struct ListResult {
   bool complete = false;
 };
 
+// A read of a sandbox's output (stdout and stderr): whole lines, oldest
+// first, and the cursor to read on from.
+struct OutputQuery {
+  int tail = 100;      // without `after`: the last this many lines
+  std::string after;   // a cursor from an earlier read: the lines written since
+};
+struct OutputChunk {
+  std::vector<std::string> lines;
+  std::string cursor;  // opaque; pass as `after` to read on
+  bool skipped = false;  // output between `after` and these lines was already discarded
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -78,6 +90,13 @@ class Provider {
   virtual Status CheckTemplate(const std::string& template_name) {
     (void)template_name;
     return OkStatus();
+  }
+  // The sandbox's output. kNotFound without one; kFailedPrecondition where
+  // the provider keeps none (E2B); kInvalidArgument for a bad cursor.
+  virtual Result<OutputChunk> ReadOutput(const std::string& sandbox_id, const OutputQuery& query) {
+    (void)sandbox_id;
+    (void)query;
+    return FailedPrecondition("sandbox output is kept only by the local runtime");
   }
 };
 

@@ -9,6 +9,8 @@
 //   GET /download?bytes=N    N bytes (byte i is 'a' + i % 26), streamed
 //   POST /upload             {"bytes":N}: the request body is counted, not kept
 //   GET /ws                  WebSocket echo
+//   GET /log?line=TEXT       writes TEXT (as sent, query-encoded) and a newline to
+//                            stdout, for the output-log tests; 204
 // N counts every request served, this one included. Because the counter lives
 // only in memory, a value that keeps growing across pause/resume proves the
 // process was frozen, not restarted. Exits 0 on SIGTERM/SIGINT.
@@ -163,6 +165,15 @@ http::response<http::string_body> Handle(const http::request<http::string_body>&
                  "\",\"requests\":" + std::to_string(state.requests) + "}";
   } else if (target == "/echo") {
     Echo(req, res);
+  } else if (target == "/log") {
+    const std::string_view full(req.target().data(), req.target().size());
+    const size_t at = full.find("line=");
+    const std::string_view line =
+        at == std::string_view::npos ? "" : full.substr(at + 5, full.find('&', at) - (at + 5));
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    res.result(http::status::no_content);
   } else {
     res.result(http::status::not_found);
     res.set(http::field::content_type, "text/plain");

@@ -49,6 +49,7 @@ constexpr int kOneDataDirPorts = 45000;
 constexpr int kAbusePorts = 45100;
 constexpr int kGivenTokenPorts = 45200;
 constexpr int kHoldsPorts = 45300;
+constexpr int kLogsPorts = 45400;
 
 // With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
 // 2 s after its last activity; this is the slack we allow on top.
@@ -683,6 +684,72 @@ TEST_F(DaemonTest, HoldsKeepASandboxAwakeAcrossARestart) {
   EXPECT_GE(renewals, 3) << Dump(*history);  // placed, then renewed every ~1.3 s for 6 s
   CommandResult usage = d.Ctl({"hold", "demo"});
   EXPECT_EQ(usage.exit_code, 2) << usage.err;
+}
+
+// The output of a real sandbox: its start-up line, then lines it writes on
+// request (hello's /log), read as a tail and then on from a cursor, through
+// the API and sandboxctl.
+TEST_F(DaemonTest, LogsOfARealSandboxTailAndFollow) {
+  Daemon d({.first_port = kLogsPorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  auto created = CtlSandbox(d, {"create", "demo"}, &why);
+  ASSERT_TRUE(created) << why;
+  ASSERT_FALSE(created->url.empty());
+  const std::string logs = SandboxPath("demo") + "/logs";
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return d.Call(verb::get, logs + "?tail=10").body.find("sandbox-hello listening on") !=
+               std::string::npos;
+      },
+      5s))
+      << d.Call(verb::get, logs + "?tail=10").Describe();
+  auto say = [&](const std::string& line) {
+    HttpResponse r = PreviewCall(created->url, {.target = "/log?line=" + line});
+    ASSERT_EQ(r.status, 204) << r.Describe();
+  };
+  say("marker-1");
+  HttpResponse tail;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        tail = d.Call(verb::get, logs + "?tail=1");
+        return tail.body.find("marker-1") != std::string::npos;
+      },
+      5s))
+      << tail.Describe();
+  const auto tail_json = tail.Json();
+  EXPECT_EQ(tail_json.at("lines").as_array().size(), 1u);
+  const std::string cursor(tail_json.at("cursor").as_string());
+  // Nothing new yet; then exactly the new lines, in order.
+  HttpResponse none = d.Call(verb::get, logs + "?after=" + cursor);
+  ASSERT_EQ(none.status, 200) << none.Describe();
+  EXPECT_TRUE(none.Json().at("lines").as_array().empty()) << none.Describe();
+  say("marker-2");
+  say("marker-3");
+  HttpResponse next;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        next = d.Call(verb::get, logs + "?after=" + cursor);
+        return next.body.find("marker-3") != std::string::npos;
+      },
+      5s))
+      << next.Describe();
+  const auto next_json = next.Json();
+  const auto& next_lines = next_json.at("lines").as_array();
+  ASSERT_EQ(next_lines.size(), 2u) << next.Describe();
+  EXPECT_EQ(next_lines[0].as_string(), "marker-2");
+  EXPECT_EQ(next_lines[1].as_string(), "marker-3");
+  // sandboxctl prints text.
+  CommandResult ctl = d.Ctl({"logs", "--tail", "2", "demo"});
+  EXPECT_EQ(ctl.exit_code, 0) << ctl.err;
+  EXPECT_EQ(ctl.out, "marker-2\nmarker-3\n");
+  // Bad input gets a clear 400; no sandbox, 404.
+  for (const std::string& q : std::vector<std::string>{"?tail=0", "?tail=10001", "?tail=x", "?tail=1&after=" + cursor,
+                              "?after=garbage", "?lines=3"}) {
+    HttpResponse bad = d.Call(verb::get, logs + q);
+    EXPECT_EQ(bad.status, 400) << q << ": " << bad.Describe();
+  }
+  EXPECT_EQ(d.Call(verb::get, SandboxPath("nope") + "/logs").status, 404);
 }
 
 // What scripts rely on at start-up: stdout is exactly the URL line (they parse

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include "base/log.h"
+#include "core/validation.h"
+#include "provider/local/output_log.h"
 
 namespace sbx::provider::local {
 namespace {
@@ -111,6 +113,18 @@ std::string LocalProvider::CgroupsPath(const std::string& sandbox_id) const {
 
 std::filesystem::path LocalProvider::BundleDir(const std::string& id) const {
   return options_.sandboxes_dir / id;
+}
+
+Result<OutputChunk> LocalProvider::ReadOutput(const std::string& sandbox_id,
+                                              const OutputQuery& query) {
+  if (Status s = core::ValidateProviderId("sandbox id", sandbox_id); !s.ok()) return s;
+  const std::filesystem::path dir = BundleDir(sandbox_id) / "log";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return NotFound(fmt::format("sandbox {} has no output here", sandbox_id));
+  }
+  if (!query.after.empty()) return ReadOutputAfter(dir, query.after);
+  return TailOutput(dir, query.tail);
 }
 
 std::string LocalProvider::OutputTail(const std::string& id) const {

@@ -142,6 +142,8 @@ class LocalProvider final : public Provider, public SandboxConnector {
   Result<ProviderSandbox> Get(const std::string& sandbox_id) override;
   // kInvalidArgument for an unknown or unusable template (the file is read).
   Status CheckTemplate(const std::string& template_name) override;
+  // From <bundle>/log (output_log.h); kNotFound for an unknown sandbox.
+  Result<OutputChunk> ReadOutput(const std::string& sandbox_id, const OutputQuery& query) override;
 
   // SandboxConnector
   Result<int> SandboxSocket(const std::string& sandbox_id) override;

@@ -1,0 +1,135 @@
+#include "provider/local/output_log.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "provider/local/local_provider.h"
+
+namespace sbx::provider::local {
+namespace {
+
+using Lines = std::vector<std::string>;
+
+class OutputLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sbx_output_log_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Append(const std::string& text) {
+    std::ofstream(dir_ / kOutputLog, std::ios::app | std::ios::binary) << text;
+  }
+  // What sandbox-logger does at a rotation.
+  void Rotate() { std::filesystem::rename(dir_ / kOutputLog, dir_ / kOutputLogOld); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(OutputLogTest, TailReturnsTheLastCompleteLinesAcrossBothHalves) {
+  auto empty = TailOutput(dir_, 10);
+  ASSERT_TRUE(empty.ok()) << empty.error().ToString();
+  EXPECT_TRUE(empty->lines.empty());
+  Append("one\ntwo\nthree\n");
+  Rotate();
+  Append("four\nfive\nsix (being writ");
+  auto all = TailOutput(dir_, 100);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->lines, (Lines{"one", "two", "three", "four", "five"}));
+  EXPECT_EQ(TailOutput(dir_, 2)->lines, (Lines{"four", "five"}));
+  EXPECT_EQ(TailOutput(dir_, 0).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(TailOutput(dir_, 10001).error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(OutputLogTest, FollowingACursorGivesEachLineOnceAcrossARotation) {
+  Append("a\n");
+  auto first = TailOutput(dir_, 10);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->lines, (Lines{"a"}));
+  Append("b\nc (half");
+  auto second = ReadOutputAfter(dir_, first->cursor);
+  ASSERT_TRUE(second.ok()) << second.error().ToString();
+  EXPECT_EQ(second->lines, (Lines{"b"}));
+  EXPECT_FALSE(second->skipped);
+  Append(")\nd\n");
+  Rotate();  // the half line and d are now in the older half
+  Append("e\n");
+  auto third = ReadOutputAfter(dir_, second->cursor);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->lines, (Lines{"c (half)", "d", "e"}));
+  EXPECT_FALSE(third->skipped);
+  auto nothing = ReadOutputAfter(dir_, third->cursor);
+  EXPECT_TRUE(nothing->lines.empty());
+  EXPECT_EQ(nothing->cursor, third->cursor);
+}
+
+TEST_F(OutputLogTest, TwoRotationsSinceTheCursorSaySoAndGoOn) {
+  Append("old\n");
+  auto first = TailOutput(dir_, 10);
+  Rotate();
+  Append("middle\n");
+  Rotate();
+  // The new output.log may get the first one's inode number back; its birth
+  // time tells them apart, at the filesystem's timestamp granularity (a few
+  // ms on ext4; rotations are megabytes of output apart). Wait until the
+  // filesystem's clock has moved past the first file's birth.
+  const auto first_written = std::filesystem::last_write_time(dir_ / kOutputLogOld);
+  for (int i = 0; i < 1'000'000; ++i) {
+    std::ofstream(dir_ / "probe") << i;
+    if (std::filesystem::last_write_time(dir_ / "probe") > first_written) break;
+  }
+  std::filesystem::remove(dir_ / "probe");
+  Append("new\n");
+  auto next = ReadOutputAfter(dir_, first->cursor);
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->skipped);
+  EXPECT_EQ(next->lines, (Lines{"middle", "new"}));
+}
+
+TEST_F(OutputLogTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  Append("ok \xC3\xA9\n");                // é
+  Append("bad \xFF\xC3 \xED\xA0\x80\n");  // a stray byte, a cut sequence, a surrogate
+  auto tail = TailOutput(dir_, 10);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->lines, (Lines{"ok \xC3\xA9", "bad \xEF\xBF\xBD\xEF\xBF\xBD "
+                                                 "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}));
+}
+
+TEST_F(OutputLogTest, BadCursorsAreRefused) {
+  for (const char* bad : {"", "x", "1:", ":2", "1.2:-3", "1.2:3:4", "a.b:1", "12:5"}) {
+    auto r = ReadOutputAfter(dir_, bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST_F(OutputLogTest, AHugeBacklogComesInBoundedReads) {
+  const std::string line(1000, 'x');
+  for (int i = 0; i < 3000; ++i) Append(line + "\n");  // ~3 MB
+  auto tail = TailOutput(dir_, 10000);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_LE(tail->lines.size() * 1001, kMaxOutputReadBytes);
+  EXPECT_GT(tail->lines.size(), 1000u);
+  auto from_start = ReadOutputAfter(dir_, "0:0");
+  ASSERT_TRUE(from_start.ok());
+  size_t total = from_start->lines.size();
+  std::string cursor = from_start->cursor;
+  for (int i = 0; i < 10 && total < 3000; ++i) {
+    auto more = ReadOutputAfter(dir_, cursor);
+    ASSERT_TRUE(more.ok());
+    EXPECT_LE(more->lines.size() * 1001, kMaxOutputReadBytes);
+    total += more->lines.size();
+    cursor = more->cursor;
+  }
+  EXPECT_EQ(total, 3000u);
+}
+
+}  // namespace
+}  // namespace sbx::provider::local
