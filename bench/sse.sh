@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# SSE fan-out benchmark: 1,000 concurrent event streams on loopback to one
+# SSE fan-out benchmark: STREAMS (default 10,000) concurrent event streams on loopback to one
 # project; one status change; time until every client has it (p50/p99), and
 # server memory per open stream. Writes docs/benchmarks.md (section "sse").
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-STREAMS=${STREAMS:-1000}
+STREAMS=${STREAMS:-10000}
 ROUNDS=${ROUNDS:-3}
 WORK=$(mktemp -d /tmp/sbx-bench-sse.XXXXXX)
 cleanup() { stop_sandboxd "$WORK/data"; rm -rf "$WORK"; }
 trap cleanup EXIT
-ulimit -n 8192
+# Each end holds one descriptor per stream (the daemon raises its own limit to
+# the hard limit at start; the clients inherit this one).
+ulimit -n $(( STREAMS + 4096 ))
 
 # Presence off: the only change during a round is the one being measured.
 start_sandboxd "$WORK/data" 47200-47299 --idle-timeout 1h --max-event-streams $((STREAMS + 100)) \
