@@ -1,7 +1,5 @@
 #include "api/api.h"
 
-#include <openssl/crypto.h>
-
 #include <boost/json.hpp>
 #include <charconv>
 #include <fmt/format.h>
@@ -9,32 +7,15 @@
 #include "api/errors.h"
 #include "api/wire.h"
 #include "core/validation.h"
+#include "http/credentials.h"
 
 namespace sbx::api {
 namespace json = boost::json;
+using http_server::ConstantTimeEquals;
+using http_server::CookieValue;
 using http_server::JsonResponse;
 
 namespace {
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-// The value of cookie `name` in a Cookie header, or "".
-std::string_view CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    size_t semi = header.find(';');
-    std::string_view part = header.substr(0, semi);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
-        part[name.size()] == '=') {
-      return part.substr(name.size() + 1);
-    }
-    if (semi == std::string_view::npos) break;
-    header.remove_prefix(semi + 1);
-  }
-  return {};
-}
 
 // Parses an optional JSON object body; empty body = {}.
 Result<json::object> ParseBody(const http_server::Request& req) {

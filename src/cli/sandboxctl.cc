@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +26,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "core/validation.h"
 
 namespace {
 
@@ -358,12 +358,11 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
     return Report(client.Call(http::verb::post, base + "/holds", HoldBody(a.hold_name, *seconds)));
   }
   if (c.unhold->parsed()) {
-    // The name goes into the path: only what the API accepts anyway.
-    for (char ch : a.hold_name) {
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') {
-        std::cerr << "sandboxctl: hold name may only contain letters, digits, '-', '_' and '.'\n";
-        return 2;
-      }
+    // The name goes into the path: only what the API accepts anyway (its
+    // own rule).
+    if (sbx::Status s = sbx::core::ValidateHoldName(a.hold_name); !s.ok()) {
+      std::cerr << "sandboxctl: " << s.message() << "\n";
+      return 2;
     }
     return Report(client.Call(http::verb::delete_, base + "/holds/" + a.hold_name));
   }

@@ -5,6 +5,8 @@
 
 #include <boost/beast/http/rfc7230.hpp>
 
+#include "http/credentials.h"
+
 namespace sbx::gateway {
 namespace {
 
@@ -63,7 +65,7 @@ void PrepareUpstreamRequest(http::request<http::buffer_body>& req, const Forward
   DropHopByHop(req);
   req.erase(http::field::expect);
   req.erase(kTrafficTokenHeader);
-  if (auto cookie = req[http::field::cookie]; !CookieValue(cookie, kTrafficTokenCookie).empty()) {
+  if (auto cookie = req[http::field::cookie]; !http_server::CookieValue(cookie, kTrafficTokenCookie).empty()) {
     std::string rest = WithoutCookie(cookie, kTrafficTokenCookie);
     if (rest.empty()) {
       req.erase(http::field::cookie);
@@ -100,21 +102,6 @@ void PrepareClientResponse(http::response<http::buffer_body>& res, const ClientF
   }
   if (framing.body_until_eof) res.chunked(true);
   res.keep_alive(framing.keep_alive);
-}
-
-std::string_view CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const size_t semi = header.find(';');
-    std::string_view part = header.substr(0, semi);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
-        part[name.size()] == '=') {
-      return part.substr(name.size() + 1);
-    }
-    if (semi == std::string_view::npos) break;
-    header.remove_prefix(semi + 1);
-  }
-  return {};
 }
 
 std::string WithoutCookie(std::string_view header, std::string_view name) {

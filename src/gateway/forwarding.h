@@ -51,8 +51,6 @@ struct ClientFraming {
 // chunking and a close).
 void PrepareClientResponse(http::response<http::buffer_body>& res, const ClientFraming& framing);
 
-// The value of cookie `name` in a Cookie header, or "".
-std::string_view CookieValue(std::string_view header, std::string_view name);
 // The Cookie header without cookie `name` ("" when nothing is left).
 std::string WithoutCookie(std::string_view header, std::string_view name);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "http/credentials.h"
+
 namespace sbx::gateway {
 namespace {
 
@@ -125,9 +127,9 @@ TEST(ForwardingTest, ResponseFramingForTheClient) {
 }
 
 TEST(ForwardingTest, Cookies) {
-  EXPECT_EQ(CookieValue("a=1; t=xyz; b=2", "t"), "xyz");
-  EXPECT_EQ(CookieValue("a=1;t=xyz", "t"), "xyz");
-  EXPECT_EQ(CookieValue("tt=1", "t"), "");
+  EXPECT_EQ(http_server::CookieValue("a=1; t=xyz; b=2", "t"), "xyz");
+  EXPECT_EQ(http_server::CookieValue("a=1;t=xyz", "t"), "xyz");
+  EXPECT_EQ(http_server::CookieValue("tt=1", "t"), "");
   EXPECT_EQ(WithoutCookie("a=1; t=xyz; b=2", "t"), "a=1; b=2");
   EXPECT_EQ(WithoutCookie("t=xyz", "t"), "");
   EXPECT_EQ(WithoutCookie("tt=1; t=2", "t"), "tt=1");

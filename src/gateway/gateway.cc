@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "gateway/forwarding.h"
+#include "http/credentials.h"
 #include "http/server.h"
 
 namespace sbx::gateway {
@@ -118,14 +119,8 @@ Result<std::string> Gateway::Start() {
   if (options_.require_token && tokens_ == nullptr) {
     return InvalidArgument("preview tokens required but no token secret given");
   }
-  SBX_ASSIGN_OR_RETURN(auto endpoint, http_server::ParseListen(options_.listen));
-  acceptor_ = std::make_unique<net::ip::tcp::acceptor>(io_);
+  SBX_ASSIGN_OR_RETURN(acceptor_, http_server::Listen(io_, options_.listen));
   beast::error_code ec;
-  acceptor_->open(endpoint.protocol(), ec);
-  if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(endpoint, ec);
-  if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return Unavailable(fmt::format("listen on {}: {}", options_.listen, ec.message()));
   const auto bound = acceptor_->local_endpoint(ec);
   domain_ = options_.domain ? *options_.domain
                             : PreviewDomain{"http", fmt::format("localhost:{}", bound.port())};
@@ -289,7 +284,7 @@ net::awaitable<bool> Gateway::Handle(Connection& conn,
       co_return !ec && redirect->keep_alive();
     }
     const bool ok = tokens_->Check(id, req[kTrafficTokenHeader]) ||
-                    tokens_->Check(id, CookieValue(req[http::field::cookie], kTrafficTokenCookie));
+                    tokens_->Check(id, http_server::CookieValue(req[http::field::cookie], kTrafficTokenCookie));
     if (!ok) {
       Count("unauthorized");
       info.message = fmt::format(

@@ -1,10 +1,10 @@
 #include "gateway/traffic_token.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "base/check.h"
+#include "http/credentials.h"
 
 namespace sbx::gateway {
 
@@ -29,7 +29,7 @@ std::string TrafficTokens::For(std::string_view sandbox_id) const {
 
 bool TrafficTokens::Check(std::string_view sandbox_id, std::string_view token) const {
   const std::string want = For(sandbox_id);
-  return token.size() == want.size() && CRYPTO_memcmp(token.data(), want.data(), want.size()) == 0;
+  return http_server::ConstantTimeEquals(token, want);
 }
 
 }  // namespace sbx::gateway

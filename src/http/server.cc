@@ -41,15 +41,22 @@ Server::Server(net::io_context& io, Clock& clock, Metrics& metrics, Router& rout
                ServerOptions options)
     : io_(io), clock_(clock), metrics_(metrics), router_(router), options_(std::move(options)) {}
 
-Result<std::string> Server::Start() {
-  SBX_ASSIGN_OR_RETURN(auto endpoint, ParseListen(options_.listen));
-  acceptor_ = std::make_unique<net::ip::tcp::acceptor>(io_);
+Result<std::unique_ptr<net::ip::tcp::acceptor>> Listen(net::io_context& io,
+                                                        const std::string& listen) {
+  SBX_ASSIGN_OR_RETURN(auto endpoint, ParseListen(listen));
+  auto acceptor = std::make_unique<net::ip::tcp::acceptor>(io);
   beast::error_code ec;
-  acceptor_->open(endpoint.protocol(), ec);
-  if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_->bind(endpoint, ec);
-  if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return Unavailable(fmt::format("listen on {}: {}", options_.listen, ec.message()));
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Unavailable(fmt::format("listen on {}: {}", listen, ec.message()));
+  return acceptor;
+}
+
+Result<std::string> Server::Start() {
+  SBX_ASSIGN_OR_RETURN(acceptor_, Listen(io_, options_.listen));
+  beast::error_code ec;
   auto bound = acceptor_->local_endpoint(ec);
   net::co_spawn(io_, Accept(), [](std::exception_ptr e) {
     if (e) {

@@ -96,5 +96,11 @@ class Server final : public ConnectionHost {
 
 // Splits "host:port"; kInvalidArgument when malformed.
 Result<net::ip::tcp::endpoint> ParseListen(const std::string& listen);
+// An acceptor bound to `listen` ("host:port"; port 0 picks one) and
+// listening, with SO_REUSEADDR: what Server and the preview gateway accept
+// on. kInvalidArgument for a malformed address, kUnavailable when it cannot
+// be bound.
+Result<std::unique_ptr<net::ip::tcp::acceptor>> Listen(net::io_context& io,
+                                                        const std::string& listen);
 
 }  // namespace sbx::http_server

@@ -1,6 +1,5 @@
 #include "runtime_api/runtime_api.h"
 
-#include <openssl/crypto.h>
 
 #include <charconv>
 #include <map>
@@ -13,6 +12,7 @@
 #include "e2b/json.h"
 #include "e2b/rest.h"
 #include "e2b/webhook_event.h"
+#include "http/credentials.h"
 #include "runtime_api/limits.h"
 #include "runtime_api/wire.h"
 
@@ -20,10 +20,6 @@ namespace sbx::runtime_api {
 namespace json = boost::json;
 
 namespace {
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::optional<std::string> Query(const http_server::RequestContext& ctx, const char* key) {
   auto it = ctx.query.find(key);
@@ -121,7 +117,7 @@ void RuntimeServer::Publish(const e2b::WebhookEvent& event) {
 Status RuntimeServer::Authenticate(const http_server::Request& req) const {
   auto it = req.find(e2b::kApiKeyHeader);
   if (it == req.end()) return Unauthenticated(fmt::format("Missing {} header", e2b::kApiKeyHeader));
-  if (!ConstantTimeEquals(it->value(), options_.api_key)) {
+  if (!http_server::ConstantTimeEquals(it->value(), options_.api_key)) {
     return Unauthenticated("Invalid API key");
   }
   return OkStatus();

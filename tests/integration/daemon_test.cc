@@ -55,10 +55,6 @@ constexpr int kLogsPorts = 45400;
 // 2 s after its last activity; this is the slack we allow on top.
 constexpr auto kPauseSlack = 4s;
 
-std::string SandboxPath(const std::string& project) {
-  return "/api/projects/" + project + "/sandbox";
-}
-
 // sandboxctl must succeed and print a sandbox object.
 std::optional<SandboxView> CtlSandbox(const Daemon& d, const std::vector<std::string>& args,
                                       std::string* why) {
@@ -90,10 +86,6 @@ std::string Dump(const std::vector<HistoryEvent>& events) {
 
 bool Contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-int64_t Ms(std::chrono::system_clock::duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
 // Project ids in GET /api/sandboxes (first page, up to 1000).

@@ -54,16 +54,6 @@ constexpr int kGonePorts = 50600;
 constexpr int kFakeE2bPorts = 50700;
 constexpr int kShutdownPorts = 50800;
 
-std::string SandboxPath(const std::string& project) {
-  return "/api/projects/" + project + "/sandbox";
-}
-
-int64_t Ms(std::chrono::nanoseconds d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-void Report(const std::string& line) { std::cout << "[  REPORT  ] " << line << std::endl; }
-
 // The value of one series in a /metrics text ("name{labels}"), or -1.
 double MetricValue(const std::string& text, const std::string& series) {
   std::istringstream lines(text);
@@ -620,16 +610,21 @@ class FakeE2b {
   }};
 };
 
+// `serve --provider e2b` against `fake`, with the given preview wake deadline.
+DaemonOptions ServeOnFakeE2b(const FakeE2b& fake, int first_port, const std::string& wake_timeout) {
+  return {.first_port = first_port,
+          .idle_timeout = "1h",
+          .api_token = "gateway-test-token-5f0c",
+          .extra_args = {"--provider", "e2b", "--preview-wake-timeout", wake_timeout},
+          .env = {"E2B_API_KEY=e2b_fake", "E2B_API_URL=" + fake.url(), "E2B_DOMAIN=localhost"},
+          .name = "serve"};
+}
+
 // A resume that hangs: 503 + Retry-After at the deadline (3 s here), nothing
 // held afterwards, reads still fast. A resume that fails: 503 at once.
 TEST_F(GatewayTest, HangingOrFailingResumeGets503WithRetryAfter) {
   FakeE2b fake;
-  Daemon d({.first_port = kFakeE2bPorts,
-            .idle_timeout = "1h",
-            .api_token = "gateway-test-token-5f0c",
-            .extra_args = {"--provider", "e2b", "--preview-wake-timeout", "3s"},
-            .env = {"E2B_API_KEY=e2b_fake", "E2B_API_URL=" + fake.url(), "E2B_DOMAIN=localhost"},
-            .name = "serve"});
+  Daemon d(ServeOnFakeE2b(fake, kFakeE2bPorts, "3s"));
   ASSERT_TRUE(d.Start());
   std::string why;
   auto hang = CreateRunning(d, "hang", &why);
@@ -679,12 +674,7 @@ TEST_F(GatewayTest, HangingOrFailingResumeGets503WithRetryAfter) {
 // daemon exits cleanly.
 TEST_F(GatewayTest, ShutdownAnswersHeldRequestsAndClosesTunnels) {
   FakeE2b fake;
-  Daemon d({.first_port = kShutdownPorts,
-            .idle_timeout = "1h",
-            .api_token = "gateway-test-token-5f0c",
-            .extra_args = {"--provider", "e2b", "--preview-wake-timeout", "20s"},
-            .env = {"E2B_API_KEY=e2b_fake", "E2B_API_URL=" + fake.url(), "E2B_DOMAIN=localhost"},
-            .name = "serve"});
+  Daemon d(ServeOnFakeE2b(fake, kShutdownPorts, "20s"));
   ASSERT_TRUE(d.Start());
   std::string why;
   auto hang = CreateRunning(d, "hang", &why);

@@ -52,14 +52,6 @@ constexpr char kToken[] = "provider-test-token-8c2d4e6f1a3b";
 constexpr char kWebhookSecret[] = "provider-test-webhook-secret";
 constexpr char kPauseRoute[] = "/sandboxes/{sandboxID}/pause";
 
-std::string SandboxPath(const std::string& project) {
-  return "/api/projects/" + project + "/sandbox";
-}
-
-int64_t Ms(std::chrono::nanoseconds d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
 
 // Whether the project's history has a row from `source` of type `type`.
 bool HasHistory(const Daemon& d, const std::string& project, const std::string& source,

@@ -52,21 +52,6 @@ constexpr char kToken[] = "replicas-test-token-5f0c1e9a7b3d";
 constexpr char kWebhookSecret[] = "replicas-test-webhook-secret";
 constexpr char kPauseRoute[] = "/sandboxes/{sandboxID}/pause";
 
-std::string SandboxPath(const std::string& project) {
-  return "/api/projects/" + project + "/sandbox";
-}
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-int64_t Ms(std::chrono::nanoseconds d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-// Report lines, visible in ctest's output (--output-on-failure or -V).
-
 CommandResult Psql(const std::string& sql) {
   return RunCommand({"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-F", "\t",
                      Env("SBX_TEST_PG_URL"), "-c", sql},

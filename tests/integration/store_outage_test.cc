@@ -11,11 +11,6 @@
 #include <signal.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,6 +18,7 @@
 #include "integration/http_client.h"
 #include "integration/process.h"
 #include "integration/support.h"
+#include "store/postgres/testing/pg_test_env.h"
 
 namespace sbx::integration {
 namespace {
@@ -33,40 +29,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kPorts = 45000;
 constexpr char kToken[] = "store-outage-test-token-8d2f61c0a4";
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-int64_t Ms(SteadyClock::duration d) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-}
-
-void Report(const std::string& line) { std::cout << "[  REPORT  ] " << line << std::endl; }
-
-// The postmaster (first line of postmaster.pid) and every process it started.
-std::vector<pid_t> ClusterPids() {
-  std::vector<pid_t> pids;
-  std::ifstream pid_file(Env("SBX_TEST_PG_DATA") + "/postmaster.pid");
-  pid_t postmaster = 0;
-  if (!(pid_file >> postmaster) || postmaster <= 0) return pids;
-  pids.push_back(postmaster);
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    const size_t close = line.rfind(')');  // comm may hold spaces
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 1));
-    std::string state;
-    pid_t ppid = 0;
-    if (rest >> state >> ppid && ppid == postmaster) pids.push_back(std::stoi(name));
-  }
-  return pids;
-}
 
 class StoreOutageTest : public ::testing::Test {
  protected:
@@ -86,7 +48,7 @@ class StoreOutageTest : public ::testing::Test {
   void TearDown() override { Resume(); }
 
   void Freeze() {
-    stopped_ = ClusterPids();
+    stopped_ = store::testing::PostgresClusterPids();
     for (pid_t pid : stopped_) ::kill(pid, SIGSTOP);
   }
   void Resume() {

@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -90,6 +91,19 @@ const json::array* ArrayField(const json::value& v, const char* key, std::string
 }  // namespace
 
 void Report(const std::string& line) { std::cout << "[  REPORT  ] " << line << std::endl; }
+
+std::string SandboxPath(const std::string& project) {
+  return "/api/projects/" + project + "/sandbox";
+}
+
+int64_t Ms(std::chrono::nanoseconds d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
 
 bool WaitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout,
              std::chrono::milliseconds poll) {

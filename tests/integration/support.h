@@ -16,11 +16,18 @@
 
 namespace sbx::integration {
 
-// Polls `predicate` every `poll` until it returns true (-> true) or `timeout`
-// passes (-> false). Real time: these tests run a real daemon.
 // Prints a measurement as a "[  REPORT  ]" line of the test output.
 void Report(const std::string& line);
 
+// "/api/projects/<project>/sandbox".
+std::string SandboxPath(const std::string& project);
+// Whole milliseconds of `d`.
+int64_t Ms(std::chrono::nanoseconds d);
+// Environment variable `name`, "" when unset.
+std::string Env(const char* name);
+
+// Polls `predicate` every `poll` until it returns true (-> true) or `timeout`
+// passes (-> false). Real time: these tests run a real daemon.
 bool WaitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout,
              std::chrono::milliseconds poll = std::chrono::milliseconds(50));
 

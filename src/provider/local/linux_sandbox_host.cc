@@ -28,6 +28,7 @@
 
 #include <fmt/format.h>
 
+#include "base/fd.h"
 #include "provider/local/http_probe.h"
 
 namespace sbx::provider::local {
@@ -36,25 +37,6 @@ namespace {
 std::string Errno(int err) { return std::strerror(err); }
 
 // Owns one file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
-
 // Runs `body` on a new thread (so that namespace changes die with it) and
 // returns what it returned.
 Status OnOwnThread(const std::function<Status()>& body) {

@@ -12,11 +12,11 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/fd.h"
 #include "provider/local/local_provider.h"
 
 namespace sbx::provider::local {
@@ -26,26 +26,20 @@ namespace {
 // records it, its birth time (an inode number is reused once the file that
 // had it is gone, as at every second rotation).
 struct File {
-  int fd = -1;
+  Fd fd;
   std::string id;  // <inode>.<birth ns>
   int64_t size = 0;
-  File() = default;
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-  ~File() {
-    if (fd >= 0) ::close(fd);
-  }
 };
 
-// Opens `path` read-only; nullopt when it does not exist.
-Result<std::optional<int>> OpenIfExists(const std::filesystem::path& path, File& f) {
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) {
-    if (errno == ENOENT) return std::optional<int>();
+// Opens `path` read-only into `f`; false when it does not exist.
+Result<bool> OpenIfExists(const std::filesystem::path& path, File& f) {
+  f.fd.Reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!f.fd.valid()) {
+    if (errno == ENOENT) return false;
     return Internal(fmt::format("open {}: {}", path.string(), std::strerror(errno)));
   }
   struct statx st {};
-  if (::statx(f.fd, "", AT_EMPTY_PATH, STATX_INO | STATX_SIZE | STATX_BTIME, &st) != 0) {
+  if (::statx(f.fd.get(), "", AT_EMPTY_PATH, STATX_INO | STATX_SIZE | STATX_BTIME, &st) != 0) {
     return Internal(fmt::format("stat {}: {}", path.string(), std::strerror(errno)));
   }
   const int64_t born = (st.stx_mask & STATX_BTIME) != 0
@@ -54,7 +48,7 @@ Result<std::optional<int>> OpenIfExists(const std::filesystem::path& path, File&
                            : 0;
   f.id = fmt::format("{}.{}", st.stx_ino, born);
   f.size = static_cast<int64_t>(st.stx_size);
-  return std::optional<int>(f.fd);
+  return true;
 }
 
 // Bytes [from, to) of `f` (short if the file is shorter).
@@ -64,7 +58,7 @@ Result<std::string> ReadRange(const File& f, int64_t from, int64_t to) {
   out.resize(static_cast<size_t>(to - from));
   size_t got = 0;
   while (got < out.size()) {
-    const ssize_t n = ::pread(f.fd, out.data() + got, out.size() - got,
+    const ssize_t n = ::pread(f.fd.get(), out.data() + got, out.size() - got,
                               static_cast<off_t>(from) + static_cast<off_t>(got));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -154,8 +148,8 @@ Result<int64_t> ReadLinesFrom(const File& f, int64_t offset, size_t budget, bool
 Result<OutputChunk> TailOutput(const std::filesystem::path& dir, int lines) {
   if (lines < 1 || lines > 10000) return InvalidArgument("tail must be between 1 and 10000");
   File current, older;
-  SBX_ASSIGN_OR_RETURN(auto cur_open, OpenIfExists(dir / kOutputLog, current));
-  SBX_ASSIGN_OR_RETURN(auto old_open, OpenIfExists(dir / kOutputLogOld, older));
+  SBX_ASSIGN_OR_RETURN(const bool cur_open, OpenIfExists(dir / kOutputLog, current));
+  SBX_ASSIGN_OR_RETURN(const bool old_open, OpenIfExists(dir / kOutputLogOld, older));
   OutputChunk chunk;
   // Up to the last newline of output.log: a line being written comes later.
   int64_t end = 0;
@@ -212,8 +206,8 @@ Result<OutputChunk> ReadOutputAfter(const std::filesystem::path& dir, const std:
     return InvalidArgument(fmt::format("bad output cursor \"{}\" (want one a read returned)", cursor));
   }
   File current, older;
-  SBX_ASSIGN_OR_RETURN(auto cur_open, OpenIfExists(dir / kOutputLog, current));
-  SBX_ASSIGN_OR_RETURN(auto old_open, OpenIfExists(dir / kOutputLogOld, older));
+  SBX_ASSIGN_OR_RETURN(const bool cur_open, OpenIfExists(dir / kOutputLog, current));
+  SBX_ASSIGN_OR_RETURN(const bool old_open, OpenIfExists(dir / kOutputLogOld, older));
   OutputChunk chunk;
   if (!cur_open) {
     chunk.cursor = cursor;

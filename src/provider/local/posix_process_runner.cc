@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "base/fd.h"
+
 extern char** environ;  // NOLINT: the POSIX way to read the whole environment
 
 namespace sbx::provider::local {
@@ -27,35 +29,6 @@ constexpr auto kFallbackPollInterval = 10ms;
 std::string Errno(int err) { return std::strerror(err); }
 
 // Owns one file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(other.Release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) Reset(other.Release());
-    return *this;
-  }
-  ~Fd() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 struct Pipe {
   Fd read;
   Fd write;

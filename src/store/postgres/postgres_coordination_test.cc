@@ -221,33 +221,8 @@ class PostgresHangTest : public PostgresRestartTest {
     PostgresRestartTest::TearDown();
   }
 
-  // The postmaster (first line of postmaster.pid) and every process it
-  // started: the whole cluster.
-  static std::vector<pid_t> ClusterPids() {
-    std::vector<pid_t> pids;
-    std::ifstream pid_file(testing::PostgresTestDataDir() + "/postmaster.pid");
-    pid_t postmaster = 0;
-    if (!(pid_file >> postmaster) || postmaster <= 0) return pids;
-    pids.push_back(postmaster);
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      const std::string name = entry.path().filename();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream stat(entry.path() / "stat");
-      std::string line;
-      if (!std::getline(stat, line)) continue;
-      // pid (comm) state ppid …; comm may hold spaces, so start after ')'.
-      const size_t close = line.rfind(')');
-      if (close == std::string::npos) continue;
-      std::istringstream rest(line.substr(close + 1));
-      std::string state;
-      pid_t ppid = 0;
-      if (rest >> state >> ppid && ppid == postmaster) pids.push_back(std::stoi(name));
-    }
-    return pids;
-  }
-
   void Signal(int sig) {
-    if (sig == SIGSTOP) stopped_pids_ = ClusterPids();
+    if (sig == SIGSTOP) stopped_pids_ = testing::PostgresClusterPids();
     for (pid_t pid : stopped_pids_) ::kill(pid, sig);
     if (sig == SIGCONT) stopped_pids_.clear();
   }

@@ -1,6 +1,9 @@
 #include "store/postgres/testing/pg_test_env.h"
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "store/postgres/pg_connection.h"
 
@@ -22,6 +25,29 @@ std::optional<std::string> PostgresTestUrl() {
 
 std::string PostgresTestDataDir() { return Env("SBX_TEST_PG_DATA"); }
 std::string PostgresTestPgCtl() { return Env("SBX_TEST_PG_CTL"); }
+
+std::vector<pid_t> PostgresClusterPids() {
+  std::vector<pid_t> pids;
+  std::ifstream pid_file(PostgresTestDataDir() + "/postmaster.pid");
+  pid_t postmaster = 0;
+  if (!(pid_file >> postmaster) || postmaster <= 0) return pids;
+  pids.push_back(postmaster);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid …; comm may hold spaces, so start after ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == postmaster) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
 
 Status WipePostgres(const std::string& url) {
   SBX_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect({.url = url}));

@@ -6,6 +6,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <sys/types.h>
 
 #include "base/status.h"
 #include "store/postgres/postgres_store.h"
@@ -22,6 +25,10 @@ std::optional<std::string> PostgresTestUrl();
 // control it (SBX_TEST_PG_CTL); "" when unset.
 std::string PostgresTestDataDir();
 std::string PostgresTestPgCtl();
+// The cluster's processes: the postmaster (first line of its
+// postmaster.pid) and every process it started; empty when it is not
+// running. For tests that freeze the database (SIGSTOP).
+std::vector<pid_t> PostgresClusterPids();
 
 // Empties every table of the current schema at `url` but schema_migrations,
 // restarting identity counters. Destroys data: only for throwaway clusters.
