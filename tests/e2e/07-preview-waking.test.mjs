@@ -36,16 +36,27 @@ test('the preview URL of a PAUSED sandbox shows "Waking up…", then the app', a
 
   const page = await browser.context.newPage();
   const responses = recordPreviewResponses(page, created.url);
+  // The waking page may reload into the app before its body could be read back from the
+  // browser, so every document the tab shows notes its text in the tab's sessionStorage,
+  // which outlives the reload.
+  await page.addInitScript(() => {
+    addEventListener('DOMContentLoaded', () => {
+      const seen = JSON.parse(sessionStorage.getItem('__documents') ?? '[]');
+      seen.push(document.body?.innerText ?? '');
+      sessionStorage.setItem('__documents', JSON.stringify(seen));
+    });
+  });
   const openedAt = Date.now();
   const first = await page.goto(created.url);
   assert.equal(first.status(), 503, 'the first answer is the gateway\'s waking page');
   assert.equal(first.headers()['x-sandboxd-preview'], 'waking');
   assert.ok(first.headers()['retry-after'], 'Retry-After on the waking page');
-  assert.match(await first.text(), /Waking up/);
 
   // The page waits for the app by itself and reloads into it.
   await page.waitForFunction(() => document.body?.innerText.includes('hello from sandbox'), null, { timeout: 20_000, polling: 100 });
   t.diagnostic(`app shown ${Date.now() - openedAt} ms after opening; responses: ${JSON.stringify(responses)}`);
+  const documents = await page.evaluate(() => JSON.parse(sessionStorage.getItem('__documents') ?? '[]'));
+  assert.match(documents[0] ?? '', /Waking up/, `documents shown: ${JSON.stringify(documents)}`);
   assert.equal((await getSandbox(daemon, 'tab')).status, 'RUNNING');
   const state = await appState(created.url);
   assert.equal(state.startedAt, before.startedAt, 'the app was restarted instead of resumed');
