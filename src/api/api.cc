@@ -170,6 +170,7 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::post, sandbox + "/wake", bind(&Api::Wake), AuthGuard());
   r.Add(V::post, sandbox + "/pause", bind(&Api::Pause), AuthGuard());
   r.Add(V::get, sandbox + "/history", bind(&Api::History), AuthGuard());
+  r.Add(V::get, sandbox + "/explain", bind(&Api::Explain), AuthGuard());
   r.Add(V::post, sandbox + "/holds", bind(&Api::PlaceHold), AuthGuard());
   r.Add(V::get, sandbox + "/holds", bind(&Api::ListHolds), AuthGuard());
   r.Add(V::delete_, sandbox + "/holds/{name}", bind(&Api::ReleaseHold), AuthGuard());
@@ -383,6 +384,22 @@ net::awaitable<http_server::Response> Api::Pause(Ctx& ctx) {
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::accepted,
                          Serialize(SandboxJson(*s, options_.preview)));
+}
+
+net::awaitable<http_server::Response> Api::Explain(Ctx& ctx) {
+  const std::string project = ctx.params["projectId"];
+  // The newest rows hold the run that led to the current status; a longer
+  // run than this is explained from its newest part.
+  constexpr int kRows = 200;
+  auto rows = co_await lifecycle_.History(project, kRows);
+  if (!rows.ok()) co_return Error(ctx, rows.error());
+  // Read after the history, so the record is at least as new as its rows.
+  auto s = lifecycle_.Get(project);
+  if (!s.ok()) co_return Error(ctx, s.error());
+  const int streams = viewers_ ? viewers_(project) : 0;
+  const lifecycle::Explanation e =
+      lifecycle::Explain(*s, *rows, lifecycle_.clock().Now(), streams);
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(ExplanationJson(e)));
 }
 
 net::awaitable<http_server::Response> Api::History(Ctx& ctx) {

@@ -60,6 +60,11 @@ class Api {
   // Authorization header), else "".
   static std::string SessionOf(const http_server::Request& req);
   const PreviewView& preview() const { return options_.preview; }
+  // How many event streams a project has open on this server (EventStreams
+  // sets it; explain reports them as presence). I/O thread only.
+  void SetViewers(std::function<int(const std::string&)> viewers) {
+    viewers_ = std::move(viewers);
+  }
 
  private:
   using Ctx = http_server::RequestContext;
@@ -78,6 +83,7 @@ class Api {
   net::awaitable<Response> Wake(Ctx& ctx);
   net::awaitable<Response> Pause(Ctx& ctx);
   net::awaitable<Response> History(Ctx& ctx);
+  net::awaitable<Response> Explain(Ctx& ctx);
   net::awaitable<Response> PlaceHold(Ctx& ctx);
   net::awaitable<Response> ListHolds(Ctx& ctx);
   net::awaitable<Response> ReleaseHold(Ctx& ctx);
@@ -96,6 +102,7 @@ class Api {
   Metrics& metrics_;
   IdGenerator& ids_;
   ApiOptions options_;
+  std::function<int(const std::string&)> viewers_;
   // Serialized sandbox objects by project, with the version they show: a
   // status read of an unchanged record reuses the bytes. I/O thread only.
   std::unordered_map<std::string, std::pair<int64_t, std::string>> json_cache_;

@@ -108,7 +108,8 @@ TEST_F(ApiTest, EveryApiRouteNeedsTheToken) {
            {http::verb::get, "/api/jobs/idle-enforcer/runs"},
            {http::verb::post, "/api/projects/p1/sandbox/holds"},
            {http::verb::get, "/api/projects/p1/sandbox/holds"},
-           {http::verb::delete_, "/api/projects/p1/sandbox/holds/build"}}) {
+           {http::verb::delete_, "/api/projects/p1/sandbox/holds/build"},
+           {http::verb::get, "/api/projects/p1/sandbox/explain"}}) {
     auto r = Call(verb, target, "", false);
     EXPECT_EQ(r.result(), http::status::unauthorized) << target;
     EXPECT_EQ(Json(r).at("error").at("code"), "unauthenticated");
@@ -208,6 +209,55 @@ TEST_F(ApiTest, HoldsArePlacedListedAndReleased) {
             http::status::not_found);
   EXPECT_EQ(Call(http::verb::get, "/api/projects/nope/sandbox/holds").result(),
             http::status::not_found);
+}
+
+TEST_F(ApiTest, ExplainSaysWhyAwakeAndWhoPausedWithTheDecisionsInputs) {
+  EXPECT_EQ(Call(http::verb::get, "/api/projects/demo/sandbox/explain").result(),
+            http::status::not_found);
+  EXPECT_EQ(Call(http::verb::get, "/api/projects/a%20b/sandbox/explain").result(),
+            http::status::bad_request);
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox", "{}").result(),
+            http::status::created);
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox/holds",
+                 R"({"name":"build","ttlSeconds":600})")
+                .result(),
+            http::status::ok);
+  auto awake = Call(http::verb::get, "/api/projects/demo/sandbox/explain");
+  ASSERT_EQ(awake.result(), http::status::ok) << awake.body();
+  auto a = Json(awake);
+  EXPECT_EQ(a.at("status"), "RUNNING");
+  EXPECT_EQ(a.at("pauseAtSetBy").at("kind"), "hold");
+  EXPECT_EQ(a.at("pauseAtSetBy").at("name"), "build");
+  EXPECT_EQ(a.at("pauseAt"), a.at("pauseAtSetBy").at("until"));
+  EXPECT_EQ(a.at("awake").as_array().size(), 2u) << awake.body();  // start, hold
+  EXPECT_EQ(a.at("cause").at("type"), "create_requested");
+  EXPECT_TRUE(a.at("failure").is_null());
+  EXPECT_TRUE(a.at("activity").at("start").is_string());
+
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox/pause").result(),
+            http::status::accepted);
+  auto paused = Json(Call(http::verb::get, "/api/projects/demo/sandbox/explain"));
+  EXPECT_EQ(paused.at("status"), "PAUSED");
+  EXPECT_TRUE(paused.at("awake").as_array().empty());
+  EXPECT_TRUE(paused.at("pauseAt").is_null());
+  EXPECT_EQ(paused.at("cause").at("source"), "api");
+  EXPECT_EQ(paused.at("cause").at("inputs").at("trigger"), "request");
+  EXPECT_EQ(paused.at("cause").at("inputs").at("record").at("holds").at("build"),
+            a.at("pauseAt"));
+  EXPECT_NE(std::string(paused.at("summary").as_string()).find("paused by a client of the API"),
+            std::string::npos);
+  // The history carries the same inputs.
+  auto hist = Json(Call(http::verb::get, "/api/projects/demo/sandbox/history"));
+  bool found = false;
+  for (const auto& e : hist.at("events").as_array()) {
+    if (e.at("type") == "pause_requested") {
+      found = true;
+      EXPECT_EQ(e.at("inputs"), paused.at("cause").at("inputs"));
+    } else if (e.at("type") == "paused") {
+      EXPECT_TRUE(e.at("inputs").as_object().empty());
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST_F(ApiTest, LogsNeedAProviderThatKeepsOutput) {

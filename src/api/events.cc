@@ -48,9 +48,16 @@ EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
   });
   api_.sessions().OnRevoke(
       [this](const std::string& id) { net::post(io_, [this, id] { EndSession(id); }); });
+  api_.SetViewers([this](const std::string& project) {
+    auto it = open_by_project_.find(project);
+    return it == open_by_project_.end() ? 0 : it->second;
+  });
 }
 
-EventStreams::~EventStreams() { api_.sessions().OnRevoke(nullptr); }
+EventStreams::~EventStreams() {
+  api_.sessions().OnRevoke(nullptr);
+  api_.SetViewers(nullptr);
+}
 
 void EventStreams::Register(http_server::Router& router) {
   router.AddStream(
@@ -91,7 +98,7 @@ net::awaitable<void> EventStreams::Heartbeat(const std::string& project, bool cl
   if (s->status != core::SandboxStatus::kRunning && s->status != core::SandboxStatus::kStarting) {
     co_return;
   }
-  Status st = co_await lifecycle_.RecordActivity(project, core::EventSource::kApi);
+  Status st = co_await lifecycle_.RecordActivity(project, core::EventSource::kPresence);
   if (!st.ok()) SBX_LOG_WARN("presence of {}{}: {}", project, closing ? " (last viewer left)" : "",
                              st.ToString());
 }

@@ -113,6 +113,80 @@ json::object HistoryJson(const store::HistoryRow& h) {
   o["recordedAt"] = FormatRfc3339(h.recorded_at);
   o["status"] = h.status ? json::value(*h.status) : json::value(nullptr);
   o["detail"] = h.detail;
+  o["inputs"] = InputsJson(h.inputs);
+  return o;
+}
+
+json::object InputsJson(const std::string& inputs) {
+  if (inputs.empty()) return {};
+  boost::system::error_code ec;
+  json::value v = json::parse(inputs, ec);
+  if (ec || !v.is_object()) return {};
+  return std::move(v.get_object());
+}
+
+namespace {
+
+json::object ReasonJson(const lifecycle::AwakeReason& r) {
+  json::object o;
+  o["kind"] = r.kind;
+  if (r.kind == "activity") {
+    o["source"] = r.source.empty() ? json::value(nullptr) : json::value(r.source);
+    o["at"] = TimeOrNull(r.at);
+    o["until"] = TimeOrNull(r.until);
+  } else if (r.kind == "hold") {
+    o["name"] = r.name;
+    o["until"] = TimeOrNull(r.until);
+  } else {
+    o["streams"] = r.streams;
+  }
+  return o;
+}
+
+}  // namespace
+
+json::object ExplanationJson(const lifecycle::Explanation& e) {
+  const core::Sandbox& s = e.sandbox;
+  json::object o;
+  o["projectId"] = s.project_id;
+  o["sandboxId"] = s.sandbox_id;
+  o["status"] = core::StatusName(s.status);
+  o["since"] = TimeOrNull(e.since);
+  o["summary"] = e.summary;
+  o["next"] = e.next;
+  o["idleTimeoutSeconds"] = s.idle_timeout_s;
+  o["lastActivityAt"] = FormatRfc3339(s.last_activity_at);
+  o["pauseAt"] = TimeOrNull(e.pause_at);
+  json::array awake;
+  for (const auto& r : e.awake) awake.push_back(ReasonJson(r));
+  o["awake"] = std::move(awake);
+  o["pauseAtSetBy"] = e.pause_at_set_by ? json::value(ReasonJson(*e.pause_at_set_by))
+                                        : json::value(nullptr);
+  json::object activity;
+  for (const auto& [source, at] : s.activity) activity[source] = FormatRfc3339(at);
+  o["activity"] = std::move(activity);
+  if (e.cause) {
+    json::object c;
+    c["type"] = e.cause->type;
+    c["source"] = e.cause->source;
+    c["by"] = e.cause->by;
+    c["at"] = FormatRfc3339(e.cause->at);
+    c["detail"] = e.cause->detail;
+    c["inputs"] = InputsJson(e.cause->inputs);
+    o["cause"] = std::move(c);
+  } else {
+    o["cause"] = nullptr;
+  }
+  if (e.failure) {
+    json::object f;
+    f["code"] = e.failure->error.code;
+    f["message"] = e.failure->error.message;
+    f["at"] = FormatRfc3339(e.failure->error.at);
+    f["retry"] = e.failure->retry;
+    o["failure"] = std::move(f);
+  } else {
+    o["failure"] = nullptr;
+  }
   return o;
 }
 

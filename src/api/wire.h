@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "core/sandbox.h"
+#include "lifecycle/explain.h"
 #include "store/store.h"
 
 namespace sbx::api {
@@ -41,6 +42,10 @@ boost::json::object SandboxJson(const core::Sandbox& s, const PreviewView& previ
 boost::json::array HoldsJson(const core::Holds& holds,
                              std::optional<SystemTime> now = std::nullopt);
 boost::json::object HistoryJson(const store::HistoryRow& h);
+// A decision's stored inputs as an object ({} when none).
+boost::json::object InputsJson(const std::string& inputs);
+// GET …/sandbox/explain's object.
+boost::json::object ExplanationJson(const lifecycle::Explanation& e);
 boost::json::object JobRunJson(const store::JobRun& r);
 
 }  // namespace sbx::api

@@ -123,6 +123,7 @@ struct Commands {
   CLI::App* activity;
   CLI::App* set_timeout;
   CLI::App* history;
+  CLI::App* explain;
   CLI::App* list;
   CLI::App* runs;
   CLI::App* hold;
@@ -166,6 +167,8 @@ Commands AddCommands(CLI::App& app, Args& a) {
   c.set_timeout->add_option("timeout", a.timeout, "new idle timeout (30s, 3m)")->required();
   c.history = app.add_subcommand("history", "the project's lifecycle events");
   add_project(c.history);
+  c.explain = app.add_subcommand("explain", "why the sandbox is awake or paused, and what is next");
+  add_project(c.explain);
   c.list = app.add_subcommand("list", "list sandboxes");
   c.list->add_option("--status", a.status_filter, "only this status");
   c.list->add_option("--limit", a.limit, "page size");
@@ -325,6 +328,7 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
   if (c.kill->parsed()) return Report(client.Call(http::verb::delete_, base));
   if (c.activity->parsed()) return Report(client.Call(http::verb::post, base + "/activity"));
   if (c.history->parsed()) return Report(client.Call(http::verb::get, base + "/history"));
+  if (c.explain->parsed()) return Report(client.Call(http::verb::get, base + "/explain"));
   if (c.set_timeout->parsed()) {
     auto s = Seconds(a.timeout);
     if (!s) return 2;

@@ -48,6 +48,8 @@ std::string_view EventSourceName(EventSource s) {
     case EventSource::kReconciler: return "reconciler";
     case EventSource::kRuntime: return "runtime";
     case EventSource::kPreview: return "preview";
+    case EventSource::kPresence: return "presence";
+    case EventSource::kKeepAlive: return "keep-alive";
   }
   return "api";
 }

@@ -36,8 +36,11 @@ enum class EventType {
 };
 
 // Who caused an event. kPreview: traffic through the preview gateway (its
-// activity and the wakes it triggers).
-enum class EventSource { kWebhook, kEnforcer, kApi, kReconciler, kRuntime, kPreview };
+// activity and the wakes it triggers); kPresence: open dashboard streams
+// (their activity); kKeepAlive: the job that renews the provider's timeout.
+enum class EventSource {
+  kWebhook, kEnforcer, kApi, kReconciler, kRuntime, kPreview, kPresence, kKeepAlive
+};
 
 std::string_view EventTypeName(EventType t);  // "created", "pause_requested", …
 // True for the provider's lifecycle facts (created … unknown), false for
@@ -62,6 +65,12 @@ struct LifecycleEvent {
   Metadata metadata;  // kCreateRequested, kCreated
   std::string hold_name;                // kHoldPlaced, kHoldReleased
   std::optional<SystemTime> hold_until;  // kHoldPlaced: when the hold expires
+  // What an automatic decision (or a user's command) saw when it was taken,
+  // as a JSON object (the record version, lastActivityAt, the timeout, the
+  // clock, the trigger, the replica): kept in the event's history row so that
+  // GET …/sandbox/explain reads it back instead of reconstructing it. Empty:
+  // none.
+  std::string inputs;
 };
 
 }  // namespace sbx::core

@@ -34,6 +34,11 @@ using Metadata = std::map<std::string, std::string>;
 // pauseAt is at least its expiry.
 using Holds = std::map<std::string, SystemTime>;
 
+// The newest activity of each source that reported any ("api", "presence",
+// "preview", and "start" for the sandbox starting to run), by
+// core::EventSourceName. lastActivityAt is the latest of them.
+using ActivityBySource = std::map<std::string, SystemTime>;
+
 // One project's current sandbox. A project has at most one; when it is killed
 // the record stays (status KILLED) until a wake or create replaces it.
 struct Sandbox {
@@ -57,6 +62,9 @@ struct Sandbox {
   // Placed while STARTING or RUNNING; an expired one is dropped at the next
   // write, and every hold ends when the sandbox is paused or killed.
   Holds holds;
+  // Who kept it awake: cleared when a new sandbox is made for the project,
+  // kept through a pause (what it last saw before pausing).
+  ActivityBySource activity;
 
   friend bool operator==(const Sandbox&, const Sandbox&) = default;
 };

@@ -105,14 +105,17 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
   const SystemTime at = TruncateToMillis(event.timestamp);
   // Activity never lands in the future, whoever dated the event.
   const SystemTime active_at = std::min(at, now);
-  if (event.type == EventType::kActivity) {
+  auto active = [&](std::string source) {
     next.last_activity_at = std::max(next.last_activity_at, active_at);
-  }
+    SystemTime& seen = next.activity[std::move(source)];
+    seen = std::max(seen, active_at);
+  };
+  if (event.type == EventType::kActivity) active(std::string(EventSourceName(event.source)));
   // Starting to run (created or resumed) counts as activity: the idle clock
   // restarts. A failed pause going back to RUNNING does not: it stays due.
   if ((event.type == EventType::kCreated || event.type == EventType::kResumed) &&
       next_status == S::kRunning && before != S::kRunning) {
-    next.last_activity_at = std::max(next.last_activity_at, active_at);
+    active("start");
   }
   switch (event.type) {
     case EventType::kPauseFailed:

@@ -118,6 +118,26 @@ TEST(ApplyEventTest, ActivityMovesLastActivityAndVersionOnly) {
   EXPECT_EQ(older->last_activity_at, T(100));
 }
 
+TEST(ApplyEventTest, ActivityIsKeptBySourceThroughAPauseAndClearedForANewSandbox) {
+  auto api = ApplyEvent(Running(), {.id = "a", .type = E::kActivity, .timestamp = T(100)}, T(100));
+  auto presence = ApplyEvent(
+      *api, {.type = E::kActivity, .source = EventSource::kPresence, .timestamp = T(120)}, T(120));
+  auto again = ApplyEvent(
+      *presence, {.type = E::kActivity, .source = EventSource::kApi, .timestamp = T(90)}, T(130));
+  EXPECT_EQ(again->activity,
+            (ActivityBySource{{"api", T(100)}, {"presence", T(120)}}));  // never backwards
+  EXPECT_EQ(again->last_activity_at, T(120));
+  auto paused = ApplyEvent(*again, {.id = "p", .type = E::kPaused, .timestamp = T(400)}, T(400));
+  EXPECT_EQ(paused->activity, again->activity);
+  auto resumed = ApplyEvent(*paused, {.id = "r", .type = E::kResumed, .timestamp = T(500)}, T(500));
+  EXPECT_EQ(resumed->activity.at("start"), T(500));
+  EXPECT_EQ(resumed->last_activity_at, T(500));
+  auto killed = ApplyEvent(*resumed, {.id = "k", .type = E::kKilled, .timestamp = T(600)}, T(600));
+  auto fresh = ApplyEvent(*killed, {.id = "c", .type = E::kCreateRequested, .timestamp = T(700)},
+                          T(700));
+  EXPECT_TRUE(fresh->activity.empty());
+}
+
 LifecycleEvent Hold(const std::string& name, int64_t until_s, int64_t at_s) {
   return {.id = "h-" + name,
           .type = E::kHoldPlaced,

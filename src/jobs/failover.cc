@@ -19,7 +19,8 @@ void FailoverJob::Stop() { job_.Stop(); }
 net::awaitable<void> FailoverJob::Tick() {
   if (!leadership_.IsLeader() || leadership_.term() == last_term_) co_return;
   last_term_ = leadership_.term();
-  auto r = co_await lifecycle_.Reconcile(options_.in_flight_grace);
+  auto r = co_await lifecycle_.Reconcile(options_.in_flight_grace,
+                                         DeciderFor(leadership_, "failover"));
   if (!r.ok()) SBX_LOG_WARN("failover reconcile: {}", r.error().ToString());
   (void)co_await enforcer_.Sweep("failover");
 }

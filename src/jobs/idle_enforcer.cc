@@ -128,7 +128,8 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
     while (next < projects.size()) {
       const std::string project = projects[next++];
       ++result.checked;
-      lifecycle::PauseResult pause = co_await lifecycle_.PauseIfIdle(project);
+      const lifecycle::Decider by = DeciderFor(leadership_, trigger);
+      lifecycle::PauseResult pause = co_await lifecycle_.PauseIfIdle(project, by);
       switch (pause.decision) {
         case lifecycle::PauseDecision::kPaused:
           ++result.paused;

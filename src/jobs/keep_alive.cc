@@ -4,7 +4,8 @@
 
 namespace sbx::jobs {
 
-net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOptions options) {
+net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOptions options,
+                                  lifecycle::Decider by) {
   int extended = 0;
   const SystemTime now = lifecycle.clock().Now();
   for (const core::Sandbox& s : lifecycle.read_model().All()) {
@@ -12,7 +13,7 @@ net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOpti
     if (now - s.last_activity_at > std::chrono::seconds(s.idle_timeout_s)) continue;
     if (s.provider_end_at && *s.provider_end_at - now > options.renew_before) continue;
     const std::string project = s.project_id;
-    Status st = co_await lifecycle.ExtendProviderTimeout(project, options.provider_timeout);
+    Status st = co_await lifecycle.ExtendProviderTimeout(project, options.provider_timeout, by);
     if (st.ok()) {
       ++extended;
     } else {
@@ -29,7 +30,7 @@ KeepAliveJob::KeepAliveJob(Clock& clock, lifecycle::Lifecycle& lifecycle, Leader
       options_(options),
       job_(clock, "keep-alive", options.schedule, [this]() -> net::awaitable<void> {
         if (!leadership_.IsLeader()) co_return;
-        (void)co_await KeepAlivePass(lifecycle_, options_);
+        (void)co_await KeepAlivePass(lifecycle_, options_, DeciderFor(leadership_, "schedule"));
       }) {}
 
 Status KeepAliveJob::Start(net::any_io_executor executor) { return job_.Start(executor); }

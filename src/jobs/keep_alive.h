@@ -25,7 +25,8 @@ struct KeepAliveOptions {
 // unknown or within `renew_before`, and which had activity within its idle
 // timeout, gets its provider timeout set to `provider_timeout`. Returns how
 // many were extended; failures are logged and left to the next pass.
-net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOptions options);
+net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOptions options,
+                                  lifecycle::Decider by = {});
 
 class KeepAliveJob {
  public:

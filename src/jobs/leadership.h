@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+
+#include "lifecycle/apply.h"
 
 namespace sbx::jobs {
 
@@ -14,7 +17,16 @@ class Leadership {
   virtual bool IsLeader() const = 0;
   // Increases each time this replica gains leadership (0: never led).
   virtual int64_t term() const = 0;
+  // Names this replica in the decisions it records.
+  virtual std::string holder() const { return "single-node"; }
 };
+
+// The decider of leader work done by `leadership`'s replica on `trigger`.
+inline lifecycle::Decider DeciderFor(const Leadership& leadership, std::string trigger) {
+  return {.trigger = std::move(trigger),
+          .replica = leadership.holder(),
+          .leader_term = leadership.term()};
+}
 
 class AlwaysLeader final : public Leadership {
  public:

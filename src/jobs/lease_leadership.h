@@ -34,6 +34,7 @@ class LeaseLeadership final : public Leadership {
   // Leadership
   bool IsLeader() const override { return leader_; }
   int64_t term() const override { return term_; }
+  std::string holder() const override { return holder_; }
 
  private:
   void Run();

@@ -15,7 +15,8 @@ Status ReconcilerJob::Start(net::any_io_executor executor) { return job_.Start(e
 void ReconcilerJob::Stop() { job_.Stop(); }
 
 net::awaitable<Result<int>> ReconcilerJob::StartupPass() {
-  auto r = co_await lifecycle_.Reconcile();
+  auto r = co_await lifecycle_.Reconcile(std::chrono::seconds(0),
+                                         DeciderFor(leadership_, "startup"));
   if (!r.ok()) {
     SBX_LOG_WARN("start-up reconcile: {}", r.error().ToString());
   } else if (*r > 0) {
@@ -26,7 +27,8 @@ net::awaitable<Result<int>> ReconcilerJob::StartupPass() {
 
 net::awaitable<void> ReconcilerJob::Tick() {
   if (!leadership_.IsLeader()) co_return;
-  auto r = co_await lifecycle_.Reconcile(options_.in_flight_grace);
+  auto r = co_await lifecycle_.Reconcile(options_.in_flight_grace,
+                                         DeciderFor(leadership_, "schedule"));
   if (!r.ok()) {
     SBX_LOG_WARN("reconcile: {}", r.error().ToString());
   } else if (*r > 0) {

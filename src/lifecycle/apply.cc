@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
 #include <algorithm>
 #include <exception>
 #include <unordered_map>
@@ -34,11 +35,45 @@ std::string Detail(const LifecycleEvent& e) {
   return "";
 }
 
+// `inputs` (a decision's, DecisionInputs) with the record the decision is
+// committed against and the clock at that moment.
+std::string WithRecord(const std::string& inputs, const std::optional<Sandbox>& current,
+                       SystemTime now) {
+  namespace json = boost::json;
+  boost::system::error_code ec;
+  json::value parsed = json::parse(inputs, ec);
+  json::object o = !ec && parsed.is_object() ? std::move(parsed.get_object()) : json::object{};
+  o["now"] = FormatRfc3339(now);
+  if (!current) return json::serialize(o);
+  const Sandbox& s = *current;
+  json::object r{{"version", s.version},
+                 {"status", core::StatusName(s.status)},
+                 {"lastActivityAt", FormatRfc3339(s.last_activity_at)},
+                 {"idleTimeoutSeconds", s.idle_timeout_s}};
+  if (auto at = core::PauseAt(s)) r["pauseAt"] = FormatRfc3339(*at);
+  auto times = [](const std::map<std::string, SystemTime>& m) {
+    json::object t;
+    for (const auto& [name, at] : m) t[name] = FormatRfc3339(at);
+    return t;
+  };
+  if (!s.holds.empty()) r["holds"] = times(s.holds);
+  if (!s.activity.empty()) r["activity"] = times(s.activity);
+  o["record"] = std::move(r);
+  return json::serialize(o);
+}
+
 std::string TypeText(const LifecycleEvent& e) {
   return e.raw_type.empty() ? std::string(core::EventTypeName(e.type)) : e.raw_type;
 }
 
 }  // namespace
+
+std::string DecisionInputs(const Decider& by, boost::json::object extra) {
+  if (!by.trigger.empty()) extra["trigger"] = by.trigger;
+  if (!by.replica.empty()) extra["replica"] = by.replica;
+  if (by.leader_term > 0) extra["leaderTerm"] = by.leader_term;
+  return boost::json::serialize(extra);
+}
 
 std::string_view OutcomeName(Outcome o) {
   switch (o) {
@@ -65,6 +100,7 @@ store::HistoryRow HistoryRowFor(const LifecycleEvent& event, const std::string& 
   row.recorded_at = TruncateToMillis(recorded_at);
   if (status) row.status = std::string(core::StatusName(*status));
   row.detail = std::move(detail);
+  row.inputs = event.inputs;
   return row;
 }
 
@@ -267,6 +303,7 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
     if (WritesHistory(event.type)) {
       row = HistoryRowFor(event, project, Outcome::kApplied, next.updated_at, next.status,
                           Detail(event));
+      if (!event.inputs.empty()) row->inputs = WithRecord(event.inputs, current, clock_.Now());
       if (!next.sandbox_id.empty()) row->sandbox_id = next.sandbox_id;
     }
     const int64_t expected = current ? current->version : 0;

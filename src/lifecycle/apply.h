@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "base/blocking_pool.h"
 #include "base/clock.h"
 #include "base/metrics.h"
@@ -46,6 +48,23 @@ struct ApplyResult {
 // Checked inside Apply against the record about to change (the committed one
 // if a conflict forced a reload). A non-OK status aborts the event.
 using Precondition = std::function<Status(const core::Sandbox&)>;
+
+// Who takes an automatic decision and on what trigger (jobs::DeciderFor
+// fills it from the replica's leadership). Recorded in the decision's history
+// inputs, with the record it was taken on and the clock (apply.h).
+struct Decider {
+  std::string trigger;      // timer, schedule, failover, keep-alive, …
+  std::string replica;      // the replica that decided (the lease holder with replicas)
+  int64_t leader_term = 0;  // its leadership term
+};
+
+// A decision's inputs as its history row keeps them: `by` and `extra` as a
+// JSON object's text. The pipeline adds, when it commits the event, the
+// record the decision was taken on ("record": version, status,
+// lastActivityAt, idleTimeoutSeconds, pauseAt, holds, activity) and its
+// clock ("now"), so they are what the precondition checked, not an earlier
+// read.
+std::string DecisionInputs(const Decider& by, boost::json::object extra = {});
 
 struct ApplyOptions {
   int max_apply_retries = 5;  // compare-and-set conflicts retried before giving up

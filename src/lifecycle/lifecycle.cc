@@ -330,6 +330,7 @@ net::awaitable<Result<Sandbox>> Lifecycle::Pause(const std::string& project_id) 
     co_return *current;
   }
   LifecycleEvent ev = Command(EventType::kPauseRequested, project_id, EventSource::kApi);
+  ev.inputs = DecisionInputs({.trigger = "request"});
   auto r = co_await Apply(ev);
   if (!r.ok()) co_return r.error();
   Sandbox pausing = *r->sandbox;
@@ -337,7 +338,8 @@ net::awaitable<Result<Sandbox>> Lifecycle::Pause(const std::string& project_id) 
   co_return pausing;
 }
 
-net::awaitable<PauseResult> Lifecycle::PauseIfIdle(const std::string& project_id) {
+net::awaitable<PauseResult> Lifecycle::PauseIfIdle(const std::string& project_id,
+                                                   const Decider& by) {
   auto current = read_model_.Get(project_id);
   if (!current || !core::IsIdleDue(*current, clock_.Now())) co_return PauseResult{};
   // The claim re-checks idleness against the record it replaces: activity
@@ -348,6 +350,7 @@ net::awaitable<PauseResult> Lifecycle::PauseIfIdle(const std::string& project_id
     return OkStatus();
   };
   LifecycleEvent claim = Command(EventType::kPauseRequested, project_id, EventSource::kEnforcer);
+  claim.inputs = DecisionInputs(by);
   auto claimed = co_await Apply(claim, still_idle);
   if (!claimed.ok()) {
     if (claimed.error().code() == StatusCode::kFailedPrecondition) co_return PauseResult{};
@@ -386,7 +389,7 @@ net::awaitable<Status> Lifecycle::RecordActivity(const std::string& project_id,
   // lastActivityAt (same millisecond) needs no write.
   if (TruncateToMillis(ev.timestamp) <= current->last_activity_at) co_return OkStatus();
   metrics_.Inc("sandboxd_activity_total", {{"source", std::string(core::EventSourceName(source))}},
-               1, "Activity writes, by source (api: clients and SSE presence; preview: gateway)");
+               1, "Activity writes, by source (api: clients; presence: open SSE streams; preview: gateway)");
   auto r = co_await Apply(ev);
   co_return r.status();
 }
@@ -467,7 +470,8 @@ net::awaitable<Result<provider::OutputChunk>> Lifecycle::ReadOutput(const std::s
 }
 
 net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& project_id,
-                                                        std::chrono::seconds ttl) {
+                                                        std::chrono::seconds ttl,
+                                                        const Decider& by) {
   auto current = read_model_.Get(project_id);
   if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
   if (current->status != SandboxStatus::kRunning) {
@@ -477,10 +481,11 @@ net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& proje
   auto set = [this, id, ttl] { return provider_.SetTimeout(id, ttl); };
   Status s = co_await CallProvider("set_timeout", set);
   if (!s.ok()) co_return s;
-  LifecycleEvent ev = Command(EventType::kUpdated, project_id, EventSource::kApi);
+  LifecycleEvent ev = Command(EventType::kUpdated, project_id, EventSource::kKeepAlive);
   ev.id.clear();  // bookkeeping, not a provider event
   ev.sandbox_id = id;
   ev.end_at = TruncateToMillis(clock_.Now() + ttl);
+  ev.inputs = DecisionInputs(by, {{"ttlSeconds", ttl.count()}});
   auto r = co_await Apply(ev);
   co_return r.status();
 }

@@ -153,12 +153,13 @@ class Lifecycle {
   // The enforcer's step for one sandbox: pauses it if it is RUNNING and idle
   // past its pauseAt, re-checked atomically with the claim (activity that
   // arrives first wins). Waits for the provider call.
-  net::awaitable<PauseResult> PauseIfIdle(const std::string& project_id);
+  net::awaitable<PauseResult> PauseIfIdle(const std::string& project_id,
+                                          const Decider& by = {});
 
   // Sets the provider-side timeout of the project's running sandbox to
   // `ttl` from now and records the new end time (an `updated` event).
   net::awaitable<Status> ExtendProviderTimeout(const std::string& project_id,
-                                               std::chrono::seconds ttl);
+                                               std::chrono::seconds ttl, const Decider& by = {});
 
   // Compares every record with the provider's list and repairs drift with
   // reconciler events (reconcile.h plans each repair). Does nothing unless
@@ -169,7 +170,7 @@ class Lifecycle {
   // counting it in sandboxd_orphans_killed_total; a failed kill is logged
   // and retried on the next pass.
   net::awaitable<Result<int>> Reconcile(
-      std::chrono::seconds in_flight_grace = std::chrono::seconds(0));
+      std::chrono::seconds in_flight_grace = std::chrono::seconds(0), Decider by = {});
 
   // True while events are being written or background operations (the
   // provider half of a wake or pause) are running: shutdown waits for it.

@@ -77,7 +77,8 @@ std::vector<provider::ProviderSandbox> PlanOrphans(
   return orphans;
 }
 
-net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_grace) {
+net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_grace,
+                                                 Decider by) {
   auto listed = co_await ListProvider();
   if (!listed.ok()) co_return listed.error().WithContext("reconcile: list provider sandboxes");
   if (!listed->complete) co_return Unavailable("reconcile: provider listing incomplete");
@@ -101,6 +102,10 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
     ev.sandbox_id = plan->sandbox_id;
     ev.url = plan->url;
     ev.error = plan->error;
+    const char* state = !p ? "absent" : p->state == ProviderState::kRunning ? "running" : "paused";
+    boost::json::object seen{{"providerState", state},
+                             {"inFlightGraceSeconds", in_flight_grace.count()}};
+    ev.inputs = DecisionInputs(by, std::move(seen));
     SBX_LOG_WARN("drift: project {} sandbox {} is {} here; repairing with {}", s.project_id,
                  s.sandbox_id, core::StatusName(s.status), core::EventTypeName(ev.type));
     auto r = co_await Apply(ev);

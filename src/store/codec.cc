@@ -1,6 +1,9 @@
 #include "store/codec.h"
 
+#include <fmt/format.h>
+
 #include <boost/json.hpp>
+#include <map>
 
 #include "store/schema.h"
 
@@ -26,22 +29,33 @@ Result<core::Metadata> DecodeMetadata(const std::string& text) {
   return out;
 }
 
-std::string EncodeHolds(const core::Holds& holds) {
+// Holds and activity by source: a JSON object of name to Unix ms.
+std::string EncodeTimes(const std::map<std::string, SystemTime>& times) {
   json::object o;
-  for (const auto& [name, expires_at] : holds) o[name] = ToUnixMillis(expires_at);
+  for (const auto& [name, at] : times) o[name] = ToUnixMillis(at);
   return json::serialize(o);
 }
 
-Result<core::Holds> DecodeHolds(const std::string& text) {
+// `what` names the map in errors ("hold expiries", "activity times").
+Result<std::map<std::string, SystemTime>> DecodeTimes(const std::string& text,
+                                                     std::string_view what) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return Internal("stored holds are not a JSON object");
-  core::Holds out;
+  if (ec || !v.is_object()) return Internal(fmt::format("stored {} are not a JSON object", what));
+  std::map<std::string, SystemTime> out;
   for (const auto& [name, val] : v.get_object()) {
-    if (!val.is_int64()) return Internal("stored hold expiry is not an integer");
+    if (!val.is_int64()) return Internal(fmt::format("a value of the stored {} is not an integer", what));
     out[std::string(name)] = FromUnixMillis(val.get_int64());
   }
   return out;
+}
+
+// A history row's decision inputs: a JSON object ("{}" for none).
+Result<std::string> DecodeInputs(std::string text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Internal("stored decision inputs are not a JSON object");
+  return text;
 }
 
 std::string EncodeStrings(const std::vector<std::string>& v) {
@@ -118,7 +132,8 @@ std::vector<SqlValue> EncodeSandbox(const core::Sandbox& s) {
   v[C::kLastEventAtMs] = Millis(s.last_event_at);
   v[C::kProviderEndAtMs] = OrNull(s.provider_end_at, Millis);
   v[C::kMetadata] = EncodeMetadata(s.metadata);
-  v[C::kHolds] = EncodeHolds(s.holds);
+  v[C::kHolds] = EncodeTimes(s.holds);
+  v[C::kActivity] = EncodeTimes(s.activity);
   v[C::kPauseAtMs] = OrNull(core::PauseAt(s), Millis);
   return Written(schema::kSandboxes, std::move(v));
 }
@@ -146,7 +161,8 @@ Result<core::Sandbox> DecodeSandbox(RowReader& row) {
   if (auto end = row.OptInt(C::kProviderEndAtMs)) s.provider_end_at = FromUnixMillis(*end);
   SBX_RETURN_IF_ERROR(row.status());
   SBX_ASSIGN_OR_RETURN(s.metadata, DecodeMetadata(row.Text(C::kMetadata)));
-  SBX_ASSIGN_OR_RETURN(s.holds, DecodeHolds(row.Text(C::kHolds)));
+  SBX_ASSIGN_OR_RETURN(s.holds, DecodeTimes(row.Text(C::kHolds), "hold expiries"));
+  SBX_ASSIGN_OR_RETURN(s.activity, DecodeTimes(row.Text(C::kActivity), "activity times"));
   return s;
 }
 
@@ -163,6 +179,7 @@ std::vector<SqlValue> EncodeHistoryRow(const HistoryRow& h) {
   v[C::kRecordedAtMs] = Millis(h.recorded_at);
   v[C::kStatus] = OrNull(h.status, [](const std::string& s) { return SqlValue(s); });
   v[C::kDetail] = h.detail;
+  v[C::kInputs] = h.inputs.empty() ? std::string("{}") : h.inputs;
   return Written(schema::kHistory, std::move(v));
 }
 
@@ -180,7 +197,10 @@ Result<HistoryRow> DecodeHistoryRow(RowReader& row) {
   h.recorded_at = FromUnixMillis(row.Int(C::kRecordedAtMs));
   h.status = row.OptText(C::kStatus);
   h.detail = row.Text(C::kDetail);
+  const std::string inputs = row.Text(C::kInputs);
   SBX_RETURN_IF_ERROR(row.status());
+  SBX_ASSIGN_OR_RETURN(h.inputs, DecodeInputs(inputs));
+  if (h.inputs == "{}") h.inputs.clear();
   return h;
 }
 

@@ -67,6 +67,7 @@ Sandbox Full() {
   s.provider_end_at = T(500);
   s.metadata["x"] = "y \"quoted\"";
   s.holds = {{"build", T(100)}, {"deploy \"x\"", T(150)}};
+  s.activity = {{"api", T(8)}, {"presence", T(10)}};
   return s;
 }
 
@@ -76,7 +77,7 @@ TEST(SchemaTest, ListsNameTheColumnsEachWayInOrder) {
   EXPECT_EQ(schema::WriteList(schema::kJobRuns),
             "job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, errors");
   EXPECT_EQ(schema::WriteParams(schema::kJobRuns, '$'), "$1, $2, $3, $4, $5, $6, $7, $8");
-  EXPECT_EQ(schema::WriteCount(schema::kSandboxes), 18);
+  EXPECT_EQ(schema::WriteCount(schema::kSandboxes), 19);
   EXPECT_EQ(schema::TypedParams(schema::kJobRuns, 3),
             "$3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, "
             "$10::text");
@@ -85,14 +86,15 @@ TEST(SchemaTest, ListsNameTheColumnsEachWayInOrder) {
   EXPECT_EQ(schema::UpdateAssignments(schema::kProcessedEvents, '?'), "processed_at_ms = ?2");
   const std::string set = schema::UpdateAssignments(schema::kSandboxes, '?');
   EXPECT_TRUE(set.starts_with("sandbox_id = ?2, status = ?3, url = ?4, ")) << set;
-  EXPECT_TRUE(set.ends_with(", metadata = ?16, holds = ?17, pause_at_ms = ?18")) << set;
+  EXPECT_TRUE(set.ends_with(", metadata = ?16, holds = ?17, activity = ?18, pause_at_ms = ?19"))
+      << set;
 }
 
 TEST(SqlTest, StatementsDifferOnlyInHowParametersAreNumbered) {
   const SqlStatements& sqlite = Statements(Dialect::kSqlite);
   const SqlStatements& postgres = Statements(Dialect::kPostgres);
   EXPECT_TRUE(postgres.update_sandbox.ends_with(
-      "pause_at_ms = $18 WHERE project_id = $1 AND version = $19"))
+      "pause_at_ms = $19 WHERE project_id = $1 AND version = $20"))
       << postgres.update_sandbox;
   EXPECT_EQ(sqlite.get_sandbox, "SELECT " + schema::ReadList(schema::kSandboxes) +
                                     " FROM sandboxes WHERE project_id = ?1");
@@ -141,7 +143,7 @@ TEST(CodecTest, EncodeSandboxWritesEveryColumnInWriteListOrder) {
   using C = schema::SandboxColumn;
   const Sandbox s = Full();
   const std::vector<SqlValue> v = EncodeSandbox(s);
-  ASSERT_EQ(v.size(), 18u);
+  ASSERT_EQ(v.size(), 19u);
   EXPECT_EQ(v[C::kProjectId], SqlValue("p1"));
   EXPECT_EQ(v[C::kStatus], SqlValue("RUNNING"));
   EXPECT_EQ(v[C::kLastActivityAtMs], SqlValue(ToUnixMillis(T(10))));
@@ -150,6 +152,8 @@ TEST(CodecTest, EncodeSandboxWritesEveryColumnInWriteListOrder) {
   EXPECT_EQ(v[C::kMetadata], SqlValue(R"({"projectId":"p1","x":"y \"quoted\""})"));
   EXPECT_EQ(v[C::kHolds], SqlValue(fmt::format(R"({{"build":{},"deploy \"x\"":{}}})",
                                                 ToUnixMillis(T(100)), ToUnixMillis(T(150)))));
+  EXPECT_EQ(v[C::kActivity], SqlValue(fmt::format(R"({{"api":{},"presence":{}}})",
+                                                   ToUnixMillis(T(8)), ToUnixMillis(T(10)))));
   EXPECT_EQ(v[C::kPauseAtMs], SqlValue(ToUnixMillis(T(10 + 180))));
 }
 
@@ -190,7 +194,10 @@ TEST(CodecTest, DecodeSandboxRefusesWhatItDoesNotWrite) {
   EXPECT_EQ(metadata.error().message(), "stored metadata is not a JSON object");
   auto holds = decode(C::kHolds, R"({"build":"soon"})");
   ASSERT_FALSE(holds.ok());
-  EXPECT_EQ(holds.error().message(), "stored hold expiry is not an integer");
+  EXPECT_EQ(holds.error().message(), "a value of the stored hold expiries is not an integer");
+  auto activity = decode(C::kActivity, "[]");
+  ASSERT_FALSE(activity.ok());
+  EXPECT_EQ(activity.error().message(), "stored activity times are not a JSON object");
   auto version = decode(C::kVersion, "three");
   ASSERT_FALSE(version.ok());
   EXPECT_EQ(version.error().message(), "column 9 is not an integer");
@@ -199,8 +206,9 @@ TEST(CodecTest, DecodeSandboxRefusesWhatItDoesNotWrite) {
 TEST(CodecTest, HistoryRowRoundTripsWithTheStoresSeq) {
   HistoryRow h = testing::Row("p1", "e1", "applied");
   h.detail = "why";
+  h.inputs = R"({"trigger":"timer","version":3})";
   const std::vector<SqlValue> written = EncodeHistoryRow(h);
-  ASSERT_EQ(written.size(), 10u);
+  ASSERT_EQ(written.size(), 11u);
   EXPECT_EQ(written[0], SqlValue("p1"));  // seq is the store's
   FakeRow row(ReadBack(schema::kHistory, written, 42));
   auto got = DecodeHistoryRow(row);
@@ -210,6 +218,17 @@ TEST(CodecTest, HistoryRowRoundTripsWithTheStoresSeq) {
   h.status.reset();
   FakeRow no_status(ReadBack(schema::kHistory, EncodeHistoryRow(h), 42));
   EXPECT_EQ(DecodeHistoryRow(no_status)->status, std::nullopt);
+  // No inputs are stored as {} and read back as none.
+  h.inputs.clear();
+  const std::vector<SqlValue> none = EncodeHistoryRow(h);
+  EXPECT_EQ(none[schema::HistoryColumn::kInputs - 1], SqlValue("{}"));
+  FakeRow none_row(ReadBack(schema::kHistory, none, 42));
+  EXPECT_EQ(DecodeHistoryRow(none_row)->inputs, "");
+  std::vector<SqlValue> bad = none;
+  bad[schema::HistoryColumn::kInputs - 1] = SqlValue("[1]");
+  FakeRow bad_row(ReadBack(schema::kHistory, bad, 42));
+  EXPECT_EQ(DecodeHistoryRow(bad_row).error().message(),
+            "stored decision inputs are not a JSON object");
 }
 
 TEST(CodecTest, JobRunRoundTripsAndRefusesAnErrorListThatIsNoList) {

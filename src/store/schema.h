@@ -54,7 +54,7 @@ struct Index {
 // The schema version this description is at: each backend's migration list
 // has this many entries, and a database at an older version holds only the
 // tables and indexes whose `since` is not above its version.
-inline constexpr int kVersion = 3;
+inline constexpr int kVersion = 4;
 
 // Every time is in Unix milliseconds (UTC), every duration says its unit.
 
@@ -63,7 +63,7 @@ struct SandboxColumn {
   enum : int {
     kProjectId, kSandboxId, kStatus, kUrl, kTemplate, kIdleTimeoutS, kLastActivityAtMs,
     kCreatedAtMs, kUpdatedAtMs, kVersion, kLastErrorCode, kLastErrorMessage, kLastErrorAtMs,
-    kLastEventAtMs, kProviderEndAtMs, kMetadata, kHolds, kPauseAtMs,
+    kLastEventAtMs, kProviderEndAtMs, kMetadata, kHolds, kActivity, kPauseAtMs,
   };
 };
 inline constexpr Column kSandboxColumns[] = {
@@ -101,6 +101,9 @@ inline constexpr Column kSandboxColumns[] = {
      "the project's metadata: a JSON object of strings"},
     {SandboxColumn::kHolds, "holds", Type::kText, false, Access::kReadWrite,
      "busy holds: a JSON object of hold name to expiry (Unix ms)", /*since=*/3},
+    {SandboxColumn::kActivity, "activity", Type::kText, false, Access::kReadWrite,
+     "the newest activity of each source: a JSON object of source to time (Unix ms)",
+     /*since=*/4},
     {SandboxColumn::kPauseAtMs, "pause_at_ms", Type::kBigint, true, Access::kWriteOnly,
      "core::PauseAt: last activity + idle timeout while RUNNING, else NULL; the idle sweep's "
      "index (ListIdleDue)"},
@@ -127,7 +130,7 @@ inline constexpr Table kProcessedEvents{"processed_events", kProcessedEventColum
 struct HistoryColumn {
   enum : int {
     kSeq, kProjectId, kSandboxId, kEventId, kType, kSource, kOutcome, kAtMs, kRecordedAtMs,
-    kStatus, kDetail,
+    kStatus, kDetail, kInputs,
   };
 };
 inline constexpr Column kHistoryColumns[] = {
@@ -153,6 +156,8 @@ inline constexpr Column kHistoryColumns[] = {
      "the sandbox's status after the event if it was applied, else NULL"},
     {HistoryColumn::kDetail, "detail", Type::kText, false, Access::kReadWrite,
      "free text: an error, a reason"},
+    {HistoryColumn::kInputs, "inputs", Type::kText, false, Access::kReadWrite,
+     "what the decision saw when it was taken: a JSON object, {} when none", /*since=*/4},
 };
 inline constexpr Table kHistory{"history", kHistoryColumns};
 

@@ -36,6 +36,9 @@ struct HistoryRow {
   SystemTime recorded_at{};  // when sandboxd stored it
   std::optional<std::string> status;  // sandbox status after the event, if applied
   std::string detail;                 // free text: error, reason
+  // What the decision saw (core::LifecycleEvent::inputs): a JSON object's
+  // text, empty for none.
+  std::string inputs;
   friend bool operator==(const HistoryRow&, const HistoryRow&) = default;
 };
 

@@ -38,6 +38,8 @@ TEST_P(StoreConformanceTest, InsertThenGetRoundTripsEveryField) {
   s.last_error = core::LastError{"pause_failed", "runc pause: exit 1", T(7)};
   s.provider_end_at = T(500);
   s.metadata["x"] = "y \"quoted\"";
+  s.holds = {{"build", T(600)}};
+  s.activity = {{"api", T(9)}, {"presence", T(10)}};
   ASSERT_TRUE(store_->CommitTransition(s, 0, "", std::nullopt).ok());
   auto got = store_->GetSandbox("p1");
   ASSERT_TRUE(got.ok()) << got.error().ToString();
@@ -102,6 +104,21 @@ TEST_P(StoreConformanceTest, RecordEventMarksAndAppendsAtomically) {
   HistoryRow expected = Row("p1", "e9", "stale");
   expected.seq = (*h)[1].seq;
   EXPECT_EQ((*h)[1], expected);
+}
+
+TEST_P(StoreConformanceTest, HistoryKeepsADecisionsInputsWithTheTransition) {
+  HistoryRow row = Row("p1", "", "applied");
+  row.type = "pause_requested";
+  row.source = "enforcer";
+  row.status = "PAUSING";
+  row.inputs = R"({"trigger":"timer","version":4,"replica":"r \"1\""})";
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", row).ok());
+  ASSERT_TRUE(store_->AppendHistory(Row("p1", "e2", "duplicate")).ok());
+  auto h = store_->ListHistory("p1", 10);
+  ASSERT_TRUE(h.ok()) << h.error().ToString();
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[1].inputs, row.inputs);
+  EXPECT_EQ((*h)[0].inputs, "");  // none given, none read back
 }
 
 TEST_P(StoreConformanceTest, ProcessedAmongAnswersForManyIdsAtOnce) {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/json.hpp>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -50,6 +51,7 @@ constexpr int kAbusePorts = 45100;
 constexpr int kGivenTokenPorts = 45200;
 constexpr int kHoldsPorts = 45300;
 constexpr int kLogsPorts = 45400;
+constexpr int kExplainPorts = 45500;
 
 // With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
 // 2 s after its last activity; this is the slack we allow on top.
@@ -676,6 +678,77 @@ TEST_F(DaemonTest, HoldsKeepASandboxAwakeAcrossARestart) {
   EXPECT_GE(renewals, 3) << Dump(*history);  // placed, then renewed every ~1.3 s for 6 s
   CommandResult usage = d.Ctl({"hold", "demo"});
   EXPECT_EQ(usage.exit_code, 2) << usage.err;
+}
+
+// GET …/explain on a real daemon and real runc sandboxes, one kind at a
+// time: kept awake by a hold, paused by the idle enforcer (with the inputs it
+// decided on), paused by a user, and paused by the reconciler after the
+// container was frozen behind sandboxd's back.
+TEST_F(DaemonTest, ExplainSaysWhyForEachKindOfDecision) {
+  Daemon d({.first_port = kExplainPorts,
+            .extra_args = {"--reconcile-schedule", "@every 1s"}});  // idle timeout 2 s
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  auto created = CtlSandbox(d, {"create", "demo"}, &why);
+  ASSERT_TRUE(created) << why;
+  auto explain = [&] {
+    CommandResult r = d.Ctl({"explain", "demo"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return boost::json::parse(r.out).as_object();
+  };
+  auto text = [](const boost::json::value& v) { return std::string(v.as_string()); };
+
+  // Awake: the hold sets pauseAt.
+  ASSERT_EQ(d.Ctl({"hold", "demo", "build", "--for", "1h"}).exit_code, 0);
+  auto held = explain();
+  EXPECT_EQ(text(held.at("status")), "RUNNING");
+  EXPECT_EQ(text(held.at("pauseAtSetBy").at("kind")), "hold") << held;
+  EXPECT_EQ(text(held.at("pauseAtSetBy").at("name")), "build");
+  EXPECT_NE(text(held.at("summary")).find("kept awake by the hold \"build\""), std::string::npos)
+      << held;
+
+  // The idle enforcer, once the hold is gone.
+  ASSERT_EQ(d.Ctl({"unhold", "demo", "build"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { auto s = d.Get("demo", &why); return s && s->status == "PAUSED"; },
+                      kPauseSlack));
+  auto idle = explain();
+  EXPECT_EQ(text(idle.at("status")), "PAUSED");
+  const auto& cause = idle.at("cause").as_object();
+  EXPECT_EQ(text(cause.at("source")), "enforcer") << idle;
+  const std::string trigger = text(cause.at("inputs").at("trigger"));
+  EXPECT_TRUE(trigger == "timer" || trigger == "schedule") << trigger;
+  EXPECT_EQ(text(cause.at("inputs").at("replica")), "single-node");
+  const auto& record = cause.at("inputs").at("record").as_object();
+  EXPECT_EQ(record.at("idleTimeoutSeconds").as_int64(), 2);
+  EXPECT_EQ(text(record.at("status")), "RUNNING");
+  EXPECT_GE(text(cause.at("inputs").at("now")), text(record.at("pauseAt")));
+  EXPECT_NE(text(idle.at("summary")).find("paused by the idle enforcer"), std::string::npos);
+  EXPECT_EQ(d.RuncStatus(created->sandbox_id), "paused");
+
+  // A user's pause.
+  ASSERT_TRUE(CtlSandbox(d, {"wake", "demo", "--wait"}, &why)) << why;
+  ASSERT_EQ(d.Ctl({"hold", "demo", "stay", "--for", "1h"}).exit_code, 0);
+  ASSERT_EQ(d.Ctl({"pause", "demo"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { auto s = d.Get("demo", &why); return s && s->status == "PAUSED"; },
+                      kPauseSlack));
+  auto user = explain();
+  EXPECT_EQ(text(user.at("cause").at("source")), "api") << user;
+  EXPECT_EQ(text(user.at("cause").at("inputs").at("trigger")), "request");
+  EXPECT_TRUE(user.at("cause").at("inputs").at("record").at("holds").as_object().contains("stay"));
+
+  // The reconciler: frozen behind sandboxd's back, so the record says
+  // RUNNING while the provider has it paused.
+  ASSERT_TRUE(CtlSandbox(d, {"wake", "demo", "--wait"}, &why)) << why;
+  ASSERT_EQ(d.Ctl({"hold", "demo", "stay", "--for", "1h"}).exit_code, 0);
+  CommandResult frozen = Runc(d.runc_root(), {"pause", created->sandbox_id});
+  ASSERT_EQ(frozen.exit_code, 0) << frozen.err;
+  ASSERT_TRUE(WaitFor([&] { auto s = d.Get("demo", &why); return s && s->status == "PAUSED"; },
+                      kPauseSlack));
+  auto drift = explain();
+  EXPECT_EQ(text(drift.at("cause").at("source")), "reconciler") << drift;
+  EXPECT_EQ(text(drift.at("cause").at("inputs").at("providerState")), "paused");
+  EXPECT_EQ(text(drift.at("cause").at("inputs").at("record").at("status")), "RUNNING");
+  EXPECT_NE(text(drift.at("summary")).find("paused by the reconciler"), std::string::npos);
 }
 
 // The output of a real sandbox: its start-up line, then lines it writes on

@@ -87,6 +87,16 @@ ALTER TABLE sandboxes ADD COLUMN holds TEXT NOT NULL DEFAULT '{}';
        .down = R"sql(
 ALTER TABLE sandboxes DROP COLUMN holds;
 )sql"},
+      // 4: the newest activity of each source on the record, and the inputs
+      // of each decision in its history row. Rows written before have none.
+      {.up = R"sql(
+ALTER TABLE sandboxes ADD COLUMN activity TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE history ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}';
+)sql",
+       .down = R"sql(
+ALTER TABLE history DROP COLUMN inputs;
+ALTER TABLE sandboxes DROP COLUMN activity;
+)sql"},
   };
   return kMigrations;
 }

@@ -2,6 +2,7 @@ import { ApiError } from './errors.js';
 import type {
   CreateSandboxRequest,
   EnforcerRun,
+  Explanation,
   EnforcerRunsResponse,
   HistoryEvent,
   HistoryResponse,
@@ -12,6 +13,7 @@ import type {
   SandboxHold,
   SandboxListQuery,
   SandboxListResponse,
+  SandboxLogs,
 } from './types.js';
 import { newerSandbox } from './polling.js';
 import { subscribe } from './subscribe.js';
@@ -189,6 +191,26 @@ export class SandboxClient implements SubscriptionClient {
     await this.request<void>(
       'DELETE',
       `/api/projects/${encode(projectId)}/sandbox/holds/${encode(name)}`,
+    );
+  }
+
+  /** GET …/explain: why the sandbox is awake or paused, who decided, what happens next. */
+  explain(projectId: string): Promise<Explanation> {
+    return this.request<Explanation>('GET', `/api/projects/${encode(projectId)}/sandbox/explain`);
+  }
+
+  /**
+   * GET …/logs: the last `tail` lines of a local sandbox's output, or what it
+   * wrote after `after` (a cursor from an earlier answer).
+   */
+  logs(projectId: string, query: { tail?: number; after?: string } = {}): Promise<SandboxLogs> {
+    const params = new URLSearchParams();
+    if (query.tail !== undefined) params.set('tail', String(query.tail));
+    if (query.after !== undefined) params.set('after', query.after);
+    const qs = params.toString();
+    return this.request<SandboxLogs>(
+      'GET',
+      `/api/projects/${encode(projectId)}/sandbox/logs${qs ? `?${qs}` : ''}`,
     );
   }
 

@@ -1,5 +1,7 @@
 export type {
+  AwakeReason,
   CreateSandboxRequest,
+  Explanation,
   EnforcerRun,
   EnforcerRunsResponse,
   ErrorBody,
@@ -15,6 +17,7 @@ export type {
   SandboxLastError,
   SandboxListQuery,
   SandboxListResponse,
+  SandboxLogs,
   SandboxStatus,
 } from './types.js';
 export { SANDBOX_STATUSES } from './types.js';

@@ -100,6 +100,56 @@ export interface HistoryEvent {
   [extra: string]: unknown;
 }
 
+/** One live reason a STARTING or RUNNING sandbox stays awake (GET …/explain). */
+export interface AwakeReason {
+  kind: 'activity' | 'presence' | 'hold';
+  /** activity: api, presence, preview or start (null for records older than sources). */
+  source?: string | null;
+  /** hold: its name. */
+  name?: string;
+  /** activity: when. */
+  at?: string | null;
+  /** activity: when it alone stops keeping the sandbox awake; hold: its expiry. */
+  until?: string | null;
+  /** presence: open dashboard streams on the answering server. */
+  streams?: number;
+}
+
+/** GET …/sandbox/explain: why the sandbox is in its status and what happens next. */
+export interface Explanation {
+  projectId: string;
+  sandboxId: string;
+  status: SandboxStatus;
+  since: string | null;
+  summary: string;
+  next: string;
+  idleTimeoutSeconds: number;
+  lastActivityAt: string;
+  pauseAt: string | null;
+  awake: AwakeReason[];
+  pauseAtSetBy: AwakeReason | null;
+  /** The newest activity of each source. */
+  activity: Record<string, string>;
+  /** The history row that brought the sandbox to its status, with its decision's inputs. */
+  cause: {
+    type: string;
+    source: string;
+    by: string;
+    at: string;
+    detail: string;
+    inputs: Record<string, unknown>;
+  } | null;
+  failure: { code: string; message: string; at: string; retry: string } | null;
+}
+
+/** GET …/sandbox/logs: output lines and the cursor to read on from. */
+export interface SandboxLogs {
+  lines: string[];
+  cursor: string;
+  /** Bytes left out (over the read limit, or lost to rotation) before these lines. */
+  skipped: number;
+}
+
 export interface HistoryResponse {
   events: HistoryEvent[];
 }

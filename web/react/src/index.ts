@@ -25,6 +25,7 @@ export {
   listInterval,
   useEnforcerRuns,
   useReadiness,
+  useSandboxExplanation,
   useSandboxHistory,
   useSandboxList,
 } from './queries.js';

@@ -5,6 +5,8 @@ export const sandboxKeys = {
   /** Status of one project's sandbox (prefix of that project's other keys). */
   status: (projectId: string) => ['sandbox', projectId] as const,
   history: (projectId: string) => ['sandbox', projectId, 'history'] as const,
+  explain: (projectId: string) => ['sandbox', projectId, 'explain'] as const,
+  logs: (projectId: string) => ['sandbox', projectId, 'logs'] as const,
   /** Mutation key of a wake in flight (drives `isWaking`). */
   wake: (projectId: string) => ['sandbox', projectId, 'wake'] as const,
   lists: () => ['sandboxes'] as const,

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import {
   pollingInterval,
   type EnforcerRun,
+  type Explanation,
   type HistoryEvent,
   type Readiness,
   type SandboxListQuery,
@@ -43,6 +44,19 @@ export function useSandboxHistory(projectId: string, options: { enabled?: boolea
   return useQuery<HistoryEvent[], Error>({
     queryKey: sandboxKeys.history(projectId),
     queryFn: () => client.history(projectId),
+    enabled: options.enabled ?? true,
+  });
+}
+
+/**
+ * GET …/explain: why the sandbox is in its status. Refetched when the
+ * project's status query is invalidated or its key is (lifecycle changes).
+ */
+export function useSandboxExplanation(projectId: string, options: { enabled?: boolean } = {}) {
+  const client = useSandboxClient();
+  return useQuery<Explanation, Error>({
+    queryKey: sandboxKeys.explain(projectId),
+    queryFn: () => client.explain(projectId),
     enabled: options.enabled ?? true,
   });
 }

@@ -13,9 +13,11 @@ import { ErrorNote } from '../components/ErrorNote';
 import { ActionsCard } from '../project/ActionsCard';
 import { DetailsCard } from '../project/DetailsCard';
 import { HistoryCard } from '../project/HistoryCard';
+import { LogsCard } from '../project/LogsCard';
 import { PauseWarning } from '../project/PauseWarning';
 import { Preview } from '../project/Preview';
 import { StatusIndicator } from '../project/StatusIndicator';
+import { WhyCard } from '../project/WhyCard';
 import { hrefs } from '../router';
 
 /** One project's sandbox: status, preview (or the Paused panel), actions, history. */
@@ -39,6 +41,14 @@ export function ProjectPage({ projectId }: { projectId: string }) {
       void queryClient.invalidateQueries({ queryKey: sandboxKeys.history(projectId) });
     }
   }, [queryClient, projectId, historyKey]);
+  // The explanation also changes when a hold is placed or released.
+  const holdsKey = sandbox?.holds?.map((h) => `${h.name}@${h.expiresAt}`).join(',');
+  const explainKey = historyKey === undefined ? undefined : `${historyKey}|${holdsKey ?? ''}`;
+  useEffect(() => {
+    if (explainKey !== undefined) {
+      void queryClient.invalidateQueries({ queryKey: sandboxKeys.explain(projectId) });
+    }
+  }, [queryClient, projectId, explainKey]);
 
   return (
     <section>
@@ -76,6 +86,8 @@ export function ProjectPage({ projectId }: { projectId: string }) {
             label={status.statusLabel}
             onWake={() => wake.mutate()}
           />
+          <WhyCard projectId={projectId} sandbox={sandbox} />
+          <LogsCard projectId={projectId} />
           <HistoryCard projectId={projectId} />
         </>
       )}
