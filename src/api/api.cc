@@ -319,41 +319,54 @@ net::awaitable<http_server::Response> Api::ReleaseHold(Ctx& ctx) {
   co_return res;
 }
 
-net::awaitable<http_server::Response> Api::Logs(Ctx& ctx) {
-  provider::OutputQuery query;
-  for (const auto& [k, v] : ctx.query) {
-    if (k != "tail" && k != "after") {
-      co_return Error(ctx, InvalidArgument(fmt::format(
-                               "unknown query parameter \"{}\" (tail, after)", k)));
+Result<provider::OutputQuery> ParseLogsQuery(const std::map<std::string, std::string>& query,
+                                             bool follow) {
+  provider::OutputQuery out;
+  for (const auto& [k, v] : query) {
+    if (k != "tail" && k != "after" && !(follow && k == "follow")) {
+      return InvalidArgument(fmt::format("unknown query parameter \"{}\" ({})", k,
+                                         follow ? "tail, after, follow" : "tail, after, follow=1"));
     }
   }
-  if (auto it = ctx.query.find("after"); it != ctx.query.end()) {
-    if (ctx.query.contains("tail")) {
-      co_return Error(ctx, InvalidArgument("give tail or after, not both"));
-    }
-    query.after = it->second;
-    if (query.after.empty() || query.after.size() > 100) {
-      co_return Error(ctx, InvalidArgument("\"after\" must be a cursor a read returned"));
+  if (auto it = query.find("follow"); it != query.end() && it->second != "1") {
+    return InvalidArgument("\"follow\" must be 1");
+  }
+  if (auto it = query.find("after"); it != query.end()) {
+    if (query.contains("tail")) return InvalidArgument("give tail or after, not both");
+    out.after = it->second;
+    if (out.after.empty() || out.after.size() > 100) {
+      return InvalidArgument("\"after\" must be a cursor a read returned");
     }
   }
-  if (auto it = ctx.query.find("tail"); it != ctx.query.end()) {
+  if (auto it = query.find("tail"); it != query.end()) {
     int tail = 0;
     auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), tail);
     if (ec != std::errc() || p != it->second.data() + it->second.size() || tail < 1 ||
         tail > 10000) {
-      co_return Error(ctx, InvalidArgument("\"tail\" must be an integer from 1 to 10000"));
+      return InvalidArgument("\"tail\" must be an integer from 1 to 10000");
     }
-    query.tail = tail;
+    out.tail = tail;
   }
-  auto r = co_await lifecycle_.ReadOutput(ctx.params["projectId"], query);
-  if (!r.ok()) co_return Error(ctx, r.error());
+  return out;
+}
+
+std::string OutputJson(provider::OutputChunk chunk) {
   json::object o;
   json::array lines;
-  for (std::string& line : r->lines) lines.emplace_back(std::move(line));
+  for (std::string& line : chunk.lines) lines.emplace_back(std::move(line));
   o["lines"] = std::move(lines);
-  o["cursor"] = r->cursor;
-  o["skipped"] = r->skipped;
-  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
+  o["cursor"] = std::move(chunk.cursor);
+  o["skipped"] = chunk.skipped;
+  return Serialize(o);
+}
+
+net::awaitable<http_server::Response> Api::Logs(Ctx& ctx) {
+  // ?follow=1 is EventStreams' (an SSE stream).
+  auto query = ParseLogsQuery(ctx.query, /*follow=*/false);
+  if (!query.ok()) co_return Error(ctx, query.error());
+  auto r = co_await lifecycle_.ReadOutput(ctx.params["projectId"], *query);
+  if (!r.ok()) co_return Error(ctx, r.error());
+  co_return JsonResponse(ctx.request, http::status::ok, OutputJson(std::move(*r)));
 }
 
 net::awaitable<http_server::Response> Api::KillSandbox(Ctx& ctx) {

@@ -115,6 +115,13 @@ Status CheckSameOrigin(const http_server::Request& req);
 // Parses `limit` from the query: default when absent, kInvalidArgument when
 // not an integer in [1, max].
 Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max);
+// GET …/sandbox/logs's query: `tail` (1–10000) or `after` (a cursor), and
+// `follow=1` where `follow` is allowed (the SSE stream); kInvalidArgument
+// for anything else.
+Result<provider::OutputQuery> ParseLogsQuery(const std::map<std::string, std::string>& query,
+                                             bool follow);
+// One read of output as JSON: {"lines","cursor","skipped"}.
+std::string OutputJson(provider::OutputChunk chunk);
 
 inline constexpr char kSessionCookie[] = "sandboxd_session";
 

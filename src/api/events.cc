@@ -66,6 +66,14 @@ void EventStreams::Register(http_server::Router& router) {
       [this](http_server::RequestContext& ctx, http_server::StreamWriter& w) {
         return Serve(ctx, w);
       });
+  // Without follow, Api's plain route answers.
+  router.AddStream(
+      http::verb::get, "/api/projects/{projectId}/sandbox/logs",
+      [this](http_server::RequestContext& ctx) { return GateLogs(ctx); },
+      [this](http_server::RequestContext& ctx, http_server::StreamWriter& w) {
+        return ServeLogs(ctx, w);
+      },
+      [](const http_server::RequestContext& ctx) { return ctx.query.contains("follow"); });
 }
 
 net::awaitable<std::optional<http_server::Response>> EventStreams::Gate(
@@ -116,15 +124,31 @@ int64_t LastEventId(const http_server::Request& req) {
 
 }  // namespace
 
-std::shared_ptr<EventStreams::Stream> EventStreams::Open(const std::string& project,
-                                                         http_server::StreamWriter& writer) {
+std::shared_ptr<EventStreams::Stream> EventStreams::Track(const std::string& project,
+                                                          http_server::StreamWriter& writer) {
   auto st = std::make_shared<Stream>();
   st->project = project;
   st->wake = clock_.NewTimer(io_.get_executor());
   ++open_;
+  live_[st.get()] = st;
+  // The reader notices the client going away.
+  net::co_spawn(
+      io_,
+      [st, &writer]() -> net::awaitable<void> {
+        co_await writer.WaitClosed();
+        st->closed = true;
+        st->reader_done = true;
+        st->wake->Cancel();
+      },
+      net::detached);
+  return st;
+}
+
+std::shared_ptr<EventStreams::Stream> EventStreams::Open(const std::string& project,
+                                                         http_server::StreamWriter& writer) {
+  std::shared_ptr<Stream> st = Track(project, writer);
   ++open_by_project_[project];
   std::weak_ptr<Stream> weak = st;
-  live_[st.get()] = weak;
   // Filter on the committing thread: a change elsewhere costs this stream
   // one string compare, not a hop onto the I/O thread.
   st->subscription = bus_.Subscribe([this, weak, project](const core::Sandbox& s) {
@@ -138,16 +162,6 @@ std::shared_ptr<EventStreams::Stream> EventStreams::Open(const std::string& proj
       stream->wake->Cancel();
     });
   });
-  // The reader notices the client going away.
-  net::co_spawn(
-      io_,
-      [st, &writer]() -> net::awaitable<void> {
-        co_await writer.WaitClosed();
-        st->closed = true;
-        st->reader_done = true;
-        st->wake->Cancel();
-      },
-      net::detached);
   return st;
 }
 
@@ -275,6 +289,84 @@ void EventStreams::EndSession(const std::string& id) {
       st->wake->Cancel();
     }
   }
+}
+
+net::awaitable<std::optional<http_server::Response>> EventStreams::GateLogs(
+    http_server::RequestContext& ctx) {
+  std::optional<http_server::Response> refused = co_await Gate(ctx);
+  if (refused) co_return refused;
+  auto query = ParseLogsQuery(ctx.query, /*follow=*/true);
+  if (!query.ok()) co_return ToHttp(ctx.request, query.error());
+  // A read now, so that a provider without output (409) or a bad cursor
+  // (400) is answered before the stream starts.
+  auto probe = co_await lifecycle_.ReadOutput(ctx.params["projectId"], *query);
+  if (!probe.ok()) co_return ToHttp(ctx.request, probe.error());
+  co_return std::nullopt;
+}
+
+net::awaitable<void> EventStreams::ServeLogs(http_server::RequestContext& ctx,
+                                             http_server::StreamWriter& writer) {
+  std::shared_ptr<Stream> st = Track(ctx.params["projectId"], writer);
+  st->session = Api::SessionOf(ctx.request);
+  provider::OutputQuery query = *ParseLogsQuery(ctx.query, /*follow=*/true);
+  if (auto last = ctx.request["Last-Event-ID"]; !last.empty() && last.size() <= 100) {
+    query.after = std::string(last);
+  }
+  bool first = true;
+  SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
+  SteadyTime next_read = clock_.SteadyNow();
+  if (!co_await writer.Write(": connected\nretry: 2000\n\n")) st->closed = true;
+  while (!st->closed) {
+    if (st->shutdown) {
+      (void)co_await writer.Write(kShutdownFrame);
+      break;
+    }
+    if (st->signed_out) {
+      (void)co_await writer.Write(kSignedOutFrame);
+      break;
+    }
+    const SteadyTime now = clock_.SteadyNow();
+    if (now >= next_read) {
+      auto chunk = co_await lifecycle_.ReadOutput(st->project, query);
+      if (!chunk.ok()) {
+        // The sandbox went (killed, or replaced): say why and end.
+        boost::json::object e{{"code", std::string(StatusCodeName(chunk.error().code()))},
+                              {"message", chunk.error().message()}};
+        (void)co_await writer.Write(
+            fmt::format("event: end\ndata: {}\n\n", boost::json::serialize(e)));
+        break;
+      }
+      next_read = clock_.SteadyNow() + options_.log_poll;
+      const bool news = first || !chunk->lines.empty() || chunk->skipped;
+      first = false;
+      query = {.after = chunk->cursor};
+      if (news) {
+        const std::string cursor = chunk->cursor;
+        if (!co_await writer.Write(fmt::format("event: lines\nid: {}\ndata: {}\n\n", cursor,
+                                               OutputJson(std::move(*chunk))))) {
+          break;
+        }
+      }
+      continue;
+    }
+    if (now >= next_keepalive) {
+      next_keepalive = now + options_.keepalive;
+      if (!st->session.empty()) {
+        Status valid = co_await api_.sessions().Check(st->session);
+        if (valid.code() == StatusCode::kUnauthenticated) {
+          st->signed_out = true;
+          continue;
+        }
+      }
+      if (!co_await writer.Write(": keep-alive\n\n")) break;
+      continue;
+    }
+    (void)co_await st->wake->WaitUntil(std::min(next_read, next_keepalive));
+  }
+  live_.erase(st.get());
+  writer.Close();
+  while (!st->reader_done) (void)co_await st->wake->WaitUntil(clock_.SteadyNow() + 1s);
+  --open_;
 }
 
 void EventStreams::Shutdown() {

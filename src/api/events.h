@@ -18,6 +18,14 @@
 // a new episode; a `sandbox` frame with a later pauseAt or another status ends
 // the warning. A pause asked for through the API is not warned about.
 //
+// Output streams: GET /api/projects/{id}/sandbox/logs?follow=1 (a local
+// sandbox's output, as `event: lines` frames whose `id` is the cursor to read
+// on from; data as GET …/logs) starts with the last `tail` lines (100) or the
+// lines after `after` (or the Last-Event-ID header, so a reconnect goes on
+// where it stopped), then sends new lines as they are written, reading on
+// every `log_poll`. Counted with the event streams (limit, shutdown,
+// sign-out); they are not presence.
+//
 // Presence policy: an open stream means someone is looking at the project.
 // While a project has open streams and its sandbox is STARTING or RUNNING,
 // sandboxd records activity for it every `presence_interval` (at most a third
@@ -49,6 +57,7 @@ struct EventStreamOptions {
   std::chrono::seconds max_presence_interval{60}; // heartbeat at most this far apart
   // `event: pause_pending` this long before an idle pause; zero: none.
   std::chrono::milliseconds pause_warning{30'000};
+  std::chrono::milliseconds log_poll{500};  // output streams read on this often
 };
 
 class EventStreams {
@@ -67,6 +76,13 @@ class EventStreams {
   struct Stream;
   net::awaitable<std::optional<http_server::Response>> Gate(http_server::RequestContext& ctx);
   net::awaitable<void> Serve(http_server::RequestContext& ctx, http_server::StreamWriter& writer);
+  // Output streams: Gate's checks, a valid query and a provider that keeps
+  // output (one read); then the stream.
+  net::awaitable<std::optional<http_server::Response>> GateLogs(http_server::RequestContext& ctx);
+  net::awaitable<void> ServeLogs(http_server::RequestContext& ctx,
+                                 http_server::StreamWriter& writer);
+  // Registers a stream for shutdown and sign-out and starts its reader.
+  std::shared_ptr<Stream> Track(const std::string& project, http_server::StreamWriter& writer);
   // Counts the stream, subscribes it to the bus and starts its reader.
   std::shared_ptr<Stream> Open(const std::string& project, http_server::StreamWriter& writer);
   // Writes changes, keep-alives and presence heartbeats until the stream ends.

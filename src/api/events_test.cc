@@ -48,11 +48,12 @@ class EventsTest : public ::testing::Test {
     std::string received;
     bool closed = false;
   };
-  Client& Open(const std::string& extra_headers = "") {
+  Client& Open(const std::string& extra_headers = "",
+               const std::string& target = "/api/projects/p1/sandbox/events") {
     clients_.push_back(std::make_unique<Client>(h_.io));
     Client& c = *clients_.back();
     c.socket.connect({net::ip::make_address("127.0.0.1"), port_});
-    const std::string req = "GET /api/projects/p1/sandbox/events HTTP/1.1\r\nHost: x\r\n"
+    const std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\n"
                             "Authorization: Bearer secret\r\n" + extra_headers + "\r\n";
     net::write(c.socket, net::buffer(req));
     net::co_spawn(h_.io, Read(c), net::detached);
@@ -126,6 +127,69 @@ TEST_F(EventsTest, ShutdownEndsEveryStreamWithAFinalEventAndRefusesNewOnes) {
   Client& late = Open();
   ASSERT_TRUE(Pump([&] { return late.received.find("shutting down") != std::string::npos; }));
   EXPECT_NE(late.received.find("HTTP/1.1 503"), std::string::npos);
+}
+
+TEST_F(EventsTest, OutputFollowSendsTheTailThenNewLinesAndEndsAtShutdown) {
+  Start({.presence = false, .log_poll = 100ms});
+  const std::string id = h_.lifecycle.Get("p1")->sandbox_id;
+  for (const char* line : {"one", "two", "three"}) h_.provider.AppendOutput(id, line);
+  const std::string logs = "/api/projects/p1/sandbox/logs";
+  Client& c = Open("", logs + "?follow=1&tail=2");
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: lines") == 1; })) << c.received;
+  EXPECT_NE(c.received.find("text/event-stream"), std::string::npos);
+  EXPECT_NE(c.received.find("id: 3\ndata: {\"lines\":[\"two\",\"three\"],\"cursor\":\"3\""),
+            std::string::npos)
+      << c.received;
+  // Nothing new: no frame; then the new line alone, after the poll interval.
+  h_.clock.Advance(100ms);
+  Pump([] { return false; }, 10);
+  EXPECT_EQ(Count(c.received, "event: lines"), 1u);
+  h_.provider.AppendOutput(id, "four");
+  h_.clock.Advance(100ms);
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: lines") == 2; })) << c.received;
+  EXPECT_NE(c.received.find("{\"lines\":[\"four\"],\"cursor\":\"4\""), std::string::npos);
+  // A reconnect names its last id and gets only what came after.
+  Client& again = Open("Last-Event-ID: 3\r\n", logs + "?follow=1");
+  ASSERT_TRUE(Pump([&] { return Count(again.received, "event: lines") == 1; }));
+  EXPECT_NE(again.received.find("{\"lines\":[\"four\"]"), std::string::npos) << again.received;
+  EXPECT_EQ(streams_->open_streams(), 2);
+  // Without follow the plain route answers; shutdown ends the follow streams.
+  Client& plain = Open("", logs + "?tail=1");
+  ASSERT_TRUE(Pump([&] { return plain.received.find("\"four\"") != std::string::npos; }));
+  EXPECT_NE(plain.received.find("application/json"), std::string::npos);
+  streams_->Shutdown();
+  ASSERT_TRUE(Pump([&] { return c.closed && again.closed; }));
+  EXPECT_NE(c.received.find(kShutdownFrame), std::string::npos);
+  EXPECT_EQ(streams_->open_streams(), 0);
+}
+
+TEST_F(EventsTest, OutputFollowIsRefusedBeforeTheStreamWhenItCannotBeServed) {
+  Start({.presence = false});
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Create("quiet", {})).ok());
+  h_.provider.AppendOutput(h_.lifecycle.Get("p1")->sandbox_id, "one");
+  auto answer = [&](const std::string& target, const std::string& headers = "") {
+    Client& c = Open(headers, target);
+    EXPECT_TRUE(Pump([&] { return c.closed || c.received.find("\r\n\r\n{") != std::string::npos; }));
+    return c.received;
+  };
+  // A provider that keeps no output: 409, as without follow.
+  EXPECT_NE(answer("/api/projects/quiet/sandbox/logs?follow=1").find("HTTP/1.1 409"),
+            std::string::npos);
+  EXPECT_NE(answer("/api/projects/p1/sandbox/logs?follow=yes").find("HTTP/1.1 400"),
+            std::string::npos);
+  EXPECT_NE(answer("/api/projects/p1/sandbox/logs?follow=1&after=99").find("HTTP/1.1 400"),
+            std::string::npos);
+  EXPECT_NE(answer("/api/projects/nope/sandbox/logs?follow=1").find("HTTP/1.1 404"),
+            std::string::npos);
+  clients_.push_back(std::make_unique<Client>(h_.io));
+  Client& anonymous = *clients_.back();
+  anonymous.socket.connect({net::ip::make_address("127.0.0.1"), port_});
+  net::write(anonymous.socket,
+             net::buffer(std::string("GET /api/projects/p1/sandbox/logs?follow=1 HTTP/1.1\r\n"
+                                     "Host: x\r\n\r\n")));
+  net::co_spawn(h_.io, Read(anonymous), net::detached);
+  ASSERT_TRUE(Pump([&] { return anonymous.received.find("HTTP/1.1 401") != std::string::npos; }));
+  EXPECT_EQ(streams_->open_streams(), 0);
 }
 
 TEST_F(EventsTest, LastEventIdSkipsWhatTheClientHas) {

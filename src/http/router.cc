@@ -35,8 +35,9 @@ void Router::Add(http::verb method, const std::string& pattern, Handler handler,
 }
 
 void Router::AddStream(http::verb method, const std::string& pattern, Guard guard,
-                       StreamHandler handler) {
-  AddRoute({method, {}, pattern, nullptr, std::move(handler), std::move(guard)});
+                       StreamHandler handler,
+                       std::function<bool(const RequestContext&)> when) {
+  AddRoute({method, {}, pattern, nullptr, std::move(handler), std::move(guard), std::move(when)});
 }
 
 void Router::AddRoute(Route route) {
@@ -51,25 +52,31 @@ void Router::SetFallback(Handler handler) { fallback_ = std::move(handler); }
 Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
   const auto segs = Split(ctx.path);
   Match out;
-  for (const Route& r : routes_) {
-    if (r.segments.size() != segs.size()) continue;
-    bool ok = true;
-    for (size_t i = 0; i < segs.size() && ok; ++i) {
-      ok = IsPlaceholder(r.segments[i]) || r.segments[i] == segs[i];
+  // Routes with a `when` first (in whatever order they were added), then the
+  // others.
+  for (const bool conditional : {true, false}) {
+    for (const Route& r : routes_) {
+      if (static_cast<bool>(r.when) != conditional) continue;
+      if (r.segments.size() != segs.size()) continue;
+      bool ok = true;
+      for (size_t i = 0; i < segs.size() && ok; ++i) {
+        ok = IsPlaceholder(r.segments[i]) || r.segments[i] == segs[i];
+      }
+      if (!ok) continue;
+      if (r.method != method && !(r.method == http::verb::get && method == http::verb::head)) {
+        out.method_not_allowed = true;
+        continue;
+      }
+      if (r.when && !r.when(ctx)) continue;
+      for (size_t i = 0; i < segs.size(); ++i) {
+        const std::string& p = r.segments[i];
+        if (IsPlaceholder(p)) ctx.params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
+      }
+      ctx.route = r.pattern;
+      out.route = &r;
+      out.method_not_allowed = false;
+      return out;
     }
-    if (!ok) continue;
-    if (r.method != method && !(r.method == http::verb::get && method == http::verb::head)) {
-      out.method_not_allowed = true;
-      continue;
-    }
-    for (size_t i = 0; i < segs.size(); ++i) {
-      const std::string& p = r.segments[i];
-      if (IsPlaceholder(p)) ctx.params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
-    }
-    ctx.route = r.pattern;
-    out.route = &r;
-    out.method_not_allowed = false;
-    return out;
   }
   return out;
 }

@@ -59,13 +59,20 @@ struct Route {
   Handler handler;
   StreamHandler stream;
   Guard guard;  // may be empty
+  // A stream route only for the requests this accepts (empty: all); the
+  // others go on to the next route with the same pattern.
+  std::function<bool(const RequestContext&)> when;
 };
 
 class Router {
  public:
   void Add(http::verb method, const std::string& pattern, Handler handler, Guard guard = nullptr);
+  // With `when`, the stream serves only the requests it accepts (say, a
+  // query parameter asking to follow); the rest match the routes added
+  // after it for the same pattern.
   void AddStream(http::verb method, const std::string& pattern, Guard guard,
-                 StreamHandler handler);
+                 StreamHandler handler,
+                 std::function<bool(const RequestContext&)> when = nullptr);
   // Handler for requests no route matches (static files); default 404.
   void SetFallback(Handler handler);
 

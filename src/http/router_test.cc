@@ -29,6 +29,30 @@ TEST(RouterTest, MatchesPlaceholdersAndMethods) {
   EXPECT_FALSE(m3.method_not_allowed);
 }
 
+net::awaitable<void> Streams(RequestContext&, StreamWriter&) { co_return; }
+
+TEST(RouterTest, AStreamWithAConditionServesOnlyTheRequestsItAccepts) {
+  Router r;
+  r.Add(http::verb::get, "/logs/{id}", Ok);  // added first: the stream still gets its requests
+  r.AddStream(http::verb::get, "/logs/{id}", nullptr, Streams,
+              [](const RequestContext& ctx) { return ctx.query.contains("follow"); });
+  Request req;
+  RequestContext plain{req, {}, "/logs/a", {}, {}};
+  auto m = r.Find(http::verb::get, plain);
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_TRUE(m.route->handler);
+  EXPECT_FALSE(m.route->stream);
+  RequestContext follow{req, {}, "/logs/a", {{"follow", "1"}}, {}};
+  auto s = r.Find(http::verb::get, follow);
+  ASSERT_NE(s.route, nullptr);
+  EXPECT_TRUE(s.route->stream);
+  EXPECT_EQ(follow.params["id"], "a");
+  RequestContext post{req, {}, "/logs/a", {{"follow", "1"}}, {}};
+  auto p = r.Find(http::verb::post, post);
+  EXPECT_EQ(p.route, nullptr);
+  EXPECT_TRUE(p.method_not_allowed);
+}
+
 TEST(RouterTest, ParsesTargetsAndDecodesQuery) {
   std::string path;
   std::map<std::string, std::string> q;

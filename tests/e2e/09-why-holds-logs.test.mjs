@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, createSandbox, previewGet, waitForSandbox } from './sandboxd.mjs';
-import { openSignedIn, startAll, stopAll, waitForPill } from './browser.mjs';
+import { apiRequests, formatRequests, openSignedIn, recordRequests, startAll, stopAll, waitForPill } from './browser.mjs';
 
 let env;
 let daemon;
@@ -26,6 +26,7 @@ after(() => stopAll(env));
 test('the Why card, the holds and the Output panel, then the idle pause explained', async (t) => {
   const created = await createSandbox(daemon, 'why', 6);
   const page = await browser.context.newPage();
+  const requests = recordRequests(page);
   await openSignedIn(page, daemon, '#/projects/why');
   await waitForPill(page, 'RUNNING');
   await page.locator('[data-testid=why-summary]').waitFor({ timeout: 5_000 });
@@ -40,7 +41,8 @@ test('the Why card, the holds and the Output panel, then the idle pause explaine
   assert.match(await holdReason.innerText(), /hold "build".*sets the pause time/);
   assert.match(await page.locator('[data-testid=why-summary]').innerText(), /kept awake by the hold "build"/);
 
-  // The Output panel: what the app wrote, then (following) a line written after it opened.
+  // The Output panel: what the app wrote, then (following, over one stream) a line written after
+  // it opened.
   const first = `first-${Date.now()}`;
   assert.equal((await previewGet(created.url, `/log?line=${first}`)).status, 204);
   await page.locator('[data-testid=logs-card] summary').click();
@@ -52,6 +54,9 @@ test('the Why card, the holds and the Output panel, then the idle pause explaine
   await page.waitForFunction((line) => document.querySelector('[data-testid=logs-text]')?.textContent.includes(line),
     second, { timeout: 5_000, polling: 100 });
   assert.ok((await logs.innerText()).indexOf(first) < (await logs.innerText()).indexOf(second), 'lines out of order');
+  const logReads = apiRequests(requests, new URL(daemon.baseUrl).origin).filter((r) => r.path.endsWith('/logs'));
+  assert.deepEqual(logReads.map((r) => r.type), ['eventsource'], `output reads:\n${formatRequests(logReads)}`);
+  assert.match(logReads[0].url, /follow=1/);
 
   // Released: the hold goes from the page; then the enforcer pauses the idle sandbox.
   assert.equal((await api(daemon, 'DELETE', '/api/projects/why/sandbox/holds/build')).status, 204);

@@ -810,11 +810,34 @@ TEST_F(DaemonTest, LogsOfARealSandboxTailAndFollow) {
   EXPECT_EQ(ctl.out, "marker-2\nmarker-3\n");
   // Bad input gets a clear 400; no sandbox, 404.
   for (const std::string& q : std::vector<std::string>{"?tail=0", "?tail=10001", "?tail=x", "?tail=1&after=" + cursor,
-                              "?after=garbage", "?lines=3"}) {
+                              "?after=garbage", "?lines=3", "?follow=2", "?follow=1&tail=0",
+                              "?follow=1&after=garbage", "?follow=1&lines=3"}) {
     HttpResponse bad = d.Call(verb::get, logs + q);
     EXPECT_EQ(bad.status, 400) << q << ": " << bad.Describe();
   }
   EXPECT_EQ(d.Call(verb::get, SandboxPath("nope") + "/logs").status, 404);
+  EXPECT_EQ(d.Call(verb::get, SandboxPath("nope") + "/logs?follow=1").status, 404);
+
+  // Following over SSE: the last line at once, then each line as it is
+  // written.
+  SseClient follow(d.port(), logs + "?follow=1&tail=1", d.token());
+  ASSERT_TRUE(follow.Start());
+  auto lines_seen = [&] {
+    std::vector<std::string> seen;
+    for (const SseFrame& f : follow.Frames()) {
+      if (f.event != "lines") continue;
+      const boost::json::value frame = boost::json::parse(f.data);
+      for (const auto& l : frame.at("lines").as_array()) seen.emplace_back(l.as_string());
+    }
+    return seen;
+  };
+  EXPECT_TRUE(WaitFor([&] { return lines_seen().size() == 1; }, 5s));
+  say("marker-4");
+  say("marker-5");
+  EXPECT_TRUE(WaitFor([&] { return lines_seen().size() == 3; }, 5s));
+  EXPECT_EQ(lines_seen(), (std::vector<std::string>{"marker-3", "marker-4", "marker-5"}));
+  EXPECT_EQ(follow.Error(), "");
+  follow.Stop();
 }
 
 // What scripts rely on at start-up: stdout is exactly the URL line (they parse

@@ -1,5 +1,8 @@
 #include "provider/testing/fake_provider.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include <fmt/format.h>
 
 namespace sbx::provider {
@@ -128,6 +131,34 @@ size_t FakeProvider::size() const {
 std::vector<CreateRequest> FakeProvider::creates() const {
   std::lock_guard lock(mu_);
   return creates_;
+}
+
+Result<OutputChunk> FakeProvider::ReadOutput(const std::string& sandbox_id,
+                                             const OutputQuery& query) {
+  std::lock_guard lock(mu_);
+  auto it = output_.find(sandbox_id);
+  if (it == output_.end()) return Provider::ReadOutput(sandbox_id, query);
+  const std::vector<std::string>& lines = it->second;
+  size_t from = lines.size() - std::min(lines.size(), static_cast<size_t>(query.tail));
+  if (!query.after.empty()) {
+    size_t after = 0;
+    auto [p, ec] = std::from_chars(query.after.data(), query.after.data() + query.after.size(),
+                                   after);
+    if (ec != std::errc() || p != query.after.data() + query.after.size() ||
+        after > lines.size()) {
+      return InvalidArgument("\"after\" must be a cursor a read returned");
+    }
+    from = after;
+  }
+  OutputChunk out;
+  out.lines.assign(lines.begin() + static_cast<std::ptrdiff_t>(from), lines.end());
+  out.cursor = std::to_string(lines.size());
+  return out;
+}
+
+void FakeProvider::AppendOutput(const std::string& sandbox_id, std::string line) {
+  std::lock_guard lock(mu_);
+  output_[sandbox_id].push_back(std::move(line));
 }
 
 }  // namespace sbx::provider

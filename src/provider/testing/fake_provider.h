@@ -23,6 +23,12 @@ class FakeProvider final : public Provider {
   Result<ProviderSandbox> Get(const std::string& sandbox_id) override;
   // Rejects the template named "missing".
   Status CheckTemplate(const std::string& template_name) override;
+  // The lines AppendOutput gave the sandbox (cursor: how many were read), or
+  // the default kFailedPrecondition for a sandbox that was given none.
+  Result<OutputChunk> ReadOutput(const std::string& sandbox_id, const OutputQuery& query) override;
+
+  // Gives the sandbox a line of output.
+  void AppendOutput(const std::string& sandbox_id, std::string line);
 
   // Makes the next `times` calls of `op` ("create", "pause", …) fail with `error`.
   void FailNext(const std::string& op, Status error, int times = 1);
@@ -52,6 +58,7 @@ class FakeProvider final : public Provider {
   std::map<std::string, std::pair<Status, int>> failures_;
   std::vector<std::string> log_;
   std::vector<CreateRequest> creates_;
+  std::map<std::string, std::vector<std::string>> output_;
 };
 
 }  // namespace sbx::provider

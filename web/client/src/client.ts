@@ -71,6 +71,15 @@ export class SandboxClient implements SubscriptionClient {
     return `${this.baseUrl}${path}`;
   }
 
+  /**
+   * URL of a project's output stream (SSE, `event: lines` frames carrying
+   * {lines, cursor, skipped}; `event: end` when the sandbox goes).
+   */
+  logsFollowUrl(projectId: string, tail?: number): string {
+    const qs = tail !== undefined ? `&tail=${encodeURIComponent(String(tail))}` : '';
+    return this.url(`/api/projects/${encode(projectId)}/sandbox/logs?follow=1${qs}`);
+  }
+
   /** URL of a project's SSE stream. */
   eventsUrl(projectId: string): string {
     return this.url(`/api/projects/${encode(projectId)}/sandbox/events`);

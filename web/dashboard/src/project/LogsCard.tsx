@@ -1,48 +1,64 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
+import type { SandboxLogs } from '@sandboxd/client';
 import { useSandboxClient } from '@sandboxd/react';
 import { ErrorNote } from '../components/ErrorNote';
 
 const TAIL = 200;
-const FOLLOW_MS = 1000;
 const KEEP = 2000;
 
 /**
  * The sandbox's output (local runtime), read only while the panel is open:
- * the last 200 lines, and with Follow on, what it writes next, read on from
- * the server's cursor every second. A read that fails stops following.
+ * the last 200 lines, and with Follow on, each line as it is written, over
+ * the output stream (`…/logs?follow=1`, which EventSource resumes from its
+ * last cursor after a dropped connection).
  */
 export function LogsCard({ projectId }: { projectId: string }) {
   const client = useSandboxClient();
   const [lines, setLines] = useState<string[]>([]);
   const [error, setError] = useState<Error | null>(null);
+  const [note, setNote] = useState<string | null>(null);
   const [follow, setFollow] = useState(true);
   const [open, setOpen] = useState(false);
-  const cursor = useRef<string | null>(null);
 
   useEffect(() => {
     if (!open) return undefined;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const read = async () => {
-      try {
-        const r = cursor.current
-          ? await client.logs(projectId, { after: cursor.current })
-          : await client.logs(projectId, { tail: TAIL });
-        if (stopped) return;
-        cursor.current = r.cursor;
-        setError(null);
-        if (r.lines.length > 0) setLines((old) => [...old, ...r.lines].slice(-KEEP));
-      } catch (e) {
-        if (!stopped) setError(e as Error);
-        return;
+    setLines([]);
+    setNote(null);
+    if (!follow) {
+      let stopped = false;
+      client.logs(projectId, { tail: TAIL }).then(
+        (r) => {
+          if (stopped) return;
+          setError(null);
+          setLines(r.lines);
+        },
+        (e: unknown) => {
+          if (!stopped) setError(e as Error);
+        },
+      );
+      return () => {
+        stopped = true;
+      };
+    }
+    const source = new EventSource(client.logsFollowUrl(projectId, TAIL));
+    source.addEventListener('lines', (ev) => {
+      const r = JSON.parse((ev as MessageEvent<string>).data) as SandboxLogs;
+      setError(null);
+      if (r.lines.length > 0) setLines((old) => [...old, ...r.lines].slice(-KEEP));
+    });
+    source.addEventListener('end', (ev) => {
+      const e = JSON.parse((ev as MessageEvent<string>).data) as { message: string };
+      setNote(`Output ended: ${e.message}`);
+      source.close();
+    });
+    source.onerror = () => {
+      // EventSource reconnects by itself; once it gives up (a 4xx), read once
+      // to say why.
+      if (source.readyState === EventSource.CLOSED) {
+        client.logs(projectId, { tail: 1 }).catch((e: unknown) => setError(e as Error));
       }
-      if (!stopped && follow) timer = setTimeout(() => void read(), FOLLOW_MS);
     };
-    void read();
-    return () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    };
+    return () => source.close();
   }, [client, projectId, follow, open]);
 
   return (
@@ -66,6 +82,7 @@ export function LogsCard({ projectId }: { projectId: string }) {
         </label>
       </div>
       <ErrorNote error={error} prefix="Could not read the output" />
+      {note && <p className="muted">{note}</p>}
       <pre className="logs" data-testid="logs-text">
         {lines.length === 0 ? '(no output yet)' : lines.join('\n')}
       </pre>
