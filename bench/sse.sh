@@ -21,7 +21,7 @@ api POST /api/projects/fanout/sandbox >/dev/null
 HOSTPORT=${SBX_URL#http://}
 : >"$WORK/results.jsonl"
 for r in $(seq 1 "$ROUNDS"); do
-  python3 "$(dirname "$0")/sse_clients.py" "${HOSTPORT%:*}" "${HOSTPORT#*:}" "$SBX_TOKEN" fanout \
+  "$BUILD_DIR/sse_fanout" "${HOSTPORT%:*}" "${HOSTPORT#*:}" "$SBX_TOKEN" fanout \
     "$STREAMS" "$SBX_PID" | tee -a "$WORK/results.jsonl"
   sleep 1
 done
@@ -36,7 +36,7 @@ with open(sys.argv[2], "w") as f:
     f.write(f"""## SSE fan-out (`bench/sse.sh`)
 
 Run {datetime.datetime.utcnow():%Y-%m-%dT%H:%MZ} on {os.cpu_count()} cores: {sys.argv[3]} concurrent event streams
-(Python asyncio clients on loopback) on one project, presence off; one change (`POST …/activity`);
+(one C++ Boost.Asio client process, `bench/sse_fanout.cc`, on loopback) on one project, presence off; one change (`POST …/activity`);
 latency from sending the change until each client has the new version. Medians of {len(rows)} rounds.
 
 | measure | value |

@@ -14,9 +14,14 @@ namespace sbx::api {
 
 using namespace std::chrono_literals;
 
+struct EventStreams::Frame {
+  int64_t version = 0;
+  std::string text;
+};
+
 struct EventStreams::Stream {
   std::string project;
-  std::optional<core::Sandbox> pending;  // newest change not yet written
+  std::shared_ptr<const Frame> pending;  // newest change not yet written
   int64_t sent_version = -1;
   bool closed = false;
   bool reader_done = false;
@@ -24,7 +29,6 @@ struct EventStreams::Stream {
   std::string session;      // the cookie's session id; "" for a bearer token
   std::optional<SystemTime> warned_for;  // the pauseAt its last pause_pending was about
   bool signed_out = false;  // end with kSignedOutFrame
-  int64_t subscription = 0;
   std::unique_ptr<Timer> wake;
 };
 
@@ -49,14 +53,44 @@ EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
   api_.sessions().OnRevoke(
       [this](const std::string& id) { net::post(io_, [this, id] { EndSession(id); }); });
   api_.SetViewers([this](const std::string& project) {
-    auto it = open_by_project_.find(project);
-    return it == open_by_project_.end() ? 0 : it->second;
+    auto it = by_project_.find(project);
+    return it == by_project_.end() ? 0 : static_cast<int>(it->second.size());
+  });
+  // One subscription for every stream: a change costs one lookup here and,
+  // when watched, one hop to the I/O thread, however many streams get it.
+  subscription_ = bus_.Subscribe([this](const core::Sandbox& s) {
+    {
+      std::lock_guard lock(watched_mu_);
+      if (!watched_.contains(s.project_id)) return;
+    }
+    net::post(io_, [this, s] { Publish(s); });
   });
 }
 
 EventStreams::~EventStreams() {
+  bus_.Unsubscribe(subscription_);
   api_.sessions().OnRevoke(nullptr);
   api_.SetViewers(nullptr);
+}
+
+std::shared_ptr<const EventStreams::Frame> EventStreams::FrameOf(const core::Sandbox& s) {
+  std::shared_ptr<const Frame>& cached = frames_[s.project_id];
+  if (cached && cached->version == s.version) return cached;
+  auto frame = std::make_shared<const Frame>(Frame{s.version, SseFrame(s, api_.preview())});
+  if (!cached || cached->version < s.version) cached = frame;
+  return frame;
+}
+
+void EventStreams::Publish(const core::Sandbox& s) {
+  auto it = by_project_.find(s.project_id);
+  if (it == by_project_.end()) return;
+  std::shared_ptr<const Frame> frame = FrameOf(s);
+  for (Stream* st : it->second) {
+    if (frame->version <= st->sent_version) continue;
+    if (st->pending && st->pending->version >= frame->version) continue;
+    st->pending = frame;
+    st->wake->Cancel();
+  }
 }
 
 void EventStreams::Register(http_server::Router& router) {
@@ -147,21 +181,12 @@ std::shared_ptr<EventStreams::Stream> EventStreams::Track(const std::string& pro
 std::shared_ptr<EventStreams::Stream> EventStreams::Open(const std::string& project,
                                                          http_server::StreamWriter& writer) {
   std::shared_ptr<Stream> st = Track(project, writer);
-  ++open_by_project_[project];
-  std::weak_ptr<Stream> weak = st;
-  // Filter on the committing thread: a change elsewhere costs this stream
-  // one string compare, not a hop onto the I/O thread.
-  st->subscription = bus_.Subscribe([this, weak, project](const core::Sandbox& s) {
-    if (s.project_id != project) return;
-    net::post(io_, [weak, s] {
-      auto stream = weak.lock();
-      if (!stream) return;
-      if (s.version <= stream->sent_version) return;
-      if (stream->pending && stream->pending->version >= s.version) return;
-      stream->pending = s;
-      stream->wake->Cancel();
-    });
-  });
+  auto [watchers, first] = by_project_.try_emplace(project);
+  watchers->second.insert(st.get());
+  if (first) {
+    std::lock_guard lock(watched_mu_);
+    watched_.insert(project);
+  }
   return st;
 }
 
@@ -208,11 +233,10 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
       co_return;
     }
     if (st.pending) {
-      core::Sandbox s = std::move(*st.pending);
-      st.pending.reset();
-      if (s.version > st.sent_version) {
-        st.sent_version = s.version;
-        if (!co_await writer.Write(SseFrame(s, api_.preview()))) co_return;
+      std::shared_ptr<const Frame> frame = std::move(st.pending);
+      if (frame->version > st.sent_version) {
+        st.sent_version = frame->version;
+        if (!co_await writer.Write(frame->text)) co_return;
       }
       continue;
     }
@@ -258,7 +282,7 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
   st->session = Api::SessionOf(ctx.request);
   const int64_t last_event_id = LastEventId(ctx.request);
   if (auto cur = lifecycle_.Get(st->project); cur.ok() && cur->version > last_event_id) {
-    st->pending = *cur;
+    st->pending = FrameOf(*cur);
   }
   st->sent_version = last_event_id;
   if (!co_await writer.Write(": connected\nretry: 2000\n\n")) st->closed = true;
@@ -269,13 +293,20 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
 
 net::awaitable<void> EventStreams::Close(std::shared_ptr<Stream> st,
                                          http_server::StreamWriter& writer) {
-  bus_.Unsubscribe(st->subscription);
   live_.erase(st.get());
+  auto watchers = by_project_.find(st->project);
+  watchers->second.erase(st.get());
+  const bool last = watchers->second.empty();
+  if (last) {
+    by_project_.erase(watchers);
+    frames_.erase(st->project);
+    std::lock_guard lock(watched_mu_);
+    watched_.erase(st->project);
+  }
   writer.Close();
   while (!st->reader_done) (void)co_await st->wake->WaitUntil(clock_.SteadyNow() + 1s);
   --open_;
-  if (--open_by_project_[st->project] == 0) {
-    open_by_project_.erase(st->project);
+  if (last) {
     last_heartbeat_.erase(st->project);
     // The last viewer left: the idle clock starts now.
     if (options_.presence) co_await Heartbeat(st->project, true);

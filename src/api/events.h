@@ -39,7 +39,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "api/api.h"
 #include "base/clock.h"
@@ -74,6 +77,11 @@ class EventStreams {
 
  private:
   struct Stream;
+  struct Frame;  // an `event: sandbox` frame, built once and shared by every stream it goes to
+  // On the I/O thread: hands a committed change to its project's streams.
+  void Publish(const core::Sandbox& s);
+  // The frame of `s`: the project's cached newest one when it is that version.
+  std::shared_ptr<const Frame> FrameOf(const core::Sandbox& s);
   net::awaitable<std::optional<http_server::Response>> Gate(http_server::RequestContext& ctx);
   net::awaitable<void> Serve(http_server::RequestContext& ctx, http_server::StreamWriter& writer);
   // Output streams: Gate's checks, a valid query and a provider that keeps
@@ -83,7 +91,7 @@ class EventStreams {
                                  http_server::StreamWriter& writer);
   // Registers a stream for shutdown and sign-out and starts its reader.
   std::shared_ptr<Stream> Track(const std::string& project, http_server::StreamWriter& writer);
-  // Counts the stream, subscribes it to the bus and starts its reader.
+  // Counts the stream, adds it to its project's watchers and starts its reader.
   std::shared_ptr<Stream> Open(const std::string& project, http_server::StreamWriter& writer);
   // Writes changes, keep-alives and presence heartbeats until the stream ends.
   net::awaitable<void> Pump(Stream& st, http_server::StreamWriter& writer);
@@ -110,7 +118,14 @@ class EventStreams {
   Metrics& metrics_;
   EventStreamOptions options_;
   int open_ = 0;
-  std::map<std::string, int> open_by_project_;
+  // The event streams of each project, and each project's newest frame.
+  std::unordered_map<std::string, std::unordered_set<Stream*>> by_project_;
+  std::unordered_map<std::string, std::shared_ptr<const Frame>> frames_;
+  // The projects in by_project_, for the bus callback (on the committing
+  // thread) to drop changes nobody watches without a hop to the I/O thread.
+  std::mutex watched_mu_;
+  std::unordered_set<std::string> watched_;
+  int64_t subscription_ = 0;  // one bus subscription for every stream
   std::map<std::string, SteadyTime> last_heartbeat_;
   std::map<Stream*, std::weak_ptr<Stream>> live_;  // open streams, for Shutdown and sign-out
   bool shutting_down_ = false;
@@ -126,6 +141,6 @@ inline constexpr char kShutdownFrame[] =
     "retry: 1000\nevent: shutdown\ndata: {\"reason\":\"server shutting down\"}\n\n";
 
 // The SSE frame for one sandbox object.
-std::string SseFrame(const core::Sandbox& s);
+std::string SseFrame(const core::Sandbox& s, const PreviewView& preview);
 
 }  // namespace sbx::api

@@ -173,11 +173,26 @@ class Connection {
       const bool keep = co_await ServeOne();
       if (!keep) break;
     }
+    // Run after ServeOne has returned, so that a stream that stays open for
+    // hours does not also keep that frame (its parser and locals).
+    if (stream_request_) co_await Stream();
     ShutdownSend(stream_);
   }
 
  private:
   using Parser = http::request_parser<http::string_body>;
+
+  // A request for a stream route, kept for the stream's lifetime.
+  struct StreamRequest {
+    StreamRequest(Request r, RequestContext&& head, const Route& rt)
+        : req(std::move(r)),
+          ctx{req, std::move(head.params), std::move(head.path), std::move(head.query),
+              head.route},
+          route(rt) {}
+    Request req;
+    RequestContext ctx;
+    const Route& route;
+  };
 
   // Waits (idle timeout) until the next request's first bytes arrive.
   net::awaitable<bool> WaitForRequest() {
@@ -230,13 +245,14 @@ class Connection {
       if (body_ec == http::error::body_limit) co_return co_await TooLarge(parser);
       if (body_ec) co_return false;
     }
+    if (match.route && match.route->stream) {
+      stream_request_ =
+          std::make_unique<StreamRequest>(parser.release(), std::move(head_ctx), *match.route);
+      co_return false;  // Run serves it
+    }
     Request req = parser.release();
     RequestContext ctx{req, std::move(head_ctx.params), std::move(head_ctx.path),
                        std::move(head_ctx.query), head_ctx.route};
-    if (match.route && match.route->stream) {
-      co_await Stream(req, ctx, *match.route);
-      co_return false;
-    }
     Response res = co_await Dispatch(req, ctx, match);
     if (host_.draining()) res.keep_alive(false);
     co_return co_await Answer(res, ctx.route, start, req.method() == http::verb::head);
@@ -286,8 +302,21 @@ class Connection {
     co_return false;
   }
 
-  // A streaming route (SSE): the head, then the handler writes chunks.
-  net::awaitable<void> Stream(const Request& req, RequestContext& ctx, const Route& route) {
+  // A streaming route (SSE): the head, then the handler writes chunks. The
+  // connection reads no more requests, so its read buffer is given back.
+  net::awaitable<void> Stream() {
+    std::unique_ptr<StreamRequest> r = std::move(stream_request_);
+    buffer_.consume(buffer_.size());
+    buffer_.shrink_to_fit();
+    const bool sent = co_await WriteStreamHead(r->req, r->ctx.route);
+    if (!sent) co_return;
+    ChunkedWriter<S> writer(stream_, options_.stream_write_timeout);
+    co_await r->route.stream(r->ctx, writer);
+    writer.Close();
+  }
+
+  // In a frame of its own, which ends before the stream starts.
+  net::awaitable<bool> WriteStreamHead(const Request& req, std::string_view route) {
     http::response<http::empty_body> head{http::status::ok, req.version()};
     head.set(http::field::content_type, "text/event-stream");
     head.set(http::field::cache_control, "no-store");
@@ -298,11 +327,8 @@ class Connection {
     SetDeadline(stream_, options_.write_timeout);
     auto [ec, n] = co_await http::async_write_header(stream_, sr, kNoThrow);
     ClearDeadline(stream_);
-    host_.Count(ctx.route, 200, std::nullopt);  // a stream's duration is not a latency
-    if (ec) co_return;
-    ChunkedWriter<S> writer(stream_, options_.stream_write_timeout);
-    co_await route.stream(ctx, writer);
-    writer.Close();
+    host_.Count(route, 200, std::nullopt);  // a stream's duration is not a latency
+    co_return !ec;
   }
 
   S& stream_;
@@ -312,6 +338,7 @@ class Connection {
   ConnectionHost& host_;
   ConnectionState& state_;
   beast::flat_buffer buffer_;
+  std::unique_ptr<StreamRequest> stream_request_;  // set by ServeOne for Run
 };
 
 }  // namespace sbx::http_server
