@@ -161,6 +161,13 @@ export class SandboxClient implements SubscriptionClient {
   }
 
   /** POST …/pause: pause now. */
+  /** PATCH …/sandbox: a new idle timeout, in seconds (> 0). */
+  setIdleTimeout(projectId: string, idleTimeoutSeconds: number): Promise<Sandbox> {
+    return this.request<Sandbox>('PATCH', `/api/projects/${encode(projectId)}/sandbox`, {
+      idleTimeoutSeconds,
+    });
+  }
+
   pause(projectId: string): Promise<Sandbox> {
     return this.request<Sandbox>('POST', `/api/projects/${encode(projectId)}/sandbox/pause`);
   }

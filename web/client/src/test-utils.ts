@@ -267,6 +267,13 @@ export function fakeServer(options: FakeServerOptions = {}) {
         change(id, { status: 'KILLED', url: null });
         return json(204);
       }
+      if (!action && method === 'PATCH') {
+        const seconds = (body as { idleTimeoutSeconds?: unknown } | undefined)?.idleTimeoutSeconds;
+        if (typeof seconds !== 'number' || seconds <= 0) {
+          return error(400, 'invalid_argument', 'idleTimeoutSeconds must be greater than 0');
+        }
+        return json(200, change(id, { idleTimeoutSeconds: seconds }));
+      }
       if (action === 'activity' && method === 'POST') return json(204);
       if (action === 'wake' && method === 'POST') {
         if (existing.status === 'RUNNING') return json(202, existing);

@@ -102,10 +102,17 @@ describe('sandbox list (#/)', () => {
     expect(server.count('POST', '/api/projects/p1/sandbox/wake')).toBe(1);
     expect(within(row()).getByTestId('status-pill').textContent).toBe('RUNNING');
 
+    // Kill asks first: declined, nothing happens; confirmed, it kills.
+    const confirm = vi.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
+    fireEvent.click(within(row()).getByTestId('kill-button'));
+    await tick();
+    expect(confirm).toHaveBeenCalledTimes(1);
+    expect(server.count('DELETE', '/api/projects/p1/sandbox')).toBe(0);
     fireEvent.click(within(row()).getByTestId('kill-button'));
     await tick();
     expect(server.count('DELETE', '/api/projects/p1/sandbox')).toBe(1);
     expect(within(row()).getByTestId('status-pill').textContent).toBe('KILLED');
+    confirm.mockRestore();
   });
 
   it('creates a sandbox and opens its page', async () => {
@@ -241,10 +248,43 @@ describe('project page (#/projects/<id>)', () => {
     await tick();
     expect(server.count('POST', '/api/projects/p1/sandbox/pause')).toBe(1);
     expect(screen.getByTestId('status-pill').textContent).toBe('PAUSED');
+    // Kill is never one click: it asks for the project id.
     fireEvent.click(screen.getByTestId('kill-button'));
     await tick();
+    expect(server.count('DELETE', '/api/projects/p1/sandbox')).toBe(0);
+    const confirmButton = screen.getByTestId('kill-confirm-button') as HTMLButtonElement;
+    expect(confirmButton.disabled).toBe(true);
+    fireEvent.change(screen.getByTestId('kill-confirm-input'), { target: { value: 'p' } });
+    expect(confirmButton.disabled).toBe(true);
+    fireEvent.change(screen.getByTestId('kill-confirm-input'), { target: { value: 'p1' } });
+    expect(confirmButton.disabled).toBe(false);
+    fireEvent.click(confirmButton);
+    await tick();
+    expect(server.count('DELETE', '/api/projects/p1/sandbox')).toBe(1);
     expect(screen.getByTestId('status-pill').textContent).toBe('KILLED');
     expect(screen.getByTestId('wake-button').textContent).toBe('Start again');
+  });
+
+  it('keeps a running sandbox awake on request', async () => {
+    const { server } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox()] });
+    await tick();
+    fireEvent.click(screen.getByTestId('keep-awake-action'));
+    await tick();
+    expect(server.count('POST', '/api/projects/p1/sandbox/activity')).toBe(1);
+  });
+
+  it('changes the idle timeout from a duration and refuses what is none', async () => {
+    const { server } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox()] });
+    await tick();
+    fireEvent.change(screen.getByTestId('idle-timeout-input'), { target: { value: 'soon' } });
+    fireEvent.click(screen.getByTestId('idle-timeout-save'));
+    await tick();
+    expect(screen.getByTestId('idle-timeout-error')).toBeTruthy();
+    expect(server.count('PATCH', '/api/projects/p1/sandbox')).toBe(0);
+    fireEvent.change(screen.getByTestId('idle-timeout-input'), { target: { value: '1h30m' } });
+    fireEvent.click(screen.getByTestId('idle-timeout-save'));
+    await tick();
+    expect(server.calls.find((c) => c.method === 'PATCH')?.body).toEqual({ idleTimeoutSeconds: 5400 });
   });
 });
 

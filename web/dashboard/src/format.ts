@@ -44,6 +44,22 @@ export function formatSeconds(seconds: number): string {
   return `${seconds}s`;
 }
 
+/**
+ * Seconds of a duration as the CLI writes them: "90s", "3m", "1h30m", "2h", or a bare number
+ * of seconds; null for anything else, zero or more than 30 days.
+ */
+export function parseDuration(text: string): number | null {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    return n > 0 && n <= 30 * 86400 ? n : null;
+  }
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(t);
+  if (!m || t === '') return null;
+  const total = Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+  return total > 0 && total <= 30 * 86400 ? total : null;
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

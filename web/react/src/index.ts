@@ -19,6 +19,7 @@ export {
   useKillSandbox,
   usePauseSandbox,
   useSandboxAction,
+  useSetIdleTimeout,
   useWakeSandbox,
 } from './mutations.js';
 export {

@@ -62,6 +62,20 @@ export function useKeepAwake(projectId: string) {
   });
 }
 
+/** PATCH the idle timeout (seconds); the answer goes to the cache. */
+export function useSetIdleTimeout(projectId: string) {
+  const client = useSandboxClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationKey: ['sandbox', projectId, 'idle-timeout'],
+    mutationFn: (seconds: number) => client.setIdleTimeout(projectId, seconds),
+    onSuccess: async (sandbox) => {
+      store(queryClient, sandbox);
+      await refresh(queryClient, projectId);
+    },
+  });
+}
+
 export function useKillSandbox(projectId: string) {
   const client = useSandboxClient();
   const queryClient = useQueryClient();

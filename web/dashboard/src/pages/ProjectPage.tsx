@@ -6,6 +6,7 @@ import {
   useKillSandbox,
   usePauseSandbox,
   useSandboxStatus,
+  useSetIdleTimeout,
   useWakeSandbox,
 } from '@sandboxd/react';
 import { CreateSandboxForm } from '../components/CreateSandboxForm';
@@ -27,6 +28,7 @@ export function ProjectPage({ projectId }: { projectId: string }) {
   const pause = usePauseSandbox(projectId);
   const kill = useKillSandbox(projectId);
   const keepAwake = useKeepAwake(projectId);
+  const setIdleTimeout = useSetIdleTimeout(projectId);
   const { sandbox } = status;
   const queryClient = useQueryClient();
 
@@ -78,7 +80,14 @@ export function ProjectPage({ projectId }: { projectId: string }) {
           )}
           <div className="project-grid">
             <DetailsCard sandbox={sandbox} />
-            <ActionsCard sandbox={sandbox} isWaking={status.isWaking} pause={pause} kill={kill} />
+            <ActionsCard
+              sandbox={sandbox}
+              isWaking={status.isWaking}
+              pause={pause}
+              kill={kill}
+              keepAwake={keepAwake}
+              setIdleTimeout={setIdleTimeout}
+            />
           </div>
           <Preview
             sandbox={sandbox}

@@ -173,9 +173,14 @@ function SandboxRow({
           className="danger"
           data-testid="kill-button"
           disabled={busy || s.status === 'KILLED'}
-          onClick={() => onAction(s.projectId, 'kill')}
+          onClick={() => {
+            // Never one click: a kill ends the sandbox and everything in it.
+            if (window.confirm(`Kill the sandbox of project ${s.projectId}? Everything in it is lost.`)) {
+              onAction(s.projectId, 'kill');
+            }
+          }}
         >
-          {pending === 'kill' ? 'Killing…' : 'Kill'}
+          {pending === 'kill' ? 'Killing…' : 'Kill…'}
         </button>
       </td>
     </tr>

@@ -1,19 +1,49 @@
+import { useState } from 'react';
 import type { Sandbox } from '@sandboxd/client';
-import type { useKillSandbox, usePauseSandbox } from '@sandboxd/react';
-import { formatSeconds } from '../format';
+import type {
+  useKeepAwake,
+  useKillSandbox,
+  usePauseSandbox,
+  useSetIdleTimeout,
+} from '@sandboxd/react';
+import { ErrorNote } from '../components/ErrorNote';
+import { formatSeconds, parseDuration } from '../format';
 
-/** Pause and Kill. The page owns the mutations: it shows their errors above everything else. */
+/**
+ * Pause, Keep awake, the idle timeout and Kill. Kill is never one click: it asks for the project
+ * id first. The page owns the pause and kill mutations: it shows their errors above everything
+ * else.
+ */
 export function ActionsCard({
   sandbox,
   isWaking,
   pause,
   kill,
+  keepAwake,
+  setIdleTimeout,
 }: {
   sandbox: Sandbox;
   isWaking: boolean;
   pause: ReturnType<typeof usePauseSandbox>;
   kill: ReturnType<typeof useKillSandbox>;
+  keepAwake: ReturnType<typeof useKeepAwake>;
+  setIdleTimeout: ReturnType<typeof useSetIdleTimeout>;
 }) {
+  const [confirming, setConfirming] = useState(false);
+  const [typed, setTyped] = useState('');
+  const [timeout, setTimeoutText] = useState('');
+  const [badTimeout, setBadTimeout] = useState(false);
+  const running = sandbox.status === 'RUNNING';
+
+  const saveTimeout = (ev: React.FormEvent) => {
+    ev.preventDefault();
+    const seconds = parseDuration(timeout);
+    setBadTimeout(seconds === null);
+    if (seconds !== null) {
+      setIdleTimeout.mutate(seconds, { onSuccess: () => setTimeoutText('') });
+    }
+  };
+
   return (
     <div className="card actions-card">
       <h2>Actions</h2>
@@ -21,21 +51,92 @@ export function ActionsCard({
         <button
           type="button"
           data-testid="pause-button"
-          disabled={sandbox.status !== 'RUNNING' || pause.isPending || isWaking}
+          disabled={!running || pause.isPending || isWaking}
           onClick={() => pause.mutate()}
         >
           {pause.isPending ? 'Pausing…' : 'Pause now'}
         </button>
         <button
           type="button"
+          data-testid="keep-awake-action"
+          disabled={!running || keepAwake.isPending}
+          onClick={() => keepAwake.mutate()}
+          title={`Counts as activity: the sandbox pauses ${formatSeconds(sandbox.idleTimeoutSeconds)} from now at the earliest`}
+        >
+          Keep awake
+        </button>
+        <button
+          type="button"
           className="danger"
           data-testid="kill-button"
-          disabled={sandbox.status === 'KILLED' || kill.isPending || isWaking}
-          onClick={() => kill.mutate()}
+          disabled={sandbox.status === 'KILLED' || kill.isPending || isWaking || confirming}
+          onClick={() => {
+            setTyped('');
+            setConfirming(true);
+          }}
         >
-          {kill.isPending ? 'Killing…' : 'Kill'}
+          {kill.isPending ? 'Killing…' : 'Kill…'}
         </button>
       </div>
+      {confirming && (
+        <form
+          className="confirm-kill"
+          data-testid="kill-confirm"
+          onSubmit={(ev) => {
+            ev.preventDefault();
+            if (typed !== sandbox.projectId) return;
+            setConfirming(false);
+            kill.mutate();
+          }}
+        >
+          <label>
+            Killing ends the sandbox and everything in it. Type <code>{sandbox.projectId}</code> to
+            confirm:{' '}
+            <input
+              data-testid="kill-confirm-input"
+              value={typed}
+              onChange={(ev) => setTyped(ev.target.value)}
+              autoFocus
+            />
+          </label>{' '}
+          <button
+            type="submit"
+            className="danger"
+            data-testid="kill-confirm-button"
+            disabled={typed !== sandbox.projectId}
+          >
+            Kill sandbox
+          </button>{' '}
+          <button type="button" data-testid="kill-cancel" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </form>
+      )}
+      <form className="row idle-timeout" onSubmit={saveTimeout}>
+        <label>
+          Idle timeout{' '}
+          <input
+            data-testid="idle-timeout-input"
+            placeholder={formatSeconds(sandbox.idleTimeoutSeconds)}
+            value={timeout}
+            onChange={(ev) => {
+              setTimeoutText(ev.target.value);
+              setBadTimeout(false);
+            }}
+            size={8}
+          />
+        </label>
+        <button type="submit" data-testid="idle-timeout-save" disabled={timeout.trim() === '' || setIdleTimeout.isPending}>
+          Save
+        </button>
+      </form>
+      {badTimeout && (
+        <p className="error" role="alert" data-testid="idle-timeout-error">
+          Write a duration like 90s, 3m or 1h30m (up to 30 days).
+        </p>
+      )}
+      <ErrorNote error={setIdleTimeout.error} prefix="Could not change the idle timeout" />
+      <ErrorNote error={keepAwake.error} prefix="Could not keep it awake" />
       <p className="muted small">
         While this page is open and visible it keeps the sandbox alive; it pauses{' '}
         {formatSeconds(sandbox.idleTimeoutSeconds)} after the last viewer leaves.

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { formatSeconds, parseDuration } from './format';
+
+describe('parseDuration', () => {
+  it('reads durations as the CLI writes them', () => {
+    expect(parseDuration('90s')).toBe(90);
+    expect(parseDuration('3m')).toBe(180);
+    expect(parseDuration(' 1h30m ')).toBe(5400);
+    expect(parseDuration('2h')).toBe(7200);
+    expect(parseDuration('1m30s')).toBe(90);
+    expect(parseDuration('45')).toBe(45);
+  });
+  it('refuses what is no duration, zero and more than 30 days', () => {
+    for (const bad of ['', 'abc', '3 m', '-5m', '0', '0s', '1.5m', 'm', '31d', '721h', '3m1h']) {
+      expect(parseDuration(bad), bad).toBeNull();
+    }
+  });
+  it('round-trips with formatSeconds', () => {
+    for (const s of [30, 90, 180, 3600, 7200]) expect(parseDuration(formatSeconds(s))).toBe(s);
+  });
+});
