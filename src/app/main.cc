@@ -9,6 +9,7 @@
 #include "app/migrate.h"
 #include "app/runtime.h"
 #include "app/serve.h"
+#include "version.h"
 
 namespace {
 
@@ -165,6 +166,7 @@ void AddMigrateFlags(CLI::App& cmd, sbx::app::MigrateConfig& c) {
 
 int main(int argc, char** argv) {
   CLI::App app{"sandboxd: event-driven lifecycle control plane for cloud sandboxes"};
+  app.set_version_flag("--version", std::string("sandboxd ") + SBX_VERSION_LINE);
   app.require_subcommand(1);
   sbx::app::ServeConfig serve;
   CLI::App* s = app.add_subcommand("serve", "Run the control plane (REST API, enforcer, UI)");
@@ -182,7 +184,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and --version exit 0; every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (s->parsed()) return sbx::app::Serve(serve);
   if (r->parsed()) return sbx::app::RunRuntime(runtime);

@@ -1,7 +1,9 @@
 // sandboxctl: the command-line client of sandboxd. Talks only to the public
-// HTTP API (DESIGN.md §7) and prints the JSON it gets back, one document per
-// line. Exit codes: 0 success, 1 API or connection error, 2 usage error;
-// `hold … -- command` exits with the command's code.
+// HTTP API (DESIGN.md §7). On a terminal it prints aligned fields and tables
+// (cli/render.h); otherwise, or with `-o json`, the JSON the API answered,
+// one document per command. Exit codes: 0 success, 1 API or connection
+// error, 2 usage or configuration error; `hold … -- command` exits with the
+// command's code.
 #include <CLI/CLI.hpp>
 
 #include <boost/asio/connect.hpp>
@@ -17,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -26,7 +29,9 @@
 #include <vector>
 
 #include "base/time.h"
+#include "cli/render.h"
 #include "core/validation.h"
+#include "version.h"
 
 namespace {
 
@@ -34,6 +39,7 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace json = boost::json;
+namespace cli = sbx::cli;
 
 struct Client {
   std::string host;
@@ -65,13 +71,32 @@ struct Client {
       beast::error_code ec;
       stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
       return {res.result_int(), res.body()};
+    } catch (const boost::system::system_error& e) {
+      // The error's own words, without Boost's file and line.
+      std::string why = "cannot reach sandboxd at " + host + ":" + port + ": " + e.code().message();
+      if (e.code() == net::error::connection_refused) {
+        why += " (is `sandboxd serve` running there? --url or SANDBOXD_URL names another)";
+      }
+      return {0, why};
     } catch (const std::exception& e) {
       return {0, std::string("cannot reach sandboxd at ") + host + ":" + port + ": " + e.what()};
     }
   }
 };
 
-int Report(const std::pair<int, std::string>& r) {
+// How answers are printed: JSON as the API sent it, or text for people.
+struct Output {
+  bool json = true;
+  cli::Style style;
+};
+Output g_output;
+
+using Renderer = std::string (*)(const json::value&, const cli::Style&);
+
+// Prints an answer: errors on stderr (exit 1); a body as JSON or rendered
+// (`done` is the text-mode line for an answer without a body).
+int Report(const std::pair<int, std::string>& r, Renderer render = nullptr,
+           const std::string& done = "") {
   if (r.first == 0) {
     std::cerr << "sandboxctl: " << r.second << "\n";
     return 1;
@@ -88,14 +113,35 @@ int Report(const std::pair<int, std::string>& r) {
     }
     return 1;
   }
-  if (!r.second.empty()) std::cout << r.second << "\n";
+  if (g_output.json || !render) {
+    if (!r.second.empty()) {
+      std::cout << r.second << "\n";
+    } else if (!g_output.json && !done.empty()) {
+      std::cout << done << "\n";
+    }
+    return 0;
+  }
+  boost::system::error_code ec;
+  auto v = json::parse(r.second, ec);
+  if (ec || !v.is_object()) {
+    std::cout << r.second << "\n";
+    return 0;
+  }
+  std::cout << render(v, g_output.style);
   return 0;
 }
 
-std::string ReadToken(const std::string& data_dir) {
-  std::ifstream in(data_dir + "/api-token");
+// The token in <data_dir>/api-token, or why there is none.
+sbx::Result<std::string> ReadToken(const std::string& data_dir) {
+  const std::string path = data_dir + "/api-token";
+  std::ifstream in(path);
   std::string t;
-  std::getline(in, t);
+  if (!in || !std::getline(in, t) || t.empty()) {
+    return sbx::NotFound(
+        "no API token: " + path + " " + (in ? "is empty" : "cannot be read") +
+        "; give --token or SANDBOXD_TOKEN, or --data-dir (SANDBOXD_DATA_DIR) naming the data "
+        "directory of `sandboxd serve`, which writes api-token there at its first start");
+  }
   return t;
 }
 
@@ -107,7 +153,12 @@ struct Args {
   std::string project, tmpl, timeout, status_filter;
   std::string hold_name, hold_for = "60s";
   std::vector<std::string> command;  // after `--` (hold … -- command)
-  bool wait = false;
+  std::string output;  // json or text; "" = text on a terminal, else json
+  bool json = false;   // --json: -o json
+  bool wait = false;   // --wait: the default, kept for scripts
+  bool no_wait = false;
+  std::string wait_for = "60s";
+  bool if_missing = false;
   bool follow = false;
   int tail = 100;
   int limit = 0;
@@ -130,6 +181,7 @@ struct Commands {
   CLI::App* unhold;
   CLI::App* holds;
   CLI::App* logs;
+  CLI::App* completion;
 };
 
 // Defines the global options and the subcommands, writing into `a`.
@@ -138,10 +190,14 @@ Commands AddCommands(CLI::App& app, Args& a) {
       ->envname("SANDBOXD_URL")
       ->capture_default_str();
   app.add_option("--token", a.token, "API token (default: <data-dir>/api-token)")
-      ->envname("SANDBOXD_API_TOKEN");
+      ->envname("SANDBOXD_TOKEN");
   app.add_option("--data-dir", a.data_dir, "where to find api-token")
       ->envname("SANDBOXD_DATA_DIR")
       ->capture_default_str();
+  app.add_option("-o,--output", a.output,
+                 "json (the API's answers) or text (for people); default: text on a terminal")
+      ->check(CLI::IsMember({"json", "text"}));
+  app.add_flag("--json", a.json, "same as -o json");
 
   auto add_project = [&](CLI::App* c) {
     c->add_option("project", a.project, "project id")->required();
@@ -151,11 +207,15 @@ Commands AddCommands(CLI::App& app, Args& a) {
   add_project(c.create);
   c.create->add_option("--template", a.tmpl, "template name");
   c.create->add_option("--idle-timeout", a.timeout, "idle timeout (30s, 3m)");
+  c.create->add_flag("--if-missing", a.if_missing,
+                     "a live sandbox already there is fine (otherwise an error)");
   c.status = app.add_subcommand("status", "show the project's sandbox");
   add_project(c.status);
   c.wake = app.add_subcommand("wake", "resume (or re-create) the project's sandbox");
   add_project(c.wake);
-  c.wake->add_flag("--wait", a.wait, "wait until it is RUNNING");
+  c.wake->add_flag("--wait", a.wait, "wait until it is RUNNING (the default)");
+  c.wake->add_flag("--no-wait", a.no_wait, "return once the wake has started");
+  c.wake->add_option("--timeout", a.wait_for, "how long to wait (60s)")->capture_default_str();
   c.pause = app.add_subcommand("pause", "pause the project's sandbox now");
   add_project(c.pause);
   c.kill = app.add_subcommand("kill", "kill the project's sandbox");
@@ -191,6 +251,8 @@ Commands AddCommands(CLI::App& app, Args& a) {
   add_project(c.logs);
   c.logs->add_option("--tail", a.tail, "how many of the last lines")->capture_default_str();
   c.logs->add_flag("-f,--follow", a.follow, "keep printing new output (Ctrl-C ends)");
+  c.completion = app.add_subcommand("completion", "print a shell completion script: completion bash");
+  c.completion->add_option("shell", a.project, "bash")->required()->check(CLI::IsMember({"bash"}));
   return c;
 }
 
@@ -204,27 +266,38 @@ std::optional<int64_t> Seconds(const std::string& d) {
   return std::chrono::duration_cast<std::chrono::seconds>(*r).count();
 }
 
-// After a wake answered 202: polls `base` until the wake settles (RUNNING, or
-// back to PAUSED/KILLED on failure).
-int WaitForWake(const Client& client, const std::string& base) {
-  for (int i = 0; i < 600; ++i) {
+// After a wake answered 202: polls `base` until the wake settles (RUNNING,
+// or back to PAUSED/KILLED on failure) or `timeout` passes; in text mode says
+// each status it sees on stderr as it changes.
+int WaitForWake(const Client& client, const std::string& base, std::chrono::seconds timeout) {
+  std::string last;
+  const auto polls = std::max<int64_t>(1, timeout.count() * 10);
+  for (int64_t i = 0; i < polls; ++i) {
     auto s = client.Call(http::verb::get, base);
     if (s.first != 200) return Report(s);
     boost::system::error_code ec;
     auto v = json::parse(s.second, ec);
-    const std::string st = ec ? "" : json::value_to<std::string>(v.at("status"));
+    const std::string st =
+        !ec && v.is_object() && v.at("status").is_string() ? std::string(v.at("status").as_string())
+                                                           : "";
+    if (!g_output.json && st != last) {
+      std::cerr << (last.empty() ? "" : " → ") << st << std::flush;
+      last = st;
+    }
     if (st != "STARTING") {
+      if (!g_output.json) std::cerr << "\n";
       // A wake that settles anywhere but RUNNING (resume failed) is a failure.
-      const int rc = Report(s);
+      const int rc = Report(s, cli::RenderSandbox);
       if (st != "RUNNING") {
-        std::cerr << "sandboxctl: wake ended " << st << "\n";
+        std::cerr << "sandboxctl: the wake ended " << st << " (see `sandboxctl explain`)\n";
         return 1;
       }
       return rc;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  std::cerr << "sandboxctl: still STARTING after 60s\n";
+  if (!g_output.json) std::cerr << "\n";
+  std::cerr << "sandboxctl: still STARTING after " << cli::Seconds(timeout.count()) << "\n";
   return 1;
 }
 
@@ -310,6 +383,38 @@ int Logs(const Client& client, const std::string& base, int tail, bool follow) {
   }
 }
 
+// `completion bash`: completes the subcommands, then global options.
+std::string BashCompletion(const CLI::App& app) {
+  std::string commands;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    commands += (commands.empty() ? "" : " ") + sub->get_name();
+  }
+  return "# sandboxctl completion for bash: source <(sandboxctl completion bash)\n"
+         "_sandboxctl() {\n"
+         "  local cur=${COMP_WORDS[COMP_CWORD]}\n"
+         "  if [ \"$COMP_CWORD\" -eq 1 ] || [[ \"${COMP_WORDS[COMP_CWORD-1]}\" == --* ]]; then\n"
+         "    COMPREPLY=($(compgen -W \"" + commands +
+         " --url --token --data-dir --output --json --version --help\" -- \"$cur\"))\n"
+         "  fi\n"
+         "}\n"
+         "complete -F _sandboxctl sandboxctl\n";
+}
+
+// The first word of the command line that is neither an option nor the value
+// of a global option that takes one: the command.
+std::optional<std::string> CommandWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--url" || arg == "--token" || arg == "--data-dir" || arg == "-o" ||
+        arg == "--output") {
+      ++i;
+      continue;
+    }
+    if (!arg.starts_with("-")) return std::string(arg);
+  }
+  return std::nullopt;
+}
+
 // Runs the subcommand that was given.
 int Dispatch(const Commands& c, const Args& a, const Client& client) {
   const std::string base = "/api/projects/" + a.project + "/sandbox";
@@ -321,31 +426,55 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
       if (!s) return 2;
       body["idleTimeoutSeconds"] = *s;
     }
-    return Report(client.Call(http::verb::post, base, json::serialize(body)));
+    auto r = client.Call(http::verb::post, base, json::serialize(body));
+    if (r.first == 200 && !a.if_missing) {
+      // 200, not 201: the project already had a live sandbox.
+      boost::system::error_code ec;
+      auto v = json::parse(r.second, ec);
+      const std::string st = !ec && v.is_object() ? std::string(v.at("status").as_string()) : "?";
+      std::cerr << "sandboxctl: project " << a.project << " already has a sandbox (" << st
+                << "); nothing was created (--if-missing accepts that)\n";
+      return 1;
+    }
+    return Report(r, cli::RenderSandbox);
   }
-  if (c.status->parsed()) return Report(client.Call(http::verb::get, base));
-  if (c.pause->parsed()) return Report(client.Call(http::verb::post, base + "/pause"));
-  if (c.kill->parsed()) return Report(client.Call(http::verb::delete_, base));
-  if (c.activity->parsed()) return Report(client.Call(http::verb::post, base + "/activity"));
-  if (c.history->parsed()) return Report(client.Call(http::verb::get, base + "/history"));
-  if (c.explain->parsed()) return Report(client.Call(http::verb::get, base + "/explain"));
+  if (c.status->parsed()) return Report(client.Call(http::verb::get, base), cli::RenderSandbox);
+  if (c.pause->parsed()) {
+    return Report(client.Call(http::verb::post, base + "/pause"), cli::RenderSandbox);
+  }
+  if (c.kill->parsed()) {
+    return Report(client.Call(http::verb::delete_, base), nullptr, a.project + ": killed");
+  }
+  if (c.activity->parsed()) {
+    return Report(client.Call(http::verb::post, base + "/activity"), nullptr,
+                  a.project + ": activity recorded");
+  }
+  if (c.history->parsed()) {
+    return Report(client.Call(http::verb::get, base + "/history"), cli::RenderHistory);
+  }
+  if (c.explain->parsed()) {
+    return Report(client.Call(http::verb::get, base + "/explain"), cli::RenderExplain);
+  }
   if (c.set_timeout->parsed()) {
     auto s = Seconds(a.timeout);
     if (!s) return 2;
     json::object body;
     body["idleTimeoutSeconds"] = *s;
-    return Report(client.Call(http::verb::patch, base, json::serialize(body)));
+    return Report(client.Call(http::verb::patch, base, json::serialize(body)),
+                  cli::RenderSandbox);
   }
   if (c.wake->parsed()) {
+    auto timeout = Seconds(a.wait_for);
+    if (!timeout) return 2;
     auto r = client.Call(http::verb::post, base + "/wake");
-    if (!a.wait || r.first != 202) return Report(r);
-    return WaitForWake(client, base);
+    if (a.no_wait || r.first != 202) return Report(r, cli::RenderSandbox);
+    return WaitForWake(client, base, std::chrono::seconds(*timeout));
   }
   if (c.list->parsed()) {
     std::string q = "/api/sandboxes?";
     if (!a.status_filter.empty()) q += "status=" + a.status_filter + "&";
     if (a.limit > 0) q += "limit=" + std::to_string(a.limit);
-    return Report(client.Call(http::verb::get, q));
+    return Report(client.Call(http::verb::get, q), cli::RenderList);
   }
   if (c.hold->parsed()) {
     auto seconds = Seconds(a.hold_for);
@@ -359,7 +488,8 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
       std::cerr << "sandboxctl: hold needs a name, or a command after --\n";
       return 2;
     }
-    return Report(client.Call(http::verb::post, base + "/holds", HoldBody(a.hold_name, *seconds)));
+    return Report(client.Call(http::verb::post, base + "/holds", HoldBody(a.hold_name, *seconds)),
+                  cli::RenderHoldPlaced);
   }
   if (c.unhold->parsed()) {
     // The name goes into the path: only what the API accepts anyway (its
@@ -368,14 +498,17 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
       std::cerr << "sandboxctl: " << s.message() << "\n";
       return 2;
     }
-    return Report(client.Call(http::verb::delete_, base + "/holds/" + a.hold_name));
+    return Report(client.Call(http::verb::delete_, base + "/holds/" + a.hold_name), nullptr,
+                  a.project + ": hold " + a.hold_name + " released");
   }
-  if (c.holds->parsed()) return Report(client.Call(http::verb::get, base + "/holds"));
+  if (c.holds->parsed()) {
+    return Report(client.Call(http::verb::get, base + "/holds"), cli::RenderHolds);
+  }
   if (c.logs->parsed()) return Logs(client, base, a.tail, a.follow);
   if (c.runs->parsed()) {
     std::string q = "/api/jobs/idle-enforcer/runs";
     if (a.limit > 0) q += "?limit=" + std::to_string(a.limit);
-    return Report(client.Call(http::verb::get, q));
+    return Report(client.Call(http::verb::get, q), cli::RenderRuns);
   }
   return 2;
 }
@@ -384,6 +517,7 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
 
 int main(int argc, char** argv) {
   CLI::App app{"sandboxctl: drive sandboxd from the command line"};
+  app.set_version_flag("--version", std::string("sandboxctl ") + SBX_VERSION_LINE);
   app.require_subcommand(1);
   Args args;
   const Commands commands = AddCommands(app, args);
@@ -404,8 +538,36 @@ int main(int argc, char** argv) {
   try {
     app.parse(own, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // A first word that is no command: say so plainly.
+    if (auto word = CommandWord(own, argv); word && app.get_subcommands().empty()) {
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands({})) known |= sub->get_name() == *word;
+      if (!known) {
+        std::cerr << "sandboxctl: unknown command \"" << *word
+                  << "\" (sandboxctl --help lists them)\n";
+        return 2;
+      }
+    }
+    // Help and --version exit 0; every usage error exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
+  if (commands.completion->parsed()) {
+    std::cout << BashCompletion(app);
+    return 0;
+  }
+  if (!args.project.empty()) {
+    // The id goes into request paths: only what the API accepts (its own rule).
+    if (sbx::Status s = sbx::core::ValidateProjectId(args.project); !s.ok()) {
+      std::cerr << "sandboxctl: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  const bool terminal = isatty(STDOUT_FILENO) == 1;
+  g_output.json = args.json || args.output == "json" || (args.output.empty() && !terminal);
+  const char* term = std::getenv("TERM");
+  g_output.style.color = terminal && std::getenv("NO_COLOR") == nullptr && term != nullptr &&
+                         std::string_view(term) != "dumb";
+  g_output.style.now = std::chrono::system_clock::now();
 
   auto parsed = boost::urls::parse_uri(args.url);
   if (!parsed || parsed->scheme() != "http") {
@@ -416,8 +578,20 @@ int main(int argc, char** argv) {
     std::cerr << "sandboxctl: only `hold` runs a command after --\n";
     return 2;
   }
+  std::string token = args.token;
+  if (token.empty()) {
+    // The name of earlier releases.
+    if (const char* legacy = std::getenv("SANDBOXD_API_TOKEN")) token = legacy;
+  }
+  if (token.empty()) {
+    auto stored = ReadToken(args.data_dir);
+    if (!stored.ok()) {
+      std::cerr << "sandboxctl: " << stored.error().message() << "\n";
+      return 2;
+    }
+    token = *stored;
+  }
   Client client{std::string(parsed->host()),
-                parsed->has_port() ? std::string(parsed->port()) : "80",
-                args.token.empty() ? ReadToken(args.data_dir) : args.token};
+                parsed->has_port() ? std::string(parsed->port()) : "80", token};
   return Dispatch(commands, args, client);
 }

@@ -52,6 +52,7 @@ constexpr int kGivenTokenPorts = 45200;
 constexpr int kHoldsPorts = 45300;
 constexpr int kLogsPorts = 45400;
 constexpr int kExplainPorts = 45500;
+constexpr int kCliPorts = 45600;
 
 // With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
 // 2 s after its last activity; this is the slack we allow on top.
@@ -678,6 +679,103 @@ TEST_F(DaemonTest, HoldsKeepASandboxAwakeAcrossARestart) {
   EXPECT_GE(renewals, 3) << Dump(*history);  // placed, then renewed every ~1.3 s for 6 s
   CommandResult usage = d.Ctl({"hold", "demo"});
   EXPECT_EQ(usage.exit_code, 2) << usage.err;
+}
+
+// sandboxctl against a real daemon: JSON for scripts (the default when stdout
+// is no terminal, and -o json), text for people (-o text), and a clear message
+// and exit code for each way a command goes wrong.
+TEST_F(DaemonTest, SandboxctlSpeaksToPeopleAndScriptsAndSaysWhatWentWrong) {
+  Daemon d({.first_port = kCliPorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  auto created = CtlSandbox(d, {"create", "demo"}, &why);
+  ASSERT_TRUE(created) << why;
+
+  // Text for people.
+  CommandResult status = d.Ctl({"-o", "text", "status", "demo"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("status         RUNNING\n"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("idle timeout   1h\n"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("(in 59m"), std::string::npos) << status.out;  // pauses in ~1h
+  EXPECT_EQ(status.out.find('\x1b'), std::string::npos) << "colour on a pipe";
+  CommandResult list = d.Ctl({"-o", "text", "list"});
+  EXPECT_TRUE(list.out.starts_with("PROJECT  STATUS   SANDBOX")) << list.out;
+  EXPECT_NE(list.out.find("\ndemo     RUNNING  " + created->sandbox_id), std::string::npos)
+      << list.out;
+  CommandResult history = d.Ctl({"-o", "text", "history", "demo"});
+  EXPECT_NE(history.out.find("created"), std::string::npos) << history.out;
+  EXPECT_TRUE(history.out.starts_with("WHEN")) << history.out;
+  CommandResult explain = d.Ctl({"-o", "text", "explain", "demo"});
+  EXPECT_TRUE(explain.out.starts_with("RUNNING since ")) << explain.out;
+  EXPECT_NE(explain.out.find("\nnext: it pauses at "), std::string::npos) << explain.out;
+
+  // JSON for scripts: one document, as the API answered.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"status", "demo"}, {"--json", "status", "demo"},
+        {"-o", "json", "list"}, {"-o", "json", "explain", "demo"}}) {
+    CommandResult r = d.Ctl(args);
+    ASSERT_EQ(r.exit_code, 0) << JoinArgv(args) << ": " << r.err;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.out, ec);
+    EXPECT_FALSE(ec) << JoinArgv(args) << ": " << r.out;
+    EXPECT_TRUE(v.is_object()) << r.out;
+  }
+
+  // create on a live sandbox says so, unless --if-missing.
+  CommandResult again = d.Ctl({"create", "demo"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("project demo already has a sandbox (RUNNING)"), std::string::npos)
+      << again.err;
+  EXPECT_EQ(d.Ctl({"create", "demo", "--if-missing"}).exit_code, 0);
+
+  // wake waits by default, saying each status it sees.
+  ASSERT_EQ(d.Ctl({"pause", "demo"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { auto s = d.Get("demo", &why); return s && s->status == "PAUSED"; },
+                      5s));
+  CommandResult woken = d.Ctl({"-o", "text", "wake", "demo"});
+  ASSERT_EQ(woken.exit_code, 0) << woken.err;
+  EXPECT_NE(woken.out.find("status         RUNNING"), std::string::npos) << woken.out;
+  EXPECT_NE(woken.err.find("RUNNING"), std::string::npos) << woken.err;
+  CommandResult killed = d.Ctl({"-o", "text", "kill", "demo"});
+  EXPECT_EQ(killed.out, "demo: killed\n");
+
+  // What goes wrong, each with its own words and exit code.
+  const std::string ctl = std::string(SBX_BUILD_DIR) + "/sandboxctl";
+  struct Case {
+    std::vector<std::string> argv;
+    int exit_code;
+    std::string says;
+  };
+  const std::string url = "http://127.0.0.1:" + std::to_string(d.port());
+  const std::vector<Case> cases{
+      {{ctl, "--token", "t", "--url", url, "frobnicate", "demo"}, 2,
+       "unknown command \"frobnicate\""},
+      {{ctl, "--token", "t", "--url", url, "status", "a b"}, 2, "project id \"a b\" may only"},
+      {{ctl, "--token", "t", "--url", url, "-o", "yaml", "status", "demo"}, 2, "yaml"},
+      {{ctl, "--url", url, "--data-dir", "/nonexistent", "status", "demo"}, 2,
+       "no API token: /nonexistent/api-token cannot be read"},
+      {{ctl, "--token", "t", "--url", "http://127.0.0.1:1", "status", "demo"}, 1,
+       "cannot reach sandboxd at 127.0.0.1:1: Connection refused (is `sandboxd serve` running"},
+      {{ctl, "--token", "wrong", "--url", url, "status", "demo"}, 1, "401 unauthenticated"},
+      {{ctl, "--token", "t", "--url", url, "set-idle-timeout", "demo", "soon"}, 2, "soon"},
+  };
+  for (const Case& c : cases) {
+    CommandResult r = RunCommand(c.argv, 30s);
+    EXPECT_EQ(r.exit_code, c.exit_code) << JoinArgv(c.argv) << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << JoinArgv(c.argv) << ": " << r.err;
+    EXPECT_EQ(r.err.find("/usr/include"), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  CommandResult version = RunCommand({ctl, "--version"}, 30s);
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(version.out.starts_with("sandboxctl 0.1.0 (commit ")) << version.out;
+  CommandResult daemon_version = RunCommand({std::string(SBX_BUILD_DIR) + "/sandboxd", "--version"}, 30s);
+  EXPECT_EQ(daemon_version.out.substr(daemon_version.out.find(' ')),
+            version.out.substr(version.out.find(' ')))
+      << "both binaries name the same version and commit";
+  CommandResult completion = RunCommand({ctl, "completion", "bash"}, 30s);
+  EXPECT_NE(completion.out.find("complete -F _sandboxctl sandboxctl"), std::string::npos);
+  EXPECT_NE(completion.out.find("explain"), std::string::npos);
 }
 
 // GET …/explain on a real daemon and real runc sandboxes, one kind at a
