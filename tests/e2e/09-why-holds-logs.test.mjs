@@ -77,5 +77,7 @@ test('the Why card, the holds and the Output panel, then the idle pause explaine
   assert.ok(inputs.replica, 'the deciding replica is named');
   assert.ok(Date.parse(inputs.now) >= Date.parse(inputs.record.pauseAt), 'paused before its pauseAt');
   assert.match(await page.locator('[data-testid=why-next]').innerText(), /stays PAUSED until a wake/);
+  // The Paused panel says who paused it, truly.
+  assert.equal(await page.locator('[data-testid=paused-because]').innerText(), 'It was paused after 6s without activity.');
   await page.close();
 });

@@ -41,6 +41,15 @@ test('Kill asks for the project id; the idle timeout takes a duration; Keep awak
   for (let i = 0; i < 50 && (await getSandbox(daemon, 'safe')).lastActivityAt === before.lastActivityAt; i++) await sleep(100);
   assert.ok(Date.parse((await getSandbox(daemon, 'safe')).lastActivityAt) > Date.parse(before.lastActivityAt));
 
+  // Paused on request, the Paused panel says so (not "because nobody used it"); Wake.
+  await page.locator('[data-testid=pause-button]').click();
+  await waitForPill(page, 'PAUSED');
+  const because = page.locator('[data-testid=paused-because]');
+  await because.waitFor({ timeout: 5_000 });
+  assert.match(await because.innerText(), /paused on request/);
+  await page.locator('[data-testid=wake-button]').click();
+  await waitForPill(page, 'RUNNING');
+
   // Kill: one click only opens the confirmation; Cancel leaves it running.
   await page.locator('[data-testid=kill-button]').click();
   const confirm = page.locator('[data-testid=kill-confirm-button]');

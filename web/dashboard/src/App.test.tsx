@@ -262,7 +262,7 @@ describe('project page (#/projects/<id>)', () => {
     await tick();
     expect(server.count('DELETE', '/api/projects/p1/sandbox')).toBe(1);
     expect(screen.getByTestId('status-pill').textContent).toBe('KILLED');
-    expect(screen.getByTestId('wake-button').textContent).toBe('Start again');
+    expect(screen.getByTestId('wake-button').textContent).toBe('Wake');
   });
 
   it('keeps a running sandbox awake on request', async () => {

@@ -33,8 +33,10 @@ export function SignInForm({ auth, message }: { auth: AuthStore; message: string
     <form className="card signin" data-testid="signin-form" onSubmit={submit}>
       <h2>Sign in</h2>
       <p className="muted">
-        {message ?? 'This sandboxd needs its API token.'} It is printed by <code>sandboxd serve</code>{' '}
-        and stored in <code>data/api-token</code>.
+        {message ?? 'This sandboxd needs its API token.'} <code>sandboxd serve</code> prints it at its
+        first start and keeps it in <code>api-token</code> in its data directory:{' '}
+        <code>data/api-token</code> in the repository under <code>make run</code>, else{' '}
+        <code>&lt;--data-dir&gt;/api-token</code>. Opening the link it printed signs you in too.
       </p>
       <label htmlFor="signin-token">API token</label>
       <div className="row">

@@ -5,6 +5,7 @@ import {
   useKeepAwake,
   useKillSandbox,
   usePauseSandbox,
+  useSandboxExplanation,
   useSandboxStatus,
   useSetIdleTimeout,
   useWakeSandbox,
@@ -16,9 +17,10 @@ import { DetailsCard } from '../project/DetailsCard';
 import { HistoryCard } from '../project/HistoryCard';
 import { LogsCard } from '../project/LogsCard';
 import { PauseWarning } from '../project/PauseWarning';
-import { Preview } from '../project/Preview';
+import { Preview, pausedBecause } from '../project/Preview';
 import { StatusIndicator } from '../project/StatusIndicator';
 import { WhyCard } from '../project/WhyCard';
+import { formatSeconds } from '../format';
 import { hrefs } from '../router';
 
 /** One project's sandbox: status, preview (or the Paused panel), actions, history. */
@@ -29,6 +31,8 @@ export function ProjectPage({ projectId }: { projectId: string }) {
   const kill = useKillSandbox(projectId);
   const keepAwake = useKeepAwake(projectId);
   const setIdleTimeout = useSetIdleTimeout(projectId);
+  // The Why card's query (one request for both).
+  const explanation = useSandboxExplanation(projectId, { enabled: status.sandbox !== undefined && status.sandbox !== null });
   const { sandbox } = status;
   const queryClient = useQueryClient();
 
@@ -94,6 +98,11 @@ export function ProjectPage({ projectId }: { projectId: string }) {
             isWaking={status.isWaking}
             label={status.statusLabel}
             onWake={() => wake.mutate()}
+            because={
+              explanation.data?.status === 'PAUSED'
+                ? pausedBecause(explanation.data.cause, formatSeconds(sandbox.idleTimeoutSeconds))
+                : null
+            }
           />
           <WhyCard projectId={projectId} sandbox={sandbox} />
           <LogsCard projectId={projectId} />

@@ -137,10 +137,12 @@ export function ActionsCard({
       )}
       <ErrorNote error={setIdleTimeout.error} prefix="Could not change the idle timeout" />
       <ErrorNote error={keepAwake.error} prefix="Could not keep it awake" />
-      <p className="muted small">
-        While this page is open and visible it keeps the sandbox alive; it pauses{' '}
-        {formatSeconds(sandbox.idleTimeoutSeconds)} after the last viewer leaves.
-      </p>
+      {(running || sandbox.status === 'STARTING') && (
+        <p className="muted small" data-testid="presence-note">
+          While this page is open and visible it keeps the sandbox alive; it pauses{' '}
+          {formatSeconds(sandbox.idleTimeoutSeconds)} after the last viewer leaves.
+        </p>
+      )}
     </div>
   );
 }

@@ -26,7 +26,7 @@ export function DetailsCard({ sandbox: s }: { sandbox: Sandbox }) {
         <dd>{formatTime(s.createdAt)}</dd>
         <dt>Updated</dt>
         <dd>
-          {formatTime(s.updatedAt)} <span className="muted">(v{s.version})</span>
+          {formatTime(s.updatedAt)}
         </dd>
         {s.lastError && (
           <>

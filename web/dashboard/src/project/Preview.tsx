@@ -3,13 +3,13 @@ import type { Sandbox, SandboxStatus } from '@sandboxd/client';
 
 const PANEL_TITLE: Partial<Record<SandboxStatus, string>> = {
   PAUSED: 'Paused',
-  KILLED: 'Stopped',
+  KILLED: 'Killed',
   RUNNING: 'Running (no preview URL)',
 };
 
 const PANEL_TEXT: Partial<Record<SandboxStatus, string>> = {
-  PAUSED: 'This sandbox was paused because nobody used it. Wake it to continue where it left off.',
-  KILLED: 'This sandbox was stopped. Waking it starts a new one.',
+  PAUSED: 'This sandbox is paused. Wake it to continue where it left off.',
+  KILLED: 'This sandbox was killed. Waking it starts a new one.',
   STARTING: 'The sandbox is starting…',
   PAUSING: 'The sandbox is pausing…',
 };
@@ -27,6 +27,25 @@ export function previewSrc(sandbox: Sandbox): string | null {
 }
 
 /**
+ * Why a PAUSED sandbox was paused, in words true to who did it (the cause of
+ * GET …/explain); null when not known yet.
+ */
+export function pausedBecause(cause: { source: string } | null | undefined, idleTimeout: string): string | null {
+  switch (cause?.source) {
+    case 'enforcer':
+      return `It was paused after ${idleTimeout} without activity.`;
+    case 'api':
+      return 'It was paused on request (Pause now, sandboxctl pause or the API).';
+    case 'webhook':
+      return 'The provider paused it (its own timeout, or a client outside sandboxd).';
+    case 'reconciler':
+      return 'sandboxd found it paused at the provider.';
+    default:
+      return null;
+  }
+}
+
+/**
  * The preview: the gateway URL in an iframe while RUNNING, and at once while it wakes (STARTING,
  * or a Wake clicked here): the gateway holds the page with its own "Waking up…" page until the
  * app answers. A paused sandbox shows a panel with Wake instead, so opening the dashboard wakes
@@ -37,12 +56,15 @@ export function Preview({
   isWaking,
   label,
   onWake,
+  because,
 }: {
   sandbox: Sandbox;
   isWaking: boolean;
   /** The status label, the panel's title while STARTING or PAUSING. */
   label: string;
   onWake: () => void;
+  /** Who paused it, in words (pausedBecause), when known. */
+  because?: string | null;
 }) {
   const [reloads, setReloads] = useState(0);
   const { status, url } = sandbox;
@@ -83,9 +105,14 @@ export function Preview({
     <div className={`card preview-panel panel-${status.toLowerCase()}`} data-testid="preview-panel" data-status={status}>
       <h2>{title}</h2>
       {text && <p className="muted">{text}</p>}
+      {status === 'PAUSED' && !isWaking && because && (
+        <p className="muted" data-testid="paused-because">
+          {because}
+        </p>
+      )}
       {(wakeable || isWaking) && (
         <button type="button" className="primary big" data-testid="wake-button" disabled={isWaking} onClick={onWake}>
-          {isWaking ? 'Waking…' : status === 'KILLED' ? 'Start again' : 'Wake'}
+          {isWaking ? 'Waking…' : 'Wake'}
         </button>
       )}
     </div>
