@@ -265,6 +265,22 @@ describe('project page (#/projects/<id>)', () => {
     expect(screen.getByTestId('wake-button').textContent).toBe('Wake');
   });
 
+  it('says the connection is lost while the stream cannot come back, and not before', async () => {
+    const { ES } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox()] });
+    await tick();
+    act(() => ES.last!.accept());
+    await tick();
+    expect(screen.queryByTestId('connection-lost')).toBeNull();
+    act(() => ES.last!.fail());
+    await tick(1_000);
+    expect(screen.queryByTestId('connection-lost')).toBeNull(); // a blip is not worth a banner
+    await tick(4_000);
+    expect(screen.getByTestId('connection-lost').textContent).toContain('Connection to sandboxd lost — retrying');
+    act(() => ES.last!.accept());
+    await tick();
+    expect(screen.queryByTestId('connection-lost')).toBeNull();
+  });
+
   it('keeps a running sandbox awake on request', async () => {
     const { server } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox()] });
     await tick();

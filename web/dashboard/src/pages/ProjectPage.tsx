@@ -10,6 +10,7 @@ import {
   useSetIdleTimeout,
   useWakeSandbox,
 } from '@sandboxd/react';
+import { ConnectionBanner } from '../components/ConnectionBanner';
 import { CreateSandboxForm } from '../components/CreateSandboxForm';
 import { ErrorNote } from '../components/ErrorNote';
 import { ActionsCard } from '../project/ActionsCard';
@@ -70,6 +71,7 @@ export function ProjectPage({ projectId }: { projectId: string }) {
         <StatusIndicator status={status} />
       </div>
 
+      {status.sandbox && <ConnectionBanner mode={status.mode} error={status.error} />}
       {status.error && !status.notFound && <ErrorNote error={status.error} prefix="Could not load the status" />}
       <ErrorNote error={wake.error} prefix="Could not wake" />
       <ErrorNote error={pause.error} prefix="Could not pause" />
