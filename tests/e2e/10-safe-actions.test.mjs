@@ -1,7 +1,9 @@
 // 10. Safe actions on the project page: Kill is never one click (it asks for the project id, and
 //     Cancel leaves the sandbox running); the idle timeout is changed with a duration like the
 //     CLI's ("2m"), and a text that is no duration changes nothing; Keep awake records activity.
-//     The list page's Kill asks through a confirm dialog.
+//     Times read relative, with the absolute time and zone on hover; the history names each
+//     row's sandbox. The list page searches, hides killed sandboxes, shows idle timeouts, and its
+//     Kill asks through a confirm dialog.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSandbox, getSandbox, sleep, waitForStatus } from './sandboxd.mjs';
@@ -23,6 +25,14 @@ test('Kill asks for the project id; the idle timeout takes a duration; Keep awak
   const page = await browser.context.newPage();
   await openSignedIn(page, daemon, '#/projects/safe');
   await waitForPill(page, 'RUNNING');
+
+  // Relative times with the absolute one on hover; the history's sandbox column.
+  const lastActivity = page.locator('[data-testid=last-activity]');
+  assert.match(await lastActivity.innerText(), /ago|just now/);
+  assert.match(await lastActivity.getAttribute('title'), /\(.+\)$/, 'no time zone on hover');
+  const created = await getSandbox(daemon, 'safe');
+  await page.locator('[data-testid=history-row]').first().waitFor({ timeout: 5_000 });
+  assert.match(await page.locator('[data-testid=history-table]').innerText(), new RegExp(created.sandboxId));
 
   // Idle timeout: "2m" is 120 s; "soon" is refused and changes nothing.
   await page.locator('[data-testid=idle-timeout-input]').fill('soon');
@@ -67,12 +77,24 @@ test('Kill asks for the project id; the idle timeout takes a duration; Keep awak
   await page.close();
 });
 
-test('the list page asks before it kills', async () => {
+test('the list page searches, hides killed sandboxes and asks before it kills', async () => {
   await createSandbox(daemon, 'listed', 3600);
   const page = await browser.context.newPage();
   await openSignedIn(page, daemon, '#/');
   const row = page.locator('[data-testid=sandbox-row-listed]');
   await row.waitFor({ timeout: 10_000 });
+  assert.equal(await row.locator('[data-testid=idle-timeout]').innerText(), '1h');
+  // 'safe' was killed by the first test: search and "hide killed" narrow the rows.
+  const killedRow = page.locator('[data-testid=sandbox-row-safe]');
+  assert.equal(await killedRow.count(), 1);
+  await page.locator('[data-testid=project-search]').fill('list');
+  await killedRow.waitFor({ state: 'detached', timeout: 5_000 });
+  assert.equal(await row.count(), 1);
+  await page.locator('[data-testid=project-search]').fill('');
+  await killedRow.waitFor({ timeout: 5_000 });
+  await page.locator('[data-testid=hide-killed]').check();
+  await killedRow.waitFor({ state: 'detached', timeout: 5_000 });
+  assert.equal(await row.count(), 1);
   const answers = [false, true];
   const asked = [];
   page.on('dialog', async (dialog) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSeconds, parseDuration } from './format';
+import { formatAge, formatRelative, formatSeconds, parseDuration } from './format';
 
 describe('parseDuration', () => {
   it('reads durations as the CLI writes them', () => {
@@ -17,5 +17,17 @@ describe('parseDuration', () => {
   });
   it('round-trips with formatSeconds', () => {
     for (const s of [30, 90, 180, 3600, 7200]) expect(parseDuration(formatSeconds(s))).toBe(s);
+  });
+});
+
+describe('relative times', () => {
+  const now = Date.parse('2025-01-01T12:00:00.000Z');
+  it('says how long ago, or how long until', () => {
+    expect(formatAge('2025-01-01T11:56:40.000Z', now)).toBe('3m 20s ago');
+    expect(formatAge('2025-01-01T11:59:58.000Z', now)).toBe('just now');
+    expect(formatRelative('2025-01-01T12:02:05.000Z', now)).toBe('in 2m 5s');
+    expect(formatRelative('2025-01-01T09:00:00.000Z', now)).toBe('3h 0m ago');
+    expect(formatRelative('2025-01-04T12:00:00.000Z', now)).toBe('in 3d');
+    expect(formatRelative(null, now)).toBe('—');
   });
 });

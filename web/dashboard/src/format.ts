@@ -23,6 +23,16 @@ export function formatTime(iso: string | null | undefined): string {
   });
 }
 
+/** "45s", "3m 20s", "2h 5m", "3d": a span of whole seconds. */
+function formatSpan(s: number): string {
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d`;
+}
+
 /** "3m 20s ago"-style age of a timestamp relative to now. */
 export function formatAge(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return '—';
@@ -30,12 +40,16 @@ export function formatAge(iso: string | null | undefined, now = Date.now()): str
   if (Number.isNaN(t)) return iso;
   const s = Math.round((now - t) / 1000);
   if (s < 5) return 'just now';
-  if (s < 60) return `${s}s ago`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s ago`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m ago`;
-  return `${Math.floor(h / 24)}d ago`;
+  return `${formatSpan(s)} ago`;
+}
+
+/** Like formatAge, and "in 3m 20s" for a time still to come. */
+export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const ahead = Math.round((t - now) / 1000);
+  return ahead >= 5 ? `in ${formatSpan(ahead)}` : formatAge(iso, now);
 }
 
 export function formatSeconds(seconds: number): string {

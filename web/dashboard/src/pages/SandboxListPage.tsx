@@ -5,7 +5,7 @@ import { Countdown, useNow } from '../components/Countdown';
 import { CreateSandboxForm } from '../components/CreateSandboxForm';
 import { ErrorNote } from '../components/ErrorNote';
 import { StatusPill } from '../components/StatusPill';
-import { formatAge } from '../format';
+import { formatAge, formatSeconds } from '../format';
 import { hrefs } from '../router';
 
 type Action = 'wake' | 'pause' | 'kill';
@@ -19,14 +19,36 @@ export function SandboxListPage() {
   const pending = action.isPending ? action.variables : undefined;
   const now = useNow(5_000);
 
+  const [search, setSearch] = useState('');
+  const [hideKilled, setHideKilled] = useState(false);
   const run = (projectId: string, a: Action) => action.mutate({ projectId, action: a });
-  const rows = list.data?.sandboxes ?? [];
+  // Search and "hide killed" narrow the page shown; the status filter asks the server.
+  const rows = (list.data?.sandboxes ?? []).filter(
+    (s) => s.projectId.includes(search.trim()) && !(hideKilled && s.status === 'KILLED'),
+  );
 
   return (
     <section>
       <div className="page-head">
         <h1>Sandboxes</h1>
         <div className="row">
+          <input
+            type="search"
+            placeholder="Search projects"
+            data-testid="project-search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            size={16}
+          />
+          <label className="inline">
+            <input
+              type="checkbox"
+              data-testid="hide-killed"
+              checked={hideKilled}
+              onChange={(e) => setHideKilled(e.target.checked)}
+            />{' '}
+            Hide killed
+          </label>
           <label className="inline">
             Status{' '}
             <select
@@ -62,6 +84,7 @@ export function SandboxListPage() {
               <th>Pauses in</th>
               <th>Preview</th>
               <th>Template</th>
+              <th>Idle timeout</th>
               <th>Last activity</th>
               <th className="actions-col">Actions</th>
             </tr>
@@ -69,15 +92,17 @@ export function SandboxListPage() {
           <tbody>
             {list.isPending && (
               <tr>
-                <td colSpan={7} className="muted center">
+                <td colSpan={8} className="muted center">
                   Loading…
                 </td>
               </tr>
             )}
             {!list.isPending && rows.length === 0 && (
               <tr>
-                <td colSpan={7} className="muted center" data-testid="empty-list">
-                  No sandboxes{status ? ` with status ${status}` : ''} yet.
+                <td colSpan={8} className="muted center" data-testid="empty-list">
+                  {search.trim() || hideKilled
+                    ? 'No sandbox on this page matches.'
+                    : `No sandboxes${status ? ` with status ${status}` : ''} yet.`}
                 </td>
               </tr>
             )}
@@ -150,6 +175,7 @@ function SandboxRow({
         )}
       </td>
       <td>{s.template}</td>
+      <td data-testid="idle-timeout">{formatSeconds(s.idleTimeoutSeconds)}</td>
       <td className="muted">{formatAge(s.lastActivityAt, now)}</td>
       <td className="actions">
         <button

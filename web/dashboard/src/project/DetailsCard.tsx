@@ -1,6 +1,7 @@
 import type { Sandbox } from '@sandboxd/client';
 import { Countdown } from '../components/Countdown';
-import { formatSeconds, formatTime } from '../format';
+import { Time } from '../components/Time';
+import { formatSeconds } from '../format';
 
 /** The sandbox's fields: id, template, countdown to the idle pause, times, last error. */
 export function DetailsCard({ sandbox: s }: { sandbox: Sandbox }) {
@@ -21,19 +22,25 @@ export function DetailsCard({ sandbox: s }: { sandbox: Sandbox }) {
         <dt>Idle timeout</dt>
         <dd>{formatSeconds(s.idleTimeoutSeconds)}</dd>
         <dt>Last activity</dt>
-        <dd>{formatTime(s.lastActivityAt)}</dd>
+        <dd>
+          <Time iso={s.lastActivityAt} testId="last-activity" />
+        </dd>
         <dt>Created</dt>
-        <dd>{formatTime(s.createdAt)}</dd>
+        <dd>
+          <Time iso={s.createdAt} />
+        </dd>
         <dt>Updated</dt>
         <dd>
-          {formatTime(s.updatedAt)}
+          <Time iso={s.updatedAt} />
         </dd>
         {s.lastError && (
           <>
             <dt>Last error</dt>
             <dd className="error" data-testid="last-error">
               <code>{s.lastError.code}</code> {s.lastError.message}{' '}
-              <span className="muted">{formatTime(s.lastError.at)}</span>
+              <span className="muted">
+                <Time iso={s.lastError.at} />
+              </span>
             </dd>
           </>
         )}

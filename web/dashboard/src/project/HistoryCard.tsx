@@ -1,7 +1,7 @@
 import { useSandboxHistory } from '@sandboxd/react';
 import { EmptyRow } from '../components/EmptyRow';
 import { ErrorNote } from '../components/ErrorNote';
-import { formatTime } from '../format';
+import { Time } from '../components/Time';
 
 /** The project's lifecycle events, newest first, with their source and outcome. */
 export function HistoryCard({ projectId }: { projectId: string }) {
@@ -19,13 +19,17 @@ export function HistoryCard({ projectId }: { projectId: string }) {
             <th>Source</th>
             <th>Outcome</th>
             <th>Status</th>
+            <th>Sandbox</th>
+            <th>Detail</th>
           </tr>
         </thead>
         <tbody>
-          {events.length === 0 && <EmptyRow colSpan={5} isPending={history.isPending} text="No events." />}
+          {events.length === 0 && <EmptyRow colSpan={7} isPending={history.isPending} text="No events." />}
           {events.map((e, i) => (
             <tr key={`${e.id}-${i}`} data-testid="history-row" data-outcome={e.outcome}>
-              <td className="nowrap">{formatTime(e.at)}</td>
+              <td className="nowrap">
+                <Time iso={e.at} />
+              </td>
               <td>
                 <code>{e.type}</code>
               </td>
@@ -34,6 +38,12 @@ export function HistoryCard({ projectId }: { projectId: string }) {
                 <span className={`outcome outcome-${e.outcome}`}>{e.outcome}</span>
               </td>
               <td>{e.status ?? '—'}</td>
+              <td>
+                <code className="small">{typeof e['sandboxId'] === 'string' ? e['sandboxId'] : ''}</code>
+              </td>
+              <td className="small" data-testid="history-detail">
+                {typeof e['detail'] === 'string' ? e['detail'] : ''}
+              </td>
             </tr>
           ))}
         </tbody>
