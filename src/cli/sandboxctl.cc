@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -152,6 +155,7 @@ struct Args {
   std::string data_dir = "data";
   std::string project, tmpl, timeout, status_filter;
   std::string hold_name, hold_for = "60s";
+  std::string login_url;
   std::vector<std::string> command;  // after `--` (hold … -- command)
   std::string output;  // json or text; "" = text on a terminal, else json
   bool json = false;   // --json: -o json
@@ -182,6 +186,7 @@ struct Commands {
   CLI::App* holds;
   CLI::App* logs;
   CLI::App* completion;
+  CLI::App* login;
 };
 
 // Defines the global options and the subcommands, writing into `a`.
@@ -251,6 +256,9 @@ Commands AddCommands(CLI::App& app, Args& a) {
   add_project(c.logs);
   c.logs->add_option("--tail", a.tail, "how many of the last lines")->capture_default_str();
   c.logs->add_flag("-f,--follow", a.follow, "keep printing new output (Ctrl-C ends)");
+  c.login = app.add_subcommand(
+      "login", "check a sandboxd URL and token and keep them for the next commands (config file)");
+  c.login->add_option("url", a.login_url, "sandboxd base URL, http://host:port")->required();
   c.completion = app.add_subcommand("completion", "print a shell completion script: completion bash");
   c.completion->add_option("shell", a.project, "bash")->required()->check(CLI::IsMember({"bash"}));
   return c;
@@ -398,6 +406,60 @@ std::string BashCompletion(const CLI::App& app) {
          "  fi\n"
          "}\n"
          "complete -F _sandboxctl sandboxctl\n";
+}
+
+// Where `login` keeps the URL and token: $XDG_CONFIG_HOME/sandboxd/sandboxctl.json
+// (~/.config when XDG_CONFIG_HOME is unset); "" when neither is known.
+std::string ConfigPath() {
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/sandboxd/sandboxctl.json";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::string(home) + "/.config/sandboxd/sandboxctl.json";
+  }
+  return "";
+}
+
+struct Config {
+  std::string url;
+  std::string token;
+};
+
+// The config file's URL and token; empty when there is none (or it is not
+// the JSON login wrote).
+Config ReadConfig() {
+  const std::string path = ConfigPath();
+  if (path.empty()) return {};
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return {};
+  Config c;
+  if (auto* u = v.as_object().if_contains("url"); u && u->is_string()) c.url = u->as_string();
+  if (auto* t = v.as_object().if_contains("token"); t && t->is_string()) c.token = t->as_string();
+  return c;
+}
+
+// Writes the config file readable by its owner only (0600, its directory
+// 0700).
+sbx::Status WriteConfig(const Config& c) {
+  const std::string path = ConfigPath();
+  if (path.empty()) return sbx::FailedPrecondition("neither XDG_CONFIG_HOME nor HOME is set");
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return sbx::Internal("cannot create " + dir.string() + ": " + ec.message());
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return sbx::Internal("cannot write " + path + ": " + std::strerror(errno));
+  (void)::fchmod(fd, 0600);  // an existing file keeps its old mode otherwise
+  json::object o{{"url", c.url}, {"token", c.token}};
+  const std::string text = json::serialize(o) + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!ok) return sbx::Internal("cannot write " + path);
+  return sbx::OkStatus();
 }
 
 // The first word of the command line that is neither an option nor the value
@@ -569,6 +631,16 @@ int main(int argc, char** argv) {
                          std::string_view(term) != "dumb";
   g_output.style.now = std::chrono::system_clock::now();
 
+  // The URL and token: flags, then the environment, then what `login` kept,
+  // then (the token) <data-dir>/api-token.
+  // (CLI11 counts a non-empty SANDBOXD_URL as given.)
+  const bool url_given = app.get_option("--url")->count() > 0;
+  const Config config = ReadConfig();
+  if (commands.login->parsed()) {
+    args.url = args.login_url;
+  } else if (!url_given && !config.url.empty()) {
+    args.url = config.url;
+  }
   auto parsed = boost::urls::parse_uri(args.url);
   if (!parsed || parsed->scheme() != "http") {
     std::cerr << "sandboxctl: --url must be http://host:port\n";
@@ -583,6 +655,7 @@ int main(int argc, char** argv) {
     // The name of earlier releases.
     if (const char* legacy = std::getenv("SANDBOXD_API_TOKEN")) token = legacy;
   }
+  if (token.empty() && !config.token.empty() && config.url == args.url) token = config.token;
   if (token.empty()) {
     auto stored = ReadToken(args.data_dir);
     if (!stored.ok()) {
@@ -593,5 +666,16 @@ int main(int argc, char** argv) {
   }
   Client client{std::string(parsed->host()),
                 parsed->has_port() ? std::string(parsed->port()) : "80", token};
+  if (commands.login->parsed()) {
+    // Only a URL and token that work are kept.
+    auto check = client.Call(http::verb::get, "/api/sandboxes?limit=1");
+    if (check.first != 200) return Report(check);
+    if (sbx::Status s = WriteConfig({args.url, token}); !s.ok()) {
+      std::cerr << "sandboxctl: " << s.message() << "\n";
+      return 1;
+    }
+    std::cout << "logged in to " << args.url << " (kept in " << ConfigPath() << ")\n";
+    return 0;
+  }
   return Dispatch(commands, args, client);
 }

@@ -776,6 +776,26 @@ TEST_F(DaemonTest, SandboxctlSpeaksToPeopleAndScriptsAndSaysWhatWentWrong) {
   CommandResult completion = RunCommand({ctl, "completion", "bash"}, 30s);
   EXPECT_NE(completion.out.find("complete -F _sandboxctl sandboxctl"), std::string::npos);
   EXPECT_NE(completion.out.find("explain"), std::string::npos);
+
+  // login keeps a URL and token that work (and only those), readable by
+  // their owner only; later commands need neither flag.
+  const std::string config_home = d.data_dir().parent_path().string() + "/config";
+  const std::string config = config_home + "/sandboxd/sandboxctl.json";
+  const std::string xdg = "XDG_CONFIG_HOME=" + config_home;
+  CommandResult refused = RunCommand({"env", xdg, ctl, "--token", "wrong", "login", url}, 30s);
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(config));
+  CommandResult login = RunCommand({"env", xdg, ctl, "--token", d.token(), "login", url}, 30s);
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(config.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  CommandResult remembered =
+      RunCommand({"env", xdg, "SANDBOXD_URL=", "SANDBOXD_TOKEN=", ctl, "--data-dir", "/nonexistent",
+                  "status", "demo"},
+                 30s);
+  EXPECT_EQ(remembered.exit_code, 0) << remembered.err;
+  EXPECT_NE(remembered.out.find("\"projectId\":\"demo\""), std::string::npos) << remembered.out;
 }
 
 // GET …/explain on a real daemon and real runc sandboxes, one kind at a
