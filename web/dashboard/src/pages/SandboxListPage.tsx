@@ -82,10 +82,10 @@ export function SandboxListPage() {
               <th>Project</th>
               <th>Status</th>
               <th>Pauses in</th>
-              <th>Preview</th>
-              <th>Template</th>
+              <th className="wide-only">Preview</th>
+              <th className="wide-only">Template</th>
               <th>Idle timeout</th>
-              <th>Last activity</th>
+              <th className="wide-only">Last activity</th>
               <th className="actions-col">Actions</th>
             </tr>
           </thead>
@@ -165,7 +165,7 @@ function SandboxRow({
       <td>
         <Countdown pauseAt={s.status === 'RUNNING' ? s.pauseAt : null} />
       </td>
-      <td className="url-cell">
+      <td className="url-cell wide-only">
         {s.url && s.status !== 'KILLED' ? (
           <a href={s.url} target="_blank" rel="noreferrer" data-testid="sandbox-url">
             {s.url}
@@ -174,9 +174,9 @@ function SandboxRow({
           <span className="muted">—</span>
         )}
       </td>
-      <td>{s.template}</td>
+      <td className="wide-only">{s.template}</td>
       <td data-testid="idle-timeout">{formatSeconds(s.idleTimeoutSeconds)}</td>
-      <td className="muted">{formatAge(s.lastActivityAt, now)}</td>
+      <td className="muted wide-only">{formatAge(s.lastActivityAt, now)}</td>
       <td className="actions">
         <button
           type="button"
