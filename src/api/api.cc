@@ -422,12 +422,25 @@ net::awaitable<http_server::Response> Api::History(Ctx& ctx) {
   }
   auto limit = ParseLimit(ctx.query, 100, 1000);
   if (!limit.ok()) co_return Error(ctx, limit.error());
-  auto rows = co_await lifecycle_.History(project, *limit);
+  int64_t before = 0;
+  if (auto it = ctx.query.find("before"); it != ctx.query.end()) {
+    const std::string& v = it->second;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), before);
+    if (ec != std::errc() || p != v.data() + v.size() || before < 1) {
+      co_return Error(ctx, InvalidArgument(
+                               "\"before\" must be a positive integer: the nextBefore of a page"));
+    }
+  }
+  auto rows = co_await lifecycle_.History(project, *limit, before);
   if (!rows.ok()) co_return Error(ctx, rows.error());
   json::array events;
   for (const auto& h : *rows) events.push_back(HistoryJson(h));
   json::object o;
   o["events"] = std::move(events);
+  // A full page may have older rows behind it.
+  o["nextBefore"] = static_cast<int>(rows->size()) == *limit && !rows->empty()
+                        ? json::value(rows->back().seq)
+                        : json::value(nullptr);
   co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 

@@ -157,6 +157,19 @@ TEST_F(ApiTest, CreateGetAndLifecycleRoutes) {
   EXPECT_EQ(Json(patch).at("idleTimeoutSeconds"), 30);
   auto hist = Call(http::verb::get, "/api/projects/demo/sandbox/history");
   EXPECT_GE(Json(hist).at("events").as_array().size(), 5u);
+  EXPECT_TRUE(Json(hist).at("nextBefore").is_null());
+  // Paged: each page's nextBefore asks for the older rows.
+  auto page1 = Json(Call(http::verb::get, "/api/projects/demo/sandbox/history?limit=2"));
+  ASSERT_EQ(page1.at("events").as_array().size(), 2u);
+  const int64_t next = page1.at("nextBefore").as_int64();
+  EXPECT_EQ(next, page1.at("events").at(1).at("seq").as_int64());
+  auto page2 = Json(Call(http::verb::get, "/api/projects/demo/sandbox/history?limit=2&before=" +
+                                               std::to_string(next)));
+  EXPECT_LT(page2.at("events").at(0).at("seq").as_int64(), next);
+  for (const char* bad : {"before=0", "before=x", "before=-3", "before="}) {
+    auto r = Call(http::verb::get, std::string("/api/projects/demo/sandbox/history?") + bad);
+    EXPECT_EQ(r.result(), http::status::bad_request) << bad;
+  }
   EXPECT_EQ(Call(http::verb::delete_, "/api/projects/demo/sandbox").result(),
             http::status::no_content);
   EXPECT_EQ(Json(Call(http::verb::get, "/api/projects/demo/sandbox")).at("status"), "KILLED");

@@ -85,11 +85,13 @@ Result<Sandbox> Lifecycle::Get(const std::string& project_id) const {
 }
 
 net::awaitable<Result<std::vector<store::HistoryRow>>> Lifecycle::History(
-    const std::string& project_id, int limit) {
+    const std::string& project_id, int limit, int64_t before_seq) {
   if (!read_model_.Get(project_id)) {
     co_return NotFound(fmt::format("project {} has no sandbox", project_id));
   }
-  auto list = [this, project_id, limit] { return store_.ListHistory(project_id, limit); };
+  auto list = [this, project_id, limit, before_seq] {
+    return store_.ListHistory(project_id, limit, before_seq);
+  };
   co_return co_await store_pool_.Run(list);
 }
 

@@ -99,8 +99,10 @@ class Lifecycle {
   Result<core::Sandbox> Get(const std::string& project_id) const;
   // The project's history, newest first, at most `limit` rows (store pool).
   // kNotFound if the project never had a sandbox.
+  // `before_seq` > 0: only rows older than that one (the next page).
   net::awaitable<Result<std::vector<store::HistoryRow>>> History(const std::string& project_id,
-                                                                 int limit);
+                                                                 int limit,
+                                                                 int64_t before_seq = 0);
   // OK when the store answers (readiness).
   net::awaitable<Status> CheckStore();
 

@@ -126,8 +126,10 @@ class ForwardingStore : public store::Store {
     return inner_.IsEventProcessed(id);
   }
   Status Batch(const std::function<Status()>& body) override { return inner_.Batch(body); }
-  Result<std::vector<store::HistoryRow>> ListHistory(const std::string& p, int limit) override {
-    return inner_.ListHistory(p, limit);
+  using Store::ListHistory;
+  Result<std::vector<store::HistoryRow>> ListHistory(const std::string& p, int limit,
+                                                     int64_t before_seq) override {
+    return inner_.ListHistory(p, limit, before_seq);
   }
   Result<int64_t> RecordJobRun(const store::JobRun& run) override {
     return inner_.RecordJobRun(run);

@@ -37,8 +37,9 @@ SqlStatements Build(char mark) {
       p(1), p(2));
   s.is_processed = fmt::format("SELECT 1 FROM processed_events WHERE event_id = {}", p(1));
   s.list_history =
-      fmt::format("SELECT {} FROM history WHERE project_id = {} ORDER BY seq DESC LIMIT {}",
-                  schema::ReadList(schema::kHistory), p(1), p(2));
+      fmt::format("SELECT {} FROM history WHERE project_id = {} AND seq < {} "
+                  "ORDER BY seq DESC LIMIT {}",
+                  schema::ReadList(schema::kHistory), p(1), p(3), p(2));
   s.list_job_runs = fmt::format("SELECT {} FROM job_runs WHERE job = {} ORDER BY id DESC LIMIT {}",
                                 schema::ReadList(schema::kJobRuns), p(1), p(2));
   s.insert_session = fmt::format(

@@ -122,9 +122,13 @@ class Store {
   // write of the batch is undone and that error is returned. A batch inside
   // a batch is one more savepoint.
   virtual Status Batch(const std::function<Status()>& body) = 0;
-  // Newest first.
-  virtual Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id,
-                                                      int limit) = 0;
+  // Newest first: at most `limit` rows whose seq is below `before_seq` (0:
+  // from the newest), so that the last seq of a page asks for the next one.
+  virtual Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit,
+                                                      int64_t before_seq) = 0;
+  Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) {
+    return ListHistory(project_id, limit, 0);
+  }
 
   // Stores a finished run and returns its id.
   virtual Result<int64_t> RecordJobRun(const JobRun& run) = 0;

@@ -106,6 +106,26 @@ TEST_P(StoreConformanceTest, RecordEventMarksAndAppendsAtomically) {
   EXPECT_EQ((*h)[1], expected);
 }
 
+TEST_P(StoreConformanceTest, HistoryPagesGoBackFromTheSeqTheyAreGiven) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->AppendHistory(Row("p1", "e" + std::to_string(i), "duplicate")).ok());
+  }
+  ASSERT_TRUE(store_->AppendHistory(Row("p2", "other", "duplicate")).ok());
+  auto first = store_->ListHistory("p1", 2, 0);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].event_id, "e4");
+  EXPECT_EQ((*first)[1].event_id, "e3");
+  auto second = store_->ListHistory("p1", 2, (*first)[1].seq);
+  ASSERT_EQ(second->size(), 2u);
+  EXPECT_EQ((*second)[0].event_id, "e2");
+  EXPECT_EQ((*second)[1].event_id, "e1");
+  auto last = store_->ListHistory("p1", 2, (*second)[1].seq);
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ((*last)[0].event_id, "e0");
+  EXPECT_TRUE(store_->ListHistory("p1", 2, (*last)[0].seq)->empty());
+}
+
 TEST_P(StoreConformanceTest, HistoryKeepsADecisionsInputsWithTheTransition) {
   HistoryRow row = Row("p1", "", "applied");
   row.type = "pause_requested";

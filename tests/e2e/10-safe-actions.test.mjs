@@ -6,7 +6,7 @@
 //     Kill asks through a confirm dialog.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSandbox, getSandbox, sleep, waitForStatus } from './sandboxd.mjs';
+import { api, createSandbox, getSandbox, sleep, waitForStatus } from './sandboxd.mjs';
 import { openSignedIn, startAll, stopAll, waitForPill } from './browser.mjs';
 
 let env;
@@ -33,6 +33,23 @@ test('Kill asks for the project id; the idle timeout takes a duration; Keep awak
   const created = await getSandbox(daemon, 'safe');
   await page.locator('[data-testid=history-row]').first().waitFor({ timeout: 5_000 });
   assert.match(await page.locator('[data-testid=history-table]').innerText(), new RegExp(created.sandboxId));
+
+  // More than a page of history (each hold renewal is a row): Older events reads on.
+  for (let i = 0; i < 105; i++) {
+    const held = await api(daemon, 'POST', '/api/projects/safe/sandbox/holds', { name: 'paging', ttlSeconds: 60 });
+    assert.equal(held.status, 200);
+  }
+  const total = (await api(daemon, 'GET', '/api/projects/safe/sandbox/history?limit=1000')).body.events.length;
+  assert.ok(total > 100, `${total} events`);
+  await page.reload();
+  await waitForPill(page, 'RUNNING');
+  const rows = page.locator('[data-testid=history-row]');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=history-row]').length === 100, null, { timeout: 5_000 });
+  await page.locator('[data-testid=history-older]').click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=history-row]').length === n, total, { timeout: 5_000 });
+  assert.equal(await page.locator('[data-testid=history-older]').count(), 0, 'Older events after the oldest');
+  assert.equal(await rows.count(), total);
+  assert.equal((await api(daemon, 'DELETE', '/api/projects/safe/sandbox/holds/paging')).status, 204);
 
   // Idle timeout: "2m" is 120 s; "soon" is refused and changes nothing.
   await page.locator('[data-testid=idle-timeout-input]').fill('soon');

@@ -1,5 +1,6 @@
 #include "store/postgres/postgres_store.h"
 
+#include <limits>
 #include <fmt/format.h>
 
 #include <array>
@@ -320,10 +321,12 @@ Result<std::unordered_set<std::string>> PostgresStore::ProcessedAmong(
 }
 
 Result<std::vector<HistoryRow>> PostgresStore::ListHistory(const std::string& project_id,
-                                                           int limit) {
+                                                           int limit, int64_t before_seq) {
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
-  SBX_ASSIGN_OR_RETURN(PgResult r,
-                       conn->Run(Sql().list_history, {Param(project_id), LimitParam(limit)}));
+  const int64_t before = before_seq > 0 ? before_seq : std::numeric_limits<int64_t>::max();
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().list_history, {Param(project_id),
+                                                                  LimitParam(limit),
+                                                                  Param(before)}));
   return DecodeRows(r, DecodeHistoryRow);
 }
 

@@ -94,7 +94,9 @@ class PostgresStore final : public Store, public LeaseStore {
   Result<bool> IsEventProcessed(const std::string& event_id) override;
   Result<std::unordered_set<std::string>> ProcessedAmong(
       std::span<const std::string> ids) override;
-  Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) override;
+  using Store::ListHistory;
+  Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit,
+                                              int64_t before_seq) override;
   Result<int64_t> RecordJobRun(const JobRun& run) override;
   Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) override;
   Status CreateSession(const std::string& id_hash, SystemTime created_at,

@@ -1,6 +1,7 @@
 // SqliteStore's reads and writes of sandbox records, processed events,
 // history, job runs and sessions, and retention: the shared statements
 // (store/sql.h) and row codec (store/codec.h), run on the store's connection.
+#include <limits>
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -153,10 +154,11 @@ Result<bool> SqliteStore::IsEventProcessed(const std::string& event_id) {
 }
 
 Result<std::vector<HistoryRow>> SqliteStore::ListHistory(const std::string& project_id,
-                                                         int limit) {
+                                                         int limit, int64_t before_seq) {
   SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().list_history));
-  st.BindAll({project_id, int64_t{limit}});
+  st.BindAll({project_id, int64_t{limit},
+              before_seq > 0 ? before_seq : std::numeric_limits<int64_t>::max()});
   return DecodeAll(st, DecodeHistoryRow);
 }
 

@@ -73,7 +73,9 @@ class SqliteStore final : public Store {
   Status AppendHistory(const HistoryRow& history) override;
   Status Batch(const std::function<Status()>& body) override;
   Result<bool> IsEventProcessed(const std::string& event_id) override;
-  Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit) override;
+  using Store::ListHistory;
+  Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit,
+                                              int64_t before_seq) override;
   Result<int64_t> RecordJobRun(const JobRun& run) override;
   Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) override;
   Status CreateSession(const std::string& id_hash, SystemTime created_at,

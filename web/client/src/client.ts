@@ -245,6 +245,22 @@ export class SandboxClient implements SubscriptionClient {
     return this.request<SandboxListResponse>('GET', `/api/sandboxes${qs ? `?${qs}` : ''}`);
   }
 
+  /** GET …/history?before=&limit=: one page of events, newest first, and the next page's `before`. */
+  async historyPage(
+    projectId: string,
+    query: { before?: number; limit?: number } = {},
+  ): Promise<HistoryResponse> {
+    const params = new URLSearchParams();
+    if (query.before !== undefined) params.set('before', String(query.before));
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const qs = params.toString();
+    const body = await this.request<HistoryResponse>(
+      'GET',
+      `/api/projects/${encode(projectId)}/sandbox/history${qs ? `?${qs}` : ''}`,
+    );
+    return { events: body?.events ?? [], nextBefore: body?.nextBefore ?? null };
+  }
+
   /** GET …/history: events newest first. */
   async history(projectId: string): Promise<HistoryEvent[]> {
     const body = await this.request<HistoryResponse>(

@@ -152,6 +152,8 @@ export interface SandboxLogs {
 
 export interface HistoryResponse {
   events: HistoryEvent[];
+  /** Pass as `before` for the older events; null when this page holds the oldest. */
+  nextBefore?: number | null;
 }
 
 export interface SandboxListQuery {
