@@ -79,5 +79,12 @@ test('the Why card, the holds and the Output panel, then the idle pause explaine
   assert.match(await page.locator('[data-testid=why-next]').innerText(), /stays PAUSED until a wake/);
   // The Paused panel says who paused it, truly.
   assert.equal(await page.locator('[data-testid=paused-because]').innerText(), 'It was paused after 6s without activity.');
+
+  // The jobs page names what started each run (the pause above was the timer's or a sweep's).
+  await page.goto(`${daemon.baseUrl}/#/jobs`);
+  const pausingRun = page.locator('[data-testid=run-row]', {
+    has: page.locator('[data-testid=run-trigger]', { hasText: /^(timer|schedule)$/ }),
+  });
+  await pausingRun.first().waitFor({ timeout: 5_000 });
   await page.close();
 });

@@ -221,6 +221,7 @@ export function fakeServer(options: FakeServerOptions = {}) {
       return json(200, {
         runs: [
           {
+            trigger: 'timer',
             startedAt: '2025-01-01T00:02:00.000Z',
             finishedAt: '2025-01-01T00:02:00.120Z',
             checked: sandboxes.size,

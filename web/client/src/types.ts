@@ -168,6 +168,8 @@ export interface SandboxListResponse {
 }
 
 export interface EnforcerRun {
+  /** What started the run: timer (a sandbox's pauseAt), schedule (the sweep) or failover. */
+  trigger?: string;
   startedAt: string;
   finishedAt: string | null;
   checked: number;

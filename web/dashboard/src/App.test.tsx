@@ -339,6 +339,7 @@ describe('jobs page (#/jobs)', () => {
     const rows = screen.getAllByTestId('run-row');
     expect(rows).toHaveLength(1);
     expect(rows[0]!.textContent).toContain('120 ms');
+    expect(within(rows[0]!).getByTestId('run-trigger').textContent).toBe('timer');
   });
 });
 

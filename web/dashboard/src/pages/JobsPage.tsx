@@ -1,7 +1,7 @@
 import { useEnforcerRuns } from '@sandboxd/react';
 import { EmptyRow } from '../components/EmptyRow';
 import { ErrorNote } from '../components/ErrorNote';
-import { formatTime } from '../format';
+import { Time } from '../components/Time';
 
 function errorCount(errors: unknown): number {
   if (Array.isArray(errors)) return errors.length;
@@ -32,6 +32,7 @@ export function JobsPage() {
           <thead>
             <tr>
               <th>Started</th>
+              <th>Trigger</th>
               <th>Duration</th>
               <th className="num">Checked</th>
               <th className="num">Paused</th>
@@ -40,13 +41,16 @@ export function JobsPage() {
             </tr>
           </thead>
           <tbody>
-            {rows.length === 0 && <EmptyRow colSpan={6} isPending={runs.isPending} text="No runs yet." />}
+            {rows.length === 0 && <EmptyRow colSpan={7} isPending={runs.isPending} text="No runs yet." />}
             {rows.map((r, i) => {
               const ms = r.finishedAt ? Date.parse(r.finishedAt) - Date.parse(r.startedAt) : null;
               const n = errorCount(r.errors);
               return (
                 <tr key={`${r.startedAt}-${i}`} data-testid="run-row">
-                  <td className="nowrap">{formatTime(r.startedAt)}</td>
+                  <td className="nowrap">
+                    <Time iso={r.startedAt} />
+                  </td>
+                  <td data-testid="run-trigger">{r.trigger ?? '—'}</td>
                   <td>{ms === null || Number.isNaN(ms) ? 'running…' : `${ms} ms`}</td>
                   <td className="num">{r.checked}</td>
                   <td className="num">{r.paused}</td>
