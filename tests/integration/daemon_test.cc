@@ -1027,9 +1027,12 @@ TEST_F(DaemonTest, GracefulShutdownFinishesRequestsAndEndsStreams) {
   ASSERT_TRUE(stream.WaitForId(1, 10s)) << stream.Error();
 
   HttpResponse created;
-  std::thread creator([&] { created = d.Call(verb::post, SandboxPath("inflight")); });
+  // A jthread: joined even when an assertion below ends the test early.
+  std::jthread creator([&] { created = d.Call(verb::post, SandboxPath("inflight")); });
   // Once the record is STARTING, the create is at the provider: in progress.
-  ASSERT_TRUE(WaitFor([&] { return d.StatusOf("inflight") == "STARTING"; }, 10s))
+  // Polled every millisecond: a local create can be RUNNING within a few
+  // tens of milliseconds, and a coarser poll may never see it STARTING.
+  ASSERT_TRUE(WaitFor([&] { return d.StatusOf("inflight") == "STARTING"; }, 10s, 1ms))
       << d.StatusOf("inflight");
   ASSERT_TRUE(d.Stop());
   creator.join();
