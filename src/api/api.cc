@@ -45,15 +45,21 @@ std::string Serialize(const json::object& o) { return json::serialize(o); }
 
 }  // namespace
 
+std::optional<int64_t> ParseInteger(std::string_view text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
 Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max) {
   auto it = query.find("limit");
   if (it == query.end() || it->second.empty()) return def;
-  int v = 0;
-  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc() || p != it->second.data() + it->second.size() || v < 1 || v > max) {
+  const std::optional<int64_t> v = ParseInteger(it->second);
+  if (!v || *v < 1 || *v > max) {
     return InvalidArgument(fmt::format("limit must be an integer from 1 to {}", max));
   }
-  return v;
+  return static_cast<int>(*v);
 }
 
 Api::Api(lifecycle::Lifecycle& lifecycle, jobs::IdleEnforcer& enforcer, Sessions& sessions,
@@ -339,13 +345,11 @@ Result<provider::OutputQuery> ParseLogsQuery(const std::map<std::string, std::st
     }
   }
   if (auto it = query.find("tail"); it != query.end()) {
-    int tail = 0;
-    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), tail);
-    if (ec != std::errc() || p != it->second.data() + it->second.size() || tail < 1 ||
-        tail > 10000) {
+    const std::optional<int64_t> tail = ParseInteger(it->second);
+    if (!tail || *tail < 1 || *tail > 10000) {
       return InvalidArgument("\"tail\" must be an integer from 1 to 10000");
     }
-    out.tail = tail;
+    out.tail = static_cast<int>(*tail);
   }
   return out;
 }
@@ -424,12 +428,12 @@ net::awaitable<http_server::Response> Api::History(Ctx& ctx) {
   if (!limit.ok()) co_return Error(ctx, limit.error());
   int64_t before = 0;
   if (auto it = ctx.query.find("before"); it != ctx.query.end()) {
-    const std::string& v = it->second;
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), before);
-    if (ec != std::errc() || p != v.data() + v.size() || before < 1) {
+    const std::optional<int64_t> v = ParseInteger(it->second);
+    if (!v || *v < 1) {
       co_return Error(ctx, InvalidArgument(
                                "\"before\" must be a positive integer: the nextBefore of a page"));
     }
+    before = *v;
   }
   auto rows = co_await lifecycle_.History(project, *limit, before);
   if (!rows.ok()) co_return Error(ctx, rows.error());

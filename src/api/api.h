@@ -5,8 +5,11 @@
 // else awaits the lifecycle (which uses the blocking pools).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -112,6 +115,9 @@ class Api {
 // without it, when Origin is this Host; kPermissionDenied for another origin
 // or site. Requests that name neither (not from a browser page) pass.
 Status CheckSameOrigin(const http_server::Request& req);
+// The whole of `text` as a decimal integer (an optional leading '-'), or
+// nullopt for anything else (empty, other characters, out of range).
+std::optional<int64_t> ParseInteger(std::string_view text);
 // Parses `limit` from the query: default when absent, kInvalidArgument when
 // not an integer in [1, max].
 Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max);

@@ -1,7 +1,6 @@
 #include "api/events.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 
@@ -30,7 +29,17 @@ struct EventStreams::Stream {
   std::optional<SystemTime> warned_for;  // the pauseAt its last pause_pending was about
   bool signed_out = false;  // end with kSignedOutFrame
   std::unique_ptr<Timer> wake;
+
+  // The frame that ends the stream now (shutdown, sign-out), or nullptr.
+  const char* Ending() const {
+    if (shutdown) return kShutdownFrame;
+    if (signed_out) return kSignedOutFrame;
+    return nullptr;
+  }
 };
+
+// The first bytes of every stream: EventSource retries after 2 s.
+constexpr char kConnectedFrame[] = ": connected\nretry: 2000\n\n";
 
 std::string SseFrame(const core::Sandbox& s, const PreviewView& preview) {
   return fmt::format("event: sandbox\nid: {}\ndata: {}\n\n", s.version,
@@ -149,11 +158,7 @@ namespace {
 
 // The Last-Event-ID request header as a version, or -1.
 int64_t LastEventId(const http_server::Request& req) {
-  auto h = req["Last-Event-ID"];
-  if (h.empty()) return -1;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(h.data(), h.data() + h.size(), v);
-  return ec == std::errc() && p == h.data() + h.size() ? v : -1;
+  return ParseInteger(req["Last-Event-ID"]).value_or(-1);
 }
 
 }  // namespace
@@ -176,6 +181,26 @@ std::shared_ptr<EventStreams::Stream> EventStreams::Track(const std::string& pro
       },
       net::detached);
   return st;
+}
+
+net::awaitable<void> EventStreams::Untrack(Stream& st, http_server::StreamWriter& writer) {
+  live_.erase(&st);
+  writer.Close();
+  while (!st.reader_done) (void)co_await st.wake->WaitUntil(clock_.SteadyNow() + 1s);
+  --open_;
+}
+
+net::awaitable<bool> EventStreams::KeepAlive(Stream& st, http_server::StreamWriter& writer) {
+  if (!st.session.empty()) {
+    // Revoked on another replica, or expired. A store that cannot answer
+    // (kUnavailable) ends nothing.
+    Status valid = co_await api_.sessions().Check(st.session);
+    if (valid.code() == StatusCode::kUnauthenticated) {
+      st.signed_out = true;
+      co_return true;
+    }
+  }
+  co_return co_await writer.Write(": keep-alive\n\n");
 }
 
 std::shared_ptr<EventStreams::Stream> EventStreams::Open(const std::string& project,
@@ -224,12 +249,8 @@ EventStreams::Warning EventStreams::PauseWarning(Stream& st) const {
 net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& writer) {
   SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
   while (!st.closed) {
-    if (st.shutdown) {
-      (void)co_await writer.Write(kShutdownFrame);
-      co_return;
-    }
-    if (st.signed_out) {
-      (void)co_await writer.Write(kSignedOutFrame);
+    if (const char* end = st.Ending()) {
+      (void)co_await writer.Write(end);
       co_return;
     }
     if (st.pending) {
@@ -243,16 +264,7 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
     const SteadyTime now = clock_.SteadyNow();
     if (now >= next_keepalive) {
       next_keepalive = now + options_.keepalive;
-      if (!st.session.empty()) {
-        // Revoked on another replica, or expired. A store that cannot
-        // answer (kUnavailable) ends nothing.
-        Status valid = co_await api_.sessions().Check(st.session);
-        if (valid.code() == StatusCode::kUnauthenticated) {
-          st.signed_out = true;
-          continue;
-        }
-      }
-      if (!co_await writer.Write(": keep-alive\n\n")) co_return;
+      if (!co_await KeepAlive(st, writer)) co_return;
       continue;
     }
     SteadyTime deadline = next_keepalive;
@@ -285,7 +297,7 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
     st->pending = FrameOf(*cur);
   }
   st->sent_version = last_event_id;
-  if (!co_await writer.Write(": connected\nretry: 2000\n\n")) st->closed = true;
+  if (!co_await writer.Write(kConnectedFrame)) st->closed = true;
   if (options_.presence) co_await Heartbeat(st->project, false);
   co_await Pump(*st, writer);
   co_await Close(st, writer);
@@ -293,7 +305,6 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
 
 net::awaitable<void> EventStreams::Close(std::shared_ptr<Stream> st,
                                          http_server::StreamWriter& writer) {
-  live_.erase(st.get());
   auto watchers = by_project_.find(st->project);
   watchers->second.erase(st.get());
   const bool last = watchers->second.empty();
@@ -303,9 +314,7 @@ net::awaitable<void> EventStreams::Close(std::shared_ptr<Stream> st,
     std::lock_guard lock(watched_mu_);
     watched_.erase(st->project);
   }
-  writer.Close();
-  while (!st->reader_done) (void)co_await st->wake->WaitUntil(clock_.SteadyNow() + 1s);
-  --open_;
+  co_await Untrack(*st, writer);
   if (last) {
     last_heartbeat_.erase(st->project);
     // The last viewer left: the idle clock starts now.
@@ -346,14 +355,10 @@ net::awaitable<void> EventStreams::ServeLogs(http_server::RequestContext& ctx,
   bool first = true;
   SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
   SteadyTime next_read = clock_.SteadyNow();
-  if (!co_await writer.Write(": connected\nretry: 2000\n\n")) st->closed = true;
+  if (!co_await writer.Write(kConnectedFrame)) st->closed = true;
   while (!st->closed) {
-    if (st->shutdown) {
-      (void)co_await writer.Write(kShutdownFrame);
-      break;
-    }
-    if (st->signed_out) {
-      (void)co_await writer.Write(kSignedOutFrame);
+    if (const char* end = st->Ending()) {
+      (void)co_await writer.Write(end);
       break;
     }
     const SteadyTime now = clock_.SteadyNow();
@@ -382,22 +387,12 @@ net::awaitable<void> EventStreams::ServeLogs(http_server::RequestContext& ctx,
     }
     if (now >= next_keepalive) {
       next_keepalive = now + options_.keepalive;
-      if (!st->session.empty()) {
-        Status valid = co_await api_.sessions().Check(st->session);
-        if (valid.code() == StatusCode::kUnauthenticated) {
-          st->signed_out = true;
-          continue;
-        }
-      }
-      if (!co_await writer.Write(": keep-alive\n\n")) break;
+      if (!co_await KeepAlive(*st, writer)) break;
       continue;
     }
     (void)co_await st->wake->WaitUntil(std::min(next_read, next_keepalive));
   }
-  live_.erase(st.get());
-  writer.Close();
-  while (!st->reader_done) (void)co_await st->wake->WaitUntil(clock_.SteadyNow() + 1s);
-  --open_;
+  co_await Untrack(*st, writer);
 }
 
 void EventStreams::Shutdown() {

@@ -91,6 +91,12 @@ class EventStreams {
                                  http_server::StreamWriter& writer);
   // Registers a stream for shutdown and sign-out and starts its reader.
   std::shared_ptr<Stream> Track(const std::string& project, http_server::StreamWriter& writer);
+  // Track's undoing: forgets the stream, closes it and waits for its reader.
+  net::awaitable<void> Untrack(Stream& st, http_server::StreamWriter& writer);
+  // A keep-alive comment, after checking a cookie stream's session: one
+  // revoked elsewhere or expired marks the stream signed out instead. False
+  // when the client is gone.
+  net::awaitable<bool> KeepAlive(Stream& st, http_server::StreamWriter& writer);
   // Counts the stream, adds it to its project's watchers and starts its reader.
   std::shared_ptr<Stream> Open(const std::string& project, http_server::StreamWriter& writer);
   // Writes changes, keep-alives and presence heartbeats until the stream ends.
