@@ -42,9 +42,15 @@ void Router::AddStream(http::verb method, const std::string& pattern, Guard guar
 
 void Router::AddRoute(Route route) {
   for (std::string_view s : Split(route.pattern)) route.segments.emplace_back(s);
-  // A deque never moves its elements: ctx.route may view a pattern for as
-  // long as the router lives.
-  routes_.push_back(std::move(route));
+  // A deque never moves its elements (not even on push_front): ctx.route may
+  // view a pattern for as long as the router lives. Routes with a `when` go
+  // first, so Find tries them before a plain route of the same path,
+  // whatever order they were added in.
+  if (route.when) {
+    routes_.push_front(std::move(route));
+  } else {
+    routes_.push_back(std::move(route));
+  }
 }
 
 void Router::SetFallback(Handler handler) { fallback_ = std::move(handler); }
@@ -52,31 +58,26 @@ void Router::SetFallback(Handler handler) { fallback_ = std::move(handler); }
 Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
   const auto segs = Split(ctx.path);
   Match out;
-  // Routes with a `when` first (in whatever order they were added), then the
-  // others.
-  for (const bool conditional : {true, false}) {
-    for (const Route& r : routes_) {
-      if (static_cast<bool>(r.when) != conditional) continue;
-      if (r.segments.size() != segs.size()) continue;
-      bool ok = true;
-      for (size_t i = 0; i < segs.size() && ok; ++i) {
-        ok = IsPlaceholder(r.segments[i]) || r.segments[i] == segs[i];
-      }
-      if (!ok) continue;
-      if (r.method != method && !(r.method == http::verb::get && method == http::verb::head)) {
-        out.method_not_allowed = true;
-        continue;
-      }
-      if (r.when && !r.when(ctx)) continue;
-      for (size_t i = 0; i < segs.size(); ++i) {
-        const std::string& p = r.segments[i];
-        if (IsPlaceholder(p)) ctx.params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
-      }
-      ctx.route = r.pattern;
-      out.route = &r;
-      out.method_not_allowed = false;
-      return out;
+  for (const Route& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    bool ok = true;
+    for (size_t i = 0; i < segs.size() && ok; ++i) {
+      ok = IsPlaceholder(r.segments[i]) || r.segments[i] == segs[i];
     }
+    if (!ok) continue;
+    if (r.method != method && !(r.method == http::verb::get && method == http::verb::head)) {
+      out.method_not_allowed = true;
+      continue;
+    }
+    if (r.when && !r.when(ctx)) continue;
+    for (size_t i = 0; i < segs.size(); ++i) {
+      const std::string& p = r.segments[i];
+      if (IsPlaceholder(p)) ctx.params[p.substr(1, p.size() - 2)] = std::string(segs[i]);
+    }
+    ctx.route = r.pattern;
+    out.route = &r;
+    out.method_not_allowed = false;
+    return out;
   }
   return out;
 }
