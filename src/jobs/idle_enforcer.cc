@@ -124,11 +124,12 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
   size_t next = 0;
   int running = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(projects.size())));
   auto done = clock_.NewTimer(co_await net::this_coro::executor);
+  // Who decides this pass's pauses (recorded with each of them).
+  const lifecycle::Decider by = DeciderFor(leadership_, trigger);
   auto worker = [&]() -> net::awaitable<void> {
     while (next < projects.size()) {
       const std::string project = projects[next++];
       ++result.checked;
-      const lifecycle::Decider by = DeciderFor(leadership_, trigger);
       lifecycle::PauseResult pause = co_await lifecycle_.PauseIfIdle(project, by);
       switch (pause.decision) {
         case lifecycle::PauseDecision::kPaused:
