@@ -52,6 +52,16 @@ std::optional<int64_t> ParseInteger(std::string_view text) {
   return v;
 }
 
+Result<int64_t> ParseBefore(const std::map<std::string, std::string>& query) {
+  auto it = query.find("before");
+  if (it == query.end()) return int64_t{0};
+  const std::optional<int64_t> v = ParseInteger(it->second);
+  if (!v || *v < 1) {
+    return InvalidArgument("\"before\" must be a positive integer: the nextBefore of a page");
+  }
+  return *v;
+}
+
 Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max) {
   auto it = query.find("limit");
   if (it == query.end() || it->second.empty()) return def;
@@ -182,6 +192,8 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::delete_, sandbox + "/holds/{name}", bind(&Api::ReleaseHold), AuthGuard());
   r.Add(V::get, sandbox + "/logs", bind(&Api::Logs), AuthGuard());
   r.Add(V::get, "/api/sandboxes", bind(&Api::ListSandboxes), AuthGuard());
+  r.Add(V::delete_, "/api/projects/{projectId}", bind(&Api::Forget), AuthGuard());
+  r.Add(V::get, "/api/overview", bind(&Api::Summary), AuthGuard());
   r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), bind(&Api::EnforcerRuns), AuthGuard());
   r.Add(V::post, "/api/session", bind(&Api::SignIn));
   r.Add(V::delete_, "/api/session", bind(&Api::SignOut));
@@ -426,16 +438,9 @@ net::awaitable<http_server::Response> Api::History(Ctx& ctx) {
   }
   auto limit = ParseLimit(ctx.query, 100, 1000);
   if (!limit.ok()) co_return Error(ctx, limit.error());
-  int64_t before = 0;
-  if (auto it = ctx.query.find("before"); it != ctx.query.end()) {
-    const std::optional<int64_t> v = ParseInteger(it->second);
-    if (!v || *v < 1) {
-      co_return Error(ctx, InvalidArgument(
-                               "\"before\" must be a positive integer: the nextBefore of a page"));
-    }
-    before = *v;
-  }
-  auto rows = co_await lifecycle_.History(project, *limit, before);
+  auto before = ParseBefore(ctx.query);
+  if (!before.ok()) co_return Error(ctx, before.error());
+  auto rows = co_await lifecycle_.History(project, *limit, *before);
   if (!rows.ok()) co_return Error(ctx, rows.error());
   json::array events;
   for (const auto& h : *rows) events.push_back(HistoryJson(h));
@@ -479,12 +484,45 @@ net::awaitable<http_server::Response> Api::ListSandboxes(Ctx& ctx) {
 net::awaitable<http_server::Response> Api::EnforcerRuns(Ctx& ctx) {
   auto limit = ParseLimit(ctx.query, 50, 1000);
   if (!limit.ok()) co_return Error(ctx, limit.error());
-  auto runs = co_await enforcer_.RecentRuns(*limit);
+  auto before = ParseBefore(ctx.query);
+  if (!before.ok()) co_return Error(ctx, before.error());
+  auto runs = co_await enforcer_.RecentRuns(*limit, *before);
   if (!runs.ok()) co_return Error(ctx, runs.error());
   json::array items;
   for (const auto& r : *runs) items.push_back(JobRunJson(r));
   json::object o;
   o["runs"] = std::move(items);
+  // A full page may have older runs behind it.
+  o["nextBefore"] = static_cast<int>(runs->size()) == *limit && !runs->empty()
+                        ? json::value(runs->back().id)
+                        : json::value(nullptr);
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
+}
+
+net::awaitable<http_server::Response> Api::Summary(Ctx& ctx) {
+  std::string name = "1h";
+  if (auto it = ctx.query.find("window"); it != ctx.query.end()) name = it->second;
+  auto window = lifecycle::ParseOverviewWindow(name);
+  if (!window.ok()) co_return Error(ctx, window.error());
+  auto overview = co_await lifecycle_.ReadOverview(*window);
+  if (!overview.ok()) co_return Error(ctx, overview.error());
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(OverviewJson(*overview)));
+}
+
+net::awaitable<http_server::Response> Api::Forget(Ctx& ctx) {
+  const std::string project = ctx.params["projectId"];
+  bool remove_history = false;
+  if (auto it = ctx.query.find("history"); it != ctx.query.end()) {
+    if (it->second != "keep" && it->second != "remove") {
+      co_return Error(ctx, InvalidArgument("\"history\" must be keep or remove"));
+    }
+    remove_history = it->second == "remove";
+  }
+  auto removed = co_await lifecycle_.Forget(project, remove_history);
+  if (!removed.ok()) co_return Error(ctx, removed.error());
+  json::object o;
+  o["projectId"] = project;
+  o["historyRemoved"] = *removed;
   co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 

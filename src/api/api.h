@@ -93,6 +93,8 @@ class Api {
   net::awaitable<Response> Logs(Ctx& ctx);
   net::awaitable<Response> ListSandboxes(Ctx& ctx);
   net::awaitable<Response> EnforcerRuns(Ctx& ctx);
+  net::awaitable<Response> Summary(Ctx& ctx);
+  net::awaitable<Response> Forget(Ctx& ctx);
   net::awaitable<Response> SignIn(Ctx& ctx);
   net::awaitable<Response> SignOut(Ctx& ctx);
   net::awaitable<Response> Healthz(Ctx& ctx);
@@ -118,6 +120,9 @@ Status CheckSameOrigin(const http_server::Request& req);
 // The whole of `text` as a decimal integer (an optional leading '-'), or
 // nullopt for anything else (empty, other characters, out of range).
 std::optional<int64_t> ParseInteger(std::string_view text);
+// Parses `before` from the query (a page's nextBefore): 0 when absent,
+// kInvalidArgument unless a positive integer.
+Result<int64_t> ParseBefore(const std::map<std::string, std::string>& query);
 // Parses `limit` from the query: default when absent, kInvalidArgument when
 // not an integer in [1, max].
 Result<int> ParseLimit(const std::map<std::string, std::string>& query, int def, int max);

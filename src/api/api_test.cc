@@ -109,7 +109,9 @@ TEST_F(ApiTest, EveryApiRouteNeedsTheToken) {
            {http::verb::post, "/api/projects/p1/sandbox/holds"},
            {http::verb::get, "/api/projects/p1/sandbox/holds"},
            {http::verb::delete_, "/api/projects/p1/sandbox/holds/build"},
-           {http::verb::get, "/api/projects/p1/sandbox/explain"}}) {
+           {http::verb::get, "/api/projects/p1/sandbox/explain"},
+           {http::verb::delete_, "/api/projects/p1"},
+           {http::verb::get, "/api/overview"}}) {
     auto r = Call(verb, target, "", false);
     EXPECT_EQ(r.result(), http::status::unauthorized) << target;
     EXPECT_EQ(Json(r).at("error").at("code"), "unauthenticated");
@@ -173,6 +175,135 @@ TEST_F(ApiTest, CreateGetAndLifecycleRoutes) {
   EXPECT_EQ(Call(http::verb::delete_, "/api/projects/demo/sandbox").result(),
             http::status::no_content);
   EXPECT_EQ(Json(Call(http::verb::get, "/api/projects/demo/sandbox")).at("status"), "KILLED");
+}
+
+TEST_F(ApiTest, OverviewSummarizesTheWindowFromTheStore) {
+  using namespace std::chrono_literals;
+  for (const char* p : {"a", "b", "c"}) {
+    ASSERT_EQ(Call(http::verb::post, fmt::format("/api/projects/{}/sandbox", p),
+                   R"({"idleTimeoutSeconds":60})")
+                  .result(),
+              http::status::created);
+  }
+  h_.clock.Advance(2min);
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/b/sandbox/activity").result(),
+            http::status::no_content);
+  ASSERT_EQ(Call(http::verb::delete_, "/api/projects/c/sandbox").result(),
+            http::status::no_content);
+  // The idle enforcer pauses a (due a minute ago), not b.
+  auto pass = RunSync(h_.io, enforcer_.Sweep("schedule"));
+  h_.Drain();
+  ASSERT_EQ(pass.paused, 1);
+  h_.clock.Advance(10min);
+
+  auto r = Call(http::verb::get, "/api/overview");
+  ASSERT_EQ(r.result(), http::status::ok) << r.body();
+  auto o = Json(r);
+  EXPECT_EQ(o.at("window"), "1h");
+  EXPECT_EQ(o.at("bucketSeconds"), 60);
+  EXPECT_FALSE(o.at("truncated").as_bool());
+  EXPECT_EQ(o.at("coveredFrom"), o.at("from"));
+  EXPECT_EQ(o.at("current").at("RUNNING"), 1);
+  EXPECT_EQ(o.at("current").at("PAUSED"), 1);
+  EXPECT_EQ(o.at("current").at("KILLED"), 1);
+  EXPECT_EQ(o.at("current").at("STARTING"), 0);
+  const auto& buckets = o.at("buckets").as_array();
+  ASSERT_EQ(buckets.size(), 60u);
+  EXPECT_EQ(buckets.back().at("end"), o.at("to"));
+  int64_t creates = 0, pauses = 0, kills = 0, late = 0;
+  for (const auto& b : buckets) {
+    creates += b.at("creates").as_int64();
+    pauses += b.at("pauses").as_int64();
+    kills += b.at("kills").as_int64();
+    late += b.at("lateness").at("count").as_int64();
+  }
+  EXPECT_EQ(creates, 3);
+  EXPECT_EQ(pauses, 1);
+  EXPECT_EQ(kills, 1);
+  EXPECT_EQ(late, 1);
+  // Before anything was made nothing ran; the statuses then follow history.
+  EXPECT_EQ(buckets.front().at("statuses").at("RUNNING"), 0);
+  EXPECT_EQ(buckets.back().at("statuses"), o.at("current"));
+  // Awake: a for 2 min, b for 12, c for 2; a's idle pause saved 10 min.
+  const auto& savings = o.at("savings");
+  EXPECT_EQ(savings.at("idlePauses"), 1);
+  EXPECT_NEAR(savings.at("runningHours").to_number<double>(), 16.0 / 60, 0.01);
+  EXPECT_NEAR(savings.at("savedHours").to_number<double>(), 10.0 / 60, 0.01);
+
+  auto day = Json(Call(http::verb::get, "/api/overview?window=24h"));
+  EXPECT_EQ(day.at("buckets").as_array().size(), 96u);
+  EXPECT_EQ(day.at("bucketSeconds"), 900);
+  for (const char* bad : {"window=2h", "window=", "window=1H"}) {
+    auto b = Call(http::verb::get, std::string("/api/overview?") + bad);
+    EXPECT_EQ(b.result(), http::status::bad_request) << bad;
+    EXPECT_EQ(Json(b).at("error").at("code"), "invalid_argument");
+  }
+}
+
+TEST_F(ApiTest, EnforcerRunsPageAndNameTheProjectsTheyPaused) {
+  using namespace std::chrono_literals;
+  for (int i = 0; i < 3; ++i) {
+    const std::string p = fmt::format("p{}", i);
+    ASSERT_EQ(Call(http::verb::post, "/api/projects/" + p + "/sandbox",
+                   R"({"idleTimeoutSeconds":60})")
+                  .result(),
+              http::status::created);
+    h_.clock.Advance(2min);
+    ASSERT_EQ(RunSync(h_.io, enforcer_.Sweep("schedule")).paused, 1);
+    h_.Drain();
+  }
+  auto first = Json(Call(http::verb::get, "/api/jobs/idle-enforcer/runs?limit=2"));
+  const auto& runs = first.at("runs").as_array();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].at("pausedProjects"), boost::json::array{"p2"});
+  EXPECT_EQ(runs[1].at("pausedProjects"), boost::json::array{"p1"});
+  EXPECT_EQ(first.at("nextBefore"), runs[1].at("id"));
+  auto older = Json(Call(http::verb::get, "/api/jobs/idle-enforcer/runs?limit=2&before=" +
+                                              std::to_string(runs[1].at("id").as_int64())));
+  ASSERT_EQ(older.at("runs").as_array().size(), 1u);
+  EXPECT_EQ(older.at("runs").at(0).at("pausedProjects"), boost::json::array{"p0"});
+  EXPECT_TRUE(older.at("nextBefore").is_null());
+  EXPECT_EQ(Call(http::verb::get, "/api/jobs/idle-enforcer/runs?before=0").result(),
+            http::status::bad_request);
+}
+
+TEST_F(ApiTest, OnlyAKilledProjectCanBeForgottenWithOrWithoutItsHistory) {
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox", "{}").result(),
+            http::status::created);
+  auto running = Call(http::verb::delete_, "/api/projects/demo");
+  EXPECT_EQ(running.result(), http::status::conflict);
+  EXPECT_EQ(Json(running).at("error").at("code"), "failed_precondition");
+  EXPECT_EQ(Json(Call(http::verb::get, "/api/projects/demo/sandbox")).at("status"), "RUNNING");
+  ASSERT_EQ(Call(http::verb::delete_, "/api/projects/demo/sandbox").result(),
+            http::status::no_content);
+  EXPECT_EQ(Call(http::verb::delete_, "/api/projects/demo?history=all").result(),
+            http::status::bad_request);
+  EXPECT_EQ(Call(http::verb::delete_, "/api/projects/demo?history=remove").result(),
+            http::status::ok);
+  EXPECT_EQ(Call(http::verb::get, "/api/projects/demo/sandbox").result(),
+            http::status::not_found);
+  EXPECT_TRUE(Json(Call(http::verb::get, "/api/sandboxes")).at("sandboxes").as_array().empty());
+  EXPECT_EQ(Call(http::verb::delete_, "/api/projects/demo").result(), http::status::not_found);
+  EXPECT_EQ(Call(http::verb::delete_, "/api/projects/a%20b").result(),
+            http::status::bad_request);
+  // Made again, it starts afresh: its history is the row that says it was
+  // forgotten, then the new sandbox's.
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox", "{}").result(),
+            http::status::created);
+  auto events = Json(Call(http::verb::get, "/api/projects/demo/sandbox/history"))
+                    .at("events")
+                    .as_array();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().at("type"), "forgotten");
+  EXPECT_EQ(events.back().at("detail"), "record and history forgotten");
+  // Kept: the rows stay.
+  ASSERT_EQ(Call(http::verb::delete_, "/api/projects/demo/sandbox").result(),
+            http::status::no_content);
+  auto kept = Call(http::verb::delete_, "/api/projects/demo?history=keep");
+  ASSERT_EQ(kept.result(), http::status::ok) << kept.body();
+  EXPECT_EQ(Json(kept).at("historyRemoved"), 0);
+  EXPECT_EQ(Json(kept).at("projectId"), "demo");
+  EXPECT_GE(h_.store->ListHistory("demo", 100)->size(), events.size() + 2);
 }
 
 TEST_F(ApiTest, HoldsArePlacedListedAndReleased) {

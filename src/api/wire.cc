@@ -1,5 +1,6 @@
 #include "api/wire.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -86,6 +87,13 @@ json::object SandboxJson(const core::Sandbox& s, const PreviewView& preview) {
   for (const auto& [k, v] : s.metadata) md[k] = v;
   o["metadata"] = std::move(md);
   o["holds"] = HoldsJson(s.holds);
+  // When it last started to run (made or woken), while it runs.
+  auto start = s.activity.find("start");
+  o["runningSince"] =
+      (s.status == core::SandboxStatus::kRunning || s.status == core::SandboxStatus::kPausing) &&
+              start != s.activity.end()
+          ? json::value(FormatRfc3339(start->second))
+          : json::value(nullptr);
   return o;
 }
 
@@ -202,7 +210,70 @@ json::object JobRunJson(const store::JobRun& r) {
   json::array errs;
   for (const auto& e : r.errors) errs.emplace_back(e);
   o["errors"] = std::move(errs);
+  json::array paused;
+  for (const auto& p : r.paused_projects) paused.emplace_back(p);
+  o["pausedProjects"] = std::move(paused);
   return o;
+}
+
+json::object OverviewJson(const lifecycle::Overview& o) {
+  using core::SandboxStatus;
+  constexpr SandboxStatus kStatuses[] = {SandboxStatus::kStarting, SandboxStatus::kRunning,
+                                         SandboxStatus::kPausing, SandboxStatus::kPaused,
+                                         SandboxStatus::kKilled};
+  constexpr const char* kOutcomes[] = {"applied", "duplicate", "stale",
+                                       "ignored", "orphan",    "rejected"};
+  auto statuses = [&](const std::map<SandboxStatus, int64_t>& counts) {
+    json::object out;
+    for (SandboxStatus s : kStatuses) {
+      auto it = counts.find(s);
+      out[core::StatusName(s)] = it == counts.end() ? 0 : it->second;
+    }
+    return out;
+  };
+  auto ms_or_null = [](std::optional<int64_t> v) -> json::value {
+    if (!v) return nullptr;
+    return *v;
+  };
+  json::array buckets;
+  for (const lifecycle::OverviewBucket& b : o.buckets) {
+    json::object webhooks;
+    for (const char* outcome : kOutcomes) {
+      auto it = b.webhooks.find(outcome);
+      webhooks[outcome] = it == b.webhooks.end() ? 0 : it->second;
+    }
+    json::value max = nullptr;
+    if (!b.lateness_ms.empty()) {
+      max = *std::max_element(b.lateness_ms.begin(), b.lateness_ms.end());
+    }
+    buckets.push_back(json::object{
+        {"start", FormatRfc3339(b.start)},
+        {"end", FormatRfc3339(b.end)},
+        {"statuses", statuses(b.statuses)},
+        {"creates", b.creates},
+        {"pauses", b.pauses},
+        {"wakes", b.wakes},
+        {"kills", b.kills},
+        {"webhooks", std::move(webhooks)},
+        {"lateness", json::object{{"count", b.lateness_ms.size()},
+                                  {"medianMs", ms_or_null(lifecycle::Median(b.lateness_ms))},
+                                  {"maxMs", std::move(max)}}}});
+  }
+  json::object out;
+  out["window"] = o.window.name;
+  out["from"] = FormatRfc3339(o.from);
+  out["to"] = FormatRfc3339(o.to);
+  out["bucketSeconds"] = o.window.bucket.count() / 1000;
+  out["coveredFrom"] = FormatRfc3339(o.covered_from);
+  out["truncated"] = o.truncated;
+  out["current"] = statuses(o.current);
+  out["buckets"] = std::move(buckets);
+  out["savings"] = json::object{
+      {"runningHours", o.running_hours},
+      {"withoutIdlePausesHours", o.without_idle_pauses_hours},
+      {"savedHours", o.without_idle_pauses_hours - o.running_hours},
+      {"idlePauses", o.idle_pauses}};
+  return out;
 }
 
 }  // namespace sbx::api

@@ -12,6 +12,7 @@
 
 #include "core/sandbox.h"
 #include "lifecycle/explain.h"
+#include "lifecycle/overview.h"
 #include "store/store.h"
 
 namespace sbx::api {
@@ -47,5 +48,8 @@ boost::json::object InputsJson(const std::string& inputs);
 // GET …/sandbox/explain's object.
 boost::json::object ExplanationJson(const lifecycle::Explanation& e);
 boost::json::object JobRunJson(const store::JobRun& r);
+// GET /api/overview's object: every status and webhook outcome named, zero
+// or not.
+boost::json::object OverviewJson(const lifecycle::Overview& o);
 
 }  // namespace sbx::api

@@ -60,6 +60,13 @@ std::string Fields(const std::vector<std::pair<std::string, std::string>>& rows)
   return out;
 }
 
+// How long since `rfc3339` ("12m 5s"); the text itself when it is no time.
+std::string Uptime(const std::string& rfc3339, SystemTime now) {
+  auto t = ParseRfc3339(rfc3339);
+  if (!t.ok()) return rfc3339;
+  return Span(std::chrono::duration_cast<Millis>(std::max(now - *t, SystemTime::duration{})));
+}
+
 }  // namespace
 
 std::string Span(Millis d) {
@@ -158,6 +165,9 @@ std::string RenderSandbox(const json::value& s, const Style& style) {
                                                 Field(*e, "message"),
                                                 RelativeTime(Field(*e, "at"), style.now)));
   }
+  if (const std::string since = Field(s, "runningSince"); since != "—") {
+    rows.emplace_back("up", fmt::format("{} (since {})", Uptime(since, style.now), since));
+  }
   rows.emplace_back("created", When(s, "createdAt", style));
   return Fields(rows);
 }
@@ -166,15 +176,17 @@ std::string RenderList(const json::value& page, const Style& style) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : Array(page, "sandboxes")) {
     const json::value* t = s.as_object().if_contains("idleTimeoutSeconds");
+    const std::string since = Field(s, "runningSince");
     rows.push_back({Field(s, "projectId"), Paint(Field(s, "status"), style),
                     Field(s, "sandboxId"), t && t->is_int64() ? Seconds(t->get_int64()) : "—",
+                    since == "—" ? since : Uptime(since, style.now),
                     RelativeTime(Field(s, "lastActivityAt"), style.now),
                     Field(s, "status") == "RUNNING" ? RelativeTime(Field(s, "pauseAt"), style.now)
                                                     : "—"});
   }
   if (rows.empty()) return "no sandboxes\n";
-  std::string out =
-      Table({"PROJECT", "STATUS", "SANDBOX", "IDLE", "LAST ACTIVITY", "PAUSES"}, rows);
+  std::string out = Table(
+      {"PROJECT", "STATUS", "SANDBOX", "IDLE", "UP", "LAST ACTIVITY", "PAUSES"}, rows);
   if (Field(page, "nextCursor") != "—") {
     out += fmt::format("(more: --cursor {})\n", Field(page, "nextCursor"));
   }
@@ -202,11 +214,22 @@ std::string RenderRuns(const json::value& runs, const Style& style) {
       if (!errors.empty()) errors += "; ";
       errors += e.is_string() ? std::string(e.get_string()) : json::serialize(e);
     }
+    std::string projects;
+    for (const auto& p : Array(r, "pausedProjects")) {
+      if (!projects.empty()) projects += ", ";
+      projects += p.is_string() ? std::string(p.get_string()) : json::serialize(p);
+    }
     rows.push_back({RelativeTime(Field(r, "startedAt"), style.now), Field(r, "trigger"),
-                    Field(r, "checked"), Field(r, "paused"), Field(r, "failed"), errors});
+                    Field(r, "checked"), Field(r, "paused"), Field(r, "failed"), projects,
+                    errors});
   }
   if (rows.empty()) return "no runs\n";
-  return Table({"WHEN", "TRIGGER", "CHECKED", "PAUSED", "FAILED", "ERRORS"}, rows);
+  std::string out = Table(
+      {"WHEN", "TRIGGER", "CHECKED", "PAUSED", "FAILED", "PAUSED PROJECTS", "ERRORS"}, rows);
+  if (Field(runs, "nextBefore") != "—") {
+    out += fmt::format("(more: --before {})\n", Field(runs, "nextBefore"));
+  }
+  return out;
 }
 
 std::string RenderHolds(const json::value& holds, const Style& style) {
@@ -223,6 +246,11 @@ std::string RenderHoldPlaced(const json::value& hold, const Style& style) {
                      Field(hold.as_object().contains("sandbox") ? hold.at("sandbox") : hold,
                            "projectId"),
                      When(hold, "expiresAt", style));
+}
+
+std::string RenderForgotten(const json::value& answer, const Style&) {
+  return fmt::format("{}: forgotten; {} history rows removed\n", Field(answer, "projectId"),
+                     Field(answer, "historyRemoved"));
 }
 
 std::string RenderExplain(const json::value& e, const Style& style) {

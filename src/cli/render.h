@@ -39,6 +39,8 @@ std::string RenderRuns(const boost::json::value& runs, const Style& style);
 // GET …/holds, and a hold just placed (POST …/holds).
 std::string RenderHolds(const boost::json::value& holds, const Style& style);
 std::string RenderHoldPlaced(const boost::json::value& hold, const Style& style);
+// DELETE /api/projects/{id}: what forgetting removed.
+std::string RenderForgotten(const boost::json::value& answer, const Style& style);
 // GET …/explain.
 std::string RenderExplain(const boost::json::value& explanation, const Style& style);
 

@@ -60,9 +60,10 @@ TEST(RenderTest, ListHistoryHoldsAndExplainAreTables) {
     "sandboxId":"s1","idleTimeoutSeconds":60,"lastActivityAt":"2026-12-01T09:50:00.000Z",
     "pauseAt":null}],"nextCursor":"a"})");
   const std::string l = RenderList(list, {.now = kNow});
-  EXPECT_NE(l.find("PROJECT  STATUS  SANDBOX  IDLE  LAST ACTIVITY  PAUSES\n"), std::string::npos)
+  EXPECT_NE(l.find("PROJECT  STATUS  SANDBOX  IDLE  UP  LAST ACTIVITY  PAUSES\n"),
+            std::string::npos)
       << l;
-  EXPECT_NE(l.find("a        PAUSED  s1       1m    10m ago        —"), std::string::npos) << l;
+  EXPECT_NE(l.find("a        PAUSED  s1       1m    —   10m ago        —"), std::string::npos) << l;
   EXPECT_NE(l.find("(more: --cursor a)"), std::string::npos);
   EXPECT_EQ(RenderList(boost::json::parse(R"({"sandboxes":[],"nextCursor":null})"), {}),
             "no sandboxes\n");
@@ -86,6 +87,24 @@ TEST(RenderTest, ListHistoryHoldsAndExplainAreTables) {
             "cause: pause_requested by the idle enforcer (timer), 2026-12-01T09:58:00.000Z (2m ago)\n"
             "  inputs: {\"trigger\":\"timer\"}\n"
             "next: it stays PAUSED until a wake\n");
+}
+
+TEST(RenderTest, UptimeRunsAndForgetSayWhatTheyMean) {
+  const auto list = boost::json::parse(R"({"sandboxes":[{"projectId":"a","status":"RUNNING",
+    "sandboxId":"s1","idleTimeoutSeconds":180,"runningSince":"2026-12-01T09:47:30.000Z",
+    "lastActivityAt":"2026-12-01T09:59:00.000Z","pauseAt":"2026-12-01T10:02:00.000Z"}],
+    "nextCursor":null})");
+  const std::string l = RenderList(list, {.now = kNow});
+  EXPECT_NE(l.find("a        RUNNING  s1       3m    12m 30s  1m ago"), std::string::npos) << l;
+  const auto runs = boost::json::parse(R"({"runs":[{"id":7,"trigger":"timer",
+    "startedAt":"2026-12-01T09:59:00.000Z","checked":2,"paused":2,"failed":0,"errors":[],
+    "pausedProjects":["a","b"]}],"nextBefore":7})");
+  const std::string r = RenderRuns(runs, {.now = kNow});
+  EXPECT_NE(r.find("PAUSED PROJECTS"), std::string::npos) << r;
+  EXPECT_NE(r.find("a, b"), std::string::npos) << r;
+  EXPECT_NE(r.find("(more: --before 7)"), std::string::npos) << r;
+  EXPECT_EQ(RenderForgotten(boost::json::parse(R"({"projectId":"a","historyRemoved":4})"), {}),
+            "a: forgotten; 4 history rows removed\n");
 }
 
 }  // namespace

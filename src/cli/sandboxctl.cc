@@ -163,6 +163,8 @@ struct Args {
   bool no_wait = false;
   std::string wait_for = "60s";
   bool if_missing = false;
+  bool remove_history = false;
+  int64_t before = 0;
   bool follow = false;
   int tail = 100;
   int limit = 0;
@@ -175,6 +177,7 @@ struct Commands {
   CLI::App* wake;
   CLI::App* pause;
   CLI::App* kill;
+  CLI::App* forget;
   CLI::App* activity;
   CLI::App* set_timeout;
   CLI::App* history;
@@ -225,6 +228,11 @@ Commands AddCommands(CLI::App& app, Args& a) {
   add_project(c.pause);
   c.kill = app.add_subcommand("kill", "kill the project's sandbox");
   add_project(c.kill);
+  c.forget = app.add_subcommand(
+      "forget", "forget a killed project's record (it leaves the list; its history stays unless "
+                "--remove-history)");
+  add_project(c.forget);
+  c.forget->add_flag("--remove-history", a.remove_history, "remove its history too");
   c.activity = app.add_subcommand("activity", "record activity (pushes pauseAt forward)");
   add_project(c.activity);
   c.set_timeout = app.add_subcommand("set-idle-timeout", "change the idle timeout");
@@ -239,6 +247,7 @@ Commands AddCommands(CLI::App& app, Args& a) {
   c.list->add_option("--limit", a.limit, "page size");
   c.runs = app.add_subcommand("runs", "idle enforcer runs");
   c.runs->add_option("--limit", a.limit, "how many");
+  c.runs->add_option("--before", a.before, "older than this run id (the `more:` of a page)");
   c.hold = app.add_subcommand(
       "hold",
       "keep the sandbox awake: `hold demo build --for 10m`, or `hold demo -- make build` for as "
@@ -264,6 +273,59 @@ Commands AddCommands(CLI::App& app, Args& a) {
   return c;
 }
 
+// A line on stderr that a terminal redraws in place every 100 ms, from a
+// thread of its own: a spinner frame, a label and the time waited so far.
+// Destroying it clears the line. Off a terminal, or with -o json, it draws
+// nothing (the caller says what happened in plain lines instead).
+class Spinner {
+ public:
+  explicit Spinner(std::string label)
+      : label_(std::move(label)), on_(!g_output.json && isatty(STDERR_FILENO) == 1) {
+    if (on_) thread_ = std::thread([this] { Draw(); });
+  }
+  Spinner(const Spinner&) = delete;
+  Spinner& operator=(const Spinner&) = delete;
+  ~Spinner() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (on_) std::cerr << "\r\033[K" << std::flush;
+  }
+  bool on() const { return on_; }
+  void Set(std::string label) {
+    std::lock_guard lock(mu_);
+    label_ = std::move(label);
+  }
+
+ private:
+  void Draw() {
+    static constexpr std::string_view kFrames[] = {"⠋", "⠙", "⠹", "⠸", "⠼",
+                                                   "⠴", "⠦", "⠧", "⠇", "⠏"};
+    const auto start = std::chrono::steady_clock::now();
+    std::unique_lock lock(mu_);
+    // The first frame is drawn even when the wait is over at once.
+    for (size_t i = 0; i == 0 || !stop_; ++i) {
+      const auto tenths = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count() /
+                          100;
+      std::cerr << "\r\033[K" << kFrames[i % std::size(kFrames)] << " " << label_ << " ("
+                << tenths / 10 << "." << tenths % 10 << "s)" << std::flush;
+      cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; });
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string label_;
+  bool stop_ = false;
+  const bool on_;
+  std::thread thread_;
+};
+
 // `d` (30s, 3m) in whole seconds; prints why and returns nothing when invalid.
 std::optional<int64_t> Seconds(const std::string& d) {
   auto r = sbx::ParseDuration(d);
@@ -279,20 +341,36 @@ std::optional<int64_t> Seconds(const std::string& d) {
 // each status it sees on stderr as it changes.
 int WaitForWake(const Client& client, const std::string& base, std::chrono::seconds timeout) {
   std::string last;
+  std::string path;  // every status seen, in order: "PAUSED → STARTING → RUNNING"
+  std::optional<Spinner> spinner;
+  spinner.emplace("waking");
   const auto polls = std::max<int64_t>(1, timeout.count() * 10);
   for (int64_t i = 0; i < polls; ++i) {
     auto s = client.Call(http::verb::get, base);
-    if (s.first != 200) return Report(s);
+    if (s.first != 200) {
+      spinner.reset();
+      return Report(s);
+    }
     boost::system::error_code ec;
     auto v = json::parse(s.second, ec);
     const std::string st =
         !ec && v.is_object() && v.at("status").is_string() ? std::string(v.at("status").as_string())
                                                            : "";
     if (!g_output.json && st != last) {
-      std::cerr << (last.empty() ? "" : " → ") << st << std::flush;
+      path += (last.empty() ? "" : " → ") + st;
       last = st;
+      // On a terminal the spinner's line shows the path; elsewhere each
+      // status is written as it comes.
+      if (spinner->on()) {
+        spinner->Set(path);
+      } else {
+        std::cerr << (path == st ? "" : " → ") << st << std::flush;
+      }
     }
     if (st != "STARTING") {
+      const bool drawn = spinner->on();
+      spinner.reset();
+      if (drawn) std::cerr << path;
       if (!g_output.json) std::cerr << "\n";
       // A wake that settles anywhere but RUNNING (resume failed) is a failure.
       const int rc = Report(s, cli::RenderSandbox);
@@ -304,6 +382,9 @@ int WaitForWake(const Client& client, const std::string& base, std::chrono::seco
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  const bool drawn = spinner->on();
+  spinner.reset();
+  if (drawn) std::cerr << path;
   if (!g_output.json) std::cerr << "\n";
   std::cerr << "sandboxctl: still STARTING after " << cli::Seconds(timeout.count()) << "\n";
   return 1;
@@ -488,7 +569,11 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
       if (!s) return 2;
       body["idleTimeoutSeconds"] = *s;
     }
-    auto r = client.Call(http::verb::post, base, json::serialize(body));
+    std::pair<int, std::string> r;
+    {
+      Spinner spinner("creating " + a.project + " (it answers once the sandbox serves)");
+      r = client.Call(http::verb::post, base, json::serialize(body));
+    }
     if (r.first == 200 && !a.if_missing) {
       // 200, not 201: the project already had a live sandbox.
       boost::system::error_code ec;
@@ -506,6 +591,11 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
   }
   if (c.kill->parsed()) {
     return Report(client.Call(http::verb::delete_, base), nullptr, a.project + ": killed");
+  }
+  if (c.forget->parsed()) {
+    const std::string q = "/api/projects/" + a.project +
+                          (a.remove_history ? "?history=remove" : "?history=keep");
+    return Report(client.Call(http::verb::delete_, q), cli::RenderForgotten);
   }
   if (c.activity->parsed()) {
     return Report(client.Call(http::verb::post, base + "/activity"), nullptr,
@@ -568,8 +658,9 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
   }
   if (c.logs->parsed()) return Logs(client, base, a.tail, a.follow);
   if (c.runs->parsed()) {
-    std::string q = "/api/jobs/idle-enforcer/runs";
-    if (a.limit > 0) q += "?limit=" + std::to_string(a.limit);
+    std::string q = "/api/jobs/idle-enforcer/runs?";
+    if (a.limit > 0) q += "limit=" + std::to_string(a.limit) + "&";
+    if (a.before > 0) q += "before=" + std::to_string(a.before);
     return Report(client.Call(http::verb::get, q), cli::RenderRuns);
   }
   return 2;

@@ -134,6 +134,7 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
       switch (pause.decision) {
         case lifecycle::PauseDecision::kPaused:
           ++result.paused;
+          run.paused_projects.push_back(project);
           break;
         case lifecycle::PauseDecision::kFailed:
           ++result.failed;
@@ -173,8 +174,11 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
   co_return result;
 }
 
-net::awaitable<Result<std::vector<store::JobRun>>> IdleEnforcer::RecentRuns(int limit) {
-  auto list = [this, limit] { return store_.ListJobRuns(kIdleEnforcerJob, limit); };
+net::awaitable<Result<std::vector<store::JobRun>>> IdleEnforcer::RecentRuns(int limit,
+                                                                          int64_t before_id) {
+  auto list = [this, limit, before_id] {
+    return store_.ListJobRuns(kIdleEnforcerJob, limit, before_id);
+  };
   co_return co_await store_pool_.Run(list);
 }
 

@@ -52,8 +52,10 @@ class IdleEnforcer {
   // One sweep now (the cron trigger calls this). Records a job run. Does
   // nothing (and records nothing) unless this replica is the leader.
   net::awaitable<PassResult> Sweep(std::string trigger = "schedule");
-  // The enforcer's stored runs, newest first, at most `limit` (store pool).
-  net::awaitable<Result<std::vector<store::JobRun>>> RecentRuns(int limit);
+  // The enforcer's stored runs, newest first, at most `limit`, with ids
+  // below `before_id` (0: from the newest) (store pool).
+  net::awaitable<Result<std::vector<store::JobRun>>> RecentRuns(int limit,
+                                                                int64_t before_id = 0);
 
  private:
   net::awaitable<void> TimerLoop();

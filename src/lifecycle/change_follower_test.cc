@@ -97,5 +97,53 @@ TEST(ChangeFollowerTest, AMissOrAFailedPollResyncsEverything) {
   EXPECT_TRUE(h.lifecycle.Get("later").ok());
 }
 
+// Kills and forgets `project` (held at `version`) the way another replica
+// would; returns the version its notice carries.
+int64_t ForgetElsewhere(Harness& h, const std::string& project, int64_t version) {
+  core::Sandbox killed = *h.store->GetSandbox(project);
+  killed.status = core::SandboxStatus::kKilled;
+  killed.version = version + 1;
+  EXPECT_TRUE(h.store->CommitTransition(killed, version, "", std::nullopt).ok());
+  store::HistoryRow row{.project_id = project, .type = "forgotten", .source = "api"};
+  EXPECT_TRUE(h.store->ForgetSandbox(project, version + 1, row, false).ok());
+  return version + 2;
+}
+
+TEST(ChangeFollowerTest, ARecordForgottenElsewhereLeavesTheReadModel) {
+  Harness h;
+  FakeChangeFeed feed;
+  ChangeFollower follower(h.clock, h.lifecycle, feed);
+  CommitElsewhere(h, "p1", 1);
+  CommitElsewhere(h, "p2", 1);
+  follower.PollOnce(500ms);
+  ASSERT_TRUE(h.lifecycle.Get("p1").ok());
+  const int64_t gone = ForgetElsewhere(h, "p1", 1);
+  feed.Push(store::ChangeBatch{.changes = {{.version = gone - 1, .project_id = "p1"},
+                                          {.version = gone, .project_id = "p1"}}});
+  follower.PollOnce(500ms);
+  EXPECT_EQ(h.lifecycle.Get("p1").status().code(), StatusCode::kNotFound);
+  // Made again (from version 1) and seen.
+  h.clock.Advance(1s);
+  CommitElsewhere(h, "p1", 1);
+  feed.Push(store::ChangeBatch{.changes = {{.version = 1, .project_id = "p1"}}});
+  follower.PollOnce(500ms);
+  ASSERT_TRUE(h.lifecycle.Get("p1").ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, core::SandboxStatus::kRunning);
+  // Forgotten and made again while the notices were lost: a resync drops the
+  // old record and takes the new one, whose version is lower.
+  follower.PollOnce(500ms);
+  ForgetElsewhere(h, "p2", 1);
+  ForgetElsewhere(h, "p1", 1);
+  h.clock.Advance(1s);
+  CommitElsewhere(h, "p1", 1);
+  feed.Push(store::ChangeBatch{.missed = true});
+  follower.PollOnce(500ms);
+  follower.PollOnce(500ms);
+  EXPECT_EQ(h.lifecycle.Get("p2").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(h.lifecycle.Get("p1").ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->version, 1);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, core::SandboxStatus::kRunning);
+}
+
 }  // namespace
 }  // namespace sbx::lifecycle

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <limits>
+#include <set>
+
 #include "base/log.h"
 
 namespace sbx::lifecycle {
@@ -59,21 +63,49 @@ Status Lifecycle::Load() {
   return OkStatus();
 }
 
+bool Lifecycle::Renewed(const Sandbox& stored) const {
+  // Versions start over when a forgotten project is made again; a stale
+  // read of the held record has no higher version either, but never a later
+  // birth.
+  auto held = read_model_.Get(stored.project_id);
+  return held && stored.version <= held->version && stored.created_at > held->created_at;
+}
+
 Status Lifecycle::Observe(const std::string& project_id, int64_t version) {
-  if (read_model_.Version(project_id) >= version) return OkStatus();  // own commit, or seen
-  SBX_ASSIGN_OR_RETURN(Sandbox s, store_.GetSandbox(project_id));
-  if (read_model_.Put(s)) bus_.Publish(s);
+  const int64_t held = read_model_.Version(project_id);
+  if (held >= version) return OkStatus();  // own commit, or seen
+  auto s = store_.GetSandbox(project_id);
+  if (!s.ok() && s.error().code() == StatusCode::kNotFound) {
+    read_model_.Remove(project_id, version);  // forgotten on another replica
+    return OkStatus();
+  }
+  SBX_RETURN_IF_ERROR(s.status());
+  if (Renewed(*s)) read_model_.Remove(project_id, held + 1);
+  if (read_model_.Put(*s)) bus_.Publish(*s);
   return OkStatus();
 }
 
 Result<int> Lifecycle::Resync() {
   SBX_ASSIGN_OR_RETURN(auto all, store_.LoadSandboxes());
   int changed = 0;
+  std::set<std::string> stored;
   for (const Sandbox& s : all) {
+    stored.insert(s.project_id);
+    if (Renewed(s)) read_model_.Remove(s.project_id, read_model_.Version(s.project_id) + 1);
     if (read_model_.Put(s)) {
       bus_.Publish(s);
       ++changed;
     }
+  }
+  // Records the load did not have were forgotten meanwhile, or made after
+  // it: ask again for each (few: forgetting is rare).
+  for (const auto& [project, status] : read_model_.Statuses()) {
+    if (stored.contains(project)) continue;
+    const int64_t held = read_model_.Version(project);
+    auto again = store_.GetSandbox(project);
+    if (again.ok()) continue;
+    if (again.error().code() != StatusCode::kNotFound) return again.status();
+    if (read_model_.Remove(project, held + 1)) ++changed;
   }
   return changed;
 }
@@ -93,6 +125,38 @@ net::awaitable<Result<std::vector<store::HistoryRow>>> Lifecycle::History(
     return store_.ListHistory(project_id, limit, before_seq);
   };
   co_return co_await store_pool_.Run(list);
+}
+
+net::awaitable<Result<Overview>> Lifecycle::ReadOverview(OverviewWindow window) {
+  const SystemTime now = TruncateToMillis(clock_.Now());
+  const SystemTime from = OverviewFrom(window, now);
+  OverviewInputs in;
+  in.current = read_model_.Statuses();
+  auto read = [this, &in, from, now, &window]() -> Status {
+    SBX_ASSIGN_OR_RETURN(in.transitions, store_.ListTransitions(from, kOverviewRowLimit));
+    in.truncated = in.transitions.size() >= static_cast<size_t>(kOverviewRowLimit);
+    // Every row of a project older than the oldest read is older than all
+    // of them: one seq bounds the lookups of every project.
+    int64_t oldest = std::numeric_limits<int64_t>::max();
+    std::set<std::string> projects;
+    for (const store::HistoryRow& r : in.transitions) {
+      oldest = std::min(oldest, r.seq);
+      projects.insert(r.project_id);
+    }
+    constexpr size_t kChunk = 1000;
+    std::vector<std::string> chunk;
+    for (auto it = projects.begin(); it != projects.end();) {
+      chunk.clear();
+      while (it != projects.end() && chunk.size() < kChunk) chunk.push_back(*it++);
+      SBX_ASSIGN_OR_RETURN(auto before, store_.StatusesBefore(chunk, oldest));
+      in.before.merge(before);
+    }
+    SBX_ASSIGN_OR_RETURN(in.counts, store_.CountHistory(from, now + Millis(1), window.bucket));
+    return OkStatus();
+  };
+  Status s = co_await store_pool_.Run(read);
+  if (!s.ok()) co_return s;
+  co_return Summarize(window, now, in);
 }
 
 net::awaitable<Status> Lifecycle::CheckStore() {
@@ -379,6 +443,37 @@ net::awaitable<Status> Lifecycle::Kill(const std::string& project_id) {
   ev.sandbox_id = current->sandbox_id;
   auto r = co_await Apply(ev);
   co_return r.status();
+}
+
+net::awaitable<Result<int64_t>> Lifecycle::Forget(const std::string& project_id,
+                                                  bool remove_history) {
+  auto current = read_model_.Get(project_id);
+  if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
+  if (current->status != SandboxStatus::kKilled) {
+    co_return FailedPrecondition(fmt::format(
+        "the sandbox of project {} is {}: only a killed project can be forgotten (kill it "
+        "first)",
+        project_id, core::StatusName(current->status)));
+  }
+  const SystemTime now = TruncateToMillis(clock_.Now());
+  store::HistoryRow row{.project_id = project_id,
+                        .sandbox_id = current->sandbox_id,
+                        .type = "forgotten",
+                        .source = std::string(core::EventSourceName(EventSource::kApi)),
+                        .outcome = "applied",
+                        .at = now,
+                        .recorded_at = now,
+                        .detail = remove_history ? "record and history forgotten"
+                                                 : "record forgotten, history kept"};
+  const int64_t version = current->version;
+  auto forget = [this, project_id, version, row, remove_history] {
+    return store_.ForgetSandbox(project_id, version, row, remove_history);
+  };
+  auto removed = co_await store_pool_.Run(forget);
+  if (!removed.ok()) co_return removed.status();
+  read_model_.Remove(project_id, version + 1);
+  SBX_LOG_INFO("project {} forgotten ({} history rows removed)", project_id, *removed);
+  co_return *removed;
 }
 
 net::awaitable<Status> Lifecycle::RecordActivity(const std::string& project_id,

@@ -28,6 +28,7 @@
 #include "lifecycle/apply.h"
 #include "lifecycle/delivery_health.h"
 #include "lifecycle/event_bus.h"
+#include "lifecycle/overview.h"
 #include "lifecycle/read_model.h"
 #include "provider/provider.h"
 #include "store/store.h"
@@ -105,6 +106,11 @@ class Lifecycle {
                                                                  int64_t before_seq = 0);
   // OK when the store answers (readiness).
   net::awaitable<Status> CheckStore();
+  // What the fleet did over `window` (overview.h): every record's status now
+  // from the read model, and at most kOverviewRowLimit applied history rows
+  // with the counts of the window's rows from the store (store pool).
+  static constexpr int kOverviewRowLimit = 200'000;
+  net::awaitable<Result<Overview>> ReadOverview(OverviewWindow window);
 
   // The single write path (ApplyPipeline::Apply).
   net::awaitable<Result<ApplyResult>> Apply(core::LifecycleEvent event,
@@ -127,6 +133,12 @@ class Lifecycle {
   net::awaitable<Result<core::Sandbox>> Pause(const std::string& project_id);
   // Kills the sandbox at the provider, then records KILLED (the record stays).
   net::awaitable<Status> Kill(const std::string& project_id);
+  // Forgets a KILLED project's record (kFailedPrecondition for any other
+  // status, kNotFound without one): deletes it and records a "forgotten" row
+  // in the project's history; with `remove_history` its older rows go too.
+  // Returns how many history rows were removed. A create afterwards starts
+  // the project afresh.
+  net::awaitable<Result<int64_t>> Forget(const std::string& project_id, bool remove_history);
   // Moves lastActivityAt to now, durably, before returning. Each write is
   // counted in sandboxd_activity_total{source}.
   net::awaitable<Status> RecordActivity(const std::string& project_id,
@@ -199,6 +211,10 @@ class Lifecycle {
       std::optional<bool> allow_internet_access = std::nullopt);
   // Provider::List through CallProvider (for Reconcile, in reconcile.cc).
   net::awaitable<Result<provider::ListResult>> ListProvider();
+  // Whether `stored` is a new record of a project that the read model holds
+  // an older, forgotten one of (its version started over, so Put alone
+  // would refuse it).
+  bool Renewed(const core::Sandbox& stored) const;
   // Provider::Kill through CallProvider (for Reconcile's orphans).
   net::awaitable<Status> KillAtProvider(const std::string& sandbox_id);
   // Reconcile's second half: kills PlanOrphans(…) of `listed`.

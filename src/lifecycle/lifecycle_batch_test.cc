@@ -134,8 +134,25 @@ class ForwardingStore : public store::Store {
   Result<int64_t> RecordJobRun(const store::JobRun& run) override {
     return inner_.RecordJobRun(run);
   }
-  Result<std::vector<store::JobRun>> ListJobRuns(const std::string& job, int limit) override {
-    return inner_.ListJobRuns(job, limit);
+  using Store::ListJobRuns;
+  Result<std::vector<store::JobRun>> ListJobRuns(const std::string& job, int limit,
+                                                 int64_t before_id) override {
+    return inner_.ListJobRuns(job, limit, before_id);
+  }
+  Result<std::vector<store::HistoryCount>> CountHistory(SystemTime since, SystemTime until,
+                                                        Millis width) override {
+    return inner_.CountHistory(since, until, width);
+  }
+  Result<std::vector<store::HistoryRow>> ListTransitions(SystemTime since, int limit) override {
+    return inner_.ListTransitions(since, limit);
+  }
+  Result<std::map<std::string, std::string>> StatusesBefore(std::span<const std::string> projects,
+                                                            int64_t before_seq) override {
+    return inner_.StatusesBefore(projects, before_seq);
+  }
+  Result<int64_t> ForgetSandbox(const std::string& project_id, int64_t expected_version,
+                                const store::HistoryRow& forgotten, bool remove_history) override {
+    return inner_.ForgetSandbox(project_id, expected_version, forgotten, remove_history);
   }
   Status CreateSession(const std::string& h, SystemTime created, SystemTime expires) override {
     return inner_.CreateSession(h, created, expires);

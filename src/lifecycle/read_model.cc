@@ -46,6 +46,16 @@ bool ReadModel::Put(const core::Sandbox& s) {
   return true;
 }
 
+bool ReadModel::Remove(const std::string& project_id, int64_t version) {
+  std::unique_lock lock(mu_);
+  auto it = by_project_.find(project_id);
+  if (it == by_project_.end() || it->second.version >= version) return false;
+  if (!it->second.sandbox_id.empty()) project_by_sandbox_.erase(it->second.sandbox_id);
+  if (OnTimer(it->second)) timer_index_.erase({*core::PauseAt(it->second), project_id});
+  by_project_.erase(it);
+  return true;
+}
+
 std::optional<SystemTime> ReadModel::EarliestTimerDeadline() const {
   std::shared_lock lock(mu_);
   if (timer_index_.empty()) return std::nullopt;
@@ -98,6 +108,13 @@ std::map<core::SandboxStatus, int64_t> ReadModel::CountByStatus() const {
   std::shared_lock lock(mu_);
   std::map<core::SandboxStatus, int64_t> out;
   for (const auto& [k, v] : by_project_) ++out[v.status];
+  return out;
+}
+
+std::map<std::string, core::SandboxStatus> ReadModel::Statuses() const {
+  std::shared_lock lock(mu_);
+  std::map<std::string, core::SandboxStatus> out;
+  for (const auto& [k, v] : by_project_) out.emplace_hint(out.end(), k, v.status);
   return out;
 }
 

@@ -26,6 +26,9 @@ class ReadModel {
   std::optional<std::string> ProjectOfSandbox(const std::string& sandbox_id) const;
   // Stores `s` unless a newer version is already held. Returns true if stored.
   bool Put(const core::Sandbox& s);
+  // Drops the project's record if the held version is below `version`
+  // (forgotten, ForgetSandbox). Returns true if dropped.
+  bool Remove(const std::string& project_id, int64_t version);
   // Replaces everything (start-up load, resync after a lost notification).
   void Reset(const std::vector<core::Sandbox>& all);
   // Sorted by project id, after `after_project_id`, optionally one status.
@@ -33,6 +36,8 @@ class ReadModel {
                                   const std::string& after_project_id, size_t limit) const;
   std::vector<core::Sandbox> All() const;
   std::map<core::SandboxStatus, int64_t> CountByStatus() const;
+  // Every record's status, by project.
+  std::map<std::string, core::SandboxStatus> Statuses() const;
 
   // The enforcer's timer index, kept in pauseAt order: RUNNING sandboxes,
   // except those whose last pause failed after their deadline (the sweep

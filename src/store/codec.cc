@@ -58,12 +58,6 @@ Result<std::string> DecodeInputs(std::string text) {
   return text;
 }
 
-std::string EncodeStrings(const std::vector<std::string>& v) {
-  json::array a;
-  for (const auto& s : v) a.emplace_back(s);
-  return json::serialize(a);
-}
-
 Result<std::vector<std::string>> DecodeStrings(const std::string& text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -100,6 +94,12 @@ std::vector<SqlValue> Written(const schema::Table& table, std::vector<SqlValue> 
 }
 
 }  // namespace
+
+std::string EncodeStrings(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return json::serialize(a);
+}
 
 std::optional<std::string> RowReader::OptText(int col) const {
   if (IsNull(col)) return std::nullopt;
@@ -215,6 +215,7 @@ std::vector<SqlValue> EncodeJobRun(const JobRun& run) {
   v[C::kPaused] = run.paused;
   v[C::kFailed] = run.failed;
   v[C::kErrors] = EncodeStrings(run.errors);
+  v[C::kPausedProjects] = EncodeStrings(run.paused_projects);
   return Written(schema::kJobRuns, std::move(v));
 }
 
@@ -229,9 +230,38 @@ Result<JobRun> DecodeJobRun(RowReader& row) {
   run.checked = row.Int(C::kChecked);
   run.paused = row.Int(C::kPaused);
   run.failed = row.Int(C::kFailed);
+  const std::string errors = row.Text(C::kErrors);
+  const std::string paused_projects = row.Text(C::kPausedProjects);
   SBX_RETURN_IF_ERROR(row.status());
-  SBX_ASSIGN_OR_RETURN(run.errors, DecodeStrings(row.Text(C::kErrors)));
+  SBX_ASSIGN_OR_RETURN(run.errors, DecodeStrings(errors));
+  SBX_ASSIGN_OR_RETURN(run.paused_projects, DecodeStrings(paused_projects));
   return run;
+}
+
+Result<HistoryRow> DecodeTransition(RowReader& row) {
+  HistoryRow h;
+  h.seq = row.Int(0);
+  h.project_id = row.Text(1);
+  h.type = row.Text(2);
+  h.source = row.Text(3);
+  h.outcome = row.Text(4);
+  h.recorded_at = FromUnixMillis(row.Int(5));
+  h.at = h.recorded_at;
+  h.status = row.OptText(6);
+  h.inputs = row.Text(7);
+  SBX_RETURN_IF_ERROR(row.status());
+  if (h.inputs == "{}") h.inputs.clear();
+  return h;
+}
+
+Result<HistoryCount> DecodeHistoryCount(RowReader& row) {
+  HistoryCount c;
+  c.bucket = row.Int(0);
+  c.source = row.Text(1);
+  c.outcome = row.Text(2);
+  c.count = row.Int(3);
+  SBX_RETURN_IF_ERROR(row.status());
+  return c;
 }
 
 std::vector<SqlValue> EncodeSession(const SessionRecord& s) {

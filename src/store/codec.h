@@ -60,6 +60,14 @@ std::vector<SqlValue> EncodeJobRun(const JobRun& run);
 // A row selected with schema::ReadList(schema::kJobRuns); kInternal as above.
 Result<JobRun> DecodeJobRun(RowReader& row);
 
+// A list of strings as the JSON array text stored for it.
+std::string EncodeStrings(const std::vector<std::string>& v);
+
+// A row of SqlStatements::list_transitions (the overview's applied rows).
+Result<HistoryRow> DecodeTransition(RowReader& row);
+// A row of SqlStatements::count_history.
+Result<HistoryCount> DecodeHistoryCount(RowReader& row);
+
 // The values of schema::WriteList(schema::kSessions).
 std::vector<SqlValue> EncodeSession(const SessionRecord& s);
 // A row selected with schema::ReadList(schema::kSessions); kInternal as above.

@@ -73,14 +73,16 @@ Sandbox Full() {
 
 TEST(SchemaTest, ListsNameTheColumnsEachWayInOrder) {
   EXPECT_EQ(schema::ReadList(schema::kJobRuns),
-            "id, job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, errors");
+            "id, job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, errors, "
+            "paused_projects");
   EXPECT_EQ(schema::WriteList(schema::kJobRuns),
-            "job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, errors");
-  EXPECT_EQ(schema::WriteParams(schema::kJobRuns, '$'), "$1, $2, $3, $4, $5, $6, $7, $8");
+            "job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, errors, "
+            "paused_projects");
+  EXPECT_EQ(schema::WriteParams(schema::kJobRuns, '$'), "$1, $2, $3, $4, $5, $6, $7, $8, $9");
   EXPECT_EQ(schema::WriteCount(schema::kSandboxes), 19);
   EXPECT_EQ(schema::TypedParams(schema::kJobRuns, 3),
             "$3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, "
-            "$10::text");
+            "$10::text, $11::text");
   EXPECT_EQ(schema::ReadList(schema::kSandboxes).find("pause_at_ms"), std::string::npos);
   EXPECT_NE(schema::WriteList(schema::kSandboxes).find(", pause_at_ms"), std::string::npos);
   EXPECT_EQ(schema::UpdateAssignments(schema::kProcessedEvents, '?'), "processed_at_ms = ?2");
@@ -233,10 +235,13 @@ TEST(CodecTest, HistoryRowRoundTripsWithTheStoresSeq) {
 
 TEST(CodecTest, JobRunRoundTripsAndRefusesAnErrorListThatIsNoList) {
   JobRun run{.job = "idle-enforcer", .trigger = "timer", .started_at = T(1), .finished_at = T(2),
-             .checked = 3, .paused = 2, .failed = 1, .errors = {"p1: exit 1", "p2: \"x\""}};
+             .checked = 3, .paused = 2, .failed = 1, .errors = {"p1: exit 1", "p2: \"x\""},
+             .paused_projects = {"p3"}};
   const std::vector<SqlValue> written = EncodeJobRun(run);
-  ASSERT_EQ(written.size(), 8u);
-  EXPECT_EQ(written.back(), SqlValue(R"(["p1: exit 1","p2: \"x\""])"));
+  ASSERT_EQ(written.size(), 9u);
+  EXPECT_EQ(written[schema::JobRunColumn::kErrors - 1],
+            SqlValue(R"(["p1: exit 1","p2: \"x\""])"));
+  EXPECT_EQ(written.back(), SqlValue(R"(["p3"])"));
   FakeRow row(ReadBack(schema::kJobRuns, written, 7));
   auto got = DecodeJobRun(row);
   ASSERT_TRUE(got.ok()) << got.error().ToString();

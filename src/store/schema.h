@@ -54,7 +54,7 @@ struct Index {
 // The schema version this description is at: each backend's migration list
 // has this many entries, and a database at an older version holds only the
 // tables and indexes whose `since` is not above its version.
-inline constexpr int kVersion = 4;
+inline constexpr int kVersion = 5;
 
 // Every time is in Unix milliseconds (UTC), every duration says its unit.
 
@@ -165,6 +165,7 @@ inline constexpr Table kHistory{"history", kHistoryColumns};
 struct JobRunColumn {
   enum : int {
     kId, kJob, kTrigger, kStartedAtMs, kFinishedAtMs, kChecked, kPaused, kFailed, kErrors,
+    kPausedProjects,
   };
 };
 inline constexpr Column kJobRunColumns[] = {
@@ -186,6 +187,8 @@ inline constexpr Column kJobRunColumns[] = {
      "sandboxes it failed to pause"},
     {JobRunColumn::kErrors, "errors", Type::kText, false, Access::kReadWrite,
      "what the failures said: a JSON array of strings"},
+    {JobRunColumn::kPausedProjects, "paused_projects", Type::kText, false, Access::kReadWrite,
+     "the projects it paused: a JSON array of strings, [] when none", /*since=*/5},
 };
 inline constexpr Table kJobRuns{"job_runs", kJobRunColumns};
 

@@ -40,8 +40,26 @@ SqlStatements Build(char mark) {
       fmt::format("SELECT {} FROM history WHERE project_id = {} AND seq < {} "
                   "ORDER BY seq DESC LIMIT {}",
                   schema::ReadList(schema::kHistory), p(1), p(3), p(2));
-  s.list_job_runs = fmt::format("SELECT {} FROM job_runs WHERE job = {} ORDER BY id DESC LIMIT {}",
-                                schema::ReadList(schema::kJobRuns), p(1), p(2));
+  s.list_job_runs = fmt::format(
+      "SELECT {} FROM job_runs WHERE job = {} AND id < {} ORDER BY id DESC LIMIT {}",
+      schema::ReadList(schema::kJobRuns), p(1), p(3), p(2));
+  // Both read through history_recorded_at; CAST gives PostgreSQL the
+  // parameters' types where arithmetic alone would not.
+  s.count_history = fmt::format(
+      "SELECT (recorded_at_ms - CAST({0} AS BIGINT)) / CAST({2} AS BIGINT) AS bucket, source, "
+      "outcome, COUNT(*) FROM history WHERE recorded_at_ms >= {0} AND recorded_at_ms < {1} "
+      "GROUP BY bucket, source, outcome ORDER BY bucket",
+      p(1), p(2), p(3));
+  s.list_transitions = fmt::format(
+      "SELECT seq, project_id, type, source, outcome, recorded_at_ms, status, "
+      "CASE WHEN source = 'enforcer' THEN inputs ELSE '' END FROM history "
+      "WHERE recorded_at_ms >= {} AND status IS NOT NULL "
+      "ORDER BY recorded_at_ms DESC, seq DESC LIMIT {}",
+      p(1), p(2));
+  s.forget_sandbox =
+      fmt::format("DELETE FROM sandboxes WHERE project_id = {} AND version = {}", p(1), p(2));
+  s.forget_history = fmt::format("DELETE FROM history WHERE project_id = {} AND seq < {}", p(1),
+                                 p(2));
   s.insert_session = fmt::format(
       "INSERT INTO sessions ({}) VALUES ({}) ON CONFLICT (id_hash) DO NOTHING",
       schema::WriteList(schema::kSessions), schema::WriteParams(schema::kSessions, mark));

@@ -28,8 +28,18 @@ struct SqlStatements {
   std::string is_processed;  // 1: event id; a row when processed
   // 1: project id, 2: limit; newest first, rows for DecodeHistoryRow.
   std::string list_history;
-  // 1: job, 2: limit; newest first, rows for DecodeJobRun.
+  // 1: job, 2: limit, 3: below this id; newest first, rows for DecodeJobRun.
   std::string list_job_runs;
+  // 1: since (ms), 2: until (ms), 3: bucket width (ms): rows of bucket
+  // index, source, outcome, count.
+  std::string count_history;
+  // 1: since (ms), 2: limit: applied rows, newest first, as seq, project_id,
+  // type, source, outcome, recorded_at_ms, status, inputs (enforcer rows only).
+  std::string list_transitions;
+  // 1: project id, 2: expected version: deletes the record if it matches.
+  std::string forget_sandbox;
+  // 1: project id, 2: below this seq: deletes the project's older rows.
+  std::string forget_history;
 
   // Parameters: EncodeSession's values. Writes no row when the hash is there.
   std::string insert_session;

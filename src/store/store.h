@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -53,6 +54,9 @@ struct JobRun {
   int64_t paused = 0;
   int64_t failed = 0;
   std::vector<std::string> errors;
+  // The projects it paused, in the order it paused them (schema version 5;
+  // runs recorded before have none).
+  std::vector<std::string> paused_projects;
   friend bool operator==(const JobRun&, const JobRun&) = default;
 };
 
@@ -63,6 +67,16 @@ struct SessionRecord {
   SystemTime created_at{};
   SystemTime expires_at{};
   friend bool operator==(const SessionRecord&, const SessionRecord&) = default;
+};
+
+// How many history rows of one source had one outcome in one bucket of time
+// (Store::CountHistory).
+struct HistoryCount {
+  int64_t bucket = 0;  // the bucket's index: (recorded_at - since) / width
+  std::string source;
+  std::string outcome;
+  int64_t count = 0;
+  friend bool operator==(const HistoryCount&, const HistoryCount&) = default;
 };
 
 struct ListOptions {
@@ -130,10 +144,42 @@ class Store {
     return ListHistory(project_id, limit, 0);
   }
 
+  // The overview's reads (api's /api/overview): each is bounded by the time
+  // window it is given and served by the history_recorded_at index, however
+  // many records and rows there are.
+  // The rows recorded in [since, until), counted by bucket of `width` from
+  // `since`, source and outcome. kInvalidArgument unless width > 0.
+  virtual Result<std::vector<HistoryCount>> CountHistory(SystemTime since, SystemTime until,
+                                                         Millis width) = 0;
+  // The applied rows (those that set a status) recorded at or after `since`,
+  // newest first, at most `limit`. Only seq, project_id, type, source,
+  // outcome, recorded_at and status are filled, and `inputs` for rows of the
+  // idle enforcer.
+  virtual Result<std::vector<HistoryRow>> ListTransitions(SystemTime since, int limit) = 0;
+  // For each of `projects`, the status its newest applied row below
+  // `before_seq` left it in; a project with no such row is left out.
+  virtual Result<std::map<std::string, std::string>> StatusesBefore(
+      std::span<const std::string> projects, int64_t before_seq) = 0;
+
+  // Forgets a project: deletes its record if the stored version is still
+  // `expected_version`, appends `forgotten` (the row that says so) to its
+  // history, and with `remove_history` deletes every older history row of
+  // the project; returns how many it deleted. One transaction; on a store
+  // that replicas share it announces the change as version
+  // expected_version + 1, for which there is no record. kNotFound without a
+  // record, kFailedPrecondition when the version moved.
+  virtual Result<int64_t> ForgetSandbox(const std::string& project_id, int64_t expected_version,
+                                        const HistoryRow& forgotten, bool remove_history) = 0;
+
   // Stores a finished run and returns its id.
   virtual Result<int64_t> RecordJobRun(const JobRun& run) = 0;
-  // Newest first.
-  virtual Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) = 0;
+  // Newest first: at most `limit` runs of `job` whose id is below `before_id`
+  // (0: from the newest).
+  virtual Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit,
+                                                  int64_t before_id) = 0;
+  Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) {
+    return ListJobRuns(job, limit, 0);
+  }
 
   // Browser sessions.
   // Stores a new session. kAlreadyExists if `id_hash` is stored already

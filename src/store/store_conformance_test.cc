@@ -3,7 +3,10 @@
 // that is configured for the test run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
+#include <tuple>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -221,7 +224,8 @@ TEST_P(StoreConformanceTest, ListSandboxesPagesAndFilters) {
 
 TEST_P(StoreConformanceTest, JobRunsRoundTripNewestFirst) {
   JobRun r{.job = "idle-enforcer", .trigger = "schedule", .started_at = T(1), .finished_at = T(2), .checked = 3,
-           .paused = 2, .failed = 1, .errors = {"p1: runc pause: exit 1"}};
+           .paused = 2, .failed = 1, .errors = {"p1: runc pause: exit 1"},
+           .paused_projects = {"p2", "p3"}};
   auto id1 = store_->RecordJobRun(r);
   ASSERT_TRUE(id1.ok()) << id1.error().ToString();
   r.checked = 9;
@@ -237,6 +241,149 @@ TEST_P(StoreConformanceTest, JobRunsRoundTripNewestFirst) {
   EXPECT_EQ((*runs)[1], first);
   EXPECT_TRUE(store_->ListJobRuns("other", 10)->empty());
   EXPECT_EQ(store_->ListJobRuns("idle-enforcer", 1)->size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, JobRunsPageBackFromTheIdTheyAreGiven) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto id = store_->RecordJobRun({.job = "idle-enforcer", .trigger = "timer", .checked = i});
+    ASSERT_TRUE(id.ok()) << id.error().ToString();
+    ids.push_back(*id);
+  }
+  auto first = store_->ListJobRuns("idle-enforcer", 2, 0);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].id, ids[4]);
+  auto next = store_->ListJobRuns("idle-enforcer", 2, first->back().id);
+  ASSERT_EQ(next->size(), 2u);
+  EXPECT_EQ((*next)[0].id, ids[2]);
+  EXPECT_EQ((*next)[1].id, ids[1]);
+  EXPECT_EQ(store_->ListJobRuns("idle-enforcer", 2, ids[1])->size(), 1u);
+  EXPECT_TRUE(store_->ListJobRuns("idle-enforcer", 2, ids[0])->empty());
+}
+
+// Applied rows of `project` at T(at) with `status`, from `source`.
+HistoryRow Applied(const std::string& project, int64_t at, const std::string& status,
+                   const std::string& source = "runtime", const std::string& inputs = "") {
+  HistoryRow h = Row(project, "", "applied");
+  h.type = "x";
+  h.source = source;
+  h.at = T(at);
+  h.recorded_at = T(at);
+  h.status = status;
+  h.inputs = inputs;
+  return h;
+}
+
+TEST_P(StoreConformanceTest, TransitionsAreTheWindowsAppliedRowsNewestFirst) {
+  ASSERT_TRUE(store_->AppendHistory(Applied("a", 5, "RUNNING")).ok());  // before the window
+  ASSERT_TRUE(store_->AppendHistory(Applied("a", 20, "PAUSING", "enforcer",
+                                            R"({"now":"x"})")).ok());
+  HistoryRow dup = Row("a", "", "duplicate");  // no status: not a transition
+  dup.status.reset();
+  dup.recorded_at = T(21);
+  ASSERT_TRUE(store_->AppendHistory(dup).ok());
+  ASSERT_TRUE(store_->AppendHistory(Applied("b", 22, "KILLED", "api", R"({"ttl":1})")).ok());
+  auto rows = store_->ListTransitions(T(10), 100);
+  ASSERT_TRUE(rows.ok()) << rows.error().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].project_id, "b");
+  EXPECT_EQ((*rows)[0].status, "KILLED");
+  EXPECT_EQ((*rows)[0].source, "api");
+  EXPECT_EQ((*rows)[0].recorded_at, T(22));
+  EXPECT_EQ((*rows)[0].inputs, "");  // only the enforcer's inputs are read
+  EXPECT_EQ((*rows)[1].project_id, "a");
+  EXPECT_EQ((*rows)[1].inputs, R"({"now":"x"})");
+  EXPECT_GT((*rows)[0].seq, (*rows)[1].seq);
+  EXPECT_EQ(store_->ListTransitions(T(10), 1)->size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, StatusesBeforeGivesEachProjectsLastStatusBelowASeq) {
+  ASSERT_TRUE(store_->AppendHistory(Applied("a", 1, "RUNNING")).ok());
+  ASSERT_TRUE(store_->AppendHistory(Applied("a", 2, "PAUSED")).ok());
+  HistoryRow unapplied = Row("a", "", "stale");
+  unapplied.status.reset();
+  ASSERT_TRUE(store_->AppendHistory(unapplied).ok());
+  ASSERT_TRUE(store_->AppendHistory(Applied("b", 3, "STARTING")).ok());
+  auto rows = store_->ListHistory("b", 1);
+  const int64_t b_seq = rows->front().seq;
+  ASSERT_TRUE(store_->AppendHistory(Applied("a", 4, "STARTING")).ok());
+  const std::vector<std::string> projects = {"a", "b", "c"};
+  auto before = store_->StatusesBefore(projects, b_seq + 1);
+  ASSERT_TRUE(before.ok()) << before.error().ToString();
+  EXPECT_EQ(*before, (std::map<std::string, std::string>{{"a", "PAUSED"}, {"b", "STARTING"}}));
+  EXPECT_EQ(*store_->StatusesBefore(projects, b_seq),
+            (std::map<std::string, std::string>{{"a", "PAUSED"}}));
+  EXPECT_TRUE(store_->StatusesBefore({}, b_seq)->empty());
+}
+
+TEST_P(StoreConformanceTest, CountHistoryCountsByBucketSourceAndOutcome) {
+  ASSERT_TRUE(store_->AppendHistory(Applied("a", 9, "RUNNING")).ok());  // before `since`
+  for (int64_t at : {10, 11, 70}) {
+    HistoryRow h = Row("a", "", "applied");
+    h.recorded_at = T(at);
+    ASSERT_TRUE(store_->AppendHistory(h).ok());
+  }
+  HistoryRow dup = Row("a", "", "duplicate");
+  dup.recorded_at = T(12);
+  ASSERT_TRUE(store_->AppendHistory(dup).ok());
+  ASSERT_TRUE(store_->AppendHistory(Applied("a", 13, "PAUSED", "api")).ok());
+  HistoryRow late = Row("a", "", "applied");
+  late.recorded_at = T(200);  // at `until`: outside
+  ASSERT_TRUE(store_->AppendHistory(late).ok());
+  auto counts = store_->CountHistory(T(10), T(200), std::chrono::minutes(1));
+  ASSERT_TRUE(counts.ok()) << counts.error().ToString();
+  std::vector<HistoryCount> want = {
+      {.bucket = 0, .source = "api", .outcome = "applied", .count = 1},
+      {.bucket = 0, .source = "webhook", .outcome = "applied", .count = 2},
+      {.bucket = 0, .source = "webhook", .outcome = "duplicate", .count = 1},
+      {.bucket = 1, .source = "webhook", .outcome = "applied", .count = 1},
+  };
+  auto got = *counts;
+  std::sort(got.begin(), got.end(), [](const HistoryCount& x, const HistoryCount& y) {
+    return std::tie(x.bucket, x.source, x.outcome) < std::tie(y.bucket, y.source, y.outcome);
+  });
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(store_->CountHistory(T(10), T(200), std::chrono::milliseconds(0)).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, ForgetDeletesTheRecordAndSaysSoInItsHistory) {
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", Row("p1", "e1", "applied")).ok());
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 2, SandboxStatus::kKilled), 1, "",
+                                       Row("p1", "e2", "applied"))
+                  .ok());
+  ASSERT_TRUE(store_->CommitTransition(Make("p2", 1), 0, "", Row("p2", "e3", "applied")).ok());
+  HistoryRow forgotten = Row("p1", "", "applied");
+  forgotten.type = "forgotten";
+  forgotten.status.reset();
+  // The version moved: nothing changes.
+  EXPECT_EQ(store_->ForgetSandbox("p1", 1, forgotten, true).status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ForgetSandbox("nope", 1, forgotten, true).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListHistory("p1", 10)->size(), 2u);
+  auto kept = store_->ForgetSandbox("p1", 2, forgotten, false);
+  ASSERT_TRUE(kept.ok()) << kept.error().ToString();
+  EXPECT_EQ(*kept, 0);
+  EXPECT_EQ(store_->GetSandbox("p1").status().code(), StatusCode::kNotFound);
+  auto rows = store_->ListHistory("p1", 10);
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ(rows->front().type, "forgotten");
+  // Made again and forgotten with its history: only the rows saying so stay,
+  // newest on top, and other projects keep theirs.
+  ASSERT_TRUE(store_->CommitTransition(Make("p1", 1, SandboxStatus::kKilled), 0, "",
+                                       Row("p1", "e4", "applied"))
+                  .ok());
+  auto removed = store_->ForgetSandbox("p1", 1, forgotten, true);
+  ASSERT_TRUE(removed.ok()) << removed.error().ToString();
+  EXPECT_EQ(*removed, 4);
+  rows = store_->ListHistory("p1", 10);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->front().type, "forgotten");
+  EXPECT_GT(rows->front().seq, store_->ListHistory("p2", 10)->front().seq);
+  EXPECT_EQ(store_->ListHistory("p2", 10)->size(), 1u);
+  EXPECT_TRUE(store_->GetSandbox("p2").ok());
 }
 
 TEST_P(StoreConformanceTest, ConcurrentCompareAndSetHasExactlyOneWinner) {

@@ -736,6 +736,20 @@ TEST_F(DaemonTest, SandboxctlSpeaksToPeopleAndScriptsAndSaysWhatWentWrong) {
   ASSERT_EQ(woken.exit_code, 0) << woken.err;
   EXPECT_NE(woken.out.find("status         RUNNING"), std::string::npos) << woken.out;
   EXPECT_NE(woken.err.find("RUNNING"), std::string::npos) << woken.err;
+  // On a terminal (script(1) gives it one) the wait is a spinner line,
+  // redrawn in place with the statuses seen so far, then the path it took.
+  const std::string ctl_line = std::string(SBX_BUILD_DIR) + "/sandboxctl --token " + d.token() +
+                               " --url http://127.0.0.1:" + std::to_string(d.port());
+  ASSERT_EQ(d.Ctl({"pause", "demo"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { auto s = d.Get("demo", &why); return s && s->status == "PAUSED"; },
+                      5s));
+  CommandResult tty = RunCommand({"script", "-qefc", ctl_line + " wake demo", "/dev/null"}, 60s);
+  ASSERT_EQ(tty.exit_code, 0) << tty.out << tty.err;
+  EXPECT_NE(tty.out.find("\r\x1b[K⠋ "), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("STARTING → RUNNING"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("status         \x1b[32mRUNNING"), std::string::npos)
+      << "coloured on a terminal: " << tty.out;
+
   CommandResult killed = d.Ctl({"-o", "text", "kill", "demo"});
   EXPECT_EQ(killed.out, "demo: killed\n");
 
@@ -796,6 +810,21 @@ TEST_F(DaemonTest, SandboxctlSpeaksToPeopleAndScriptsAndSaysWhatWentWrong) {
                  30s);
   EXPECT_EQ(remembered.exit_code, 0) << remembered.err;
   EXPECT_NE(remembered.out.find("\"projectId\":\"demo\""), std::string::npos) << remembered.out;
+
+  // forget: a killed project leaves the list, with its history if asked.
+  CommandResult forgotten = d.Ctl({"-o", "text", "forget", "demo", "--remove-history"});
+  ASSERT_EQ(forgotten.exit_code, 0) << forgotten.err;
+  EXPECT_TRUE(forgotten.out.starts_with("demo: forgotten; ")) << forgotten.out;
+  EXPECT_NE(forgotten.out.find(" history rows removed\n"), std::string::npos) << forgotten.out;
+  CommandResult gone = d.Ctl({"status", "demo"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("404 not_found"), std::string::npos) << gone.err;
+  ASSERT_TRUE(CtlSandbox(d, {"create", "live"}, &why)) << why;
+  CommandResult refused_forget = d.Ctl({"forget", "live"});
+  EXPECT_EQ(refused_forget.exit_code, 1);
+  EXPECT_NE(refused_forget.err.find("only a killed project can be forgotten"), std::string::npos)
+      << refused_forget.err;
+  EXPECT_EQ(d.Ctl({"kill", "live"}).exit_code, 0);
 }
 
 // GET …/explain on a real daemon and real runc sandboxes, one kind at a

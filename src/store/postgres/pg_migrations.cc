@@ -117,6 +117,13 @@ ALTER TABLE history ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE history DROP COLUMN inputs;
 ALTER TABLE sandboxes DROP COLUMN activity;
 )sql"},
+      // 5: the projects each job run paused. Runs recorded before have none.
+      {.up = R"sql(
+ALTER TABLE job_runs ADD COLUMN paused_projects TEXT NOT NULL DEFAULT '[]';
+)sql",
+       .down = R"sql(
+ALTER TABLE job_runs DROP COLUMN paused_projects;
+)sql"},
   };
   return kMigrations;
 }

@@ -342,10 +342,90 @@ Result<int64_t> PostgresStore::RecordJobRun(const JobRun& run) {
   return id;
 }
 
-Result<std::vector<JobRun>> PostgresStore::ListJobRuns(const std::string& job, int limit) {
+Result<std::vector<JobRun>> PostgresStore::ListJobRuns(const std::string& job, int limit,
+                                                       int64_t before_id) {
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
-  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().list_job_runs, {Param(job), LimitParam(limit)}));
+  const int64_t before = before_id > 0 ? before_id : std::numeric_limits<int64_t>::max();
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().list_job_runs,
+                                             {Param(job), LimitParam(limit), Param(before)}));
   return DecodeRows(r, DecodeJobRun);
+}
+
+// Store: the overview's reads
+
+Result<std::vector<HistoryCount>> PostgresStore::CountHistory(SystemTime since, SystemTime until,
+                                                              Millis width) {
+  if (width <= Millis::zero()) return InvalidArgument("a bucket must be longer than 0 ms");
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r,
+                       conn->Run(Sql().count_history,
+                                 {Param(ToUnixMillis(since)), Param(ToUnixMillis(until)),
+                                  Param(int64_t{width.count()})}));
+  return DecodeRows(r, DecodeHistoryCount);
+}
+
+Result<std::vector<HistoryRow>> PostgresStore::ListTransitions(SystemTime since, int limit) {
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(Sql().list_transitions,
+                                             {Param(ToUnixMillis(since)), LimitParam(limit)}));
+  return DecodeRows(r, DecodeTransition);
+}
+
+Result<std::map<std::string, std::string>> PostgresStore::StatusesBefore(
+    std::span<const std::string> projects, int64_t before_seq) {
+  // One statement whatever the number of projects, each looked up through
+  // history_project.
+  static const std::string sql =
+      "SELECT p, (SELECT status FROM history WHERE project_id = p AND seq < $2::bigint "
+      "AND status IS NOT NULL ORDER BY seq DESC LIMIT 1) FROM unnest($1::text[]) AS p";
+  std::map<std::string, std::string> out;
+  if (projects.empty()) return out;
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(sql, {Param(TextArray(projects)),
+                                                   Param(before_seq)}));
+  for (int i = 0; i < r.rows(); ++i) {
+    if (!r.IsNull(i, 1)) out[r.Text(i, 0)] = r.Text(i, 1);
+  }
+  return out;
+}
+
+// Store: forgetting a project
+
+Result<int64_t> PostgresStore::ForgetSandbox(const std::string& project_id,
+                                             int64_t expected_version,
+                                             const HistoryRow& forgotten, bool remove_history) {
+  static const std::string insert_history = InsertHistorySql() + " RETURNING seq";
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  int64_t removed = 0;
+  Status s = InTransaction(*conn, [&]() -> Status {
+    SBX_ASSIGN_OR_RETURN(PgResult del, conn->Run(Sql().forget_sandbox,
+                                                 {Param(project_id), Param(expected_version)}));
+    if (del.affected() == 0) {
+      SBX_ASSIGN_OR_RETURN(PgResult found, conn->Run(Sql().get_sandbox, {Param(project_id)}));
+      if (found.rows() == 0) return NotFound(fmt::format("project {} has no sandbox", project_id));
+      return FailedPrecondition(fmt::format("sandbox of project {} changed (expected version {})",
+                                            project_id, expected_version));
+    }
+    SBX_ASSIGN_OR_RETURN(PgResult h, conn->Run(insert_history, Params(EncodeHistoryRow(forgotten))));
+    if (h.rows() != 1) return Internal("history insert returned no seq");
+    PgRow row(h, 0);
+    const int64_t seq = row.Int(0);
+    SBX_RETURN_IF_ERROR(row.status());
+    if (remove_history) {
+      SBX_ASSIGN_OR_RETURN(PgResult old,
+                           conn->Run(Sql().forget_history, {Param(project_id), Param(seq)}));
+      removed = old.affected();
+    }
+    if (options_.change_channel.empty()) return OkStatus();
+    // Version expected + 1 without a record: followers drop theirs.
+    core::Sandbox gone{.project_id = project_id, .version = expected_version + 1};
+    return conn
+        ->Run("SELECT pg_notify($1::text, $2::text)",
+              {Param(options_.change_channel), Param(ChangePayload(gone))})
+        .status();
+  });
+  if (!s.ok()) return s;
+  return removed;
 }
 
 // Store: sessions

@@ -98,7 +98,16 @@ class PostgresStore final : public Store, public LeaseStore {
   Result<std::vector<HistoryRow>> ListHistory(const std::string& project_id, int limit,
                                               int64_t before_seq) override;
   Result<int64_t> RecordJobRun(const JobRun& run) override;
-  Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit) override;
+  using Store::ListJobRuns;
+  Result<std::vector<JobRun>> ListJobRuns(const std::string& job, int limit,
+                                          int64_t before_id) override;
+  Result<std::vector<HistoryCount>> CountHistory(SystemTime since, SystemTime until,
+                                                 Millis width) override;
+  Result<std::vector<HistoryRow>> ListTransitions(SystemTime since, int limit) override;
+  Result<std::map<std::string, std::string>> StatusesBefore(
+      std::span<const std::string> projects, int64_t before_seq) override;
+  Result<int64_t> ForgetSandbox(const std::string& project_id, int64_t expected_version,
+                                const HistoryRow& forgotten, bool remove_history) override;
   Status CreateSession(const std::string& id_hash, SystemTime created_at,
                        SystemTime expires_at) override;
   Result<SessionRecord> GetSession(const std::string& id_hash) override;

@@ -5,6 +5,11 @@
 // skips, when SBX_TEST_PG_URL is unset.
 #include "store/postgres/postgres_store_test_support.h"
 
+#include <algorithm>
+#include <limits>
+
+#include "store/sql.h"
+
 namespace sbx::store {
 namespace {
 
@@ -328,6 +333,65 @@ TEST_F(PostgresStoreTest, ListIdleDueUsesThePauseAtIndexOn100kRows) {
   std::string text;
   for (int i = 0; i < plan->rows(); ++i) text += plan->Text(i, 0) + "\n";
   EXPECT_NE(text.find("Index Scan using sandboxes_pause_at"), std::string::npos) << text;
+}
+
+// The overview reads a window of history through its time index, whatever
+// the number of sandboxes and older rows.
+TEST_F(PostgresStoreTest, OverviewReadsUseTheirIndexesOn100kSandboxes) {
+  const int64_t base = ToUnixMillis(T(0));
+  Query(fmt::format(
+      "INSERT INTO sandboxes (project_id, sandbox_id, status, url, template, idle_timeout_s, "
+      "last_activity_at_ms, created_at_ms, updated_at_ms, version, last_event_at_ms, metadata, "
+      "pause_at_ms) SELECT 'p' || lpad(i::text, 6, '0'), 'sbx-' || i, 'RUNNING', NULL, 'hello', "
+      "180, {0}, {0}, {0}, 1, {0}, '{{}}', {0} + 180000 FROM generate_series(1, 100000) AS i",
+      base));
+  // Two old rows per sandbox, then 100 in the window (from base + 1 h).
+  Query(fmt::format(
+      "INSERT INTO history (project_id, sandbox_id, event_id, type, source, outcome, at_ms, "
+      "recorded_at_ms, status, detail) SELECT 'p' || lpad(((i % 100000) + 1)::text, 6, '0'), '', "
+      "'', 'x', 'webhook', 'applied', {0} + i, CASE WHEN i > 200000 THEN {0} + 3600000 + i ELSE "
+      "{0} + i END, CASE WHEN i > 200000 THEN 'PAUSED' ELSE 'RUNNING' END, '' "
+      "FROM generate_series(1, 200100) AS i",
+      base));
+  Query("ANALYZE");
+  const SystemTime from = FromUnixMillis(base + 3'600'000);
+  auto rows = store_->ListTransitions(from, 200'000);
+  ASSERT_TRUE(rows.ok()) << rows.error().ToString();
+  ASSERT_EQ(rows->size(), 100u);
+  std::vector<std::string> projects;
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  for (const auto& r : *rows) {
+    projects.push_back(r.project_id);
+    oldest = std::min(oldest, r.seq);
+  }
+  auto before = store_->StatusesBefore(projects, oldest);
+  ASSERT_TRUE(before.ok()) << before.error().ToString();
+  ASSERT_EQ(before->size(), 100u);
+  EXPECT_EQ(before->begin()->second, "RUNNING");
+  auto counts = store_->CountHistory(from, from + std::chrono::hours(1), std::chrono::minutes(1));
+  ASSERT_TRUE(counts.ok()) << counts.error().ToString();
+  int64_t total = 0;
+  for (const auto& c : *counts) total += c.count;
+  EXPECT_EQ(total, 100);
+
+  // The plans the prepared statements get once PostgreSQL stops re-planning
+  // them for each value.
+  auto conn = Raw();
+  ASSERT_TRUE(conn);
+  const SqlStatements& sql = Statements(Dialect::kPostgres);
+  ASSERT_TRUE(conn->Exec("SET plan_cache_mode = force_generic_plan").ok());
+  ASSERT_TRUE(conn->Exec("PREPARE transitions AS " + sql.list_transitions).ok());
+  ASSERT_TRUE(conn->Exec("PREPARE counts AS " + sql.count_history).ok());
+  for (const std::string& explain :
+       {fmt::format("EXPLAIN EXECUTE transitions({}, 1000)", base + 3'600'000),
+        fmt::format("EXPLAIN EXECUTE counts({}, {}, 60000)", base + 3'600'000,
+                    base + 7'200'000)}) {
+    auto plan = conn->Exec(explain);
+    ASSERT_TRUE(plan.ok()) << plan.error().ToString();
+    std::string text;
+    for (int i = 0; i < plan->rows(); ++i) text += plan->Text(i, 0) + "\n";
+    EXPECT_NE(text.find("history_recorded_at"), std::string::npos) << explain << "\n" << text;
+  }
 }
 
 // Errors

@@ -176,11 +176,85 @@ Result<int64_t> SqliteStore::RecordJobRun(const JobRun& run) {
   return id;
 }
 
-Result<std::vector<JobRun>> SqliteStore::ListJobRuns(const std::string& job, int limit) {
+Result<std::vector<JobRun>> SqliteStore::ListJobRuns(const std::string& job, int limit,
+                                                     int64_t before_id) {
   SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().list_job_runs));
-  st.BindAll({job, int64_t{limit}});
+  st.BindAll({job, int64_t{limit},
+              before_id > 0 ? before_id : std::numeric_limits<int64_t>::max()});
   return DecodeAll(st, DecodeJobRun);
+}
+
+// Store: the overview's reads
+
+Result<std::vector<HistoryCount>> SqliteStore::CountHistory(SystemTime since, SystemTime until,
+                                                            Millis width) {
+  if (width <= Millis::zero()) return InvalidArgument("a bucket must be longer than 0 ms");
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().count_history));
+  st.BindAll({ToUnixMillis(since), ToUnixMillis(until), int64_t{width.count()}});
+  return DecodeAll(st, DecodeHistoryCount);
+}
+
+Result<std::vector<HistoryRow>> SqliteStore::ListTransitions(SystemTime since, int limit) {
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().list_transitions));
+  st.BindAll({ToUnixMillis(since), int64_t{limit}});
+  return DecodeAll(st, DecodeTransition);
+}
+
+Result<std::map<std::string, std::string>> SqliteStore::StatusesBefore(
+    std::span<const std::string> projects, int64_t before_seq) {
+  // The projects arrive as one JSON array (json_each): one statement
+  // whatever their number, each looked up through history_project.
+  static const std::string sql =
+      "SELECT p.value, (SELECT status FROM history WHERE project_id = p.value AND seq < ?2 "
+      "AND status IS NOT NULL ORDER BY seq DESC LIMIT 1) FROM json_each(?1) AS p";
+  std::map<std::string, std::string> out;
+  if (projects.empty()) return out;
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(sql));
+  st.BindAll({EncodeStrings({projects.begin(), projects.end()}), before_seq});
+  for (;;) {
+    SBX_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    if (!st.IsNull(1)) out[st.Text(0)] = st.Text(1);
+  }
+}
+
+// Store: forgetting a project
+
+Result<int64_t> SqliteStore::ForgetSandbox(const std::string& project_id,
+                                           int64_t expected_version, const HistoryRow& forgotten,
+                                           bool remove_history) {
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  int64_t removed = 0;
+  Status s = AtomicallyLocked([&]() -> Status {
+    SBX_ASSIGN_OR_RETURN(SqliteStatement del, PrepareLocked(Sql().forget_sandbox));
+    del.BindAll({project_id, expected_version});
+    SBX_RETURN_IF_ERROR(del.Run());
+    if (sqlite3_changes(db_) == 0) {
+      SBX_ASSIGN_OR_RETURN(auto rows, QuerySandboxesLocked(Sql().get_sandbox, {project_id}));
+      if (rows.empty()) return NotFound(fmt::format("project {} has no sandbox", project_id));
+      return FailedPrecondition(fmt::format("sandbox of project {} changed (expected version {})",
+                                            project_id, expected_version));
+    }
+    // The row saying so goes first: it takes the next seq, and the older
+    // rows it replaces are below it, so seq never starts over.
+    SBX_RETURN_IF_ERROR(InsertHistoryLocked(forgotten));
+    if (!remove_history) return OkStatus();
+    SBX_ASSIGN_OR_RETURN(SqliteStatement max, PrepareLocked("SELECT MAX(seq) FROM history"));
+    SBX_ASSIGN_OR_RETURN(bool row, max.Step());
+    if (!row) return Internal("history is empty after an insert");
+    const int64_t seq = max.Int(0);
+    SBX_ASSIGN_OR_RETURN(SqliteStatement old, PrepareLocked(Sql().forget_history));
+    old.BindAll({project_id, seq});
+    SBX_RETURN_IF_ERROR(old.Run());
+    removed = sqlite3_changes(db_);
+    return OkStatus();
+  });
+  if (!s.ok()) return s;
+  return removed;
 }
 
 // Store: sessions

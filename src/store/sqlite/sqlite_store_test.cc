@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "store/schema.h"
+#include "store/sql.h"
 #include "store/testing/records.h"
 
 namespace sbx::store {
@@ -24,6 +25,7 @@ namespace {
 
 using testing::Make;
 using testing::Row;
+using testing::T;
 
 // A fresh path in the test's temporary directory.
 std::string TempDb(const std::string& name) {
@@ -317,6 +319,77 @@ TEST(SqliteStoreTest, StoredRowTheCodecCannotReadIsInternal) {
   ASSERT_FALSE(bad_metadata.ok());
   EXPECT_EQ(bad_metadata.error().code(), StatusCode::kInternal);
   EXPECT_EQ((*s)->LoadSandboxes().status().code(), StatusCode::kInternal);
+}
+
+// The query plan SQLite picks for `sql` (its parameters unbound), one step
+// per line.
+std::string QueryPlan(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  const std::string explain = "EXPLAIN QUERY PLAN " + sql;
+  EXPECT_EQ(sqlite3_prepare_v2(db, explain.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sql << ": " << sqlite3_errmsg(db);
+  std::string plan;
+  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+    const auto* text = sqlite3_column_text(stmt, 3);
+    plan += text ? reinterpret_cast<const char*>(text) : "";
+    plan += "\n";
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return plan;
+}
+
+// The overview reads a window of history through its time index, and each
+// project's earlier status through its project index, whatever the number
+// of sandboxes and older rows.
+TEST(SqliteStoreTest, OverviewReadsUseTheirIndexesOn100kSandboxes) {
+  const std::string path = TempDb("sbx_overview_test.db");
+  auto s = SqliteStore::Open(path);
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  const int64_t base = ToUnixMillis(T(0));
+  Query(path, fmt::format(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+      "INSERT INTO sandboxes (project_id, sandbox_id, status, url, template, idle_timeout_s, "
+      "last_activity_at_ms, created_at_ms, updated_at_ms, version, last_event_at_ms, metadata, "
+      "pause_at_ms) SELECT printf('p%06d', i), 'sbx-' || i, 'RUNNING', NULL, 'hello', 180, {0}, "
+      "{0}, {0}, 1, {0}, '{{}}', {0} + 180000 FROM n",
+      base));
+  // Two old rows per sandbox, then 100 in the window (from base + 1 h).
+  Query(path, fmt::format(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200100) "
+      "INSERT INTO history (seq, project_id, sandbox_id, event_id, type, source, outcome, at_ms, "
+      "recorded_at_ms, status, detail) SELECT i, printf('p%06d', (i % 100000) + 1), '', '', 'x', "
+      "'webhook', 'applied', {0} + i, CASE WHEN i > 200000 THEN {0} + 3600000 + i ELSE {0} + i "
+      "END, CASE WHEN i > 200000 THEN 'PAUSED' ELSE 'RUNNING' END, '' FROM n",
+      base));
+  Query(path, "ANALYZE");
+  const SystemTime from = FromUnixMillis(base + 3'600'000);
+  auto rows = (*s)->ListTransitions(from, 200'000);
+  ASSERT_TRUE(rows.ok()) << rows.error().ToString();
+  ASSERT_EQ(rows->size(), 100u);
+  std::vector<std::string> projects;
+  for (const auto& r : *rows) projects.push_back(r.project_id);
+  auto before = (*s)->StatusesBefore(projects, rows->back().seq);
+  ASSERT_TRUE(before.ok()) << before.error().ToString();
+  ASSERT_EQ(before->size(), 100u);
+  EXPECT_EQ(before->begin()->second, "RUNNING");
+  auto counts = (*s)->CountHistory(from, from + std::chrono::hours(1), std::chrono::minutes(1));
+  ASSERT_TRUE(counts.ok()) << counts.error().ToString();
+  int64_t total = 0;
+  for (const auto& c : *counts) total += c.count;
+  EXPECT_EQ(total, 100);
+
+  const SqlStatements& sql = Statements(Dialect::kSqlite);
+  for (const std::string* statement : {&sql.list_transitions, &sql.count_history}) {
+    const std::string plan = QueryPlan(path, *statement);
+    EXPECT_NE(plan.find("USING INDEX history_recorded_at"), std::string::npos) << plan;
+  }
+  const std::string plan = QueryPlan(
+      path, "SELECT status FROM history WHERE project_id = ?1 AND seq < ?2 AND status IS NOT "
+            "NULL ORDER BY seq DESC LIMIT 1");
+  EXPECT_NE(plan.find("history_project"), std::string::npos) << plan;
 }
 
 }  // namespace
