@@ -8,7 +8,7 @@ export default mergeConfig(
       name: 'dashboard',
       environment: 'jsdom',
       include: ['src/**/*.test.{ts,tsx}'],
-      setupFiles: ['../react/src/test-setup.ts'],
+      setupFiles: ['./src/test-setup.ts'],
     },
   }),
 );

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError, isUnauthorized } from './errors.js';
 import { SandboxClient, createClient } from './client.js';
-import { fakeServer, makeSandbox } from './test-utils.js';
+import { fakeServer, makeOverview, makeRun, makeSandbox } from './test-utils.js';
 
 describe('SandboxClient', () => {
   it('reads status from the same origin with same-origin credentials', async () => {
@@ -114,5 +114,64 @@ describe('SandboxClient', () => {
     expect(server.calls.at(-1)).toMatchObject({ method: 'DELETE', path: '/api/session' });
     expect(server.signedIn).toBe(false);
     await expect(client.list()).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('reads the overview of a window and refuses none other', async () => {
+    const server = fakeServer({
+      sandboxes: [makeSandbox({ projectId: 'a' }), makeSandbox({ projectId: 'b', status: 'PAUSED' })],
+    });
+    const client = new SandboxClient({ fetch: server.fetch });
+    const hour = await client.overview();
+    expect(server.calls.at(-1)!.path).toBe('/api/overview?window=1h');
+    expect(hour).toMatchObject({ window: '1h', bucketSeconds: 60, current: { RUNNING: 1, PAUSED: 1, KILLED: 0 } });
+    expect(hour.buckets).toHaveLength(60);
+    const day = await client.overview('24h');
+    expect(server.calls.at(-1)!.path).toBe('/api/overview?window=24h');
+    expect(day.buckets).toHaveLength(96);
+    expect(day.buckets.at(-1)!.end).toBe(day.to);
+    await expect(client.overview('7d' as '1h')).rejects.toMatchObject({ status: 400, code: 'invalid_argument' });
+    expect(makeOverview().coveredFrom).toBe(makeOverview().from);
+  });
+
+  it('forgets a killed project, keeping or removing its history', async () => {
+    const server = fakeServer({
+      sandboxes: [makeSandbox({ projectId: 'live' }), makeSandbox({ projectId: 'gone', status: 'KILLED' })],
+    });
+    const client = new SandboxClient({ fetch: server.fetch });
+    await expect(client.forgetProject('live')).rejects.toMatchObject({ status: 409, code: 'failed_precondition' });
+    await client.kill('live');
+    expect(await client.forgetProject('live', { removeHistory: true })).toEqual({ projectId: 'live', historyRemoved: 1 });
+    expect(server.calls.at(-1)).toMatchObject({ method: 'DELETE', path: '/api/projects/live?history=remove' });
+    expect(await client.forgetProject('gone')).toEqual({ projectId: 'gone', historyRemoved: 0 });
+    expect(server.calls.at(-1)!.path).toBe('/api/projects/gone?history=keep');
+    await expect(client.findStatus('live')).resolves.toBeNull();
+    expect((await client.list()).sandboxes).toEqual([]);
+    await expect(client.forgetProject('gone')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('pages through the enforcer runs with before', async () => {
+    const runs = [5, 4, 3, 2, 1].map((id) => makeRun({ id, pausedProjects: [`p${id}`] }));
+    const server = fakeServer({ runs });
+    const client = new SandboxClient({ fetch: server.fetch });
+    const first = await client.enforcerRunsPage({ limit: 2 });
+    expect(server.calls.at(-1)!.path).toBe('/api/jobs/idle-enforcer/runs?limit=2');
+    expect(first.runs.map((r) => r.id)).toEqual([5, 4]);
+    expect(first.runs[0]!.pausedProjects).toEqual(['p5']);
+    expect(first.nextBefore).toBe(4);
+    const second = await client.enforcerRunsPage({ limit: 2, before: first.nextBefore! });
+    expect(server.calls.at(-1)!.path).toBe('/api/jobs/idle-enforcer/runs?limit=2&before=4');
+    expect(second.runs.map((r) => r.id)).toEqual([3, 2]);
+    const last = await client.enforcerRunsPage({ limit: 2, before: 2 });
+    expect(last).toEqual({ runs: [runs[4]], nextBefore: null });
+    // The plain list is the first page's runs.
+    expect((await client.enforcerRuns()).map((r) => r.id)).toEqual([5, 4, 3, 2, 1]);
+  });
+
+  it('says since when a sandbox runs, and null once it is not', async () => {
+    const server = fakeServer();
+    const client = new SandboxClient({ fetch: server.fetch });
+    const created = await client.create('p1');
+    expect(created.runningSince).toBe(created.updatedAt);
+    expect((await client.pause('p1')).runningSince).toBeNull();
   });
 });

@@ -2,12 +2,18 @@ import { ApiError } from './errors.js';
 import type {
   CreateSandboxRequest,
   EnforcerRun,
+  EnforcerRunsPage,
+  EnforcerRunsQuery,
   Explanation,
   EnforcerRunsResponse,
+  ForgetOptions,
+  ForgetResult,
   HistoryEvent,
   HistoryResponse,
   HoldResponse,
   HoldsResponse,
+  Overview,
+  OverviewWindow,
   Readiness,
   Sandbox,
   SandboxHold,
@@ -272,12 +278,39 @@ export class SandboxClient implements SubscriptionClient {
 
   /** GET /api/jobs/idle-enforcer/runs?limit= */
   async enforcerRuns(limit?: number): Promise<EnforcerRun[]> {
-    const qs = limit !== undefined ? `?limit=${encodeURIComponent(String(limit))}` : '';
+    const page = await this.enforcerRunsPage(limit !== undefined ? { limit } : {});
+    return page.runs;
+  }
+
+  /**
+   * GET /api/jobs/idle-enforcer/runs?limit=&before=: one page of runs, newest first, and the
+   * next (older) page's `before`.
+   */
+  async enforcerRunsPage(query: EnforcerRunsQuery = {}): Promise<EnforcerRunsPage> {
+    const params = new URLSearchParams();
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.before !== undefined) params.set('before', String(query.before));
+    const qs = params.toString();
     const body = await this.request<EnforcerRunsResponse>(
       'GET',
-      `/api/jobs/idle-enforcer/runs${qs}`,
+      `/api/jobs/idle-enforcer/runs${qs ? `?${qs}` : ''}`,
     );
-    return body?.runs ?? [];
+    return { runs: body?.runs ?? [], nextBefore: body?.nextBefore ?? null };
+  }
+
+  /** GET /api/overview?window=: the fleet's statuses, transitions and savings over 1 h or 24 h. */
+  overview(window: OverviewWindow = '1h'): Promise<Overview> {
+    return this.request<Overview>('GET', `/api/overview?window=${encodeURIComponent(window)}`);
+  }
+
+  /**
+   * DELETE /api/projects/{id}?history=keep|remove: forgets a KILLED project's record (and its
+   * history with `removeHistory`). Rejects with 409 `failed_precondition` unless the sandbox is
+   * KILLED, 404 when the project has no record.
+   */
+  forgetProject(projectId: string, options: ForgetOptions = {}): Promise<ForgetResult> {
+    const history = options.removeHistory ? 'remove' : 'keep';
+    return this.request<ForgetResult>('DELETE', `/api/projects/${encode(projectId)}?history=${history}`);
   }
 
   /** POST /api/session with the token as Bearer: the server answers with an HttpOnly cookie. */

@@ -3,7 +3,7 @@
  * a SandboxClient: `getStatus('p1')`, `wake('p1')`, …
  */
 import { SandboxClient, type WakeOptions } from './client.js';
-import type { CreateSandboxRequest, SandboxListQuery } from './types.js';
+import type { CreateSandboxRequest, ForgetOptions, OverviewWindow, SandboxListQuery } from './types.js';
 
 let instance: SandboxClient | null = null;
 
@@ -30,5 +30,8 @@ export const recordActivity = (projectId: string) => defaultClient().recordActiv
 export const list = (query?: SandboxListQuery) => defaultClient().list(query);
 export const history = (projectId: string) => defaultClient().history(projectId);
 export const enforcerRuns = (limit?: number) => defaultClient().enforcerRuns(limit);
+export const overview = (window?: OverviewWindow) => defaultClient().overview(window);
+export const forgetProject = (projectId: string, options?: ForgetOptions) =>
+  defaultClient().forgetProject(projectId, options);
 export const signIn = (token: string) => defaultClient().signIn(token);
 export const signOut = () => defaultClient().signOut();

@@ -3,7 +3,11 @@ export type {
   CreateSandboxRequest,
   Explanation,
   EnforcerRun,
+  EnforcerRunsPage,
+  EnforcerRunsQuery,
   EnforcerRunsResponse,
+  ForgetOptions,
+  ForgetResult,
   ErrorBody,
   HistoryEvent,
   HistoryOutcome,
@@ -11,6 +15,9 @@ export type {
   HistorySource,
   HoldResponse,
   HoldsResponse,
+  Overview,
+  OverviewBucket,
+  OverviewWindow,
   Readiness,
   Sandbox,
   SandboxHold,
@@ -19,8 +26,10 @@ export type {
   SandboxListResponse,
   SandboxLogs,
   SandboxStatus,
+  StatusCounts,
+  WebhookOutcome,
 } from './types.js';
-export { SANDBOX_STATUSES } from './types.js';
+export { OVERVIEW_WINDOWS, SANDBOX_STATUSES, WEBHOOK_OUTCOMES } from './types.js';
 export { ApiError, isApiError, isNotFound, isUnauthorized } from './errors.js';
 export {
   RUNNING_POLL_MS,
@@ -59,6 +68,8 @@ export {
   list,
   history,
   enforcerRuns,
+  forgetProject,
+  overview,
   signIn,
   signOut,
 } from './default-client.js';

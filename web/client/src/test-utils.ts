@@ -4,7 +4,19 @@
  */
 import { vi } from 'vitest';
 import type { EventSourceLike, VisibilitySource } from './subscription.js';
-import type { HistoryEvent, Readiness, Sandbox, SandboxStatus } from './types.js';
+import {
+  SANDBOX_STATUSES,
+  WEBHOOK_OUTCOMES,
+  type EnforcerRun,
+  type HistoryEvent,
+  type Overview,
+  type OverviewBucket,
+  type OverviewWindow,
+  type Readiness,
+  type Sandbox,
+  type SandboxStatus,
+  type StatusCounts,
+} from './types.js';
 
 type Listener = (event: MessageEvent) => void;
 
@@ -125,6 +137,75 @@ export function makeSandbox(overrides: Partial<Sandbox> = {}): Sandbox {
   };
 }
 
+export function statusCounts(counts: Partial<StatusCounts> = {}): StatusCounts {
+  const all = Object.fromEntries(SANDBOX_STATUSES.map((s) => [s, 0])) as StatusCounts;
+  return { ...all, ...counts };
+}
+
+export interface MakeOverviewOptions {
+  window?: OverviewWindow;
+  /** The window's end (now); default 2025-01-01T00:00:00Z. */
+  to?: string;
+  current?: Partial<StatusCounts>;
+  /** Changes to bucket `i` (0 = oldest); unchanged buckets have no events and `current` counts. */
+  bucket?: (i: number) => Partial<OverviewBucket>;
+  savings?: Partial<Overview['savings']>;
+  truncated?: boolean;
+}
+
+/** A GET /api/overview answer as the server builds it: 60 × 60 s (1h) or 96 × 900 s (24h). */
+export function makeOverview(options: MakeOverviewOptions = {}): Overview {
+  const window = options.window ?? '1h';
+  const bucketSeconds = window === '1h' ? 60 : 900;
+  const n = window === '1h' ? 60 : 96;
+  const to = Date.parse(options.to ?? '2025-01-01T00:00:00.000Z');
+  const from = to - n * bucketSeconds * 1000;
+  const current = statusCounts(options.current);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const buckets: OverviewBucket[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = from + i * bucketSeconds * 1000;
+    buckets.push({
+      start: iso(start),
+      end: iso(start + bucketSeconds * 1000),
+      statuses: { ...current },
+      creates: 0,
+      pauses: 0,
+      wakes: 0,
+      kills: 0,
+      webhooks: Object.fromEntries(WEBHOOK_OUTCOMES.map((o) => [o, 0])) as OverviewBucket['webhooks'],
+      lateness: { count: 0, medianMs: null, maxMs: null },
+      ...options.bucket?.(i),
+    });
+  }
+  return {
+    window,
+    from: iso(from),
+    to: iso(to),
+    bucketSeconds,
+    coveredFrom: iso(from),
+    truncated: options.truncated ?? false,
+    current,
+    buckets,
+    savings: { runningHours: 0, withoutIdlePausesHours: 0, savedHours: 0, idlePauses: 0, ...options.savings },
+  };
+}
+
+export function makeRun(overrides: Partial<EnforcerRun> = {}): EnforcerRun {
+  return {
+    id: 1,
+    trigger: 'timer',
+    startedAt: '2025-01-01T00:02:00.000Z',
+    finishedAt: '2025-01-01T00:02:00.120Z',
+    checked: 1,
+    paused: 1,
+    failed: 0,
+    errors: [],
+    pausedProjects: [],
+    ...overrides,
+  };
+}
+
 export interface RecordedCall {
   method: string;
   path: string;
@@ -141,6 +222,10 @@ export interface FakeServerOptions {
   wakeTo?: SandboxStatus;
   /** GET /readyz's answer (default: ready, store ok). */
   readiness?: Readiness;
+  /** The idle enforcer's runs, newest first (default: one timer run that paused one sandbox). */
+  runs?: EnforcerRun[];
+  /** GET /api/overview's answer for a window (default: makeOverview with the current counts). */
+  overview?: (window: OverviewWindow) => Overview;
 }
 
 /** An in-memory sandboxd API: `server.fetch` is a vi.fn usable as the client's fetch. */
@@ -169,6 +254,9 @@ export function fakeServer(options: FakeServerOptions = {}) {
       updatedAt: new Date().toISOString(),
     };
     if (next.status !== 'RUNNING') next.pauseAt = null;
+    const awake = (s: SandboxStatus) => s === 'RUNNING' || s === 'PAUSING';
+    if (!awake(next.status)) next.runningSince = null;
+    else if (!awake(prev.status) || prev.version === 0) next.runningSince = next.updatedAt;
     sandboxes.set(projectId, next);
     const events = history.get(projectId) ?? [];
     events.unshift({
@@ -218,19 +306,34 @@ export function fakeServer(options: FakeServerOptions = {}) {
       return json(200, options.readiness ?? { status: 'ready', checks: { store: { status: 'ok' } } });
     }
     if (path === '/api/jobs/idle-enforcer/runs' && method === 'GET') {
-      return json(200, {
-        runs: [
-          {
-            trigger: 'timer',
-            startedAt: '2025-01-01T00:02:00.000Z',
-            finishedAt: '2025-01-01T00:02:00.120Z',
-            checked: sandboxes.size,
-            paused: 1,
-            failed: 0,
-            errors: [],
-          },
-        ],
-      });
+      const limit = Number(url.searchParams.get('limit') ?? 50);
+      const before = url.searchParams.get('before');
+      const all = options.runs ?? [makeRun({ checked: sandboxes.size })];
+      const runs = all.filter((r) => before === null || r.id < Number(before)).slice(0, limit);
+      const nextBefore = runs.length === limit ? runs[runs.length - 1]!.id : null;
+      return json(200, { runs, nextBefore });
+    }
+    if (path === '/api/overview' && method === 'GET') {
+      const window = url.searchParams.get('window') ?? '1h';
+      if (window !== '1h' && window !== '24h') {
+        return error(400, 'invalid_argument', `window must be 1h or 24h, not ${window}`);
+      }
+      const current: Partial<StatusCounts> = {};
+      for (const s of sandboxes.values()) current[s.status] = (current[s.status] ?? 0) + 1;
+      return json(200, options.overview?.(window) ?? makeOverview({ window, current }));
+    }
+    const project = /^\/api\/projects\/([^/]+)$/.exec(path);
+    if (project && method === 'DELETE') {
+      const id = decodeURIComponent(project[1]!);
+      const existing = sandboxes.get(id);
+      if (!existing) return error(404, 'not_found', `project ${id} has no record`);
+      if (existing.status !== 'KILLED') {
+        return error(409, 'failed_precondition', `project ${id} is ${existing.status}; kill it first`);
+      }
+      const removed = url.searchParams.get('history') === 'remove' ? (history.get(id)?.length ?? 0) : 0;
+      sandboxes.delete(id);
+      if (removed > 0) history.delete(id);
+      return json(200, { projectId: id, historyRemoved: removed });
     }
     const hold = /^\/api\/projects\/([^/]+)\/sandbox\/holds(?:\/([^/]+))?$/.exec(path);
     if (hold) {

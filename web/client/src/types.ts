@@ -49,6 +49,11 @@ export interface Sandbox {
   lastError: SandboxLastError | null;
   /** Busy holds (POST …/sandbox/holds), by name; absent from older servers. */
   holds?: SandboxHold[];
+  /**
+   * When the sandbox last started running (created or resumed), while it is RUNNING or PAUSING;
+   * null otherwise (absent from older servers).
+   */
+  runningSince?: string | null;
 }
 
 export interface SandboxHold {
@@ -168,6 +173,8 @@ export interface SandboxListResponse {
 }
 
 export interface EnforcerRun {
+  /** Increasing; pass as `before` to read the runs older than this one. */
+  id: number;
   /** What started the run: timer (a sandbox's pauseAt), schedule (the sweep) or failover. */
   trigger?: string;
   startedAt: string;
@@ -177,10 +184,94 @@ export interface EnforcerRun {
   failed: number;
   /** Error messages (or objects) of the run; shape is informational. */
   errors: unknown;
+  /** The projects this run paused (absent from older servers). */
+  pausedProjects?: string[];
 }
 
 export interface EnforcerRunsResponse {
   runs: EnforcerRun[];
+  /** Pass as `before` for the older runs; null when there are none (absent from older servers). */
+  nextBefore?: number | null;
+}
+
+/** One page of enforcer runs, newest first, and the `before` of the next (older) page. */
+export interface EnforcerRunsPage {
+  runs: EnforcerRun[];
+  nextBefore: number | null;
+}
+
+export interface EnforcerRunsQuery {
+  /** 1…1000 (server default 50). */
+  limit?: number;
+  /** A run id: only older runs. */
+  before?: number;
+}
+
+/** DELETE /api/projects/{id}: the forgotten project and how many history rows went with it. */
+export interface ForgetResult {
+  projectId: string;
+  historyRemoved: number;
+}
+
+export interface ForgetOptions {
+  /** Remove the project's history too (`history=remove`); default false: kept. */
+  removeHistory?: boolean;
+}
+
+/** The span GET /api/overview covers: the last hour (60 one-minute buckets) or 24 h (96 of 15 min). */
+export type OverviewWindow = '1h' | '24h';
+
+export const OVERVIEW_WINDOWS: readonly OverviewWindow[] = ['1h', '24h'];
+
+export type StatusCounts = Record<SandboxStatus, number>;
+
+/** How the webhook deliveries of a bucket were taken (rejected: refused before recording). */
+export type WebhookOutcome = 'applied' | 'duplicate' | 'stale' | 'ignored' | 'orphan' | 'rejected';
+
+export const WEBHOOK_OUTCOMES: readonly WebhookOutcome[] = [
+  'applied',
+  'duplicate',
+  'stale',
+  'ignored',
+  'orphan',
+  'rejected',
+];
+
+export interface OverviewBucket {
+  start: string;
+  end: string;
+  /** Sandboxes in each status at the bucket's end. */
+  statuses: StatusCounts;
+  /** Transitions within the bucket. */
+  creates: number;
+  pauses: number;
+  wakes: number;
+  kills: number;
+  webhooks: Record<WebhookOutcome, number>;
+  /** The idle enforcer's pauses in the bucket: how late each was (pause time − pauseAt), in ms. */
+  lateness: { count: number; medianMs: number | null; maxMs: number | null };
+}
+
+/** GET /api/overview: the fleet over the last hour or day. */
+export interface Overview {
+  window: OverviewWindow;
+  from: string;
+  to: string;
+  bucketSeconds: number;
+  /** Equals `from` unless `truncated`: buckets before it lack their events. */
+  coveredFrom: string;
+  truncated: boolean;
+  current: StatusCounts;
+  /** Oldest first; the last one ends at `to`. */
+  buckets: OverviewBucket[];
+  savings: {
+    /** Sandbox-hours awake (STARTING, RUNNING, PAUSING) in the window. */
+    runningHours: number;
+    /** What they would have been had the idle enforcer never paused. */
+    withoutIdlePausesHours: number;
+    savedHours: number;
+    idlePauses: number;
+  };
 }
 
 export interface ErrorBody {

@@ -1,50 +1,6 @@
-import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
-import { QueryClient } from '@tanstack/react-query';
+import { act, cleanup, fireEvent, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SandboxClient } from '@sandboxd/client';
-import {
-  fakeDocument,
-  fakeEventSourceClass,
-  fakeServer,
-  makeSandbox,
-  type FakeServerOptions,
-} from '../../client/src/test-utils';
-import { App } from './App';
-import { createAuthStore, signInFromUrl } from './auth';
-
-async function tick(ms = 0) {
-  await act(async () => {
-    await vi.advanceTimersByTimeAsync(ms);
-  });
-}
-
-function setup(options: FakeServerOptions & { hash?: string; url?: string } = {}) {
-  window.history.replaceState(null, '', options.url ?? `/${options.hash ?? '#/'}`);
-  const server = fakeServer(options);
-  const auth = createAuthStore();
-  const client = new SandboxClient({
-    fetch: server.fetch,
-    onError: (e) => {
-      if (e.status === 401) auth.require();
-    },
-  });
-  const queryClient = new QueryClient({
-    defaultOptions: { queries: { retry: false, gcTime: Infinity }, mutations: { retry: false } },
-  });
-  const ES = fakeEventSourceClass();
-  const doc = fakeDocument();
-  const startup = signInFromUrl(client, auth);
-  const utils = render(
-    <App
-      client={client}
-      queryClient={queryClient}
-      auth={auth}
-      startup={startup}
-      live={{ EventSource: ES, document: doc, random: () => 0 }}
-    />,
-  );
-  return { server, auth, client, queryClient, ES, doc, ...utils };
-}
+import { makeSandbox, setup, tick } from './test-utils';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: new Date('2025-01-01T00:00:00.000Z') });

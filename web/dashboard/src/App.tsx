@@ -6,6 +6,7 @@ import type { AuthStore } from './auth';
 import { DeliveryBanner } from './components/DeliveryBanner';
 import { SignInForm } from './components/SignInForm';
 import { JobsPage } from './pages/JobsPage';
+import { OverviewPage } from './pages/OverviewPage';
 import { ProjectPage } from './pages/ProjectPage';
 import { SandboxListPage } from './pages/SandboxListPage';
 import { hrefs, useHashRoute, type Route } from './router';
@@ -86,6 +87,9 @@ function Shell({
           <a href={hrefs.list()} className={route.name === 'list' || route.name === 'project' ? 'active' : ''}>
             Sandboxes
           </a>
+          <a href={hrefs.overview()} className={route.name === 'overview' ? 'active' : ''}>
+            Overview
+          </a>
           <a href={hrefs.jobs()} className={route.name === 'jobs' ? 'active' : ''}>
             Jobs
           </a>
@@ -110,6 +114,8 @@ function Page({ route }: { route: Route }) {
       return <ProjectPage key={route.projectId} projectId={route.projectId} />;
     case 'jobs':
       return <JobsPage />;
+    case 'overview':
+      return <OverviewPage />;
     default:
       return (
         <section className="card">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatRelative, formatSeconds, parseDuration } from './format';
+import { formatAge, formatHours, formatRelative, formatSeconds, formatUptime, parseDuration } from './format';
 
 describe('parseDuration', () => {
   it('reads durations as the CLI writes them', () => {
@@ -29,5 +29,33 @@ describe('relative times', () => {
     expect(formatRelative('2025-01-01T09:00:00.000Z', now)).toBe('3h 0m ago');
     expect(formatRelative('2025-01-04T12:00:00.000Z', now)).toBe('in 3d');
     expect(formatRelative(null, now)).toBe('—');
+  });
+});
+
+describe('formatUptime', () => {
+  const now = Date.parse('2025-01-03T12:00:00.000Z');
+  it('says how long a sandbox has been running, coarser as it grows', () => {
+    expect(formatUptime('2025-01-03T11:59:15.000Z', now)).toBe('45 s');
+    expect(formatUptime('2025-01-03T11:48:00.000Z', now)).toBe('12 min');
+    expect(formatUptime('2025-01-03T09:00:00.000Z', now)).toBe('3 h');
+    expect(formatUptime('2025-01-03T08:55:00.000Z', now)).toBe('3 h 5 min');
+    expect(formatUptime('2025-01-01T09:00:00.000Z', now)).toBe('2 d 3 h');
+    expect(formatUptime('2025-01-01T12:00:00.000Z', now)).toBe('2 d');
+  });
+  it('is a dash while not running, and never negative', () => {
+    expect(formatUptime(null, now)).toBe('—');
+    expect(formatUptime(undefined, now)).toBe('—');
+    expect(formatUptime('2025-01-03T12:00:05.000Z', now)).toBe('0 s');
+  });
+});
+
+describe('formatHours', () => {
+  it('keeps two digits that matter', () => {
+    expect(formatHours(124.4)).toBe('124 h');
+    expect(formatHours(1.54)).toBe('1.5 h');
+    expect(formatHours(0.254)).toBe('0.25 h');
+    expect(formatHours(0)).toBe('0 h');
+    expect(formatHours(0.05)).toBe('3 min');
+    expect(formatHours(0.005)).toBe('0.3 min');
   });
 });

@@ -52,6 +52,37 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   return ahead >= 5 ? `in ${formatSpan(ahead)}` : formatAge(iso, now);
 }
 
+/**
+ * How long a sandbox has been up since `runningSince`: "45 s", "12 min", "3 h 5 min", "2 d 3 h";
+ * "—" for null (not running).
+ */
+export function formatUptime(runningSince: string | null | undefined, now = Date.now()): string {
+  if (!runningSince) return '—';
+  const t = Date.parse(runningSince);
+  if (Number.isNaN(t)) return '—';
+  const s = Math.max(0, Math.floor((now - t) / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
+}
+
+/** Sandbox-hours: "124 h", "12 h", "1.5 h", "0.25 h" (two digits that matter, at most). */
+export function formatHours(hours: number): string {
+  if (!Number.isFinite(hours)) return '—';
+  if (hours === 0) return '0 h';
+  // Under a tenth of an hour, minutes say more than "0.00 h".
+  if (Math.abs(hours) < 0.1) {
+    const minutes = hours * 60;
+    return `${Math.abs(minutes) >= 1 ? minutes.toFixed(0) : minutes.toFixed(1)} min`;
+  }
+  const digits = Math.abs(hours) >= 10 ? 0 : Math.abs(hours) >= 1 ? 1 : 2;
+  return `${hours.toFixed(digits)} h`;
+}
+
 export function formatSeconds(seconds: number): string {
   if (seconds % 3600 === 0 && seconds >= 3600) return `${seconds / 3600}h`;
   if (seconds % 60 === 0 && seconds >= 60) return `${seconds / 60}m`;

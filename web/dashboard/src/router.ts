@@ -4,13 +4,15 @@ export type Route =
   | { name: 'list' }
   | { name: 'project'; projectId: string }
   | { name: 'jobs' }
+  | { name: 'overview' }
   | { name: 'not-found'; hash: string };
 
-/** Hash routes: `#/`, `#/projects/<id>`, `#/jobs`. */
+/** Hash routes: `#/`, `#/projects/<id>`, `#/jobs`, `#/overview`. */
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '').split('?')[0] ?? '';
   if (path === '' || path === '/') return { name: 'list' };
   if (path === '/jobs' || path === '/jobs/') return { name: 'jobs' };
+  if (path === '/overview' || path === '/overview/') return { name: 'overview' };
   const m = /^\/projects\/([^/]+)\/?$/.exec(path);
   if (m) {
     try {
@@ -26,6 +28,7 @@ export const hrefs = {
   list: () => '#/',
   project: (projectId: string) => `#/projects/${encodeURIComponent(projectId)}`,
   jobs: () => '#/jobs',
+  overview: () => '#/overview',
 };
 
 export function useHashRoute(): Route {

@@ -15,6 +15,7 @@ export {
 } from './useSandboxStatus.js';
 export {
   useCreateSandbox,
+  useForgetProject,
   useKeepAwake,
   useKillSandbox,
   usePauseSandbox,
@@ -24,7 +25,9 @@ export {
 } from './mutations.js';
 export {
   listInterval,
+  useEnforcerRunPages,
   useEnforcerRuns,
+  useOverview,
   useReadiness,
   useSandboxExplanation,
   useSandboxHistory,

@@ -1,4 +1,4 @@
-import type { SandboxListQuery } from '@sandboxd/client';
+import type { OverviewWindow, SandboxListQuery } from '@sandboxd/client';
 
 /** TanStack Query keys. The status key is the seed's `['sandbox', projectId]`. */
 export const sandboxKeys = {
@@ -12,4 +12,9 @@ export const sandboxKeys = {
   lists: () => ['sandboxes'] as const,
   list: (query: SandboxListQuery = {}) => ['sandboxes', query] as const,
   enforcerRuns: (limit?: number) => ['jobs', 'idle-enforcer', 'runs', limit ?? null] as const,
+  /** The runs read a page at a time (an infinite query). */
+  enforcerRunPages: (limit?: number) => ['jobs', 'idle-enforcer', 'run-pages', limit ?? null] as const,
+  /** Prefix of every window's overview. */
+  overviews: () => ['overview'] as const,
+  overview: (window: OverviewWindow) => ['overview', window] as const,
 };

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
-import { newerSandbox, type CreateSandboxRequest, type Sandbox } from '@sandboxd/client';
+import { newerSandbox, type CreateSandboxRequest, type ForgetOptions, type Sandbox } from '@sandboxd/client';
 import { useSandboxClient } from './context.js';
 import { sandboxKeys } from './keys.js';
 
@@ -95,6 +95,30 @@ export function useCreateSandbox(projectId: string) {
     onSuccess: async (sandbox) => {
       store(queryClient, sandbox);
       await refresh(queryClient, projectId);
+    },
+  });
+}
+
+/**
+ * Forget a KILLED project (DELETE /api/projects/{id}), keeping its history unless
+ * `removeHistory`. Afterwards the project has no sandbox: its status is null at once, its other
+ * queries are dropped, and the lists and the overview are read again.
+ */
+export function useForgetProject(projectId: string) {
+  const client = useSandboxClient();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationKey: ['sandbox', projectId, 'forget'],
+    mutationFn: (options: ForgetOptions = {}) => client.forgetProject(projectId, options),
+    onSuccess: async () => {
+      const status = sandboxKeys.status(projectId);
+      await queryClient.cancelQueries({ queryKey: status });
+      queryClient.removeQueries({ queryKey: status, predicate: (q) => q.queryKey.length > status.length });
+      queryClient.setQueryData<Sandbox | null>(status, null);
+      await Promise.all([
+        queryClient.invalidateQueries({ queryKey: sandboxKeys.lists() }),
+        queryClient.invalidateQueries({ queryKey: sandboxKeys.overviews() }),
+      ]);
     },
   });
 }

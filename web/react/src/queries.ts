@@ -1,9 +1,12 @@
-import { useQuery } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useQuery, type InfiniteData } from '@tanstack/react-query';
 import {
   pollingInterval,
   type EnforcerRun,
+  type EnforcerRunsPage,
   type Explanation,
   type HistoryEvent,
+  type Overview,
+  type OverviewWindow,
   type Readiness,
   type SandboxListQuery,
   type SandboxListResponse,
@@ -68,6 +71,43 @@ export function useEnforcerRuns(limit?: number) {
     queryKey: sandboxKeys.enforcerRuns(limit),
     queryFn: () => client.enforcerRuns(limit),
     refetchInterval: 30_000,
+  });
+}
+
+/**
+ * The enforcer runs a page of `limit` at a time, newest first: `fetchNextPage()` reads the older
+ * runs after the last one shown (`hasNextPage` while the server says there may be some). Every
+ * 30 s the pages loaded so far are read again from the newest, so they stay one gapless list.
+ */
+export function useEnforcerRunPages(limit = 50) {
+  const client = useSandboxClient();
+  return useInfiniteQuery<
+    EnforcerRunsPage,
+    Error,
+    InfiniteData<EnforcerRunsPage, number | null>,
+    ReturnType<typeof sandboxKeys.enforcerRunPages>,
+    number | null
+  >({
+    queryKey: sandboxKeys.enforcerRunPages(limit),
+    queryFn: ({ pageParam }) =>
+      client.enforcerRunsPage(pageParam === null ? { limit } : { limit, before: pageParam }),
+    initialPageParam: null,
+    getNextPageParam: (last) => last.nextBefore ?? undefined,
+    refetchInterval: 30_000,
+  });
+}
+
+/**
+ * GET /api/overview for a window, refreshed every 30 s. While another window loads, the last
+ * answer stays (`isPlaceholderData`): its own `window` field says which one it is.
+ */
+export function useOverview(window: OverviewWindow = '1h') {
+  const client = useSandboxClient();
+  return useQuery<Overview, Error>({
+    queryKey: sandboxKeys.overview(window),
+    queryFn: () => client.overview(window),
+    refetchInterval: 30_000,
+    placeholderData: keepPreviousData,
   });
 }
 

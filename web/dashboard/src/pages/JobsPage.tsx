@@ -1,7 +1,11 @@
-import { useEnforcerRuns } from '@sandboxd/react';
+import { useEnforcerRunPages } from '@sandboxd/react';
 import { EmptyRow } from '../components/EmptyRow';
 import { ErrorNote } from '../components/ErrorNote';
 import { Time } from '../components/Time';
+import { hrefs } from '../router';
+
+/** Runs per page: the first page on load, one more per "Older runs". */
+const PAGE = 50;
 
 function errorCount(errors: unknown): number {
   if (Array.isArray(errors)) return errors.length;
@@ -17,10 +21,27 @@ function errorText(errors: unknown): string {
   return typeof errors === 'string' ? errors : JSON.stringify(errors);
 }
 
-/** Runs of the idle enforcer (newest first). */
+/** The projects a run paused, as links to their pages. */
+function PausedProjects({ projects }: { projects: string[] | undefined }) {
+  if (!projects || projects.length === 0) return <span className="muted">—</span>;
+  return (
+    <>
+      {projects.map((p, i) => (
+        <span key={p}>
+          {i > 0 && ', '}
+          <a href={hrefs.project(p)} className="project-link">
+            {p}
+          </a>
+        </span>
+      ))}
+    </>
+  );
+}
+
+/** Runs of the idle enforcer (newest first); "Older runs" reads on, a page at a time. */
 export function JobsPage() {
-  const runs = useEnforcerRuns(50);
-  const rows = runs.data ?? [];
+  const runs = useEnforcerRunPages(PAGE);
+  const rows = runs.data?.pages.flatMap((p) => p.runs) ?? [];
   return (
     <section>
       <div className="page-head">
@@ -37,16 +58,17 @@ export function JobsPage() {
               <th className="num">Checked</th>
               <th className="num">Paused</th>
               <th className="num">Failed</th>
+              <th>Paused projects</th>
               <th>Errors</th>
             </tr>
           </thead>
           <tbody>
-            {rows.length === 0 && <EmptyRow colSpan={7} isPending={runs.isPending} text="No runs yet." />}
-            {rows.map((r, i) => {
+            {rows.length === 0 && <EmptyRow colSpan={8} isPending={runs.isPending} text="No runs yet." />}
+            {rows.map((r) => {
               const ms = r.finishedAt ? Date.parse(r.finishedAt) - Date.parse(r.startedAt) : null;
               const n = errorCount(r.errors);
               return (
-                <tr key={`${r.startedAt}-${i}`} data-testid="run-row">
+                <tr key={r.id} data-testid="run-row" data-run-id={r.id}>
                   <td className="nowrap">
                     <Time iso={r.startedAt} />
                   </td>
@@ -55,7 +77,10 @@ export function JobsPage() {
                   <td className="num">{r.checked}</td>
                   <td className="num">{r.paused}</td>
                   <td className={`num${r.failed ? ' error' : ''}`}>{r.failed}</td>
-                  <td title={errorText(r.errors)} className={n ? 'error' : 'muted'}>
+                  <td data-testid="run-paused-projects">
+                    <PausedProjects projects={r.pausedProjects} />
+                  </td>
+                  <td title={errorText(r.errors)} className={n ? 'error run-errors' : 'muted'} data-testid="run-errors">
                     {n ? errorText(r.errors) : '—'}
                   </td>
                 </tr>
@@ -64,6 +89,18 @@ export function JobsPage() {
           </tbody>
         </table>
       </div>
+      {runs.hasNextPage && (
+        <div className="row pager">
+          <button
+            type="button"
+            data-testid="runs-older"
+            disabled={runs.isFetchingNextPage}
+            onClick={() => void runs.fetchNextPage()}
+          >
+            {runs.isFetchingNextPage ? 'Loading…' : 'Older runs'}
+          </button>
+        </div>
+      )}
     </section>
   );
 }

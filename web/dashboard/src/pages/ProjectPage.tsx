@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import {
   sandboxKeys,
+  useForgetProject,
   useKeepAwake,
   useKillSandbox,
   usePauseSandbox,
@@ -22,7 +23,7 @@ import { Preview, pausedBecause } from '../project/Preview';
 import { StatusIndicator } from '../project/StatusIndicator';
 import { WhyCard } from '../project/WhyCard';
 import { formatSeconds } from '../format';
-import { hrefs } from '../router';
+import { hrefs, navigate } from '../router';
 
 /** One project's sandbox: status, preview (or the Paused panel), actions, history. */
 export function ProjectPage({ projectId }: { projectId: string }) {
@@ -32,6 +33,9 @@ export function ProjectPage({ projectId }: { projectId: string }) {
   const kill = useKillSandbox(projectId);
   const keepAwake = useKeepAwake(projectId);
   const setIdleTimeout = useSetIdleTimeout(projectId);
+  const forget = useForgetProject(projectId);
+  // Once forgotten the project has no sandbox: back to the list rather than offering a create.
+  const forgetting = forget.isPending || forget.isSuccess;
   // The Why card's query (one request for both).
   const explanation = useSandboxExplanation(projectId, { enabled: status.sandbox !== undefined && status.sandbox !== null });
   const { sandbox } = status;
@@ -76,8 +80,14 @@ export function ProjectPage({ projectId }: { projectId: string }) {
       <ErrorNote error={wake.error} prefix="Could not wake" />
       <ErrorNote error={pause.error} prefix="Could not pause" />
       <ErrorNote error={kill.error} prefix="Could not kill" />
+      <ErrorNote error={forget.error} prefix="Could not forget the project" />
 
-      {status.notFound && <CreateSandboxForm projectId={projectId} />}
+      {status.notFound && !forgetting && <CreateSandboxForm projectId={projectId} />}
+      {status.notFound && forget.isSuccess && (
+        <p className="muted" data-testid="forgotten">
+          Project forgotten. <a href={hrefs.list()}>Back to the sandboxes</a>.
+        </p>
+      )}
 
       {sandbox && (
         <>
@@ -93,6 +103,10 @@ export function ProjectPage({ projectId }: { projectId: string }) {
               kill={kill}
               keepAwake={keepAwake}
               setIdleTimeout={setIdleTimeout}
+              forget={forget}
+              onForget={(removeHistory) =>
+                forget.mutate({ removeHistory }, { onSuccess: () => navigate(hrefs.list()) })
+              }
             />
           </div>
           <Preview

@@ -5,7 +5,8 @@ import { Countdown, useNow } from '../components/Countdown';
 import { CreateSandboxForm } from '../components/CreateSandboxForm';
 import { ErrorNote } from '../components/ErrorNote';
 import { StatusPill } from '../components/StatusPill';
-import { formatAge, formatSeconds } from '../format';
+import { formatAge, formatSeconds, formatTime, formatUptime } from '../format';
+import { DEFAULT_ORDER, ariaSort, nextOrder, sortSandboxes, type SortKey, type SortOrder } from '../list/sort';
 import { hrefs } from '../router';
 
 type Action = 'wake' | 'pause' | 'kill';
@@ -21,10 +22,24 @@ export function SandboxListPage() {
 
   const [search, setSearch] = useState('');
   const [hideKilled, setHideKilled] = useState(false);
+  const [order, setOrder] = useState<SortOrder>(DEFAULT_ORDER);
   const run = (projectId: string, a: Action) => action.mutate({ projectId, action: a });
-  // Search and "hide killed" narrow the page shown; the status filter asks the server.
-  const rows = (list.data?.sandboxes ?? []).filter(
-    (s) => s.projectId.includes(search.trim()) && !(hideKilled && s.status === 'KILLED'),
+  // Search and "hide killed" narrow the page shown, and the column headers sort it; the status
+  // filter asks the server.
+  const rows = sortSandboxes(
+    (list.data?.sandboxes ?? []).filter(
+      (s) => s.projectId.includes(search.trim()) && !(hideKilled && s.status === 'KILLED'),
+    ),
+    order,
+  );
+  const header = (key: SortKey, label: string, className?: string) => (
+    <SortHeader
+      sortKey={key}
+      label={label}
+      order={order}
+      onSort={(k) => setOrder((o) => nextOrder(o, k))}
+      className={className}
+    />
   );
 
   return (
@@ -79,27 +94,28 @@ export function SandboxListPage() {
         <table className="table" data-testid="sandbox-table">
           <thead>
             <tr>
-              <th>Project</th>
-              <th>Status</th>
-              <th>Pauses in</th>
+              {header('project', 'Project')}
+              {header('status', 'Status')}
+              {header('pausesIn', 'Pauses in')}
+              {header('uptime', 'Uptime', 'wide-only')}
               <th className="wide-only">Preview</th>
-              <th className="wide-only">Template</th>
-              <th>Idle timeout</th>
-              <th className="wide-only">Last activity</th>
+              {header('template', 'Template', 'wide-only')}
+              {header('idleTimeout', 'Idle timeout')}
+              {header('lastActivity', 'Last activity', 'wide-only')}
               <th className="actions-col">Actions</th>
             </tr>
           </thead>
           <tbody>
             {list.isPending && (
               <tr>
-                <td colSpan={8} className="muted center">
+                <td colSpan={9} className="muted center">
                   Loading…
                 </td>
               </tr>
             )}
             {!list.isPending && rows.length === 0 && (
               <tr>
-                <td colSpan={8} className="muted center" data-testid="empty-list">
+                <td colSpan={9} className="muted center" data-testid="empty-list">
                   {search.trim() || hideKilled
                     ? 'No sandbox on this page matches.'
                     : `No sandboxes${status ? ` with status ${status}` : ''} yet.`}
@@ -147,6 +163,7 @@ function SandboxRow({
   onAction: (projectId: string, action: Action) => void;
 }) {
   const busy = pending !== undefined;
+  const awake = s.status === 'RUNNING' || s.status === 'PAUSING';
   return (
     <tr data-testid={`sandbox-row-${s.projectId}`} data-status={s.status}>
       <td>
@@ -164,6 +181,13 @@ function SandboxRow({
       </td>
       <td>
         <Countdown pauseAt={s.status === 'RUNNING' ? s.pauseAt : null} />
+      </td>
+      <td
+        className="muted wide-only nowrap"
+        data-testid="uptime"
+        title={awake && s.runningSince ? `Running since ${formatTime(s.runningSince)}` : undefined}
+      >
+        {formatUptime(awake ? s.runningSince : null, now)}
       </td>
       <td className="url-cell wide-only">
         {s.url && s.status !== 'KILLED' ? (
@@ -210,5 +234,32 @@ function SandboxRow({
         </button>
       </td>
     </tr>
+  );
+}
+
+/** A column header that sorts the rows: click to sort by it, click again to reverse. */
+function SortHeader({
+  sortKey,
+  label,
+  order,
+  onSort,
+  className,
+}: {
+  sortKey: SortKey;
+  label: string;
+  order: SortOrder;
+  onSort: (key: SortKey) => void;
+  className?: string;
+}) {
+  const sort = ariaSort(order, sortKey);
+  return (
+    <th className={className} aria-sort={sort}>
+      <button type="button" className="sort" data-testid={`sort-${sortKey}`} onClick={() => onSort(sortKey)}>
+        {label}
+        <span className="sort-mark" aria-hidden="true">
+          {sort === 'ascending' ? '▲' : sort === 'descending' ? '▼' : ''}
+        </span>
+      </button>
+    </th>
   );
 }

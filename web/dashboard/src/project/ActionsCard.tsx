@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Sandbox } from '@sandboxd/client';
 import type {
+  useForgetProject,
   useKeepAwake,
   useKillSandbox,
   usePauseSandbox,
@@ -8,11 +9,12 @@ import type {
 } from '@sandboxd/react';
 import { ErrorNote } from '../components/ErrorNote';
 import { formatSeconds, parseDuration } from '../format';
+import { ForgetProject } from './ForgetProject';
 
 /**
- * Pause, Keep awake, the idle timeout and Kill. Kill is never one click: it asks for the project
- * id first. The page owns the pause and kill mutations: it shows their errors above everything
- * else.
+ * Pause, Keep awake, the idle timeout and Kill; once KILLED, Forget. Kill is never one click: it
+ * asks for the project id first; neither is Forget (ForgetProject). The page owns the pause, kill
+ * and forget mutations: it shows their errors above everything else.
  */
 export function ActionsCard({
   sandbox,
@@ -21,6 +23,8 @@ export function ActionsCard({
   kill,
   keepAwake,
   setIdleTimeout,
+  forget,
+  onForget,
 }: {
   sandbox: Sandbox;
   isWaking: boolean;
@@ -28,6 +32,8 @@ export function ActionsCard({
   kill: ReturnType<typeof useKillSandbox>;
   keepAwake: ReturnType<typeof useKeepAwake>;
   setIdleTimeout: ReturnType<typeof useSetIdleTimeout>;
+  forget: ReturnType<typeof useForgetProject>;
+  onForget: (removeHistory: boolean) => void;
 }) {
   const [confirming, setConfirming] = useState(false);
   const [typed, setTyped] = useState('');
@@ -111,6 +117,9 @@ export function ActionsCard({
             Cancel
           </button>
         </form>
+      )}
+      {sandbox.status === 'KILLED' && (
+        <ForgetProject projectId={sandbox.projectId} forget={forget} onForget={onForget} />
       )}
       <form className="row idle-timeout" onSubmit={saveTimeout}>
         <label>
