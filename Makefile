@@ -98,6 +98,7 @@ bench: build
 	bench/sse.sh
 	bench/sweep.sh
 	bench/proxy.sh
+	bench/policy.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR)
