@@ -194,6 +194,7 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::get, "/api/sandboxes", bind(&Api::ListSandboxes), AuthGuard());
   r.Add(V::delete_, "/api/projects/{projectId}", bind(&Api::Forget), AuthGuard());
   r.Add(V::get, "/api/overview", bind(&Api::Summary), AuthGuard());
+  r.Add(V::get, "/api/policy/report", bind(&Api::PolicyReport), AuthGuard());
   r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), bind(&Api::EnforcerRuns), AuthGuard());
   r.Add(V::post, "/api/session", bind(&Api::SignIn));
   r.Add(V::delete_, "/api/session", bind(&Api::SignOut));
@@ -507,6 +508,39 @@ net::awaitable<http_server::Response> Api::Summary(Ctx& ctx) {
   auto overview = co_await lifecycle_.ReadOverview(*window);
   if (!overview.ok()) co_return Error(ctx, overview.error());
   co_return JsonResponse(ctx.request, http::status::ok, Serialize(OverviewJson(*overview)));
+}
+
+net::awaitable<http_server::Response> Api::PolicyReport(Ctx& ctx) {
+  // `since`: a duration back from now (168h) or a time; at most 30 days.
+  constexpr auto kLongest = std::chrono::hours(24 * 30);
+  const SystemTime now = lifecycle_.clock().Now();
+  SystemTime from = now - std::chrono::hours(24 * 7);
+  if (auto it = ctx.query.find("since"); it != ctx.query.end()) {
+    if (auto ago = ParseDuration(it->second); ago.ok()) {
+      from = now - *ago;
+    } else if (auto at = ParseRfc3339(it->second); at.ok()) {
+      from = *at;
+    } else {
+      co_return Error(ctx, InvalidArgument("\"since\" must be a duration back from now (24h, "
+                                           "168h) or an RFC 3339 time"));
+    }
+    if (from < now - kLongest || from > now) {
+      co_return Error(ctx, InvalidArgument("\"since\" must be within the last 720h (30 days)"));
+    }
+  }
+  Millis regret = std::chrono::minutes(10);
+  if (auto it = ctx.query.find("regretWindow"); it != ctx.query.end()) {
+    auto d = ParseDuration(it->second);
+    if (!d.ok() || *d <= Millis::zero() || *d > std::chrono::hours(24)) {
+      co_return Error(ctx, InvalidArgument("\"regretWindow\" must be a duration from 1ms to 24h "
+                                           "(10m)"));
+    }
+    regret = *d;
+  }
+  constexpr size_t kTop = 50;
+  auto report = co_await lifecycle_.ReadPolicyReport(from, regret, kTop);
+  if (!report.ok()) co_return Error(ctx, report.error());
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(PolicyReportJson(*report)));
 }
 
 net::awaitable<http_server::Response> Api::Forget(Ctx& ctx) {

@@ -94,6 +94,7 @@ class Api {
   net::awaitable<Response> ListSandboxes(Ctx& ctx);
   net::awaitable<Response> EnforcerRuns(Ctx& ctx);
   net::awaitable<Response> Summary(Ctx& ctx);
+  net::awaitable<Response> PolicyReport(Ctx& ctx);
   net::awaitable<Response> Forget(Ctx& ctx);
   net::awaitable<Response> SignIn(Ctx& ctx);
   net::awaitable<Response> SignOut(Ctx& ctx);

@@ -111,7 +111,8 @@ TEST_F(ApiTest, EveryApiRouteNeedsTheToken) {
            {http::verb::delete_, "/api/projects/p1/sandbox/holds/build"},
            {http::verb::get, "/api/projects/p1/sandbox/explain"},
            {http::verb::delete_, "/api/projects/p1"},
-           {http::verb::get, "/api/overview"}}) {
+           {http::verb::get, "/api/overview"},
+           {http::verb::get, "/api/policy/report"}}) {
     auto r = Call(verb, target, "", false);
     EXPECT_EQ(r.result(), http::status::unauthorized) << target;
     EXPECT_EQ(Json(r).at("error").at("code"), "unauthenticated");
@@ -237,6 +238,39 @@ TEST_F(ApiTest, OverviewSummarizesTheWindowFromTheStore) {
     auto b = Call(http::verb::get, std::string("/api/overview?") + bad);
     EXPECT_EQ(b.result(), http::status::bad_request) << bad;
     EXPECT_EQ(Json(b).at("error").at("code"), "invalid_argument");
+  }
+}
+
+TEST_F(ApiTest, PolicyReportCountsRegretWakesFromHistory) {
+  using namespace std::chrono_literals;
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/a/sandbox", R"({"idleTimeoutSeconds":60})")
+                .result(),
+            http::status::created);
+  h_.clock.Advance(2min);
+  ASSERT_EQ(RunSync(h_.io, enforcer_.Sweep("schedule")).paused, 1);
+  h_.Drain();
+  h_.clock.Advance(3min);  // back 3 min after the idle pause: a regret
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/a/sandbox/wake").result(),
+            http::status::accepted);
+  h_.Drain();
+  auto r = Call(http::verb::get, "/api/policy/report?since=1h");
+  ASSERT_EQ(r.result(), http::status::ok) << r.body();
+  auto j = Json(r);
+  const auto& t = j.at("totals");
+  EXPECT_EQ(t.at("idlePauses"), 1);
+  EXPECT_EQ(t.at("wakes"), 1);
+  EXPECT_EQ(t.at("regretWakes"), 1);
+  EXPECT_EQ(t.at("resumeWaits"), 1);
+  EXPECT_NEAR(t.at("savedMinutes").to_number<double>(), 3.0, 0.01);
+  EXPECT_EQ(j.at("regretWindowSeconds"), 600);
+  EXPECT_EQ(j.at("projectCount"), 1);
+  EXPECT_EQ(j.at("projects").at(0).at("projectId"), "a");
+  // A 2-minute window does not call a 3-minute return a regret.
+  auto narrow = Json(Call(http::verb::get, "/api/policy/report?since=1h&regretWindow=2m"));
+  EXPECT_EQ(narrow.at("totals").at("regretWakes"), 0);
+  for (const char* bad : {"since=soon", "since=800h", "regretWindow=0", "regretWindow=x"}) {
+    auto b = Call(http::verb::get, std::string("/api/policy/report?") + bad);
+    EXPECT_EQ(b.result(), http::status::bad_request) << bad;
   }
 }
 

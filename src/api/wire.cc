@@ -276,4 +276,36 @@ json::object OverviewJson(const lifecycle::Overview& o) {
   return out;
 }
 
+json::object PolicyReportJson(const lifecycle::PolicyReport& r) {
+  auto tally = [](const lifecycle::PolicyTally& t) {
+    return json::object{{"pauses", t.pauses},
+                        {"idlePauses", t.idle_pauses},
+                        {"wakes", t.wakes},
+                        {"regretWakes", t.regret_wakes},
+                        {"resumeWaits", t.resume_waits},
+                        {"savedMinutes", t.saved_minutes}};
+  };
+  auto ms = [](std::optional<int64_t> v) -> json::value {
+    if (!v) return nullptr;
+    return *v;
+  };
+  json::object totals = tally(r.totals);
+  totals["resumeWaitMedianMs"] = ms(r.resume_wait_median_ms);
+  totals["resumeWaitP95Ms"] = ms(r.resume_wait_p95_ms);
+  json::array projects;
+  for (const auto& p : r.projects) {
+    json::object o = tally(p.tally);
+    o["projectId"] = p.project_id;
+    projects.push_back(std::move(o));
+  }
+  return json::object{{"from", FormatRfc3339(r.from)},
+                      {"to", FormatRfc3339(r.to)},
+                      {"coveredFrom", FormatRfc3339(r.covered_from)},
+                      {"truncated", r.truncated},
+                      {"regretWindowSeconds", r.regret_window.count() / 1000},
+                      {"totals", std::move(totals)},
+                      {"projects", std::move(projects)},
+                      {"projectCount", r.project_count}};
+}
+
 }  // namespace sbx::api

@@ -13,6 +13,7 @@
 #include "core/sandbox.h"
 #include "lifecycle/explain.h"
 #include "lifecycle/overview.h"
+#include "lifecycle/policy_report.h"
 #include "store/store.h"
 
 namespace sbx::api {
@@ -51,5 +52,7 @@ boost::json::object JobRunJson(const store::JobRun& r);
 // GET /api/overview's object: every status and webhook outcome named, zero
 // or not.
 boost::json::object OverviewJson(const lifecycle::Overview& o);
+// GET /api/policy/report's object.
+boost::json::object PolicyReportJson(const lifecycle::PolicyReport& r);
 
 }  // namespace sbx::api

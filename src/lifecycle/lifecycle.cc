@@ -133,30 +133,46 @@ net::awaitable<Result<Overview>> Lifecycle::ReadOverview(OverviewWindow window) 
   OverviewInputs in;
   in.current = read_model_.Statuses();
   auto read = [this, &in, from, now, &window]() -> Status {
-    SBX_ASSIGN_OR_RETURN(in.transitions, store_.ListTransitions(from, kOverviewRowLimit));
-    in.truncated = in.transitions.size() >= static_cast<size_t>(kOverviewRowLimit);
-    // Every row of a project older than the oldest read is older than all
-    // of them: one seq bounds the lookups of every project.
-    int64_t oldest = std::numeric_limits<int64_t>::max();
-    std::set<std::string> projects;
-    for (const store::HistoryRow& r : in.transitions) {
-      oldest = std::min(oldest, r.seq);
-      projects.insert(r.project_id);
-    }
-    constexpr size_t kChunk = 1000;
-    std::vector<std::string> chunk;
-    for (auto it = projects.begin(); it != projects.end();) {
-      chunk.clear();
-      while (it != projects.end() && chunk.size() < kChunk) chunk.push_back(*it++);
-      SBX_ASSIGN_OR_RETURN(auto before, store_.StatusesBefore(chunk, oldest));
-      in.before.merge(before);
-    }
+    SBX_RETURN_IF_ERROR(ReadTransitions(from, in));
     SBX_ASSIGN_OR_RETURN(in.counts, store_.CountHistory(from, now + Millis(1), window.bucket));
     return OkStatus();
   };
   Status s = co_await store_pool_.Run(read);
   if (!s.ok()) co_return s;
   co_return Summarize(window, now, in);
+}
+
+net::awaitable<Result<PolicyReport>> Lifecycle::ReadPolicyReport(SystemTime from,
+                                                                 Millis regret_window,
+                                                                 size_t top) {
+  const SystemTime now = TruncateToMillis(clock_.Now());
+  OverviewInputs in;
+  auto read = [this, &in, from] { return ReadTransitions(from, in); };
+  Status s = co_await store_pool_.Run(read);
+  if (!s.ok()) co_return s;
+  co_return ReportPolicy(from, now, in, regret_window, top);
+}
+
+Status Lifecycle::ReadTransitions(SystemTime from, OverviewInputs& in) {
+  SBX_ASSIGN_OR_RETURN(in.transitions, store_.ListTransitions(from, kOverviewRowLimit));
+  in.truncated = in.transitions.size() >= static_cast<size_t>(kOverviewRowLimit);
+  // Every row of a project older than the oldest read is older than all of
+  // them: one seq bounds the lookups of every project.
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  std::set<std::string> projects;
+  for (const store::HistoryRow& r : in.transitions) {
+    oldest = std::min(oldest, r.seq);
+    projects.insert(r.project_id);
+  }
+  constexpr size_t kChunk = 1000;
+  std::vector<std::string> chunk;
+  for (auto it = projects.begin(); it != projects.end();) {
+    chunk.clear();
+    while (it != projects.end() && chunk.size() < kChunk) chunk.push_back(*it++);
+    SBX_ASSIGN_OR_RETURN(auto before, store_.StatusesBefore(chunk, oldest));
+    in.before.merge(before);
+  }
+  return OkStatus();
 }
 
 net::awaitable<Status> Lifecycle::CheckStore() {

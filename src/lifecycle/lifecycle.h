@@ -29,6 +29,7 @@
 #include "lifecycle/delivery_health.h"
 #include "lifecycle/event_bus.h"
 #include "lifecycle/overview.h"
+#include "lifecycle/policy_report.h"
 #include "lifecycle/read_model.h"
 #include "provider/provider.h"
 #include "store/store.h"
@@ -111,6 +112,10 @@ class Lifecycle {
   // with the counts of the window's rows from the store (store pool).
   static constexpr int kOverviewRowLimit = 200'000;
   net::awaitable<Result<Overview>> ReadOverview(OverviewWindow window);
+  // What idle pausing did since `from` (policy_report.h), from the same
+  // bounded reads; at most `top` projects listed.
+  net::awaitable<Result<PolicyReport>> ReadPolicyReport(SystemTime from, Millis regret_window,
+                                                        size_t top);
 
   // The single write path (ApplyPipeline::Apply).
   net::awaitable<Result<ApplyResult>> Apply(core::LifecycleEvent event,
@@ -211,6 +216,10 @@ class Lifecycle {
       std::optional<bool> allow_internet_access = std::nullopt);
   // Provider::List through CallProvider (for Reconcile, in reconcile.cc).
   net::awaitable<Result<provider::ListResult>> ListProvider();
+  // The applied history rows recorded since `from` (at most
+  // kOverviewRowLimit) and their projects' statuses before them, into `in`.
+  // Blocks: call on the store pool.
+  Status ReadTransitions(SystemTime from, OverviewInputs& in);
   // Whether `stored` is a new record of a project that the read model holds
   // an older, forgotten one of (its version started over, so Put alone
   // would refuse it).

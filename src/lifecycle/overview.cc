@@ -66,6 +66,28 @@ std::optional<int64_t> Median(std::vector<int64_t> values) {
   return *mid;
 }
 
+std::vector<std::optional<S>> StatusesBeforeEach(const std::vector<store::HistoryRow>& rows,
+                                                 const std::map<std::string, std::string>& before) {
+  std::vector<std::optional<S>> prev(rows.size());
+  std::map<std::string, std::optional<S>> last;
+  for (size_t i = rows.size(); i-- > 0;) {
+    auto it = last.find(rows[i].project_id);
+    if (it == last.end()) {
+      auto b = before.find(rows[i].project_id);
+      it = last.emplace(rows[i].project_id, b == before.end() ? std::nullopt : StatusOf(b->second))
+               .first;
+    }
+    prev[i] = it->second;
+    it->second = StatusOf(rows[i].status);
+  }
+  return prev;
+}
+
+SystemTime CoveredFrom(SystemTime from, const OverviewInputs& in) {
+  if (!in.truncated || in.transitions.empty()) return from;
+  return std::max(from, in.transitions.back().recorded_at);
+}
+
 // Over 80 lines on purpose: one backward replay that keeps the counts, the
 // buckets and the hours in step; split, each piece would need all of them.
 Overview Summarize(const OverviewWindow& window, SystemTime now, const OverviewInputs& in) {
@@ -86,27 +108,10 @@ Overview Summarize(const OverviewWindow& window, SystemTime now, const OverviewI
     return &o.buckets[std::min(i, n - 1)];
   };
 
-  // Each row's status before it: the one its project's next older row left
-  // (rows are newest first), or the one it had before the window.
   const std::vector<store::HistoryRow>& rows = in.transitions;
-  std::vector<std::optional<S>> prev(rows.size());
-  {
-    std::map<std::string, std::optional<S>> last;
-    for (size_t i = rows.size(); i-- > 0;) {
-      auto it = last.find(rows[i].project_id);
-      if (it == last.end()) {
-        auto before = in.before.find(rows[i].project_id);
-        it = last.emplace(rows[i].project_id,
-                          before == in.before.end() ? std::nullopt : StatusOf(before->second))
-                 .first;
-      }
-      prev[i] = it->second;
-      it->second = StatusOf(rows[i].status);
-    }
-  }
+  const std::vector<std::optional<S>> prev = StatusesBeforeEach(rows, in.before);
   o.truncated = in.truncated;
-  o.covered_from = in.truncated && !rows.empty() ? std::max(o.from, rows.back().recorded_at)
-                                                 : o.from;
+  o.covered_from = CoveredFrom(o.from, in);
 
   // Backwards from now: undo one row at a time, sampling each bucket's end
   // before the first row older than it is undone.

@@ -84,6 +84,15 @@ SystemTime OverviewFrom(const OverviewWindow& window, SystemTime now);
 
 Overview Summarize(const OverviewWindow& window, SystemTime now, const OverviewInputs& in);
 
+// Each of `rows`' status before it (rows newest first, as
+// Store::ListTransitions gives them): the one its project's next older row
+// left, or else `before`'s (Store::StatusesBefore); nullopt for none.
+std::vector<std::optional<core::SandboxStatus>> StatusesBeforeEach(
+    const std::vector<store::HistoryRow>& rows, const std::map<std::string, std::string>& before);
+// The oldest time `in` covers for a window starting at `from` (see
+// Overview::covered_from).
+SystemTime CoveredFrom(SystemTime from, const OverviewInputs& in);
+
 // The median of `values` (the lower middle one of an even count), nullopt
 // for none.
 std::optional<int64_t> Median(std::vector<int64_t> values);
