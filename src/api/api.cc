@@ -43,6 +43,14 @@ Result<std::optional<int64_t>> OptionalPositiveInt(const json::object& o, const 
 
 std::string Serialize(const json::object& o) { return json::serialize(o); }
 
+// A page's `nextBefore`: the key of its last item when the page is full
+// (older items may follow), else null.
+template <typename T, typename Key>
+json::value NextBefore(const std::vector<T>& page, int limit, Key key) {
+  if (page.empty() || static_cast<int>(page.size()) != limit) return nullptr;
+  return key(page.back());
+}
+
 }  // namespace
 
 std::optional<int64_t> ParseInteger(std::string_view text) {
@@ -447,10 +455,7 @@ net::awaitable<http_server::Response> Api::History(Ctx& ctx) {
   for (const auto& h : *rows) events.push_back(HistoryJson(h));
   json::object o;
   o["events"] = std::move(events);
-  // A full page may have older rows behind it.
-  o["nextBefore"] = static_cast<int>(rows->size()) == *limit && !rows->empty()
-                        ? json::value(rows->back().seq)
-                        : json::value(nullptr);
+  o["nextBefore"] = NextBefore(*rows, *limit, [](const store::HistoryRow& h) { return h.seq; });
   co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 
@@ -493,10 +498,7 @@ net::awaitable<http_server::Response> Api::EnforcerRuns(Ctx& ctx) {
   for (const auto& r : *runs) items.push_back(JobRunJson(r));
   json::object o;
   o["runs"] = std::move(items);
-  // A full page may have older runs behind it.
-  o["nextBefore"] = static_cast<int>(runs->size()) == *limit && !runs->empty()
-                        ? json::value(runs->back().id)
-                        : json::value(nullptr);
+  o["nextBefore"] = NextBefore(*runs, *limit, [](const store::JobRun& r) { return r.id; });
   co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 

@@ -13,6 +13,15 @@ json::value TimeOrNull(const std::optional<SystemTime>& t) {
   if (!t) return nullptr;
   return json::value(FormatRfc3339(*t));
 }
+json::value IntOrNull(std::optional<int64_t> v) {
+  if (!v) return nullptr;
+  return *v;
+}
+json::array Strings(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& e : v) a.emplace_back(e);
+  return a;
+}
 std::optional<uint16_t> ParsePort(std::string_view text) {
   unsigned v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -207,12 +216,8 @@ json::object JobRunJson(const store::JobRun& r) {
   o["checked"] = r.checked;
   o["paused"] = r.paused;
   o["failed"] = r.failed;
-  json::array errs;
-  for (const auto& e : r.errors) errs.emplace_back(e);
-  o["errors"] = std::move(errs);
-  json::array paused;
-  for (const auto& p : r.paused_projects) paused.emplace_back(p);
-  o["pausedProjects"] = std::move(paused);
+  o["errors"] = Strings(r.errors);
+  o["pausedProjects"] = Strings(r.paused_projects);
   return o;
 }
 
@@ -231,10 +236,6 @@ json::object OverviewJson(const lifecycle::Overview& o) {
     }
     return out;
   };
-  auto ms_or_null = [](std::optional<int64_t> v) -> json::value {
-    if (!v) return nullptr;
-    return *v;
-  };
   json::array buckets;
   for (const lifecycle::OverviewBucket& b : o.buckets) {
     json::object webhooks;
@@ -242,7 +243,7 @@ json::object OverviewJson(const lifecycle::Overview& o) {
       auto it = b.webhooks.find(outcome);
       webhooks[outcome] = it == b.webhooks.end() ? 0 : it->second;
     }
-    json::value max = nullptr;
+    std::optional<int64_t> max;
     if (!b.lateness_ms.empty()) {
       max = *std::max_element(b.lateness_ms.begin(), b.lateness_ms.end());
     }
@@ -256,8 +257,8 @@ json::object OverviewJson(const lifecycle::Overview& o) {
         {"kills", b.kills},
         {"webhooks", std::move(webhooks)},
         {"lateness", json::object{{"count", b.lateness_ms.size()},
-                                  {"medianMs", ms_or_null(lifecycle::Median(b.lateness_ms))},
-                                  {"maxMs", std::move(max)}}}});
+                                  {"medianMs", IntOrNull(lifecycle::Median(b.lateness_ms))},
+                                  {"maxMs", IntOrNull(max)}}}});
   }
   json::object out;
   out["window"] = o.window.name;
@@ -285,13 +286,9 @@ json::object PolicyReportJson(const lifecycle::PolicyReport& r) {
                         {"resumeWaits", t.resume_waits},
                         {"savedMinutes", t.saved_minutes}};
   };
-  auto ms = [](std::optional<int64_t> v) -> json::value {
-    if (!v) return nullptr;
-    return *v;
-  };
   json::object totals = tally(r.totals);
-  totals["resumeWaitMedianMs"] = ms(r.resume_wait_median_ms);
-  totals["resumeWaitP95Ms"] = ms(r.resume_wait_p95_ms);
+  totals["resumeWaitMedianMs"] = IntOrNull(r.resume_wait_median_ms);
+  totals["resumeWaitP95Ms"] = IntOrNull(r.resume_wait_p95_ms);
   json::array projects;
   for (const auto& p : r.projects) {
     json::object o = tally(p.tally);

@@ -35,8 +35,9 @@ std::string TempDb(const std::string& name) {
 }
 
 // Runs `sql` on a connection of its own to the file at `path` and returns
-// the first column of each row.
-std::vector<std::string> Query(const std::string& path, const std::string& sql) {
+// column `column` of each row.
+std::vector<std::string> Query(const std::string& path, const std::string& sql,
+                               int column = 0) {
   std::vector<std::string> out;
   sqlite3* db = nullptr;
   EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
@@ -44,7 +45,7 @@ std::vector<std::string> Query(const std::string& path, const std::string& sql) 
   EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
       << sql << ": " << sqlite3_errmsg(db);
   while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-    const auto* text = sqlite3_column_text(stmt, 0);
+    const auto* text = sqlite3_column_text(stmt, column);
     out.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
   }
   sqlite3_finalize(stmt);
@@ -322,22 +323,10 @@ TEST(SqliteStoreTest, StoredRowTheCodecCannotReadIsInternal) {
 }
 
 // The query plan SQLite picks for `sql` (its parameters unbound), one step
-// per line.
+// per line: the `detail` column of EXPLAIN QUERY PLAN.
 std::string QueryPlan(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  const std::string explain = "EXPLAIN QUERY PLAN " + sql;
-  EXPECT_EQ(sqlite3_prepare_v2(db, explain.c_str(), -1, &stmt, nullptr), SQLITE_OK)
-      << sql << ": " << sqlite3_errmsg(db);
   std::string plan;
-  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-    const auto* text = sqlite3_column_text(stmt, 3);
-    plan += text ? reinterpret_cast<const char*>(text) : "";
-    plan += "\n";
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
+  for (const std::string& step : Query(path, "EXPLAIN QUERY PLAN " + sql, 3)) plan += step + "\n";
   return plan;
 }
 
