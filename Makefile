@@ -99,6 +99,7 @@ bench: build
 	bench/sweep.sh
 	bench/proxy.sh
 	bench/policy.sh
+	bench/policy_replay.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR)

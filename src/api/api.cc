@@ -279,16 +279,33 @@ net::awaitable<http_server::Response> Api::PatchSandbox(Ctx& ctx) {
   auto body = ParseBody(ctx.request);
   if (!body.ok()) co_return Error(ctx, body.error());
   for (const auto& [k, v] : *body) {
-    if (k != "idleTimeoutSeconds") {
+    if (k != "idleTimeoutSeconds" && k != "idlePolicy") {
       co_return Error(ctx, InvalidArgument(fmt::format(
-                               "unknown field \"{}\" (only idleTimeoutSeconds can change)",
+                               "unknown field \"{}\" (only idleTimeoutSeconds and idlePolicy "
+                               "can change)",
                                std::string(k))));
     }
   }
   auto timeout = OptionalPositiveInt(*body, "idleTimeoutSeconds");
   if (!timeout.ok()) co_return Error(ctx, timeout.error());
-  if (!*timeout) co_return Error(ctx, InvalidArgument("\"idleTimeoutSeconds\" is required"));
-  auto s = co_await lifecycle_.SetIdleTimeout(ctx.params["projectId"], **timeout);
+  lifecycle::SettingsChange change{.idle_timeout_s = *timeout};
+  if (const json::value* p = body->if_contains("idlePolicy")) {
+    if (p->is_null()) {
+      change.idle_policy = "";
+      change.detail = fmt::format("idle policy: the deployment's ({})",
+                                  options_.preview.default_idle_policy);
+    } else if (p->is_string() && policy::CheckPolicyName(p->get_string()).ok()) {
+      change.idle_policy = std::string(p->get_string());
+      change.detail = fmt::format("idle policy: {}", *change.idle_policy);
+    } else {
+      co_return Error(ctx, InvalidArgument("\"idlePolicy\" must be \"fixed\", \"adaptive\", "
+                                           "\"warmup\" or null (the deployment's)"));
+    }
+  }
+  if (!change.idle_timeout_s && !change.idle_policy) {
+    co_return Error(ctx, InvalidArgument("\"idleTimeoutSeconds\" or \"idlePolicy\" is required"));
+  }
+  auto s = co_await lifecycle_.ChangeSettings(ctx.params["projectId"], std::move(change));
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::ok,
                          Serialize(SandboxJson(*s, options_.preview)));
@@ -539,10 +556,31 @@ net::awaitable<http_server::Response> Api::PolicyReport(Ctx& ctx) {
     }
     regret = *d;
   }
+  // `compare`: a policy to replay beside the deployment's (else the shadow).
+  std::string compare = options_.policy_shadow;
+  if (auto it = ctx.query.find("compare"); it != ctx.query.end()) {
+    if (!policy::CheckPolicyName(it->second).ok()) {
+      co_return Error(ctx, InvalidArgument("\"compare\" must be fixed, adaptive or warmup"));
+    }
+    compare = it->second;
+  }
+  std::vector<std::unique_ptr<policy::Policy>> replay;
+  if (!compare.empty()) {
+    for (const std::string& name : {options_.preview.default_idle_policy, compare}) {
+      auto p = policy::MakePolicy(name, options_.policy_config);
+      if (!p.ok()) co_return Error(ctx, p.error());
+      replay.push_back(std::move(*p));
+    }
+  }
   constexpr size_t kTop = 50;
-  auto report = co_await lifecycle_.ReadPolicyReport(from, regret, kTop);
+  auto report = co_await lifecycle_.ReadPolicyReport(from, regret, kTop, std::move(replay));
   if (!report.ok()) co_return Error(ctx, report.error());
-  co_return JsonResponse(ctx.request, http::status::ok, Serialize(PolicyReportJson(*report)));
+  json::object o = PolicyReportJson(*report);
+  o["policy"] = json::object{
+      {"default", options_.preview.default_idle_policy},
+      {"shadow", options_.policy_shadow.empty() ? json::value(nullptr)
+                                                : json::value(options_.policy_shadow)}};
+  co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 
 net::awaitable<http_server::Response> Api::Forget(Ctx& ctx) {

@@ -29,8 +29,13 @@ struct ApiOptions {
   int default_list_limit = 100;            // /api/sandboxes page size when not given
   int max_list_limit = 1000;               // largest accepted `limit`
   bool secure_cookie = false;              // --secure-cookies: `Secure` on the session cookie
-  PreviewView preview;                     // how sandbox objects show preview URLs
+  SandboxView preview;                     // how sandbox objects show preview URLs, policies
   bool webhooks = false;                   // E2B provider: /readyz reports webhook delivery
+  // The policy report replays the deployment's idle policy
+  // (preview.default_idle_policy) beside this one (--policy-shadow), or
+  // beside the one its `compare` names; empty: none.
+  std::string policy_shadow;
+  policy::PolicyConfig policy_config;      // what replayed policies are made with
 };
 
 class Api {
@@ -62,7 +67,7 @@ class Api {
   // The session id of a request authenticated by its cookie (no
   // Authorization header), else "".
   static std::string SessionOf(const http_server::Request& req);
-  const PreviewView& preview() const { return options_.preview; }
+  const SandboxView& preview() const { return options_.preview; }
   // How many event streams a project has open on this server (EventStreams
   // sets it; explain reports them as presence). I/O thread only.
   void SetViewers(std::function<int(const std::string&)> viewers) {

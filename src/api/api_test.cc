@@ -268,10 +268,73 @@ TEST_F(ApiTest, PolicyReportCountsRegretWakesFromHistory) {
   // A 2-minute window does not call a 3-minute return a regret.
   auto narrow = Json(Call(http::verb::get, "/api/policy/report?since=1h&regretWindow=2m"));
   EXPECT_EQ(narrow.at("totals").at("regretWakes"), 0);
-  for (const char* bad : {"since=soon", "since=800h", "regretWindow=0", "regretWindow=x"}) {
+  for (const char* bad : {"since=soon", "since=800h", "regretWindow=0", "regretWindow=x",
+                          "compare=smart"}) {
     auto b = Call(http::verb::get, std::string("/api/policy/report?") + bad);
     EXPECT_EQ(b.result(), http::status::bad_request) << bad;
   }
+  // No shadow configured: no replay unless asked for.
+  EXPECT_TRUE(j.at("replay").is_null());
+  EXPECT_EQ(j.at("policy").at("default"), "fixed");
+  EXPECT_TRUE(j.at("policy").at("shadow").is_null());
+  // Replayed over the one idle episode (away 5 minutes, from the 60 s
+  // timeout the record had): both pause after a minute and make the user
+  // wait; adaptive learns from the regret.
+  auto compared = Json(Call(http::verb::get, "/api/policy/report?since=1h&compare=adaptive"));
+  const auto& replay = compared.at("replay");
+  EXPECT_EQ(replay.at("episodes"), 1);
+  ASSERT_EQ(replay.at("policies").as_array().size(), 2u);
+  const auto& fixed = replay.at("policies").at(0);
+  const auto& adaptive = replay.at("policies").at(1);
+  EXPECT_EQ(fixed.at("policy"), "fixed");
+  EXPECT_EQ(fixed.at("resumeWaits"), 1);
+  EXPECT_EQ(fixed.at("regretWakes"), 1);
+  EXPECT_NEAR(fixed.at("idleMinutes").to_number<double>(), 1.0, 0.01);
+  EXPECT_NEAR(fixed.at("savedMinutes").to_number<double>(), 4.0, 0.01);
+  EXPECT_EQ(adaptive.at("policy"), "adaptive");
+  EXPECT_EQ(adaptive.at("timeoutChanges"), 1);
+  EXPECT_FALSE(replay.at("note").as_string().empty());
+}
+
+TEST_F(ApiTest, EachProjectChoosesItsIdlePolicyAndTheChoiceIsInHistory) {
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/a/sandbox").result(), http::status::created);
+  auto fresh = Json(Call(http::verb::get, "/api/projects/a/sandbox"));
+  EXPECT_TRUE(fresh.at("idlePolicy").is_null());
+  EXPECT_EQ(fresh.at("effectiveIdlePolicy"), "fixed");
+  auto chosen = Call(http::verb::patch, "/api/projects/a/sandbox", R"({"idlePolicy":"adaptive"})");
+  ASSERT_EQ(chosen.result(), http::status::ok) << chosen.body();
+  EXPECT_EQ(Json(chosen).at("idlePolicy"), "adaptive");
+  EXPECT_EQ(Json(chosen).at("effectiveIdlePolicy"), "adaptive");
+  // Both at once; then back to the deployment's.
+  auto both = Json(Call(http::verb::patch, "/api/projects/a/sandbox",
+                        R"({"idlePolicy":"warmup","idleTimeoutSeconds":90})"));
+  EXPECT_EQ(both.at("idlePolicy"), "warmup");
+  EXPECT_EQ(both.at("idleTimeoutSeconds"), 90);
+  auto reset = Json(Call(http::verb::patch, "/api/projects/a/sandbox", R"({"idlePolicy":null})"));
+  EXPECT_TRUE(reset.at("idlePolicy").is_null());
+  EXPECT_EQ(reset.at("effectiveIdlePolicy"), "fixed");
+  EXPECT_EQ(reset.at("idleTimeoutSeconds"), 90);
+  // Bad input changes nothing.
+  const auto version = reset.at("version");
+  for (const char* bad : {R"({"idlePolicy":"smart"})", R"({"idlePolicy":3})", "{}",
+                          R"({"idlePolicy":"adaptive","color":"red"})"}) {
+    auto b = Call(http::verb::patch, "/api/projects/a/sandbox", bad);
+    EXPECT_EQ(b.result(), http::status::bad_request) << bad;
+    EXPECT_EQ(Json(b).at("error").at("code"), "invalid_argument") << bad;
+  }
+  EXPECT_EQ(Json(Call(http::verb::get, "/api/projects/a/sandbox")).at("version"), version);
+  // Each choice of policy is in history with what was chosen; a timeout
+  // alone is not.
+  Call(http::verb::patch, "/api/projects/a/sandbox", R"({"idleTimeoutSeconds":120})");
+  auto history = Json(Call(http::verb::get, "/api/projects/a/sandbox/history"));
+  std::vector<std::string> details;
+  for (const auto& row : history.at("events").as_array()) {
+    if (row.at("type") == "settings_changed") {
+      details.push_back(std::string(row.at("detail").as_string()));
+    }
+  }
+  EXPECT_EQ(details, (std::vector<std::string>{"idle policy: the deployment's (fixed)",
+                                               "idle policy: warmup", "idle policy: adaptive"}));
 }
 
 TEST_F(ApiTest, EnforcerRunsPageAndNameTheProjectsTheyPaused) {

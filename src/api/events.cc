@@ -41,7 +41,7 @@ struct EventStreams::Stream {
 // The first bytes of every stream: EventSource retries after 2 s.
 constexpr char kConnectedFrame[] = ": connected\nretry: 2000\n\n";
 
-std::string SseFrame(const core::Sandbox& s, const PreviewView& preview) {
+std::string SseFrame(const core::Sandbox& s, const SandboxView& preview) {
   return fmt::format("event: sandbox\nid: {}\ndata: {}\n\n", s.version,
                      boost::json::serialize(SandboxJson(s, preview)));
 }

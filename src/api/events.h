@@ -147,6 +147,6 @@ inline constexpr char kShutdownFrame[] =
     "retry: 1000\nevent: shutdown\ndata: {\"reason\":\"server shutting down\"}\n\n";
 
 // The SSE frame for one sandbox object.
-std::string SseFrame(const core::Sandbox& s, const PreviewView& preview);
+std::string SseFrame(const core::Sandbox& s, const SandboxView& preview);
 
 }  // namespace sbx::api

@@ -57,7 +57,7 @@ std::optional<uint16_t> PreviewPortOf(std::string_view url) {
   return ParsePort(authority.substr(colon + 1));
 }
 
-std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const PreviewView& preview) {
+std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const SandboxView& preview) {
   if (!s.url) return std::nullopt;
   if (preview.domain.empty()) return s.url;
   const auto port = PreviewPortOf(*s.url);
@@ -65,7 +65,7 @@ std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const PreviewVie
   return fmt::format("{}://{}-{}.{}/", preview.scheme, *port, s.sandbox_id, preview.domain);
 }
 
-json::object SandboxJson(const core::Sandbox& s, const PreviewView& preview) {
+json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview) {
   json::object o;
   o["projectId"] = s.project_id;
   o["sandboxId"] = s.sandbox_id.empty() ? json::value(nullptr) : json::value(s.sandbox_id);
@@ -77,6 +77,8 @@ json::object SandboxJson(const core::Sandbox& s, const PreviewView& preview) {
                                 : json::value(nullptr);
   o["template"] = s.template_name;
   o["idleTimeoutSeconds"] = s.idle_timeout_s;
+  o["idlePolicy"] = s.idle_policy.empty() ? json::value(nullptr) : json::value(s.idle_policy);
+  o["effectiveIdlePolicy"] = s.idle_policy.empty() ? preview.default_idle_policy : s.idle_policy;
   o["lastActivityAt"] = FormatRfc3339(s.last_activity_at);
   o["pauseAt"] = TimeOrNull(core::PauseAt(s));
   o["createdAt"] = FormatRfc3339(s.created_at);
@@ -182,18 +184,17 @@ json::object ExplanationJson(const lifecycle::Explanation& e) {
   json::object activity;
   for (const auto& [source, at] : s.activity) activity[source] = FormatRfc3339(at);
   o["activity"] = std::move(activity);
-  if (e.cause) {
-    json::object c;
-    c["type"] = e.cause->type;
-    c["source"] = e.cause->source;
-    c["by"] = e.cause->by;
-    c["at"] = FormatRfc3339(e.cause->at);
-    c["detail"] = e.cause->detail;
-    c["inputs"] = InputsJson(e.cause->inputs);
-    o["cause"] = std::move(c);
-  } else {
-    o["cause"] = nullptr;
-  }
+  auto cause = [](const std::optional<lifecycle::Cause>& c) -> json::value {
+    if (!c) return nullptr;
+    return json::object{{"type", c->type},
+                        {"source", c->source},
+                        {"by", c->by},
+                        {"at", FormatRfc3339(c->at)},
+                        {"detail", c->detail},
+                        {"inputs", InputsJson(c->inputs)}};
+  };
+  o["cause"] = cause(e.cause);
+  o["timeoutSetBy"] = cause(e.timeout_set_by);
   if (e.failure) {
     json::object f;
     f["code"] = e.failure->error.code;
@@ -295,6 +296,25 @@ json::object PolicyReportJson(const lifecycle::PolicyReport& r) {
     o["projectId"] = p.project_id;
     projects.push_back(std::move(o));
   }
+  json::value replay = nullptr;
+  if (r.replay) {
+    json::array policies;
+    for (const policy::ReplayTally& t : r.replay->policies) {
+      policies.push_back(json::object{{"policy", t.policy},
+                                      {"idlePauses", t.idle_pauses},
+                                      {"regretWakes", t.regret_wakes},
+                                      {"resumeWaits", t.resume_waits},
+                                      {"idleMinutes", t.idle_minutes},
+                                      {"savedMinutes", t.saved_minutes},
+                                      {"timeoutChanges", t.timeout_changes},
+                                      {"preWakes", t.pre_wakes},
+                                      {"preWakeHits", t.pre_wake_hits},
+                                      {"preWakeMisses", t.pre_wake_misses}});
+    }
+    replay = json::object{{"episodes", r.replay->episodes},
+                          {"policies", std::move(policies)},
+                          {"note", lifecycle::kReplayNote}};
+  }
   return json::object{{"from", FormatRfc3339(r.from)},
                       {"to", FormatRfc3339(r.to)},
                       {"coveredFrom", FormatRfc3339(r.covered_from)},
@@ -302,7 +322,8 @@ json::object PolicyReportJson(const lifecycle::PolicyReport& r) {
                       {"regretWindowSeconds", r.regret_window.count() / 1000},
                       {"totals", std::move(totals)},
                       {"projects", std::move(projects)},
-                      {"projectCount", r.project_count}};
+                      {"projectCount", r.project_count},
+                      {"replay", std::move(replay)}};
 }
 
 }  // namespace sbx::api

@@ -18,15 +18,18 @@
 
 namespace sbx::api {
 
-// How sandbox objects show previews. The record keeps the provider's own
-// (upstream) URL; the object's `url` is the preview gateway's address for
-// it, "<scheme>://<port>-<sandboxId>.<domain>/", with the port the
-// provider's URL serves (PreviewPortOf). `trafficAccessToken` is the token
-// previews need under --preview-auth token, else null.
-struct PreviewView {
+// How sandbox objects show what the record leaves to the deployment. The
+// record keeps the provider's own (upstream) URL; the object's `url` is the
+// preview gateway's address for it, "<scheme>://<port>-<sandboxId>.<domain>/",
+// with the port the provider's URL serves (PreviewPortOf).
+// `trafficAccessToken` is the token previews need under --preview-auth
+// token, else null. `effectiveIdlePolicy` is the record's idle policy, else
+// the deployment's.
+struct SandboxView {
   std::string scheme = "http";
   std::string domain;  // the preview domain; empty shows the provider's URL unchanged
   std::function<std::string(const std::string& sandbox_id)> traffic_token;  // null: none
+  std::string default_idle_policy = "fixed";  // --idle-policy
 };
 
 // The port a provider URL serves: the "<port>-" of its first host label
@@ -35,9 +38,9 @@ struct PreviewView {
 std::optional<uint16_t> PreviewPortOf(std::string_view provider_url);
 // The object's `url`: the gateway URL, or nullopt when the record has no
 // URL (or one without a port).
-std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const PreviewView& preview);
+std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const SandboxView& preview);
 
-boost::json::object SandboxJson(const core::Sandbox& s, const PreviewView& preview);
+boost::json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview);
 // Holds as [{"name","expiresAt"}] by name; with `now`, only those unexpired
 // at `now` (the object's `holds` lists what the record holds: an expired
 // hold is dropped at the record's next write).

@@ -26,7 +26,7 @@ TEST(WireTest, PreviewPortOfProviderUrls) {
 }
 
 TEST(WireTest, UrlIsTheGatewayAddressAndTheRecordKeepsTheProviders) {
-  const PreviewView view{.scheme = "http", .domain = "localhost:8081"};
+  const SandboxView view{.scheme = "http", .domain = "localhost:8081"};
   const core::Sandbox local = Running("http://127.0.0.1:40000/");
   auto o = SandboxJson(local, view);
   EXPECT_EQ(o["url"], "http://40000-sbx1.localhost:8081/");
@@ -40,12 +40,12 @@ TEST(WireTest, UrlIsTheGatewayAddressAndTheRecordKeepsTheProviders) {
   core::Sandbox starting = Running("");
   starting.url.reset();
   EXPECT_TRUE(SandboxJson(starting, view)["url"].is_null());
-  EXPECT_EQ(SandboxJson(local, PreviewView{})["url"], "http://127.0.0.1:40000/")
+  EXPECT_EQ(SandboxJson(local, SandboxView{})["url"], "http://127.0.0.1:40000/")
       << "no domain: the provider's URL as it is";
 }
 
 TEST(WireTest, TrafficTokenWhenConfigured) {
-  PreviewView view{.domain = "localhost:8081"};
+  SandboxView view{.domain = "localhost:8081"};
   view.traffic_token = [](const std::string& id) { return "tok-" + id; };
   EXPECT_EQ(SandboxJson(Running("http://127.0.0.1:40000/"), view)["trafficAccessToken"],
             "tok-sbx1");

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/migrate.h"
+#include "app/policy_replay.h"
 #include "app/runtime.h"
 #include "app/serve.h"
 #include "version.h"
@@ -148,6 +149,27 @@ void AddOperationFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
   FromEnv(cmd.add_flag("--secure-cookies", c.secure_cookies,
                      "mark the session cookie Secure (when a TLS proxy serves the dashboard)"),
           "SANDBOXD_SECURE_COOKIES");
+  FromEnv(cmd.add_option("--idle-policy", c.idle_policy,
+                         "idle policy of projects without their own: fixed | adaptive | warmup")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_POLICY");
+  FromEnv(cmd.add_option("--policy-shadow", c.policy_shadow,
+                         "a second idle policy that learns beside it without acting; the "
+                         "policy report compares them"),
+          "SANDBOXD_POLICY_SHADOW");
+  FromEnv(cmd.add_option("--idle-policy-min", c.idle_policy_min,
+                         "the shortest idle timeout a policy sets")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_POLICY_MIN");
+  FromEnv(cmd.add_option("--idle-policy-max", c.idle_policy_max,
+                         "the longest idle timeout a policy sets")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_POLICY_MAX");
+  FromEnv(cmd.add_option("--idle-policy-schedule", c.idle_policy_schedule,
+                         "how often the idle policies learn from history and act: cron or "
+                         "@every <duration>")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_POLICY_SCHEDULE");
 }
 
 // The flags of `migrate`.
@@ -160,6 +182,36 @@ void AddMigrateFlags(CLI::App& cmd, sbx::app::MigrateConfig& c) {
       "SANDBOXD_STORE");
   cmd.add_option("--to", c.to, "schema version to reach (default: this binary's newest)")
       ->check(CLI::Range(1, 1000));
+}
+
+// The flags of `policy replay`.
+void AddPolicyReplayFlags(CLI::App& cmd, sbx::app::PolicyReplayConfig& c) {
+  FromEnv(cmd.add_option("--data-dir", c.data_dir, "state directory")->capture_default_str(),
+          "SANDBOXD_DATA_DIR");
+  FromEnv(
+      cmd.add_option("--store", c.store,
+                     "sqlite://<path> or postgres://… (default sqlite://<data-dir>/sandboxd.db)"),
+      "SANDBOXD_STORE");
+  cmd.add_option("--since", c.since, "how far back to replay (7d, 24h)")->capture_default_str();
+  cmd.add_option("--policy", c.policies,
+                 "policy to replay beside the baseline; repeat for several (default adaptive)");
+  cmd.add_option("--baseline", c.baseline, "the policy the others are compared with")
+      ->capture_default_str();
+  FromEnv(cmd.add_option("--idle-timeout", c.idle_timeout, "the idle timeout policies start from")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_TIMEOUT");
+  FromEnv(cmd.add_option("--idle-policy-min", c.idle_policy_min,
+                         "the shortest idle timeout a policy sets")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_POLICY_MIN");
+  FromEnv(cmd.add_option("--idle-policy-max", c.idle_policy_max,
+                         "the longest idle timeout a policy sets")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_POLICY_MAX");
+  cmd.add_option("--regret-window", c.regret_window,
+                 "a return within this of an idle pause is a regret wake")
+      ->capture_default_str();
+  cmd.add_flag("--json", c.json, "print one JSON object instead of the table");
 }
 
 }  // namespace
@@ -181,6 +233,12 @@ int main(int argc, char** argv) {
   CLI::App* m = app.add_subcommand(
       "migrate", "Bring the store's schema to a version, up or down (stop every sandboxd first)");
   AddMigrateFlags(*m, migrate);
+  CLI::App* pol = app.add_subcommand("policy", "Idle policies: replay them over history");
+  pol->require_subcommand(1);
+  sbx::app::PolicyReplayConfig replay;
+  CLI::App* pr = pol->add_subcommand(
+      "replay", "Replay idle policies over the store's history and compare them (read only)");
+  AddPolicyReplayFlags(*pr, replay);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -190,5 +248,6 @@ int main(int argc, char** argv) {
   if (s->parsed()) return sbx::app::Serve(serve);
   if (r->parsed()) return sbx::app::RunRuntime(runtime);
   if (m->parsed()) return sbx::app::Migrate(migrate);
+  if (pr->parsed()) return sbx::app::PolicyReplay(replay);
   return 2;
 }

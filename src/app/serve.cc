@@ -20,6 +20,7 @@
 #include "http/static_files.h"
 #include "jobs/failover.h"
 #include "jobs/idle_enforcer.h"
+#include "jobs/idle_policy.h"
 #include "jobs/keep_alive.h"
 #include "jobs/lease_leadership.h"
 #include "jobs/reconciler.h"
@@ -63,6 +64,7 @@ struct Settings {
   std::chrono::milliseconds store_timeout{5000};
   jobs::RetentionOptions retention;
   std::chrono::seconds session_ttl{7 * 24 * 3600};
+  policy::PolicyConfig policy_config;
 };
 
 Result<Settings> ParseSettings(const ServeConfig& c) {
@@ -124,6 +126,16 @@ Result<Settings> ParseSettings(const ServeConfig& c) {
   SBX_ASSIGN_OR_RETURN(Millis session_ttl, duration("--session-ttl", c.session_ttl));
   s.session_ttl = std::chrono::duration_cast<std::chrono::seconds>(session_ttl);
   if (s.session_ttl < 1min) return InvalidArgument("--session-ttl must be at least 1m");
+  SBX_RETURN_IF_ERROR(policy::CheckPolicyName(c.idle_policy).WithContext("--idle-policy"));
+  if (!c.policy_shadow.empty()) {
+    SBX_RETURN_IF_ERROR(policy::CheckPolicyName(c.policy_shadow).WithContext("--policy-shadow"));
+  }
+  s.policy_config.timeout = s.idle_timeout;
+  SBX_ASSIGN_OR_RETURN(s.policy_config.bounds.min, duration("--idle-policy-min", c.idle_policy_min));
+  SBX_ASSIGN_OR_RETURN(s.policy_config.bounds.max, duration("--idle-policy-max", c.idle_policy_max));
+  if (s.policy_config.bounds.min < 1s || s.policy_config.bounds.min > s.policy_config.bounds.max) {
+    return InvalidArgument("--idle-policy-min must be at least 1s and not above --idle-policy-max");
+  }
   s.exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
   return s;
 }
@@ -247,6 +259,7 @@ struct Jobs {
   std::unique_ptr<jobs::FailoverJob> failover;
   std::unique_ptr<jobs::KeepAliveJob> keep_alive;
   std::unique_ptr<jobs::RetentionJob> retention;
+  std::unique_ptr<jobs::IdlePolicyJob> idle_policy;
   jobs::Leadership* leadership = &single_node;
 
   void Stop() {
@@ -255,6 +268,7 @@ struct Jobs {
     if (failover) failover->Stop();
     if (keep_alive) keep_alive->Stop();
     if (retention) retention->Stop();
+    if (idle_policy) idle_policy->Stop();
   }
 };
 
@@ -287,6 +301,14 @@ Result<std::unique_ptr<Jobs>> MakeJobs(const ServeConfig& c, const Settings& s, 
   }
   j->retention = std::make_unique<jobs::RetentionJob>(clock, core.store_pool, *store.store,
                                                       *j->leadership, s.retention);
+  SBX_ASSIGN_OR_RETURN(
+      j->idle_policy,
+      jobs::IdlePolicyJob::Make(clock, core.store_pool, *store.store, core.lifecycle,
+                                *j->leadership, core.metrics,
+                                {.default_policy = c.idle_policy,
+                                 .shadow = c.policy_shadow,
+                                 .config = s.policy_config,
+                                 .schedule = c.idle_policy_schedule}));
   Jobs* raw = j.get();
   core.metrics.AddGaugeCallback("sandboxd_leader", "1 while this replica runs the leader jobs",
                                 [raw] {
@@ -305,6 +327,7 @@ Status StartJobs(net::io_context& io, Jobs& j) {
   if (j.failover) SBX_RETURN_IF_ERROR(j.failover->Start(ex));
   if (j.keep_alive) SBX_RETURN_IF_ERROR(j.keep_alive->Start(ex));
   SBX_RETURN_IF_ERROR(j.retention->Start(ex));
+  SBX_RETURN_IF_ERROR(j.idle_policy->Start(ex));
   return OkStatus();
 }
 
@@ -351,8 +374,10 @@ Result<std::unique_ptr<Preview>> MakePreview(net::io_context& io, Clock& clock,
 }
 
 // How the API shows sandbox URLs: the gateway's addresses (and tokens).
-api::PreviewView ViewOf(const Preview& p) {
-  api::PreviewView view{.scheme = p.gateway->domain().scheme, .domain = p.gateway->domain().host};
+api::SandboxView ViewOf(const Preview& p, const ServeConfig& c) {
+  api::SandboxView view{.scheme = p.gateway->domain().scheme,
+                        .domain = p.gateway->domain().host,
+                        .default_idle_policy = c.idle_policy};
   if (p.tokens) {
     const gateway::TrafficTokens* tokens = &*p.tokens;
     view.traffic_token = [tokens](const std::string& id) { return tokens->For(id); };
@@ -364,13 +389,15 @@ api::PreviewView ViewOf(const Preview& p) {
 struct Frontend {
   Frontend(net::io_context& io, Clock& clock, IdGenerator& ids, store::Store& store, Core& core,
            Jobs& jobs, const ServeConfig& c, const Settings& s, const std::string& token,
-           size_t max_connections, api::PreviewView preview)
+           size_t max_connections, api::SandboxView preview)
       : sessions(clock, core.store_pool, store, ids, {.key = token, .ttl = s.session_ttl}),
         api(core.lifecycle, *jobs.enforcer, sessions, core.metrics, ids,
             {.api_token = token,
              .secure_cookie = c.secure_cookies,
              .preview = std::move(preview),
-             .webhooks = c.provider == "e2b"}),
+             .webhooks = c.provider == "e2b",
+             .policy_shadow = c.policy_shadow,
+             .policy_config = s.policy_config}),
         streams(io, clock, api, core.lifecycle, core.bus, core.metrics,
                 {.max_streams = c.max_event_streams,
                  .presence = c.presence,
@@ -491,7 +518,7 @@ int Serve(const ServeConfig& c) {
   if (!preview_bound.ok()) return fail(preview_bound.error().WithContext("--preview-listen"));
   Frontend front(io, clock, ids, *store->store, core, **jobs, c, *settings, *token,
                  ConnectionBudget(http_server::ServerOptions{}.max_connections, file_limit),
-                 ViewOf(**preview));
+                 ViewOf(**preview, c));
   auto bound = front.server.Start();
   if (!bound.ok()) return fail(bound.error());
   if (Status s = StartJobs(io, **jobs); !s.ok()) return fail(s);

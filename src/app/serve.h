@@ -48,6 +48,11 @@ struct ServeConfig {
   std::string retain_job_runs = "168h";    // job runs (the enforcer's sweeps)
   std::string session_ttl = "168h";        // dashboard sign-ins end after this
   bool secure_cookies = false;             // `Secure` session cookie (HTTPS, a TLS proxy in front)
+  std::string idle_policy = "fixed";       // fixed | adaptive | warmup: projects without their own
+  std::string policy_shadow;               // a policy run beside it without acting; empty: none
+  std::string idle_policy_min = "1m";      // the range policies keep idle timeouts in
+  std::string idle_policy_max = "1h";
+  std::string idle_policy_schedule = "@every 30s";  // how often the policies learn and act
 };
 
 // Runs until SIGINT/SIGTERM. Returns the process exit code.

@@ -125,7 +125,7 @@ Result<SystemTime> ParseRfc3339(std::string_view s) {
 Result<Millis> ParseDuration(std::string_view s) {
   auto bad = [&] {
     return InvalidArgument(
-        fmt::format("invalid duration \"{}\" (use forms like 500ms, 3s, 2m, 1h30m)", s));
+        fmt::format("invalid duration \"{}\" (use forms like 500ms, 3s, 2m, 1h30m, 7d)", s));
   };
   if (s == "0") return Millis(0);
   if (s.empty()) return bad();
@@ -149,6 +149,9 @@ Result<Millis> ParseDuration(std::string_view s) {
       ++pos;
     } else if (pos < s.size() && s[pos] == 'h') {
       unit_ms = 3'600'000;
+      ++pos;
+    } else if (pos < s.size() && s[pos] == 'd') {
+      unit_ms = 86'400'000;
       ++pos;
     } else {
       return bad();

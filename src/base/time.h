@@ -22,7 +22,8 @@ std::string FormatRfc3339(SystemTime t);
 // real calendar days. kInvalidArgument otherwise.
 Result<SystemTime> ParseRfc3339(std::string_view text);
 
-// Parses "500ms", "3s", "2m", "1h30m", "1h2m3s". A bare "0" is zero.
+// Parses "500ms", "3s", "2m", "1h30m", "1h2m3s", "7d" (days of 24 h). A bare
+// "0" is zero.
 // kInvalidArgument for anything else, negative values or overflow.
 Result<Millis> ParseDuration(std::string_view text);
 // Shortest form that ParseDuration reads back: "3m", "1h30m", "1500ms".

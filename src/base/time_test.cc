@@ -56,10 +56,12 @@ TEST(DurationTest, ParsesUnitsAndCombinations) {
   EXPECT_EQ(*ParseDuration("500ms"), Millis(500));
   EXPECT_EQ(*ParseDuration("1m30s"), Millis(90'000));
   EXPECT_EQ(*ParseDuration("0"), Millis(0));
+  EXPECT_EQ(*ParseDuration("7d"), Millis(7 * 86'400'000));
+  EXPECT_EQ(*ParseDuration("1d12h"), Millis(36 * 3'600'000));
 }
 
 TEST(DurationTest, RejectsGarbage) {
-  for (const char* bad : {"", "3", "s", "-3s", "3x", "3 s", "1h30", "99999999999999h"}) {
+  for (const char* bad : {"", "3", "s", "-3s", "3x", "3 s", "1h30", "99999999999999h", "1D", "d"}) {
     EXPECT_FALSE(ParseDuration(bad).ok()) << bad;
   }
 }

@@ -152,6 +152,11 @@ std::string RenderSandbox(const json::value& s, const Style& style) {
       t && t->is_int64()) {
     rows.emplace_back("idle timeout", Seconds(t->get_int64()));
   }
+  if (const std::string policy = Field(s, "effectiveIdlePolicy"); policy != "—") {
+    const json::value* own = s.as_object().if_contains("idlePolicy");
+    rows.emplace_back("idle policy",
+                      own && own->is_string() ? policy : policy + " (the deployment's)");
+  }
   rows.emplace_back("last activity", When(s, "lastActivityAt", style));
   rows.emplace_back("pauses", Field(s, "status") == "RUNNING" ? When(s, "pauseAt", style)
                                                               : std::string("—"));

@@ -44,6 +44,17 @@ TEST(RenderTest, SandboxShowsItsFieldsWithRelativeTimesAndColourOnlyWhenAsked) {
   const std::string plain = RenderSandbox(s, {.color = false, .now = kNow});
   EXPECT_NE(plain.find("status         RUNNING\n"), std::string::npos) << plain;
   EXPECT_NE(plain.find("idle timeout   3m\n"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("idle policy"), std::string::npos);  // an older server says none
+  auto chosen = s;
+  chosen.as_object()["idlePolicy"] = "adaptive";
+  chosen.as_object()["effectiveIdlePolicy"] = "adaptive";
+  EXPECT_NE(RenderSandbox(chosen, {.color = false, .now = kNow}).find("idle policy    adaptive\n"),
+            std::string::npos);
+  chosen.as_object()["idlePolicy"] = nullptr;
+  chosen.as_object()["effectiveIdlePolicy"] = "fixed";
+  EXPECT_NE(RenderSandbox(chosen, {.color = false, .now = kNow})
+                .find("idle policy    fixed (the deployment's)\n"),
+            std::string::npos);
   EXPECT_NE(plain.find("pauses         2026-12-01T10:02:00.000Z (in 2m)\n"), std::string::npos)
       << plain;
   EXPECT_NE(plain.find("hold           build until 2026-12-01T10:10:00.000Z (in 10m)"),

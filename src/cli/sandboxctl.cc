@@ -153,7 +153,7 @@ struct Args {
   std::string url = "http://127.0.0.1:8080";
   std::string token;
   std::string data_dir = "data";
-  std::string project, tmpl, timeout, status_filter;
+  std::string project, tmpl, timeout, status_filter, idle_policy;
   std::string hold_name, hold_for = "60s";
   std::string login_url;
   std::vector<std::string> command;  // after `--` (hold … -- command)
@@ -180,6 +180,7 @@ struct Commands {
   CLI::App* forget;
   CLI::App* activity;
   CLI::App* set_timeout;
+  CLI::App* set_policy;
   CLI::App* history;
   CLI::App* explain;
   CLI::App* list;
@@ -238,6 +239,12 @@ Commands AddCommands(CLI::App& app, Args& a) {
   c.set_timeout = app.add_subcommand("set-idle-timeout", "change the idle timeout");
   add_project(c.set_timeout);
   c.set_timeout->add_option("timeout", a.timeout, "new idle timeout (30s, 3m)")->required();
+  c.set_policy = app.add_subcommand("set-idle-policy", "choose the project's idle policy");
+  add_project(c.set_policy);
+  c.set_policy->add_option("policy", a.idle_policy,
+                           "fixed, adaptive, warmup, or default (the deployment's)")
+      ->required()
+      ->check(CLI::IsMember({"fixed", "adaptive", "warmup", "default"}));
   c.history = app.add_subcommand("history", "the project's lifecycle events");
   add_project(c.history);
   c.explain = app.add_subcommand("explain", "why the sandbox is awake or paused, and what is next");
@@ -612,6 +619,13 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
     if (!s) return 2;
     json::object body;
     body["idleTimeoutSeconds"] = *s;
+    return Report(client.Call(http::verb::patch, base, json::serialize(body)),
+                  cli::RenderSandbox);
+  }
+  if (c.set_policy->parsed()) {
+    json::object body;
+    body["idlePolicy"] =
+        a.idle_policy == "default" ? json::value(nullptr) : json::value(a.idle_policy);
     return Report(client.Call(http::verb::patch, base, json::serialize(body)),
                   cli::RenderSandbox);
   }

@@ -50,6 +50,7 @@ std::string_view EventSourceName(EventSource s) {
     case EventSource::kPreview: return "preview";
     case EventSource::kPresence: return "presence";
     case EventSource::kKeepAlive: return "keep-alive";
+    case EventSource::kPolicy: return "policy";
   }
   return "api";
 }

@@ -37,9 +37,10 @@ enum class EventType {
 
 // Who caused an event. kPreview: traffic through the preview gateway (its
 // activity and the wakes it triggers); kPresence: open dashboard streams
-// (their activity); kKeepAlive: the job that renews the provider's timeout.
+// (their activity); kKeepAlive: the job that renews the provider's timeout;
+// kPolicy: the idle policy (the timeouts it sets, the pre-wakes it makes).
 enum class EventSource {
-  kWebhook, kEnforcer, kApi, kReconciler, kRuntime, kPreview, kPresence, kKeepAlive
+  kWebhook, kEnforcer, kApi, kReconciler, kRuntime, kPreview, kPresence, kKeepAlive, kPolicy
 };
 
 std::string_view EventTypeName(EventType t);  // "created", "pause_requested", …
@@ -61,6 +62,8 @@ struct LifecycleEvent {
   std::optional<SystemTime> end_at;  // kUpdated: provider-side end time
   std::optional<LastError> error;    // kPauseFailed, kResumeFailed, kCreateFailed
   std::optional<int64_t> idle_timeout_s;  // kCreateRequested, kSettingsChanged
+  // kSettingsChanged: the project's idle policy ("" = the deployment's).
+  std::optional<std::string> idle_policy;
   std::optional<std::string> template_name;  // kCreateRequested
   Metadata metadata;  // kCreateRequested, kCreated
   std::string hold_name;                // kHoldPlaced, kHoldReleased
@@ -71,6 +74,9 @@ struct LifecycleEvent {
   // GET …/sandbox/explain reads it back instead of reconstructing it. Empty:
   // none.
   std::string inputs;
+  // Why, in words, for the history row ("adaptive: regret: …"). A settings
+  // change with one is kept in history; errors and holds say their own.
+  std::string detail;
 };
 
 }  // namespace sbx::core

@@ -48,6 +48,9 @@ struct Sandbox {
   std::optional<std::string> url;
   std::string template_name;
   int64_t idle_timeout_s = 180;
+  // The idle policy the project chose (policy/policy.h names); empty: the
+  // deployment's (--idle-policy).
+  std::string idle_policy;
   SystemTime last_activity_at{};
   SystemTime created_at{};
   SystemTime updated_at{};

@@ -79,11 +79,13 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
     const int64_t version = current ? current->version : 0;
     const int64_t timeout = current ? current->idle_timeout_s : next.idle_timeout_s;
     const std::string tmpl = current ? current->template_name : "";
+    std::string idle_policy = current ? current->idle_policy : "";
     next = Sandbox{};
     next.project_id = event.project_id.empty() && current ? current->project_id : event.project_id;
     next.version = version;
     next.idle_timeout_s = timeout;
     next.template_name = tmpl;
+    next.idle_policy = std::move(idle_policy);
     next.created_at = now;
     next.last_activity_at = now;
     next.last_event_at = current ? current->last_event_at : SystemTime{};
@@ -99,6 +101,7 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
     next.template_name = *event.template_name;
   }
   if (event.idle_timeout_s) next.idle_timeout_s = *event.idle_timeout_s;
+  if (event.idle_policy) next.idle_policy = *event.idle_policy;
   if (event.url) next.url = *event.url;
   if (!event.metadata.empty()) next.metadata = event.metadata;
   if (event.end_at) next.provider_end_at = event.end_at;

@@ -233,6 +233,7 @@ TEST(ApplyEventTest, CreateAfterKillStartsAFreshRecordKeepingSettings) {
   Sandbox killed = Running();
   killed.status = S::kKilled;
   killed.idle_timeout_s = 60;
+  killed.idle_policy = "warmup";
   killed.last_error = LastError{"x", "y", T(1)};
   auto next = ApplyEvent(killed, {.id = "c", .type = E::kCreateRequested, .timestamp = T(9),
                                   .project_id = "p1"}, T(9));
@@ -240,9 +241,30 @@ TEST(ApplyEventTest, CreateAfterKillStartsAFreshRecordKeepingSettings) {
   EXPECT_EQ(next->status, S::kStarting);
   EXPECT_EQ(next->sandbox_id, "");
   EXPECT_EQ(next->idle_timeout_s, 60);
+  EXPECT_EQ(next->idle_policy, "warmup");
   EXPECT_EQ(next->version, 5);
   EXPECT_EQ(next->created_at, T(9));
   EXPECT_FALSE(next->last_error.has_value());
+}
+
+TEST(ApplyEventTest, SettingsChangeSetsWhatItNamesAndLeavesTheRest) {
+  Sandbox s = Running();
+  s.idle_timeout_s = 60;
+  LifecycleEvent policy{.id = "s1", .type = E::kSettingsChanged, .timestamp = T(100)};
+  policy.idle_policy = "adaptive";
+  auto chosen = ApplyEvent(s, policy, T(100));
+  ASSERT_TRUE(chosen.ok());
+  EXPECT_EQ(chosen->idle_policy, "adaptive");
+  EXPECT_EQ(chosen->idle_timeout_s, 60);
+  EXPECT_EQ(chosen->status, S::kRunning);
+  LifecycleEvent timeout{.id = "s2", .type = E::kSettingsChanged, .timestamp = T(101)};
+  timeout.idle_timeout_s = 240;
+  auto raised = ApplyEvent(*chosen, timeout, T(101));
+  ASSERT_TRUE(raised.ok());
+  EXPECT_EQ(raised->idle_policy, "adaptive");
+  EXPECT_EQ(raised->idle_timeout_s, 240);
+  policy.idle_policy = "";  // back to the deployment's
+  EXPECT_EQ(ApplyEvent(*raised, policy, T(102))->idle_policy, "");
 }
 
 TEST(ApplyEventTest, KilledDropsUrlAndUpdatedRecordsEndTime) {

@@ -19,15 +19,19 @@ using core::LifecycleEvent;
 using core::Sandbox;
 using core::SandboxStatus;
 
-// Activity and settings changes move a record but are not lifecycle history.
-bool WritesHistory(EventType t) {
-  return t != EventType::kActivity && t != EventType::kSettingsChanged;
+// Activity and settings changes move a record but are not lifecycle history,
+// except a settings change that says why (the idle policy's, a change of
+// policy).
+bool WritesHistory(const LifecycleEvent& e) {
+  if (e.type == EventType::kSettingsChanged) return !e.detail.empty();
+  return e.type != EventType::kActivity;
 }
 
-// An applied event's history detail: the error it reports, or the hold it
-// places or releases.
+// An applied event's history detail: the error it reports, the hold it
+// places or releases, or the reason it gives.
 std::string Detail(const LifecycleEvent& e) {
   if (e.error) return e.error->message;
+  if (!e.detail.empty()) return e.detail;
   if (e.type == EventType::kHoldPlaced && e.hold_until) {
     return fmt::format("{} until {}", e.hold_name, FormatRfc3339(*e.hold_until));
   }
@@ -300,7 +304,7 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
     SBX_ASSIGN_OR_RETURN(Sandbox next,
                          core::ApplyEvent(current, e, clock_.Now(), options_.max_clock_skew));
     std::optional<store::HistoryRow> row;
-    if (WritesHistory(event.type)) {
+    if (WritesHistory(event)) {
       row = HistoryRowFor(event, project, Outcome::kApplied, next.updated_at, next.status,
                           Detail(event));
       if (!event.inputs.empty()) row->inputs = WithRecord(event.inputs, current, clock_.Now());

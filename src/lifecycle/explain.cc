@@ -59,6 +59,10 @@ std::string Who(const store::HistoryRow& row) {
     who = "an open dashboard";
   } else if (row.source == "keep-alive") {
     who = "the keep-alive job";
+  } else if (row.source == "policy") {
+    const std::string name = Input(row.inputs, "policy");
+    who = name.empty() ? "the idle policy" : fmt::format("the {} idle policy", name);
+    if (row.type == "wake_requested") who += ", expecting its user back soon";
   } else {
     who = row.source;
   }
@@ -112,6 +116,18 @@ Explanation Explain(const core::Sandbox& s, const std::vector<store::HistoryRow>
   if (first) {
     out.cause = Cause{first->type, first->source, Who(*first), first->recorded_at, first->detail,
                       first->inputs};
+  }
+  for (const store::HistoryRow& row : history) {
+    if (row.type != "settings_changed" || row.outcome != "applied") continue;
+    // The newest settings change, if the idle policy's set the timeout in
+    // force (a client's PATCH of the timeout alone writes no row: the
+    // policy's then names another timeout).
+    if (row.source == "policy" &&
+        Input(row.inputs, "toSeconds") == std::to_string(s.idle_timeout_s)) {
+      out.timeout_set_by =
+          Cause{row.type, row.source, Who(row), row.recorded_at, row.detail, row.inputs};
+    }
+    break;
   }
 
   const bool awake = s.status == SandboxStatus::kStarting || s.status == SandboxStatus::kRunning;

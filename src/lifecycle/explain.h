@@ -50,6 +50,9 @@ struct Explanation {
   std::optional<AwakeReason> pause_at_set_by;  // the reason that sets pauseAt
   std::optional<Cause> cause;
   std::optional<Failure> failure;
+  // The idle policy's change that set the idle timeout in force, when the
+  // newest settings change in history is one.
+  std::optional<Cause> timeout_set_by;
   std::string summary;  // one sentence for people
   std::string next;     // what happens next, in words
 };

@@ -133,7 +133,7 @@ net::awaitable<Result<Overview>> Lifecycle::ReadOverview(OverviewWindow window) 
   OverviewInputs in;
   in.current = read_model_.Statuses();
   auto read = [this, &in, from, now, &window]() -> Status {
-    SBX_RETURN_IF_ERROR(ReadTransitions(from, in));
+    SBX_RETURN_IF_ERROR(ReadTransitions(store_, from, kOverviewRowLimit, in));
     SBX_ASSIGN_OR_RETURN(in.counts, store_.CountHistory(from, now + Millis(1), window.bucket));
     return OkStatus();
   };
@@ -142,37 +142,26 @@ net::awaitable<Result<Overview>> Lifecycle::ReadOverview(OverviewWindow window) 
   co_return Summarize(window, now, in);
 }
 
-net::awaitable<Result<PolicyReport>> Lifecycle::ReadPolicyReport(SystemTime from,
-                                                                 Millis regret_window,
-                                                                 size_t top) {
+net::awaitable<Result<PolicyReport>> Lifecycle::ReadPolicyReport(
+    SystemTime from, Millis regret_window, size_t top,
+    std::vector<std::unique_ptr<policy::Policy>> replay) {
   const SystemTime now = TruncateToMillis(clock_.Now());
   OverviewInputs in;
-  auto read = [this, &in, from] { return ReadTransitions(from, in); };
+  std::optional<PolicyReplay> replayed;
+  // The replay runs on the store pool too: it is the heavier half.
+  auto read = [this, &in, &replay, &replayed, from, now, regret_window]() -> Status {
+    SBX_RETURN_IF_ERROR(ReadTransitions(store_, from, kOverviewRowLimit, in));
+    if (replay.empty()) return OkStatus();
+    std::vector<policy::Policy*> policies;
+    for (const auto& p : replay) policies.push_back(p.get());
+    replayed = ReplayPolicies(in, now, regret_window, policies);
+    return OkStatus();
+  };
   Status s = co_await store_pool_.Run(read);
   if (!s.ok()) co_return s;
-  co_return ReportPolicy(from, now, in, regret_window, top);
-}
-
-Status Lifecycle::ReadTransitions(SystemTime from, OverviewInputs& in) {
-  SBX_ASSIGN_OR_RETURN(in.transitions, store_.ListTransitions(from, kOverviewRowLimit));
-  in.truncated = in.transitions.size() >= static_cast<size_t>(kOverviewRowLimit);
-  // Every row of a project older than the oldest read is older than all of
-  // them: one seq bounds the lookups of every project.
-  int64_t oldest = std::numeric_limits<int64_t>::max();
-  std::set<std::string> projects;
-  for (const store::HistoryRow& r : in.transitions) {
-    oldest = std::min(oldest, r.seq);
-    projects.insert(r.project_id);
-  }
-  constexpr size_t kChunk = 1000;
-  std::vector<std::string> chunk;
-  for (auto it = projects.begin(); it != projects.end();) {
-    chunk.clear();
-    while (it != projects.end() && chunk.size() < kChunk) chunk.push_back(*it++);
-    SBX_ASSIGN_OR_RETURN(auto before, store_.StatusesBefore(chunk, oldest));
-    in.before.merge(before);
-  }
-  return OkStatus();
+  PolicyReport report = ReportPolicy(from, now, in, regret_window, top);
+  report.replay = std::move(replayed);
+  co_return report;
 }
 
 net::awaitable<Status> Lifecycle::CheckStore() {
@@ -509,22 +498,40 @@ net::awaitable<Status> Lifecycle::RecordActivity(const std::string& project_id,
 
 net::awaitable<Result<Sandbox>> Lifecycle::SetIdleTimeout(const std::string& project_id,
                                                           int64_t idle_timeout_s) {
-  if (idle_timeout_s <= 0) co_return InvalidArgument("idleTimeoutSeconds must be greater than 0");
-  LifecycleEvent ev = Command(EventType::kSettingsChanged, project_id, EventSource::kApi);
-  ev.id.clear();
-  ev.idle_timeout_s = idle_timeout_s;
-  auto r = co_await Apply(ev);
+  // Named, not a temporary in the co_await: GCC 12 mishandles those.
+  SettingsChange change{.idle_timeout_s = idle_timeout_s};
+  co_return co_await ChangeSettings(project_id, std::move(change));
+}
+
+net::awaitable<Result<Sandbox>> Lifecycle::ChangeSettings(const std::string& project_id,
+                                                          SettingsChange change,
+                                                          Precondition precondition) {
+  if (change.idle_timeout_s && *change.idle_timeout_s <= 0) {
+    co_return InvalidArgument("idleTimeoutSeconds must be greater than 0");
+  }
+  if (change.idle_policy && !change.idle_policy->empty()) {
+    Status named = policy::CheckPolicyName(*change.idle_policy);
+    if (!named.ok()) co_return named;
+  }
+  LifecycleEvent ev = Command(EventType::kSettingsChanged, project_id, change.source);
+  if (change.detail.empty()) ev.id.clear();  // no history row to name it
+  ev.idle_timeout_s = change.idle_timeout_s;
+  ev.idle_policy = std::move(change.idle_policy);
+  ev.detail = std::move(change.detail);
+  ev.inputs = std::move(change.inputs);
+  auto r = co_await Apply(ev, std::move(precondition));
   if (!r.ok()) co_return r.error();
   co_return *r->sandbox;
 }
 
 net::awaitable<Result<Sandbox>> Lifecycle::PlaceHold(const std::string& project_id,
-                                                     std::string name, std::chrono::seconds ttl) {
+                                                     std::string name, std::chrono::seconds ttl,
+                                                     core::EventSource source) {
   if (ttl <= std::chrono::seconds(0) || ttl > options_.max_hold_ttl) {
     co_return InvalidArgument(fmt::format("ttlSeconds must be between 1 and {} (--max-hold-ttl)",
                                           options_.max_hold_ttl.count()));
   }
-  LifecycleEvent ev = Command(EventType::kHoldPlaced, project_id, EventSource::kApi);
+  LifecycleEvent ev = Command(EventType::kHoldPlaced, project_id, source);
   ev.hold_name = name;
   ev.hold_until = TruncateToMillis(clock_.Now() + ttl);
   const size_t max_holds = options_.max_holds;

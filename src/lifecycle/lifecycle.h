@@ -65,6 +65,15 @@ struct CreateOptions {
   core::EventSource source = core::EventSource::kApi;
 };
 
+// What Lifecycle::ChangeSettings changes; unset fields stay.
+struct SettingsChange {
+  std::optional<int64_t> idle_timeout_s;
+  std::optional<std::string> idle_policy;  // a policy name, "" for the deployment's
+  core::EventSource source = core::EventSource::kApi;
+  std::string detail;  // why, in words: kept in history with the change
+  std::string inputs;  // what the decision saw (DecisionInputs), for history
+};
+
 struct CreateResult {
   core::Sandbox sandbox;
   bool created = false;  // false: a live sandbox already existed
@@ -113,9 +122,11 @@ class Lifecycle {
   static constexpr int kOverviewRowLimit = 200'000;
   net::awaitable<Result<Overview>> ReadOverview(OverviewWindow window);
   // What idle pausing did since `from` (policy_report.h), from the same
-  // bounded reads; at most `top` projects listed.
-  net::awaitable<Result<PolicyReport>> ReadPolicyReport(SystemTime from, Millis regret_window,
-                                                        size_t top);
+  // bounded reads; at most `top` projects listed. With `replay`, each of
+  // those (fresh) policies replayed over the same history (report.replay).
+  net::awaitable<Result<PolicyReport>> ReadPolicyReport(
+      SystemTime from, Millis regret_window, size_t top,
+      std::vector<std::unique_ptr<policy::Policy>> replay = {});
 
   // The single write path (ApplyPipeline::Apply).
   net::awaitable<Result<ApplyResult>> Apply(core::LifecycleEvent event,
@@ -151,13 +162,21 @@ class Lifecycle {
   // Changes the idle timeout (seconds, > 0).
   net::awaitable<Result<core::Sandbox>> SetIdleTimeout(const std::string& project_id,
                                                        int64_t idle_timeout_s);
+  // Changes the settings `change` names (kInvalidArgument for a timeout not
+  // above zero or an unknown policy name). A change with a `detail` is kept
+  // in the project's history with it; `precondition` is checked against the
+  // record atomically with the write.
+  net::awaitable<Result<core::Sandbox>> ChangeSettings(const std::string& project_id,
+                                                       SettingsChange change,
+                                                       Precondition precondition = nullptr);
 
   // Places (or renews) the busy hold `name` until now + `ttl`: the enforcer
   // does not pause the sandbox before the hold expires. Only while STARTING
   // or RUNNING (else kFailedPrecondition); at most options.max_holds holds
   // per sandbox, `ttl` within (0, options.max_hold_ttl] (kInvalidArgument).
-  net::awaitable<Result<core::Sandbox>> PlaceHold(const std::string& project_id,
-                                                  std::string name, std::chrono::seconds ttl);
+  net::awaitable<Result<core::Sandbox>> PlaceHold(
+      const std::string& project_id, std::string name, std::chrono::seconds ttl,
+      core::EventSource source = core::EventSource::kApi);
   // Removes the hold `name`; kNotFound when the sandbox has no such
   // unexpired hold.
   net::awaitable<Result<core::Sandbox>> ReleaseHold(const std::string& project_id,
@@ -216,10 +235,6 @@ class Lifecycle {
       std::optional<bool> allow_internet_access = std::nullopt);
   // Provider::List through CallProvider (for Reconcile, in reconcile.cc).
   net::awaitable<Result<provider::ListResult>> ListProvider();
-  // The applied history rows recorded since `from` (at most
-  // kOverviewRowLimit) and their projects' statuses before them, into `in`.
-  // Blocks: call on the store pool.
-  Status ReadTransitions(SystemTime from, OverviewInputs& in);
   // Whether `stored` is a new record of a project that the read model holds
   // an older, forgotten one of (its version started over, so Put alone
   // would refuse it).

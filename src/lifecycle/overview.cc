@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
+#include <set>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -178,6 +180,28 @@ Overview Summarize(const OverviewWindow& window, SystemTime now, const OverviewI
   o.running_hours = awake_ms / kMsPerHour;
   o.without_idle_pauses_hours = (awake_ms + saved_ms) / kMsPerHour;
   return o;
+}
+
+Status ReadTransitions(store::Store& store, SystemTime from, int limit, OverviewInputs& in) {
+  SBX_ASSIGN_OR_RETURN(in.transitions, store.ListTransitions(from, limit));
+  in.truncated = in.transitions.size() >= static_cast<size_t>(limit);
+  // Every row of a project older than the oldest read is older than all of
+  // them: one seq bounds the lookups of every project.
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  std::set<std::string> projects;
+  for (const store::HistoryRow& r : in.transitions) {
+    oldest = std::min(oldest, r.seq);
+    projects.insert(r.project_id);
+  }
+  constexpr size_t kChunk = 1000;
+  std::vector<std::string> chunk;
+  for (auto it = projects.begin(); it != projects.end();) {
+    chunk.clear();
+    while (it != projects.end() && chunk.size() < kChunk) chunk.push_back(*it++);
+    SBX_ASSIGN_OR_RETURN(auto before, store.StatusesBefore(chunk, oldest));
+    in.before.merge(before);
+  }
+  return OkStatus();
 }
 
 }  // namespace sbx::lifecycle

@@ -84,6 +84,12 @@ SystemTime OverviewFrom(const OverviewWindow& window, SystemTime now);
 
 Overview Summarize(const OverviewWindow& window, SystemTime now, const OverviewInputs& in);
 
+// Reads the applied history rows recorded since `from` (at most `limit`) and
+// their projects' statuses before them into `in` (transitions, truncated,
+// before). Blocking: one ListTransitions and a StatusesBefore per thousand
+// projects.
+Status ReadTransitions(store::Store& store, SystemTime from, int limit, OverviewInputs& in);
+
 // Each of `rows`' status before it (rows newest first, as
 // Store::ListTransitions gives them): the one its project's next older row
 // left, or else `before`'s (Store::StatusesBefore); nullopt for none.

@@ -4,6 +4,8 @@
 #include <map>
 #include <tuple>
 
+#include <boost/json.hpp>
+
 namespace sbx::lifecycle {
 namespace {
 
@@ -99,6 +101,78 @@ PolicyReport ReportPolicy(SystemTime from, SystemTime now, const OverviewInputs&
   std::sort(waits_ms.begin(), waits_ms.end());
   r.resume_wait_median_ms = Percentile(waits_ms, 0.5);
   r.resume_wait_p95_ms = Percentile(waits_ms, 0.95);
+  return r;
+}
+
+namespace {
+
+// What the decision saw of the record (apply.cc WithRecord), if stored: its
+// lastActivityAt and idle timeout.
+struct RecordSeen {
+  std::optional<SystemTime> last_activity;
+  Millis timeout{};
+};
+RecordSeen Seen(const std::string& inputs) {
+  RecordSeen out;
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(inputs, ec);
+  if (ec || !v.is_object()) return out;
+  const auto* record = v.get_object().if_contains("record");
+  if (!record || !record->is_object()) return out;
+  const boost::json::object& r = record->get_object();
+  if (const auto* at = r.if_contains("lastActivityAt"); at && at->is_string()) {
+    if (auto parsed = ParseRfc3339(at->get_string()); parsed.ok()) out.last_activity = *parsed;
+  }
+  if (const auto* t = r.if_contains("idleTimeoutSeconds"); t && t->is_int64()) {
+    out.timeout = std::chrono::seconds(t->get_int64());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<policy::Moment> MomentsFrom(const OverviewInputs& in) {
+  using Kind = policy::Moment::Kind;
+  const std::vector<store::HistoryRow>& rows = in.transitions;
+  const std::vector<std::optional<S>> prev = StatusesBeforeEach(rows, in.before);
+  std::vector<policy::Moment> out;
+  for (size_t i = rows.size(); i-- > 0;) {  // oldest first
+    const store::HistoryRow& row = rows[i];
+    if (!row.status) continue;
+    const Result<S> after = core::ParseStatus(*row.status);
+    if (!after.ok()) continue;
+    const std::optional<S> before = prev[i];
+    policy::Moment m{.project = row.project_id, .at = row.recorded_at, .seq = row.seq};
+    if (before == S::kRunning && (*after == S::kPausing || *after == S::kPaused)) {
+      if (row.source == "enforcer" && *after == S::kPausing) {
+        m.kind = Kind::kIdlePause;
+        const RecordSeen seen = Seen(row.inputs);
+        m.last_activity = seen.last_activity.value_or(row.recorded_at);
+        m.timeout = seen.timeout;
+      } else {
+        m.kind = Kind::kPause;
+      }
+    } else if (Running(*after) && (before == S::kPausing || before == S::kPaused)) {
+      m.kind = row.source == "policy" ? Kind::kPreWake : Kind::kReturn;
+    } else if (*after == S::kKilled && before != S::kKilled) {
+      m.kind = Kind::kEnd;
+    } else {
+      continue;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+PolicyReplay ReplayPolicies(const OverviewInputs& in, SystemTime now, Millis regret_window,
+                            std::span<policy::Policy* const> policies) {
+  const std::vector<policy::Moment> moments = MomentsFrom(in);
+  PolicyReplay r;
+  for (policy::Policy* p : policies) {
+    r.policies.push_back(
+        policy::Replay(*p, moments, {.until = now, .regret_window = regret_window}));
+  }
+  if (!r.policies.empty()) r.episodes = r.policies.front().episodes;
   return r;
 }
 

@@ -14,6 +14,7 @@
 
 #include "base/time.h"
 #include "lifecycle/overview.h"
+#include "policy/replay.h"
 
 namespace sbx::lifecycle {
 
@@ -33,6 +34,20 @@ struct ProjectPolicyTally {
   PolicyTally tally;
 };
 
+// What a replay can and cannot see, for readers of its numbers.
+inline constexpr char kReplayNote[] =
+    "Each policy replayed over the same idle episodes of history (from the last activity "
+    "before an idle pause to the user's return). Activity writes no history, so gaps shorter "
+    "than the timeout in force then are not seen: under a shorter timeout, pauses and waits are "
+    "a lower bound.";
+
+// Policies replayed over the report's idle episodes (policy/replay.h): the
+// deployment's default beside the shadow (--policy-shadow).
+struct PolicyReplay {
+  int64_t episodes = 0;
+  std::vector<policy::ReplayTally> policies;
+};
+
 struct PolicyReport {
   SystemTime from{};
   SystemTime to{};
@@ -47,10 +62,22 @@ struct PolicyReport {
   // `top`; `project_count` is how many had any idle pause or wake.
   std::vector<ProjectPolicyTally> projects;
   int64_t project_count = 0;
+  std::optional<PolicyReplay> replay;  // only when asked for policies to replay
 };
 
 // `in`: as for Summarize (only transitions, truncated and before are read).
 PolicyReport ReportPolicy(SystemTime from, SystemTime now, const OverviewInputs& in,
                           Millis regret_window, size_t top);
+
+// What the policies learn from in `in`'s transitions, oldest first
+// (policy::Moment): idle pauses (the enforcer moving RUNNING to PAUSING, with
+// the lastActivityAt its stored inputs saw), other pauses, wakes by users
+// (returns) and by the policy (pre-wakes), kills.
+std::vector<policy::Moment> MomentsFrom(const OverviewInputs& in);
+
+// Replays each of `policies` (fresh instances) over MomentsFrom(in) up to
+// `now`.
+PolicyReplay ReplayPolicies(const OverviewInputs& in, SystemTime now, Millis regret_window,
+                            std::span<policy::Policy* const> policies);
 
 }  // namespace sbx::lifecycle

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace sbx::lifecycle {
 namespace {
@@ -90,6 +91,50 @@ TEST(PolicyReportTest, NothingHappenedIsAnEmptyReport) {
   EXPECT_EQ(r.totals.idle_pauses, 0);
   EXPECT_EQ(r.resume_wait_median_ms, std::nullopt);
   EXPECT_TRUE(r.projects.empty());
+}
+
+TEST(PolicyReportTest, MomentsAreWhatPoliciesLearnFromOldestFirst) {
+  using Kind = policy::Moment::Kind;
+  OverviewInputs in = Scripted();
+  // a's first idle pause saw its last activity 3 minutes before.
+  for (store::HistoryRow& r : in.transitions) {
+    if (r.project_id == "a" && r.recorded_at == kFrom + 600s) {
+      r.inputs = R"({"record":{"idleTimeoutSeconds":180,"lastActivityAt":")" +
+                 FormatRfc3339(kFrom + 420s) + R"("}})";
+    }
+  }
+  // And the policy woke b before its user came (a pre-wake).
+  in.transitions.insert(in.transitions.begin() + 1, Row("b", 5000s, "STARTING", "policy"));
+  const std::vector<policy::Moment> m = MomentsFrom(in);
+  std::vector<std::tuple<Kind, std::string, SystemTime>> got;
+  for (const auto& x : m) got.emplace_back(x.kind, x.project, x.at);
+  const std::vector<std::tuple<Kind, std::string, SystemTime>> want = {
+      {Kind::kPause, "b", kFrom + 300s},      {Kind::kIdlePause, "a", kFrom + 600s},
+      {Kind::kReturn, "a", kFrom + 840s},     {Kind::kIdlePause, "a", kFrom + 3600s},
+      {Kind::kReturn, "b", kFrom + 3898s},    {Kind::kIdlePause, "b", kFrom + 4200s},
+      {Kind::kPreWake, "b", kFrom + 5000s},   {Kind::kEnd, "b", kFrom + 6000s},
+  };
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(m[1].last_activity, kFrom + 420s);  // from the decision's inputs
+  EXPECT_EQ(m[1].timeout, 3min);
+  EXPECT_EQ(m[3].last_activity, kFrom + 3600s);  // none stored: the pause itself
+  EXPECT_EQ(m[3].timeout, Millis::zero());
+}
+
+TEST(PolicyReportTest, ReplaysPoliciesOverTheSameEpisodes) {
+  auto fixed = policy::MakeFixed(3min);
+  auto lazy = policy::MakeFixed(10min);
+  policy::Policy* policies[] = {fixed.get(), lazy.get()};
+  const PolicyReplay r = ReplayPolicies(Scripted(), kNow, 10min, policies);
+  // a: away from 600 s to its return at 840 s, then from 3600 s on; b: from
+  // 4200 s until it was killed at 6000 s.
+  EXPECT_EQ(r.episodes, 3);
+  ASSERT_EQ(r.policies.size(), 2u);
+  EXPECT_EQ(r.policies[0].policy, "fixed");
+  EXPECT_EQ(r.policies[0].idle_pauses, 3);  // the 4-minute gap is longer than 3m
+  EXPECT_EQ(r.policies[0].resume_waits, 1);
+  EXPECT_EQ(r.policies[1].idle_pauses, 2);  // 10m rides out the 4-minute gap, not the others
+  EXPECT_EQ(r.policies[1].resume_waits, 0);
 }
 
 }  // namespace

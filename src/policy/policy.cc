@@ -22,16 +22,37 @@ std::string SlotName(int slot) {
                      quarter / 4, (quarter % 4) * 15);
 }
 
-class Fixed final : public Policy {
+// Each project's own timeout where one was adopted, else everyone's: what
+// fixed and warmup run with.
+class OwnTimeouts {
  public:
-  explicit Fixed(Millis timeout) : timeout_(timeout) {}
-  std::string_view name() const override { return "fixed"; }
-  Millis IdleTimeout(const std::string&) const override { return timeout_; }
-  void OnIdlePause(const std::string&, SystemTime) override {}
-  void OnReturn(const std::string&, SystemTime, SystemTime) override {}
+  explicit OwnTimeouts(Millis everyone) : everyone_(everyone) {}
+  Millis Of(const std::string& project) const {
+    auto it = own_.find(project);
+    return it == own_.end() ? everyone_ : it->second;
+  }
+  void Adopt(const std::string& project, Millis timeout) { own_[project] = timeout; }
 
  private:
-  Millis timeout_;
+  Millis everyone_;
+  std::map<std::string, Millis> own_;
+};
+
+class Fixed final : public Policy {
+ public:
+  explicit Fixed(Millis timeout) : timeouts_(timeout) {}
+  std::string_view name() const override { return "fixed"; }
+  Millis IdleTimeout(const std::string& project) const override {
+    return timeouts_.Of(project);
+  }
+  void OnIdlePause(const std::string&, SystemTime) override {}
+  void OnReturn(const std::string&, SystemTime, SystemTime) override {}
+  void Adopt(const std::string& project, Millis timeout) override {
+    timeouts_.Adopt(project, timeout);
+  }
+
+ private:
+  OwnTimeouts timeouts_;
 };
 
 class Adaptive final : public Policy {
@@ -47,6 +68,10 @@ class Adaptive final : public Policy {
   void OnIdlePause(const std::string& project, SystemTime at) override {
     State& s = StateOf(project);
     s.idle_pause = at;
+  }
+
+  void Adopt(const std::string& project, Millis timeout) override {
+    StateOf(project).timeout = Seconds(timeout);
   }
 
   void OnReturn(const std::string& project, SystemTime at, SystemTime paused_at) override {
@@ -102,9 +127,14 @@ class Adaptive final : public Policy {
 
 class Warmup final : public Policy {
  public:
-  explicit Warmup(WarmupOptions options) : options_(options) {}
+  explicit Warmup(WarmupOptions options) : options_(options), timeouts_(options.timeout) {}
   std::string_view name() const override { return "warmup"; }
-  Millis IdleTimeout(const std::string&) const override { return options_.timeout; }
+  Millis IdleTimeout(const std::string& project) const override {
+    return timeouts_.Of(project);
+  }
+  void Adopt(const std::string& project, Millis timeout) override {
+    timeouts_.Adopt(project, timeout);
+  }
   Millis PreWakeGrace() const override { return options_.grace; }
   void OnIdlePause(const std::string&, SystemTime) override {}
 
@@ -153,6 +183,7 @@ class Warmup final : public Policy {
   }
 
   WarmupOptions options_;
+  OwnTimeouts timeouts_;
   std::map<std::string, std::array<Slot, 2 * kQuartersPerDay>> histograms_;
   std::map<std::string, SystemTime> prewoken_;  // the pause each project was last pre-woken in
   std::deque<SystemTime> recent_;               // pre-wakes of the last hour
@@ -161,6 +192,7 @@ class Warmup final : public Policy {
 }  // namespace
 
 bool Policy::PreWake(const std::string&, SystemTime, SystemTime) { return false; }
+void Policy::Adopt(const std::string&, Millis) {}
 
 std::vector<Change> Policy::TakeChanges() {
   std::vector<Change> out;
@@ -172,6 +204,20 @@ Status CheckPolicyName(std::string_view name) {
   if (name == "fixed" || name == "adaptive" || name == "warmup") return OkStatus();
   return InvalidArgument(
       fmt::format("idle policy \"{}\" is none of fixed, adaptive, warmup", name));
+}
+
+Result<std::unique_ptr<Policy>> MakePolicy(std::string_view name, const PolicyConfig& config) {
+  SBX_RETURN_IF_ERROR(CheckPolicyName(name));
+  if (config.bounds.min <= Millis::zero() || config.bounds.min > config.bounds.max) {
+    return InvalidArgument(fmt::format("idle policy bounds {} to {} are not a range",
+                                       FormatDuration(config.bounds.min),
+                                       FormatDuration(config.bounds.max)));
+  }
+  if (name == "adaptive") {
+    return MakeAdaptive({.initial = config.timeout, .bounds = config.bounds});
+  }
+  if (name == "warmup") return MakeWarmup({.timeout = config.timeout});
+  return MakeFixed(config.timeout);
 }
 
 std::unique_ptr<Policy> MakeFixed(Millis timeout) { return std::make_unique<Fixed>(timeout); }

@@ -61,8 +61,12 @@ class Policy {
   // its user comes back. A policy that says yes counts the pre-wake against
   // its caps; the caller pauses it again after PreWakeGrace() without use.
   virtual bool PreWake(const std::string& project, SystemTime now, SystemTime paused_at);
-  // How long a pre-woken sandbox waits for its user before it is paused again.
+  // How long a pre-woken sandbox waits for its user before it is paused again;
+  // zero for a policy that never pre-wakes.
   virtual Millis PreWakeGrace() const { return Millis::zero(); }
+  // `project` runs with `timeout` now (its record says so: someone set it):
+  // fixed and warmup keep it as the project's, adaptive steps from there.
+  virtual void Adopt(const std::string& project, Millis timeout);
 
   // The changes made since the last call, oldest first.
   std::vector<Change> TakeChanges();
@@ -76,6 +80,16 @@ class Policy {
 
 // "fixed", "adaptive", "warmup"; kInvalidArgument for any other name.
 Status CheckPolicyName(std::string_view name);
+
+// What a deployment sets for every policy: the idle timeout it starts from
+// (--idle-timeout) and the bounds (--idle-policy-min, --idle-policy-max).
+// The other knobs keep the defaults of AdaptiveOptions and WarmupOptions.
+struct PolicyConfig {
+  Millis timeout = 3min;
+  Bounds bounds;
+};
+// The policy named `name` (CheckPolicyName) with `config`.
+Result<std::unique_ptr<Policy>> MakePolicy(std::string_view name, const PolicyConfig& config);
 
 std::unique_ptr<Policy> MakeFixed(Millis timeout);
 

@@ -134,6 +134,7 @@ std::vector<SqlValue> EncodeSandbox(const core::Sandbox& s) {
   v[C::kMetadata] = EncodeMetadata(s.metadata);
   v[C::kHolds] = EncodeTimes(s.holds);
   v[C::kActivity] = EncodeTimes(s.activity);
+  v[C::kIdlePolicy] = s.idle_policy;
   v[C::kPauseAtMs] = OrNull(core::PauseAt(s), Millis);
   return Written(schema::kSandboxes, std::move(v));
 }
@@ -149,6 +150,7 @@ Result<core::Sandbox> DecodeSandbox(RowReader& row) {
   s.url = row.OptText(C::kUrl);
   s.template_name = row.Text(C::kTemplate);
   s.idle_timeout_s = row.Int(C::kIdleTimeoutS);
+  s.idle_policy = row.Text(C::kIdlePolicy);
   s.last_activity_at = FromUnixMillis(row.Int(C::kLastActivityAtMs));
   s.created_at = FromUnixMillis(row.Int(C::kCreatedAtMs));
   s.updated_at = FromUnixMillis(row.Int(C::kUpdatedAtMs));

@@ -68,6 +68,7 @@ Sandbox Full() {
   s.metadata["x"] = "y \"quoted\"";
   s.holds = {{"build", T(100)}, {"deploy \"x\"", T(150)}};
   s.activity = {{"api", T(8)}, {"presence", T(10)}};
+  s.idle_policy = "adaptive";
   return s;
 }
 
@@ -79,7 +80,7 @@ TEST(SchemaTest, ListsNameTheColumnsEachWayInOrder) {
             "job, trigger, started_at_ms, finished_at_ms, checked, paused, failed, errors, "
             "paused_projects");
   EXPECT_EQ(schema::WriteParams(schema::kJobRuns, '$'), "$1, $2, $3, $4, $5, $6, $7, $8, $9");
-  EXPECT_EQ(schema::WriteCount(schema::kSandboxes), 19);
+  EXPECT_EQ(schema::WriteCount(schema::kSandboxes), 20);
   EXPECT_EQ(schema::TypedParams(schema::kJobRuns, 3),
             "$3::text, $4::text, $5::bigint, $6::bigint, $7::bigint, $8::bigint, $9::bigint, "
             "$10::text, $11::text");
@@ -88,7 +89,8 @@ TEST(SchemaTest, ListsNameTheColumnsEachWayInOrder) {
   EXPECT_EQ(schema::UpdateAssignments(schema::kProcessedEvents, '?'), "processed_at_ms = ?2");
   const std::string set = schema::UpdateAssignments(schema::kSandboxes, '?');
   EXPECT_TRUE(set.starts_with("sandbox_id = ?2, status = ?3, url = ?4, ")) << set;
-  EXPECT_TRUE(set.ends_with(", metadata = ?16, holds = ?17, activity = ?18, pause_at_ms = ?19"))
+  EXPECT_TRUE(set.ends_with(", metadata = ?16, holds = ?17, activity = ?18, idle_policy = ?19, "
+                            "pause_at_ms = ?20"))
       << set;
 }
 
@@ -96,7 +98,7 @@ TEST(SqlTest, StatementsDifferOnlyInHowParametersAreNumbered) {
   const SqlStatements& sqlite = Statements(Dialect::kSqlite);
   const SqlStatements& postgres = Statements(Dialect::kPostgres);
   EXPECT_TRUE(postgres.update_sandbox.ends_with(
-      "pause_at_ms = $19 WHERE project_id = $1 AND version = $20"))
+      "pause_at_ms = $20 WHERE project_id = $1 AND version = $21"))
       << postgres.update_sandbox;
   EXPECT_EQ(sqlite.get_sandbox, "SELECT " + schema::ReadList(schema::kSandboxes) +
                                     " FROM sandboxes WHERE project_id = ?1");
@@ -145,7 +147,7 @@ TEST(CodecTest, EncodeSandboxWritesEveryColumnInWriteListOrder) {
   using C = schema::SandboxColumn;
   const Sandbox s = Full();
   const std::vector<SqlValue> v = EncodeSandbox(s);
-  ASSERT_EQ(v.size(), 19u);
+  ASSERT_EQ(v.size(), 20u);
   EXPECT_EQ(v[C::kProjectId], SqlValue("p1"));
   EXPECT_EQ(v[C::kStatus], SqlValue("RUNNING"));
   EXPECT_EQ(v[C::kLastActivityAtMs], SqlValue(ToUnixMillis(T(10))));
@@ -156,6 +158,7 @@ TEST(CodecTest, EncodeSandboxWritesEveryColumnInWriteListOrder) {
                                                 ToUnixMillis(T(100)), ToUnixMillis(T(150)))));
   EXPECT_EQ(v[C::kActivity], SqlValue(fmt::format(R"({{"api":{},"presence":{}}})",
                                                    ToUnixMillis(T(8)), ToUnixMillis(T(10)))));
+  EXPECT_EQ(v[C::kIdlePolicy], SqlValue("adaptive"));
   EXPECT_EQ(v[C::kPauseAtMs], SqlValue(ToUnixMillis(T(10 + 180))));
 }
 

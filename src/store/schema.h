@@ -54,7 +54,7 @@ struct Index {
 // The schema version this description is at: each backend's migration list
 // has this many entries, and a database at an older version holds only the
 // tables and indexes whose `since` is not above its version.
-inline constexpr int kVersion = 5;
+inline constexpr int kVersion = 6;
 
 // Every time is in Unix milliseconds (UTC), every duration says its unit.
 
@@ -63,7 +63,7 @@ struct SandboxColumn {
   enum : int {
     kProjectId, kSandboxId, kStatus, kUrl, kTemplate, kIdleTimeoutS, kLastActivityAtMs,
     kCreatedAtMs, kUpdatedAtMs, kVersion, kLastErrorCode, kLastErrorMessage, kLastErrorAtMs,
-    kLastEventAtMs, kProviderEndAtMs, kMetadata, kHolds, kActivity, kPauseAtMs,
+    kLastEventAtMs, kProviderEndAtMs, kMetadata, kHolds, kActivity, kIdlePolicy, kPauseAtMs,
   };
 };
 inline constexpr Column kSandboxColumns[] = {
@@ -104,6 +104,9 @@ inline constexpr Column kSandboxColumns[] = {
     {SandboxColumn::kActivity, "activity", Type::kText, false, Access::kReadWrite,
      "the newest activity of each source: a JSON object of source to time (Unix ms)",
      /*since=*/4},
+    {SandboxColumn::kIdlePolicy, "idle_policy", Type::kText, false, Access::kReadWrite,
+     "the idle policy the project chose (fixed, adaptive, warmup); empty: the deployment's",
+     /*since=*/6},
     {SandboxColumn::kPauseAtMs, "pause_at_ms", Type::kBigint, true, Access::kWriteOnly,
      "core::PauseAt: last activity + idle timeout while RUNNING, else NULL; the idle sweep's "
      "index (ListIdleDue)"},

@@ -53,6 +53,7 @@ constexpr int kHoldsPorts = 45300;
 constexpr int kLogsPorts = 45400;
 constexpr int kExplainPorts = 45500;
 constexpr int kCliPorts = 45600;
+constexpr int kPolicyPorts = 45700;
 
 // With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
 // 2 s after its last activity; this is the slack we allow on top.
@@ -1090,6 +1091,87 @@ TEST_F(DaemonTest, ASecondServeOnTheSameDataDirExitsWithAClearMessage) {
             std::string::npos)
       << second.err;
   EXPECT_TRUE(d.Running());
+  EXPECT_EQ(d.Call(verb::get, "/healthz").status, 200);
+}
+
+// The adaptive policy on the real daemon: an idle pause regretted by a wake
+// right after raises the project's timeout, with its reason in history and
+// explain; `sandboxd policy replay` compares policies over the same store
+// offline while the daemon keeps serving it.
+TEST_F(DaemonTest, AdaptivePolicyLearnsFromARegretAndReplayComparesPoliciesOffline) {
+  Daemon d({.first_port = kPolicyPorts,
+            .extra_args = {"--idle-policy", "adaptive", "--idle-policy-min", "1s",
+                           "--idle-policy-schedule", "@every 1s", "--policy-shadow", "warmup"}});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  auto created = CtlSandbox(d, {"create", "demo"}, &why);  // idle timeout 2 s
+  ASSERT_TRUE(created) << why;
+  ASSERT_TRUE(WaitFor([&] { return d.StatusOf("demo") == "PAUSED"; }, 2s + kPauseSlack))
+      << d.StatusOf("demo");
+  ASSERT_EQ(d.Ctl({"wake", "demo"}).exit_code, 0);  // right back: a regret
+  // The policy job (every second) raises it: doubled, 2 s -> 4 s (what would
+  // have covered the gap, to the minute, is more).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = d.Get("demo");
+        return s && s->idle_timeout_s == 4;
+      },
+      10s))
+      << d.Get("demo")->idle_timeout_s;
+  auto history = d.History("demo", &why);
+  ASSERT_TRUE(history) << why;
+  const HistoryEvent* change = FindEvent(*history, "settings_changed", "policy");
+  ASSERT_NE(change, nullptr) << Dump(*history);
+  CommandResult explained = d.Ctl({"--json", "explain", "demo"});
+  ASSERT_EQ(explained.exit_code, 0) << explained.err;
+  const auto explain = boost::json::parse(explained.out);
+  EXPECT_NE(std::string(explain.at("timeoutSetBy").at("detail").as_string())
+                .find("adaptive: regret: back "),
+            std::string::npos)
+      << explained.out;
+  // The object and the report say which policies apply.
+  const auto object = d.Call(verb::get, "/api/projects/demo/sandbox").Json();
+  EXPECT_EQ(object.at("effectiveIdlePolicy"), "adaptive");
+  EXPECT_TRUE(object.at("idlePolicy").is_null());
+  const auto report = d.Call(verb::get, "/api/policy/report?since=1h").Json();
+  EXPECT_EQ(report.at("policy").at("default"), "adaptive");
+  EXPECT_EQ(report.at("policy").at("shadow"), "warmup");
+  EXPECT_EQ(report.at("replay").at("episodes"), 1);
+  // A project can choose its own; sandboxctl says which applies.
+  CommandResult chose = d.Ctl({"-o", "text", "set-idle-policy", "demo", "fixed"});
+  ASSERT_EQ(chose.exit_code, 0) << chose.err;
+  EXPECT_NE(chose.out.find("idle policy    fixed\n"), std::string::npos) << chose.out;
+
+  // Offline, beside the running daemon, over its SQLite store.
+  const std::string sandboxd = std::string(SBX_BUILD_DIR) + "/sandboxd";
+  const std::string store = "sqlite://" + (d.data_dir() / "sandboxd.db").string();
+  CommandResult table = RunCommand({sandboxd, "policy", "replay", "--store", store, "--since",
+                                    "1d", "--policy", "adaptive", "--policy", "warmup",
+                                    "--idle-timeout", "2s", "--idle-policy-min", "1s"},
+                                   60s);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("1 idle episodes from "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("adaptive vs fixed"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("resume waits"), std::string::npos) << table.out;
+  CommandResult json = RunCommand({sandboxd, "policy", "replay", "--store", store, "--since",
+                                   "1d", "--json", "--idle-timeout", "2s"},
+                                  60s);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto replay = boost::json::parse(json.out);
+  EXPECT_EQ(replay.at("episodes"), 1);
+  EXPECT_EQ(replay.at("recorded").at("idlePauses"), 1);
+  EXPECT_EQ(replay.at("policies").at(0).at("policy"), "fixed");
+  EXPECT_EQ(replay.at("policies").at(0).at("resumeWaits"), 1);
+  EXPECT_EQ(replay.at("policies").at(1).at("policy"), "adaptive");
+  // Bad input: a clear message, status 1 or 2, nothing written.
+  CommandResult missing =
+      RunCommand({sandboxd, "policy", "replay", "--store", "sqlite:///nonexistent/x.db"}, 30s);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no such database file"), std::string::npos) << missing.err;
+  CommandResult unknown = RunCommand(
+      {sandboxd, "policy", "replay", "--store", store, "--policy", "psychic"}, 30s);
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("psychic"), std::string::npos) << unknown.err;
   EXPECT_EQ(d.Call(verb::get, "/healthz").status, 200);
 }
 

@@ -45,4 +45,13 @@ T RunSync(net::io_context& io, net::awaitable<T> aw) {
   return std::move(*out);
 }
 
+// The same for a coroutine with no value.
+inline void RunSync(net::io_context& io, net::awaitable<void> aw) {
+  auto with_value = [](net::awaitable<void> inner) -> net::awaitable<bool> {
+    co_await std::move(inner);
+    co_return true;
+  };
+  (void)RunSync(io, with_value(std::move(aw)));
+}
+
 }  // namespace sbx::testing

@@ -124,6 +124,14 @@ ALTER TABLE job_runs ADD COLUMN paused_projects TEXT NOT NULL DEFAULT '[]';
        .down = R"sql(
 ALTER TABLE job_runs DROP COLUMN paused_projects;
 )sql"},
+      // 6: the idle policy each project chose. Rows written before have the
+      // deployment's.
+      {.up = R"sql(
+ALTER TABLE sandboxes ADD COLUMN idle_policy TEXT NOT NULL DEFAULT '';
+)sql",
+       .down = R"sql(
+ALTER TABLE sandboxes DROP COLUMN idle_policy;
+)sql"},
   };
   return kMigrations;
 }
