@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError, isUnauthorized } from './errors.js';
 import { SandboxClient, createClient } from './client.js';
-import { fakeServer, makeOverview, makeRun, makeSandbox } from './test-utils.js';
+import { fakeServer, makeOverview, makePolicyReport, makeRun, makeSandbox } from './test-utils.js';
 
 describe('SandboxClient', () => {
   it('reads status from the same origin with same-origin credentials', async () => {
@@ -165,6 +165,34 @@ describe('SandboxClient', () => {
     expect(last).toEqual({ runs: [runs[4]], nextBefore: null });
     // The plain list is the first page's runs.
     expect((await client.enforcerRuns()).map((r) => r.id)).toEqual([5, 4, 3, 2, 1]);
+  });
+
+  it('reads the policy report since a span, or the server default', async () => {
+    const server = fakeServer({ policyReport: (since) => makePolicyReport({ from: since ?? 'default' }) });
+    const client = new SandboxClient({ fetch: server.fetch });
+    expect((await client.policyReport()).from).toBe('default');
+    expect(server.calls.at(-1)!.path).toBe('/api/policy/report');
+    const day = await client.policyReport({ since: '24h', regretWindow: '5m' });
+    expect(server.calls.at(-1)!.path).toBe('/api/policy/report?since=24h&regretWindow=5m');
+    expect(day).toMatchObject({ from: '24h', replay: null, policy: { default: 'fixed', shadow: null } });
+  });
+
+  it('changes the idle policy and the idle timeout, alone or together', async () => {
+    const server = fakeServer({ sandboxes: [makeSandbox()], idlePolicy: 'adaptive' });
+    const client = new SandboxClient({ fetch: server.fetch });
+    const warm = await client.updateSettings('p1', { idlePolicy: 'warmup', idleTimeoutSeconds: 60 });
+    expect(server.calls.at(-1)).toMatchObject({ method: 'PATCH', path: '/api/projects/p1/sandbox' });
+    expect(server.calls.at(-1)!.body).toEqual({ idlePolicy: 'warmup', idleTimeoutSeconds: 60 });
+    expect(warm).toMatchObject({ idlePolicy: 'warmup', effectiveIdlePolicy: 'warmup', idleTimeoutSeconds: 60 });
+    const back = await client.updateSettings('p1', { idlePolicy: null });
+    expect(server.calls.at(-1)!.body).toEqual({ idlePolicy: null });
+    expect(back).toMatchObject({ idlePolicy: null, effectiveIdlePolicy: 'adaptive', idleTimeoutSeconds: 60 });
+    await client.setIdleTimeout('p1', 90);
+    expect(server.calls.at(-1)!.body).toEqual({ idleTimeoutSeconds: 90 });
+    await expect(client.updateSettings('p1', { idlePolicy: 'lazy' as 'fixed' })).rejects.toMatchObject({
+      status: 400,
+      code: 'invalid_argument',
+    });
   });
 
   it('says since when a sandbox runs, and null once it is not', async () => {

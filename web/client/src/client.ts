@@ -14,12 +14,15 @@ import type {
   HoldsResponse,
   Overview,
   OverviewWindow,
+  PolicyReport,
+  PolicyReportQuery,
   Readiness,
   Sandbox,
   SandboxHold,
   SandboxListQuery,
   SandboxListResponse,
   SandboxLogs,
+  SandboxSettings,
 } from './types.js';
 import { newerSandbox } from './polling.js';
 import { subscribe } from './subscribe.js';
@@ -166,14 +169,21 @@ export class SandboxClient implements SubscriptionClient {
     return newerSandbox<Sandbox>(woken, fresh);
   }
 
-  /** POST …/pause: pause now. */
-  /** PATCH …/sandbox: a new idle timeout, in seconds (> 0). */
-  setIdleTimeout(projectId: string, idleTimeoutSeconds: number): Promise<Sandbox> {
-    return this.request<Sandbox>('PATCH', `/api/projects/${encode(projectId)}/sandbox`, {
-      idleTimeoutSeconds,
-    });
+  /**
+   * PATCH …/sandbox: change the settings given (the idle timeout, the idle policy); the others
+   * stay. Rejects with 400 `invalid_argument` for a value the server refuses (an older server
+   * refuses `idlePolicy` as an unknown field).
+   */
+  updateSettings(projectId: string, settings: SandboxSettings): Promise<Sandbox> {
+    return this.request<Sandbox>('PATCH', `/api/projects/${encode(projectId)}/sandbox`, settings);
   }
 
+  /** PATCH …/sandbox: a new idle timeout, in seconds (> 0). */
+  setIdleTimeout(projectId: string, idleTimeoutSeconds: number): Promise<Sandbox> {
+    return this.updateSettings(projectId, { idleTimeoutSeconds });
+  }
+
+  /** POST …/pause: pause now. */
   pause(projectId: string): Promise<Sandbox> {
     return this.request<Sandbox>('POST', `/api/projects/${encode(projectId)}/sandbox/pause`);
   }
@@ -301,6 +311,18 @@ export class SandboxClient implements SubscriptionClient {
   /** GET /api/overview?window=: the fleet's statuses, transitions and savings over 1 h or 24 h. */
   overview(window: OverviewWindow = '1h'): Promise<Overview> {
     return this.request<Overview>('GET', `/api/overview?window=${encodeURIComponent(window)}`);
+  }
+
+  /**
+   * GET /api/policy/report?since=&regretWindow=: what idle pausing did since then, and (with a
+   * shadow policy) the default and the shadow replayed over the same history.
+   */
+  policyReport(query: PolicyReportQuery = {}): Promise<PolicyReport> {
+    const params = new URLSearchParams();
+    if (query.since !== undefined) params.set('since', query.since);
+    if (query.regretWindow !== undefined) params.set('regretWindow', query.regretWindow);
+    const qs = params.toString();
+    return this.request<PolicyReport>('GET', `/api/policy/report${qs ? `?${qs}` : ''}`);
   }
 
   /**

@@ -3,7 +3,13 @@
  * a SandboxClient: `getStatus('p1')`, `wake('p1')`, …
  */
 import { SandboxClient, type WakeOptions } from './client.js';
-import type { CreateSandboxRequest, ForgetOptions, OverviewWindow, SandboxListQuery } from './types.js';
+import type {
+  CreateSandboxRequest,
+  ForgetOptions,
+  OverviewWindow,
+  PolicyReportQuery,
+  SandboxListQuery,
+} from './types.js';
 
 let instance: SandboxClient | null = null;
 
@@ -31,6 +37,7 @@ export const list = (query?: SandboxListQuery) => defaultClient().list(query);
 export const history = (projectId: string) => defaultClient().history(projectId);
 export const enforcerRuns = (limit?: number) => defaultClient().enforcerRuns(limit);
 export const overview = (window?: OverviewWindow) => defaultClient().overview(window);
+export const policyReport = (query?: PolicyReportQuery) => defaultClient().policyReport(query);
 export const forgetProject = (projectId: string, options?: ForgetOptions) =>
   defaultClient().forgetProject(projectId, options);
 export const signIn = (token: string) => defaultClient().signIn(token);

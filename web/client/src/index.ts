@@ -15,9 +15,16 @@ export type {
   HistorySource,
   HoldResponse,
   HoldsResponse,
+  IdlePolicy,
   Overview,
   OverviewBucket,
   OverviewWindow,
+  PolicyReplay,
+  PolicyReplayResult,
+  PolicyReport,
+  PolicyReportProject,
+  PolicyReportQuery,
+  PolicyTally,
   Readiness,
   Sandbox,
   SandboxHold,
@@ -25,11 +32,12 @@ export type {
   SandboxListQuery,
   SandboxListResponse,
   SandboxLogs,
+  SandboxSettings,
   SandboxStatus,
   StatusCounts,
   WebhookOutcome,
 } from './types.js';
-export { OVERVIEW_WINDOWS, SANDBOX_STATUSES, WEBHOOK_OUTCOMES } from './types.js';
+export { IDLE_POLICIES, OVERVIEW_WINDOWS, SANDBOX_STATUSES, WEBHOOK_OUTCOMES } from './types.js';
 export { ApiError, isApiError, isNotFound, isUnauthorized } from './errors.js';
 export {
   RUNNING_POLL_MS,
@@ -70,6 +78,7 @@ export {
   enforcerRuns,
   forgetProject,
   overview,
+  policyReport,
   signIn,
   signOut,
 } from './default-client.js';

@@ -5,13 +5,17 @@
 import { vi } from 'vitest';
 import type { EventSourceLike, VisibilitySource } from './subscription.js';
 import {
+  IDLE_POLICIES,
   SANDBOX_STATUSES,
   WEBHOOK_OUTCOMES,
   type EnforcerRun,
   type HistoryEvent,
+  type IdlePolicy,
   type Overview,
   type OverviewBucket,
   type OverviewWindow,
+  type PolicyReplayResult,
+  type PolicyReport,
   type Readiness,
   type Sandbox,
   type SandboxStatus,
@@ -191,6 +195,53 @@ export function makeOverview(options: MakeOverviewOptions = {}): Overview {
   };
 }
 
+/** One policy's line of a replay: all zero but what `overrides` says. */
+export function makeReplayResult(policy: IdlePolicy, overrides: Partial<PolicyReplayResult> = {}): PolicyReplayResult {
+  return {
+    policy,
+    idlePauses: 0,
+    regretWakes: 0,
+    resumeWaits: 0,
+    idleMinutes: 0,
+    savedMinutes: 0,
+    timeoutChanges: 0,
+    preWakes: 0,
+    preWakeHits: 0,
+    preWakeMisses: 0,
+    ...overrides,
+  };
+}
+
+/**
+ * A GET /api/policy/report answer over the 7 days to 2025-01-01: nothing happened, policy fixed
+ * without a shadow (no replay), unless `overrides` say otherwise.
+ */
+export function makePolicyReport(overrides: Partial<PolicyReport> = {}): PolicyReport {
+  const from = '2024-12-25T00:00:00.000Z';
+  return {
+    from,
+    to: '2025-01-01T00:00:00.000Z',
+    coveredFrom: from,
+    truncated: false,
+    regretWindowSeconds: 600,
+    totals: {
+      pauses: 0,
+      idlePauses: 0,
+      wakes: 0,
+      regretWakes: 0,
+      resumeWaits: 0,
+      savedMinutes: 0,
+      resumeWaitMedianMs: null,
+      resumeWaitP95Ms: null,
+    },
+    projects: [],
+    projectCount: 0,
+    policy: { default: 'fixed', shadow: null },
+    replay: null,
+    ...overrides,
+  };
+}
+
 export function makeRun(overrides: Partial<EnforcerRun> = {}): EnforcerRun {
   return {
     id: 1,
@@ -226,6 +277,13 @@ export interface FakeServerOptions {
   runs?: EnforcerRun[];
   /** GET /api/overview's answer for a window (default: makeOverview with the current counts). */
   overview?: (window: OverviewWindow) => Overview;
+  /** GET /api/policy/report's answer for `since` as asked (default: makePolicyReport()). */
+  policyReport?: (since: string | null) => PolicyReport;
+  /**
+   * The deployment's idle policy: a PATCH of `idlePolicy` answers it as `effectiveIdlePolicy`
+   * when the project's is null (default fixed).
+   */
+  idlePolicy?: IdlePolicy;
 }
 
 /** An in-memory sandboxd API: `server.fetch` is a vi.fn usable as the client's fetch. */
@@ -269,6 +327,29 @@ export function fakeServer(options: FakeServerOptions = {}) {
     });
     history.set(projectId, events);
     return next;
+  };
+
+  // PATCH …/sandbox: idleTimeoutSeconds and idlePolicy, alone or together, as the server checks them.
+  const patch = (projectId: string, fields: Record<string, unknown>): Response => {
+    const next: Partial<Sandbox> = {};
+    for (const [key, value] of Object.entries(fields)) {
+      if (key === 'idleTimeoutSeconds') {
+        if (typeof value !== 'number' || value <= 0) {
+          return error(400, 'invalid_argument', 'idleTimeoutSeconds must be greater than 0');
+        }
+        next.idleTimeoutSeconds = value;
+      } else if (key === 'idlePolicy') {
+        if (value !== null && !IDLE_POLICIES.includes(value as IdlePolicy)) {
+          return error(400, 'invalid_argument', `unknown idle policy "${String(value)}"`);
+        }
+        next.idlePolicy = value as IdlePolicy | null;
+        next.effectiveIdlePolicy = (value as IdlePolicy | null) ?? options.idlePolicy ?? 'fixed';
+      } else {
+        return error(400, 'invalid_argument', `unknown field "${key}"`);
+      }
+    }
+    if (Object.keys(next).length === 0) return error(400, 'invalid_argument', 'nothing to change');
+    return json(200, change(projectId, next));
   };
 
   const fetch = vi.fn(async (input: string, init: RequestInit = {}): Promise<Response> => {
@@ -322,6 +403,10 @@ export function fakeServer(options: FakeServerOptions = {}) {
       for (const s of sandboxes.values()) current[s.status] = (current[s.status] ?? 0) + 1;
       return json(200, options.overview?.(window) ?? makeOverview({ window, current }));
     }
+    if (path === '/api/policy/report' && method === 'GET') {
+      const since = url.searchParams.get('since');
+      return json(200, options.policyReport?.(since) ?? makePolicyReport());
+    }
     const project = /^\/api\/projects\/([^/]+)$/.exec(path);
     if (project && method === 'DELETE') {
       const id = decodeURIComponent(project[1]!);
@@ -371,13 +456,7 @@ export function fakeServer(options: FakeServerOptions = {}) {
         change(id, { status: 'KILLED', url: null });
         return json(204);
       }
-      if (!action && method === 'PATCH') {
-        const seconds = (body as { idleTimeoutSeconds?: unknown } | undefined)?.idleTimeoutSeconds;
-        if (typeof seconds !== 'number' || seconds <= 0) {
-          return error(400, 'invalid_argument', 'idleTimeoutSeconds must be greater than 0');
-        }
-        return json(200, change(id, { idleTimeoutSeconds: seconds }));
-      }
+      if (!action && method === 'PATCH') return patch(id, (body ?? {}) as Record<string, unknown>);
       if (action === 'activity' && method === 'POST') return json(204);
       if (action === 'wake' && method === 'POST') {
         if (existing.status === 'RUNNING') return json(202, existing);

@@ -54,6 +54,27 @@ export interface Sandbox {
    * null otherwise (absent from older servers).
    */
   runningSince?: string | null;
+  /** The project's own idle policy; null: the deployment default (absent from older servers). */
+  idlePolicy?: IdlePolicy | null;
+  /** The idle policy that applies: `idlePolicy`, else the deployment default (absent from older servers). */
+  effectiveIdlePolicy?: IdlePolicy;
+}
+
+/**
+ * How the idle enforcer decides when to pause a project's sandbox: `fixed` (one timeout),
+ * `adaptive` (longer after a regret wake, shorter after long idle spells) or `warmup` (fixed, plus
+ * resumes shortly before a likely return).
+ */
+export type IdlePolicy = 'fixed' | 'adaptive' | 'warmup';
+
+export const IDLE_POLICIES: readonly IdlePolicy[] = ['fixed', 'adaptive', 'warmup'];
+
+/** PATCH …/sandbox: the settings to change; fields left out stay as they are. */
+export interface SandboxSettings {
+  /** 1…604800. */
+  idleTimeoutSeconds?: number;
+  /** null: back to the deployment default. Older servers refuse the field (400). */
+  idlePolicy?: IdlePolicy | null;
 }
 
 export interface SandboxHold {
@@ -272,6 +293,81 @@ export interface Overview {
     savedHours: number;
     idlePauses: number;
   };
+}
+
+/** What idle pausing did to one project, or to all of them (GET /api/policy/report). */
+export interface PolicyTally {
+  /** Sandboxes reaching PAUSED, whoever asked. */
+  pauses: number;
+  /** The idle enforcer pausing a RUNNING sandbox. */
+  idlePauses: number;
+  /** PAUSING or PAUSED to STARTING or RUNNING. */
+  wakes: number;
+  /** Wakes within `regretWindowSeconds` of the idle pause before them. */
+  regretWakes: number;
+  /** Wakes through sandboxd (to STARTING): a client asked and waited. */
+  resumeWaits: number;
+  /** Each idle pause until the sandbox was next woken or killed, or now. */
+  savedMinutes: number;
+}
+
+export interface PolicyReportProject extends PolicyTally {
+  projectId: string;
+}
+
+/** One policy replayed over the report's idle episodes. */
+export interface PolicyReplayResult {
+  policy: IdlePolicy;
+  idlePauses: number;
+  regretWakes: number;
+  resumeWaits: number;
+  /** Sandbox-minutes paid while idle before a pause (or until the return). */
+  idleMinutes: number;
+  /** Sandbox-minutes paused. */
+  savedMinutes: number;
+  timeoutChanges: number;
+  preWakes: number;
+  preWakeHits: number;
+  preWakeMisses: number;
+}
+
+export interface PolicyReplay {
+  /** Idle episodes of history that every policy was replayed over. */
+  episodes: number;
+  /** The deployment's default policy and the shadow, in the server's order. */
+  policies: PolicyReplayResult[];
+  /** What the replay cannot tell, in words. */
+  note: string;
+}
+
+/** GET /api/policy/report: idle pauses, regret wakes, minutes saved and resume waits since `from`. */
+export interface PolicyReport {
+  from: string;
+  to: string;
+  /** Equals `from` unless `truncated`: nothing before it is counted. */
+  coveredFrom: string;
+  truncated: boolean;
+  regretWindowSeconds: number;
+  totals: PolicyTally & {
+    /** STARTING to RUNNING of the resume waits; null without any. */
+    resumeWaitMedianMs: number | null;
+    resumeWaitP95Ms: number | null;
+  };
+  /** The projects with the most regret wakes (then resume waits), at most 50. */
+  projects: PolicyReportProject[];
+  /** Every project with an idle pause or a wake. */
+  projectCount: number;
+  /** The deployment's default idle policy and its shadow (absent from older servers). */
+  policy?: { default: IdlePolicy; shadow: IdlePolicy | null };
+  /** The default and the shadow replayed over the same history; null without a shadow. */
+  replay?: PolicyReplay | null;
+}
+
+export interface PolicyReportQuery {
+  /** A duration back from now (`24h`, `168h`, `720h`) or an RFC 3339 time; server default 7 days. */
+  since?: string;
+  /** A duration up to 24 h; server default `10m`. */
+  regretWindow?: string;
 }
 
 export interface ErrorBody {

@@ -7,6 +7,7 @@ import { DeliveryBanner } from './components/DeliveryBanner';
 import { SignInForm } from './components/SignInForm';
 import { JobsPage } from './pages/JobsPage';
 import { OverviewPage } from './pages/OverviewPage';
+import { PolicyPage } from './pages/PolicyPage';
 import { ProjectPage } from './pages/ProjectPage';
 import { SandboxListPage } from './pages/SandboxListPage';
 import { hrefs, useHashRoute, type Route } from './router';
@@ -90,6 +91,9 @@ function Shell({
           <a href={hrefs.overview()} className={route.name === 'overview' ? 'active' : ''}>
             Overview
           </a>
+          <a href={hrefs.policy()} className={route.name === 'policy' ? 'active' : ''}>
+            Policy
+          </a>
           <a href={hrefs.jobs()} className={route.name === 'jobs' ? 'active' : ''}>
             Jobs
           </a>
@@ -116,6 +120,8 @@ function Page({ route }: { route: Route }) {
       return <JobsPage />;
     case 'overview':
       return <OverviewPage />;
+    case 'policy':
+      return <PolicyPage />;
     default:
       return (
         <section className="card">

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { formatAge, formatHours, formatRelative, formatSeconds, formatUptime, parseDuration } from './format';
+import {
+  formatAge,
+  formatHours,
+  formatMs,
+  formatRelative,
+  formatSeconds,
+  formatUptime,
+  parseDuration,
+} from './format';
 
 describe('parseDuration', () => {
   it('reads durations as the CLI writes them', () => {
@@ -57,5 +65,15 @@ describe('formatHours', () => {
     expect(formatHours(0)).toBe('0 h');
     expect(formatHours(0.05)).toBe('3 min');
     expect(formatHours(0.005)).toBe('0.3 min');
+  });
+});
+
+describe('formatMs', () => {
+  it('says a wait in ms under a second, in seconds above', () => {
+    expect(formatMs(480)).toBe('480 ms');
+    expect(formatMs(0.4)).toBe('0 ms');
+    expect(formatMs(2100)).toBe('2.1 s');
+    expect(formatMs(45_400)).toBe('45 s');
+    expect(formatMs(null)).toBe('—');
   });
 });

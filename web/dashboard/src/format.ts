@@ -83,6 +83,13 @@ export function formatHours(hours: number): string {
   return `${hours.toFixed(digits)} h`;
 }
 
+/** A short wait: "480 ms", "2.1 s", "45 s"; "—" for null (none measured). */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
 export function formatSeconds(seconds: number): string {
   if (seconds % 3600 === 0 && seconds >= 3600) return `${seconds / 3600}h`;
   if (seconds % 60 === 0 && seconds >= 60) return `${seconds / 60}m`;

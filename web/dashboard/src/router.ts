@@ -5,14 +5,16 @@ export type Route =
   | { name: 'project'; projectId: string }
   | { name: 'jobs' }
   | { name: 'overview' }
+  | { name: 'policy' }
   | { name: 'not-found'; hash: string };
 
-/** Hash routes: `#/`, `#/projects/<id>`, `#/jobs`, `#/overview`. */
+/** Hash routes: `#/`, `#/projects/<id>`, `#/jobs`, `#/overview`, `#/policy`. */
 export function parseHash(hash: string): Route {
   const path = hash.replace(/^#/, '').split('?')[0] ?? '';
   if (path === '' || path === '/') return { name: 'list' };
   if (path === '/jobs' || path === '/jobs/') return { name: 'jobs' };
   if (path === '/overview' || path === '/overview/') return { name: 'overview' };
+  if (path === '/policy' || path === '/policy/') return { name: 'policy' };
   const m = /^\/projects\/([^/]+)\/?$/.exec(path);
   if (m) {
     try {
@@ -29,6 +31,7 @@ export const hrefs = {
   project: (projectId: string) => `#/projects/${encodeURIComponent(projectId)}`,
   jobs: () => '#/jobs',
   overview: () => '#/overview',
+  policy: () => '#/policy',
 };
 
 export function useHashRoute(): Route {

@@ -20,6 +20,7 @@ export {
   useKillSandbox,
   usePauseSandbox,
   useSandboxAction,
+  useSetIdlePolicy,
   useSetIdleTimeout,
   useWakeSandbox,
 } from './mutations.js';
@@ -28,6 +29,7 @@ export {
   useEnforcerRunPages,
   useEnforcerRuns,
   useOverview,
+  usePolicyReport,
   useReadiness,
   useSandboxExplanation,
   useSandboxHistory,

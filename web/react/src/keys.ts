@@ -17,4 +17,7 @@ export const sandboxKeys = {
   /** Prefix of every window's overview. */
   overviews: () => ['overview'] as const,
   overview: (window: OverviewWindow) => ['overview', window] as const,
+  /** Prefix of every span's policy report. */
+  policyReports: () => ['policy-report'] as const,
+  policyReport: (since: string) => ['policy-report', since] as const,
 };

@@ -1,5 +1,12 @@
 import { useMutation, useQueryClient, type QueryClient } from '@tanstack/react-query';
-import { newerSandbox, type CreateSandboxRequest, type ForgetOptions, type Sandbox } from '@sandboxd/client';
+import {
+  newerSandbox,
+  type CreateSandboxRequest,
+  type ForgetOptions,
+  type IdlePolicy,
+  type Sandbox,
+  type SandboxSettings,
+} from '@sandboxd/client';
 import { useSandboxClient } from './context.js';
 import { sandboxKeys } from './keys.js';
 
@@ -62,18 +69,31 @@ export function useKeepAwake(projectId: string) {
   });
 }
 
-/** PATCH the idle timeout (seconds); the answer goes to the cache. */
-export function useSetIdleTimeout(projectId: string) {
+/**
+ * PATCH one setting, as `settings(value)` says; the answer goes to the cache. Each setting is its
+ * own mutation (`name` in its key), so each control has its own pending state and error.
+ */
+function useSettingMutation<T>(projectId: string, name: string, settings: (value: T) => SandboxSettings) {
   const client = useSandboxClient();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationKey: ['sandbox', projectId, 'idle-timeout'],
-    mutationFn: (seconds: number) => client.setIdleTimeout(projectId, seconds),
+    mutationKey: ['sandbox', projectId, name],
+    mutationFn: (value: T) => client.updateSettings(projectId, settings(value)),
     onSuccess: async (sandbox) => {
       store(queryClient, sandbox);
       await refresh(queryClient, projectId);
     },
   });
+}
+
+/** PATCH the idle timeout (seconds); the answer goes to the cache. */
+export function useSetIdleTimeout(projectId: string) {
+  return useSettingMutation(projectId, 'idle-timeout', (seconds: number) => ({ idleTimeoutSeconds: seconds }));
+}
+
+/** PATCH the idle policy (null: back to the deployment default); the answer goes to the cache. */
+export function useSetIdlePolicy(projectId: string) {
+  return useSettingMutation(projectId, 'idle-policy', (policy: IdlePolicy | null) => ({ idlePolicy: policy }));
 }
 
 export function useKillSandbox(projectId: string) {
@@ -102,7 +122,7 @@ export function useCreateSandbox(projectId: string) {
 /**
  * Forget a KILLED project (DELETE /api/projects/{id}), keeping its history unless
  * `removeHistory`. Afterwards the project has no sandbox: its status is null at once, its other
- * queries are dropped, and the lists and the overview are read again.
+ * queries are dropped, and the lists, the overview and the policy report are read again.
  */
 export function useForgetProject(projectId: string) {
   const client = useSandboxClient();
@@ -118,6 +138,7 @@ export function useForgetProject(projectId: string) {
       await Promise.all([
         queryClient.invalidateQueries({ queryKey: sandboxKeys.lists() }),
         queryClient.invalidateQueries({ queryKey: sandboxKeys.overviews() }),
+        queryClient.invalidateQueries({ queryKey: sandboxKeys.policyReports() }),
       ]);
     },
   });

@@ -2,9 +2,9 @@ import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { OverviewWindow } from '@sandboxd/client';
 import { useForgetProject } from './mutations.js';
-import { useEnforcerRunPages, useOverview, useSandboxHistory, useSandboxList } from './queries.js';
+import { useEnforcerRunPages, useOverview, usePolicyReport, useSandboxHistory, useSandboxList } from './queries.js';
 import { useSandboxStatus } from './useSandboxStatus.js';
-import { cleanup, harness, makeOverview, makeRun, makeSandbox, tick } from './test-utils.js';
+import { cleanup, harness, makeOverview, makePolicyReport, makeRun, makeSandbox, tick } from './test-utils.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -59,6 +59,41 @@ describe('useOverview', () => {
   });
 });
 
+describe('usePolicyReport', () => {
+  it('keeps the last answer while another span loads, and refreshes every minute', async () => {
+    const h = harness({ policyReport: (since) => makePolicyReport({ from: since ?? 'none' }) });
+    const { result, rerender } = renderHook(({ since }: { since?: string }) => usePolicyReport(since), {
+      wrapper: h.wrapper,
+      initialProps: {},
+    });
+    await tick();
+    expect(h.server.calls.at(-1)!.path).toBe('/api/policy/report?since=168h');
+    expect(result.current.data?.from).toBe('168h');
+
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const fetch = h.server.fetch.getMockImplementation()!;
+    h.server.fetch.mockImplementation(async (input, init) => {
+      if (String(input).includes('since=24h')) await gate;
+      return fetch(input, init);
+    });
+    rerender({ since: '24h' });
+    await tick();
+    expect(result.current.data?.from).toBe('168h');
+    expect(result.current.isPlaceholderData).toBe(true);
+    release();
+    await tick();
+    expect(result.current.data?.from).toBe('24h');
+    expect(result.current.isPlaceholderData).toBe(false);
+
+    const base = h.server.count('GET', '/api/policy/report');
+    await tick(59_000);
+    expect(h.server.count('GET', '/api/policy/report')).toBe(base);
+    await tick(1_000);
+    expect(h.server.count('GET', '/api/policy/report')).toBe(base + 1);
+  });
+});
+
 describe('useEnforcerRunPages', () => {
   it('reads older runs a page at a time and reads every loaded page again on refresh', async () => {
     const runs = [5, 4, 3, 2, 1].map((id) => makeRun({ id }));
@@ -91,7 +126,7 @@ describe('useEnforcerRunPages', () => {
 });
 
 describe('useForgetProject', () => {
-  it('forgets a killed project: its status is null at once, the list is read again', async () => {
+  it('forgets a killed project: its status is null at once, the list and report are read again', async () => {
     const h = harness({
       eventSource: false,
       sandboxes: [makeSandbox({ projectId: 'p1' }), makeSandbox({ projectId: 'p2', status: 'KILLED', url: null })],
@@ -101,6 +136,7 @@ describe('useForgetProject', () => {
         list: useSandboxList(),
         status: useSandboxStatus('p2'),
         history: useSandboxHistory('p2'),
+        report: usePolicyReport(),
         forget: useForgetProject('p2'),
       }),
       { wrapper: h.wrapper },
@@ -109,6 +145,7 @@ describe('useForgetProject', () => {
     expect(result.current.status.status).toBe('KILLED');
     expect(result.current.list.data?.sandboxes.map((s) => s.projectId)).toEqual(['p1', 'p2']);
     const lists = h.server.count('GET', '/api/sandboxes');
+    const reports = h.server.count('GET', '/api/policy/report');
 
     await act(async () => {
       await result.current.forget.mutateAsync({ removeHistory: true });
@@ -116,6 +153,7 @@ describe('useForgetProject', () => {
     expect(h.server.calls.find((c) => c.method === 'DELETE')?.path).toBe('/api/projects/p2?history=remove');
     expect(result.current.status.notFound).toBe(true);
     expect(h.server.count('GET', '/api/sandboxes')).toBe(lists + 1);
+    expect(h.server.count('GET', '/api/policy/report')).toBe(reports + 1);
     expect(result.current.list.data?.sandboxes.map((s) => s.projectId)).toEqual(['p1']);
   });
 

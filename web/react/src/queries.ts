@@ -7,6 +7,7 @@ import {
   type HistoryEvent,
   type Overview,
   type OverviewWindow,
+  type PolicyReport,
   type Readiness,
   type SandboxListQuery,
   type SandboxListResponse,
@@ -107,6 +108,21 @@ export function useOverview(window: OverviewWindow = '1h') {
     queryKey: sandboxKeys.overview(window),
     queryFn: () => client.overview(window),
     refetchInterval: 30_000,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/**
+ * GET /api/policy/report since `since` (a duration back from now, or an RFC 3339 time), refreshed
+ * every minute: it reads up to 30 days of history. While another span loads, the last answer
+ * stays (`isPlaceholderData`): its own `from` says what it covers.
+ */
+export function usePolicyReport(since = '168h') {
+  const client = useSandboxClient();
+  return useQuery<PolicyReport, Error>({
+    queryKey: sandboxKeys.policyReport(since),
+    queryFn: () => client.policyReport({ since }),
+    refetchInterval: 60_000,
     placeholderData: keepPreviousData,
   });
 }

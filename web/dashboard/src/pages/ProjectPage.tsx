@@ -8,6 +8,7 @@ import {
   usePauseSandbox,
   useSandboxExplanation,
   useSandboxStatus,
+  useSetIdlePolicy,
   useSetIdleTimeout,
   useWakeSandbox,
 } from '@sandboxd/react';
@@ -33,6 +34,7 @@ export function ProjectPage({ projectId }: { projectId: string }) {
   const kill = useKillSandbox(projectId);
   const keepAwake = useKeepAwake(projectId);
   const setIdleTimeout = useSetIdleTimeout(projectId);
+  const setIdlePolicy = useSetIdlePolicy(projectId);
   const forget = useForgetProject(projectId);
   // Once forgotten the project has no sandbox: back to the list rather than offering a create.
   const forgetting = forget.isPending || forget.isSuccess;
@@ -103,6 +105,7 @@ export function ProjectPage({ projectId }: { projectId: string }) {
               kill={kill}
               keepAwake={keepAwake}
               setIdleTimeout={setIdleTimeout}
+              setIdlePolicy={setIdlePolicy}
               forget={forget}
               onForget={(removeHistory) =>
                 forget.mutate({ removeHistory }, { onSuccess: () => navigate(hrefs.list()) })

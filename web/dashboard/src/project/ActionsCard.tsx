@@ -1,20 +1,22 @@
 import { useState } from 'react';
-import type { Sandbox } from '@sandboxd/client';
+import { IDLE_POLICIES, type IdlePolicy, type Sandbox } from '@sandboxd/client';
 import type {
   useForgetProject,
   useKeepAwake,
   useKillSandbox,
   usePauseSandbox,
+  useSetIdlePolicy,
   useSetIdleTimeout,
 } from '@sandboxd/react';
 import { ErrorNote } from '../components/ErrorNote';
 import { formatSeconds, parseDuration } from '../format';
+import { POLICY_HINTS } from '../policy/data';
 import { ForgetProject } from './ForgetProject';
 
 /**
- * Pause, Keep awake, the idle timeout and Kill; once KILLED, Forget. Kill is never one click: it
- * asks for the project id first; neither is Forget (ForgetProject). The page owns the pause, kill
- * and forget mutations: it shows their errors above everything else.
+ * Pause, Keep awake, the idle timeout and policy, and Kill; once KILLED, Forget. Kill is never one
+ * click: it asks for the project id first; neither is Forget (ForgetProject). The page owns the
+ * pause, kill and forget mutations: it shows their errors above everything else.
  */
 export function ActionsCard({
   sandbox,
@@ -23,6 +25,7 @@ export function ActionsCard({
   kill,
   keepAwake,
   setIdleTimeout,
+  setIdlePolicy,
   forget,
   onForget,
 }: {
@@ -32,6 +35,7 @@ export function ActionsCard({
   kill: ReturnType<typeof useKillSandbox>;
   keepAwake: ReturnType<typeof useKeepAwake>;
   setIdleTimeout: ReturnType<typeof useSetIdleTimeout>;
+  setIdlePolicy: ReturnType<typeof useSetIdlePolicy>;
   forget: ReturnType<typeof useForgetProject>;
   onForget: (removeHistory: boolean) => void;
 }) {
@@ -145,6 +149,10 @@ export function ActionsCard({
         </p>
       )}
       <ErrorNote error={setIdleTimeout.error} prefix="Could not change the idle timeout" />
+      {sandbox.effectiveIdlePolicy && (
+        <IdlePolicySelect sandbox={sandbox} effective={sandbox.effectiveIdlePolicy} setIdlePolicy={setIdlePolicy} />
+      )}
+      <ErrorNote error={setIdlePolicy.error} prefix="Could not change the idle policy" />
       <ErrorNote error={keepAwake.error} prefix="Could not keep it awake" />
       {(running || sandbox.status === 'STARTING') && (
         <p className="muted small" data-testid="presence-note">
@@ -152,6 +160,56 @@ export function ActionsCard({
           {formatSeconds(sandbox.idleTimeoutSeconds)} after the last viewer leaves.
         </p>
       )}
+    </div>
+  );
+}
+
+/** The select's value for the deployment default (no policy is called that). */
+const DEFAULT_CHOICE = 'default';
+
+/**
+ * The project's idle policy: the deployment default or one of its own. A choice is saved at once
+ * (PATCH idlePolicy, null for the default); while it saves, the select shows it and waits.
+ */
+function IdlePolicySelect({
+  sandbox,
+  effective,
+  setIdlePolicy,
+}: {
+  sandbox: Sandbox;
+  /** The policy that applies now (the sandbox's `effectiveIdlePolicy`). */
+  effective: IdlePolicy;
+  setIdlePolicy: ReturnType<typeof useSetIdlePolicy>;
+}) {
+  const chosen = setIdlePolicy.isPending ? setIdlePolicy.variables : sandbox.idlePolicy;
+  return (
+    <div className="idle-policy">
+      <label>
+        Idle policy{' '}
+        <select
+          data-testid="idle-policy-select"
+          value={chosen ?? DEFAULT_CHOICE}
+          disabled={setIdlePolicy.isPending}
+          onChange={(ev) => {
+            const value = ev.target.value;
+            setIdlePolicy.mutate(value === DEFAULT_CHOICE ? null : (value as IdlePolicy));
+          }}
+        >
+          {/* The sandbox names the default only while it runs with it. */}
+          <option value={DEFAULT_CHOICE}>
+            {sandbox.idlePolicy == null ? `Deployment default (${effective})` : 'Deployment default'}
+          </option>
+          {IDLE_POLICIES.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      {setIdlePolicy.isPending && <span className="muted small"> Saving…</span>}
+      <p className="muted small" data-testid="idle-policy-hint">
+        {effective}: {POLICY_HINTS[effective]}.
+      </p>
     </div>
   );
 }

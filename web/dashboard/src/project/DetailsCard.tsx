@@ -3,7 +3,10 @@ import { Countdown } from '../components/Countdown';
 import { Time } from '../components/Time';
 import { formatSeconds } from '../format';
 
-/** The sandbox's fields: id, template, countdown to the idle pause, times, last error. */
+/**
+ * The sandbox's fields: id, template, countdown to the idle pause, idle timeout and policy (when
+ * the server has policies), times, last error.
+ */
 export function DetailsCard({ sandbox: s }: { sandbox: Sandbox }) {
   return (
     <div className="card">
@@ -21,6 +24,15 @@ export function DetailsCard({ sandbox: s }: { sandbox: Sandbox }) {
         </dd>
         <dt>Idle timeout</dt>
         <dd>{formatSeconds(s.idleTimeoutSeconds)}</dd>
+        {s.effectiveIdlePolicy && (
+          <>
+            <dt>Idle policy</dt>
+            <dd data-testid="idle-policy">
+              {s.effectiveIdlePolicy}
+              {s.idlePolicy == null && <span className="muted"> (default)</span>}
+            </dd>
+          </>
+        )}
         <dt>Last activity</dt>
         <dd>
           <Time iso={s.lastActivityAt} testId="last-activity" />
