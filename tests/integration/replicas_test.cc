@@ -15,6 +15,8 @@
 // failure every daemon's stderr is printed.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -46,6 +48,7 @@ constexpr int kSsePorts = 49100;
 constexpr int kFollowerActivityPorts = 49200;
 constexpr int kPostgresRestartPorts = 49300;  // .. 49499: this one creates many
 constexpr int kHoldPorts = 49500;
+constexpr int kPolicyPorts = 50100;
 
 constexpr int kReplicas = 3;
 constexpr char kToken[] = "replicas-test-token-5f0c1e9a7b3d";
@@ -144,6 +147,7 @@ class ReplicasTest : public ::testing::Test {
       o.api_token = kToken;
       o.extra_args = {"--store", Env("SBX_TEST_PG_URL"), "--provider", "e2b", "--lease-ttl",
                       "2s",      "--reconcile-schedule", "@every 2s"};
+      o.extra_args.insert(o.extra_args.end(), extra_args_.begin(), extra_args_.end());
       o.env = {"E2B_API_KEY=" + runtime_->api_key(), "E2B_API_URL=" + runtime_->url(),
                "E2B_DOMAIN=localhost", std::string("E2B_WEBHOOK_SECRET=") + kWebhookSecret};
       o.name = "replica " + std::to_string(i + 1);
@@ -203,6 +207,7 @@ class ReplicasTest : public ::testing::Test {
   }
 
   std::unique_ptr<Runtime> runtime_;
+  std::vector<std::string> extra_args_;  // more serve flags for every replica
   std::vector<std::unique_ptr<Daemon>> replicas_;
   std::vector<bool> alive_;
 };
@@ -530,6 +535,54 @@ TEST_F(ReplicasTest, HoldOnAFollowerKeepsTheLeaderFromPausing) {
   Report("holds: held 7 s on follower replica " + std::to_string(follower + 1) +
          " with a 3 s idle timeout: 0 pause calls; released on replica " +
          std::to_string(other + 1) + ": paused by leader replica " + std::to_string(leader + 1));
+}
+
+// The adaptive idle policy on three replicas: a regret seen through one
+// replica raises the project's timeout once (only the leader acts), every
+// replica serves the new timeout, and `sandboxd policy replay` reads the
+// same history from PostgreSQL offline.
+TEST_F(ReplicasTest, AdaptivePolicyActsOnceAcrossReplicasAndReplaysFromPostgres) {
+  extra_args_ = {"--idle-policy", "adaptive", "--idle-policy-min", "1s",
+                 "--idle-policy-schedule", "@every 1s"};
+  ASSERT_TRUE(StartCluster(kPolicyPorts, kPolicyPorts + 99, "2s"));
+  const std::string project = "learns";
+  std::string why;
+  HttpResponse create = replicas_[1]->Call(verb::post, SandboxPath(project));
+  ASSERT_EQ(create.status, 201) << create.Describe();
+  ASSERT_TRUE(WaitFor([&] { return replicas_[1]->StatusOf(project) == "PAUSED"; }, 8s, 20ms))
+      << replicas_[1]->StatusOf(project);
+  HttpResponse wake = replicas_[2]->Call(verb::post, SandboxPath(project) + "/wake");
+  ASSERT_EQ(wake.status, 202) << wake.Describe();  // right back: a regret
+  for (int i = 0; i < kReplicas; ++i) {
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          auto s = GetOn(i, project, &why);
+          return s && s->idle_timeout_s == 4;
+        },
+        15s, 50ms))
+        << "replica " << i + 1 << ": " << (GetOn(i, project, &why) ? "" : why);
+  }
+  SleepFor(3s);  // three more passes on every replica
+  auto history = replicas_[0]->History(project, &why);
+  ASSERT_TRUE(history) << why;
+  int changes = 0;
+  for (const HistoryEvent& e : *history) {
+    if (e.type == "settings_changed" && e.source == "policy") ++changes;
+  }
+  EXPECT_EQ(changes, 1) << "the timeout change was not made exactly once";
+  EXPECT_EQ(GetOn(0, project, &why)->idle_timeout_s, 4);
+
+  CommandResult replay =
+      RunCommand({std::string(SBX_BUILD_DIR) + "/sandboxd", "policy", "replay", "--store",
+                  Env("SBX_TEST_PG_URL"), "--since", "1d", "--idle-timeout", "2s", "--json"},
+                 60s);
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  const auto v = boost::json::parse(replay.out);
+  EXPECT_EQ(v.at("episodes"), 1) << replay.out;
+  EXPECT_EQ(v.at("recorded").at("regretWakes"), 1) << replay.out;
+  EXPECT_EQ(v.at("policies").at(0).at("resumeWaits"), 1) << replay.out;
+  Report("idle policy: one timeout change across " + std::to_string(kReplicas) +
+         " replicas; replayed from PostgreSQL");
 }
 
 // Invariant 2 with PostgreSQL restarting under load: /readyz turns 503 while
