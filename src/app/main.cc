@@ -1,6 +1,6 @@
 // sandboxd: the control plane binary. Subcommands: serve (the control plane),
-// runtime (the local runtime behind an E2B-compatible API) and migrate (the
-// store's schema, up or down).
+// runtime (the local runtime behind an E2B-compatible API), migrate (the
+// store's schema, up or down) and policy replay (idle policies over history).
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
@@ -17,7 +17,26 @@ namespace {
 // Sets `value` from env var `name` when the flag was not given.
 void FromEnv(CLI::Option* opt, const char* name) { opt->envname(name); }
 
-// The flags of `serve`: listening, the store, the provider, lifecycle policy.
+// --idle-policy-min and --idle-policy-max, for serve and policy replay.
+void AddPolicyBoundsFlags(CLI::App& cmd, std::string& min, std::string& max) {
+  FromEnv(cmd.add_option("--idle-policy-min", min, "the shortest idle timeout a policy sets")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_POLICY_MIN");
+  FromEnv(cmd.add_option("--idle-policy-max", max, "the longest idle timeout a policy sets")
+              ->capture_default_str(),
+          "SANDBOXD_IDLE_POLICY_MAX");
+}
+
+// --data-dir and --store of the commands that open a store without serving.
+void AddOfflineStoreFlags(CLI::App& cmd, std::string& data_dir, std::string& store) {
+  FromEnv(cmd.add_option("--data-dir", data_dir, "state directory")->capture_default_str(),
+          "SANDBOXD_DATA_DIR");
+  FromEnv(
+      cmd.add_option("--store", store,
+                     "sqlite://<path> or postgres://… (default sqlite://<data-dir>/sandboxd.db)"),
+      "SANDBOXD_STORE");
+}
+
 void AddServeFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
   FromEnv(cmd.add_option("--listen", c.listen, "host:port to listen on")->capture_default_str(),
           "SANDBOXD_LISTEN");
@@ -157,14 +176,7 @@ void AddOperationFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
                          "a second idle policy that learns beside it without acting; the "
                          "policy report compares them"),
           "SANDBOXD_POLICY_SHADOW");
-  FromEnv(cmd.add_option("--idle-policy-min", c.idle_policy_min,
-                         "the shortest idle timeout a policy sets")
-              ->capture_default_str(),
-          "SANDBOXD_IDLE_POLICY_MIN");
-  FromEnv(cmd.add_option("--idle-policy-max", c.idle_policy_max,
-                         "the longest idle timeout a policy sets")
-              ->capture_default_str(),
-          "SANDBOXD_IDLE_POLICY_MAX");
+  AddPolicyBoundsFlags(cmd, c.idle_policy_min, c.idle_policy_max);
   FromEnv(cmd.add_option("--idle-policy-schedule", c.idle_policy_schedule,
                          "how often the idle policies learn from history and act: cron or "
                          "@every <duration>")
@@ -174,24 +186,14 @@ void AddOperationFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
 
 // The flags of `migrate`.
 void AddMigrateFlags(CLI::App& cmd, sbx::app::MigrateConfig& c) {
-  FromEnv(cmd.add_option("--data-dir", c.data_dir, "state directory")->capture_default_str(),
-          "SANDBOXD_DATA_DIR");
-  FromEnv(
-      cmd.add_option("--store", c.store,
-                     "sqlite://<path> or postgres://… (default sqlite://<data-dir>/sandboxd.db)"),
-      "SANDBOXD_STORE");
+  AddOfflineStoreFlags(cmd, c.data_dir, c.store);
   cmd.add_option("--to", c.to, "schema version to reach (default: this binary's newest)")
       ->check(CLI::Range(1, 1000));
 }
 
 // The flags of `policy replay`.
 void AddPolicyReplayFlags(CLI::App& cmd, sbx::app::PolicyReplayConfig& c) {
-  FromEnv(cmd.add_option("--data-dir", c.data_dir, "state directory")->capture_default_str(),
-          "SANDBOXD_DATA_DIR");
-  FromEnv(
-      cmd.add_option("--store", c.store,
-                     "sqlite://<path> or postgres://… (default sqlite://<data-dir>/sandboxd.db)"),
-      "SANDBOXD_STORE");
+  AddOfflineStoreFlags(cmd, c.data_dir, c.store);
   cmd.add_option("--since", c.since, "how far back to replay (7d, 24h)")->capture_default_str();
   cmd.add_option("--policy", c.policies,
                  "policy to replay beside the baseline; repeat for several (default adaptive)");
@@ -200,14 +202,7 @@ void AddPolicyReplayFlags(CLI::App& cmd, sbx::app::PolicyReplayConfig& c) {
   FromEnv(cmd.add_option("--idle-timeout", c.idle_timeout, "the idle timeout policies start from")
               ->capture_default_str(),
           "SANDBOXD_IDLE_TIMEOUT");
-  FromEnv(cmd.add_option("--idle-policy-min", c.idle_policy_min,
-                         "the shortest idle timeout a policy sets")
-              ->capture_default_str(),
-          "SANDBOXD_IDLE_POLICY_MIN");
-  FromEnv(cmd.add_option("--idle-policy-max", c.idle_policy_max,
-                         "the longest idle timeout a policy sets")
-              ->capture_default_str(),
-          "SANDBOXD_IDLE_POLICY_MAX");
+  AddPolicyBoundsFlags(cmd, c.idle_policy_min, c.idle_policy_max);
   cmd.add_option("--regret-window", c.regret_window,
                  "a return within this of an idle pause is a regret wake")
       ->capture_default_str();

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "app/startup.h"
 #include "base/status.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -18,10 +19,7 @@ struct Migrated {
 };
 
 Result<Migrated> MigrateStore(const MigrateConfig& c) {
-  const std::string url =
-      c.store.empty()
-          ? "sqlite://" + (std::filesystem::path(c.data_dir) / "sandboxd.db").string()
-          : c.store;
+  const std::string url = StoreUrl(c.data_dir, c.store);
   if (url.starts_with("sqlite://")) {
     const std::string path = url.substr(9);
     // A missing file would be created at the old version: not a rollback.
@@ -37,8 +35,7 @@ Result<Migrated> MigrateStore(const MigrateConfig& c) {
     SBX_ASSIGN_OR_RETURN(int64_t from, store::PostgresStore::MigrateTo(url, to));
     return Migrated{from, to};
   }
-  return InvalidArgument(
-      fmt::format("--store {}: use sqlite://<path> or postgres://<user>@<host>/<db>", url));
+  return UnknownStoreUrl(url);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "app/startup.h"
 #include "base/status.h"
 #include "base/time.h"
 #include "lifecycle/lifecycle.h"
@@ -22,10 +23,7 @@ namespace json = boost::json;
 using Steady = std::chrono::steady_clock;
 
 Result<std::unique_ptr<store::Store>> OpenForReplay(const PolicyReplayConfig& c) {
-  const std::string url =
-      c.store.empty()
-          ? "sqlite://" + (std::filesystem::path(c.data_dir) / "sandboxd.db").string()
-          : c.store;
+  const std::string url = StoreUrl(c.data_dir, c.store);
   if (url.starts_with("sqlite://")) {
     const std::string path = url.substr(9);
     // Opening a missing file would make an empty database.
@@ -43,8 +41,7 @@ Result<std::unique_ptr<store::Store>> OpenForReplay(const PolicyReplayConfig& c)
                                            .borrow_timeout = std::chrono::seconds(60)}));
     return std::unique_ptr<store::Store>(std::move(s));
   }
-  return InvalidArgument(
-      fmt::format("--store {}: use sqlite://<path> or postgres://<user>@<host>/<db>", url));
+  return UnknownStoreUrl(url);
 }
 
 Result<Millis> Flag(std::string_view flag, const std::string& text) {

@@ -147,8 +147,7 @@ struct StoreParts {
 };
 
 Result<StoreParts> OpenStore(const ServeConfig& c, const Settings& s) {
-  const std::string url =
-      c.store.empty() ? "sqlite://" + (s.data_dir / "sandboxd.db").string() : c.store;
+  const std::string url = StoreUrl(s.data_dir, c.store);
   StoreParts parts;
   if (url.starts_with("sqlite://")) {
     SBX_ASSIGN_OR_RETURN(auto opened,
@@ -165,8 +164,7 @@ Result<StoreParts> OpenStore(const ServeConfig& c, const Settings& s) {
     parts.postgres = opened.get();
     parts.store = std::move(opened);
   } else {
-    return InvalidArgument(
-        fmt::format("--store {}: use sqlite://<path> or postgres://<user>@<host>/<db>", url));
+    return UnknownStoreUrl(url);
   }
   return parts;
 }

@@ -19,6 +19,15 @@
 namespace sbx::app {
 namespace fs = std::filesystem;
 
+std::string StoreUrl(const std::filesystem::path& data_dir, const std::string& store) {
+  return store.empty() ? "sqlite://" + (data_dir / "sandboxd.db").string() : store;
+}
+
+Status UnknownStoreUrl(const std::string& url) {
+  return InvalidArgument(
+      fmt::format("--store {}: use sqlite://<path> or postgres://<user>@<host>/<db>", url));
+}
+
 Status SetUpLogging(const std::string& name, const std::string& level) {
   const auto parsed = spdlog::level::from_str(level);
   if (parsed == spdlog::level::off && level != "off") {

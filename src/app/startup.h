@@ -1,4 +1,5 @@
-// Start-up helpers shared by `sandboxd serve` and `sandboxd runtime`:
+// Start-up helpers shared by `sandboxd serve`, `sandboxd runtime` and the
+// offline commands (migrate, policy replay):
 // secrets from the kernel's CSPRNG, the secret files in the data dir, port
 // ranges and default directories. Called once at start; blocking; not for
 // request paths.
@@ -14,6 +15,12 @@
 #include "provider/local/local_provider.h"
 
 namespace sbx::app {
+
+// The store --store names, else the data dir's SQLite file:
+// "sqlite://<data-dir>/sandboxd.db".
+std::string StoreUrl(const std::filesystem::path& data_dir, const std::string& store);
+// kInvalidArgument for a --store that is neither sqlite:// nor postgres://.
+Status UnknownStoreUrl(const std::string& url);
 
 // Sends spdlog's output to stderr under `name` at `level` (debug, info, warn,
 // error or off) with the project's timestamp pattern. kInvalidArgument naming
