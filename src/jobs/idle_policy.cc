@@ -87,7 +87,12 @@ net::awaitable<void> IdlePolicyJob::Pass() {
     for (auto& [name, p] : policies_) (void)p->TakeChanges();
     co_return;
   }
-  for (auto& [name, p] : policies_) co_await ApplyChanges(std::string(p->name()), take(*p));
+  for (auto& [name, p] : policies_) {
+    // Named, not temporaries in the co_await: GCC 12 mishandles those.
+    std::string governing = name;
+    std::vector<policy::Change> changes = take(*p);
+    co_await ApplyChanges(std::move(governing), std::move(changes));
+  }
   co_await PreWake(now);
 }
 
