@@ -156,8 +156,12 @@ Result<Millis> ParseDuration(std::string_view s) {
     } else {
       return bad();
     }
+    // 100 years at most: checked before the product, which 12 digits of
+    // days would overflow.
+    constexpr int64_t kMaxMs = int64_t{100} * 365 * 86'400'000;
+    if (n > kMaxMs / unit_ms) return bad();
     total_ms += n * unit_ms;
-    if (total_ms > int64_t{100} * 365 * 86'400'000) return bad();
+    if (total_ms > kMaxMs) return bad();
   }
   return Millis(total_ms);
 }
