@@ -278,6 +278,19 @@ json::object OverviewJson(const lifecycle::Overview& o) {
   return out;
 }
 
+json::object ReplayTallyJson(const policy::ReplayTally& t) {
+  return json::object{{"policy", t.policy},
+                      {"idlePauses", t.idle_pauses},
+                      {"regretWakes", t.regret_wakes},
+                      {"resumeWaits", t.resume_waits},
+                      {"idleMinutes", t.idle_minutes},
+                      {"savedMinutes", t.saved_minutes},
+                      {"timeoutChanges", t.timeout_changes},
+                      {"preWakes", t.pre_wakes},
+                      {"preWakeHits", t.pre_wake_hits},
+                      {"preWakeMisses", t.pre_wake_misses}};
+}
+
 json::object PolicyReportJson(const lifecycle::PolicyReport& r) {
   auto tally = [](const lifecycle::PolicyTally& t) {
     return json::object{{"pauses", t.pauses},
@@ -299,18 +312,7 @@ json::object PolicyReportJson(const lifecycle::PolicyReport& r) {
   json::value replay = nullptr;
   if (r.replay) {
     json::array policies;
-    for (const policy::ReplayTally& t : r.replay->policies) {
-      policies.push_back(json::object{{"policy", t.policy},
-                                      {"idlePauses", t.idle_pauses},
-                                      {"regretWakes", t.regret_wakes},
-                                      {"resumeWaits", t.resume_waits},
-                                      {"idleMinutes", t.idle_minutes},
-                                      {"savedMinutes", t.saved_minutes},
-                                      {"timeoutChanges", t.timeout_changes},
-                                      {"preWakes", t.pre_wakes},
-                                      {"preWakeHits", t.pre_wake_hits},
-                                      {"preWakeMisses", t.pre_wake_misses}});
-    }
+    for (const policy::ReplayTally& t : r.replay->policies) policies.push_back(ReplayTallyJson(t));
     replay = json::object{{"episodes", r.replay->episodes},
                           {"policies", std::move(policies)},
                           {"note", lifecycle::kReplayNote}};

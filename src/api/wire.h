@@ -57,5 +57,8 @@ boost::json::object JobRunJson(const store::JobRun& r);
 boost::json::object OverviewJson(const lifecycle::Overview& o);
 // GET /api/policy/report's object.
 boost::json::object PolicyReportJson(const lifecycle::PolicyReport& r);
+// One policy's replay (the report's replay.policies[i], `sandboxd policy
+// replay --json`).
+boost::json::object ReplayTallyJson(const policy::ReplayTally& t);
 
 }  // namespace sbx::api

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "api/wire.h"
 #include "app/startup.h"
 #include "base/status.h"
 #include "base/time.h"
@@ -151,18 +152,7 @@ void PrintTable(const Run& r, std::ostream& out) {
 
 void PrintJson(const Run& r, std::ostream& out) {
   json::array policies;
-  for (const auto& p : r.replay.policies) {
-    policies.push_back(json::object{{"policy", p.policy},
-                                    {"idlePauses", p.idle_pauses},
-                                    {"regretWakes", p.regret_wakes},
-                                    {"resumeWaits", p.resume_waits},
-                                    {"idleMinutes", p.idle_minutes},
-                                    {"savedMinutes", p.saved_minutes},
-                                    {"timeoutChanges", p.timeout_changes},
-                                    {"preWakes", p.pre_wakes},
-                                    {"preWakeHits", p.pre_wake_hits},
-                                    {"preWakeMisses", p.pre_wake_misses}});
-  }
+  for (const auto& p : r.replay.policies) policies.push_back(api::ReplayTallyJson(p));
   const auto& t = r.recorded.totals;
   json::object o{{"from", FormatRfc3339(r.recorded.from)},
                  {"to", FormatRfc3339(r.recorded.to)},

@@ -27,8 +27,8 @@ bool UserSource(const std::string& source) {
 Result<std::unique_ptr<IdlePolicyJob>> IdlePolicyJob::Make(
     Clock& clock, BlockingPool& store_pool, store::Store& store, lifecycle::Lifecycle& lifecycle,
     Leadership& leadership, Metrics& metrics, IdlePolicyOptions options) {
+  // (MakePolicy checks the shadow's name; the default's is only looked up.)
   SBX_RETURN_IF_ERROR(policy::CheckPolicyName(options.default_policy));
-  if (!options.shadow.empty()) SBX_RETURN_IF_ERROR(policy::CheckPolicyName(options.shadow));
   std::unique_ptr<IdlePolicyJob> job(
       new IdlePolicyJob(clock, store_pool, store, lifecycle, leadership, metrics, options));
   for (const char* name : kPolicyNames) {
@@ -117,9 +117,7 @@ net::awaitable<bool> IdlePolicyJob::Learn(SystemTime now) {
       }
     }
   }
-  std::vector<policy::Policy*> all;
-  for (auto& [name, p] : policies_) all.push_back(p.get());
-  if (shadow_) all.push_back(shadow_.get());
+  const std::vector<policy::Policy*> all = Learners();
   for (const policy::Moment& m : lifecycle::MomentsFrom(in)) {
     // A pre-wake ends the pause without a return: FollowPreWakes teaches
     // the user's return, if one comes, with the pause it kept (pre_woken_).
@@ -174,7 +172,7 @@ net::awaitable<void> IdlePolicyJob::ApplyChanges(std::string name,
 }
 
 net::awaitable<void> IdlePolicyJob::PreWake(SystemTime now) {
-  std::vector<std::string> due;
+  std::vector<std::pair<std::string, policy::Policy*>> due;  // project, its policy
   for (const core::Sandbox& s : lifecycle_.read_model().All()) {
     if (s.status != SandboxStatus::kPaused) continue;
     const SystemTime paused_at = teacher_.PausedAt(s.project_id).value_or(s.updated_at);
@@ -187,11 +185,10 @@ net::awaitable<void> IdlePolicyJob::PreWake(SystemTime now) {
     auto p = policies_.find(Governing(s));
     if (p == policies_.end() || p->second->PreWakeGrace() <= Millis::zero()) continue;
     if (!p->second->PreWake(s.project_id, now, paused_at)) continue;
-    due.push_back(s.project_id);
+    due.emplace_back(s.project_id, p->second.get());
     pre_woken_[s.project_id] = {.paused_at = paused_at, .woke_at = now};
   }
-  for (const std::string& project : due) {
-    const auto& governing = policies_.at(Governing(*lifecycle_.Get(project)));
+  for (const auto& [project, governing] : due) {
     const auto grace = std::chrono::ceil<std::chrono::seconds>(governing->PreWakeGrace());
     for (policy::Change& c : governing->TakeChanges()) {
       SBX_LOG_INFO("idle policy {} wakes {}: {}", governing->name(), c.project, c.reason);
@@ -215,10 +212,15 @@ net::awaitable<void> IdlePolicyJob::PreWake(SystemTime now) {
   }
 }
 
-void IdlePolicyJob::FollowPreWakes() {
+std::vector<policy::Policy*> IdlePolicyJob::Learners() {
   std::vector<policy::Policy*> all;
   for (auto& [name, p] : policies_) all.push_back(p.get());
   if (shadow_) all.push_back(shadow_.get());
+  return all;
+}
+
+void IdlePolicyJob::FollowPreWakes() {
+  const std::vector<policy::Policy*> all = Learners();
   for (auto it = pre_woken_.begin(); it != pre_woken_.end();) {
     auto s = lifecycle_.Get(it->first);
     std::optional<SystemTime> came;

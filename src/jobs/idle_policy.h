@@ -76,6 +76,8 @@ class IdlePolicyJob {
   // Writes `changes` of the policy `name` for the projects it governs.
   net::awaitable<void> ApplyChanges(std::string name, std::vector<policy::Change> changes);
   net::awaitable<void> PreWake(SystemTime now);
+  // Every policy instance that learns: one of each name, and the shadow.
+  std::vector<policy::Policy*> Learners();
   // Pre-woken sandboxes whose user came (a hit: the policies learn the
   // return) or that were paused again (a miss).
   void FollowPreWakes();

@@ -33,7 +33,9 @@ void Play(Policy& policy, const Episode& e, const ReplayOptions& options, Replay
   ++t.idle_pauses;
   t.idle_minutes += Minutes(timeout);
   policy.OnIdlePause(e.project, paused);
-  SystemTime asleep_until = e.end;  // the pause lasts until here
+  // A pre-wake runs it from `at` until the user comes (a hit) or its grace
+  // ends (a miss): awake, idle, not saved.
+  SystemTime::duration woken{};
   bool waited = e.returned;
   if (policy.PreWakeGrace() > Millis::zero()) {
     for (SystemTime at = paused + options.pre_wake_step; at < e.end;
@@ -41,22 +43,15 @@ void Play(Policy& policy, const Episode& e, const ReplayOptions& options, Replay
       if (!policy.PreWake(e.project, at, paused)) continue;
       ++t.pre_wakes;
       const SystemTime grace_end = at + policy.PreWakeGrace();
-      if (e.returned && e.end <= grace_end) {
-        ++t.pre_wake_hits;
-        t.idle_minutes += Minutes(e.end - at);
-        asleep_until = at;
-        waited = false;
-      } else {
-        ++t.pre_wake_misses;
-        t.idle_minutes += Minutes(std::min(grace_end, e.end) - at);
-        t.saved_minutes += Minutes(at - paused);
-        t.saved_minutes += Minutes(e.end - std::min(grace_end, e.end));
-        asleep_until = paused;  // counted above
-      }
+      const bool hit = e.returned && e.end <= grace_end;
+      ++(hit ? t.pre_wake_hits : t.pre_wake_misses);
+      woken = std::min(grace_end, e.end) - at;
+      waited = !hit && e.returned;
       break;
     }
   }
-  t.saved_minutes += Minutes(asleep_until - paused);
+  t.idle_minutes += Minutes(woken);
+  t.saved_minutes += Minutes(e.end - paused - woken);
   if (waited) {
     ++t.resume_waits;
     if (e.end - paused <= options.regret_window) ++t.regret_wakes;
@@ -95,14 +90,6 @@ std::optional<SystemTime> Teacher::PausedAt(const std::string& project) const {
   auto it = paused_at_.find(project);
   if (it == paused_at_.end()) return std::nullopt;
   return it->second;
-}
-
-std::optional<SystemTime> Teacher::TakePause(const std::string& project) {
-  auto it = paused_at_.find(project);
-  if (it == paused_at_.end()) return std::nullopt;
-  const SystemTime at = it->second;
-  paused_at_.erase(it);
-  return at;
 }
 
 ReplayTally Replay(Policy& policy, std::span<const Moment> moments,

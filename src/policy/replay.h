@@ -49,11 +49,6 @@ class Teacher {
   // When `project`'s open pause began; nullopt when it is not paused (as
   // far as the moments fed tell).
   std::optional<SystemTime> PausedAt(const std::string& project) const;
-  // A pre-wake ended the pause without a return: a later Return(…) with the
-  // user's first activity teaches the policies (the caller finds it).
-  // Returns the pause the pre-wake ended, if any.
-  std::optional<SystemTime> TakePause(const std::string& project);
-
  private:
   std::map<std::string, SystemTime> paused_at_;
 };

@@ -38,7 +38,7 @@ TEST(TeacherTest, TeachesIdlePausesAndTheReturnsThatEndThem) {
   // A pre-wake ends the pause: no return to teach.
   teacher.Feed(Idle("p", left + 2h, 4min), policies);
   teacher.Feed({.kind = Kind::kPreWake, .project = "p", .at = left + 2h + 6min}, policies);
-  EXPECT_FALSE(teacher.TakePause("p").has_value());
+  EXPECT_FALSE(teacher.PausedAt("p").has_value());
 }
 
 TEST(ReplayTest, ReplaysEachIdleEpisodeUnderThePolicysTimeout) {
