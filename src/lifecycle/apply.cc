@@ -164,6 +164,11 @@ class ApplyPipeline::BatchView {
 
   // Every change in the order it was written.
   const std::vector<Sandbox>& order() const { return order_; }
+  // A batch of several events holds its records' writes to send them
+  // together; a lone event writes at once (its conflicts are retried).
+  void SetHoldWrites(bool hold) { hold_writes_ = hold; }
+  bool hold_writes() const { return hold_writes_; }
+  std::vector<store::TransitionWrite>& held() { return held_; }
 
  private:
   const ReadModel& committed_;
@@ -171,6 +176,8 @@ class ApplyPipeline::BatchView {
   std::unordered_map<std::string, std::string> project_by_sandbox_;
   std::vector<Sandbox> order_;
   std::unordered_set<std::string> processed_;
+  bool hold_writes_ = false;
+  std::vector<store::TransitionWrite> held_;
 };
 
 ApplyPipeline::ApplyPipeline(Clock& clock, BlockingPool& store_pool, store::Store& store,
@@ -191,8 +198,26 @@ bool ApplyPipeline::busy() {
   return writer_active_ || !queue_.empty();
 }
 
+Status ApplyPipeline::WriteTransition(store::TransitionWrite write, BatchView& view) {
+  if (!view.hold_writes()) {
+    return store_.CommitTransition(write.next, write.expected_version, write.event_id,
+                                   write.history);
+  }
+  view.held().push_back(std::move(write));
+  return OkStatus();
+}
+
+Status ApplyPipeline::FlushWrites(BatchView& view) {
+  if (view.held().empty()) return OkStatus();
+  Status s = store_.CommitTransitions(view.held());
+  view.held().clear();
+  return s;
+}
+
 Status ApplyPipeline::RecordOutcome(const LifecycleEvent& event, const std::string& project_id,
                                     Outcome outcome, const std::string& detail, BatchView& view) {
+  // History rows keep the order of the batch's events.
+  SBX_RETURN_IF_ERROR(FlushWrites(view));
   store::HistoryRow row =
       HistoryRowFor(event, project_id, outcome, clock_.Now(), std::nullopt, detail);
   if (outcome == Outcome::kDuplicate) return store_.AppendHistory(row);
@@ -311,7 +336,7 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
       if (!next.sandbox_id.empty()) row->sandbox_id = next.sandbox_id;
     }
     const int64_t expected = current ? current->version : 0;
-    Status s = store_.CommitTransition(next, expected, fact ? event.id : "", row);
+    Status s = WriteTransition({next, expected, fact ? event.id : "", row}, view);
     if (s.ok()) {
       if (fact) view.MarkProcessed(event.id);
       view.Put(next);
@@ -394,9 +419,19 @@ void ApplyPipeline::DrainQueue() {
 void ApplyPipeline::WriteBatch(std::span<const std::unique_ptr<Pending>> batch) {
   Status committed = CommitBatch(batch);
   if (committed.ok()) return;
-  SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
-  metrics_.Inc("sandboxd_store_errors_total", {{"op", "commit"}}, 1,
-               "Store calls that failed: group commits of lifecycle events, readiness pings");
+  // A held write that found its record moved or its event processed (by
+  // another replica) is no store error: each event, written alone, decides
+  // again on what is committed now.
+  const bool conflict = committed.code() == StatusCode::kFailedPrecondition ||
+                        committed.code() == StatusCode::kAlreadyExists;
+  if (conflict) {
+    SBX_LOG_INFO("batch of {} events met a concurrent change ({}); writing them one by one",
+                 batch.size(), committed.message());
+  } else {
+    SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
+    metrics_.Inc("sandboxd_store_errors_total", {{"op", "commit"}}, 1,
+                 "Store calls that failed: group commits of lifecycle events, readiness pings");
+  }
   const bool store_down = committed.code() == StatusCode::kUnavailable ||
                           committed.code() == StatusCode::kDeadlineExceeded;
   if (batch.size() > 1 && !store_down) {
@@ -421,6 +456,7 @@ Status ApplyPipeline::CommitBatch(std::span<const std::unique_ptr<Pending>> batc
     }
     SBX_ASSIGN_OR_RETURN(auto processed, store_.ProcessedAmong(ids));
     view.SetProcessed(std::move(processed));
+    view.SetHoldWrites(batch.size() > 1);
     for (const auto& p : batch) {
       try {
         p->result = ApplyOne(p->event, p->precondition, view);
@@ -430,7 +466,7 @@ Status ApplyPipeline::CommitBatch(std::span<const std::unique_ptr<Pending>> batc
         p->result = Internal(fmt::format("bug: applying an event threw: {}", e.what()));
       }
     }
-    return OkStatus();
+    return FlushWrites(view);
   });
   if (!committed.ok()) return committed;
   metrics_.Inc("sandboxd_store_commits_total", {}, 1,

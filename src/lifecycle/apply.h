@@ -2,10 +2,13 @@
 // Apply() queues an event for one writer on the store pool, which takes every
 // event waiting (up to max_batch) and commits them in one Store::Batch
 // transaction (group commit): under load many events share one commit; a lone
-// event is written at once. Each event is still decided and written on its
-// own, in its own savepoint: dedup by event id, find the project, order it
-// against the record, transition, compare-and-set. Later events of a batch
-// see earlier ones through the batch's view. Only once the batch commits do
+// event is written at once. Each event is still decided on its own: dedup by
+// event id, find the project, order it against the record, transition,
+// compare-and-set. Later events of a batch see earlier ones through the
+// batch's view. In a batch of several, the records' writes are sent together
+// (Store::CommitTransitions: one round trip on PostgreSQL); if one of them
+// finds the record moved or its event processed (another replica), the batch
+// is undone and its events are written one by one. Only once the batch commits do
 // the read model and the bus hear of its changes, in order; if the commit
 // fails every event of the batch gets the error and nothing is published.
 // Used by Lifecycle. Thread-safe; Apply may be awaited from any executor.
@@ -132,6 +135,12 @@ class ApplyPipeline {
   Result<ApplyResult> Commit(const core::LifecycleEvent& event, const std::string& project,
                              std::optional<core::Sandbox> current,
                              const Precondition& precondition, BatchView& view);
+  // Writes a record's transition: at once, or in a batch of several, with
+  // the batch's other writes at the next FlushWrites.
+  Status WriteTransition(store::TransitionWrite write, BatchView& view);
+  // Sends the batch's held writes (kFailedPrecondition / kAlreadyExists: a
+  // record moved or an event was processed meanwhile).
+  Status FlushWrites(BatchView& view);
   // Writes the history row (and the processed id) of an event that changes
   // no record.
   Status RecordOutcome(const core::LifecycleEvent& event, const std::string& project_id,

@@ -222,6 +222,57 @@ class PoisonStore final : public ForwardingStore {
   int batches_ = 0;
 };
 
+// The first time a batch sends its held writes, one of them finds its record
+// moved, as when another replica committed first: nothing of that call is
+// written. Later calls go to SQLite.
+class RacedStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status CommitTransitions(std::span<const store::TransitionWrite> writes) override {
+    ++held_sends_;
+    if (held_sends_ == 1) {
+      return FailedPrecondition("sandbox of project p2 changed (expected version 0)");
+    }
+    return ForwardingStore::CommitTransitions(writes);
+  }
+  Status Batch(const std::function<Status()>& body) override {
+    ++batches_;
+    return inner_.Batch(body);
+  }
+  int held_sends() const { return held_sends_; }
+  int batches() const { return batches_; }
+
+ private:
+  int held_sends_ = 0;
+  int batches_ = 0;
+};
+
+TEST(LifecycleBatchTest, BatchSendsItsWritesTogetherAndIsRedoneEventByEventOnAConflict) {
+  auto sqlite = std::move(*store::SqliteStore::Open(":memory:"));
+  RacedStore store(*sqlite);
+  BatchHarness h(store);
+  auto results = h.ApplyTogether(
+      {CreatedFor("c1", "p1", "sb1", 10), CreatedFor("c2", "p2", "sb2", 10),
+       Webhook("x1", EventType::kPaused, 20, "sb1"), CreatedFor("c3", "p3", "sb3", 10)});
+  ASSERT_EQ(results.size(), 4u);
+  for (auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->outcome, Outcome::kApplied);
+  }
+  // One send for the batch's four writes (refused), then each event in a
+  // batch of its own, written at once (no held writes).
+  EXPECT_EQ(store.held_sends(), 1);
+  EXPECT_EQ(store.batches(), 5);
+  EXPECT_EQ(sqlite->GetSandbox("p1")->status, SandboxStatus::kPaused);
+  EXPECT_EQ(sqlite->GetSandbox("p2")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(sqlite->GetSandbox("p3")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(sqlite->ListHistory("p1", 10)->size(), 2u);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  // A conflict is not a store error.
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_errors_total"), 0);
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 4);
+}
+
 TEST(LifecycleBatchTest, FailedCommitFailsEveryEventOfTheBatchAndChangesNothing) {
   auto sqlite = std::move(*store::SqliteStore::Open(":memory:"));
   CommitFailingStore store(*sqlite);

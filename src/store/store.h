@@ -17,6 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "base/status.h"
 #include "base/time.h"
 #include "core/sandbox.h"
@@ -79,6 +81,14 @@ struct HistoryCount {
   friend bool operator==(const HistoryCount&, const HistoryCount&) = default;
 };
 
+// The arguments of one Store::CommitTransition, for CommitTransitions.
+struct TransitionWrite {
+  core::Sandbox next;
+  int64_t expected_version = 0;
+  std::string event_id;
+  std::optional<HistoryRow> history;
+};
+
 struct ListOptions {
   std::optional<core::SandboxStatus> status;  // only this status
   int limit = 100;
@@ -108,6 +118,20 @@ class Store {
   virtual Status CommitTransition(const core::Sandbox& next, int64_t expected_version,
                                   const std::string& event_id,
                                   const std::optional<HistoryRow>& history) = 0;
+  // Several CommitTransition calls, in order, each seeing the ones before.
+  // OK when every one was written; otherwise the status of the first that
+  // was not (as CommitTransition returns it, naming its index), and some
+  // others may have been written: call it inside Batch and fail the batch.
+  // The default calls CommitTransition for each; a store with a round trip
+  // per call sends them all at once.
+  virtual Status CommitTransitions(std::span<const TransitionWrite> writes) {
+    for (size_t i = 0; i < writes.size(); ++i) {
+      const TransitionWrite& w = writes[i];
+      Status s = CommitTransition(w.next, w.expected_version, w.event_id, w.history);
+      if (!s.ok()) return s.WithContext(fmt::format("write {} of {}", i + 1, writes.size()));
+    }
+    return OkStatus();
+  }
   // Appends `history` and marks `event_id` processed (if non-empty) in one
   // transaction, without touching any record: for stale, ignored and orphan
   // events. kAlreadyExists if `event_id` was processed before (nothing written).

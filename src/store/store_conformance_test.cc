@@ -489,6 +489,51 @@ TEST_P(StoreConformanceTest, BatchWhoseBodyFailsWritesNothing) {
   EXPECT_EQ(store_->GetSandbox("p1")->version, 2);
 }
 
+TEST_P(StoreConformanceTest, CommitTransitionsWritesInOrderAndNamesTheFirstRefused) {
+  const std::vector<TransitionWrite> writes = {
+      {Make("p1", 1), 0, "e1", Row("p1", "e1", "applied")},
+      {Make("p1", 2, SandboxStatus::kPaused), 1, "e2", Row("p1", "e2", "applied")},
+      {Make("p2", 1), 0, "", std::nullopt}};
+  Status s = store_->Batch([&] { return store_->CommitTransitions(writes); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(store_->GetSandbox("p1")->status, SandboxStatus::kPaused);
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 2);
+  EXPECT_EQ(store_->GetSandbox("p2")->version, 1);
+  EXPECT_TRUE(*store_->IsEventProcessed("e1"));
+  EXPECT_TRUE(*store_->IsEventProcessed("e2"));
+  auto history = *store_->ListHistory("p1", 10);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].event_id, "e2");  // newest first: written in order
+  EXPECT_EQ(history[1].event_id, "e1");
+
+  // The second write expects a version the record no longer has: the call
+  // names it, and the batch that passes the error on writes nothing.
+  const std::vector<TransitionWrite> moved = {
+      {Make("p3", 1), 0, "e3", Row("p3", "e3", "applied")},
+      {Make("p1", 2), 1, "e4", Row("p1", "e4", "applied")},
+      {Make("p4", 1), 0, "", std::nullopt}};
+  s = store_->Batch([&] { return store_->CommitTransitions(moved); });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("write 2 of 3"), std::string::npos) << s.message();
+  EXPECT_EQ(store_->GetSandbox("p3").error().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetSandbox("p4").error().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(*store_->IsEventProcessed("e3"));
+  EXPECT_EQ(store_->GetSandbox("p1")->version, 2);
+
+  // An event processed before.
+  const std::vector<TransitionWrite> again = {
+      {Make("p5", 1), 0, "e1", Row("p5", "e1", "applied")}};
+  s = store_->Batch([&] { return store_->CommitTransitions(again); });
+  EXPECT_EQ(s.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->GetSandbox("p5").error().code(), StatusCode::kNotFound);
+
+  // The store goes on, in and out of batches.
+  const std::vector<TransitionWrite> next = {{Make("p5", 1), 0, "e5", std::nullopt}};
+  ASSERT_TRUE(store_->CommitTransitions(next).ok());
+  ASSERT_TRUE(store_->CommitTransitions({}).ok());
+  EXPECT_EQ(store_->GetSandbox("p5")->version, 1);
+}
+
 TEST_P(StoreConformanceTest, OtherThreadsCallsDuringABatchStayOutsideIt) {
   ASSERT_TRUE(store_->CommitTransition(Make("p0", 1), 0, "", std::nullopt).ok());
   std::thread other;

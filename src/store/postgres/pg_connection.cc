@@ -207,44 +207,79 @@ Status PgConnection::WaitSocket(short events, std::chrono::steady_clock::time_po
   }
 }
 
-Result<PgResult> PgConnection::Await(std::string_view what) {
-  const auto deadline = std::chrono::steady_clock::now() + options_.response_timeout;
-  // In non-blocking mode the request may sit in libpq's buffer until the
+Status PgConnection::Flush(std::chrono::steady_clock::time_point deadline,
+                           std::string_view what) {
+  // In non-blocking mode a request may sit in libpq's buffer until the
   // socket takes it; reading meanwhile keeps the server from blocking on us.
   for (;;) {
     const int flushed = PQflush(conn_);
-    if (flushed == 0) break;
+    if (flushed == 0) return OkStatus();
     if (flushed < 0) return PgError(conn_, nullptr, what);
     SBX_RETURN_IF_ERROR(WaitSocket(POLLIN | POLLOUT, deadline, what));
     if (!PQconsumeInput(conn_)) return PgError(conn_, nullptr, what);
   }
+}
+
+Result<PGresult*> PgConnection::NextResult(std::chrono::steady_clock::time_point deadline,
+                                           std::string_view what) {
+  while (PQisBusy(conn_)) {
+    SBX_RETURN_IF_ERROR(WaitSocket(POLLIN, deadline, what));
+    if (!PQconsumeInput(conn_)) return PgError(conn_, nullptr, what);
+  }
+  PGresult* next = PQgetResult(conn_);
+  if (next) unresponsive_ = false;
+  return next;
+}
+
+namespace {
+
+bool Succeeded(const PGresult* r) {
+  const ExecStatusType st = PQresultStatus(r);
+  return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
+}
+
+}  // namespace
+
+Result<PgResult> PgConnection::Await(std::string_view what) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.response_timeout;
+  SBX_RETURN_IF_ERROR(Flush(deadline, what));
   std::optional<PgResult> kept;
   for (;;) {
-    while (PQisBusy(conn_)) {
-      SBX_RETURN_IF_ERROR(WaitSocket(POLLIN, deadline, what));
-      if (!PQconsumeInput(conn_)) return PgError(conn_, nullptr, what);
-    }
-    PGresult* next = PQgetResult(conn_);
+    SBX_ASSIGN_OR_RETURN(PGresult * next, NextResult(deadline, what));
     if (!next) break;
-    unresponsive_ = false;
-    const ExecStatusType st = PQresultStatus(next);
-    const bool failed =
-        st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY;
-    const bool kept_failed = kept && PQresultStatus(kept->raw()) != PGRES_COMMAND_OK &&
-                             PQresultStatus(kept->raw()) != PGRES_TUPLES_OK &&
-                             PQresultStatus(kept->raw()) != PGRES_EMPTY_QUERY;
-    if (kept_failed && !failed) {
+    if (kept && !Succeeded(kept->raw()) && Succeeded(next)) {
       PQclear(next);  // the first error stands
     } else {
       kept.emplace(next);
     }
   }
   if (!kept) return PgError(conn_, nullptr, what);
-  const ExecStatusType st = PQresultStatus(kept->raw());
-  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
-    return std::move(*kept);
-  }
+  if (Succeeded(kept->raw())) return std::move(*kept);
   return PgError(conn_, kept->raw(), what);
+}
+
+Result<std::vector<const char*>> PgConnection::Values(const std::vector<PgParam>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) {
+    if (p && p->find('\0') != std::string::npos) {
+      return InvalidArgument("postgres: a text value contains a NUL byte");
+    }
+    values.push_back(p ? p->c_str() : nullptr);
+  }
+  return values;
+}
+
+Result<std::string> PgConnection::Prepared(const std::string& sql, int params) {
+  auto it = prepared_.find(sql);
+  if (it != prepared_.end()) return it->second;
+  std::string name = fmt::format("sbx_{}", prepared_.size() + 1);
+  if (!PQsendPrepare(conn_, name.c_str(), sql.c_str(), params, nullptr)) {
+    return PgError(conn_, nullptr, "prepare");
+  }
+  SBX_RETURN_IF_ERROR(Await("prepare").status());
+  prepared_.emplace(sql, name);
+  return name;
 }
 
 Result<PgResult> PgConnection::Exec(const std::string& sql) {
@@ -255,28 +290,75 @@ Result<PgResult> PgConnection::Exec(const std::string& sql) {
 
 Result<PgResult> PgConnection::Run(const std::string& sql, const std::vector<PgParam>& params) {
   if (!conn_) return Unavailable("postgres query: not connected");
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& p : params) {
-    if (p && p->find('\0') != std::string::npos) {
-      return InvalidArgument("postgres: a text value contains a NUL byte");
-    }
-    values.push_back(p ? p->c_str() : nullptr);
-  }
+  SBX_ASSIGN_OR_RETURN(std::vector<const char*> values, Values(params));
   const int n = static_cast<int>(params.size());
-  auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = fmt::format("sbx_{}", prepared_.size() + 1);
-    if (!PQsendPrepare(conn_, name.c_str(), sql.c_str(), n, nullptr)) {
-      return PgError(conn_, nullptr, "prepare");
-    }
-    SBX_RETURN_IF_ERROR(Await("prepare").status());
-    it = prepared_.emplace(sql, std::move(name)).first;
-  }
-  if (!PQsendQueryPrepared(conn_, it->second.c_str(), n, values.data(), nullptr, nullptr, 0)) {
+  SBX_ASSIGN_OR_RETURN(std::string name, Prepared(sql, n));
+  if (!PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), nullptr, nullptr, 0)) {
     return PgError(conn_, nullptr, "query");
   }
   return Await("query");
+}
+
+Result<std::vector<PgResult>> PgConnection::RunPipelined(std::span<const Statement> statements) {
+  if (!conn_) return Unavailable("postgres pipeline: not connected");
+  // Everything that can fail before the pipeline opens: the values, and
+  // preparing each statement not prepared on this connection yet.
+  std::vector<std::vector<const char*>> values;
+  std::vector<std::string> names;
+  values.reserve(statements.size());
+  names.reserve(statements.size());
+  for (const Statement& st : statements) {
+    SBX_ASSIGN_OR_RETURN(auto v, Values(st.params));
+    SBX_ASSIGN_OR_RETURN(std::string name, Prepared(st.sql, static_cast<int>(v.size())));
+    values.push_back(std::move(v));
+    names.push_back(std::move(name));
+  }
+  if (!PQenterPipelineMode(conn_)) return PgError(conn_, nullptr, "pipeline");
+  // A pipeline that cannot be finished leaves libpq expecting results that
+  // will never be read: the connection is closed (the next borrow opens a
+  // new one), which also ends its transaction on the server.
+  auto abandon = [&](Status s) {
+    Close();
+    return s;
+  };
+  for (size_t i = 0; i < statements.size(); ++i) {
+    if (!PQsendQueryPrepared(conn_, names[i].c_str(), static_cast<int>(values[i].size()),
+                             values[i].data(), nullptr, nullptr, 0)) {
+      return abandon(PgError(conn_, nullptr, "pipeline query"));
+    }
+  }
+  if (!PQpipelineSync(conn_)) return abandon(PgError(conn_, nullptr, "pipeline sync"));
+  // The response deadline counts from each answer: a long pipeline is fine
+  // as long as the server keeps answering.
+  auto deadline = [&] { return std::chrono::steady_clock::now() + options_.response_timeout; };
+  if (Status s = Flush(deadline(), "pipeline"); !s.ok()) return abandon(s);
+  std::vector<PgResult> results;
+  results.reserve(statements.size());
+  Status first_error;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    // One statement's results, then nullptr.
+    std::optional<PgResult> kept;
+    for (;;) {
+      auto next = NextResult(deadline(), "pipeline");
+      if (!next) return abandon(next.error());
+      if (!*next) break;
+      kept.emplace(*next);
+    }
+    if (!kept) return abandon(Internal("postgres pipeline: a statement returned no result"));
+    const ExecStatusType st = PQresultStatus(kept->raw());
+    if (first_error.ok() && st != PGRES_PIPELINE_ABORTED && !Succeeded(kept->raw())) {
+      first_error = PgError(conn_, kept->raw(), "pipeline query");
+    }
+    results.push_back(std::move(*kept));
+  }
+  auto sync = NextResult(deadline(), "pipeline");
+  if (!sync) return abandon(sync.error());
+  const PgResult sync_result(*sync);
+  if (!*sync || PQresultStatus(*sync) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(conn_)) {
+    return abandon(Internal("postgres pipeline: the server's answers did not end at the sync"));
+  }
+  if (!first_error.ok()) return first_error;
+  return results;
 }
 
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body) {

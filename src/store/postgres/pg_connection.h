@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -134,6 +135,16 @@ class PgConnection {
   // connection. kInvalidArgument for a parameter containing a NUL byte
   // (PostgreSQL text cannot hold one).
   Result<PgResult> Run(const std::string& sql, const std::vector<PgParam>& params);
+  // Runs every statement of `statements`, in order, as Run would, but sends
+  // them all before reading any answer (libpq pipeline mode): one round trip
+  // for all of them instead of one each. Returns their results in order. If
+  // one fails, the server skips the rest and the first error is returned;
+  // inside a transaction, that transaction is then aborted.
+  struct Statement {
+    const std::string& sql;
+    std::vector<PgParam> params;
+  };
+  Result<std::vector<PgResult>> RunPipelined(std::span<const Statement> statements);
   // The libpq connection; nullptr while closed (after a request got no
   // answer, until EnsureUsable reconnects). libpq's functions accept nullptr.
   PGconn* raw() { return conn_; }
@@ -152,6 +163,17 @@ class PgConnection {
   // Waits for the answer to the request just sent, until the response
   // deadline.
   Result<PgResult> Await(std::string_view what);
+  // Sends what libpq holds in its buffer, reading answers meanwhile so the
+  // server never blocks on us.
+  Status Flush(std::chrono::steady_clock::time_point deadline, std::string_view what);
+  // The next result of the requests sent (nullptr ends one request's
+  // results), waiting for it until `deadline`.
+  Result<PGresult*> NextResult(std::chrono::steady_clock::time_point deadline,
+                               std::string_view what);
+  // The statement's prepared name, preparing it on first use.
+  Result<std::string> Prepared(const std::string& sql, int params);
+  // kInvalidArgument if a parameter holds a NUL byte; else their C strings.
+  static Result<std::vector<const char*>> Values(const std::vector<PgParam>& params);
   // Waits until the socket is ready for `events` or the deadline passes
   // (then closes the connection: kUnavailable).
   Status WaitSocket(short events, std::chrono::steady_clock::time_point deadline,

@@ -244,15 +244,20 @@ Result<std::vector<Sandbox>> PostgresStore::ListIdleDue(SystemTime now, int limi
   return QuerySandboxes(Sql().list_idle_due, {Param(ToUnixMillis(now)), LimitParam(limit)});
 }
 
-Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_version,
-                                       const std::string& event_id,
-                                       const std::optional<HistoryRow>& history) {
+namespace {
+
+// The statement that commits one transition (CommitTransitionSql); with a
+// change channel it also announces the change there.
+Result<PgConnection::Statement> TransitionStatement(const Sandbox& next, int64_t expected_version,
+                                                    const std::string& event_id,
+                                                    const std::optional<HistoryRow>& history,
+                                                    const std::string& change_channel) {
   if (next.version != expected_version + 1) {
     return InvalidArgument(
         fmt::format("version {} does not follow {}", next.version, expected_version));
   }
   const bool insert = expected_version == 0;
-  const bool notify = !options_.change_channel.empty();
+  const bool notify = !change_channel.empty();
   std::vector<PgParam> params = Params(EncodeSandbox(next));
   if (!insert) params.push_back(Param(expected_version));
   params.push_back(Param(event_id));
@@ -263,12 +268,16 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
                   std::make_move_iterator(h.end()));
   }
   if (notify) {
-    params.push_back(Param(options_.change_channel));
+    params.push_back(Param(change_channel));
     params.push_back(Param(ChangePayload(next)));
   }
-  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
-  SBX_ASSIGN_OR_RETURN(PgResult r,
-                       conn->Run(CommitTransitionSql(insert, history.has_value(), notify), params));
+  return PgConnection::Statement{CommitTransitionSql(insert, history.has_value(), notify),
+                                 std::move(params)};
+}
+
+// What the commit statement's one row says: written, or why not.
+Status TransitionOutcome(const PgResult& r, const Sandbox& next, int64_t expected_version,
+                         const std::string& event_id) {
   if (r.rows() != 1) return Internal("commit statement returned no row");
   PgRow row(r, 0);
   const int64_t fresh = row.Int(0);
@@ -278,6 +287,40 @@ Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_ver
   if (written == 0) {
     return FailedPrecondition(fmt::format("sandbox of project {} changed (expected version {})",
                                           next.project_id, expected_version));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status PostgresStore::CommitTransition(const Sandbox& next, int64_t expected_version,
+                                       const std::string& event_id,
+                                       const std::optional<HistoryRow>& history) {
+  SBX_ASSIGN_OR_RETURN(PgConnection::Statement st,
+                       TransitionStatement(next, expected_version, event_id, history,
+                                           options_.change_channel));
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(st.sql, st.params));
+  return TransitionOutcome(r, next, expected_version, event_id);
+}
+
+Status PostgresStore::CommitTransitions(std::span<const TransitionWrite> writes) {
+  // One round trip for all of them (pipeline mode): the server runs each
+  // statement after the one before, as separate calls would.
+  std::vector<PgConnection::Statement> statements;
+  statements.reserve(writes.size());
+  for (const TransitionWrite& w : writes) {
+    SBX_ASSIGN_OR_RETURN(PgConnection::Statement st,
+                         TransitionStatement(w.next, w.expected_version, w.event_id, w.history,
+                                             options_.change_channel));
+    statements.push_back(std::move(st));
+  }
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(std::vector<PgResult> results, conn->RunPipelined(statements));
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const TransitionWrite& w = writes[i];
+    Status s = TransitionOutcome(results[i], w.next, w.expected_version, w.event_id);
+    if (!s.ok()) return s.WithContext(fmt::format("write {} of {}", i + 1, writes.size()));
   }
   return OkStatus();
 }

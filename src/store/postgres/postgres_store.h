@@ -86,6 +86,7 @@ class PostgresStore final : public Store, public LeaseStore {
   Status CommitTransition(const core::Sandbox& next, int64_t expected_version,
                           const std::string& event_id,
                           const std::optional<HistoryRow>& history) override;
+  Status CommitTransitions(std::span<const TransitionWrite> writes) override;
   Status RecordEvent(const std::string& event_id, const HistoryRow& history) override;
   Status AppendHistory(const HistoryRow& history) override;
   // The batch holds one connection until it commits; other threads' calls

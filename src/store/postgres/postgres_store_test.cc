@@ -422,6 +422,34 @@ TEST_F(PostgresStoreTest, TextTheDatabaseCannotHoldIsInvalidArgumentAndWritesNot
   EXPECT_EQ(store_->GetSandbox("p1")->metadata, ok.metadata);
 }
 
+// Writes sent together (pipeline mode) stop at the first statement the
+// server refuses; the transaction is undone and every connection of the pool
+// serves the next calls.
+TEST_F(PostgresStoreTest, PipelinedWritesStopAtAServerErrorAndTheConnectionsGoOn) {
+  HistoryRow bad = Row("p2", "e2");
+  bad.detail = "\xff\xfe not utf-8";
+  const std::vector<TransitionWrite> writes = {
+      {Make("p1", 1), 0, "e1", Row("p1", "e1")},
+      {Make("p2", 1), 0, "e2", bad},
+      {Make("p3", 1), 0, "e3", Row("p3", "e3")}};
+  EXPECT_EQ(store_->Batch([&] { return store_->CommitTransitions(writes); }).code(),
+            StatusCode::kInvalidArgument);
+  // Outside a batch the pipeline is one implicit transaction.
+  EXPECT_EQ(store_->CommitTransitions(writes).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->LoadSandboxes()->empty());
+  for (const char* id : {"e1", "e2", "e3"}) EXPECT_FALSE(*store_->IsEventProcessed(id)) << id;
+  // More calls than the pool has connections, each in a batch and a pipeline.
+  for (int i = 0; i < 12; ++i) {
+    const std::string p = "q" + std::to_string(i);
+    const std::vector<TransitionWrite> one = {{Make(p, 1), 0, "eq" + std::to_string(i),
+                                               Row(p, "eq" + std::to_string(i))},
+                                              {Make(p, 2), 1, "", std::nullopt}};
+    Status s = store_->Batch([&] { return store_->CommitTransitions(one); });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(store_->GetSandbox(p)->version, 2);
+  }
+}
+
 // A row this code did not write is an error, not a record.
 TEST_F(PostgresStoreTest, StoredRowTheCodecCannotReadIsInternal) {
   ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt).ok());
