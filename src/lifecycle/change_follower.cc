@@ -37,10 +37,10 @@ void ChangeFollower::PollOnce(std::chrono::milliseconds timeout) {
     return;
   }
   if (batch->missed) need_resync_ = true;
-  for (const store::Change& c : batch->changes) {
-    if (Status s = lifecycle_.Observe(c.project_id, c.version); !s.ok()) {
-      SBX_LOG_WARN("refresh of {}: {}", c.project_id, s.ToString());
-    }
+  // One store read for everything this poll brought.
+  if (Status s = lifecycle_.Observe(batch->changes); !s.ok()) {
+    SBX_LOG_WARN("refresh of {} changed records: {}", batch->changes.size(), s.ToString());
+    need_resync_ = true;
   }
 }
 

@@ -145,5 +145,32 @@ TEST(ChangeFollowerTest, ARecordForgottenElsewhereLeavesTheReadModel) {
   EXPECT_EQ(h.lifecycle.Get("p1")->status, core::SandboxStatus::kRunning);
 }
 
+TEST(ChangeFollowerTest, ChangesOfOnePollAreLoadedTogetherEachOnce) {
+  Harness h;
+  FakeChangeFeed feed;
+  Seen seen(h.bus);
+  ChangeFollower follower(h.clock, h.lifecycle, feed);
+  CommitElsewhere(h, "p1", 1);
+  follower.PollOnce(500ms);  // the resync takes p1
+  CommitElsewhere(h, "p1", 2);
+  CommitElsewhere(h, "p1", 3);
+  CommitElsewhere(h, "p2", 1);
+  const int64_t gone = ForgetElsewhere(h, "p1", 3);
+  CommitElsewhere(h, "p3", 1);
+  // p1 changed twice and was then forgotten; p2 and p3 are new.
+  feed.Push(store::ChangeBatch{.changes = {{.version = 2, .project_id = "p1"},
+                                          {.version = 1, .project_id = "p2"},
+                                          {.version = 3, .project_id = "p1"},
+                                          {.version = gone, .project_id = "p1"},
+                                          {.version = 1, .project_id = "p3"}}});
+  follower.PollOnce(500ms);
+  EXPECT_EQ(h.lifecycle.Get("p1").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(h.lifecycle.Get("p2").ok());
+  ASSERT_TRUE(h.lifecycle.Get("p3").ok());
+  // Each record that is still there is published once, at its newest.
+  EXPECT_EQ(seen.published, (std::vector<std::string>{"p1", "p2", "p3"}));
+  EXPECT_FALSE(follower.needs_resync());
+}
+
 }  // namespace
 }  // namespace sbx::lifecycle

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "base/log.h"
@@ -71,17 +73,28 @@ bool Lifecycle::Renewed(const Sandbox& stored) const {
   return held && stored.version <= held->version && stored.created_at > held->created_at;
 }
 
-Status Lifecycle::Observe(const std::string& project_id, int64_t version) {
-  const int64_t held = read_model_.Version(project_id);
-  if (held >= version) return OkStatus();  // own commit, or seen
-  auto s = store_.GetSandbox(project_id);
-  if (!s.ok() && s.error().code() == StatusCode::kNotFound) {
-    read_model_.Remove(project_id, version);  // forgotten on another replica
-    return OkStatus();
+Status Lifecycle::Observe(std::span<const store::Change> changes) {
+  // The newest version announced per project, for those the read model is
+  // behind on (not this replica's own commits, nor changes seen already).
+  std::map<std::string, int64_t> behind;
+  for (const store::Change& c : changes) {
+    if (read_model_.Version(c.project_id) >= c.version) continue;
+    int64_t& v = behind[c.project_id];
+    v = std::max(v, c.version);
   }
-  SBX_RETURN_IF_ERROR(s.status());
-  if (Renewed(*s)) read_model_.Remove(project_id, held + 1);
-  if (read_model_.Put(*s)) bus_.Publish(*s);
+  if (behind.empty()) return OkStatus();
+  std::vector<std::string> ids;
+  ids.reserve(behind.size());
+  for (const auto& [project, version] : behind) ids.push_back(project);
+  SBX_ASSIGN_OR_RETURN(std::vector<Sandbox> loaded, store_.GetSandboxes(ids));
+  for (const Sandbox& s : loaded) {
+    const int64_t held = read_model_.Version(s.project_id);
+    if (Renewed(s)) read_model_.Remove(s.project_id, held + 1);
+    if (read_model_.Put(s)) bus_.Publish(s);
+    behind.erase(s.project_id);
+  }
+  // No record any more: forgotten on another replica.
+  for (const auto& [project, version] : behind) read_model_.Remove(project, version);
   return OkStatus();
 }
 

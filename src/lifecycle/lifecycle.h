@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@
 #include "lifecycle/policy_report.h"
 #include "lifecycle/read_model.h"
 #include "provider/provider.h"
+#include "store/change_feed.h"
 #include "store/store.h"
 
 namespace sbx::lifecycle {
@@ -99,9 +101,13 @@ class Lifecycle {
   // Loads every record into the read model. Blocking; call once at start.
   Status Load();
   // For records committed by another replica (ChangeFollower): loads the
-  // project's record if the read model holds an older version than
-  // `version`, and publishes it. Blocking (one store read).
-  Status Observe(const std::string& project_id, int64_t version);
+  // records of the changes whose version is newer than the read model's,
+  // and publishes them. Blocking: one store read for all of them.
+  Status Observe(std::span<const store::Change> changes);
+  Status Observe(const std::string& project_id, int64_t version) {
+    const store::Change change{version, project_id};
+    return Observe(std::span(&change, 1));
+  }
   // Reloads every record and publishes those that were behind; returns how
   // many. Blocking. For a replica that may have missed changes.
   Result<int> Resync();

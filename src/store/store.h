@@ -103,6 +103,22 @@ class Store {
   virtual Result<std::vector<core::Sandbox>> LoadSandboxes() = 0;
   // The project's record, or kNotFound.
   virtual Result<core::Sandbox> GetSandbox(const std::string& project_id) = 0;
+  // The records of those of `project_ids` that have one, in no particular
+  // order. The default asks GetSandbox for each; a store with a round trip
+  // per call answers in one query.
+  virtual Result<std::vector<core::Sandbox>> GetSandboxes(
+      std::span<const std::string> project_ids) {
+    std::vector<core::Sandbox> out;
+    for (const std::string& id : project_ids) {
+      auto s = GetSandbox(id);
+      if (s.ok()) {
+        out.push_back(std::move(*s));
+      } else if (s.error().code() != StatusCode::kNotFound) {
+        return s.error();
+      }
+    }
+    return out;
+  }
   // Records sorted by project id, after the cursor, filtered by status.
   virtual Result<std::vector<core::Sandbox>> ListSandboxes(const ListOptions& options) = 0;
   // RUNNING records whose pauseAt (last activity + idle timeout) <= now,

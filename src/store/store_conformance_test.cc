@@ -53,6 +53,26 @@ TEST_P(StoreConformanceTest, InsertThenGetRoundTripsEveryField) {
   EXPECT_EQ(*store_->GetSandbox("p2"), plain);
 }
 
+TEST_P(StoreConformanceTest, GetSandboxesReturnsThoseThatExist) {
+  const std::vector<std::string> ids = {"p1", "we\"ird,{id}\\", "p3"};
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(store_->CommitTransition(Make(id, 1), 0, "", std::nullopt).ok()) << id;
+  }
+  const std::vector<std::string> asked = {"p3", "none", "we\"ird,{id}\\", "p1"};
+  auto got = store_->GetSandboxes(asked);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  std::vector<std::string> found;
+  for (const Sandbox& s : *got) {
+    EXPECT_EQ(s, *store_->GetSandbox(s.project_id));
+    found.push_back(s.project_id);
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> want = ids;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(found, want);
+  EXPECT_TRUE(store_->GetSandboxes({})->empty());
+}
+
 TEST_P(StoreConformanceTest, GetUnknownIsNotFound) {
   auto got = store_->GetSandbox("nope");
   ASSERT_FALSE(got.ok());

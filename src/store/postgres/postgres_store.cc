@@ -227,6 +227,15 @@ Result<Sandbox> PostgresStore::GetSandbox(const std::string& project_id) {
   return std::move(rows.front());
 }
 
+Result<std::vector<Sandbox>> PostgresStore::GetSandboxes(
+    std::span<const std::string> project_ids) {
+  if (project_ids.empty()) return std::vector<Sandbox>();
+  static const std::string sql =
+      fmt::format("SELECT {} FROM sandboxes WHERE project_id = ANY($1::text[])",
+                  schema::ReadList(schema::kSandboxes));
+  return QuerySandboxes(sql, {Param(TextArray(project_ids))});
+}
+
 Result<std::vector<Sandbox>> PostgresStore::ListSandboxes(const ListOptions& options) {
   if (options.status) {
     return QuerySandboxes(

@@ -81,6 +81,8 @@ class PostgresStore final : public Store, public LeaseStore {
   // same event id to find out (kAlreadyExists).
   Result<std::vector<core::Sandbox>> LoadSandboxes() override;
   Result<core::Sandbox> GetSandbox(const std::string& project_id) override;
+  Result<std::vector<core::Sandbox>> GetSandboxes(
+      std::span<const std::string> project_ids) override;
   Result<std::vector<core::Sandbox>> ListSandboxes(const ListOptions& options) override;
   Result<std::vector<core::Sandbox>> ListIdleDue(SystemTime now, int limit) override;
   Status CommitTransition(const core::Sandbox& next, int64_t expected_version,
