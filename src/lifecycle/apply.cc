@@ -445,7 +445,10 @@ void ApplyPipeline::WriteBatch(std::span<const std::unique_ptr<Pending>> batch) 
   for (const auto& p : batch) p->result = committed;
 }
 
+void ApplyPipeline::AwaitCommitInFlight() { std::lock_guard wait(commit_mu_); }
+
 Status ApplyPipeline::CommitBatch(std::span<const std::unique_ptr<Pending>> batch) {
+  std::lock_guard committing(commit_mu_);
   BatchView view(read_model_);
   Status committed = store_.Batch([&]() -> Status {
     // Which of the batch's provider facts were seen before: one question

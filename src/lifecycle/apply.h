@@ -104,6 +104,12 @@ class ApplyPipeline {
 
   // True while events are queued or being written.
   bool busy();
+  // Returns once the batch being committed right now, if any, has reached
+  // the read model. A replica hears of its own commits through the change
+  // feed too, possibly before the writer has put them in the read model:
+  // Lifecycle::Observe waits here first, so that it does not load them
+  // again from the store.
+  void AwaitCommitInFlight();
 
  private:
   struct Pending;
@@ -156,6 +162,9 @@ class ApplyPipeline {
   // Events waiting for the writer. The single writer serializes
   // read-compute-commit within this process; other replicas are fenced by
   // the store's compare-and-set.
+  // Held by the writer from the start of a batch until its changes are in
+  // the read model (AwaitCommitInFlight).
+  std::mutex commit_mu_;
   std::mutex queue_mu_;
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by queue_mu_
   bool writer_active_ = false;                  // guarded by queue_mu_

@@ -74,6 +74,9 @@ bool Lifecycle::Renewed(const Sandbox& stored) const {
 }
 
 Status Lifecycle::Observe(std::span<const store::Change> changes) {
+  // This replica's own commits are announced as soon as they commit, which
+  // may be before the writer has put them in the read model.
+  apply_.AwaitCommitInFlight();
   // The newest version announced per project, for those the read model is
   // behind on (not this replica's own commits, nor changes seen already).
   std::map<std::string, int64_t> behind;

@@ -2,6 +2,9 @@
 // commit fails every event of it, a lone event does not wait.
 #include "lifecycle/lifecycle_test_support.h"
 
+#include <atomic>
+#include <thread>
+
 namespace sbx::lifecycle {
 namespace {
 
@@ -271,6 +274,70 @@ TEST(LifecycleBatchTest, BatchSendsItsWritesTogetherAndIsRedoneEventByEventOnACo
   // A conflict is not a store error.
   EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_errors_total"), 0);
   EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 4);
+}
+
+// Its first batch commits, then waits to be let go before the writer goes on
+// to the read model. Counts record reads.
+class GatedStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status Batch(const std::function<Status()>& body) override {
+    Status s = inner_.Batch(body);
+    if (!gated_) {
+      gated_ = true;
+      committed.set_value();
+      release.get_future().wait();
+    }
+    return s;
+  }
+  Result<core::Sandbox> GetSandbox(const std::string& p) override {
+    ++reads;
+    return inner_.GetSandbox(p);
+  }
+  Result<std::vector<core::Sandbox>> GetSandboxes(std::span<const std::string> ids) override {
+    ++reads;
+    return inner_.GetSandboxes(ids);
+  }
+  std::promise<void> committed;
+  std::promise<void> release;
+  std::atomic<int> reads = 0;
+
+ private:
+  bool gated_ = false;
+};
+
+// The change feed announces a commit as soon as it commits; for this
+// replica's own commit that may be before the writer has put it in the read
+// model. Observe waits for the writer instead of loading the record again.
+TEST(LifecycleBatchTest, OwnCommitHeardBeforeItReachesTheReadModelIsNotLoadedAgain) {
+  auto sqlite = std::move(*store::SqliteStore::Open(":memory:"));
+  GatedStore store(*sqlite);
+  BatchHarness h(store);
+  std::optional<Result<ApplyResult>> applied;
+  net::co_spawn(h.io, h.lifecycle.Apply(CreatedFor("c1", "p1", "sb1", 10)),
+                [&](std::exception_ptr, Result<ApplyResult> r) { applied.emplace(std::move(r)); });
+  h.io.poll();
+  store.committed.get_future().wait();  // committed, not yet in the read model
+  EXPECT_EQ(h.read_model.Version("p1"), 0);
+  std::atomic<bool> observed = false;
+  Status observe_status;
+  std::thread follower([&] {
+    observe_status = h.lifecycle.Observe("p1", 1);
+    observed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(observed);  // waiting for the writer
+  store.release.set_value();
+  follower.join();
+  EXPECT_TRUE(observe_status.ok()) << observe_status.ToString();
+  EXPECT_EQ(h.read_model.Version("p1"), 1);
+  EXPECT_EQ(store.reads, 0);
+  for (int i = 0; i < 5000 && !applied; ++i) {
+    h.io.restart();
+    h.io.run_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(applied.has_value());
+  EXPECT_TRUE(applied->ok());
 }
 
 TEST(LifecycleBatchTest, FailedCommitFailsEveryEventOfTheBatchAndChangesNothing) {
