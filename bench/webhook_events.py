@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes N distinct signed E2B webhook deliveries (v2 snake_case `created`
 events, each for its own project) as `signature<TAB>body` lines, for
-bench/webhooks.lua. Signature: unpadded URL-safe base64 of
+bench/webhooks.lua and bench/webhook_rate.cc (usage: N SECRET OUT [FIRST]). Signature: unpadded URL-safe base64 of
 SHA-256(secret || body), as E2B documents."""
 import base64, hashlib, json, sys, uuid
 
@@ -26,8 +26,9 @@ def signed_event(i, secret):
 
 def main():
     n, secret, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    first = int(sys.argv[4]) if len(sys.argv) > 4 else 0  # of a second, distinct set
     with open(out, "w") as f:
-        for i in range(n):
+        for i in range(first, first + n):
             _, sig, body = signed_event(i, secret)
             f.write(sig + "\t" + body + "\n")
 

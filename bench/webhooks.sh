@@ -6,7 +6,8 @@
 # behind the one database (the events split between them). PostgreSQL is a
 # throwaway cluster with its durable defaults (fsync, synchronous_commit on).
 # Then, on the one-replica PostgreSQL setup, the database is frozen (SIGSTOP)
-# for 10 s while webhooks and status reads go on (bench/webhook_outage.py).
+# for 10 s while webhooks and status reads go on (bench/webhook_outage.py),
+# and acks are timed at fixed offered rates (bench/webhook_rate.cc).
 # Reports events/s and ack p50/p99 per run. Writes docs/benchmarks.md
 # (section "webhooks").
 set -euo pipefail
@@ -117,6 +118,22 @@ OUTAGE=$(python3 "$(dirname "$0")/webhook_outage.py" "$SBX_URL" "$SBX_TOKEN" "$S
   status-probe "$SBX_TEST_PG_DATA" "$PG_BASE/bench1")
 stop_all
 
+# 3. Acks at fixed offered rates (open loop, bench/webhook_rate.cc), one
+# replica on PostgreSQL, each rate on a fresh database, 5 s of deliveries.
+RATE_ROWS=""
+python3 "$(dirname "$0")/webhook_events.py" $((5 * 5000)) "$SECRET" "$WORK/rate-events.tsv" 1000000
+for rate in ${RATES:-2000 3000 4000 5000}; do
+  createdb "rate$rate"
+  start "rate$rate" --store "$PG_BASE/rate$rate"
+  head -n $((5 * rate)) "$WORK/rate-events.tsv" >"$WORK/rate.tsv"
+  HP=${SBX_URL#http://}
+  read -r _ SENT OK R_NON2XX R_ERR R_P50 R_P99 R_MAX _ < <("$BUILD_DIR/webhook_rate" "${HP%:*}" \
+    "${HP#*:}" "$WORK/rate.tsv" "$rate" 64 | grep '^RESULT')
+  read -r APPLIED SPAN_MS < <(psql -d "rate$rate" -AtF ' ' -c "$APPLIED_SQL")
+  RATE_ROWS+="| $rate | $SENT ($R_NON2XX, $R_ERR) | $(rate "$APPLIED" "$SPAN_MS") | $R_P50 | $R_P99 | $R_MAX |"$'\n'
+  stop_all
+done
+
 URLS=()
 for i in 1 2 3; do
   start "pg3-$i" --store "$PG_BASE/bench3"
@@ -165,12 +182,25 @@ $PG3_ROW
 
 Status reads/s on the SQLite setup in the same run, for scale: $STATUS.
 
+### Acks at a fixed offered rate (PostgreSQL, one replica)
+
+wrk above keeps 48 requests in flight and so measures the saturated server, where latency is
+queueing (48 in flight at 5,000/s is 9.6 ms on average by Little's law). Here
+\`bench/webhook_rate.cc\` offers deliveries at a fixed rate for 5 s over up to 64 connections,
+whatever the answers do, and times each ack from when its request was due (a stall shows as
+latency, not as fewer requests). Each rate on a fresh database.
+
+| offered events/s | requests (non-2xx, errors) | applied events/s | ack p50 ms | ack p99 ms | ack max ms |
+|---:|---:|---:|---:|---:|---:|
+${RATE_ROWS%$'\n'}
+
 ### PostgreSQL frozen for 10 s
 
 One replica on PostgreSQL (default \`--store-timeout\`${STORE_TIMEOUT:+ $STORE_TIMEOUT}); four clients post
 new deliveries one after another and one reads a project's status, while every process of the
 cluster is stopped with \`SIGSTOP\` for 10 s and then continued (\`bench/webhook_outage.py\`).
-Latencies in ms (reads: p50 / p99 / max; acks: p50 / max).
+Latencies in ms (reads: p50 / p99 / max; acks: p50 / max); a request counts in the phase it was
+sent in, so one in flight when the freeze began is a "before" request.
 
 | phase | status reads (by code) | read latency | webhook acks (by code) | ack latency |
 |---|---:|---:|---:|---:|
