@@ -3,7 +3,7 @@
 #include "lifecycle/lifecycle_test_support.h"
 
 #include <atomic>
-#include <thread>
+#include <future>
 
 namespace sbx::lifecycle {
 namespace {
@@ -319,17 +319,12 @@ TEST(LifecycleBatchTest, OwnCommitHeardBeforeItReachesTheReadModelIsNotLoadedAga
   h.io.poll();
   store.committed.get_future().wait();  // committed, not yet in the read model
   EXPECT_EQ(h.read_model.Version("p1"), 0);
-  std::atomic<bool> observed = false;
-  Status observe_status;
-  std::thread follower([&] {
-    observe_status = h.lifecycle.Observe("p1", 1);
-    observed = true;
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(observed);  // waiting for the writer
+  auto follower = std::async(std::launch::async, [&] { return h.lifecycle.Observe("p1", 1); });
+  // Waiting for the writer.
+  EXPECT_EQ(follower.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
   store.release.set_value();
-  follower.join();
-  EXPECT_TRUE(observe_status.ok()) << observe_status.ToString();
+  Status observed = follower.get();
+  EXPECT_TRUE(observed.ok()) << observed.ToString();
   EXPECT_EQ(h.read_model.Version("p1"), 1);
   EXPECT_EQ(store.reads, 0);
   for (int i = 0; i < 5000 && !applied; ++i) {
