@@ -162,12 +162,12 @@ class ApplyPipeline {
   // Events waiting for the writer. The single writer serializes
   // read-compute-commit within this process; other replicas are fenced by
   // the store's compare-and-set.
-  // Held by the writer from the start of a batch until its changes are in
-  // the read model (AwaitCommitInFlight).
-  std::mutex commit_mu_;
   std::mutex queue_mu_;
   std::deque<std::unique_ptr<Pending>> queue_;  // guarded by queue_mu_
   bool writer_active_ = false;                  // guarded by queue_mu_
+  // Held by the writer from the start of a batch until its changes are in
+  // the read model (AwaitCommitInFlight).
+  std::mutex commit_mu_;
 };
 
 }  // namespace sbx::lifecycle

@@ -74,6 +74,7 @@ bool Lifecycle::Renewed(const Sandbox& stored) const {
 }
 
 Status Lifecycle::Observe(std::span<const store::Change> changes) {
+  if (changes.empty()) return OkStatus();  // a poll that heard nothing waits for no batch
   // This replica's own commits are announced as soon as they commit, which
   // may be before the writer has put them in the read model.
   apply_.AwaitCommitInFlight();
