@@ -47,7 +47,8 @@ Result<std::optional<int64_t>> OptionalInt(const json::object& o, std::string_vi
   }
   if (v->is_double()) {
     const double d = v->as_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9e15 && d < 9e15) {
+    // Range first: converting an out-of-range double to an integer is undefined.
+    if (d > -9e15 && d < 9e15 && d == static_cast<double>(static_cast<int64_t>(d))) {
       return std::optional<int64_t>(static_cast<int64_t>(d));
     }
   }
