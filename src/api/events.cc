@@ -1,6 +1,8 @@
 #include "api/events.h"
 
 #include <algorithm>
+#include <atomic>
+#include <latch>
 
 #include <fmt/format.h>
 
@@ -29,6 +31,9 @@ struct EventStreams::Stream {
   std::optional<SystemTime> warned_for;  // the pauseAt its last pause_pending was about
   bool signed_out = false;  // end with kSignedOutFrame
   std::unique_ptr<Timer> wake;
+  http_server::StreamWriter* writer = nullptr;  // the connection's, while the stream is open
+  bool parked = false;  // the pump waits on `wake` with nothing to write
+  SteadyTime parked_until{};  // until when
 
   // The frame that ends the stream now (shutdown, sign-out), or nullptr.
   const char* Ending() const {
@@ -56,6 +61,9 @@ EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
       bus_(bus),
       metrics_(metrics),
       options_(options) {
+  if (options_.fanout_threads > 0) {
+    fanout_pool_.emplace(static_cast<size_t>(options_.fanout_threads));
+  }
   metrics_.AddGaugeCallback("sandboxd_sse_streams", "Open SSE event streams", [this] {
     return std::vector<std::pair<Labels, double>>{{{}, static_cast<double>(open_)}};
   });
@@ -90,16 +98,110 @@ std::shared_ptr<const EventStreams::Frame> EventStreams::FrameOf(const core::San
   return frame;
 }
 
+struct EventStreams::FanOut {
+  std::shared_ptr<const Frame> frame;
+  std::string project;
+  // The project's streams when it was published. One that has left since
+  // (closes_ moved) is no longer in by_project_; one opened at a freed one's
+  // address is a stream of the same project, which may have the frame too.
+  std::vector<Stream*> streams;
+  uint64_t closes = 0;  // closes_ when it was published
+  size_t next = 0;      // the first not yet given the frame
+  // A pump parked until later than this is woken after the frame is out, to
+  // see the pause warning or heartbeat the change may have brought forward.
+  SteadyTime act_by = SteadyTime::max();
+};
+
+namespace {
+
+// Below this many sends, handing a share to the fan-out threads costs more
+// than it saves.
+constexpr size_t kParallelMin = 64;
+
+}  // namespace
+
 void EventStreams::Publish(const core::Sandbox& s) {
   auto it = by_project_.find(s.project_id);
   if (it == by_project_.end()) return;
-  std::shared_ptr<const Frame> frame = FrameOf(s);
-  for (Stream* st : it->second) {
-    if (frame->version <= st->sent_version) continue;
+  auto job = std::make_shared<FanOut>();
+  job->frame = FrameOf(s);
+  job->project = s.project_id;
+  job->streams.assign(it->second.begin(), it->second.end());
+  job->closes = closes_;
+  job->act_by = ActBy(s);
+  // Posted, so that what is queued already (usually the answer to the
+  // request that made the change) goes first.
+  net::post(io_, [this, job] { FanOutSlice(job); });
+}
+
+void EventStreams::FanOutSlice(const std::shared_ptr<FanOut>& job) {
+  const std::shared_ptr<const Frame>& frame = job->frame;
+  auto watchers = by_project_.find(job->project);
+  if (watchers == by_project_.end()) return;  // every stream has left
+  const bool some_left = closes_ != job->closes;
+  // Streams whose pump is parked with nothing to write (and not about to end
+  // the stream): the frame goes out from here, one send each, with no
+  // wake-up, timer or copy.
+  std::vector<Stream*> now;
+  const size_t slice = std::max<size_t>(1, options_.fanout_slice);
+  const size_t end = std::min(job->streams.size(), job->next + slice);
+  for (; job->next < end; ++job->next) {
+    Stream* st = job->streams[job->next];
+    if (some_left && !watchers->second.contains(st)) continue;
+    if (st->closed || frame->version <= st->sent_version) continue;
     if (st->pending && st->pending->version >= frame->version) continue;
+    if (st->parked && !st->pending && st->Ending() == nullptr) {
+      now.push_back(st);
+      continue;
+    }
     st->pending = frame;
     st->wake->Cancel();
   }
+  const std::vector<char> written = WriteNow(now, frame->text);
+  for (size_t i = 0; i < now.size(); ++i) {
+    Stream& st = *now[i];
+    if (written[i]) {
+      st.sent_version = frame->version;
+      // Only what the socket did not take at once is left to the pump, which
+      // sends it under the write deadline.
+      if (st.writer->backlog() || job->act_by < st.parked_until) st.wake->Cancel();
+    } else {
+      st.pending = frame;
+      st.wake->Cancel();
+    }
+  }
+  if (job->next < job->streams.size()) net::post(io_, [this, job] { FanOutSlice(job); });
+}
+
+std::vector<char> EventStreams::WriteNow(const std::vector<Stream*>& streams,
+                                         std::string_view text) {
+  std::vector<char> written(streams.size());
+  const size_t helpers =
+      fanout_pool_ && streams.size() >= kParallelMin ? static_cast<size_t>(options_.fanout_threads)
+                                                     : 0;
+  // Every thread takes the next run of streams until none is left, so none
+  // waits while another (descheduled, say) still has a share.
+  constexpr size_t kRun = 64;
+  std::atomic<size_t> next{0};
+  auto take = [&] {
+    for (size_t begin = next.fetch_add(kRun); begin < streams.size();
+         begin = next.fetch_add(kRun)) {
+      const size_t end = std::min(streams.size(), begin + kRun);
+      for (size_t i = begin; i < end; ++i) written[i] = streams[i]->writer->TryWrite(text);
+    }
+  };
+  // The I/O thread waits for its helpers: they only make non-blocking sends,
+  // each on a socket that nothing else touches while it waits.
+  std::latch done(static_cast<std::ptrdiff_t>(helpers));
+  for (size_t k = 0; k < helpers; ++k) {
+    net::post(*fanout_pool_, [&take, &done] {
+      take();
+      done.count_down();
+    });
+  }
+  take();
+  done.wait();
+  return written;
 }
 
 void EventStreams::Register(http_server::Router& router) {
@@ -168,6 +270,7 @@ std::shared_ptr<EventStreams::Stream> EventStreams::Track(const std::string& pro
   auto st = std::make_shared<Stream>();
   st->project = project;
   st->wake = clock_.NewTimer(io_.get_executor());
+  st->writer = &writer;
   ++open_;
   live_[st.get()] = st;
   // The reader notices the client going away.
@@ -226,6 +329,17 @@ SteadyTime EventStreams::NextHeartbeat(const std::string& project, SteadyTime no
   return it == last_heartbeat_.end() ? now : it->second + interval;
 }
 
+SteadyTime EventStreams::ActBy(const core::Sandbox& s) const {
+  const SteadyTime now = clock_.SteadyNow();
+  SteadyTime act_by = SteadyTime::max();
+  if (auto pause_at = core::PauseAt(s); pause_at && options_.pause_warning.count() > 0) {
+    const SystemTime warn_at = *pause_at - options_.pause_warning;
+    if (warn_at > s.last_activity_at) act_by = now + std::max(warn_at - clock_.Now(), {});
+  }
+  if (options_.presence) act_by = std::min(act_by, NextHeartbeat(s.project_id, now));
+  return act_by;
+}
+
 EventStreams::Warning EventStreams::PauseWarning(Stream& st) const {
   if (options_.pause_warning <= std::chrono::milliseconds(0)) return {};
   auto s = lifecycle_.Get(st.project);
@@ -252,6 +366,11 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
     if (const char* end = st.Ending()) {
       (void)co_await writer.Write(end);
       co_return;
+    }
+    if (writer.backlog()) {
+      const bool flushed = co_await writer.Flush();
+      if (!flushed) co_return;
+      continue;
     }
     if (st.pending) {
       std::shared_ptr<const Frame> frame = std::move(st.pending);
@@ -284,7 +403,10 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
       }
       deadline = std::min(deadline, due);
     }
+    st.parked = true;
+    st.parked_until = deadline;
     (void)co_await st.wake->WaitUntil(deadline);
+    st.parked = false;
   }
 }
 
@@ -307,6 +429,7 @@ net::awaitable<void> EventStreams::Close(std::shared_ptr<Stream> st,
                                          http_server::StreamWriter& writer) {
   auto watchers = by_project_.find(st->project);
   watchers->second.erase(st.get());
+  ++closes_;
   const bool last = watchers->second.empty();
   if (last) {
     by_project_.erase(watchers);

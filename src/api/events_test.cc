@@ -17,17 +17,20 @@ using lifecycle::testing::RunSync;
 
 class EventsTest : public ::testing::Test {
  protected:
-  void Start(EventStreamOptions options) {
+  void Start(EventStreamOptions options,
+             http_server::ServerOptions server = {.listen = "127.0.0.1:0"},
+             core::Metadata metadata = {}) {
     api_.Register(router_);
     streams_ = std::make_unique<EventStreams>(h_.io, h_.clock, api_, h_.lifecycle, h_.bus,
                                               h_.metrics, options);
     streams_->Register(router_);
-    server_ = std::make_unique<http_server::Server>(h_.io, h_.clock, h_.metrics, router_,
-                                                    http_server::ServerOptions{.listen = "127.0.0.1:0"});
+    server_ = std::make_unique<http_server::Server>(h_.io, h_.clock, h_.metrics, router_, server);
     auto bound = server_->Start();
     ASSERT_TRUE(bound.ok());
     port_ = static_cast<uint16_t>(std::stoi(bound->substr(bound->rfind(':') + 1)));
-    ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Create("p1", {.idle_timeout_s = 30})).ok());
+    ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Create(
+                                   "p1", {.idle_timeout_s = 30, .metadata = std::move(metadata)}))
+                    .ok());
   }
   void TearDown() override {
     if (server_) server_->Stop();
@@ -50,14 +53,32 @@ class EventsTest : public ::testing::Test {
   };
   Client& Open(const std::string& extra_headers = "",
                const std::string& target = "/api/projects/p1/sandbox/events") {
+    Client& c = Connect();
+    Request(c, extra_headers, target);
+    net::co_spawn(h_.io, Read(c), net::detached);
+    return c;
+  }
+  // A client that never reads, with a small receive buffer.
+  Client& OpenUnread() {
+    Client& c = Connect(4096);
+    Request(c, "", "/api/projects/p1/sandbox/events");
+    c.closed = true;  // no reader to wait for
+    return c;
+  }
+  Client& Connect(int receive_buffer = 0) {
     clients_.push_back(std::make_unique<Client>(h_.io));
     Client& c = *clients_.back();
+    c.socket.open(net::ip::tcp::v4());
+    if (receive_buffer > 0) {
+      c.socket.set_option(net::socket_base::receive_buffer_size(receive_buffer));
+    }
     c.socket.connect({net::ip::make_address("127.0.0.1"), port_});
+    return c;
+  }
+  static void Request(Client& c, const std::string& extra_headers, const std::string& target) {
     const std::string req = "GET " + target + " HTTP/1.1\r\nHost: x\r\n"
                             "Authorization: Bearer secret\r\n" + extra_headers + "\r\n";
     net::write(c.socket, net::buffer(req));
-    net::co_spawn(h_.io, Read(c), net::detached);
-    return c;
   }
   static net::awaitable<void> Read(Client& c) {
     char buf[4096];
@@ -364,6 +385,110 @@ TEST_F(EventsTest, StreamOnAPausedSandboxLeavesTheServerResponsive) {
   ASSERT_TRUE(Pump([&] { return reader.received.find("\"PAUSED\"") != std::string::npos; }));
   AdvanceAndRun(h_.io, h_.clock, 60s);
   EXPECT_EQ(h_.lifecycle.Get("p1")->version, version);
+}
+
+// The chunks of a streamed response's body, in order; empty if a chunk's
+// framing is broken.
+std::vector<std::string> Chunks(const std::string& received) {
+  std::vector<std::string> chunks;
+  size_t at = received.find("\r\n\r\n");
+  if (at == std::string::npos) return chunks;
+  at += 4;
+  while (at < received.size()) {
+    const size_t eol = received.find("\r\n", at);
+    if (eol == std::string::npos) break;
+    const size_t size = std::stoul(received.substr(at, eol - at), nullptr, 16);
+    if (received.size() < eol + 2 + size + 2) break;  // still arriving
+    if (received.compare(eol + 2 + size, 2, "\r\n") != 0) return {};
+    chunks.push_back(received.substr(eol + 2, size));
+    at = eol + 2 + size + 2;
+  }
+  return chunks;
+}
+
+// The versions of the `event: sandbox` frames received, in order; -1 for a
+// frame that is not whole.
+std::vector<int64_t> Versions(const std::string& received) {
+  std::vector<int64_t> versions;
+  for (const std::string& chunk : Chunks(received)) {
+    if (chunk.rfind("event: sandbox\nid: ", 0) != 0) continue;
+    const bool whole = chunk.ends_with("}\n\n") && chunk.find("\ndata: {") != std::string::npos;
+    versions.push_back(whole ? std::stoll(chunk.substr(19)) : -1);
+  }
+  return versions;
+}
+
+// A change goes to many streams at once, a slice at a time, from the I/O
+// thread and a fan-out thread together. Every stream gets every version whole
+// and in order; a client that stops reading holds no one back and does not
+// make the server buffer without bound: it is dropped at the write deadline.
+TEST_F(EventsTest, FanOutGivesEveryStreamEachChangeInOrderAndDropsOneThatStopsReading) {
+  // ~8 KiB frames: the stuck client's socket (a 64 KiB send buffer, which
+  // the kernel doubles) fills within the changes below.
+  core::Metadata big;
+  for (int i = 0; i < 8; ++i) big["k" + std::to_string(i)] = std::string(1000, static_cast<char>('a' + i));
+  Start({.presence = false, .fanout_threads = 1, .fanout_slice = 64},
+        {.listen = "127.0.0.1:0", .stream_write_timeout = 300ms}, big);
+  std::vector<Client*> readers;
+  for (int i = 0; i < 150; ++i) readers.push_back(&Open());
+  OpenUnread();
+  ASSERT_TRUE(Pump([&] {
+    return streams_->open_streams() == 151 &&
+           std::all_of(readers.begin(), readers.end(),
+                       [](Client* c) { return Versions(c->received).size() == 1; });
+  }));
+  const int64_t first = Versions(readers[0]->received)[0];
+  std::vector<int64_t> expected{first};
+  for (int i = 0; i < 30; ++i) {
+    h_.clock.Advance(1s);
+    ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.RecordActivity("p1")).ok());
+    expected.push_back(h_.lifecycle.Get("p1")->version);
+    // Every few changes, the readers catch up; the stuck client falls behind.
+    if (i % 5 != 4) continue;
+    ASSERT_TRUE(Pump([&] {
+      return std::all_of(readers.begin(), readers.end(), [&](Client* c) {
+        return Versions(c->received).size() >= expected.size();
+      });
+    })) << "after change " << i;
+  }
+  for (Client* c : readers) ASSERT_EQ(Versions(c->received), expected);
+  // The stuck stream is dropped at its write deadline; the others go on.
+  ASSERT_TRUE(Pump([&] { return streams_->open_streams() == 150; }));
+  h_.clock.Advance(1s);
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.RecordActivity("p1")).ok());
+  expected.push_back(h_.lifecycle.Get("p1")->version);
+  ASSERT_TRUE(Pump([&] {
+    return std::all_of(readers.begin(), readers.end(), [&](Client* c) {
+      return Versions(c->received) == expected;
+    });
+  }));
+}
+
+// Streams that leave while a change is on its way (between two slices of its
+// fan-out) are skipped; those that stay get it once.
+TEST_F(EventsTest, StreamsThatLeaveDuringAFanOutAreSkipped) {
+  Start({.presence = false, .fanout_threads = 1, .fanout_slice = 8});
+  std::vector<Client*> clients;
+  for (int i = 0; i < 100; ++i) clients.push_back(&Open());
+  ASSERT_TRUE(Pump([&] {
+    return std::all_of(clients.begin(), clients.end(),
+                       [](Client* c) { return Versions(c->received).size() == 1; });
+  }));
+  h_.clock.Advance(1s);
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.RecordActivity("p1")).ok());
+  // The change is now queued on the I/O thread; half the clients leave.
+  for (int i = 0; i < 100; i += 2) clients[static_cast<size_t>(i)]->socket.close();
+  ASSERT_TRUE(Pump([&] { return streams_->open_streams() == 50; }));
+  for (int i = 1; i < 100; i += 2) {
+    const Client& c = *clients[static_cast<size_t>(i)];
+    ASSERT_TRUE(Pump([&] { return Versions(c.received).size() == 2; }));
+  }
+  h_.clock.Advance(1s);
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.RecordActivity("p1")).ok());
+  for (int i = 1; i < 100; i += 2) {
+    const Client& c = *clients[static_cast<size_t>(i)];
+    ASSERT_TRUE(Pump([&] { return Versions(c.received).size() == 3; }));
+  }
 }
 
 }  // namespace

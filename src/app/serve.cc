@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -47,6 +48,13 @@ using namespace std::chrono_literals;
 constexpr std::string_view kChangeChannel = "sandboxd_changes";
 // How long shutdown waits for requests in progress and background operations.
 constexpr auto kShutdownGrace = 10s;
+
+// The event streams' fan-out threads: with the I/O thread, one sender per
+// core, at most four.
+int FanOutThreads() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<int>(std::min(cores, 4u) - 1);
+}
 
 // Flag values parsed into their types.
 struct Settings {
@@ -399,7 +407,8 @@ struct Frontend {
         streams(io, clock, api, core.lifecycle, core.bus, core.metrics,
                 {.max_streams = c.max_event_streams,
                  .presence = c.presence,
-                 .pause_warning = s.pause_warning}),
+                 .pause_warning = s.pause_warning,
+                 .fanout_threads = FanOutThreads()}),
         receiver(core.lifecycle, core.metrics, e2b::ParseSecrets(c.webhook_secrets)),
         static_files(c.web_dir.empty()
                          ? FirstExisting({s.exe_dir.parent_path() / "web/dashboard/dist",

@@ -7,6 +7,8 @@
 // with a write deadline. Private to http/. REQUIRES: runs on one executor.
 #pragma once
 
+#include <array>
+#include <charconv>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -109,20 +111,59 @@ template <class S>
 class ChunkedWriter final : public StreamWriter {
  public:
   ChunkedWriter(S& stream, std::chrono::milliseconds write_timeout)
-      : stream_(stream), write_timeout_(write_timeout) {}
+      : stream_(stream), write_timeout_(write_timeout) {
+    if constexpr (requires { stream_.socket(); }) {
+      // TryWrite's send must not wait (would_block instead). Asynchronous
+      // operations are not affected.
+      beast::error_code ec;
+      stream_.socket().non_blocking(true, ec);
+    }
+  }
 
   net::awaitable<bool> Write(std::string data) override {
     if (closed_) co_return false;
-    // A client that does not take the bytes within the deadline is dropped:
-    // a slow reader never makes the server buffer without bound.
-    SetDeadline(stream_, write_timeout_);
-    auto [ec, n] = co_await net::async_write(stream_, http::make_chunk(net::buffer(data)), kNoThrow);
-    ClearDeadline(stream_);
-    if (ec) {
-      closed_ = true;
-      co_return false;
+    if (!backlog_.empty()) {
+      const bool flushed = co_await Flush();
+      if (!flushed) co_return false;
     }
-    co_return true;
+    const auto chunk = http::make_chunk(net::buffer(data));
+    co_return co_await WriteAll(chunk);
+  }
+
+  bool TryWrite(std::string_view data) override {
+    if (closed_ || !backlog_.empty() || data.empty()) return false;
+    // The chunk's framing around the caller's bytes, gathered into one send.
+    std::array<char, 20> size{};
+    char* end = std::to_chars(size.data(), size.data() + 16, data.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    const std::array<net::const_buffer, 3> parts{
+        net::buffer(size.data(), static_cast<size_t>(end - size.data())), net::buffer(data),
+        net::buffer("\r\n", 2)};
+    if constexpr (requires { stream_.socket(); }) {
+      if (!stream_.socket().non_blocking()) return false;
+    }
+    beast::error_code ec;
+    const size_t sent = stream_.write_some(parts, ec);
+    if (sent == 0) return false;
+    size_t skip = sent;
+    for (const net::const_buffer& part : parts) {
+      const size_t taken = std::min(skip, part.size());
+      skip -= taken;
+      backlog_.append(static_cast<const char*>(part.data()) + taken, part.size() - taken);
+    }
+    return true;
+  }
+
+  bool backlog() const override { return !backlog_.empty(); }
+
+  net::awaitable<bool> Flush() override {
+    if (closed_) co_return false;
+    if (backlog_.empty()) co_return true;
+    const std::string rest = std::move(backlog_);
+    backlog_.clear();
+    const net::const_buffer bytes = net::buffer(rest);
+    co_return co_await WriteAll(bytes);
   }
 
   net::awaitable<void> WaitClosed() override {
@@ -142,9 +183,24 @@ class ChunkedWriter final : public StreamWriter {
   }
 
  private:
+  template <class Buffers>
+  net::awaitable<bool> WriteAll(const Buffers& buffers) {
+    // A client that does not take the bytes within the deadline is dropped:
+    // a slow reader never makes the server buffer without bound.
+    SetDeadline(stream_, write_timeout_);
+    auto [ec, n] = co_await net::async_write(stream_, buffers, kNoThrow);
+    ClearDeadline(stream_);
+    if (ec) {
+      closed_ = true;
+      co_return false;
+    }
+    co_return true;
+  }
+
   S& stream_;
   std::chrono::milliseconds write_timeout_;
   bool closed_ = false;
+  std::string backlog_;  // what TryWrite could not send at once
 };
 
 template <class S>
@@ -310,6 +366,11 @@ class Connection {
     buffer_.shrink_to_fit();
     const bool sent = co_await WriteStreamHead(r->req, r->ctx.route);
     if (!sent) co_return;
+    if constexpr (requires { stream_.socket(); }) {
+      beast::error_code ec;
+      stream_.socket().set_option(net::socket_base::send_buffer_size(options_.stream_send_buffer),
+                                  ec);
+    }
     ChunkedWriter<S> writer(stream_, options_.stream_write_timeout);
     co_await r->route.stream(r->ctx, writer);
     writer.Close();

@@ -28,6 +28,17 @@ class StreamWriter {
  public:
   virtual ~StreamWriter() = default;
   virtual net::awaitable<bool> Write(std::string data) = 0;
+  // Writes `data` as one chunk at once, if the connection takes it without
+  // waiting: no allocation, no timer, one send (a fan-out's fast path). True:
+  // written, or its unsent tail kept (backlog()) for Flush(), which must come
+  // before any other write. False: nothing was written (the socket is full,
+  // the stream closed, or a backlog is waiting); use Write. Not while a Write
+  // or Flush is in progress. May run on another thread while the stream's
+  // own executor waits for it (a parallel fan-out).
+  virtual bool TryWrite(std::string_view data) = 0;
+  virtual bool backlog() const = 0;
+  // Sends the backlog, under the write deadline; false when the client is gone.
+  virtual net::awaitable<bool> Flush() = 0;
   // Completes when the peer closes the connection (or errors).
   virtual net::awaitable<void> WaitClosed() = 0;
   virtual void Close() = 0;

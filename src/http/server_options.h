@@ -17,6 +17,11 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{60000};           // a request body must arrive within this
   std::chrono::milliseconds write_timeout{30000};          // a response must be taken within this
   std::chrono::milliseconds stream_write_timeout{30000};   // SSE: drop a client that stops reading
+  // SSE: the kernel's send buffer of a stream's socket. Bounded, so that a
+  // client that stops reading blocks the stream's writes (and meets the
+  // deadline above) after this much instead of after the autotuned maximum
+  // (4 MiB per socket by default).
+  int stream_send_buffer = 64 << 10;
   size_t max_connections = 16384;                   // open connections; see Server
   std::string metrics_prefix = "sandboxd";          // <prefix>_http_requests_total, …
 };

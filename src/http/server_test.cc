@@ -46,6 +46,20 @@ class ServerTest : public ::testing::Test {
       slow_gates_.erase(gate.get());
       co_return JsonResponse(ctx.request, http::status::ok, "{}");
     });
+    // Writes "first" and a chunk far larger than the socket takes at once,
+    // so that TryWrite keeps a backlog; then flushes it and writes "tail".
+    router_.AddStream(
+        http::verb::get, "/flood", nullptr,
+        [this](RequestContext&, StreamWriter& w) -> net::awaitable<void> {
+          flood_.first = w.TryWrite("first");
+          flood_.big = w.TryWrite(big_);
+          flood_.backlog = w.backlog();
+          flood_.refused_behind_backlog = !w.TryWrite("x");
+          flood_.done = true;
+          const bool flushed = co_await w.Flush();
+          flood_.flushed = flushed;
+          if (flushed) flood_.tail = co_await w.Write("tail");
+        });
     server_ = std::make_unique<Server>(io_, clock_, metrics_, router_, Options());
     auto bound = server_->Start();
     ASSERT_TRUE(bound.ok()) << bound.error().ToString();
@@ -114,6 +128,16 @@ class ServerTest : public ::testing::Test {
     });
   }
   std::atomic<bool> slow_started_{false};
+  const std::string big_ = [] {
+    std::string b(4 << 20, ' ');
+    for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+    return b;
+  }();
+  struct {
+    bool first = false, big = false, backlog = false, refused_behind_backlog = false;
+    bool flushed = false, tail = false;
+    std::atomic<bool> done{false};
+  } flood_;
   std::thread thread_;
   uint16_t port_ = 0;
 };
@@ -291,6 +315,63 @@ TEST_F(ServerTest, OutOfDescriptorsBacksOffAndRecovers) {
   setsockopt(waiting.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   const std::string got = Exchange(waiting, "GET /items/w HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+}
+
+}  // namespace
+}  // namespace sbx::http_server
+
+namespace sbx::http_server {
+namespace {
+
+// The chunks of a chunked body, in order (the stream ends without a last chunk).
+std::vector<std::string> Chunks(std::string_view body) {
+  std::vector<std::string> chunks;
+  while (!body.empty()) {
+    const size_t eol = body.find("\r\n");
+    if (eol == std::string_view::npos) break;
+    const size_t size = std::stoul(std::string(body.substr(0, eol)), nullptr, 16);
+    if (body.size() < eol + 2 + size + 2) break;
+    chunks.emplace_back(body.substr(eol + 2, size));
+    if (body.substr(eol + 2 + size, 2) != "\r\n") break;
+    body.remove_prefix(eol + 2 + size + 2);
+  }
+  return chunks;
+}
+
+// A stream's immediate writes: what the socket does not take is kept and
+// sent first, so a slow reader still gets every chunk whole and in order.
+TEST_F(ServerTest, TryWriteKeepsWhatTheSocketDoesNotTakeAndFlushesItInOrder) {
+  net::ip::tcp::socket s(client_io_);
+  s.open(net::ip::tcp::v4());
+  s.set_option(net::socket_base::receive_buffer_size(4096));
+  s.connect({net::ip::make_address("127.0.0.1"), port_});
+  net::write(s, net::buffer(std::string("GET /flood HTTP/1.1\r\nHost: x\r\n\r\n")));
+  for (int i = 0; i < 1000 && !flood_.done; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(flood_.done);
+  std::string got;
+  char buf[65536];
+  for (;;) {
+    beast::error_code ec;
+    const size_t n = s.read_some(net::buffer(buf), ec);
+    if (ec) break;
+    got.append(buf, n);
+  }
+  EXPECT_TRUE(flood_.first);
+  EXPECT_TRUE(flood_.big);
+  EXPECT_TRUE(flood_.backlog);
+  EXPECT_TRUE(flood_.refused_behind_backlog);
+  EXPECT_TRUE(flood_.flushed);
+  EXPECT_TRUE(flood_.tail);
+  const size_t body = got.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  const std::vector<std::string> chunks = Chunks(std::string_view(got).substr(body + 4));
+  ASSERT_EQ(chunks.size(), 3u);
+  EXPECT_EQ(chunks[0], "first");
+  EXPECT_TRUE(chunks[1] == big_) << "the large chunk arrived changed, " << chunks[1].size()
+                                 << " bytes";
+  EXPECT_EQ(chunks[2], "tail");
 }
 
 }  // namespace
