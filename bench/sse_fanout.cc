@@ -1,10 +1,11 @@
 // SSE fan-out client for bench/sse.sh: opens N event streams to one project
-// on sandboxd (loopback), waits until each has the current object, records
-// the server's RSS, sends one change (POST …/activity) and measures when each
-// stream receives the next version. Prints one JSON line like
-// sse_clients.py. Written on Boost.Asio rather than in Python so that reading
+// on sandboxd or on the baseline sse_floor (loopback), waits until each has
+// the current object, records the server's RSS, sends one change (POST
+// …/activity) and measures when each stream receives the next version, and
+// the CPU the server (process PID) and this client spent meanwhile. Prints
+// one JSON line. Written on Boost.Asio rather than in Python so that reading
 // 10,000 sockets costs microseconds each and the measured fan-out is the
-// daemon's, not the client's. Loopback only; gives up after 60 s.
+// server's, not the client's. Loopback only; gives up after 60 s.
 //
 // Usage: sse_fanout HOST PORT TOKEN PROJECT N PID
 #include <boost/asio.hpp>
@@ -37,6 +38,7 @@ long RssKib(int pid) {
 }
 
 // CPU time of every thread of process `pid` so far, in ms (schedstat: ns).
+// Threads that have exited are not counted: both servers keep theirs.
 double CpuMs(int pid) {
   double ns = 0;
   const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
