@@ -426,7 +426,9 @@ TEST_F(EventsTest, FanOutGivesEveryStreamEachChangeInOrderAndDropsOneThatStopsRe
   // ~8 KiB frames: the stuck client's socket (a 64 KiB send buffer, which
   // the kernel doubles) fills within the changes below.
   core::Metadata big;
-  for (int i = 0; i < 8; ++i) big["k" + std::to_string(i)] = std::string(1000, static_cast<char>('a' + i));
+  for (int i = 0; i < 8; ++i) {
+    big["k" + std::to_string(i)] = std::string(1000, static_cast<char>('a' + i));
+  }
   Start({.presence = false, .fanout_threads = 1, .fanout_slice = 64},
         {.listen = "127.0.0.1:0", .stream_write_timeout = 300ms}, big);
   std::vector<Client*> readers;
