@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "http/server.h"
+#include "http/testing/chunks.h"
 #include "lifecycle/testing.h"
 
 namespace sbx::api {
@@ -387,30 +388,11 @@ TEST_F(EventsTest, StreamOnAPausedSandboxLeavesTheServerResponsive) {
   EXPECT_EQ(h_.lifecycle.Get("p1")->version, version);
 }
 
-// The chunks of a streamed response's body, in order; empty if a chunk's
-// framing is broken.
-std::vector<std::string> Chunks(const std::string& received) {
-  std::vector<std::string> chunks;
-  size_t at = received.find("\r\n\r\n");
-  if (at == std::string::npos) return chunks;
-  at += 4;
-  while (at < received.size()) {
-    const size_t eol = received.find("\r\n", at);
-    if (eol == std::string::npos) break;
-    const size_t size = std::stoul(received.substr(at, eol - at), nullptr, 16);
-    if (received.size() < eol + 2 + size + 2) break;  // still arriving
-    if (received.compare(eol + 2 + size, 2, "\r\n") != 0) return {};
-    chunks.push_back(received.substr(eol + 2, size));
-    at = eol + 2 + size + 2;
-  }
-  return chunks;
-}
-
 // The versions of the `event: sandbox` frames received, in order; -1 for a
 // frame that is not whole.
 std::vector<int64_t> Versions(const std::string& received) {
   std::vector<int64_t> versions;
-  for (const std::string& chunk : Chunks(received)) {
+  for (const std::string& chunk : http_server::testing::ChunksOf(received)) {
     if (chunk.rfind("event: sandbox\nid: ", 0) != 0) continue;
     const bool whole = chunk.ends_with("}\n\n") && chunk.find("\ndata: {") != std::string::npos;
     versions.push_back(whole ? std::stoll(chunk.substr(19)) : -1);

@@ -3,6 +3,7 @@
 // shutdown and the per-route metrics. The request path itself is tested over
 // test streams (connection_test.cc).
 #include "http/server.h"
+#include "http/testing/chunks.h"
 
 #include <gtest/gtest.h>
 
@@ -323,21 +324,6 @@ TEST_F(ServerTest, OutOfDescriptorsBacksOffAndRecovers) {
 namespace sbx::http_server {
 namespace {
 
-// The chunks of a chunked body, in order (the stream ends without a last chunk).
-std::vector<std::string> Chunks(std::string_view body) {
-  std::vector<std::string> chunks;
-  while (!body.empty()) {
-    const size_t eol = body.find("\r\n");
-    if (eol == std::string_view::npos) break;
-    const size_t size = std::stoul(std::string(body.substr(0, eol)), nullptr, 16);
-    if (body.size() < eol + 2 + size + 2) break;
-    chunks.emplace_back(body.substr(eol + 2, size));
-    if (body.substr(eol + 2 + size, 2) != "\r\n") break;
-    body.remove_prefix(eol + 2 + size + 2);
-  }
-  return chunks;
-}
-
 // A stream's immediate writes: what the socket does not take is kept and
 // sent first, so a slow reader still gets every chunk whole and in order.
 TEST_F(ServerTest, TryWriteKeepsWhatTheSocketDoesNotTakeAndFlushesItInOrder) {
@@ -364,9 +350,8 @@ TEST_F(ServerTest, TryWriteKeepsWhatTheSocketDoesNotTakeAndFlushesItInOrder) {
   EXPECT_TRUE(flood_.refused_behind_backlog);
   EXPECT_TRUE(flood_.flushed);
   EXPECT_TRUE(flood_.tail);
-  const size_t body = got.find("\r\n\r\n");
-  ASSERT_NE(body, std::string::npos);
-  const std::vector<std::string> chunks = Chunks(std::string_view(got).substr(body + 4));
+  ASSERT_NE(got.find("\r\n\r\n"), std::string::npos);
+  const std::vector<std::string> chunks = testing::ChunksOf(got);
   ASSERT_EQ(chunks.size(), 3u);
   EXPECT_EQ(chunks[0], "first");
   EXPECT_TRUE(chunks[1] == big_) << "the large chunk arrived changed, " << chunks[1].size()
