@@ -329,34 +329,39 @@ SteadyTime EventStreams::NextHeartbeat(const std::string& project, SteadyTime no
   return it == last_heartbeat_.end() ? now : it->second + interval;
 }
 
+std::optional<SystemTime> EventStreams::WarnAt(const core::Sandbox& s) const {
+  if (options_.pause_warning <= std::chrono::milliseconds(0)) return std::nullopt;
+  auto pause_at = core::PauseAt(s);
+  if (!pause_at) return std::nullopt;
+  const SystemTime warn_at = *pause_at - options_.pause_warning;
+  // Only after as long an idle stretch as the warning itself.
+  if (warn_at <= s.last_activity_at) return std::nullopt;
+  return warn_at;
+}
+
 SteadyTime EventStreams::ActBy(const core::Sandbox& s) const {
   const SteadyTime now = clock_.SteadyNow();
   SteadyTime act_by = SteadyTime::max();
-  if (auto pause_at = core::PauseAt(s); pause_at && options_.pause_warning.count() > 0) {
-    const SystemTime warn_at = *pause_at - options_.pause_warning;
-    if (warn_at > s.last_activity_at) act_by = now + std::max(warn_at - clock_.Now(), {});
-  }
+  if (auto warn_at = WarnAt(s)) act_by = now + std::max(*warn_at - clock_.Now(), {});
   if (options_.presence) act_by = std::min(act_by, NextHeartbeat(s.project_id, now));
   return act_by;
 }
 
 EventStreams::Warning EventStreams::PauseWarning(Stream& st) const {
-  if (options_.pause_warning <= std::chrono::milliseconds(0)) return {};
   auto s = lifecycle_.Get(st.project);
   if (!s.ok()) return {};
-  auto pause_at = core::PauseAt(*s);
-  if (!pause_at || st.warned_for == pause_at) return {};
-  const SystemTime warn_at = *pause_at - options_.pause_warning;
-  // Only after as long an idle stretch as the warning itself.
-  if (warn_at <= s->last_activity_at) return {};
+  const std::optional<SystemTime> warn_at = WarnAt(*s);
+  if (!warn_at) return {};
+  const SystemTime pause_at = *warn_at + options_.pause_warning;
+  if (st.warned_for == pause_at) return {};
   const SystemTime now = clock_.Now();
-  if (now >= *pause_at) return {};
-  if (now < warn_at) return {.due = clock_.SteadyNow() + (warn_at - now)};
+  if (now >= pause_at) return {};
+  if (now < *warn_at) return {.due = clock_.SteadyNow() + (*warn_at - now)};
   st.warned_for = pause_at;
   boost::json::object o;
   o["projectId"] = st.project;
-  o["pauseAt"] = FormatRfc3339(*pause_at);
-  o["secondsLeft"] = std::chrono::ceil<std::chrono::seconds>(*pause_at - now).count();
+  o["pauseAt"] = FormatRfc3339(pause_at);
+  o["secondsLeft"] = std::chrono::ceil<std::chrono::seconds>(pause_at - now).count();
   return {.frame = fmt::format("event: pause_pending\ndata: {}\n\n", boost::json::serialize(o))};
 }
 

@@ -127,6 +127,9 @@ class EventStreams {
     std::string frame;
   };
   Warning PauseWarning(Stream& st) const;
+  // When `s` is to be warned about: pause_warning before its pauseAt, if it
+  // will by then have been idle at least as long; nullopt: no warning.
+  std::optional<SystemTime> WarnAt(const core::Sandbox& s) const;
   // The earliest that a stream's pump may have to act (pause warning,
   // presence heartbeat) once `s` is the newest object.
   SteadyTime ActBy(const core::Sandbox& s) const;
