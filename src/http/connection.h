@@ -110,12 +110,13 @@ net::awaitable<beast::error_code> WriteComplete(S& stream, Response& res) {
 template <class S>
 class ChunkedWriter final : public StreamWriter {
  public:
-  ChunkedWriter(S& stream, std::chrono::milliseconds write_timeout)
+  ChunkedWriter(S& stream, std::chrono::milliseconds write_timeout, int send_buffer)
       : stream_(stream), write_timeout_(write_timeout) {
     if constexpr (requires { stream_.socket(); }) {
+      beast::error_code ec;
+      stream_.socket().set_option(net::socket_base::send_buffer_size(send_buffer), ec);
       // TryWrite's send must not wait (would_block instead). Asynchronous
       // operations are not affected.
-      beast::error_code ec;
       stream_.socket().non_blocking(true, ec);
     }
   }
@@ -366,12 +367,7 @@ class Connection {
     buffer_.shrink_to_fit();
     const bool sent = co_await WriteStreamHead(r->req, r->ctx.route);
     if (!sent) co_return;
-    if constexpr (requires { stream_.socket(); }) {
-      beast::error_code ec;
-      stream_.socket().set_option(net::socket_base::send_buffer_size(options_.stream_send_buffer),
-                                  ec);
-    }
-    ChunkedWriter<S> writer(stream_, options_.stream_write_timeout);
+    ChunkedWriter<S> writer(stream_, options_.stream_write_timeout, options_.stream_send_buffer);
     co_await r->route.stream(r->ctx, writer);
     writer.Close();
   }
