@@ -79,8 +79,9 @@ fuzz: fuzz-build
 	fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 # Unit tests only (label `unit`): the runc, postgres and integration tests
-# need real daemons and take too long under a sanitizer. A UBSan report fails
-# the test (halt_on_error).
+# need real daemons and take too long under a sanitizer. Any sanitizer report
+# fails the test (halt_on_error; the ASan build also aborts on UBSan reports by
+# itself, cmake/sandboxd.cmake).
 test-sanitize: deps
 	cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSBX_ASAN=ON
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS) --target sbx_unit_tests
