@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "percentile.h"
+
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
@@ -203,17 +205,13 @@ int main(int argc, char** argv) {
   for (const auto& s : b.streams) {
     if (s->done) lat.push_back(std::chrono::duration<double, std::milli>(s->got - t_change).count());
   }
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
-    if (lat.empty()) return 0.0;
-    return lat[std::min(lat.size() - 1, static_cast<size_t>(p / 100 * static_cast<double>(lat.size())))];
-  };
+  auto pct = [&](double p) { return sbx::bench::Percentile(lat, p); };
   std::printf(
       "{\"streams\": %zu, \"received\": %zu, \"connect_s\": %.2f, \"ack_ms\": %.2f, "
       "\"p50_ms\": %.2f, \"p99_ms\": %.2f, \"max_ms\": %.2f, \"rss_before_kib\": %ld, "
       "\"rss_during_kib\": %ld, \"server_cpu_ms\": %.1f, \"client_cpu_ms\": %.1f}\n",
       n, b.received, connect_s,
       std::chrono::duration<double, std::milli>(t_ack - t_change).count(), pct(50), pct(99),
-      lat.empty() ? 0.0 : lat.back(), before, during, server_cpu, client_cpu);
+      pct(100), before, during, server_cpu, client_cpu);
   return b.received == n ? 0 : 1;
 }
