@@ -127,8 +127,8 @@ for rate in ${RATES:-2000 3000 4000 5000}; do
   start "rate$rate" --store "$PG_BASE/rate$rate"
   head -n $((10 * rate)) "$WORK/rate-events.tsv" >"$WORK/rate.tsv"
   HP=${SBX_URL#http://}
-  read -r _ SENT OK R_NON2XX R_ERR R_P50 R_P99 R_MAX _ R_P99W < <("$BUILD_DIR/webhook_rate" "${HP%:*}" \
-    "${HP#*:}" "$WORK/rate.tsv" "$rate" 64 | grep '^RESULT')
+  read -r _ SENT OK R_NON2XX R_ERR R_P50 R_P99 R_MAX _ R_P99W < <("$BUILD_DIR/webhook_rate" \
+    "${HP%:*}" "${HP#*:}" "$WORK/rate.tsv" "$rate" 64 | grep '^RESULT')
   read -r APPLIED SPAN_MS < <(psql -d "rate$rate" -AtF ' ' -c "$APPLIED_SQL")
   RATE_ROWS+="| $rate | $SENT ($R_NON2XX, $R_ERR) | $(rate "$APPLIED" "$SPAN_MS") | $R_P50 | $R_P99 | $R_P99W | $R_MAX |"$'\n'
   stop_all
