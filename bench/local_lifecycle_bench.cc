@@ -4,7 +4,6 @@
 // (runc, mkfs, mount, …) so the medians can be explained. Run by
 // bench/status.sh; prints a Markdown table.
 //   local_lifecycle_bench <templates-dir> <build-dir> [runs]
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +21,8 @@
 #include "provider/local/local_provider.h"
 #include "provider/local/posix_process_runner.h"
 
+#include "percentile.h"
+
 namespace {
 
 using namespace sbx;
@@ -30,11 +31,7 @@ using Steady = std::chrono::steady_clock;
 
 double Ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+double Median(const std::vector<double>& v) { return sbx::bench::Percentile(v, 50); }
 
 // Times every command by its program name ("runc run", "mount", …).
 class TimingRunner final : public ProcessRunner {

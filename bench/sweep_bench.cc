@@ -3,7 +3,6 @@
 //   sweep_bench init <store-url>          opens the store (applies migrations)
 //   sweep_bench time <store-url> <now_ms> <runs>
 // prints one line: "<median_ms> <p90_ms> <due_rows>".
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -11,6 +10,8 @@
 
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
+
+#include "percentile.h"
 
 namespace {
 
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
     due = rows->size();
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
-  std::sort(ms.begin(), ms.end());
-  std::printf("%.3f %.3f %zu\n", ms[ms.size() / 2], ms[ms.size() * 9 / 10], due);
+  std::printf("%.3f %.3f %zu\n", sbx::bench::Percentile(ms, 50), sbx::bench::Percentile(ms, 90),
+              due);
   return 0;
 }
