@@ -299,6 +299,17 @@ Result<PgResult> PgConnection::Run(const std::string& sql, const std::vector<PgP
   return Await("query");
 }
 
+Result<PgResult> PgConnection::RunPlannedEachTime(const std::string& sql,
+                                                 const std::vector<PgParam>& params) {
+  if (!conn_) return Unavailable("postgres query: not connected");
+  SBX_ASSIGN_OR_RETURN(std::vector<const char*> values, Values(params));
+  if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0)) {
+    return PgError(conn_, nullptr, "query");
+  }
+  return Await("query");
+}
+
 Result<std::vector<PgResult>> PgConnection::RunPipelined(std::span<const Statement> statements) {
   if (!conn_) return Unavailable("postgres pipeline: not connected");
   // Everything that can fail before the pipeline opens: the values, and

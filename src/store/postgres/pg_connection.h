@@ -135,6 +135,13 @@ class PgConnection {
   // connection. kInvalidArgument for a parameter containing a NUL byte
   // (PostgreSQL text cannot hold one).
   Result<PgResult> Run(const std::string& sql, const std::vector<PgParam>& params);
+  // Runs `sql` as an unnamed statement, which PostgreSQL plans for these
+  // values each time (under its default plan_cache_mode). For lookups by a
+  // list of keys: after a few runs of a prepared statement, PostgreSQL may
+  // keep one generic plan for a list of unknown length, and one made while
+  // the table was small is a full scan, used on as the table grows until the
+  // table is next analyzed. Planning such a lookup costs tens of µs.
+  Result<PgResult> RunPlannedEachTime(const std::string& sql, const std::vector<PgParam>& params);
   // Runs every statement of `statements`, in order, as Run would, but sends
   // them all before reading any answer (libpq pipeline mode): one round trip
   // for all of them instead of one each. Returns their results in order. If

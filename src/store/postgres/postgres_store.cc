@@ -233,7 +233,9 @@ Result<std::vector<Sandbox>> PostgresStore::GetSandboxes(
   static const std::string sql =
       fmt::format("SELECT {} FROM sandboxes WHERE project_id = ANY($1::text[])",
                   schema::ReadList(schema::kSandboxes));
-  return QuerySandboxes(sql, {Param(TextArray(project_ids))});
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->RunPlannedEachTime(sql, {Param(TextArray(project_ids))}));
+  return DecodeRows(r, DecodeSandbox);
 }
 
 Result<std::vector<Sandbox>> PostgresStore::ListSandboxes(const ListOptions& options) {
@@ -366,8 +368,9 @@ Result<std::unordered_set<std::string>> PostgresStore::ProcessedAmong(
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   SBX_ASSIGN_OR_RETURN(
       PgResult r,
-      conn->Run("SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])",
-                {Param(TextArray(ids))}));
+      conn->RunPlannedEachTime(
+          "SELECT event_id FROM processed_events WHERE event_id = ANY($1::text[])",
+          {Param(TextArray(ids))}));
   for (int i = 0; i < r.rows(); ++i) seen.insert(r.Text(i, 0));
   return seen;
 }
@@ -433,8 +436,8 @@ Result<std::map<std::string, std::string>> PostgresStore::StatusesBefore(
   std::map<std::string, std::string> out;
   if (projects.empty()) return out;
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
-  SBX_ASSIGN_OR_RETURN(PgResult r, conn->Run(sql, {Param(TextArray(projects)),
-                                                   Param(before_seq)}));
+  SBX_ASSIGN_OR_RETURN(PgResult r, conn->RunPlannedEachTime(
+                                       sql, {Param(TextArray(projects)), Param(before_seq)}));
   for (int i = 0; i < r.rows(); ++i) {
     if (!r.IsNull(i, 1)) out[r.Text(i, 0)] = r.Text(i, 1);
   }

@@ -394,6 +394,76 @@ TEST_F(PostgresStoreTest, OverviewReadsUseTheirIndexesOn100kSandboxes) {
   }
 }
 
+// A lookup by a list of keys (the write path's processed-id check, a
+// follower loading what other replicas committed) is planned for its keys
+// each time. As a prepared statement, PostgreSQL would after a few calls keep
+// one generic plan, made for a list of unknown length while the table was
+// small: a full scan, which it would go on using as the table grows, until
+// the table is next analyzed.
+TEST_F(PostgresStoreTest, BatchLookupsByKeyUseTheKeyIndexAfterTheTableGrows) {
+  const std::string url = UrlWithSchema("batch_plans");
+  auto opened = PostgresStore::Open(url);
+  ASSERT_TRUE(opened.ok()) << opened.error().ToString();
+  std::unique_ptr<PostgresStore> store = std::move(*opened);
+  auto grow = [&](int from, int to) {
+    Query(fmt::format("INSERT INTO batch_plans.processed_events SELECT 'e' || i, 0 "
+                      "FROM generate_series({}, {}) AS i",
+                      from, to));
+    Query(fmt::format(
+        "INSERT INTO batch_plans.sandboxes (project_id, sandbox_id, status, url, template, "
+        "idle_timeout_s, last_activity_at_ms, created_at_ms, updated_at_ms, version, "
+        "last_event_at_ms, metadata) SELECT 'p' || i, 'sbx-' || i, 'RUNNING', NULL, 'hello', "
+        "180, 0, 0, 0, 1, 0, '{{}}' FROM generate_series({}, {}) AS i",
+        from, to));
+  };
+  std::vector<std::string> events;
+  std::vector<std::string> projects;
+  for (int i = 1; i <= 16; ++i) {
+    events.push_back(fmt::format("e{}", i * 50));
+    projects.push_back(fmt::format("p{}", i * 50));
+  }
+  constexpr int kCalls = 20;
+  auto lookups = [&] {
+    for (int i = 0; i < kCalls; ++i) {
+      auto seen = store->ProcessedAmong(events);
+      ASSERT_TRUE(seen.ok()) << seen.error().ToString();
+      EXPECT_EQ(seen->size(), 16u);
+      auto loaded = store->GetSandboxes(projects);
+      ASSERT_TRUE(loaded.ok()) << loaded.error().ToString();
+      EXPECT_EQ(loaded->size(), 16u);
+    }
+  };
+  constexpr int kSmall = 1000;
+  constexpr int kLarge = 30000;
+  grow(1, kSmall);
+  lookups();
+  grow(kSmall + 1, kLarge);
+  lookups();
+  // The store's sessions report their table statistics as they end.
+  store.reset();
+  auto stats = [&](const std::string& table) {
+    return Query(fmt::format(
+        "SELECT seq_scan + COALESCE(idx_scan, 0) || ' ' || seq_tup_read FROM pg_stat_user_tables "
+        "WHERE schemaname = 'batch_plans' AND relname = '{}'",
+        table));
+  };
+  for (const std::string table : {"processed_events", "sandboxes"}) {
+    int64_t scans = 0;
+    int64_t rows_read = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (scans < 2 * kCalls && std::chrono::steady_clock::now() < deadline) {
+      const auto row = stats(table);
+      ASSERT_EQ(row.size(), 1u);
+      ASSERT_EQ(std::sscanf(row[0].c_str(), "%ld %ld", &scans, &rows_read), 2) << row[0];
+      if (scans < 2 * kCalls) std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_GE(scans, 2 * kCalls) << table << ": the sessions' statistics never arrived";
+    // A scan of the small table now and then may be the cheapest plan; one
+    // of the large table is not.
+    EXPECT_LT(rows_read, kLarge) << table << " was read in full";
+  }
+}
+
 // Errors
 
 TEST_F(PostgresStoreTest, UnreachableServerIsUnavailable) {
