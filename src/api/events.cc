@@ -127,6 +127,12 @@ void EventStreams::Publish(const core::Sandbox& s) {
   job->frame = FrameOf(s);
   job->project = s.project_id;
   job->streams.assign(it->second.begin(), it->second.end());
+  // In address order rather than the set's hash order: streams opened one
+  // after another were allocated one after another, as were their sockets in
+  // the kernel (and usually the clients' own), so the sends walk memory in
+  // order. At 10,000 streams bench/sse.sh measured 10% less CPU on each side
+  // this way; the sort costs well under a millisecond.
+  std::sort(job->streams.begin(), job->streams.end(), std::less<Stream*>());
   job->closes = closes_;
   job->act_by = ActBy(s);
   // Posted, so that what is queued already (usually the answer to the
