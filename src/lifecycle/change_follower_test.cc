@@ -172,5 +172,54 @@ TEST(ChangeFollowerTest, ChangesOfOnePollAreLoadedTogetherEachOnce) {
   EXPECT_FALSE(follower.needs_resync());
 }
 
+// A record as another replica would commit it, left out of the store: only
+// the change that carries it can bring it to this replica.
+core::Sandbox Carried(Harness& h, const std::string& project, int64_t version) {
+  core::Sandbox s;
+  s.project_id = project;
+  s.sandbox_id = "sbx-carried-" + project;
+  s.status = core::SandboxStatus::kPaused;
+  s.version = version;
+  s.created_at = s.updated_at = s.last_activity_at = TruncateToMillis(h.clock.Now());
+  return s;
+}
+
+TEST(ChangeFollowerTest, AChangeThatCarriesItsRecordIsTakenWithoutALoad) {
+  Harness h;
+  FakeChangeFeed feed;
+  Seen seen(h.bus);
+  ChangeFollower follower(h.clock, h.lifecycle, feed);
+  follower.PollOnce(500ms);  // the first resync
+  // p1 arrives with its record only; p2's notice carries none (too large to
+  // fit), so it is loaded; p3's newest notice carries none, so the record an
+  // older notice carried is not taken but the newest is loaded.
+  const core::Sandbox p1 = Carried(h, "p1", 1);
+  const core::Sandbox p2 = CommitElsewhere(h, "p2", 1);
+  CommitElsewhere(h, "p3", 1);
+  const core::Sandbox p3 = CommitElsewhere(h, "p3", 2);
+  feed.Push(store::ChangeBatch{.changes = {{.version = 1, .project_id = "p1", .record = p1},
+                                          {.version = 1, .project_id = "p2"},
+                                          {.version = 1, .project_id = "p3",
+                                           .record = Carried(h, "p3", 1)},
+                                          {.version = 2, .project_id = "p3"}}});
+  follower.PollOnce(500ms);
+  for (const std::string p : {"p1", "p2", "p3"}) ASSERT_TRUE(h.lifecycle.Get(p).ok()) << p;
+  EXPECT_EQ(h.lifecycle.Get("p1").value(), p1);
+  EXPECT_EQ(h.lifecycle.Get("p2").value(), p2);
+  EXPECT_EQ(h.lifecycle.Get("p3").value(), p3);
+  EXPECT_EQ(seen.published, (std::vector<std::string>{"p1", "p2", "p3"}));
+  // A carried record newer than the one held replaces it; one no newer
+  // (this replica's own commit, announced back) changes nothing.
+  const core::Sandbox p1_next = Carried(h, "p1", 2);
+  feed.Push(store::ChangeBatch{.changes = {{.version = 2, .project_id = "p1", .record = p1_next},
+                                          {.version = 2, .project_id = "p3",
+                                           .record = Carried(h, "p3", 2)}}});
+  follower.PollOnce(500ms);
+  EXPECT_EQ(h.lifecycle.Get("p1").value(), p1_next);
+  EXPECT_EQ(h.lifecycle.Get("p3").value(), p3);
+  EXPECT_EQ(seen.published, (std::vector<std::string>{"p1", "p2", "p3", "p1"}));
+  EXPECT_FALSE(follower.needs_resync());
+}
+
 }  // namespace
 }  // namespace sbx::lifecycle

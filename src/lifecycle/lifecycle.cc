@@ -78,27 +78,38 @@ Status Lifecycle::Observe(std::span<const store::Change> changes) {
   // This replica's own commits are announced as soon as they commit, which
   // may be before the writer has put them in the read model.
   apply_.AwaitCommitInFlight();
-  // The newest version announced per project, for those the read model is
+  // The newest change announced per project, for those the read model is
   // behind on (not this replica's own commits, nor changes seen already).
-  std::map<std::string, int64_t> behind;
+  std::map<std::string, const store::Change*> behind;
   for (const store::Change& c : changes) {
     if (read_model_.Version(c.project_id) >= c.version) continue;
-    int64_t& v = behind[c.project_id];
-    v = std::max(v, c.version);
+    const store::Change*& newest = behind[c.project_id];
+    if (!newest || c.version >= newest->version) newest = &c;
   }
   if (behind.empty()) return OkStatus();
+  // The records the changes carried, and one store read for the rest.
+  std::vector<Sandbox> records;
   std::vector<std::string> ids;
-  ids.reserve(behind.size());
-  for (const auto& [project, version] : behind) ids.push_back(project);
-  SBX_ASSIGN_OR_RETURN(std::vector<Sandbox> loaded, store_.GetSandboxes(ids));
-  for (const Sandbox& s : loaded) {
+  for (const auto& [project, change] : behind) {
+    if (change->record) {
+      records.push_back(*change->record);
+    } else {
+      ids.push_back(project);
+    }
+  }
+  if (!ids.empty()) {
+    SBX_ASSIGN_OR_RETURN(std::vector<Sandbox> loaded, store_.GetSandboxes(ids));
+    records.insert(records.end(), std::make_move_iterator(loaded.begin()),
+                   std::make_move_iterator(loaded.end()));
+  }
+  for (const Sandbox& s : records) {
     const int64_t held = read_model_.Version(s.project_id);
     if (Renewed(s)) read_model_.Remove(s.project_id, held + 1);
     if (read_model_.Put(s)) bus_.Publish(s);
     behind.erase(s.project_id);
   }
   // No record any more: forgotten on another replica.
-  for (const auto& [project, version] : behind) read_model_.Remove(project, version);
+  for (const auto& [project, change] : behind) read_model_.Remove(project, change->version);
   return OkStatus();
 }
 

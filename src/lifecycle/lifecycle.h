@@ -100,9 +100,10 @@ class Lifecycle {
 
   // Loads every record into the read model. Blocking; call once at start.
   Status Load();
-  // For records committed by another replica (ChangeFollower): loads the
-  // records of the changes whose version is newer than the read model's,
-  // and publishes them. Blocking: one store read for all of them.
+  // For records committed by another replica (ChangeFollower): puts the
+  // records of the changes whose version is newer than the read model's in
+  // it, and publishes them. A change that carries its record is taken as
+  // is; the others are loaded. Blocking: at most one store read.
   Status Observe(std::span<const store::Change> changes);
   Status Observe(const std::string& project_id, int64_t version) {
     const store::Change change{version, project_id};

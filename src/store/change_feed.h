@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "core/sandbox.h"
 
 namespace sbx::store {
 
@@ -19,6 +21,10 @@ namespace sbx::store {
 struct Change {
   int64_t version = 0;
   std::string project_id;
+  // The record as committed at `version`, when the notification could carry
+  // it (PostgreSQL: when it fits the payload); otherwise the follower loads
+  // it. Never set for a forgotten record.
+  std::optional<core::Sandbox> record;
   friend bool operator==(const Change&, const Change&) = default;
 };
 

@@ -93,6 +93,33 @@ std::vector<SqlValue> Written(const schema::Table& table, std::vector<SqlValue> 
   return out;
 }
 
+// A row held as a JSON array of column values (EncodeSandboxJson).
+class JsonRow final : public RowReader {
+ public:
+  explicit JsonRow(const json::array& values) : values_(values) {}
+
+  bool IsNull(int col) const override { return At(col).is_null(); }
+  std::string Text(int col) const override {
+    const json::value& v = At(col);
+    if (v.is_string()) return std::string(v.get_string());
+    if (v.is_int64()) return std::to_string(v.get_int64());
+    return "";
+  }
+  int64_t Int(int col) override {
+    const json::value& v = At(col);
+    if (v.is_int64()) return v.get_int64();
+    if (status_.ok()) status_ = Internal(fmt::format("value {} is not an integer", col));
+    return 0;
+  }
+  Status status() const override { return status_; }
+
+ private:
+  const json::value& At(int col) const { return values_.at(static_cast<size_t>(col)); }
+
+  const json::array& values_;
+  Status status_;
+};
+
 }  // namespace
 
 std::string EncodeStrings(const std::vector<std::string>& v) {
@@ -166,6 +193,32 @@ Result<core::Sandbox> DecodeSandbox(RowReader& row) {
   SBX_ASSIGN_OR_RETURN(s.holds, DecodeTimes(row.Text(C::kHolds), "hold expiries"));
   SBX_ASSIGN_OR_RETURN(s.activity, DecodeTimes(row.Text(C::kActivity), "activity times"));
   return s;
+}
+
+std::string EncodeSandboxJson(const core::Sandbox& s) {
+  json::array a;
+  for (SqlValue& v : EncodeSandbox(s)) {
+    if (auto* n = std::get_if<int64_t>(&v)) {
+      a.emplace_back(*n);
+    } else if (auto* text = std::get_if<std::string>(&v)) {
+      a.emplace_back(std::move(*text));
+    } else {
+      a.emplace_back(nullptr);
+    }
+  }
+  return json::serialize(a);
+}
+
+Result<core::Sandbox> DecodeSandboxJson(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  // The sandboxes table has no column the store assigns, so EncodeSandbox's
+  // values are every column by id.
+  if (ec || !v.is_array() || v.get_array().size() != schema::kSandboxes.columns.size()) {
+    return InvalidArgument("not a sandbox record's values");
+  }
+  JsonRow row(v.get_array());
+  return DecodeSandbox(row);
 }
 
 std::vector<SqlValue> EncodeHistoryRow(const HistoryRow& h) {

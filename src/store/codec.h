@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -47,6 +48,14 @@ std::vector<SqlValue> EncodeSandbox(const core::Sandbox& s);
 // status name or metadata text this code does not write, or an integer
 // column that holds none (RowReader::status).
 Result<core::Sandbox> DecodeSandbox(RowReader& row);
+
+// A record as one JSON array of EncodeSandbox's values, in their order
+// (null, integer or string each): how PostgresStore carries a committed
+// record in its change notification.
+std::string EncodeSandboxJson(const core::Sandbox& s);
+// What EncodeSandboxJson wrote. kInvalidArgument for text that is not such
+// an array; kInternal as DecodeSandbox for values this code does not write.
+Result<core::Sandbox> DecodeSandboxJson(std::string_view text);
 
 // The values of schema::WriteList(schema::kHistory): all but `seq`, which the
 // store assigns.

@@ -208,6 +208,46 @@ TEST(CodecTest, DecodeSandboxRefusesWhatItDoesNotWrite) {
   EXPECT_EQ(version.error().message(), "column 9 is not an integer");
 }
 
+TEST(CodecTest, SandboxJsonRoundTripsEveryField) {
+  Sandbox unset = Make("p2", 1, SandboxStatus::kKilled);
+  unset.url.reset();
+  for (const Sandbox& s : {Full(), unset}) {
+    const std::string text = EncodeSandboxJson(s);
+    EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+    auto got = DecodeSandboxJson(text);
+    ASSERT_TRUE(got.ok()) << got.error().ToString();
+    EXPECT_EQ(*got, s);
+  }
+  // A newline in a value stays escaped: a change notification ends its
+  // head at the text's last newline.
+  Sandbox multiline = Full();
+  multiline.last_error->message = "line one\nline two";
+  const std::string text = EncodeSandboxJson(multiline);
+  EXPECT_EQ(text.find('\n'), std::string::npos) << text;
+  auto got = DecodeSandboxJson(text);
+  ASSERT_TRUE(got.ok()) << got.error().ToString();
+  EXPECT_EQ(*got, multiline);
+}
+
+TEST(CodecTest, DecodeSandboxJsonRefusesWhatEncodeDoesNotWrite) {
+  const std::string good = EncodeSandboxJson(Full());
+  for (std::string_view bad : {std::string_view(""), std::string_view("{}"),
+                               std::string_view("[1,2,3]"), std::string_view("[\"p1\"")}) {
+    auto got = DecodeSandboxJson(bad);
+    ASSERT_FALSE(got.ok()) << bad;
+    EXPECT_EQ(got.error().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  // The right length with a value of the wrong kind: the version as text.
+  std::string wrong = good;
+  const std::string version = fmt::format(",{},", Full().version);
+  const auto at = wrong.find(version);
+  ASSERT_NE(at, std::string::npos) << wrong;
+  wrong.replace(at, version.size(), fmt::format(",\"{}\",", Full().version));
+  auto got = DecodeSandboxJson(wrong);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().code(), StatusCode::kInternal);
+}
+
 TEST(CodecTest, HistoryRowRoundTripsWithTheStoresSeq) {
   HistoryRow h = testing::Row("p1", "e1", "applied");
   h.detail = "why";

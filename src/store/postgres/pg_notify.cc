@@ -10,6 +10,7 @@
 #include <charconv>
 #include <thread>
 
+#include "store/codec.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/postgres_store.h"
 
@@ -65,10 +66,30 @@ class PostgresChangeFeed final : public ChangeFeed {
 }  // namespace
 
 std::string ChangePayload(const core::Sandbox& s) {
-  return fmt::format("{}:{}", s.version, s.project_id);
+  std::string head = RemovalPayload(s.project_id, s.version);
+  const std::string record = EncodeSandboxJson(s);
+  if (head.size() + 1 + record.size() >= kMaxPayloadBytes) return head;
+  head += '\n';
+  head += record;
+  return head;
+}
+
+std::string RemovalPayload(std::string_view project_id, int64_t version) {
+  return fmt::format("{}:{}", version, project_id);
 }
 
 std::optional<Change> ParseChangePayload(std::string_view payload) {
+  // The record's JSON holds no raw newline (it escapes control characters),
+  // so the last one, if any, ends the head.
+  if (const auto newline = payload.rfind('\n'); newline != std::string_view::npos) {
+    auto change = ParseChangePayload(payload.substr(0, newline));
+    auto record = DecodeSandboxJson(payload.substr(newline + 1));
+    if (change && record.ok() && record->project_id == change->project_id &&
+        record->version == change->version) {
+      change->record = std::move(*record);
+      return change;
+    }
+  }
   const auto colon = payload.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
   int64_t version = 0;

@@ -3,6 +3,8 @@
 // thread-safe.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,9 +14,19 @@
 
 namespace sbx::store {
 
-// "<version>:<project id>".
+// PostgreSQL refuses notification payloads of this many bytes or more.
+inline constexpr size_t kMaxPayloadBytes = 8000;
+
+// The record `s` as committed: "<version>:<project id>\n<EncodeSandboxJson>",
+// so that followers need not load it, or "<version>:<project id>" alone when
+// that would not fit kMaxPayloadBytes (large metadata).
 std::string ChangePayload(const core::Sandbox& s);
-// The change a ChangePayload names; nullopt for any other text.
+// A forgotten record: "<version>:<project id>", the version one past the
+// last record's.
+std::string RemovalPayload(std::string_view project_id, int64_t version);
+// The change a payload names, with its record when it carries one; nullopt
+// for any other text. A payload whose record does not decode, or names
+// another project or version, is read as "<version>:<project id>" alone.
 std::optional<Change> ParseChangePayload(std::string_view payload);
 
 }  // namespace sbx::store

@@ -4,6 +4,9 @@
 // skips, when SBX_TEST_PG_URL is unset.
 #include "store/postgres/postgres_store_test_support.h"
 
+#include "store/codec.h"
+#include "store/postgres/pg_notify.h"
+
 namespace sbx::store {
 namespace {
 
@@ -114,6 +117,86 @@ TEST_F(PostgresStoreTest, NotifyRejectsBadChannelsAndOversizedPayloads) {
   EXPECT_EQ(store_->Notify("c", std::string(8000, 'x')).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->Listen("").error().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(store_->Notify("c", std::string(7999, 'x')).ok());
+}
+
+// Change notifications (pg_notify.h)
+
+Sandbox Carryable() {
+  Sandbox s = Make("p1", 4);
+  s.last_error = core::LastError{"pause_failed", "runc pause:\nexit 1", T(7)};
+  s.metadata["note"] = "it's \"quoted\" ünïcode";
+  s.holds = {{"build", T(100)}};
+  return s;
+}
+
+TEST(ChangePayloadTest, CarriesTheRecordWhenItFits) {
+  const Sandbox s = Carryable();
+  const std::string payload = ChangePayload(s);
+  EXPECT_EQ(payload.rfind("4:p1\n", 0), 0u) << payload;
+  auto change = ParseChangePayload(payload);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->version, 4);
+  EXPECT_EQ(change->project_id, "p1");
+  ASSERT_TRUE(change->record.has_value());
+  EXPECT_EQ(*change->record, s);
+}
+
+TEST(ChangePayloadTest, NamesOnlyWhatDoesNotFitOrIsGone) {
+  // Metadata at its limit (8 KiB in all) does not fit a notification.
+  Sandbox big = Carryable();
+  for (int i = 0; i < 8; ++i) big.metadata[fmt::format("k{}", i)] = std::string(1000, 'v');
+  EXPECT_EQ(ChangePayload(big), "4:p1");
+  EXPECT_EQ(*ParseChangePayload("4:p1"), (Change{.version = 4, .project_id = "p1"}));
+  EXPECT_EQ(RemovalPayload("p1", 5), "5:p1");
+  // Just under the limit, the record rides along.
+  Sandbox fits = Carryable();
+  fits.metadata["pad"] = "";
+  const size_t room = kMaxPayloadBytes - 1 - ChangePayload(fits).size();
+  fits.metadata["pad"] = std::string(room, 'x');
+  EXPECT_EQ(ChangePayload(fits).size(), kMaxPayloadBytes - 1);
+  EXPECT_TRUE(ParseChangePayload(ChangePayload(fits))->record.has_value());
+  fits.metadata["pad"] += "x";
+  EXPECT_EQ(ChangePayload(fits), "4:p1");
+}
+
+TEST(ChangePayloadTest, ARecordThatDoesNotMatchItsHeadIsNotTaken) {
+  const std::string record = EncodeSandboxJson(Carryable());
+  // Another project's or version's record: the change is read by its head
+  // alone,
+  for (const std::string head : {"4:p2", "5:p1"}) {
+    auto change = ParseChangePayload(head + "\n" + record);
+    ASSERT_TRUE(change.has_value()) << head;
+    EXPECT_FALSE(change->record.has_value()) << head;
+  }
+  // and a payload whose text after its last newline is no record is all
+  // head (a project id from before ids were checked).
+  EXPECT_EQ(*ParseChangePayload("4:p1\nx"), (Change{.version = 4, .project_id = "p1\nx"}));
+  EXPECT_FALSE(ParseChangePayload("p1").has_value());
+  EXPECT_FALSE(ParseChangePayload("four:p1\n" + record).has_value());
+}
+
+TEST_F(PostgresStoreTest, ChangeFeedCarriesEachCommittedRecordThatFits) {
+  auto store = PostgresStore::Open(url_, {.change_channel = "changes"});
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  auto feed = (*store)->OpenChangeFeed();
+  ASSERT_TRUE(feed.ok()) << feed.error().ToString();
+  Sandbox s = Carryable();
+  s.version = 1;
+  ASSERT_TRUE((*store)->CommitTransition(s, 0, "e1", Row("p1", "e1")).ok());
+  Sandbox big = Make("p2", 1);
+  for (int i = 0; i < 8; ++i) big.metadata[fmt::format("k{}", i)] = std::string(1000, 'v');
+  ASSERT_TRUE((*store)->CommitTransition(big, 0, "", std::nullopt).ok());
+  ASSERT_TRUE((*store)->ForgetSandbox("p1", 1, Row("p1", ""), false).ok());
+  std::vector<Change> got;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (got.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    auto batch = (*feed)->Poll(1s);
+    ASSERT_TRUE(batch.ok()) << batch.error().ToString();
+    got.insert(got.end(), batch->changes.begin(), batch->changes.end());
+  }
+  EXPECT_EQ(got, (std::vector<Change>{{.version = 1, .project_id = "p1", .record = s},
+                                      {.version = 1, .project_id = "p2"},
+                                      {.version = 2, .project_id = "p1"}}));
 }
 
 // Restarts and outages

@@ -473,10 +473,10 @@ Result<int64_t> PostgresStore::ForgetSandbox(const std::string& project_id,
     }
     if (options_.change_channel.empty()) return OkStatus();
     // Version expected + 1 without a record: followers drop theirs.
-    core::Sandbox gone{.project_id = project_id, .version = expected_version + 1};
     return conn
         ->Run("SELECT pg_notify($1::text, $2::text)",
-              {Param(options_.change_channel), Param(ChangePayload(gone))})
+              {Param(options_.change_channel),
+               Param(RemovalPayload(project_id, expected_version + 1))})
         .status();
   });
   if (!s.ok()) return s;

@@ -45,9 +45,10 @@ struct PostgresOptions {
   std::chrono::milliseconds lock_timeout{2000};
   std::chrono::milliseconds borrow_timeout{5000};
   std::chrono::milliseconds retry_interval{1000};
-  // When set, every committed sandbox change also sends
-  // NOTIFY <channel>, '<version>:<project id>' inside its transaction, so other
-  // replicas learn of it exactly when (and only if) it commits.
+  // When set, every committed sandbox change also sends a NOTIFY on
+  // <channel> inside its transaction (ChangePayload: the version, the project
+  // id and, when it fits, the record), so other replicas learn of it exactly
+  // when (and only if) it commits.
   std::string change_channel;
 };
 
