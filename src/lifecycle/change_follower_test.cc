@@ -29,15 +29,21 @@ class FakeChangeFeed final : public store::ChangeFeed {
   std::deque<Result<store::ChangeBatch>> script_;
 };
 
-// Writes a record the way another replica would: straight to the store,
-// behind this replica's read model.
-core::Sandbox CommitElsewhere(Harness& h, const std::string& project, int64_t version) {
+// A running record at `version`, made now.
+core::Sandbox Record(Harness& h, const std::string& project, int64_t version) {
   core::Sandbox s;
   s.project_id = project;
   s.sandbox_id = "sbx-" + project;
   s.status = core::SandboxStatus::kRunning;
   s.version = version;
   s.created_at = s.updated_at = s.last_activity_at = TruncateToMillis(h.clock.Now());
+  return s;
+}
+
+// Writes a record the way another replica would: straight to the store,
+// behind this replica's read model.
+core::Sandbox CommitElsewhere(Harness& h, const std::string& project, int64_t version) {
+  core::Sandbox s = Record(h, project, version);
   EXPECT_TRUE(h.store->CommitTransition(s, version - 1, "", std::nullopt).ok());
   return s;
 }
@@ -175,12 +181,9 @@ TEST(ChangeFollowerTest, ChangesOfOnePollAreLoadedTogetherEachOnce) {
 // A record as another replica would commit it, left out of the store: only
 // the change that carries it can bring it to this replica.
 core::Sandbox Carried(Harness& h, const std::string& project, int64_t version) {
-  core::Sandbox s;
-  s.project_id = project;
+  core::Sandbox s = Record(h, project, version);
   s.sandbox_id = "sbx-carried-" + project;
   s.status = core::SandboxStatus::kPaused;
-  s.version = version;
-  s.created_at = s.updated_at = s.last_activity_at = TruncateToMillis(h.clock.Now());
   return s;
 }
 
