@@ -195,13 +195,14 @@ Result<core::Sandbox> DecodeSandbox(RowReader& row) {
   return s;
 }
 
-std::string EncodeSandboxJson(const core::Sandbox& s) {
+std::string EncodeSandboxJson(std::span<const SqlValue> encoded) {
   json::array a;
-  for (SqlValue& v : EncodeSandbox(s)) {
-    if (auto* n = std::get_if<int64_t>(&v)) {
+  a.reserve(encoded.size());
+  for (const SqlValue& v : encoded) {
+    if (const auto* n = std::get_if<int64_t>(&v)) {
       a.emplace_back(*n);
-    } else if (auto* text = std::get_if<std::string>(&v)) {
-      a.emplace_back(std::move(*text));
+    } else if (const auto* text = std::get_if<std::string>(&v)) {
+      a.emplace_back(*text);
     } else {
       a.emplace_back(nullptr);
     }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -49,10 +50,10 @@ std::vector<SqlValue> EncodeSandbox(const core::Sandbox& s);
 // column that holds none (RowReader::status).
 Result<core::Sandbox> DecodeSandbox(RowReader& row);
 
-// A record as one JSON array of EncodeSandbox's values, in their order
-// (null, integer or string each): how PostgresStore carries a committed
-// record in its change notification.
-std::string EncodeSandboxJson(const core::Sandbox& s);
+// A record's EncodeSandbox values as one JSON array, in their order (null,
+// integer or string each): how PostgresStore carries a committed record in
+// its change notification, from the values it binds for the write.
+std::string EncodeSandboxJson(std::span<const SqlValue> encoded);
 // What EncodeSandboxJson wrote. kInvalidArgument for text that is not such
 // an array; kInternal as DecodeSandbox for values this code does not write.
 Result<core::Sandbox> DecodeSandboxJson(std::string_view text);

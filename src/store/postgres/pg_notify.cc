@@ -10,9 +10,9 @@
 #include <charconv>
 #include <thread>
 
-#include "store/codec.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/postgres_store.h"
+#include "store/schema.h"
 
 namespace sbx::store {
 namespace {
@@ -65,9 +65,11 @@ class PostgresChangeFeed final : public ChangeFeed {
 
 }  // namespace
 
-std::string ChangePayload(const core::Sandbox& s) {
-  std::string head = RemovalPayload(s.project_id, s.version);
-  const std::string record = EncodeSandboxJson(s);
+std::string ChangePayload(std::span<const SqlValue> encoded) {
+  using C = schema::SandboxColumn;
+  std::string head = RemovalPayload(std::get<std::string>(encoded[C::kProjectId]),
+                                    std::get<int64_t>(encoded[C::kVersion]));
+  const std::string record = EncodeSandboxJson(encoded);
   if (head.size() + 1 + record.size() >= kMaxPayloadBytes) return head;
   head += '\n';
   head += record;

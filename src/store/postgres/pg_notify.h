@@ -6,21 +6,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "core/sandbox.h"
 #include "store/change_feed.h"
+#include "store/codec.h"
 
 namespace sbx::store {
 
 // PostgreSQL refuses notification payloads of this many bytes or more.
 inline constexpr size_t kMaxPayloadBytes = 8000;
 
-// The record `s` as committed: "<version>:<project id>\n<EncodeSandboxJson>",
-// so that followers need not load it, or "<version>:<project id>" alone when
-// that would not fit kMaxPayloadBytes (large metadata).
-std::string ChangePayload(const core::Sandbox& s);
+// A record as committed, from its EncodeSandbox values (those its write
+// binds): "<version>:<project id>\n<EncodeSandboxJson>", so that followers
+// need not load it, or "<version>:<project id>" alone when that would not fit
+// kMaxPayloadBytes (large metadata).
+std::string ChangePayload(std::span<const SqlValue> encoded);
 // A forgotten record: "<version>:<project id>", the version one past the
 // last record's.
 std::string RemovalPayload(std::string_view project_id, int64_t version);

@@ -131,7 +131,7 @@ Sandbox Carryable() {
 
 TEST(ChangePayloadTest, CarriesTheRecordWhenItFits) {
   const Sandbox s = Carryable();
-  const std::string payload = ChangePayload(s);
+  const std::string payload = ChangePayload(EncodeSandbox(s));
   EXPECT_EQ(payload.rfind("4:p1\n", 0), 0u) << payload;
   auto change = ParseChangePayload(payload);
   ASSERT_TRUE(change.has_value());
@@ -145,22 +145,22 @@ TEST(ChangePayloadTest, NamesOnlyWhatDoesNotFitOrIsGone) {
   // Metadata at its limit (8 KiB in all) does not fit a notification.
   Sandbox big = Carryable();
   for (int i = 0; i < 8; ++i) big.metadata[fmt::format("k{}", i)] = std::string(1000, 'v');
-  EXPECT_EQ(ChangePayload(big), "4:p1");
+  EXPECT_EQ(ChangePayload(EncodeSandbox(big)), "4:p1");
   EXPECT_EQ(*ParseChangePayload("4:p1"), (Change{.version = 4, .project_id = "p1"}));
   EXPECT_EQ(RemovalPayload("p1", 5), "5:p1");
   // Just under the limit, the record rides along.
   Sandbox fits = Carryable();
   fits.metadata["pad"] = "";
-  const size_t room = kMaxPayloadBytes - 1 - ChangePayload(fits).size();
+  const size_t room = kMaxPayloadBytes - 1 - ChangePayload(EncodeSandbox(fits)).size();
   fits.metadata["pad"] = std::string(room, 'x');
-  EXPECT_EQ(ChangePayload(fits).size(), kMaxPayloadBytes - 1);
-  EXPECT_TRUE(ParseChangePayload(ChangePayload(fits))->record.has_value());
+  EXPECT_EQ(ChangePayload(EncodeSandbox(fits)).size(), kMaxPayloadBytes - 1);
+  EXPECT_TRUE(ParseChangePayload(ChangePayload(EncodeSandbox(fits)))->record.has_value());
   fits.metadata["pad"] += "x";
-  EXPECT_EQ(ChangePayload(fits), "4:p1");
+  EXPECT_EQ(ChangePayload(EncodeSandbox(fits)), "4:p1");
 }
 
 TEST(ChangePayloadTest, ARecordThatDoesNotMatchItsHeadIsNotTaken) {
-  const std::string record = EncodeSandboxJson(Carryable());
+  const std::string record = EncodeSandboxJson(EncodeSandbox(Carryable()));
   // Another project's or version's record: the change is read by its head
   // alone,
   for (const std::string head : {"4:p2", "5:p1"}) {

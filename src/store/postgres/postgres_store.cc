@@ -269,7 +269,8 @@ Result<PgConnection::Statement> TransitionStatement(const Sandbox& next, int64_t
   }
   const bool insert = expected_version == 0;
   const bool notify = !change_channel.empty();
-  std::vector<PgParam> params = Params(EncodeSandbox(next));
+  const std::vector<SqlValue> record = EncodeSandbox(next);
+  std::vector<PgParam> params = Params(record);
   if (!insert) params.push_back(Param(expected_version));
   params.push_back(Param(event_id));
   params.push_back(Param(ToUnixMillis(next.updated_at)));
@@ -280,7 +281,7 @@ Result<PgConnection::Statement> TransitionStatement(const Sandbox& next, int64_t
   }
   if (notify) {
     params.push_back(Param(change_channel));
-    params.push_back(Param(ChangePayload(next)));
+    params.push_back(Param(ChangePayload(record)));
   }
   return PgConnection::Statement{CommitTransitionSql(insert, history.has_value(), notify),
                                  std::move(params)};
