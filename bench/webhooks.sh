@@ -7,7 +7,8 @@
 # throwaway cluster with its durable defaults (fsync, synchronous_commit on).
 # Then, on the one-replica PostgreSQL setup, the database is frozen (SIGSTOP)
 # for 10 s while webhooks and status reads go on (bench/webhook_outage.py),
-# and acks are timed at fixed offered rates (bench/webhook_rate.cc).
+# and acks are timed at fixed offered rates (bench/webhook_rate.cc) beside the
+# disk's own flush latency over the same seconds (bench/fsync_probe.cc).
 # Reports events/s and ack p50/p99 per run. Writes docs/benchmarks.md
 # (section "webhooks").
 set -euo pipefail
@@ -127,10 +128,17 @@ for rate in ${RATES:-2000 3000 4000 5000}; do
   start "rate$rate" --store "$PG_BASE/rate$rate"
   head -n $((10 * rate)) "$WORK/rate-events.tsv" >"$WORK/rate.tsv"
   HP=${SBX_URL#http://}
+  # What the disk gives a commit meanwhile (bench/fsync_probe.cc), on the
+  # cluster's filesystem.
+  "$BUILD_DIR/fsync_probe" "$PG_DIR" 10 10 >"$WORK/probe.out" &
+  PROBE_PID=$!
   read -r _ SENT OK R_NON2XX R_ERR R_P50 R_P99 R_MAX _ R_P99W < <("$BUILD_DIR/webhook_rate" \
     "${HP%:*}" "${HP#*:}" "$WORK/rate.tsv" "$rate" 64 | grep '^RESULT')
+  wait "$PROBE_PID"
+  read -r _ _ F_P50 F_P99 F_MAX F_RT < <(grep '^RESULT' "$WORK/probe.out")
+  [ "$F_RT" = 1 ] || F_MAX+=" (not real-time)"
   read -r APPLIED SPAN_MS < <(psql -d "rate$rate" -AtF ' ' -c "$APPLIED_SQL")
-  RATE_ROWS+="| $rate | $SENT ($R_NON2XX, $R_ERR) | $(rate "$APPLIED" "$SPAN_MS") | $R_P50 | $R_P99 | $R_P99W | $R_MAX |"$'\n'
+  RATE_ROWS+="| $rate | $SENT ($R_NON2XX, $R_ERR) | $(rate "$APPLIED" "$SPAN_MS") | $R_P50 | $R_P99 | $R_P99W | $R_MAX | $F_P50 / $F_P99 / $F_MAX |"$'\n'
   stop_all
 done
 
@@ -190,10 +198,13 @@ queueing (48 in flight at 5,000/s is 9.6 ms on average by Little's law). Here
 whatever the answers do, and times each ack from when its request was due (a stall shows as
 latency, not as fewer requests). Each rate on a fresh database; "p99 after 1 s" leaves out the
 acks due in the first second (the daemon's first requests on a fresh database, the client's
-connections opening).
+connections opening). The last column is the baseline, the disk's share of a durable ack: over
+the same 10 s, \`bench/fsync_probe.cc\` appends 8 kB to a preallocated file on the cluster's
+filesystem and flushes it (\`fdatasync\`, as a commit flushes the WAL) every 10 ms, at real-time
+priority so that it times the disk and not its wait for a CPU.
 
-| offered events/s | requests (non-2xx, errors) | applied events/s | ack p50 ms | ack p99 ms | ack p99 after 1 s, ms | ack max ms |
-|---:|---:|---:|---:|---:|---:|---:|
+| offered events/s | requests (non-2xx, errors) | applied events/s | ack p50 ms | ack p99 ms | ack p99 after 1 s, ms | ack max ms | baseline: flush p50 / p99 / max ms |
+|---:|---:|---:|---:|---:|---:|---:|---:|
 ${RATE_ROWS%$'\n'}
 
 ### PostgreSQL frozen for 10 s
