@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   const std::string path = std::string(argv[1]) + "/fsync_probe.dat";
   const auto run_for = std::chrono::duration<double>(std::atof(argv[2]));
   const auto interval = std::chrono::milliseconds(argc > 3 ? std::atoi(argv[3]) : 10);
+  if (run_for.count() <= 0 || interval.count() <= 0) {
+    std::fprintf(stderr, "fsync_probe: SECONDS and INTERVAL_MS must be positive\n");
+    return 2;
+  }
   constexpr off_t kFileSize = 16 << 20;
   const std::vector<char> block(8192, 0);
 
@@ -49,18 +53,18 @@ int main(int argc, char** argv) {
     std::perror("open");
     return 1;
   }
+  auto fail = [&](const char* what) {
+    std::perror(what);
+    close(fd);
+    unlink(path.c_str());
+    return 1;
+  };
   // Written out and flushed first, so that the flushes timed below have no
   // block allocation to commit (a recycled WAL segment has none either).
   for (off_t at = 0; at < kFileSize; at += static_cast<off_t>(block.size())) {
-    if (!WriteAll(fd, block, at)) {
-      std::perror("write");
-      return 1;
-    }
+    if (!WriteAll(fd, block, at)) return fail("write");
   }
-  if (fsync(fd) != 0) {
-    std::perror("fsync");
-    return 1;
-  }
+  if (fsync(fd) != 0) return fail("fsync");
   const sched_param fifo{.sched_priority = 10};
   const bool realtime = sched_setscheduler(0, SCHED_FIFO, &fifo) == 0;
 
@@ -70,10 +74,7 @@ int main(int argc, char** argv) {
   for (auto next = Clock::now(); next < end; next += interval) {
     std::this_thread::sleep_until(next);
     const auto start = Clock::now();
-    if (!WriteAll(fd, block, offset) || fdatasync(fd) != 0) {
-      std::perror("write/fdatasync");
-      return 1;
-    }
+    if (!WriteAll(fd, block, offset) || fdatasync(fd) != 0) return fail("write/fdatasync");
     flushes.push_back(Ms(Clock::now() - start));
     offset = (offset + static_cast<off_t>(block.size())) % kFileSize;
   }
