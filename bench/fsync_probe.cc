@@ -25,8 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 bool WriteAll(int fd, const std::vector<char>& buf, off_t offset) {
   return pwrite(fd, buf.data(), buf.size(), offset) == static_cast<ssize_t>(buf.size());
 }
@@ -75,7 +73,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(next);
     const auto start = Clock::now();
     if (!WriteAll(fd, block, offset) || fdatasync(fd) != 0) return fail("write/fdatasync");
-    flushes.push_back(Ms(Clock::now() - start));
+    flushes.push_back(sbx::bench::Ms(Clock::now() - start));
     offset = (offset + static_cast<off_t>(block.size())) % kFileSize;
   }
   close(fd);

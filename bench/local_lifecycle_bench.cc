@@ -29,8 +29,6 @@ using namespace sbx;
 using namespace sbx::provider::local;
 using Steady = std::chrono::steady_clock;
 
-double Ms(Steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 double Median(const std::vector<double>& v) { return sbx::bench::Percentile(v, 50); }
 
 // Times every command by its program name ("runc run", "mount", …).
@@ -40,7 +38,7 @@ class TimingRunner final : public ProcessRunner {
                             const RunOptions& options) override {
     const auto t0 = Steady::now();
     auto r = inner_.Run(argv, options);
-    const double ms = Ms(Steady::now() - t0);
+    const double ms = sbx::bench::Ms(Steady::now() - t0);
     std::string name = std::filesystem::path(argv[0]).filename().string();
     if (name == "runc") {
       // runc --root R [--log L] <verb>
@@ -94,7 +92,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::vector<double>> steps;
   std::map<std::string, std::map<std::string, std::vector<double>>> commands;
   auto record = [&](const std::string& step, Steady::time_point t0) {
-    steps[step].push_back(Ms(Steady::now() - t0));
+    steps[step].push_back(sbx::bench::Ms(Steady::now() - t0));
     for (const auto& [name, ms] : runner.Take()) commands[step][name].push_back(ms);
   };
   int failures = 0;

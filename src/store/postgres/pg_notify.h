@@ -10,7 +10,6 @@
 #include <string>
 #include <string_view>
 
-#include "core/sandbox.h"
 #include "store/change_feed.h"
 #include "store/codec.h"
 
