@@ -144,6 +144,13 @@ void PgConnection::Close() {
   if (conn_) PQfinish(conn_);
   conn_ = nullptr;
   prepared_.clear();
+  begin_pending_ = false;  // the session, and any transaction, is gone
+}
+
+bool PgConnection::in_transaction() const {
+  if (begin_pending_) return true;
+  const PGTransactionStatusType st = PQtransactionStatus(conn_);
+  return st == PQTRANS_INTRANS || st == PQTRANS_INERROR;
 }
 
 Status PgConnection::Reopen() {
@@ -173,7 +180,8 @@ Result<bool> PgConnection::EnsureUsable() {
   for (int i = 0; i < 4 && PQstatus(conn_) == CONNECTION_OK && Readable(PQsocket(conn_)); ++i) {
     if (!PQconsumeInput(conn_)) break;
   }
-  if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+  if (conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE &&
+      !begin_pending_) {
     return false;
   }
   if (Status s = Reopen(); !s.ok()) {
@@ -241,6 +249,7 @@ bool Succeeded(const PGresult* r) {
 }  // namespace
 
 Result<PgResult> PgConnection::Await(std::string_view what) {
+  ++round_trips_;
   const auto deadline = std::chrono::steady_clock::now() + options_.response_timeout;
   SBX_RETURN_IF_ERROR(Flush(deadline, what));
   std::optional<PgResult> kept;
@@ -284,7 +293,11 @@ Result<std::string> PgConnection::Prepared(const std::string& sql, int params) {
 
 Result<PgResult> PgConnection::Exec(const std::string& sql) {
   if (!conn_) return Unavailable("postgres exec: not connected");
-  if (!PQsendQuery(conn_, sql.c_str())) return PgError(conn_, nullptr, "exec");
+  // A deferred BEGIN goes first in the same query string; the answer is the
+  // first error or the last statement's result.
+  const std::string with_begin = TakePendingBegin() ? "BEGIN; " + sql : std::string();
+  const std::string& text = with_begin.empty() ? sql : with_begin;
+  if (!PQsendQuery(conn_, text.c_str())) return PgError(conn_, nullptr, "exec");
   return Await("exec");
 }
 
@@ -293,6 +306,12 @@ Result<PgResult> PgConnection::Run(const std::string& sql, const std::vector<PgP
   SBX_ASSIGN_OR_RETURN(std::vector<const char*> values, Values(params));
   const int n = static_cast<int>(params.size());
   SBX_ASSIGN_OR_RETURN(std::string name, Prepared(sql, n));
+  if (begin_pending_) {
+    std::vector<Outgoing> one;
+    one.push_back({std::move(name), true, std::move(values)});
+    SBX_ASSIGN_OR_RETURN(std::vector<PgResult> results, Pipeline(std::move(one)));
+    return std::move(results.front());
+  }
   if (!PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), nullptr, nullptr, 0)) {
     return PgError(conn_, nullptr, "query");
   }
@@ -303,6 +322,12 @@ Result<PgResult> PgConnection::RunPlannedEachTime(const std::string& sql,
                                                  const std::vector<PgParam>& params) {
   if (!conn_) return Unavailable("postgres query: not connected");
   SBX_ASSIGN_OR_RETURN(std::vector<const char*> values, Values(params));
+  if (begin_pending_) {
+    std::vector<Outgoing> one;
+    one.push_back({sql, false, std::move(values)});
+    SBX_ASSIGN_OR_RETURN(std::vector<PgResult> results, Pipeline(std::move(one)));
+    return std::move(results.front());
+  }
   if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
                          values.data(), nullptr, nullptr, 0)) {
     return PgError(conn_, nullptr, "query");
@@ -314,16 +339,17 @@ Result<std::vector<PgResult>> PgConnection::RunPipelined(std::span<const Stateme
   if (!conn_) return Unavailable("postgres pipeline: not connected");
   // Everything that can fail before the pipeline opens: the values, and
   // preparing each statement not prepared on this connection yet.
-  std::vector<std::vector<const char*>> values;
-  std::vector<std::string> names;
-  values.reserve(statements.size());
-  names.reserve(statements.size());
+  std::vector<Outgoing> requests;
+  requests.reserve(statements.size());
   for (const Statement& st : statements) {
     SBX_ASSIGN_OR_RETURN(auto v, Values(st.params));
     SBX_ASSIGN_OR_RETURN(std::string name, Prepared(st.sql, static_cast<int>(v.size())));
-    values.push_back(std::move(v));
-    names.push_back(std::move(name));
+    requests.push_back({std::move(name), true, std::move(v)});
   }
+  return Pipeline(std::move(requests));
+}
+
+Result<std::vector<PgResult>> PgConnection::Pipeline(std::vector<Outgoing> requests) {
   if (!PQenterPipelineMode(conn_)) return PgError(conn_, nullptr, "pipeline");
   // A pipeline that cannot be finished leaves libpq expecting results that
   // will never be read: the connection is closed (the next borrow opens a
@@ -332,21 +358,31 @@ Result<std::vector<PgResult>> PgConnection::RunPipelined(std::span<const Stateme
     Close();
     return s;
   };
-  for (size_t i = 0; i < statements.size(); ++i) {
-    if (!PQsendQueryPrepared(conn_, names[i].c_str(), static_cast<int>(values[i].size()),
-                             values[i].data(), nullptr, nullptr, 0)) {
-      return abandon(PgError(conn_, nullptr, "pipeline query"));
-    }
+  // A deferred BEGIN opens the transaction in this same round trip; its
+  // result is read and dropped.
+  const bool begin = TakePendingBegin();
+  if (begin && !PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0)) {
+    return abandon(PgError(conn_, nullptr, "pipeline begin"));
+  }
+  for (const Outgoing& r : requests) {
+    const int n = static_cast<int>(r.values.size());
+    const int sent =
+        r.prepared ? PQsendQueryPrepared(conn_, r.name_or_sql.c_str(), n, r.values.data(),
+                                         nullptr, nullptr, 0)
+                   : PQsendQueryParams(conn_, r.name_or_sql.c_str(), n, nullptr,
+                                       r.values.data(), nullptr, nullptr, 0);
+    if (!sent) return abandon(PgError(conn_, nullptr, "pipeline query"));
   }
   if (!PQpipelineSync(conn_)) return abandon(PgError(conn_, nullptr, "pipeline sync"));
+  ++round_trips_;
   // The response deadline counts from each answer: a long pipeline is fine
   // as long as the server keeps answering.
   auto deadline = [&] { return std::chrono::steady_clock::now() + options_.response_timeout; };
   if (Status s = Flush(deadline(), "pipeline"); !s.ok()) return abandon(s);
   std::vector<PgResult> results;
-  results.reserve(statements.size());
+  results.reserve(requests.size() + (begin ? 1 : 0));
   Status first_error;
-  for (size_t i = 0; i < statements.size(); ++i) {
+  for (size_t i = 0; i < requests.size() + (begin ? 1 : 0); ++i) {
     // One statement's results, then nullptr.
     std::optional<PgResult> kept;
     for (;;) {
@@ -369,20 +405,27 @@ Result<std::vector<PgResult>> PgConnection::RunPipelined(std::span<const Stateme
     return abandon(Internal("postgres pipeline: the server's answers did not end at the sync"));
   }
   if (!first_error.ok()) return first_error;
+  if (begin) results.erase(results.begin());
   return results;
 }
 
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body) {
   // Inside an open transaction (a batch) a savepoint makes `body`
   // all-or-nothing without ending the transaction.
-  const bool nested = PQtransactionStatus(conn.raw()) == PQTRANS_INTRANS;
-  SBX_RETURN_IF_ERROR(conn.Exec(nested ? "SAVEPOINT unit" : "BEGIN").status());
+  const bool nested = conn.in_transaction();
+  if (nested) {
+    SBX_RETURN_IF_ERROR(conn.Exec("SAVEPOINT unit").status());
+  } else {
+    conn.BeginWithNextRequest();
+  }
   Status s = body();
   if (s.ok() && PQtransactionStatus(conn.raw()) == PQTRANS_INERROR) {
     // A statement failed and nobody passed the error on: COMMIT would now
     // roll back and still answer without an error.
     s = Internal("a statement of the transaction failed");
   }
+  // A body that sent nothing never opened the transaction: nothing to end.
+  if (!nested && conn.TakePendingBegin()) return s;
   if (s.ok()) {
     s = conn.Exec(nested ? "RELEASE SAVEPOINT unit" : "COMMIT").status();
     if (s.ok()) return s;

@@ -152,6 +152,20 @@ class PgConnection {
     std::vector<PgParam> params;
   };
   Result<std::vector<PgResult>> RunPipelined(std::span<const Statement> statements);
+  // Opens a transaction with the next request instead of in a round trip of
+  // its own: BEGIN is sent in the same pipeline as the next statement. Until
+  // then nothing is open on the server, and a transaction that sends nothing
+  // needs neither BEGIN nor COMMIT (TakePendingBegin).
+  void BeginWithNextRequest() { begin_pending_ = true; }
+  // Forgets a BEGIN that BeginWithNextRequest deferred and no request has
+  // sent yet; true if there was one.
+  bool TakePendingBegin() { return std::exchange(begin_pending_, false); }
+  // True inside a transaction: one open on the server, or one whose BEGIN
+  // waits for the next request.
+  bool in_transaction() const;
+  // Requests this connection has sent and awaited an answer to, each one
+  // round trip to the server (a pipeline counts once).
+  int64_t round_trips() const { return round_trips_; }
   // The libpq connection; nullptr while closed (after a request got no
   // answer, until EnsureUsable reconnects). libpq's functions accept nullptr.
   PGconn* raw() { return conn_; }
@@ -167,6 +181,16 @@ class PgConnection {
   // Replaces the session with a new one: connect, then the options' SET
   // statements. kUnavailable when that fails (the connection stays closed).
   Status Reopen();
+  // One request of a pipeline: a prepared statement by name, or SQL text
+  // sent as an unnamed statement.
+  struct Outgoing {
+    std::string name_or_sql;
+    bool prepared;
+    std::vector<const char*> values;
+  };
+  // Sends `requests` in one pipeline (behind a deferred BEGIN, if any) and
+  // returns their results in order; see RunPipelined.
+  Result<std::vector<PgResult>> Pipeline(std::vector<Outgoing> requests);
   // Waits for the answer to the request just sent, until the response
   // deadline.
   Result<PgResult> Await(std::string_view what);
@@ -190,6 +214,8 @@ class PgConnection {
   PGconn* conn_;
   PgConnectOptions options_;
   bool unresponsive_ = false;
+  bool begin_pending_ = false;  // BeginWithNextRequest, not sent yet
+  int64_t round_trips_ = 0;
   // Statement name by SQL text; valid until the next reconnect.
   std::unordered_map<std::string, std::string> prepared_;
 };
@@ -197,7 +223,9 @@ class PgConnection {
 // Runs `body` between BEGIN and COMMIT on `conn`. When `body` or COMMIT
 // fails, rolls back and returns that error: nothing is written. On a
 // connection already inside a transaction it uses a savepoint instead, which
-// undoes only `body`'s writes on failure.
+// undoes only `body`'s writes on failure. BEGIN rides with body's first
+// statement (BeginWithNextRequest); a body that sends none costs no round
+// trip at all.
 Status InTransaction(PgConnection& conn, const std::function<Status()>& body);
 
 struct PgPoolOptions {

@@ -520,6 +520,73 @@ TEST_F(PostgresStoreTest, PipelinedWritesStopAtAServerErrorAndTheConnectionsGoOn
   }
 }
 
+// A transaction's BEGIN rides with its first statement: a write and its
+// commit are two round trips, not three, and a transaction that sends nothing
+// costs none. Rollback, errors and savepoints behave as with a BEGIN of its own.
+TEST_F(PostgresStoreTest, TransactionOpensWithItsFirstStatement) {
+  auto conn = Raw();
+  ASSERT_NE(conn, nullptr);
+  ASSERT_TRUE(conn->Exec("CREATE TEMP TABLE t (v int PRIMARY KEY)").ok());
+  auto insert = [&](int v) {
+    return conn->RunPlannedEachTime("INSERT INTO t VALUES ($1::int)", {Param(int64_t{v})})
+        .status();
+  };
+  auto count = [&] { return conn->Exec("SELECT count(*) FROM t")->Text(0, 0); };
+  auto idle = [&] { return PQtransactionStatus(conn->raw()) == PQTRANS_IDLE; };
+
+  int64_t before = conn->round_trips();
+  EXPECT_TRUE(InTransaction(*conn, [] { return OkStatus(); }).ok());
+  EXPECT_EQ(conn->round_trips() - before, 0);
+  EXPECT_TRUE(idle());
+
+  before = conn->round_trips();
+  ASSERT_TRUE(InTransaction(*conn, [&] { return insert(1); }).ok());
+  EXPECT_EQ(conn->round_trips() - before, 2);  // BEGIN + INSERT, COMMIT
+  EXPECT_TRUE(idle());
+  EXPECT_EQ(count(), "1");
+
+  // The BEGIN went out: a failure after the first write undoes it.
+  Status failed = InTransaction(*conn, [&]() -> Status {
+    SBX_RETURN_IF_ERROR(insert(2));
+    return Internal("later step failed");
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kInternal);
+  EXPECT_TRUE(idle());
+  EXPECT_EQ(count(), "1");
+
+  // The first statement itself fails (duplicate key): rolled back, and the
+  // connection goes on.
+  EXPECT_FALSE(InTransaction(*conn, [&] { return insert(1); }).ok());
+  EXPECT_TRUE(idle());
+  ASSERT_TRUE(InTransaction(*conn, [&] { return insert(3); }).ok());
+  EXPECT_EQ(count(), "2");
+
+  // A nested transaction as the first request opens the outer one too; its
+  // failure undoes only its own writes.
+  Status outer = InTransaction(*conn, [&]() -> Status {
+    EXPECT_FALSE(InTransaction(*conn, [&]() -> Status {
+                   SBX_RETURN_IF_ERROR(insert(4));
+                   return insert(1);
+                 }).ok());
+    return insert(5);
+  });
+  EXPECT_TRUE(outer.ok()) << outer.ToString();
+  EXPECT_TRUE(idle());
+  EXPECT_EQ(conn->Exec("SELECT string_agg(v::text, ',' ORDER BY v) FROM t")->Text(0, 0),
+            "1,3,5");
+
+  // Pipelined statements carry the BEGIN too: one round trip for the writes.
+  const std::string sql = "INSERT INTO t VALUES ($1::int)";
+  const std::vector<PgConnection::Statement> two = {{sql, {Param(int64_t{6})}},
+                                                    {sql, {Param(int64_t{7})}}};
+  ASSERT_TRUE(conn->RunPipelined(two).ok());  // prepares the statement
+  ASSERT_TRUE(conn->Exec("DELETE FROM t WHERE v > 5").ok());
+  before = conn->round_trips();
+  ASSERT_TRUE(InTransaction(*conn, [&] { return conn->RunPipelined(two).status(); }).ok());
+  EXPECT_EQ(conn->round_trips() - before, 2);
+  EXPECT_EQ(count(), "5");
+}
+
 // A row this code did not write is an error, not a record.
 TEST_F(PostgresStoreTest, StoredRowTheCodecCannotReadIsInternal) {
   ASSERT_TRUE(store_->CommitTransition(Make("p1", 1), 0, "", std::nullopt).ok());
