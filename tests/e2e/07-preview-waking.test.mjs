@@ -38,13 +38,19 @@ test('the preview URL of a PAUSED sandbox shows "Waking up…", then the app', a
   const responses = recordPreviewResponses(page, created.url);
   // The waking page may reload into the app before its body could be read back from the
   // browser, so every document the tab shows notes its text in the tab's sessionStorage,
-  // which outlives the reload.
+  // which outlives the reload. It does so once it is parsed, or, if the app answered the
+  // page's own request first and it reloads before that (a slow renderer), as it goes.
   await page.addInitScript(() => {
-    addEventListener('DOMContentLoaded', () => {
+    let noted = false;
+    const note = () => {
+      if (noted) return;
+      noted = true;
       const seen = JSON.parse(sessionStorage.getItem('__documents') ?? '[]');
       seen.push(document.body?.innerText ?? '');
       sessionStorage.setItem('__documents', JSON.stringify(seen));
-    });
+    };
+    addEventListener('DOMContentLoaded', note);
+    addEventListener('pagehide', note);
   });
   const openedAt = Date.now();
   const first = await page.goto(created.url);
