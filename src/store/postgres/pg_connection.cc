@@ -295,8 +295,7 @@ Result<PgResult> PgConnection::Exec(const std::string& sql) {
   if (!conn_) return Unavailable("postgres exec: not connected");
   // A deferred BEGIN goes first in the same query string; the answer is the
   // first error or the last statement's result.
-  const std::string with_begin = TakePendingBegin() ? "BEGIN; " + sql : std::string();
-  const std::string& text = with_begin.empty() ? sql : with_begin;
+  const std::string text = TakePendingBegin() ? "BEGIN; " + sql : sql;
   if (!PQsendQuery(conn_, text.c_str())) return PgError(conn_, nullptr, "exec");
   return Await("exec");
 }
@@ -306,33 +305,33 @@ Result<PgResult> PgConnection::Run(const std::string& sql, const std::vector<PgP
   SBX_ASSIGN_OR_RETURN(std::vector<const char*> values, Values(params));
   const int n = static_cast<int>(params.size());
   SBX_ASSIGN_OR_RETURN(std::string name, Prepared(sql, n));
-  if (begin_pending_) {
+  return RunOne({std::move(name), true, std::move(values)});
+}
+
+Result<PgResult> PgConnection::RunOne(Outgoing request) {
+  if (begin_pending_) {  // BEGIN and the statement in one round trip
     std::vector<Outgoing> one;
-    one.push_back({std::move(name), true, std::move(values)});
+    one.push_back(std::move(request));
     SBX_ASSIGN_OR_RETURN(std::vector<PgResult> results, Pipeline(std::move(one)));
     return std::move(results.front());
   }
-  if (!PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), nullptr, nullptr, 0)) {
-    return PgError(conn_, nullptr, "query");
-  }
+  if (!Send(request)) return PgError(conn_, nullptr, "query");
   return Await("query");
+}
+
+bool PgConnection::Send(const Outgoing& r) {
+  const int n = static_cast<int>(r.values.size());
+  return (r.prepared ? PQsendQueryPrepared(conn_, r.name_or_sql.c_str(), n, r.values.data(),
+                                           nullptr, nullptr, 0)
+                     : PQsendQueryParams(conn_, r.name_or_sql.c_str(), n, nullptr,
+                                         r.values.data(), nullptr, nullptr, 0)) != 0;
 }
 
 Result<PgResult> PgConnection::RunPlannedEachTime(const std::string& sql,
                                                  const std::vector<PgParam>& params) {
   if (!conn_) return Unavailable("postgres query: not connected");
   SBX_ASSIGN_OR_RETURN(std::vector<const char*> values, Values(params));
-  if (begin_pending_) {
-    std::vector<Outgoing> one;
-    one.push_back({sql, false, std::move(values)});
-    SBX_ASSIGN_OR_RETURN(std::vector<PgResult> results, Pipeline(std::move(one)));
-    return std::move(results.front());
-  }
-  if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                         values.data(), nullptr, nullptr, 0)) {
-    return PgError(conn_, nullptr, "query");
-  }
-  return Await("query");
+  return RunOne({sql, false, std::move(values)});
 }
 
 Result<std::vector<PgResult>> PgConnection::RunPipelined(std::span<const Statement> statements) {
@@ -365,13 +364,7 @@ Result<std::vector<PgResult>> PgConnection::Pipeline(std::vector<Outgoing> reque
     return abandon(PgError(conn_, nullptr, "pipeline begin"));
   }
   for (const Outgoing& r : requests) {
-    const int n = static_cast<int>(r.values.size());
-    const int sent =
-        r.prepared ? PQsendQueryPrepared(conn_, r.name_or_sql.c_str(), n, r.values.data(),
-                                         nullptr, nullptr, 0)
-                   : PQsendQueryParams(conn_, r.name_or_sql.c_str(), n, nullptr,
-                                       r.values.data(), nullptr, nullptr, 0);
-    if (!sent) return abandon(PgError(conn_, nullptr, "pipeline query"));
+    if (!Send(r)) return abandon(PgError(conn_, nullptr, "pipeline query"));
   }
   if (!PQpipelineSync(conn_)) return abandon(PgError(conn_, nullptr, "pipeline sync"));
   ++round_trips_;
@@ -380,9 +373,10 @@ Result<std::vector<PgResult>> PgConnection::Pipeline(std::vector<Outgoing> reque
   auto deadline = [&] { return std::chrono::steady_clock::now() + options_.response_timeout; };
   if (Status s = Flush(deadline(), "pipeline"); !s.ok()) return abandon(s);
   std::vector<PgResult> results;
-  results.reserve(requests.size() + (begin ? 1 : 0));
+  const size_t answers = requests.size() + (begin ? 1 : 0);
+  results.reserve(answers);
   Status first_error;
-  for (size_t i = 0; i < requests.size() + (begin ? 1 : 0); ++i) {
+  for (size_t i = 0; i < answers; ++i) {
     // One statement's results, then nullptr.
     std::optional<PgResult> kept;
     for (;;) {

@@ -188,6 +188,12 @@ class PgConnection {
     bool prepared;
     std::vector<const char*> values;
   };
+  // Sends one request without waiting for its answer; false when libpq
+  // refuses it.
+  bool Send(const Outgoing& request);
+  // Sends one request and awaits its answer (behind a deferred BEGIN, in one
+  // pipeline, if there is one).
+  Result<PgResult> RunOne(Outgoing request);
   // Sends `requests` in one pipeline (behind a deferred BEGIN, if any) and
   // returns their results in order; see RunPipelined.
   Result<std::vector<PgResult>> Pipeline(std::vector<Outgoing> requests);
