@@ -169,6 +169,13 @@ class ApplyPipeline::BatchView {
   void SetHoldWrites(bool hold) { hold_writes_ = hold; }
   bool hold_writes() const { return hold_writes_; }
   std::vector<store::TransitionWrite>& held() { return held_; }
+  // The first failure to send held writes. Those writes belong to earlier
+  // events whose results already say "applied": whichever event's flush met
+  // the failure, the batch must not commit without them.
+  void NoteFlushFailure(const Status& s) {
+    if (flush_failure_.ok()) flush_failure_ = s;
+  }
+  const Status& flush_failure() const { return flush_failure_; }
 
  private:
   const ReadModel& committed_;
@@ -178,6 +185,7 @@ class ApplyPipeline::BatchView {
   std::unordered_set<std::string> processed_;
   bool hold_writes_ = false;
   std::vector<store::TransitionWrite> held_;
+  Status flush_failure_;
 };
 
 ApplyPipeline::ApplyPipeline(Clock& clock, BlockingPool& store_pool, store::Store& store,
@@ -211,6 +219,7 @@ Status ApplyPipeline::FlushWrites(BatchView& view) {
   if (view.held().empty()) return OkStatus();
   Status s = store_.CommitTransitions(view.held());
   view.held().clear();
+  if (!s.ok()) view.NoteFlushFailure(s);
   return s;
 }
 
@@ -469,7 +478,8 @@ Status ApplyPipeline::CommitBatch(std::span<const std::unique_ptr<Pending>> batc
         p->result = Internal(fmt::format("bug: applying an event threw: {}", e.what()));
       }
     }
-    return FlushWrites(view);
+    SBX_RETURN_IF_ERROR(FlushWrites(view));
+    return view.flush_failure();
   });
   if (!committed.ok()) return committed;
   metrics_.Inc("sandboxd_store_commits_total", {}, 1,

@@ -276,6 +276,32 @@ TEST(LifecycleBatchTest, BatchSendsItsWritesTogetherAndIsRedoneEventByEventOnACo
   EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 4);
 }
 
+// The batch's held writes go out early when a later event's outcome is
+// recorded (history keeps the batch's order). If that send fails, the
+// earlier events were not written: the batch must not commit as if they had
+// been, whichever event's step met the failure.
+TEST(LifecycleBatchTest, HeldWritesRefusedWhileRecordingALaterOutcomeAreRedoneNotLost) {
+  auto sqlite = std::move(*store::SqliteStore::Open(":memory:"));
+  RacedStore store(*sqlite);
+  BatchHarness h(store);
+  // c1 creates p1 (held), its replay is a duplicate whose history row sends
+  // the held write first, and that send is refused.
+  auto results = h.ApplyTogether({CreatedFor("c1", "p1", "sb1", 10),
+                                  CreatedFor("c1", "p1", "sb1", 10)});
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_TRUE(results[0].ok()) << results[0].error().ToString();
+  EXPECT_EQ(results[0]->outcome, Outcome::kApplied);
+  ASSERT_TRUE(results[1].ok()) << results[1].error().ToString();
+  EXPECT_EQ(results[1]->outcome, Outcome::kDuplicate);
+  // What was acknowledged as applied is in the store.
+  auto stored = sqlite->GetSandbox("p1");
+  ASSERT_TRUE(stored.ok()) << stored.error().ToString();
+  EXPECT_EQ(stored->status, SandboxStatus::kRunning);
+  EXPECT_EQ(stored->sandbox_id, "sb1");
+  EXPECT_EQ(store.held_sends(), 1);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+}
+
 // Its first batch commits, then waits to be let go before the writer goes on
 // to the read model. Counts record reads.
 class GatedStore final : public ForwardingStore {
