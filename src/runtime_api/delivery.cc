@@ -125,6 +125,9 @@ net::awaitable<void> Deliverer::Drain(std::string webhook_id) {
         break;
       }
       Count("retry");
+      // A cancel or stop that came while the attempt ran found no wait to
+      // cut short: the next turn of the loop sees it without waiting.
+      if (q.epoch != epoch || !enabled_ || stopping_) continue;
       (void)co_await q.timer->WaitUntil(clock_.SteadyNow() + options_.backoff);
     }
     --in_flight_;
@@ -133,8 +136,8 @@ net::awaitable<void> Deliverer::Drain(std::string webhook_id) {
   if (q.forget) queues_.erase(webhook_id);
 }
 
-net::awaitable<Deliverer::AttemptResult> Deliverer::Attempt(const Webhook& webhook,
-                                                            const Item& item, int attempt) {
+net::awaitable<Deliverer::AttemptResult> Deliverer::Attempt(Webhook webhook, const Item& item,
+                                                            int attempt) {
   auto url = boost::urls::parse_absolute_uri(webhook.url);
   if (!url || url->scheme_id() != boost::urls::scheme::http) {
     SBX_LOG_WARN("webhook {}: cannot deliver to \"{}\": only http:// URLs", webhook.id,

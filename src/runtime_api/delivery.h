@@ -88,7 +88,9 @@ class Deliverer {
 
   net::awaitable<void> Drain(std::string webhook_id);
   // One POST of `item` to `webhook`.
-  net::awaitable<AttemptResult> Attempt(const Webhook& webhook, const Item& item, int attempt);
+  // Takes its own copy of the webhook: Update() may replace the queue's
+  // while an attempt waits on DNS or the target.
+  net::awaitable<AttemptResult> Attempt(Webhook webhook, const Item& item, int attempt);
   void Count(const char* outcome, double n = 1);
 
   net::any_io_executor executor_;

@@ -195,6 +195,50 @@ TEST_F(DelivererTest, UpdatingAWebhookRetargetsWhatIsQueued) {
   EXPECT_EQ(Outcome("cancelled"), 1);
 }
 
+TEST_F(DelivererTest, AnAttemptWaitingOnDnsKeepsTheWebhookItStartedWith) {
+  resolver_.Set("old-hooks.test", {"127.0.0.1"});
+  resolver_.Set("new-hooks.test", {"127.0.0.2"});
+  resolver_.HoldNext();
+  deliverer_.Enqueue(Hook("w1", "http://old-hooks.test:8080/old"), "ev1", "1");
+  Drain();
+  ASSERT_TRUE(resolver_.holding());
+  // Replaced while the attempt waits for its addresses (a URL of the same
+  // length, so the old text is overwritten in place).
+  Webhook moved = Hook("w1", "http://new-hooks.test:9090/new");
+  moved.signature_secret = "othersecret";
+  deliverer_.Update(moved);
+  resolver_.Release();
+  Drain();
+  ASSERT_EQ(client_.sent().size(), 1u);
+  const auto& sent = client_.sent()[0];
+  EXPECT_EQ(sent.host, "127.0.0.1");
+  EXPECT_EQ(sent.port, 8080);
+  EXPECT_EQ(sent.request[http::field::host], "old-hooks.test:8080");
+  EXPECT_EQ(sent.request.target(), "/old");
+  EXPECT_EQ(sent.request["e2b-signature"], e2b::ComputeSignature("topsecret", "1", true));
+  // The next event goes where the webhook points now.
+  deliverer_.Enqueue(moved, "ev2", "2");
+  Drain();
+  ASSERT_EQ(client_.sent().size(), 2u);
+  EXPECT_EQ(client_.sent()[1].request[http::field::host], "new-hooks.test:9090");
+}
+
+TEST_F(DelivererTest, StopDuringAnAttemptDoesNotWaitOutTheBackoff) {
+  client_.PushStatus(http::status::internal_server_error);
+  resolver_.HoldNext();
+  deliverer_.Enqueue(Hook("w1"), "ev1", "1");
+  Drain();
+  ASSERT_TRUE(resolver_.holding());
+  deliverer_.Stop();
+  resolver_.Release();
+  Drain();
+  // The failed attempt is not followed by a 10 s wait: the worker is done
+  // and nothing is left in flight, without the clock moving.
+  EXPECT_EQ(client_.sent().size(), 1u);
+  EXPECT_EQ(deliverer_.pending(), 0u);
+  EXPECT_EQ(Outcome("dropped"), 1);
+}
+
 TEST_F(DelivererTest, SendsToTheResolvedAddressThatPassedThePolicy) {
   Deliverer strict(io_.get_executor(), clock_, client_, resolver_, ids_, metrics_,
                    {.attempts = 3, .backoff = 10s, .targets = {.allow_private = false}});

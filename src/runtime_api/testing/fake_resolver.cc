@@ -8,9 +8,22 @@ void FakeResolver::Set(const std::string& host, const std::vector<std::string>& 
   names_[host] = std::move(parsed);
 }
 
+void FakeResolver::Release() {
+  if (!held_) return;
+  auto resume = std::move(*held_);
+  held_.reset();
+  net::post(executor_, [h = std::move(resume)]() mutable { std::move(h)(); });
+}
+
 net::awaitable<Result<std::vector<boost::asio::ip::address>>> FakeResolver::Resolve(
     const std::string& host) {
   asked_.push_back(host);
+  if (hold_next_) {
+    hold_next_ = false;
+    executor_ = co_await net::this_coro::executor;
+    co_await net::async_initiate<const net::use_awaitable_t<>, void()>(
+        [this](auto handler) { held_.emplace(std::move(handler)); }, net::use_awaitable);
+  }
   boost::system::error_code ec;
   const auto literal = boost::asio::ip::make_address(host, ec);
   if (!ec) co_return std::vector<boost::asio::ip::address>{literal};

@@ -1,11 +1,14 @@
 // FakeResolver: a Resolver for unit tests. IP literals resolve to
 // themselves; names resolve to what Set() gave them (and fail otherwise).
-// Records every name asked. Single-threaded.
+// Records every name asked; can hold an answer back. Single-threaded.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
 
 #include "runtime_api/resolver.h"
 
@@ -16,6 +19,10 @@ class FakeResolver final : public Resolver {
   // `host` resolves to `addresses` (text form) from now on.
   void Set(const std::string& host, const std::vector<std::string>& addresses);
   const std::vector<std::string>& asked() const { return asked_; }
+  // The next Resolve waits until Release(), as a slow DNS answer does.
+  void HoldNext() { hold_next_ = true; }
+  void Release();
+  bool holding() const { return held_.has_value(); }
 
   // Resolver
   net::awaitable<Result<std::vector<boost::asio::ip::address>>> Resolve(
@@ -24,6 +31,9 @@ class FakeResolver final : public Resolver {
  private:
   std::map<std::string, std::vector<boost::asio::ip::address>> names_;
   std::vector<std::string> asked_;
+  bool hold_next_ = false;
+  std::optional<net::any_completion_handler<void()>> held_;
+  net::any_io_executor executor_;
 };
 
 }  // namespace sbx::runtime_api
