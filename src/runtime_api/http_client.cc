@@ -17,6 +17,23 @@ Status TransportError(const std::string& what, const std::string& host, uint16_t
 
 }  // namespace
 
+net::awaitable<std::pair<beast::error_code, http_server::Response>> ReadFinalResponse(
+    beast::tcp_stream& stream, bool head, size_t body_limit) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(body_limit);
+    if (head) parser.skip(true);
+    auto [head_ec, head_read] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    if (head_ec) co_return std::pair(head_ec, http_server::Response());
+    const unsigned code = parser.get().result_int();
+    if (code >= 100 && code < 200 && code != 101) continue;  // interim: the answer follows
+    auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    if (read_ec) co_return std::pair(read_ec, http_server::Response());
+    co_return std::pair(beast::error_code(), parser.release());
+  }
+}
+
 net::awaitable<Result<http_server::Response>> BeastHttpClient::Send(
     const std::string& host, uint16_t port, const http_server::Request& request,
     std::chrono::milliseconds timeout) {
@@ -34,11 +51,9 @@ net::awaitable<Result<http_server::Response>> BeastHttpClient::Send(
   auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
   if (write_ec) co_return TransportError("send to", host, port, write_ec);
 
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(options_.max_response_body_bytes);
-  if (request.method() == http::verb::head) parser.skip(true);
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+  const bool head = request.method() == http::verb::head;
+  auto [read_ec, response] =
+      co_await ReadFinalResponse(stream, head, options_.max_response_body_bytes);
   if (read_ec == http::error::body_limit) {
     co_return ResourceExhausted(fmt::format("response of {}:{} is larger than {} bytes", host, port,
                                             options_.max_response_body_bytes));
@@ -46,7 +61,7 @@ net::awaitable<Result<http_server::Response>> BeastHttpClient::Send(
   if (read_ec) co_return TransportError("read from", host, port, read_ec);
   beast::error_code ignored;
   stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-  co_return parser.release();
+  co_return std::move(response);
 }
 
 }  // namespace sbx::runtime_api

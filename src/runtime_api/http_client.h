@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "base/net.h"
 #include "base/status.h"
@@ -28,6 +29,14 @@ class HttpClient {
                                                              const http_server::Request& request,
                                                              std::chrono::milliseconds timeout) = 0;
 };
+
+// Reads the final answer to a request written on `stream`: interim 1xx
+// answers (100 Continue, 103 Early Hints) are read and dropped, a 101 is
+// final. `head`: the request was HEAD (no body follows). On failure the
+// error (http::error::body_limit beyond `body_limit` bytes of body) and an
+// empty response. Shared by BeastHttpClient and the preview proxy.
+net::awaitable<std::pair<beast::error_code, http_server::Response>> ReadFinalResponse(
+    beast::tcp_stream& stream, bool head, size_t body_limit);
 
 struct BeastHttpClientOptions {
   size_t max_response_body_bytes = 8 << 20;  // larger answers are kResourceExhausted

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <boost/beast/http/rfc7230.hpp>
 
 namespace sbx::runtime_api {
 namespace {
@@ -27,8 +30,15 @@ constexpr http::field kHopByHop[] = {
     http::field::upgrade,
 };
 
+// Also drops every header the Connection header names; never the framing
+// (Content-Length), which the proxy sets itself.
 template <bool kIsRequest>
 void StripHopByHop(http::message<kIsRequest, http::string_body>& m) {
+  std::vector<std::string> named;
+  for (auto token : http::token_list(m[http::field::connection])) {
+    if (!beast::iequals(token, "content-length")) named.emplace_back(token);
+  }
+  for (const std::string& name : named) m.erase(name);
   for (http::field f : kHopByHop) m.erase(f);
 }
 
@@ -95,11 +105,8 @@ net::awaitable<Result<http_server::Response>> PreviewProxy::SendInNamespace(
   if (connect_ec) co_return TransportError("connect to", sandbox_id, connect_ec);
   auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
   if (write_ec) co_return TransportError("send to", sandbox_id, write_ec);
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxResponseBodyBytes);
-  if (request.method() == http::verb::head) parser.skip(true);
-  auto [read_ec, read] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+  const bool head = request.method() == http::verb::head;
+  auto [read_ec, response] = co_await ReadFinalResponse(stream, head, kMaxResponseBodyBytes);
   if (read_ec == http::error::body_limit) {
     co_return ResourceExhausted(fmt::format("the answer of sandbox {} is larger than {} bytes",
                                             sandbox_id, kMaxResponseBodyBytes));
@@ -107,7 +114,7 @@ net::awaitable<Result<http_server::Response>> PreviewProxy::SendInNamespace(
   if (read_ec) co_return TransportError("read from", sandbox_id, read_ec);
   beast::error_code ignored;
   stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-  co_return parser.release();
+  co_return std::move(response);
 }
 
 net::awaitable<http_server::Response> PreviewProxy::Forward(const http_server::Request& request,
@@ -131,6 +138,8 @@ net::awaitable<http_server::Response> PreviewProxy::Forward(const http_server::R
   }
   http_server::Request upstream = request;
   StripHopByHop(upstream);
+  // The body is already here: the sandbox gets it at once, not an offer.
+  upstream.erase(http::field::expect);
   upstream.version(11);
   upstream.keep_alive(false);
   upstream.set("X-Forwarded-Host", std::string(request[http::field::host]));

@@ -195,7 +195,21 @@ TEST_F(RuntimeApiTest, PreviewHostsAreProxiedToTheSandbox) {
   EXPECT_EQ(sent.request["X-Forwarded-Host"], host);
   EXPECT_FALSE(sent.request.keep_alive());
   // Other methods and unknown paths too.
-  EXPECT_EQ(Call(V::put, "/health", "x", false, {{"Host", host}}).result(), http::status::ok);
+  // Hop-by-hop headers, those the Connection header names, and an Expect
+  // (the body is already read) are not passed on.
+  EXPECT_EQ(Call(V::put, "/health", "x", false,
+                 {{"Host", host},
+                  {"Expect", "100-continue"},
+                  {"Connection", "keep-alive, X-Hop"},
+                  {"X-Hop", "1"},
+                  {"X-Kept", "2"}})
+                .result(),
+            http::status::ok);
+  ASSERT_EQ(h_.client.sent().size(), 2u);
+  EXPECT_EQ(h_.client.sent()[1].request.count(http::field::expect), 0u);
+  EXPECT_EQ(h_.client.sent()[1].request.count("X-Hop"), 0u);
+  EXPECT_EQ(h_.client.sent()[1].request["X-Kept"], "2");
+  EXPECT_EQ(h_.client.sent()[1].request.body(), "x");
   EXPECT_EQ(Call(V::get, "/any/where", "", false, {{"Host", host}}).result(), http::status::ok);
   EXPECT_EQ(h_.client.sent().size(), 3u);
 
