@@ -20,7 +20,9 @@ cleanup() {
 trap cleanup EXIT
 # Each end holds one descriptor per stream (the daemon raises its own limit to
 # the hard limit at start; the clients inherit this one).
-ulimit -n $(( STREAMS + 4096 ))
+# sandboxd gives API connections half of its descriptors (the other half is
+# the preview gateway's).
+ulimit -n $(( 2 * STREAMS + 4096 ))
 
 # Presence off: the only change during a round is the one being measured.
 start_sandboxd "$WORK/data" 47200-47299 --idle-timeout 1h --max-event-streams $((STREAMS + 100)) \

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -347,7 +349,8 @@ struct Preview {
 
 Result<std::unique_ptr<Preview>> MakePreview(net::io_context& io, Clock& clock,
                                              const ServeConfig& c, const Settings& s,
-                                             ProviderParts& provider, Core& core) {
+                                             ProviderParts& provider, Core& core,
+                                             size_t max_connections) {
   auto p = std::make_unique<Preview>();
   if (provider.e2b) {
     SBX_ASSIGN_OR_RETURN(p->upstream,
@@ -373,6 +376,7 @@ Result<std::unique_ptr<Preview>> MakePreview(net::io_context& io, Clock& clock,
   o.wake_timeout = s.preview_wake_timeout;
   o.require_token = s.preview_tokens;
   o.max_request_body_bytes = static_cast<uint64_t>(c.preview_max_body_mib) << 20;
+  o.max_connections = max_connections;
   p->gateway = std::make_unique<gateway::Gateway>(io, clock, core.lifecycle, core.bus, core.metrics,
                                                   *p->upstream, p->tokens ? &*p->tokens : nullptr,
                                                   std::move(o));
@@ -519,13 +523,21 @@ int Serve(const ServeConfig& c) {
     io.run();
     io.restart();
   }
-  auto preview = MakePreview(io, clock, c, *settings, **provider, core);
+  // Descriptors for connections: an API connection takes one, a preview
+  // connection two (the client's and the sandbox's). Half of the budget
+  // each, so that both listeners full together stay within the limit
+  // (beyond it, accept fails for both).
+  const size_t descriptors = ConnectionBudget(SIZE_MAX, file_limit);
+  const size_t api_connections =
+      std::min(http_server::ServerOptions{}.max_connections, descriptors / 2);
+  const size_t preview_connections =
+      std::min(gateway::GatewayOptions{}.max_connections, descriptors / 4);
+  auto preview = MakePreview(io, clock, c, *settings, **provider, core, preview_connections);
   if (!preview.ok()) return fail(preview.error());
   auto preview_bound = (*preview)->gateway->Start();
   if (!preview_bound.ok()) return fail(preview_bound.error().WithContext("--preview-listen"));
   Frontend front(io, clock, ids, *store->store, core, **jobs, c, *settings, *token,
-                 ConnectionBudget(http_server::ServerOptions{}.max_connections, file_limit),
-                 ViewOf(**preview, c));
+                 api_connections, ViewOf(**preview, c));
   auto bound = front.server.Start();
   if (!bound.ok()) return fail(bound.error());
   if (Status s = StartJobs(io, **jobs); !s.ok()) return fail(s);

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -166,13 +167,24 @@ void Gateway::Count(std::string_view outcome) {
 }
 
 net::awaitable<void> Gateway::Accept() {
+  using namespace std::chrono_literals;
+  auto backoff = 10ms;
   for (;;) {
     auto [ec, socket] = co_await acceptor_->async_accept(kNoThrow);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
-      SBX_LOG_WARN("preview accept: {}", ec.message());
+      // Out of descriptors (or another transient error): the connection
+      // stays in the backlog, so retrying at once would spin. Back off as
+      // the API server does, and say so once per episode.
+      metrics_.Inc("sandboxd_preview_accept_errors_total", {}, 1,
+                   "Failed accepts of preview connections (e.g. out of file descriptors); the "
+                   "gateway backs off");
+      if (backoff == 10ms) SBX_LOG_WARN("preview accept: {} (backing off)", ec.message());
+      (void)co_await clock_.SleepFor(backoff);
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 1s);
       continue;
     }
+    backoff = 10ms;
     if (connections_.size() >= options_.max_connections) {
       Count("too_many_connections");
       socket.close(ec);

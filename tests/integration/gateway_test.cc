@@ -8,8 +8,9 @@
 // and otherwise a clear answer comes (503 + Retry-After, 410, 404, 400).
 //
 // Labelled `integration;runc`. Without root or runc they fail, never skip.
-// Sandbox ports: 50200-50899.
+// Sandbox ports: 50200-50999.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -53,6 +54,7 @@ constexpr int kConcurrentPorts = 50500;
 constexpr int kGonePorts = 50600;
 constexpr int kFakeE2bPorts = 50700;
 constexpr int kShutdownPorts = 50800;
+constexpr int kDescriptorPorts = 50900;
 
 // The value of one series in a /metrics text ("name{labels}"), or -1.
 double MetricValue(const std::string& text, const std::string& series) {
@@ -672,6 +674,70 @@ TEST_F(GatewayTest, HangingOrFailingResumeGets503WithRetryAfter) {
 
 // Shutdown: held requests are answered, open WebSockets closed, and the
 // daemon exits cleanly.
+// CPU time (user + system) a process has used so far.
+std::chrono::milliseconds CpuTime(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stol(field);  // utime, stime
+  }
+  return std::chrono::milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
+}
+
+// Out of descriptors, the gateway's accept fails for as long as a
+// connection waits in its backlog: it must back off and log once, not spin
+// and flood its log, and serve again once descriptors are back.
+TEST_F(GatewayTest, OutOfDescriptorsTheGatewayBacksOffAndRecovers) {
+  Daemon d({.first_port = kDescriptorPorts, .idle_timeout = "1h"});
+  ASSERT_TRUE(d.Start());
+  const pid_t pid = d.pid();
+  rlimit before{};
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before), 0);
+  size_t open_fds = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    (void)e;
+    ++open_fds;
+  }
+  rlimit tight = before;
+  tight.rlim_cur = static_cast<rlim_t>(open_fds + 3);
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr), 0);
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> clients;
+  for (int i = 0; i < 8; ++i) {  // the backlog takes them; accept runs out
+    asio::ip::tcp::socket s(io);
+    beast::error_code ec;
+    s.connect({asio::ip::make_address("127.0.0.1"), d.preview_port()}, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    clients.push_back(std::move(s));
+  }
+  const auto cpu_before = CpuTime(pid);
+  std::this_thread::sleep_for(1s);
+  const auto cpu_used = CpuTime(pid) - cpu_before;
+  ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
+  clients.clear();
+  EXPECT_LT(cpu_used, 300ms) << "the daemon spun while out of descriptors";
+  // Descriptors are back: both listeners serve again.
+  ASSERT_TRUE(WaitFor([&] { return d.Call(verb::get, "/healthz", "", 2s).status == 200; }, 10s));
+  HttpResponse unknown = HttpCall({.port = d.preview_port(),
+                                   .target = "/",
+                                   .timeout = 5s,
+                                   .host_header = "40000-sbxnosuchsandbox.localhost"});
+  EXPECT_EQ(unknown.status, 404) << unknown.Describe();
+  const double errors = Metric(d, "sandboxd_preview_accept_errors_total");
+  EXPECT_GE(errors, 1);
+  EXPECT_LE(errors, 15) << "accept was retried " << errors << " times in about a second";
+  const std::string log = TailOfFile(d.data_dir().parent_path() / "sandboxd.log", 100000);
+  size_t warnings = 0;
+  for (size_t at = log.find("preview accept:"); at != std::string::npos;
+       at = log.find("preview accept:", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_LE(warnings, 2u) << "one warning per episode, not per attempt";
+}
+
 TEST_F(GatewayTest, ShutdownAnswersHeldRequestsAndClosesTunnels) {
   FakeE2b fake;
   Daemon d(ServeOnFakeE2b(fake, kShutdownPorts, "20s"));
