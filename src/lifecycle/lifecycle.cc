@@ -295,7 +295,21 @@ net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& proje
   ev.url = created->url;
   ev.metadata = req.metadata;
   ev.end_at = created->end_at;
-  auto applied = co_await Apply(ev);
+  // A kill may still commit between the check above and this write: the
+  // write checks again, atomically, and the new sandbox is removed.
+  Precondition not_killed = [](const Sandbox& s) -> Status {
+    if (s.status == SandboxStatus::kKilled) return FailedPrecondition("killed while being created");
+    return OkStatus();
+  };
+  auto applied = co_await Apply(ev, not_killed);
+  if (!applied.ok() && applied.error().code() == StatusCode::kFailedPrecondition) {
+    const std::string id = created->sandbox_id;
+    auto kill = [this, id] { return provider_.Kill(id); };
+    Status killed = co_await CallProvider("kill", kill);
+    if (!killed.ok()) SBX_LOG_WARN("removing {} (killed during create): {}", id, killed.ToString());
+    co_return FailedPrecondition(
+        fmt::format("sandbox of project {} was killed while being created", project_id));
+  }
   if (!applied.ok()) co_return applied.error();
   if (!applied->sandbox) co_return Internal("create applied without a record");
   co_return *applied->sandbox;
@@ -463,19 +477,35 @@ net::awaitable<PauseResult> Lifecycle::PauseIfIdle(const std::string& project_id
 }
 
 net::awaitable<Status> Lifecycle::Kill(const std::string& project_id) {
-  auto current = read_model_.Get(project_id);
-  if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
-  if (current->status == SandboxStatus::kKilled) co_return OkStatus();
-  if (!current->sandbox_id.empty()) {
+  // The record is written KILLED only if it still names the sandbox that was
+  // killed: a create that committed meanwhile (the kill read STARTING with
+  // no sandbox yet) gets its sandbox killed on the next turn, not leaked.
+  constexpr int kTurns = 3;
+  for (int turn = 1;; ++turn) {
+    auto current = read_model_.Get(project_id);
+    if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
+    if (current->status == SandboxStatus::kKilled) co_return OkStatus();
     const std::string id = current->sandbox_id;
-    auto kill = [this, id] { return provider_.Kill(id); };
-    Status s = co_await CallProvider("kill", kill);
-    if (!s.ok()) co_return s.WithContext(fmt::format("kill sandbox {} of project {}", id, project_id));
+    if (!id.empty()) {
+      auto kill = [this, id] { return provider_.Kill(id); };
+      Status s = co_await CallProvider("kill", kill);
+      if (!s.ok()) {
+        co_return s.WithContext(fmt::format("kill sandbox {} of project {}", id, project_id));
+      }
+    }
+    LifecycleEvent ev = Command(EventType::kKilled, project_id, EventSource::kApi);
+    ev.sandbox_id = id;
+    Precondition same_sandbox = [id](const Sandbox& s) -> Status {
+      if (s.status != SandboxStatus::kKilled && s.sandbox_id != id) {
+        return FailedPrecondition("the project was given another sandbox meanwhile");
+      }
+      return OkStatus();
+    };
+    auto r = co_await Apply(ev, same_sandbox);
+    if (r.ok() || r.error().code() != StatusCode::kFailedPrecondition || turn == kTurns) {
+      co_return r.status();
+    }
   }
-  LifecycleEvent ev = Command(EventType::kKilled, project_id, EventSource::kApi);
-  ev.sandbox_id = current->sandbox_id;
-  auto r = co_await Apply(ev);
-  co_return r.status();
 }
 
 net::awaitable<Result<int64_t>> Lifecycle::Forget(const std::string& project_id,

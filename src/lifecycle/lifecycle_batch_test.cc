@@ -302,6 +302,55 @@ TEST(LifecycleBatchTest, HeldWritesRefusedWhileRecordingALaterOutcomeAreRedoneNo
   EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
 }
 
+// A kill that reads the record while a create is committing (STARTING, no
+// sandbox yet, so nothing to kill at the provider) must not record KILLED
+// over the new sandbox and leave it running, paid for, at the provider.
+TEST(LifecycleBatchTest, KillThatMeetsACommittingCreateKillsTheNewSandbox) {
+  auto store = std::move(*store::SqliteStore::Open(":memory:"));
+  BatchHarness h(*store);
+  std::optional<Result<CreateResult>> created;
+  net::co_spawn(h.io, h.lifecycle.Create("p1", {}),
+                [&](std::exception_ptr e, Result<CreateResult> r) {
+                  if (e) std::rethrow_exception(e);
+                  created.emplace(std::move(r));
+                });
+  h.io.poll();  // create_requested goes to the store thread
+  // Then the store is held (its one thread runs in order: create_requested
+  // is committed first). The create's write, made once the provider
+  // answers, waits behind it, and so does the kill's.
+  std::promise<void> reached;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  h.store_pool.Post([&reached, released] {
+    reached.set_value();
+    released.wait();
+  });
+  reached.get_future().wait();
+  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+  h.io.restart();
+  h.io.poll();
+  ASSERT_EQ(h.provider.calls("create"), 1);
+  ASSERT_EQ(h.provider.size(), 1u);
+  EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "");
+  std::optional<Status> killed;
+  net::co_spawn(h.io, h.lifecycle.Kill("p1"), [&](std::exception_ptr e, Status s) {
+    if (e) std::rethrow_exception(e);
+    killed.emplace(std::move(s));
+  });
+  h.io.restart();
+  h.io.poll();
+  release.set_value();
+  for (int i = 0; i < 5000 && !(created && killed); ++i) {
+    h.io.restart();
+    h.io.run_for(1ms);
+  }
+  ASSERT_TRUE(created.has_value());
+  ASSERT_TRUE(killed.has_value());
+  EXPECT_TRUE(killed->ok()) << killed->ToString();
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+  EXPECT_EQ(h.provider.size(), 0u) << "the sandbox made by the create is still at the provider";
+}
+
 // Its first batch commits, then waits to be let go before the writer goes on
 // to the read model. Counts record reads.
 class GatedStore final : public ForwardingStore {
