@@ -277,6 +277,11 @@ class Connection {
       co_return false;
     }
     if (ec == http::error::body_limit) co_return co_await TooLarge(parser);  // Content-Length
+    if (IsMalformed(ec)) {
+      co_await Reject(parser, http::status::bad_request, "invalid_argument",
+                      fmt::format("malformed request: {}", ec.message()));
+      co_return false;
+    }
     if (ec) co_return false;
     state_.busy = true;
     const SteadyTime start = clock_.SteadyNow();
@@ -315,9 +320,30 @@ class Connection {
     co_return co_await Answer(res, ctx.route, start, req.method() == http::verb::head);
   }
 
+  // A head Beast could not parse (not a closed or silent peer, which get no
+  // answer).
+  static bool IsMalformed(const beast::error_code& ec) {
+    return ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message &&
+           ec != http::error::need_more && ec != http::error::need_buffer;
+  }
+
   net::awaitable<Response> Dispatch(const Request& req, RequestContext& ctx,
                                     const Router::Match& match) {
-    if (match.route) co_return co_await match.route->handler(ctx);
+    if (match.route) {
+      try {
+        co_return co_await match.route->handler(ctx);
+      } catch (const std::exception& e) {
+        // A bug in a handler: the client gets a clear 500, the connection
+        // closes, the server goes on.
+        SBX_LOG_ERROR("bug: handler of {} {} threw: {}", std::string(req.method_string()),
+                      ctx.path, e.what());
+        Response res = ErrorResponse(req, http::status::internal_server_error, "internal",
+                                     "internal error (logged)");
+        res.keep_alive(false);
+        co_return res;
+      }
+    }
     if (match.method_not_allowed) {
       ctx.route = "method_not_allowed";
       co_return ErrorResponse(req, http::status::method_not_allowed, "method_not_allowed",

@@ -179,7 +179,14 @@ net::awaitable<void> Server::Session(net::ip::tcp::socket socket) {
   Open& open = connections_[id];
   open.stream = &stream;
   Connection<beast::tcp_stream> connection(stream, router_, clock_, options_, *this, open.state);
-  co_await connection.Run();
+  try {
+    co_await connection.Run();
+  } catch (...) {
+    // A throwing stream handler (a bug, logged by Accept's completion): the
+    // table must not keep a pointer to this frame's stream.
+    connections_.erase(id);
+    throw;
+  }
   connections_.erase(id);
 }
 

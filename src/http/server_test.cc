@@ -61,6 +61,16 @@ class ServerTest : public ::testing::Test {
           flood_.flushed = flushed;
           if (flushed) flood_.tail = co_await w.Write("tail");
         });
+    // Bugs: a handler and a stream handler that throw.
+    router_.Add(http::verb::get, "/throws", [](RequestContext&) -> net::awaitable<Response> {
+      throw std::runtime_error("handler bug");
+      co_return Response{};
+    });
+    router_.AddStream(http::verb::get, "/stream-throws", nullptr,
+                      [](RequestContext&, StreamWriter&) -> net::awaitable<void> {
+                        throw std::runtime_error("stream handler bug");
+                        co_return;
+                      });
     server_ = std::make_unique<Server>(io_, clock_, metrics_, router_, Options());
     auto bound = server_->Start();
     ASSERT_TRUE(bound.ok()) << bound.error().ToString();
@@ -283,6 +293,51 @@ TEST_F(ServerLimitTest, WhenEveryConnectionIsBusyTheNewOneIsClosed) {
   EXPECT_TRUE(closed);
   EXPECT_EQ(metrics_.CounterValue("sandboxd_http_connections_rejected_total", {}), 1);
   ReleaseSlow();
+}
+
+// A head Beast cannot parse gets a clear 400, not a silent close.
+TEST_F(ServerTest, AMalformedHeadGetsA400WithAnErrorBody) {
+  for (const std::string& raw : {std::string("GET /items/a HTTP/1.1\r\nHost x\r\n\r\n"),
+                                std::string("G@T /items/a HTTP/1.1\r\nHost: x\r\n\r\n"),
+                                std::string("GET /items/a HTTP/9.Z\r\nHost: x\r\n\r\n")}) {
+    auto s = Connect();
+    const std::string got = Exchange(s, raw);
+    EXPECT_EQ(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << got;
+    EXPECT_NE(got.find(R"({"error":{"code":"invalid_argument","message":"malformed request: )"),
+              std::string::npos)
+        << got;
+  }
+  // A peer that leaves mid-head gets nothing, and the server goes on.
+  {
+    auto s = Connect();
+    net::write(s, net::buffer(std::string("GET /items/a HT")));
+  }
+  auto s = Connect();
+  EXPECT_EQ(Exchange(s, "GET /items/a HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+// A handler that throws is a bug: its client gets a 500 with an error body,
+// and neither it nor a throwing stream handler leaves a connection behind.
+TEST_F(ServerTest, AThrowingHandlerAnswers500AndLeavesNoConnectionBehind) {
+  {
+    auto s = Connect();
+    const std::string got = Exchange(s, "GET /throws HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(got.rfind("HTTP/1.1 500 Internal Server Error\r\n", 0), 0u) << got;
+    EXPECT_NE(got.find(R"("code":"internal")"), std::string::npos) << got;
+  }
+  {
+    auto s = Connect();
+    // Whatever it got (the head may have gone out), the connection ends.
+    (void)Exchange(s, "GET /stream-throws HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  for (int i = 0; i < 1000 && OnIo([this] { return server_->open_connections(); }) > 0; ++i) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(OnIo([this] { return server_->open_connections(); }), 0u);
+  // The server still serves.
+  auto s = Connect();
+  EXPECT_EQ(Exchange(s, "GET /items/b HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 200", 0),
+            0u);
 }
 
 // Out of descriptors, accept fails for as long as a connection waits in the
