@@ -308,16 +308,21 @@ TEST(LifecycleBatchTest, HeldWritesRefusedWhileRecordingALaterOutcomeAreRedoneNo
 TEST(LifecycleBatchTest, KillThatMeetsACommittingCreateKillsTheNewSandbox) {
   auto store = std::move(*store::SqliteStore::Open(":memory:"));
   BatchHarness h(*store);
+  // The store's one thread runs its queue in order. It is held before the
+  // create starts, so create_requested queues behind the first hold and a
+  // second hold behind it: the thread commits create_requested and stops.
+  // The create's write, made once the provider answers, then waits behind
+  // the second hold, and so does the kill's.
+  std::promise<void> first_release;
+  std::shared_future<void> first_released = first_release.get_future().share();
+  h.store_pool.Post([first_released] { first_released.wait(); });
   std::optional<Result<CreateResult>> created;
   net::co_spawn(h.io, h.lifecycle.Create("p1", {}),
                 [&](std::exception_ptr e, Result<CreateResult> r) {
                   if (e) std::rethrow_exception(e);
                   created.emplace(std::move(r));
                 });
-  h.io.poll();  // create_requested goes to the store thread
-  // Then the store is held (its one thread runs in order: create_requested
-  // is committed first). The create's write, made once the provider
-  // answers, waits behind it, and so does the kill's.
+  h.io.poll();  // create_requested is queued behind the first hold
   std::promise<void> reached;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
@@ -325,12 +330,18 @@ TEST(LifecycleBatchTest, KillThatMeetsACommittingCreateKillsTheNewSandbox) {
     reached.set_value();
     released.wait();
   });
+  first_release.set_value();
   reached.get_future().wait();
-  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+  for (int i = 0; i < 5000 && h.provider.size() == 0; ++i) {
+    h.io.restart();
+    h.io.run_for(1ms);
+  }
   h.io.restart();
   h.io.poll();
   ASSERT_EQ(h.provider.calls("create"), 1);
   ASSERT_EQ(h.provider.size(), 1u);
+  ASSERT_TRUE(h.lifecycle.Get("p1").ok());
+  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
   EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "");
   std::optional<Status> killed;
   net::co_spawn(h.io, h.lifecycle.Kill("p1"), [&](std::exception_ptr e, Status s) {
