@@ -234,6 +234,7 @@ class Connection {
     // hours does not also keep that frame (its parser and locals).
     if (stream_request_) co_await Stream();
     ShutdownSend(stream_);
+    if (unread_ && !host_.draining()) co_await Linger();
   }
 
  private:
@@ -297,6 +298,7 @@ class Connection {
       if (refusal) {
         // The body is never read: the connection closes after the answer.
         refusal->keep_alive(false);
+        unread_ = true;
         co_await Answer(*refusal, head_ctx.route, start, /*head=*/false);
         co_return false;
       }
@@ -374,6 +376,7 @@ class Connection {
                               std::string message, std::string_view route = "rejected") {
     Response res = ErrorResponse(parser.get(), status, code, message);
     res.keep_alive(false);
+    unread_ = true;
     host_.Count(route, res.result_int(), std::nullopt);
     SetDeadline(stream_, options_.write_timeout);
     (void)co_await WriteComplete(stream_, res);
@@ -383,6 +386,23 @@ class Connection {
     co_await Reject(parser, http::status::payload_too_large, "payload_too_large",
                     fmt::format("request body is larger than {} bytes", options_.max_body_bytes));
     co_return false;
+  }
+
+  // Lingering close (RFC 9112 §9.6), after the FIN: what the client still
+  // sends is read and dropped until it closes too or the linger timeout
+  // passes, so that the answer is not lost to a reset. Nothing is kept, and
+  // the connection counts as waiting: the server may close it to make room.
+  net::awaitable<void> Linger() {
+    state_.busy = false;
+    state_.since = clock_.SteadyNow();
+    buffer_.consume(buffer_.size());
+    buffer_.shrink_to_fit();
+    SetDeadline(stream_, options_.linger_timeout);  // for all the reads together
+    std::array<char, 16 << 10> dropped;
+    for (;;) {
+      auto [ec, n] = co_await stream_.async_read_some(net::buffer(dropped), kNoThrow);
+      if (ec) break;
+    }
   }
 
   // A streaming route (SSE): the head, then the handler writes chunks. The
@@ -422,6 +442,7 @@ class Connection {
   ConnectionState& state_;
   beast::flat_buffer buffer_;
   std::unique_ptr<StreamRequest> stream_request_;  // set by ServeOne for Run
+  bool unread_ = false;  // answered without reading the request in full: linger
 };
 
 }  // namespace sbx::http_server

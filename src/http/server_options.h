@@ -17,6 +17,12 @@ struct ServerOptions {
   std::chrono::milliseconds body_timeout{60000};           // a request body must arrive within this
   std::chrono::milliseconds write_timeout{30000};          // a response must be taken within this
   std::chrono::milliseconds stream_write_timeout{30000};   // SSE: drop a client that stops reading
+  // Lingering close: after answering a request whose body it did not read
+  // (a guard's refusal, 413, 431, 400), the server reads and drops what the
+  // client still sends for up to this long before closing. Closing with
+  // unread bytes sends a reset, and a client still sending its body would
+  // get the reset instead of the answer.
+  std::chrono::milliseconds linger_timeout{5000};
   // SSE: the kernel's send buffer of a stream's socket. Bounded, so that a
   // client that stops reading blocks the stream's writes (and meets the
   // deadline above) after this much instead of after the autotuned maximum

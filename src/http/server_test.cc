@@ -61,6 +61,16 @@ class ServerTest : public ::testing::Test {
           flood_.flushed = flushed;
           if (flushed) flood_.tail = co_await w.Write("tail");
         });
+    // Refused by its guard before the body is read.
+    router_.Add(
+        http::verb::post, "/guarded",
+        [](RequestContext& ctx) -> net::awaitable<Response> {
+          co_return JsonResponse(ctx.request, http::status::ok, "{}");
+        },
+        [](RequestContext& ctx) -> net::awaitable<std::optional<Response>> {
+          co_return ErrorResponse(ctx.request, http::status::unauthorized, "unauthorized",
+                                  "no credentials");
+        });
     // Bugs: a handler and a stream handler that throw.
     router_.Add(http::verb::get, "/throws", [](RequestContext&) -> net::awaitable<Response> {
       throw std::runtime_error("handler bug");
@@ -223,7 +233,8 @@ class ServerDeadlineTest : public ServerTest {
   ServerOptions Options() override {
     return {.listen = "127.0.0.1:0",
             .idle_timeout = std::chrono::milliseconds(300),
-            .header_timeout = std::chrono::milliseconds(300)};
+            .header_timeout = std::chrono::milliseconds(300),
+            .linger_timeout = std::chrono::milliseconds(300)};
   }
 };
 
@@ -255,6 +266,33 @@ TEST_F(ServerDeadlineTest, ATricklingHeadIsCutOffAtTheHeaderTimeout) {
   trickle.join();
   EXPECT_TRUE(closed);
   EXPECT_LT(took.count(), 2000) << "the head took " << head.size() * 20 << " ms to send in full";
+}
+
+// Lingering after a refusal is bounded: a client that goes on sending is cut
+// off at the linger timeout, however steadily the bytes come.
+TEST_F(ServerDeadlineTest, LingeringAfterARefusalEndsAtTheLingerTimeout) {
+  auto s = Connect();
+  const auto start = std::chrono::steady_clock::now();
+  net::write(s, net::buffer(std::string(
+                    "POST /guarded HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")));
+  // The answer and the FIN come at once; the server's close shows when the
+  // client's sends start to fail.
+  const std::string chunk = "1\r\nb\r\n";
+  beast::error_code ec;
+  for (int i = 0; i < 500 && !ec; ++i) {
+    net::write(s, net::buffer(chunk), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  EXPECT_TRUE(ec) << "the server still took the body after 5000 ms";
+  EXPECT_GE(took.count(), 250) << "closed before the linger timeout";
+  EXPECT_LT(took.count(), 3000);
+  std::string got;
+  char buf[4096];
+  beast::error_code read_ec;
+  while (!read_ec) got.append(buf, s.read_some(net::buffer(buf), read_ec));
+  EXPECT_EQ(got.rfind("HTTP/1.1 401 Unauthorized\r\n", 0), 0u) << got;
 }
 
 class ServerLimitTest : public ServerTest {
@@ -338,6 +376,51 @@ TEST_F(ServerTest, AThrowingHandlerAnswers500AndLeavesNoConnectionBehind) {
   auto s = Connect();
   EXPECT_EQ(Exchange(s, "GET /items/b HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 200", 0),
             0u);
+}
+
+// A client that sends its body without waiting (no Expect: 100-continue) while
+// the server answers before reading it (a guard's refusal, 413) must get the
+// answer: the server reads and drops the rest instead of closing on unread
+// bytes, which resets the connection under the client's writes and reads.
+TEST_F(ServerTest, AnAnswerGivenBeforeTheBodyIsReadIsNotLostToAReset) {
+  const size_t size = 8 << 20;  // far more than the socket buffers hold
+  // The guarded route's body is chunked: a Content-Length over the limit
+  // would be refused (413) before the guard runs.
+  std::string chunked;
+  for (size_t sent = 0; sent < size; sent += 4096) {
+    chunked += "1000\r\n" + std::string(4096, 'b') + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  for (const std::string& path : {std::string("/guarded"), std::string("/items/a")}) {
+    auto s = Connect();
+    const bool guarded = path == "/guarded";
+    const std::string head =
+        "POST " + path + " HTTP/1.1\r\nHost: x\r\n" +
+        (guarded ? std::string("Transfer-Encoding: chunked")
+                 : "Content-Length: " + std::to_string(size)) +
+        "\r\n\r\n";
+    const std::string body = guarded ? chunked : std::string(size, 'b');
+    std::promise<beast::error_code> wrote;
+    std::thread writer([&] {
+      beast::error_code ec;
+      net::write(s, std::array<net::const_buffer, 2>{net::buffer(head), net::buffer(body)}, ec);
+      wrote.set_value(ec);
+    });
+    std::string got;
+    beast::error_code read_ec;
+    char buf[4096];
+    while (!read_ec) {
+      const size_t n = s.read_some(net::buffer(buf), read_ec);
+      got.append(buf, n);
+    }
+    writer.join();
+    const beast::error_code write_ec = wrote.get_future().get();
+    EXPECT_FALSE(write_ec) << path << ": the body's send failed: " << write_ec.message();
+    EXPECT_EQ(read_ec, net::error::eof) << path << ": " << read_ec.message();
+    const std::string expected =
+        guarded ? "HTTP/1.1 401 Unauthorized\r\n" : "HTTP/1.1 413 Payload Too Large\r\n";
+    EXPECT_EQ(got.rfind(expected, 0), 0u) << path << ": " << got;
+  }
 }
 
 // Out of descriptors, accept fails for as long as a connection waits in the
