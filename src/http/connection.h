@@ -29,6 +29,10 @@ namespace sbx::http_server {
 // closed to make room) or answering one, and since when.
 struct ConnectionState {
   bool busy = false;
+  // Busy, but only waiting for the rest of a request's body: like a wait for
+  // a request, the server may close it to make room (a client that trickles
+  // its body holds no place the others need).
+  bool reading_body = false;
   SteadyTime since{};
 };
 
@@ -305,7 +309,9 @@ class Connection {
     }
     if (!parser.is_done()) {
       SetDeadline(stream_, options_.body_timeout);
+      state_.reading_body = true;
       auto [body_ec, m] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
+      state_.reading_body = false;
       if (body_ec == http::error::body_limit) co_return co_await TooLarge(parser);
       if (body_ec) co_return false;
     }

@@ -137,7 +137,7 @@ size_t Server::busy_connections() const {
 bool Server::MakeRoom() {
   Open* oldest = nullptr;
   for (auto& [id, c] : connections_) {
-    if (c.state.busy) continue;
+    if (c.state.busy && !c.state.reading_body) continue;
     if (!oldest || c.state.since < oldest->state.since) oldest = &c;
   }
   if (!oldest) return false;
@@ -146,6 +146,7 @@ bool Server::MakeRoom() {
   beast::error_code ec;
   oldest->stream->socket().cancel(ec);
   oldest->state.busy = true;  // closing: not a candidate again
+  oldest->state.reading_body = false;
   return true;
 }
 

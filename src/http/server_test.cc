@@ -315,6 +315,23 @@ TEST_F(ServerLimitTest, TheLongestWaitingConnectionMakesRoom) {
   EXPECT_EQ(metrics_.CounterValue("sandboxd_http_connections_evicted_total", {}), 1);
 }
 
+// A connection trickling a request's body holds no place either: the one
+// that started waiting first makes room, as for a wait for a request.
+TEST_F(ServerLimitTest, AConnectionStillSendingItsBodyMakesRoom) {
+  std::vector<net::ip::tcp::socket> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.push_back(Connect());
+    net::write(slow.back(), net::buffer(std::string(
+                                "POST /items/a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")));
+  }
+  while (OnIo([this] { return server_->busy_connections(); }) < 3) std::this_thread::yield();
+  auto fresh = Connect();
+  const std::string got = Exchange(fresh, "GET /items/n HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_EQ(metrics_.CounterValue("sandboxd_http_connections_evicted_total", {}), 1);
+  EXPECT_EQ(metrics_.CounterValue("sandboxd_http_connections_rejected_total", {}), 0);
+}
+
 TEST_F(ServerLimitTest, WhenEveryConnectionIsBusyTheNewOneIsClosed) {
   std::vector<net::ip::tcp::socket> busy;
   for (int i = 0; i < 3; ++i) {
