@@ -259,6 +259,16 @@ net::awaitable<Status> Lifecycle::KillAtProvider(const std::string& sandbox_id) 
   co_return co_await CallProvider("kill", kill);
 }
 
+net::awaitable<Status> Lifecycle::RemoveKilledDuringCreate(const std::string& project_id,
+                                                          const std::string& sandbox_id) {
+  Status killed = co_await KillAtProvider(sandbox_id);
+  if (!killed.ok()) {
+    SBX_LOG_WARN("removing {} (killed during create): {}", sandbox_id, killed.ToString());
+  }
+  co_return FailedPrecondition(
+      fmt::format("sandbox of project {} was killed while being created", project_id));
+}
+
 net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& project_id,
                                                         EventSource source,
                                                         std::optional<bool> allow_internet_access) {
@@ -283,12 +293,7 @@ net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& proje
   }
   if (auto now = read_model_.Get(project_id); now && now->status == SandboxStatus::kKilled) {
     // Killed while the provider was still creating it: do not resurrect it.
-    const std::string id = created->sandbox_id;
-    auto kill = [this, id] { return provider_.Kill(id); };
-    Status killed = co_await CallProvider("kill", kill);
-    if (!killed.ok()) SBX_LOG_WARN("removing {} (killed during create): {}", id, killed.ToString());
-    co_return FailedPrecondition(
-        fmt::format("sandbox of project {} was killed while being created", project_id));
+    co_return co_await RemoveKilledDuringCreate(project_id, created->sandbox_id);
   }
   LifecycleEvent ev = Command(EventType::kCreated, project_id, source);
   ev.sandbox_id = created->sandbox_id;
@@ -303,12 +308,7 @@ net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& proje
   };
   auto applied = co_await Apply(ev, not_killed);
   if (!applied.ok() && applied.error().code() == StatusCode::kFailedPrecondition) {
-    const std::string id = created->sandbox_id;
-    auto kill = [this, id] { return provider_.Kill(id); };
-    Status killed = co_await CallProvider("kill", kill);
-    if (!killed.ok()) SBX_LOG_WARN("removing {} (killed during create): {}", id, killed.ToString());
-    co_return FailedPrecondition(
-        fmt::format("sandbox of project {} was killed while being created", project_id));
+    co_return co_await RemoveKilledDuringCreate(project_id, created->sandbox_id);
   }
   if (!applied.ok()) co_return applied.error();
   if (!applied->sandbox) co_return Internal("create applied without a record");

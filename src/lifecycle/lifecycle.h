@@ -248,6 +248,11 @@ class Lifecycle {
   bool Renewed(const core::Sandbox& stored) const;
   // Provider::Kill through CallProvider (for Reconcile's orphans).
   net::awaitable<Status> KillAtProvider(const std::string& sandbox_id);
+  // Kills the sandbox a create made for a project killed meanwhile (a failed
+  // kill is logged; the reconciler's orphan sweep removes it later) and says
+  // so: always kFailedPrecondition.
+  net::awaitable<Status> RemoveKilledDuringCreate(const std::string& project_id,
+                                                  const std::string& sandbox_id);
   // Reconcile's second half: kills PlanOrphans(…) of `listed`.
   net::awaitable<void> KillOrphans(const std::vector<provider::ProviderSandbox>& listed);
   // Runs `f` on the provider pool, recording its latency and errors.
