@@ -396,7 +396,19 @@ net::awaitable<Result<ApplyResult>> ApplyPipeline::Apply(LifecycleEvent event,
 
 void ApplyPipeline::Enqueue(std::unique_ptr<Pending> pending) {
   {
-    std::lock_guard lock(queue_mu_);
+    std::unique_lock lock(queue_mu_);
+    const LifecycleEvent& ev = pending->event;
+    const bool own_result =
+        ev.source != core::EventSource::kWebhook && core::IsProviderFact(ev.type);
+    if (queue_.size() >= options_.max_queued && !own_result) {
+      const size_t queued = queue_.size();
+      lock.unlock();
+      metrics_.Inc("sandboxd_apply_rejected_total", {}, 1,
+                   "Events refused because the write queue was full (the store is behind)");
+      pending->complete(Unavailable(fmt::format(
+          "the store is behind: {} events wait to be written; try again", queued)));
+      return;
+    }
     queue_.push_back(std::move(pending));
     if (writer_active_) return;  // the running writer takes it in its next batch
     writer_active_ = true;

@@ -72,6 +72,13 @@ std::string DecisionInputs(const Decider& by, boost::json::object extra = {});
 struct ApplyOptions {
   int max_apply_retries = 5;  // compare-and-set conflicts retried before giving up
   size_t max_batch = 256;     // events committed together at most
+  // Events waiting for the writer at most. Past it, events from outside
+  // (webhooks, requests, and the decisions of jobs, which retry) are refused
+  // at once with kUnavailable (503; E2B redelivers) instead of waiting behind
+  // a store that cannot keep up. sandboxd's own provider results are always
+  // queued: they are bounded by the provider calls in flight, and refusing
+  // one would leave the record behind the provider until the reconciler.
+  size_t max_queued = 10000;
   // Webhooks dated further than this ahead of sandboxd's clock are refused
   // (kInvalidArgument); see core::ApplyEvent for how time orders facts.
   std::chrono::milliseconds max_clock_skew = core::kDefaultMaxClockSkew;
@@ -97,7 +104,8 @@ class ApplyPipeline {
   // (refused, or the record kept moving), kNotFound (a precondition for a
   // project without a record), kInvalidArgument (a webhook dated more than
   // max_clock_skew in the future), store errors. On error nothing is written.
-  // Not a coroutine (see BlockingPool::Run): the event travels through
+  // kUnavailable at once when max_queued events wait already (see
+  // ApplyOptions). Not a coroutine (see BlockingPool::Run): the event travels through
   // async_initiate into the writer's queue.
   net::awaitable<Result<ApplyResult>> Apply(core::LifecycleEvent event,
                                             Precondition precondition = nullptr);

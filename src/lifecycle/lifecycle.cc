@@ -35,6 +35,7 @@ Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provi
       apply_(clock, store_pool, store, read_model, bus, metrics,
              {.max_apply_retries = options_.max_apply_retries,
               .max_batch = options_.max_batch,
+              .max_queued = options_.max_queued,
               .max_clock_skew = options_.max_clock_skew}) {
   metrics_.AddGaugeCallback(
       "sandboxd_webhook_last_verified_timestamp_seconds",

@@ -43,6 +43,7 @@ struct LifecycleOptions {
   std::string default_template = "hello";    // template when create names none
   int max_apply_retries = 5;                 // CAS conflicts retried before giving up
   size_t max_batch = 256;                    // events committed together at most
+  size_t max_queued = 10000;                 // events waiting to be written (ApplyOptions)
   // Webhooks dated further ahead than this are refused; --max-clock-skew.
   std::chrono::milliseconds max_clock_skew = core::kDefaultMaxClockSkew;
   // Reconcile kills provider sandboxes marked as sandboxd's that no record

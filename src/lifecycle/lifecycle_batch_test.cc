@@ -11,9 +11,9 @@ namespace {
 // Group commit. The store pool's one thread is held busy while events queue
 // up, so the writer finds them all waiting and commits them as one batch.
 struct BatchHarness {
-  explicit BatchHarness(store::Store& s)
+  explicit BatchHarness(store::Store& s, LifecycleOptions options = {})
       : lifecycle(clock, store_pool, provider_pool, s, provider, ids, read_model, bus, metrics,
-                  {}) {
+                  std::move(options)) {
     bus.Subscribe([this](const core::Sandbox& sb) { published.push_back(sb); });
   }
 
@@ -465,6 +465,41 @@ TEST(LifecycleBatchTest, EventThatAbortsItsBatchFailsAloneAndTheOthersAreWritten
   EXPECT_EQ(h.read_model.All().size(), 2u);
   EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
   EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 3);
+}
+
+// The write queue is bounded: past max_queued waiting events, an event from
+// outside is refused at once (503 upstream; E2B redelivers) and changes
+// nothing, while sandboxd's own provider results are still queued.
+TEST(LifecycleBatchTest, AFullWriteQueueRefusesEventsFromOutsideButNotOwnResults) {
+  auto store = std::move(*store::SqliteStore::Open(":memory:"));
+  BatchHarness h(*store, {.max_queued = 2});
+  LifecycleEvent own_kill;
+  own_kill.id = "own-kill";
+  own_kill.type = EventType::kKilled;
+  own_kill.source = EventSource::kApi;
+  own_kill.project_id = "p1";
+  own_kill.sandbox_id = "sb1";
+  own_kill.timestamp = h.clock.Now();
+  auto results = h.ApplyTogether({CreatedFor("c1", "p1", "sb1", 10),
+                                  CreatedFor("c2", "p2", "sb2", 10),
+                                  CreatedFor("c3", "p3", "sb3", 10), own_kill});
+  ASSERT_EQ(results.size(), 4u);
+  ASSERT_TRUE(results[0].ok()) << results[0].error().ToString();
+  ASSERT_TRUE(results[1].ok()) << results[1].error().ToString();
+  ASSERT_FALSE(results[2].ok());
+  EXPECT_EQ(results[2].error().code(), StatusCode::kUnavailable) << results[2].error().ToString();
+  ASSERT_TRUE(results[3].ok()) << results[3].error().ToString();
+  EXPECT_EQ(results[3]->outcome, Outcome::kApplied);
+  EXPECT_EQ(store->GetSandbox("p1")->status, SandboxStatus::kKilled);
+  EXPECT_EQ(store->GetSandbox("p2")->status, SandboxStatus::kRunning);
+  EXPECT_FALSE(store->GetSandbox("p3").ok()) << "a refused event changed the store";
+  EXPECT_FALSE(h.lifecycle.Get("p3").ok());
+  EXPECT_EQ(h.metrics.CounterValue("sandboxd_apply_rejected_total"), 1);
+  // Once the queue has drained, the refused event is taken again (E2B's
+  // redelivery).
+  auto again = h.ApplyTogether({CreatedFor("c3", "p3", "sb3", 10)});
+  ASSERT_TRUE(again[0].ok()) << again[0].error().ToString();
+  EXPECT_EQ(again[0]->outcome, Outcome::kApplied);
 }
 
 TEST(LifecycleBatchTest, LoneEventIsWrittenWithoutWaitingForOthers) {
