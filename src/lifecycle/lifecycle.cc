@@ -488,8 +488,7 @@ net::awaitable<Status> Lifecycle::Kill(const std::string& project_id) {
     if (current->status == SandboxStatus::kKilled) co_return OkStatus();
     const std::string id = current->sandbox_id;
     if (!id.empty()) {
-      auto kill = [this, id] { return provider_.Kill(id); };
-      Status s = co_await CallProvider("kill", kill);
+      Status s = co_await KillAtProvider(id);
       if (!s.ok()) {
         co_return s.WithContext(fmt::format("kill sandbox {} of project {}", id, project_id));
       }

@@ -247,7 +247,8 @@ class Lifecycle {
   // an older, forgotten one of (its version started over, so Put alone
   // would refuse it).
   bool Renewed(const core::Sandbox& stored) const;
-  // Provider::Kill through CallProvider (for Reconcile's orphans).
+  // Provider::Kill through CallProvider (Kill, Reconcile's orphans, and a
+  // create that finds its project killed).
   net::awaitable<Status> KillAtProvider(const std::string& sandbox_id);
   // Kills the sandbox a create made for a project killed meanwhile (a failed
   // kill is logged; the reconciler's orphan sweep removes it later) and says
