@@ -271,6 +271,12 @@ std::optional<std::string> ApplyPipeline::Staleness(const LifecycleEvent& event,
                                                     const Sandbox& current) const {
   const bool other_sandbox = !current.sandbox_id.empty() && !event.sandbox_id.empty() &&
                              current.sandbox_id != event.sandbox_id;
+  // A sandbox is created once: a `created` naming the very sandbox this
+  // record killed is a late delivery, not a new sandbox to adopt.
+  if (event.type == EventType::kCreated && current.status == SandboxStatus::kKilled &&
+      !event.sandbox_id.empty() && current.sandbox_id == event.sandbox_id) {
+    return fmt::format("sandbox {} was killed", event.sandbox_id);
+  }
   const bool adopting =
       event.type == EventType::kCreated &&
       (current.status == SandboxStatus::kKilled || current.sandbox_id.empty());

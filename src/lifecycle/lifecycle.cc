@@ -266,6 +266,24 @@ net::awaitable<Status> Lifecycle::RemoveKilledDuringCreate(const std::string& pr
   if (!killed.ok()) {
     SBX_LOG_WARN("removing {} (killed during create): {}", sandbox_id, killed.ToString());
   }
+  // The KILLED record names the removed sandbox, so that the provider's late
+  // `created` for it is stale rather than adopted, and, if the removal
+  // failed, the reconciler kills it as an orphan. Only over the kill that
+  // met this create (an API kill: Lifecycle::Kill); a newer create is left
+  // alone.
+  LifecycleEvent removed = Command(EventType::kKilled, project_id, EventSource::kApi);
+  removed.sandbox_id = sandbox_id;
+  Precondition still_killed_without_sandbox = [](const Sandbox& s) -> Status {
+    if (s.status != SandboxStatus::kKilled || !s.sandbox_id.empty()) {
+      return FailedPrecondition("the project has moved on");
+    }
+    return OkStatus();
+  };
+  auto noted = co_await Apply(removed, still_killed_without_sandbox);
+  if (!noted.ok() && noted.error().code() != StatusCode::kFailedPrecondition) {
+    SBX_LOG_WARN("recording removal of {} (killed during create): {}", sandbox_id,
+                 noted.error().ToString());
+  }
   co_return FailedPrecondition(
       fmt::format("sandbox of project {} was killed while being created", project_id));
 }

@@ -316,8 +316,10 @@ TEST(LifecycleBatchTest, KillThatMeetsACommittingCreateKillsTheNewSandbox) {
   std::promise<void> first_release;
   std::shared_future<void> first_released = first_release.get_future().share();
   h.store_pool.Post([first_released] { first_released.wait(); });
+  // Named: the coroutines keep a reference to it until they finish.
+  const std::string project = "p1";
   std::optional<Result<CreateResult>> created;
-  net::co_spawn(h.io, h.lifecycle.Create("p1", {}),
+  net::co_spawn(h.io, h.lifecycle.Create(project, {}),
                 [&](std::exception_ptr e, Result<CreateResult> r) {
                   if (e) std::rethrow_exception(e);
                   created.emplace(std::move(r));
@@ -344,7 +346,7 @@ TEST(LifecycleBatchTest, KillThatMeetsACommittingCreateKillsTheNewSandbox) {
   ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
   EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "");
   std::optional<Status> killed;
-  net::co_spawn(h.io, h.lifecycle.Kill("p1"), [&](std::exception_ptr e, Status s) {
+  net::co_spawn(h.io, h.lifecycle.Kill(project), [&](std::exception_ptr e, Status s) {
     if (e) std::rethrow_exception(e);
     killed.emplace(std::move(s));
   });

@@ -315,6 +315,86 @@ TEST(LifecycleTest, WebhookCreatedAdoptsAndDuplicatesChangeNothing) {
   EXPECT_EQ((*hist)[0].outcome, "duplicate");
 }
 
+// A sandbox is created once: the provider's `created` for a sandbox that
+// was killed since, delivered late, is stale and does not bring it back.
+TEST(LifecycleTest, ALateCreatedForAKilledSandboxIsStale) {
+  Harness h;
+  const std::string id = CreateRunning(h, "p1").sandbox_id;
+  h.clock.Advance(5s);
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Kill("p1")).ok());
+  LifecycleEvent late = Webhook("e-late", EventType::kCreated, 0, id);
+  late.timestamp = h.clock.Now() - 4s;  // sent before the kill, delivered after it
+  auto r = RunSync(h.io, h.lifecycle.Apply(late));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->outcome, Outcome::kStale);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+  // A new sandbox's `created` is still adopted.
+  auto other = RunSync(h.io, h.lifecycle.Apply(Webhook("e-new", EventType::kCreated, 9, "sbx9")));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->outcome, Outcome::kApplied);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "sbx9");
+}
+
+// A kill that lands while the provider is still making the sandbox: the
+// create removes what it made, the record names the removed sandbox, and
+// that sandbox's own `created` webhook, arriving afterwards, is stale
+// instead of showing the project RUNNING.
+TEST(LifecycleTest, ASandboxKilledWhileBeingMadeStaysKilledWhenItsCreatedWebhookArrives) {
+  net::io_context io;
+  FakeClock clock;
+  BlockingPool store_pool{{.threads = 0}};
+  BlockingPool provider_pool{{.threads = 1}};
+  auto store = std::move(*store::SqliteStore::Open(":memory:"));
+  provider::FakeProvider provider;
+  IdGenerator ids{42};
+  ReadModel read_model;
+  EventBus bus;
+  Metrics metrics;
+  Lifecycle lifecycle(clock, store_pool, provider_pool, *store, provider, ids, read_model, bus,
+                      metrics, {});
+  std::promise<void> reached;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  provider.OnNextCreated([&reached, released] {
+    reached.set_value();
+    released.wait();
+  });
+  const std::string project = "p1";  // the coroutine keeps a reference to it
+  std::optional<Result<CreateResult>> created;
+  net::co_spawn(io, lifecycle.Create(project, {}), [&](std::exception_ptr e, Result<CreateResult> r) {
+    if (e) std::rethrow_exception(e);
+    created.emplace(std::move(r));
+  });
+  std::future<void> made = reached.get_future();
+  for (int i = 0; i < 5000 && made.wait_for(0s) != std::future_status::ready; ++i) {
+    io.restart();
+    io.run_for(1ms);
+  }
+  ASSERT_EQ(made.wait_for(0s), std::future_status::ready);
+  ASSERT_EQ(lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+  ASSERT_TRUE(RunSync(io, lifecycle.Kill("p1")).ok());  // nothing to kill at the provider yet
+  release.set_value();
+  for (int i = 0; i < 5000 && !created; ++i) {
+    io.restart();
+    io.run_for(1ms);
+  }
+  ASSERT_TRUE(created.has_value());
+  ASSERT_FALSE(created->ok());
+  EXPECT_EQ(created->error().code(), StatusCode::kFailedPrecondition)
+      << created->error().ToString();
+  EXPECT_EQ(provider.size(), 0u);
+  EXPECT_EQ(lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+  EXPECT_EQ(lifecycle.Get("p1")->sandbox_id, "fake1");
+
+  LifecycleEvent late = Webhook("e-late", EventType::kCreated, 0, "fake1");
+  late.timestamp = clock.Now();
+  auto r = RunSync(io, lifecycle.Apply(late));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->outcome, Outcome::kStale);
+  EXPECT_EQ(lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+}
+
 TEST(LifecycleTest, EventsForUnknownSandboxesAreOrphansAndUnknownTypesIgnored) {
   Harness h;
   auto r = RunSync(h.io, h.lifecycle.Apply(Webhook("e1", EventType::kPaused, 10, "nobody")));

@@ -124,6 +124,14 @@ TEST(PlanOrphansTest, KillsOnlyMarkedUnrecordedSandboxesPastTheGrace) {
   EXPECT_TRUE(PlanOrphans(records, listed, kNow, 0s).empty());
 }
 
+// A record that says its sandbox was killed does not keep that sandbox
+// alive: a create's sandbox whose removal failed is killed again.
+TEST(PlanOrphansTest, AKilledRecordDoesNotProtectTheSandboxItNames) {
+  const std::vector<Sandbox> records = {Record(SandboxStatus::kKilled, "sbx1")};
+  EXPECT_EQ(Ids(PlanOrphans(records, {Marked("sbx1", "p1", kNow - 1h)}, kNow, 10min)),
+            (std::vector<std::string>{"sbx1"}));
+}
+
 TEST(PlanOrphansTest, LeavesUnmarkedUnknownAgeAndInFlightCreatesAlone) {
   ProviderSandbox no_request_id = Marked("a", "p1", kNow - 1h);
   no_request_id.metadata.erase(provider::kCreateRequestIdKey);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -16,19 +17,29 @@ Status FakeProvider::MaybeFail(const std::string& op) {
 }
 
 Result<ProviderSandbox> FakeProvider::Create(const CreateRequest& request) {
-  std::lock_guard lock(mu_);
-  log_.push_back("create " + request.project_id);
-  creates_.push_back(request);
-  SBX_RETURN_IF_ERROR(MaybeFail("create"));
   ProviderSandbox s;
-  s.sandbox_id = fmt::format("fake{}", next_id_++);
-  s.state = ProviderState::kRunning;
-  s.url = fmt::format("http://127.0.0.1:9/{}", s.sandbox_id);
-  s.template_name = request.template_name;
-  s.metadata = request.metadata;
-  sandboxes_[s.sandbox_id] = s;
-  last_create_ = request;
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mu_);
+    log_.push_back("create " + request.project_id);
+    creates_.push_back(request);
+    SBX_RETURN_IF_ERROR(MaybeFail("create"));
+    s.sandbox_id = fmt::format("fake{}", next_id_++);
+    s.state = ProviderState::kRunning;
+    s.url = fmt::format("http://127.0.0.1:9/{}", s.sandbox_id);
+    s.template_name = request.template_name;
+    s.metadata = request.metadata;
+    sandboxes_[s.sandbox_id] = s;
+    last_create_ = request;
+    hook = std::exchange(on_created_, nullptr);
+  }
+  if (hook) hook();
   return s;
+}
+
+void FakeProvider::OnNextCreated(std::function<void()> hook) {
+  std::lock_guard lock(mu_);
+  on_created_ = std::move(hook);
 }
 
 CreateRequest FakeProvider::last_create() const {

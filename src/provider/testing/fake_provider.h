@@ -2,6 +2,7 @@
 // can be told to fail the next calls of an operation. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -38,6 +39,10 @@ class FakeProvider final : public Provider {
   // Removes a sandbox behind sandboxd's back (drift).
   void Vanish(const std::string& sandbox_id);
   void SetState(const std::string& sandbox_id, ProviderState state);
+  // Runs `hook` once, in the next create that succeeds, after its sandbox
+  // exists and before the call returns (outside the lock): a test can hold a
+  // create that the provider has carried out but not yet answered.
+  void OnNextCreated(std::function<void()> hook);
 
   // The request of the latest successful Create (default when none).
   CreateRequest last_create() const;
@@ -58,6 +63,7 @@ class FakeProvider final : public Provider {
   std::map<std::string, std::pair<Status, int>> failures_;
   std::vector<std::string> log_;
   std::vector<CreateRequest> creates_;
+  std::function<void()> on_created_;
   std::map<std::string, std::vector<std::string>> output_;
 };
 
