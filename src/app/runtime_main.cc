@@ -178,7 +178,7 @@ int RunRuntime(const RuntimeConfig& c) {
   BlockingPool pool({.threads = 8});
   Metrics metrics;
   runtime_api::BeastHttpClient client;
-  runtime_api::AsioResolver resolver;
+  runtime_api::SystemResolver resolver(clock);
   http_server::Router router;
   // Preview traffic is buffered: allow request bodies of a few MiB.
   http_server::Server server(

@@ -37,16 +37,20 @@ net::awaitable<std::pair<beast::error_code, http_server::Response>> ReadFinalRes
 net::awaitable<Result<http_server::Response>> BeastHttpClient::Send(
     const std::string& host, uint16_t port, const http_server::Request& request,
     std::chrono::milliseconds timeout) {
+  // An address, never a name: names go through the Resolver, with its
+  // deadline, before they get here (Asio's resolver would queue even a
+  // literal behind a stuck DNS lookup).
+  beast::error_code address_ec;
+  const net::ip::address address = net::ip::make_address(host, address_ec);
+  if (address_ec) {
+    co_return InvalidArgument(fmt::format("connect to {}: not an IP address", host));
+  }
   auto executor = co_await net::this_coro::executor;
-  net::ip::tcp::resolver resolver(executor);
-  auto [resolve_ec, endpoints] =
-      co_await resolver.async_resolve(host, std::to_string(port), kNoThrow);
-  if (resolve_ec) co_return TransportError("resolve", host, port, resolve_ec);
-
   beast::tcp_stream stream(executor);
   // One deadline for connect, write and read together.
   stream.expires_after(timeout);
-  auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, kNoThrow);
+  auto [connect_ec] =
+      co_await stream.async_connect(net::ip::tcp::endpoint(address, port), kNoThrow);
   if (connect_ec) co_return TransportError("connect", host, port, connect_ec);
   auto [write_ec, written] = co_await http::async_write(stream, request, kNoThrow);
   if (write_ec) co_return TransportError("send to", host, port, write_ec);

@@ -20,8 +20,9 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
   // Sends `request` as is (target, method, headers, body) to host:port and
-  // returns the complete response, whatever its status. kUnavailable: name
-  // resolution, connect or transport failure (refused, reset); kDeadlineExceeded:
+  // returns the complete response, whatever its status. `host` is an IP
+  // address (kInvalidArgument otherwise: names are resolved first, through
+  // Resolver). kUnavailable: connect or transport failure (refused, reset); kDeadlineExceeded:
   // no complete response within `timeout`; kResourceExhausted: response body
   // larger than the client's limit. REQUIRES: the references stay valid until
   // the returned awaitable completes.

@@ -407,6 +407,10 @@ net::awaitable<Status> RuntimeServer::CheckWebhookName(const json::object& body)
   const std::string host = parsed->host();
   if (host.empty() || IsLocalhostName(host)) co_return OkStatus();
   auto addresses = co_await resolver_.Resolve(host);
+  if (!addresses.ok() && addresses.error().code() == StatusCode::kDeadlineExceeded) {
+    // Slow DNS is not the caller's mistake: try again later.
+    co_return Unavailable(fmt::format("Field 'url': host {} did not resolve in time", host));
+  }
   if (!addresses.ok()) {
     co_return InvalidArgument(fmt::format("Field 'url': host {} does not resolve", host));
   }

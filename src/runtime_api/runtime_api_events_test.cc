@@ -132,6 +132,11 @@ TEST(RuntimeApiWebhookPolicyTest, RegistrationChecksTargetsAndResolvesNames) {
   auto nowhere = reg("http://nowhere.example.test/h");
   EXPECT_EQ(nowhere.result(), http::status::bad_request);
   EXPECT_NE(message(nowhere).find("does not resolve"), std::string::npos) << message(nowhere);
+  // DNS that does not answer in time is not the caller's mistake: 503, try again.
+  h.resolver.Fail("slow.example.test", DeadlineExceeded("resolve slow.example.test: no answer"));
+  auto slow = reg("http://slow.example.test/h");
+  EXPECT_EQ(slow.result(), http::status::service_unavailable) << slow.body();
+  EXPECT_NE(message(slow).find("did not resolve in time"), std::string::npos) << message(slow);
   EXPECT_EQ(Harness::Json(h.Call(V::get, "/events/webhooks")).as_array().size(), 0u);
   // One allowed address is enough (a delivery connects only to an allowed one).
   auto ok = reg("http://hooks.example.test:8080/h");

@@ -284,7 +284,7 @@ class RuntimeRuncTest : public ::testing::Test {
   net::io_context io_;
   BlockingPool pool_{{.threads = 4}};
   BeastHttpClient client_;
-  AsioResolver resolver_;
+  SystemResolver resolver_{clock_};
   Metrics metrics_;
   http_server::Router router_;
   std::unique_ptr<RuntimeServer> runtime_;

@@ -27,6 +27,7 @@ net::awaitable<Result<std::vector<boost::asio::ip::address>>> FakeResolver::Reso
   boost::system::error_code ec;
   const auto literal = boost::asio::ip::make_address(host, ec);
   if (!ec) co_return std::vector<boost::asio::ip::address>{literal};
+  if (auto e = errors_.find(host); e != errors_.end()) co_return e->second;
   auto it = names_.find(host);
   if (it == names_.end()) co_return Unavailable("resolve " + host + ": unknown name");
   co_return it->second;

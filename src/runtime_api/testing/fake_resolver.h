@@ -18,6 +18,8 @@ class FakeResolver final : public Resolver {
  public:
   // `host` resolves to `addresses` (text form) from now on.
   void Set(const std::string& host, const std::vector<std::string>& addresses);
+  // `host` fails with `error` from now on (e.g. kDeadlineExceeded: no answer in time).
+  void Fail(const std::string& host, Status error) { errors_[host] = std::move(error); }
   const std::vector<std::string>& asked() const { return asked_; }
   // The next Resolve waits until Release(), as a slow DNS answer does.
   void HoldNext() { hold_next_ = true; }
@@ -30,6 +32,7 @@ class FakeResolver final : public Resolver {
 
  private:
   std::map<std::string, std::vector<boost::asio::ip::address>> names_;
+  std::map<std::string, Status> errors_;
   std::vector<std::string> asked_;
   bool hold_next_ = false;
   std::optional<net::any_completion_handler<void()>> held_;
