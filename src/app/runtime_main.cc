@@ -24,7 +24,7 @@
 #include "provider/local/posix_process_runner.h"
 #include "provider/local/linux_sandbox_host.h"
 #include "runtime_api/http_client.h"
-#include "runtime_api/resolver.h"
+#include "base/resolver.h"
 #include "runtime_api/runtime_api.h"
 
 namespace sbx::app {
@@ -178,7 +178,7 @@ int RunRuntime(const RuntimeConfig& c) {
   BlockingPool pool({.threads = 8});
   Metrics metrics;
   runtime_api::BeastHttpClient client;
-  runtime_api::SystemResolver resolver(clock);
+  SystemResolver resolver(clock);
   http_server::Router router;
   // Preview traffic is buffered: allow request bodies of a few MiB.
   http_server::Server server(

@@ -342,6 +342,7 @@ Status StartJobs(net::io_context& io, Jobs& j) {
 // The preview gateway and what it reaches sandboxes through: the local
 // provider's loopback ports, or E2B's sandbox hosts.
 struct Preview {
+  std::unique_ptr<SystemResolver> resolver;  // E2B sandbox hosts; outlives the upstream
   std::unique_ptr<gateway::Upstream> upstream;
   std::optional<gateway::TrafficTokens> tokens;
   std::unique_ptr<gateway::Gateway> gateway;
@@ -353,9 +354,11 @@ Result<std::unique_ptr<Preview>> MakePreview(net::io_context& io, Clock& clock,
                                              size_t max_connections) {
   auto p = std::make_unique<Preview>();
   if (provider.e2b) {
+    p->resolver = std::make_unique<SystemResolver>(clock);
     SBX_ASSIGN_OR_RETURN(p->upstream,
                          gateway::E2bUpstream::Create({.api_url = provider.e2b->api_url,
-                                                       .domain = provider.e2b->domain}));
+                                                       .domain = provider.e2b->domain},
+                                                      *p->resolver));
   } else {
     provider::local::SandboxConnector* connector = provider.local;
     p->upstream = std::make_unique<gateway::LoopbackUpstream>(gateway::LoopbackUpstreamOptions{

@@ -25,11 +25,12 @@ std::optional<net::ip::tcp::endpoint> PlainLoopback(const UrlHostPort& api) {
 
 }  // namespace
 
-E2bUpstream::E2bUpstream(E2bUpstreamOptions options, net::ssl::context tls,
+E2bUpstream::E2bUpstream(E2bUpstreamOptions options, Resolver& resolver, net::ssl::context tls,
                          std::optional<net::ip::tcp::endpoint> plain)
-    : options_(std::move(options)), tls_(std::move(tls)), plain_(plain) {}
+    : options_(std::move(options)), resolver_(resolver), tls_(std::move(tls)), plain_(plain) {}
 
-Result<std::unique_ptr<E2bUpstream>> E2bUpstream::Create(E2bUpstreamOptions options) {
+Result<std::unique_ptr<E2bUpstream>> E2bUpstream::Create(E2bUpstreamOptions options,
+                                                         Resolver& resolver) {
   const auto api = ParseUrlHostPort(options.api_url);
   if (!api) {
     return InvalidArgument(fmt::format("E2B API URL \"{}\" is not http(s)://host[:port]",
@@ -43,7 +44,8 @@ Result<std::unique_ptr<E2bUpstream>> E2bUpstream::Create(E2bUpstreamOptions opti
   tls.set_verify_mode(net::ssl::verify_peer, ec);
   if (ec) return Unavailable(fmt::format("TLS verify mode: {}", ec.message()));
   const auto plain = PlainLoopback(*api);
-  return std::unique_ptr<E2bUpstream>(new E2bUpstream(std::move(options), std::move(tls), plain));
+  return std::unique_ptr<E2bUpstream>(
+      new E2bUpstream(std::move(options), resolver, std::move(tls), plain));
 }
 
 std::string E2bUpstream::HostFor(const core::Sandbox& sandbox, uint16_t port) const {
@@ -83,15 +85,10 @@ net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> E2bUpstream::Connect
 net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> E2bUpstream::ConnectTls(
     const std::string& host) {
   const auto ex = co_await net::this_coro::executor;
+  auto addresses = co_await resolver_.Resolve(host);
+  if (!addresses.ok()) co_return addresses.error();
   std::vector<net::ip::tcp::endpoint> endpoints;
-  if (options_.tls_address) {
-    endpoints.push_back(*options_.tls_address);
-  } else {
-    net::ip::tcp::resolver resolver(ex);
-    auto [rec, resolved] = co_await resolver.async_resolve(host, "443", kNoThrow);
-    if (rec) co_return Unavailable(fmt::format("resolve {}: {}", host, rec.message()));
-    for (const auto& entry : resolved) endpoints.push_back(entry.endpoint());
-  }
+  for (const auto& address : *addresses) endpoints.emplace_back(address, options_.tls_port);
   auto conn = std::make_unique<UpstreamConnection>(
       UpstreamConnection{TlsStream(ex, tls_), std::optional<std::string>(host)});
   auto& stream = std::get<TlsStream>(conn->stream);

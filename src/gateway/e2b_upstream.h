@@ -15,6 +15,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "base/resolver.h"
 #include "gateway/upstream.h"
 
 namespace sbx::gateway {
@@ -22,18 +23,22 @@ namespace sbx::gateway {
 struct E2bUpstreamOptions {
   std::string api_url = "https://api.e2b.app";  // E2B_API_URL (see the header comment)
   std::string domain = "e2b.app";               // E2B_DOMAIN, when the stored URL has none
-  std::chrono::milliseconds connect_timeout{10000};  // resolve + connect + TLS handshake
+  // Connect + TLS handshake; the name lookup before them has the Resolver's
+  // own deadline (SystemResolver: 5 s).
+  std::chrono::milliseconds connect_timeout{10000};
   std::string ca_file;  // PEM file of extra trusted CAs; default: the system's store only
-  // Tests: TLS connections go to this address instead of the resolved sandbox
-  // host (SNI and certificate checks still use the host). Never set by app/.
-  std::optional<net::ip::tcp::endpoint> tls_address;
+  uint16_t tls_port = 443;  // tests serve TLS on another port of the resolved address
 };
 
 class E2bUpstream final : public Upstream {
  public:
   // kInvalidArgument for an api_url that is not http(s)://, kUnavailable when
-  // the TLS context cannot load its trust store.
-  static Result<std::unique_ptr<E2bUpstream>> Create(E2bUpstreamOptions options);
+  // the TLS context cannot load its trust store. `resolver` looks up sandbox
+  // hosts for TLS (its deadline bounds a stuck DNS server; Asio's resolver
+  // would queue every lookup of the io_context behind it); it must outlive
+  // the upstream.
+  static Result<std::unique_ptr<E2bUpstream>> Create(E2bUpstreamOptions options,
+                                                     Resolver& resolver);
 
   // Upstream
   net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> Connect(
@@ -45,11 +50,12 @@ class E2bUpstream final : public Upstream {
   const std::optional<net::ip::tcp::endpoint>& plain_endpoint() const { return plain_; }
 
  private:
-  E2bUpstream(E2bUpstreamOptions options, net::ssl::context tls,
+  E2bUpstream(E2bUpstreamOptions options, Resolver& resolver, net::ssl::context tls,
               std::optional<net::ip::tcp::endpoint> plain);
   net::awaitable<Result<std::unique_ptr<UpstreamConnection>>> ConnectTls(const std::string& host);
 
   E2bUpstreamOptions options_;
+  Resolver& resolver_;
   net::ssl::context tls_;
   std::optional<net::ip::tcp::endpoint> plain_;
 };

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/testing/fake_resolver.h"
 #include "base/testing/run_sync.h"
 #include "gateway/e2b_upstream.h"
 #include "gateway/loopback_upstream.h"
@@ -79,7 +80,9 @@ TEST(UpstreamTest, LoopbackConnectsTheSandboxsOwnSocketToItsPort) {
 }
 
 TEST(UpstreamTest, E2bHostsAndTheLoopbackRuntimeRule) {
-  auto cloud = E2bUpstream::Create({.api_url = "https://api.e2b.app", .domain = "e2b.app"});
+  FakeResolver resolver;
+  auto cloud =
+      E2bUpstream::Create({.api_url = "https://api.e2b.app", .domain = "e2b.app"}, resolver);
   ASSERT_TRUE(cloud.ok()) << cloud.status().ToString();
   EXPECT_FALSE((*cloud)->plain_endpoint()) << "E2B proper: TLS to the sandbox host";
   // The stored URL's domain wins over E2B_DOMAIN.
@@ -88,17 +91,18 @@ TEST(UpstreamTest, E2bHostsAndTheLoopbackRuntimeRule) {
   EXPECT_EQ((*cloud)->HostFor(WithUrl("i1", "https://api.example/"), 3000), "3000-i1.e2b.app");
   EXPECT_EQ((*cloud)->HostFor(core::Sandbox{.sandbox_id = "i1"}, 8080), "8080-i1.e2b.app");
 
-  auto runtime = E2bUpstream::Create({.api_url = "http://127.0.0.1:3000", .domain = "sbx.local"});
+  auto runtime =
+      E2bUpstream::Create({.api_url = "http://127.0.0.1:3000", .domain = "sbx.local"}, resolver);
   ASSERT_TRUE(runtime.ok());
   ASSERT_TRUE((*runtime)->plain_endpoint());
   EXPECT_EQ((*runtime)->plain_endpoint()->port(), 3000);
-  auto localhost = E2bUpstream::Create({.api_url = "http://localhost:3001/"});
+  auto localhost = E2bUpstream::Create({.api_url = "http://localhost:3001/"}, resolver);
   ASSERT_TRUE(localhost.ok());
   EXPECT_TRUE((*localhost)->plain_endpoint());
-  auto remote_http = E2bUpstream::Create({.api_url = "http://10.1.2.3:3000"});
+  auto remote_http = E2bUpstream::Create({.api_url = "http://10.1.2.3:3000"}, resolver);
   ASSERT_TRUE(remote_http.ok());
   EXPECT_FALSE((*remote_http)->plain_endpoint()) << "plain http only to loopback";
-  EXPECT_FALSE(E2bUpstream::Create({.api_url = "ftp://x"}).ok());
+  EXPECT_FALSE(E2bUpstream::Create({.api_url = "ftp://x"}, resolver).ok());
 }
 
 // A self-signed certificate (its own CA) for `dns_name`, and its key, as PEM.
@@ -180,10 +184,14 @@ TlsAttempt ConnectTls(const TestCert& served, const TestCert& trusted) {
   const int fd = ::mkstemp(ca_path);
   ::close(fd);
   std::ofstream(ca_path) << trusted.cert_pem;
+  // The sandbox host resolves to the test's server, found on its port.
+  FakeResolver resolver;
+  resolver.Set("3000-i1.e2b.test", {"127.0.0.1"});
   auto upstream = E2bUpstream::Create({.api_url = "https://api.e2b.test",
                                        .domain = "e2b.test",
                                        .ca_file = ca_path,
-                                       .tls_address = acceptor.local_endpoint()});
+                                       .tls_port = acceptor.local_endpoint().port()},
+                                      resolver);
   EXPECT_TRUE(upstream.ok()) << upstream.status().ToString();
   {
     auto connected = RunSync(io, (*upstream)->Connect(core::Sandbox{.sandbox_id = "i1"}, 3000));
@@ -216,6 +224,21 @@ TEST(UpstreamTest, E2bTlsChecksTheCertificateAndTheHostName) {
   ASSERT_FALSE(untrusted.status.ok()) << "a certificate from an untrusted issuer was accepted";
   EXPECT_NE(untrusted.status.message().find("TLS handshake"), std::string::npos)
       << untrusted.status.ToString();
+}
+
+// A sandbox host whose DNS does not answer ends the connect with the
+// resolver's error (SystemResolver: at its deadline) and nothing is dialled.
+TEST(UpstreamTest, E2bConnectEndsWithTheResolversError) {
+  net::io_context io;
+  FakeResolver resolver;
+  resolver.Fail("3000-i1.e2b.test", DeadlineExceeded("resolve 3000-i1.e2b.test: no answer"));
+  auto upstream = E2bUpstream::Create({.api_url = "https://api.e2b.test", .domain = "e2b.test"},
+                                      resolver);
+  ASSERT_TRUE(upstream.ok()) << upstream.status().ToString();
+  auto connected = RunSync(io, (*upstream)->Connect(core::Sandbox{.sandbox_id = "i1"}, 3000));
+  ASSERT_FALSE(connected.ok());
+  EXPECT_EQ(connected.error().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(resolver.asked(), std::vector<std::string>{"3000-i1.e2b.test"});
 }
 
 }  // namespace

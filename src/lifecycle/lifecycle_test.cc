@@ -362,10 +362,11 @@ TEST(LifecycleTest, ASandboxKilledWhileBeingMadeStaysKilledWhenItsCreatedWebhook
   });
   const std::string project = "p1";  // the coroutine keeps a reference to it
   std::optional<Result<CreateResult>> created;
-  net::co_spawn(io, lifecycle.Create(project, {}), [&](std::exception_ptr e, Result<CreateResult> r) {
-    if (e) std::rethrow_exception(e);
-    created.emplace(std::move(r));
-  });
+  net::co_spawn(io, lifecycle.Create(project, {}),
+                [&](std::exception_ptr e, Result<CreateResult> r) {
+                  if (e) std::rethrow_exception(e);
+                  created.emplace(std::move(r));
+                });
   std::future<void> made = reached.get_future();
   for (int i = 0; i < 5000 && made.wait_for(0s) != std::future_status::ready; ++i) {
     io.restart();

@@ -64,7 +64,9 @@ std::vector<provider::ProviderSandbox> PlanOrphans(
   for (const Sandbox& s : records) {
     // A KILLED record's sandbox is not kept: if it still runs (its removal
     // failed), it is killed like any other orphan.
-    if (!s.sandbox_id.empty() && s.status != SandboxStatus::kKilled) recorded.insert(s.sandbox_id);
+    if (!s.sandbox_id.empty() && s.status != SandboxStatus::kKilled) {
+      recorded.insert(s.sandbox_id);
+    }
     // A create in flight (a new one, or one replacing a killed sandbox) may
     // be about to record or adopt the sandbox it made.
     if (s.status == SandboxStatus::kStarting) creating.insert(s.project_id);

@@ -24,7 +24,7 @@
 #include "base/metrics.h"
 #include "base/net.h"
 #include "runtime_api/http_client.h"
-#include "runtime_api/resolver.h"
+#include "base/resolver.h"
 #include "runtime_api/types.h"
 #include "runtime_api/webhook_policy.h"
 

@@ -5,7 +5,7 @@
 #include "base/testing/fake_clock.h"
 #include "e2b/signature.h"
 #include "runtime_api/testing/fake_http_client.h"
-#include "runtime_api/testing/fake_resolver.h"
+#include "base/testing/fake_resolver.h"
 
 namespace sbx::runtime_api {
 

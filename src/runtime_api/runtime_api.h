@@ -35,7 +35,7 @@
 #include "runtime_api/delivery.h"
 #include "runtime_api/http_client.h"
 #include "runtime_api/proxy.h"
-#include "runtime_api/resolver.h"
+#include "base/resolver.h"
 #include "runtime_api/sandboxes.h"
 #include "runtime_api/webhooks.h"
 

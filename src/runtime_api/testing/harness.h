@@ -18,7 +18,7 @@
 #include "provider/testing/fake_provider.h"
 #include "runtime_api/runtime_api.h"
 #include "runtime_api/testing/fake_http_client.h"
-#include "runtime_api/testing/fake_resolver.h"
+#include "base/testing/fake_resolver.h"
 
 namespace sbx::runtime_api::testing {
 

@@ -10,9 +10,9 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 
-#include "runtime_api/resolver.h"
+#include "base/resolver.h"
 
-namespace sbx::runtime_api {
+namespace sbx {
 
 class FakeResolver final : public Resolver {
  public:
@@ -39,4 +39,4 @@ class FakeResolver final : public Resolver {
   net::any_io_executor executor_;
 };
 
-}  // namespace sbx::runtime_api
+}  // namespace sbx

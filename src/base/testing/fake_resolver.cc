@@ -1,6 +1,6 @@
-#include "runtime_api/testing/fake_resolver.h"
+#include "base/testing/fake_resolver.h"
 
-namespace sbx::runtime_api {
+namespace sbx {
 
 void FakeResolver::Set(const std::string& host, const std::vector<std::string>& addresses) {
   std::vector<boost::asio::ip::address> parsed;
@@ -33,4 +33,4 @@ net::awaitable<Result<std::vector<boost::asio::ip::address>>> FakeResolver::Reso
   co_return it->second;
 }
 
-}  // namespace sbx::runtime_api
+}  // namespace sbx

@@ -1,9 +1,9 @@
-// Resolver turns a host name into addresses: the DNS seam of webhook
-// delivery, which checks every address against the target policy
-// (webhook_policy.h) and then connects to one that passed. SystemResolver
-// asks the system (getaddrinfo) on threads of its own, under a deadline;
-// tests use FakeResolver (runtime_api/testing/). Calls never block the I/O
-// thread.
+// Resolver turns a host name into addresses: the DNS seam of the runtime's
+// webhook delivery (which checks every address against its target policy,
+// runtime_api/webhook_policy.h, then connects to one that passed) and of the
+// preview gateway's E2B upstream. SystemResolver asks the system
+// (getaddrinfo) on threads of its own, under a deadline; tests use
+// FakeResolver (base/testing/). Calls never block the I/O thread.
 #pragma once
 
 #include <chrono>
@@ -18,7 +18,7 @@
 #include "base/net.h"
 #include "base/status.h"
 
-namespace sbx::runtime_api {
+namespace sbx {
 
 class Resolver {
  public:
@@ -71,4 +71,4 @@ class SystemResolver final : public Resolver {
   std::shared_ptr<Shared> shared_;
 };
 
-}  // namespace sbx::runtime_api
+}  // namespace sbx

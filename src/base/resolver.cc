@@ -1,4 +1,4 @@
-#include "runtime_api/resolver.h"
+#include "base/resolver.h"
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -16,7 +16,7 @@
 
 #include "base/log.h"
 
-namespace sbx::runtime_api {
+namespace sbx {
 
 using Addresses = std::vector<boost::asio::ip::address>;
 
@@ -155,4 +155,4 @@ net::awaitable<Result<Addresses>> SystemResolver::Resolve(const std::string& hos
                                          options_.timeout.count()));
 }
 
-}  // namespace sbx::runtime_api
+}  // namespace sbx

@@ -1,7 +1,7 @@
 // SystemResolver: its deadline and its threads, with a stand-in lookup that
 // can be held as a DNS server that never answers holds getaddrinfo; and the
 // real getaddrinfo for a name /etc/hosts answers (no DNS traffic).
-#include "runtime_api/resolver.h"
+#include "base/resolver.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <mutex>
 #include <optional>
 
-namespace sbx::runtime_api {
+namespace sbx {
 namespace {
 
 using namespace std::chrono_literals;
@@ -156,4 +156,4 @@ TEST(SystemResolverTest, TheSystemLookupResolvesLocalhost) {
 }
 
 }  // namespace
-}  // namespace sbx::runtime_api
+}  // namespace sbx
