@@ -288,8 +288,34 @@ net::awaitable<Status> Lifecycle::RemoveKilledDuringCreate(const std::string& pr
       fmt::format("sandbox of project {} was killed while being created", project_id));
 }
 
+uint64_t Lifecycle::WatchKills(const std::string& project) {
+  KillWatch& w = kill_watch_[project];
+  ++w.watchers;
+  return w.kills;
+}
+
+uint64_t Lifecycle::KillsOf(const std::string& project) const {
+  auto it = kill_watch_.find(project);
+  return it == kill_watch_.end() ? 0 : it->second.kills;
+}
+
+void Lifecycle::UnwatchKills(const std::string& project) {
+  auto it = kill_watch_.find(project);
+  if (it != kill_watch_.end() && --it->second.watchers <= 0) kill_watch_.erase(it);
+}
+
+namespace {
+
+// Ends a WatchKills when the coroutine that holds it ends, however it ends.
+struct KillWatchEnd {
+  std::function<void()> end;
+  ~KillWatchEnd() { end(); }
+};
+
+}  // namespace
+
 net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& project_id,
-                                                        EventSource source,
+                                                        EventSource source, uint64_t kills_before,
                                                         std::optional<bool> allow_internet_access) {
   auto current = read_model_.Get(project_id);
   if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
@@ -299,9 +325,14 @@ net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& proje
   req.metadata = current->metadata;
   req.metadata["projectId"] = project_id;
   req.allow_internet_access = allow_internet_access;
+  // The provider's sandbox carries sandboxd's marker (a request id), so that
+  // the orphan reaper may remove it if no record ever names it; the record's
+  // metadata stays the project's own. (E2bProvider sets its own request id.)
+  provider::CreateRequest marked = req;
+  marked.metadata[provider::kCreateRequestIdKey] = ids_.NewUuid();
   // Callables are named before co_await: GCC 12 destroys a temporary
   // lambda argument of a coroutine twice.
-  auto create = [this, req] { return provider_.Create(req); };
+  auto create = [this, marked] { return provider_.Create(marked); };
   auto created = co_await CallProvider("create", create);
   if (!created.ok()) {
     LifecycleEvent failed = Command(EventType::kCreateFailed, project_id, source);
@@ -310,8 +341,12 @@ net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& proje
     if (!r.ok()) SBX_LOG_ERROR("recording create failure of {}: {}", project_id, r.error().ToString());
     co_return created.error().WithContext(fmt::format("create sandbox for project {}", project_id));
   }
-  if (auto now = read_model_.Get(project_id); now && now->status == SandboxStatus::kKilled) {
-    // Killed while the provider was still creating it: do not resurrect it.
+  auto now = read_model_.Get(project_id);
+  if (!now || now->status == SandboxStatus::kKilled || KillsOf(project_id) != kills_before) {
+    // Killed (or forgotten) while the provider was still creating it, maybe
+    // with a newer create already under way: do not resurrect it. Checked on
+    // the I/O thread right before the write is queued, so a kill committed
+    // later was queued after this write and finds it (Kill's next turn).
     co_return co_await RemoveKilledDuringCreate(project_id, created->sandbox_id);
   }
   LifecycleEvent ev = Command(EventType::kCreated, project_id, source);
@@ -326,10 +361,18 @@ net::awaitable<Result<Sandbox>> Lifecycle::ProvisionNew(const std::string& proje
     return OkStatus();
   };
   auto applied = co_await Apply(ev, not_killed);
-  if (!applied.ok() && applied.error().code() == StatusCode::kFailedPrecondition) {
+  if (!applied.ok() && (applied.error().code() == StatusCode::kFailedPrecondition ||
+                        applied.error().code() == StatusCode::kNotFound)) {
+    // Killed, or killed and forgotten, while the write waited.
     co_return co_await RemoveKilledDuringCreate(project_id, created->sandbox_id);
   }
   if (!applied.ok()) co_return applied.error();
+  if (applied->outcome == Outcome::kStale) {
+    // The project was given another sandbox meanwhile (a kill and a new
+    // create through another replica): this one is recorded nowhere, so it
+    // goes rather than running unseen.
+    co_return co_await RemoveKilledDuringCreate(project_id, created->sandbox_id);
+  }
   if (!applied->sandbox) co_return Internal("create applied without a record");
   co_return *applied->sandbox;
 }
@@ -351,6 +394,8 @@ net::awaitable<Result<CreateResult>> Lifecycle::Create(const std::string& projec
   req.idle_timeout_s = timeout;
   req.metadata = options.metadata;
   req.metadata["projectId"] = project_id;
+  const uint64_t kills = WatchKills(project_id);
+  const KillWatchEnd unwatch{[this, project_id] { UnwatchKills(project_id); }};
   auto started = co_await Apply(req);
   if (!started.ok()) {
     if (started.error().code() == StatusCode::kFailedPrecondition) {
@@ -360,15 +405,17 @@ net::awaitable<Result<CreateResult>> Lifecycle::Create(const std::string& projec
     co_return started.error();
   }
   auto running =
-      co_await ProvisionNew(project_id, options.source, options.allow_internet_access);
+      co_await ProvisionNew(project_id, options.source, kills, options.allow_internet_access);
   if (!running.ok()) co_return running.error();
   co_return CreateResult{*running, true};
 }
 
-net::awaitable<void> Lifecycle::FinishWake(Sandbox starting, EventSource source) {
+net::awaitable<void> Lifecycle::FinishWake(Sandbox starting, EventSource source,
+                                           uint64_t kills) {
   const std::string project = starting.project_id;
+  const KillWatchEnd unwatch{[this, project] { UnwatchKills(project); }};  // Wake's watch
   if (starting.sandbox_id.empty()) {
-    auto r = co_await ProvisionNew(project, source);
+    auto r = co_await ProvisionNew(project, source, kills);
     if (!r.ok()) SBX_LOG_WARN("wake of {} failed: {}", project, r.error().ToString());
     co_return;
   }
@@ -385,12 +432,20 @@ net::awaitable<void> Lifecycle::FinishWake(Sandbox starting, EventSource source)
   }
   SBX_LOG_WARN("resume of {} ({}) failed: {}", project, id, resumed.error().ToString());
   if (resumed.error().code() == StatusCode::kNotFound) {
-    // The sandbox is gone at the provider: record that and make a new one.
+    // The sandbox is gone at the provider: record that and make a new one,
+    // unless a kill got there first (the record is no longer this wake's).
     LifecycleEvent gone = Command(EventType::kKilled, project, EventSource::kRuntime);
     gone.sandbox_id = id;
-    (void)co_await Apply(gone);
+    Precondition still_waking = [id](const Sandbox& s) -> Status {
+      if (s.status != SandboxStatus::kStarting || s.sandbox_id != id) {
+        return FailedPrecondition("the sandbox was killed or changed during its wake");
+      }
+      return OkStatus();
+    };
+    const uint64_t kills_now = KillsOf(project);
+    if (kills_now != kills || !(co_await Apply(gone, still_waking)).ok()) co_return;
     LifecycleEvent req = Command(EventType::kCreateRequested, project, source);
-    if ((co_await Apply(req)).ok()) (void)co_await ProvisionNew(project, source);
+    if ((co_await Apply(req)).ok()) (void)co_await ProvisionNew(project, source, kills_now);
     co_return;
   }
   LifecycleEvent failed = Command(EventType::kResumeFailed, project, source);
@@ -421,8 +476,10 @@ net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id,
   const EventType type = current->status == SandboxStatus::kPaused ? EventType::kWakeRequested
                                                                     : EventType::kCreateRequested;
   LifecycleEvent ev = Command(type, project_id, source);
+  const uint64_t kills = WatchKills(project_id);  // ended by FinishWake, or below
   auto r = co_await Apply(ev);
   if (!r.ok()) {
+    UnwatchKills(project_id);
     // Lost the race to a concurrent wake: that one resumes; report its state.
     if (r.error().code() == StatusCode::kFailedPrecondition) {
       if (auto now = read_model_.Get(project_id)) co_return *now;
@@ -430,7 +487,7 @@ net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id,
     co_return r.error();
   }
   Sandbox starting = *r->sandbox;
-  Background(co_await net::this_coro::executor, FinishWake(starting, source));
+  Background(co_await net::this_coro::executor, FinishWake(starting, source, kills));
   co_return starting;
 }
 
@@ -520,6 +577,10 @@ net::awaitable<Status> Lifecycle::Kill(const std::string& project_id) {
       return OkStatus();
     };
     auto r = co_await Apply(ev, same_sandbox);
+    if (r.ok()) {
+      // Creates begun before it must not record theirs.
+      if (auto w = kill_watch_.find(project_id); w != kill_watch_.end()) ++w->second.kills;
+    }
     if (r.ok() || r.error().code() != StatusCode::kFailedPrecondition || turn == kTurns) {
       co_return r.status();
     }

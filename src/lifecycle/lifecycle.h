@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -232,15 +233,28 @@ class Lifecycle {
                                core::EventSource source);
   // Starts `op` detached on `ex`, counted by busy() until it ends.
   void Background(net::any_io_executor ex, net::awaitable<void> op);
-  net::awaitable<void> FinishWake(core::Sandbox starting, core::EventSource source);
+  // `kills`: KillsOf(project) before the wake was recorded (see ProvisionNew).
+  net::awaitable<void> FinishWake(core::Sandbox starting, core::EventSource source,
+                                  uint64_t kills);
   net::awaitable<void> FinishPause(core::Sandbox pausing, core::EventSource source);
   // Pauses a claimed (PAUSING) sandbox at the provider and records the
   // result: `paused`, or `pause_failed` (back to RUNNING with lastError).
   // Returns the provider's status.
   net::awaitable<Status> PauseClaimed(const core::Sandbox& pausing, core::EventSource source);
+  // Makes the provider sandbox of a STARTING record and records it.
+  // `kills_before`: KillsOf(project) taken before its create_requested was
+  // applied; a kill committed since (even if a newer create has restarted the
+  // record) makes this create remove its sandbox instead of recording it.
   net::awaitable<Result<core::Sandbox>> ProvisionNew(
-      const std::string& project_id, core::EventSource source,
+      const std::string& project_id, core::EventSource source, uint64_t kills_before,
       std::optional<bool> allow_internet_access = std::nullopt);
+  // Kill counting for creates in flight. WatchKills marks a create of
+  // `project` as begun and returns the count so far; KillsOf gives the count
+  // now (it only moves while some create of the project is watched);
+  // UnwatchKills ends the watch. I/O thread only.
+  uint64_t WatchKills(const std::string& project);
+  uint64_t KillsOf(const std::string& project) const;
+  void UnwatchKills(const std::string& project);
   // Provider::List through CallProvider (for Reconcile, in reconcile.cc).
   net::awaitable<Result<provider::ListResult>> ListProvider();
   // Whether `stored` is a new record of a project that the read model holds
@@ -274,6 +288,13 @@ class Lifecycle {
   ApplyPipeline apply_;
   DeliveryHealth delivery_;
   std::atomic<int> background_{0};  // running FinishWake/FinishPause operations
+  // Per project with a create in flight: how many creates watch it, and the
+  // kills Kill committed meanwhile. Entries exist only while watched.
+  struct KillWatch {
+    int watchers = 0;
+    uint64_t kills = 0;
+  };
+  std::map<std::string, KillWatch> kill_watch_;
 };
 
 }  // namespace sbx::lifecycle

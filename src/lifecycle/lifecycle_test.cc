@@ -336,64 +336,176 @@ TEST(LifecycleTest, ALateCreatedForAKilledSandboxIsStale) {
   EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "sbx9");
 }
 
-// A kill that lands while the provider is still making the sandbox: the
-// create removes what it made, the record names the removed sandbox, and
-// that sandbox's own `created` webhook, arriving afterwards, is stale
-// instead of showing the project RUNNING.
-TEST(LifecycleTest, ASandboxKilledWhileBeingMadeStaysKilledWhenItsCreatedWebhookArrives) {
+// The Harness with provider calls on two threads of their own, so that a
+// test can hold one (FakeProvider::OnNextCall) while others run.
+struct ThreadedHarness {
+  ThreadedHarness()
+      : store(std::move(*store::SqliteStore::Open(":memory:"))),
+        lifecycle(clock, store_pool, provider_pool, *store, provider, ids, read_model, bus,
+                  metrics, {}) {}
+
+  // Starts `aw`; `slot` fills when it completes.
+  template <typename T>
+  void Start(net::awaitable<T> aw, std::optional<T>& slot) {
+    net::co_spawn(io, std::move(aw), [&slot](std::exception_ptr e, T r) {
+      if (e) std::rethrow_exception(e);
+      slot.emplace(std::move(r));
+    });
+  }
+  void RunUntil(const std::function<bool()>& done) {
+    for (int i = 0; i < 5000 && !done(); ++i) {
+      io.restart();
+      io.run_for(1ms);
+    }
+  }
+  template <typename T>
+  T Drive(net::awaitable<T> aw) {
+    std::optional<T> out;
+    Start(std::move(aw), out);
+    RunUntil([&] { return out.has_value(); });
+    EXPECT_TRUE(out.has_value()) << "never finished";
+    return std::move(*out);
+  }
+  // Holds the next provider call of `op` until the returned promise is set,
+  // and runs the loop until that call has begun.
+  std::promise<void> Hold(const std::string& op, const std::function<void()>& start) {
+    std::promise<void> release;
+    auto reached = std::make_shared<std::promise<void>>();
+    std::future<void> began = reached->get_future();
+    provider.OnNextCall(op, [reached, released = release.get_future().share()] {
+      reached->set_value();
+      released.wait();
+    });
+    start();
+    RunUntil([&] { return began.wait_for(0s) == std::future_status::ready; });
+    EXPECT_EQ(began.wait_for(0s), std::future_status::ready) << op << " never began";
+    return release;
+  }
+
   net::io_context io;
   FakeClock clock;
   BlockingPool store_pool{{.threads = 0}};
-  BlockingPool provider_pool{{.threads = 1}};
-  auto store = std::move(*store::SqliteStore::Open(":memory:"));
+  BlockingPool provider_pool{{.threads = 2}};
+  std::unique_ptr<store::SqliteStore> store;
   provider::FakeProvider provider;
   IdGenerator ids{42};
   ReadModel read_model;
   EventBus bus;
   Metrics metrics;
-  Lifecycle lifecycle(clock, store_pool, provider_pool, *store, provider, ids, read_model, bus,
-                      metrics, {});
-  std::promise<void> reached;
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  provider.OnNextCreated([&reached, released] {
-    reached.set_value();
-    released.wait();
-  });
-  const std::string project = "p1";  // the coroutine keeps a reference to it
+  Lifecycle lifecycle;
+};
+
+// A kill that lands while the provider is still making the sandbox: the
+// create removes what it made, the record names the removed sandbox, and
+// that sandbox's own `created` webhook, arriving afterwards, is stale
+// instead of showing the project RUNNING.
+TEST(LifecycleTest, ASandboxKilledWhileBeingMadeStaysKilledWhenItsCreatedWebhookArrives) {
+  ThreadedHarness h;
+  const std::string project = "p1";  // the coroutines keep a reference to it
   std::optional<Result<CreateResult>> created;
-  net::co_spawn(io, lifecycle.Create(project, {}),
-                [&](std::exception_ptr e, Result<CreateResult> r) {
-                  if (e) std::rethrow_exception(e);
-                  created.emplace(std::move(r));
-                });
-  std::future<void> made = reached.get_future();
-  for (int i = 0; i < 5000 && made.wait_for(0s) != std::future_status::ready; ++i) {
-    io.restart();
-    io.run_for(1ms);
-  }
-  ASSERT_EQ(made.wait_for(0s), std::future_status::ready);
-  ASSERT_EQ(lifecycle.Get("p1")->status, SandboxStatus::kStarting);
-  ASSERT_TRUE(RunSync(io, lifecycle.Kill("p1")).ok());  // nothing to kill at the provider yet
+  std::promise<void> release =
+      h.Hold("create", [&] { h.Start(h.lifecycle.Create(project, {}), created); });
+  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+  ASSERT_TRUE(h.Drive(h.lifecycle.Kill(project)).ok());  // nothing to kill at the provider yet
   release.set_value();
-  for (int i = 0; i < 5000 && !created; ++i) {
-    io.restart();
-    io.run_for(1ms);
-  }
+  h.RunUntil([&] { return created.has_value(); });
   ASSERT_TRUE(created.has_value());
   ASSERT_FALSE(created->ok());
   EXPECT_EQ(created->error().code(), StatusCode::kFailedPrecondition)
       << created->error().ToString();
-  EXPECT_EQ(provider.size(), 0u);
-  EXPECT_EQ(lifecycle.Get("p1")->status, SandboxStatus::kKilled);
-  EXPECT_EQ(lifecycle.Get("p1")->sandbox_id, "fake1");
+  EXPECT_EQ(h.provider.size(), 0u);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+  EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "fake1");
 
   LifecycleEvent late = Webhook("e-late", EventType::kCreated, 0, "fake1");
-  late.timestamp = clock.Now();
-  auto r = RunSync(io, lifecycle.Apply(late));
+  late.timestamp = h.clock.Now();
+  auto r = h.Drive(h.lifecycle.Apply(late));
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(r->outcome, Outcome::kStale);
-  EXPECT_EQ(lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+}
+
+// Kill, then create again, while the first create is still at the provider:
+// the first sandbox is removed, the second is the project's, and nothing is
+// left running unrecorded.
+TEST(LifecycleTest, CreateKillCreateKeepsTheSecondSandboxAndRemovesTheFirst) {
+  ThreadedHarness h;
+  const std::string project = "p1";
+  std::optional<Result<CreateResult>> first;
+  std::promise<void> release =
+      h.Hold("create", [&] { h.Start(h.lifecycle.Create(project, {}), first); });
+  ASSERT_TRUE(h.Drive(h.lifecycle.Kill(project)).ok());
+  std::optional<Result<CreateResult>> second;
+  h.Start(h.lifecycle.Create(project, {}), second);
+  h.RunUntil([&] { return second.has_value(); });  // made on the other provider thread
+  release.set_value();
+  h.RunUntil([&] { return first.has_value(); });
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_FALSE(first->ok()) << "the killed create reported success";
+  ASSERT_TRUE(second->ok()) << second->error().ToString();
+  EXPECT_TRUE((*second)->created);
+  const std::string kept = (*second)->sandbox.sandbox_id;
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+  EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, kept);
+  EXPECT_EQ(h.provider.size(), 1u) << "a sandbox runs that no record names";
+  EXPECT_TRUE(h.provider.Get(kept).ok());
+}
+
+// Kill and forget while the create is at the provider: its sandbox goes too.
+TEST(LifecycleTest, CreateOfAProjectKilledAndForgottenMeanwhileRemovesItsSandbox) {
+  ThreadedHarness h;
+  const std::string project = "p1";
+  std::optional<Result<CreateResult>> created;
+  std::promise<void> release =
+      h.Hold("create", [&] { h.Start(h.lifecycle.Create(project, {}), created); });
+  ASSERT_TRUE(h.Drive(h.lifecycle.Kill(project)).ok());
+  ASSERT_TRUE(h.Drive(h.lifecycle.Forget(project, true)).ok());
+  release.set_value();
+  h.RunUntil([&] { return created.has_value(); });
+  ASSERT_TRUE(created.has_value());
+  EXPECT_FALSE(created->ok());
+  EXPECT_EQ(h.provider.size(), 0u) << "the forgotten project's sandbox still runs";
+  EXPECT_FALSE(h.lifecycle.Get("p1").ok());
+}
+
+// A kill that reaches the provider while a wake's resume is on its way: the
+// resume finds the sandbox gone, and the wake must not make a new one for
+// a project that was just killed.
+TEST(LifecycleTest, AKillDuringAWakeIsNotUndoneByARecreate) {
+  ThreadedHarness h;
+  const std::string project = "p1";
+  ASSERT_TRUE(h.Drive(h.lifecycle.Create(project, {})).ok());
+  ASSERT_TRUE(h.Drive(h.lifecycle.Pause(project)).ok());
+  h.RunUntil([&] { return h.lifecycle.Get("p1")->status == SandboxStatus::kPaused; });
+  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  std::optional<Result<core::Sandbox>> woke;
+  std::promise<void> release = h.Hold("resume", [&] {
+    h.Start(h.lifecycle.Wake(project, EventSource::kApi, false), woke);
+  });
+  ASSERT_TRUE(h.Drive(h.lifecycle.Kill(project)).ok());
+  release.set_value();
+  h.RunUntil([&] { return !h.lifecycle.busy(); });
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+  EXPECT_EQ(h.provider.calls("create"), 1) << "the wake made a new sandbox for a killed project";
+  EXPECT_EQ(h.provider.size(), 0u);
+}
+
+// Every provider sandbox carries sandboxd's marker, so the orphan reaper
+// can remove one that no record names, with any provider; the record's
+// metadata stays the project's own.
+TEST(LifecycleTest, ProviderSandboxesCarryTheMarkerButRecordsDoNot) {
+  Harness h;
+  CreateOptions options;
+  options.metadata = {{"team", "a"}};
+  auto created = RunSync(h.io, h.lifecycle.Create("p1", options));
+  ASSERT_TRUE(created.ok()) << created.error().ToString();
+  const auto sent = h.provider.last_create().metadata;
+  ASSERT_TRUE(sent.contains(provider::kCreateRequestIdKey));
+  EXPECT_FALSE(sent.at(provider::kCreateRequestIdKey).empty());
+  EXPECT_EQ(sent.at("team"), "a");
+  const auto stored = h.lifecycle.Get("p1")->metadata;
+  EXPECT_FALSE(stored.contains(provider::kCreateRequestIdKey));
+  EXPECT_EQ(stored.at("team"), "a");
 }
 
 TEST(LifecycleTest, EventsForUnknownSandboxesAreOrphansAndUnknownTypesIgnored) {

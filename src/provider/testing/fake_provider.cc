@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <utility>
 
 #include <fmt/format.h>
 
@@ -16,30 +15,38 @@ Status FakeProvider::MaybeFail(const std::string& op) {
   return it->second.first;
 }
 
-Result<ProviderSandbox> FakeProvider::Create(const CreateRequest& request) {
-  ProviderSandbox s;
+void FakeProvider::RunHook(const std::string& op) {
   std::function<void()> hook;
   {
     std::lock_guard lock(mu_);
-    log_.push_back("create " + request.project_id);
-    creates_.push_back(request);
-    SBX_RETURN_IF_ERROR(MaybeFail("create"));
-    s.sandbox_id = fmt::format("fake{}", next_id_++);
-    s.state = ProviderState::kRunning;
-    s.url = fmt::format("http://127.0.0.1:9/{}", s.sandbox_id);
-    s.template_name = request.template_name;
-    s.metadata = request.metadata;
-    sandboxes_[s.sandbox_id] = s;
-    last_create_ = request;
-    hook = std::exchange(on_created_, nullptr);
+    auto it = hooks_.find(op);
+    if (it == hooks_.end()) return;
+    hook = std::move(it->second);
+    hooks_.erase(it);
   }
-  if (hook) hook();
-  return s;
+  hook();
 }
 
-void FakeProvider::OnNextCreated(std::function<void()> hook) {
+void FakeProvider::OnNextCall(const std::string& op, std::function<void()> hook) {
   std::lock_guard lock(mu_);
-  on_created_ = std::move(hook);
+  hooks_[op] = std::move(hook);
+}
+
+Result<ProviderSandbox> FakeProvider::Create(const CreateRequest& request) {
+  RunHook("create");
+  std::lock_guard lock(mu_);
+  log_.push_back("create " + request.project_id);
+  creates_.push_back(request);
+  SBX_RETURN_IF_ERROR(MaybeFail("create"));
+  ProviderSandbox s;
+  s.sandbox_id = fmt::format("fake{}", next_id_++);
+  s.state = ProviderState::kRunning;
+  s.url = fmt::format("http://127.0.0.1:9/{}", s.sandbox_id);
+  s.template_name = request.template_name;
+  s.metadata = request.metadata;
+  sandboxes_[s.sandbox_id] = s;
+  last_create_ = request;
+  return s;
 }
 
 CreateRequest FakeProvider::last_create() const {
@@ -53,6 +60,7 @@ void FakeProvider::Put(const ProviderSandbox& sandbox) {
 }
 
 Status FakeProvider::Pause(const std::string& id) {
+  RunHook("pause");
   std::lock_guard lock(mu_);
   log_.push_back("pause " + id);
   SBX_RETURN_IF_ERROR(MaybeFail("pause"));
@@ -63,6 +71,7 @@ Status FakeProvider::Pause(const std::string& id) {
 }
 
 Result<ProviderSandbox> FakeProvider::Resume(const std::string& id) {
+  RunHook("resume");
   std::lock_guard lock(mu_);
   log_.push_back("resume " + id);
   SBX_RETURN_IF_ERROR(MaybeFail("resume"));
@@ -73,6 +82,7 @@ Result<ProviderSandbox> FakeProvider::Resume(const std::string& id) {
 }
 
 Status FakeProvider::Kill(const std::string& id) {
+  RunHook("kill");
   std::lock_guard lock(mu_);
   log_.push_back("kill " + id);
   SBX_RETURN_IF_ERROR(MaybeFail("kill"));

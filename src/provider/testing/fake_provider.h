@@ -39,10 +39,10 @@ class FakeProvider final : public Provider {
   // Removes a sandbox behind sandboxd's back (drift).
   void Vanish(const std::string& sandbox_id);
   void SetState(const std::string& sandbox_id, ProviderState state);
-  // Runs `hook` once, in the next create that succeeds, after its sandbox
-  // exists and before the call returns (outside the lock): a test can hold a
-  // create that the provider has carried out but not yet answered.
-  void OnNextCreated(std::function<void()> hook);
+  // Runs `hook` once, at the start of the next call of `op` ("create",
+  // "resume", "pause" or "kill"), on the caller's thread and outside the
+  // lock: a test can hold a call in flight while other things happen.
+  void OnNextCall(const std::string& op, std::function<void()> hook);
 
   // The request of the latest successful Create (default when none).
   CreateRequest last_create() const;
@@ -55,6 +55,7 @@ class FakeProvider final : public Provider {
 
  private:
   Status MaybeFail(const std::string& op);
+  void RunHook(const std::string& op);
   mutable std::mutex mu_;
   int next_id_ = 1;
   std::map<std::string, ProviderSandbox> sandboxes_;
@@ -63,7 +64,7 @@ class FakeProvider final : public Provider {
   std::map<std::string, std::pair<Status, int>> failures_;
   std::vector<std::string> log_;
   std::vector<CreateRequest> creates_;
-  std::function<void()> on_created_;
+  std::map<std::string, std::function<void()>> hooks_;
   std::map<std::string, std::vector<std::string>> output_;
 };
 
