@@ -28,11 +28,14 @@ std::vector<std::string> Tokens(std::string_view value) {
 
 // Drops the hop-by-hop headers of RFC 9110 §7.6.1 and those the Connection
 // header names. Transfer-Encoding stays: it is the body's framing, which the
-// serializer reproduces.
+// serializer reproduces; so does Host, which a request must carry.
 template <bool kIsRequest>
 void DropHopByHop(http::header<kIsRequest>& h) {
   for (const std::string& named : Tokens(h[http::field::connection])) {
-    if (!IEquals(named, "transfer-encoding") && !IEquals(named, "content-length")) h.erase(named);
+    if (!IEquals(named, "transfer-encoding") && !IEquals(named, "content-length") &&
+        !IEquals(named, "host")) {
+      h.erase(named);
+    }
   }
   for (http::field f : {http::field::connection, http::field::keep_alive,
                         http::field::proxy_connection, http::field::proxy_authenticate,
@@ -85,9 +88,23 @@ void PrepareUpstreamRequest(http::request<http::buffer_body>& req, const Forward
   if (!host.empty()) req.set("X-Forwarded-Host", host);
 }
 
+void MergeCookieHeaders(http::request_header<>& req) {
+  if (req.count(http::field::cookie) < 2) return;
+  std::string merged;
+  for (auto it = req.find(http::field::cookie);
+       it != req.end() && it->name() == http::field::cookie; ++it) {
+    if (it->value().empty()) continue;
+    if (!merged.empty()) merged += "; ";
+    merged.append(it->value().data(), it->value().size());
+  }
+  req.set(http::field::cookie, merged);
+}
+
 void PrepareClientResponse(http::response<http::buffer_body>& res, const ClientFraming& framing) {
   const std::string upgrade_to(res[http::field::upgrade]);
   DropHopByHop(res);
+  // The gateway's own answers are the ones that say so (api.md §12.1).
+  res.erase(kPreviewAnswerHeader);
   res.version(framing.version == 10 ? 10 : 11);
   if (framing.upgrade) {
     res.set(http::field::connection, "Upgrade");

@@ -18,6 +18,8 @@ namespace sbx::gateway {
 // The header and cookie that carry a per-sandbox traffic token.
 inline constexpr char kTrafficTokenHeader[] = "e2b-traffic-access-token";
 inline constexpr char kTrafficTokenCookie[] = "sandboxd_preview_token";
+// Marks the gateway's own answers (pages.h); an app's response loses it.
+inline constexpr char kPreviewAnswerHeader[] = "X-Sandboxd-Preview";
 
 // True when the request asks to switch protocols (a WebSocket handshake):
 // its Connection header lists "upgrade" and it has an Upgrade header.
@@ -45,8 +47,13 @@ struct ClientFraming {
   bool body_until_eof = false;  // the sandbox delimits the body by closing
 };
 
-// Rewrites the sandbox's response for the client: hop-by-hop headers
-// dropped, the client's version, its keep-alive, and framing the client can
+// Joins a request's Cookie headers into one ("; "), as RFC 6265 §5.4 sends
+// them, so that every cookie is seen by the token check and the token
+// removal; one or none is left as it is.
+void MergeCookieHeaders(http::request_header<>& req);
+
+// Rewrites the sandbox's response for the client: hop-by-hop headers and
+// X-Sandboxd-Preview dropped, the client's version, its keep-alive, and framing the client can
 // read (a close-delimited body is re-chunked for HTTP/1.1; HTTP/1.0 gets no
 // chunking and a close).
 void PrepareClientResponse(http::response<http::buffer_body>& res, const ClientFraming& framing);

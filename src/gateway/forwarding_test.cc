@@ -135,6 +135,36 @@ TEST(ForwardingTest, Cookies) {
   EXPECT_EQ(WithoutCookie("tt=1; t=2", "t"), "tt=1");
 }
 
+// What a request or an app cannot do through the gateway: strip the Host
+// the sandbox needs, pass for one of the gateway's own answers, or hide a
+// traffic token in a second Cookie header.
+TEST(ForwardingTest, HostStaysAppMarkersGoAndCookieHeadersAreJoined) {
+  auto req = Request();
+  req.set(http::field::connection, "Host, X-Hop");
+  req.set("X-Hop", "1");
+  PrepareUpstreamRequest(req, {"127.0.0.1", "http"}, false);
+  EXPECT_EQ(req[http::field::host], "40000-sbx1.localhost:8081");
+  EXPECT_EQ(req.count("X-Hop"), 0u);
+
+  http::response<http::buffer_body> res{http::status::service_unavailable, 11};
+  res.set(kPreviewAnswerHeader, "waking");
+  PrepareClientResponse(res, {.version = 11, .keep_alive = true});
+  EXPECT_EQ(res.count(kPreviewAnswerHeader), 0u);
+
+  auto two = Request();
+  two.insert(http::field::cookie, "a=1");
+  two.insert(http::field::cookie, "sandboxd_preview_token=tok; b=2");
+  MergeCookieHeaders(two);
+  ASSERT_EQ(two.count(http::field::cookie), 1u);
+  EXPECT_EQ(two[http::field::cookie], "a=1; sandboxd_preview_token=tok; b=2");
+  PrepareUpstreamRequest(two, {"127.0.0.1", "http"}, false);
+  EXPECT_EQ(two[http::field::cookie], "a=1; b=2");
+  auto one = Request();
+  one.set(http::field::cookie, "a=1");
+  MergeCookieHeaders(one);
+  EXPECT_EQ(one[http::field::cookie], "a=1");
+}
+
 TEST(ForwardingTest, TakeQueryParam) {
   auto t = TakeQueryParam("/a?x=1&tok=abc&y=2", "tok");
   ASSERT_TRUE(t);

@@ -252,7 +252,7 @@ std::optional<http::response<http::string_body>> Gateway::TokenRedirect(
   http::response<http::string_body> res{http::status::found, req.version()};
   res.set(http::field::location, taken->target);
   res.set(http::field::cache_control, "no-store");
-  res.set("X-Sandboxd-Preview", "token");
+  res.set(kPreviewAnswerHeader, "token");
   res.set(http::field::set_cookie,
           fmt::format("{}={}; Path=/; HttpOnly; {}", kTrafficTokenCookie, taken->value,
                       SecureCookieWorks(domain_) ? "SameSite=None; Secure; Partitioned"
@@ -277,6 +277,18 @@ net::awaitable<bool> Gateway::Handle(Connection& conn,
     info.message = "CONNECT is not served by the preview gateway";
     co_return co_await Answer(conn, parser, facts, AnswerKind::kNotAllowed, info);
   }
+  if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+    // RFC 9112 §6.3: a request body framed by a coding other than a final
+    // chunked cannot be delimited; its bytes would be read as the next
+    // request. Refused, and the connection closed.
+    Count("bad_request");
+    info.message = "Transfer-Encoding must end in chunked";
+    RequestFacts closing = facts;
+    closing.keep_alive = false;
+    (void)co_await Answer(conn, parser, closing, AnswerKind::kBadHost, info);
+    co_return false;
+  }
+  MergeCookieHeaders(req);
   auto host = ParsePreviewHost(req[http::field::host], domain_);
   if (!host.ok()) {
     const bool bare = host.error().code() == StatusCode::kNotFound;

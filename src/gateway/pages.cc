@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "gateway/forwarding.h"
+
 namespace sbx::gateway {
 namespace {
 
@@ -161,7 +163,7 @@ http::response<http::string_body> MakeAnswer(AnswerKind kind, const AnswerInfo& 
                                              unsigned version, bool html, bool close) {
   http::response<http::string_body> res{AnswerStatus(kind), version == 10 ? 10u : 11u};
   res.set(http::field::cache_control, "no-store");
-  res.set("X-Sandboxd-Preview", AnswerKindName(kind));
+  res.set(kPreviewAnswerHeader, AnswerKindName(kind));
   if (res.result() == http::status::service_unavailable && kind != AnswerKind::kShutdown) {
     res.set(http::field::retry_after, std::to_string(info.retry_after.count()));
   }

@@ -288,6 +288,14 @@ class Connection {
       co_return false;
     }
     if (ec) co_return false;
+    if (parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+      // RFC 9112 §6.3: a body framed by a coding other than a final chunked
+      // cannot be delimited (Beast would read it as no body, and the body
+      // as the next request).
+      co_await Reject(parser, http::status::bad_request, "invalid_argument",
+                      "Transfer-Encoding must end in chunked");
+      co_return false;
+    }
     state_.busy = true;
     const SteadyTime start = clock_.SteadyNow();
     RequestContext head_ctx{parser.get(), {}, {}, {}, {}};
@@ -313,6 +321,11 @@ class Connection {
       auto [body_ec, m] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
       state_.reading_body = false;
       if (body_ec == http::error::body_limit) co_return co_await TooLarge(parser);
+      if (IsMalformed(body_ec)) {  // a bad chunk size, say
+        co_await Reject(parser, http::status::bad_request, "invalid_argument",
+                        fmt::format("malformed request body: {}", body_ec.message()));
+        co_return false;
+      }
       if (body_ec) co_return false;
     }
     if (match.route && match.route->stream) {

@@ -371,6 +371,35 @@ TEST_F(ServerTest, AMalformedHeadGetsA400WithAnErrorBody) {
   EXPECT_EQ(Exchange(s, "GET /items/a HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
 }
 
+// A body the server cannot delimit is refused, not read as nothing with its
+// bytes taken for the next request (RFC 9112 §6.3); a body whose chunking is
+// broken gets an answer too, not a silent close.
+TEST_F(ServerTest, BodiesThatCannotBeFramedGetA400) {
+  {
+    auto s = Connect();
+    const std::string got = Exchange(s,
+                                     "POST /items/a HTTP/1.1\r\nHost: x\r\n"
+                                     "Transfer-Encoding: gzip\r\n\r\n"
+                                     "GET /items/smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << got;
+    EXPECT_NE(got.find("Transfer-Encoding must end in chunked"), std::string::npos) << got;
+    EXPECT_EQ(got.find("smuggled"), std::string::npos) << "the body was served as a request";
+    EXPECT_EQ(got.find("HTTP/1.1 200"), std::string::npos) << got;
+  }
+  for (const std::string& chunk : {std::string("zz"), std::string("ffffffffffffffffff")}) {
+    auto s = Connect();
+    const std::string got = Exchange(s,
+                                     "POST /items/a HTTP/1.1\r\nHost: x\r\n"
+                                     "Transfer-Encoding: chunked\r\n\r\n" +
+                                         chunk + "\r\nabc\r\n0\r\n\r\n");
+    EXPECT_EQ(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << chunk << ": " << got;
+    EXPECT_NE(got.find(R"("code":"invalid_argument")"), std::string::npos) << got;
+  }
+  auto s = Connect();
+  EXPECT_EQ(Exchange(s, "GET /items/a HTTP/1.1\r\nHost: x\r\n\r\n").rfind("HTTP/1.1 200", 0),
+            0u);
+}
+
 // A handler that throws is a bug: its client gets a 500 with an error body,
 // and neither it nor a throwing stream handler leaves a connection behind.
 TEST_F(ServerTest, AThrowingHandlerAnswers500AndLeavesNoConnectionBehind) {

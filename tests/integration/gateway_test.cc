@@ -202,7 +202,7 @@ TEST_F(GatewayTest, ForwardsARunningSandbox) {
       s->url, {.target = "/echo?status=201",
                .headers = {{"X-Custom", "hi"},
                            {"X-Forwarded-For", "10.9.8.7"},
-                           {"Connection", "close, X-Hop"},
+                           {"Connection", "close, X-Hop, Host"},
                            {"X-Hop", "dropped"},
                            {"Keep-Alive", "timeout=5"}}});
   ASSERT_TRUE(echo.answered) << echo.Describe();
@@ -225,6 +225,24 @@ TEST_F(GatewayTest, ForwardsARunningSandbox) {
   EXPECT_EQ(seen.count("x-hop"), 0u) << "a header named by Connection must not be forwarded";
   EXPECT_EQ(seen.count("keep-alive"), 0u);
   EXPECT_EQ(v.at("target"), "/echo?status=201");
+
+  // A body framed by a coding other than a final chunked is refused, and its
+  // bytes are not read as a second request (RFC 9112 §6.3).
+  {
+    GatewayConnection c(*target, 10s);
+    ASSERT_TRUE(c.ok()) << c.error();
+    ASSERT_TRUE(c.SendHead("POST", "/echo", "Transfer-Encoding: gzip\r\n"));
+    ASSERT_TRUE(c.Send("GET /echo?status=202 HTTP/1.1\r\nHost: " + target->host + "\r\n\r\n"));
+    http::response_parser<http::buffer_body> p;
+    ASSERT_TRUE(c.ReadHead(p)) << c.error();
+    EXPECT_EQ(p.get().result_int(), 400u);
+    std::string body;
+    (void)c.ReadBody(p, [&](std::string_view piece, SteadyClock::time_point) { body += piece; });
+    EXPECT_NE(body.find("Transfer-Encoding must end in chunked"), std::string::npos) << body;
+    http::response_parser<http::buffer_body> second;
+    EXPECT_FALSE(c.ReadHead(second)) << "the body was served as a request: "
+                                     << second.get().result_int();
+  }
 
   // Chunked from the app stays chunked.
   HttpResponse chunked = PreviewCall(s->url, {.target = "/chunked?n=20"});
