@@ -238,14 +238,24 @@ net::awaitable<std::optional<http_server::Response>> EventStreams::Gate(
     co_return http_server::ErrorResponse(ctx.request, http::status::service_unavailable,
                                          "unavailable", "server shutting down");
   }
-  if (open_ >= options_.max_streams) {
+  co_return Reserve(ctx);
+}
+
+std::optional<http_server::Response> EventStreams::Reserve(http_server::RequestContext& ctx) {
+  // Streams being opened count too: between this check and Track the
+  // connection still writes the stream's head (and a request that came with
+  // a body reads it), and others must not all pass meanwhile.
+  if (open_ + *reserved_ >= options_.max_streams) {
     metrics_.Inc("sandboxd_sse_rejected_total", {}, 1, "SSE streams refused at the limit");
-    co_return http_server::ErrorResponse(
+    return http_server::ErrorResponse(
         ctx.request, http::status::service_unavailable, "unavailable",
         fmt::format("too many event streams (limit {}); poll the status instead",
                     options_.max_streams));
   }
-  co_return std::nullopt;
+  ++*reserved_;
+  // Released when the request ends without a stream, or by Track.
+  ctx.hold = std::shared_ptr<void>(nullptr, [reserved = reserved_](void*) { --*reserved; });
+  return std::nullopt;
 }
 
 net::awaitable<void> EventStreams::Heartbeat(const std::string& project, bool closing) {
@@ -424,6 +434,7 @@ net::awaitable<void> EventStreams::Pump(Stream& st, http_server::StreamWriter& w
 net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
                                          http_server::StreamWriter& writer) {
   std::shared_ptr<Stream> st = Open(ctx.params["projectId"], writer);
+  ctx.hold.reset();  // counted in open_ now
   st->session = Api::SessionOf(ctx.request);
   const int64_t last_event_id = LastEventId(ctx.request);
   if (auto cur = lifecycle_.Get(st->project); cur.ok() && cur->version > last_event_id) {
@@ -468,7 +479,7 @@ void EventStreams::EndSession(const std::string& id) {
 net::awaitable<std::optional<http_server::Response>> EventStreams::GateLogs(
     http_server::RequestContext& ctx) {
   std::optional<http_server::Response> refused = co_await Gate(ctx);
-  if (refused) co_return refused;
+  if (refused) co_return refused;  // the reservation, if any, goes with ctx
   auto query = ParseLogsQuery(ctx.query, /*follow=*/true);
   if (!query.ok()) co_return ToHttp(ctx.request, query.error());
   // A read now, so that a provider without output (409) or a bad cursor
@@ -481,6 +492,7 @@ net::awaitable<std::optional<http_server::Response>> EventStreams::GateLogs(
 net::awaitable<void> EventStreams::ServeLogs(http_server::RequestContext& ctx,
                                              http_server::StreamWriter& writer) {
   std::shared_ptr<Stream> st = Track(ctx.params["projectId"], writer);
+  ctx.hold.reset();  // counted in open_ now
   st->session = Api::SessionOf(ctx.request);
   provider::OutputQuery query = *ParseLogsQuery(ctx.query, /*follow=*/true);
   if (auto last = ctx.request["Last-Event-ID"]; !last.empty() && last.size() <= 100) {

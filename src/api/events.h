@@ -102,6 +102,9 @@ class EventStreams {
   // Output streams: Gate's checks, a valid query and a provider that keeps
   // output (one read); then the stream.
   net::awaitable<std::optional<http_server::Response>> GateLogs(http_server::RequestContext& ctx);
+  // The stream limit: a 503 when every place is open or reserved, else a
+  // place reserved in ctx.hold (Track's caller then releases it).
+  std::optional<http_server::Response> Reserve(http_server::RequestContext& ctx);
   net::awaitable<void> ServeLogs(http_server::RequestContext& ctx,
                                  http_server::StreamWriter& writer);
   // Registers a stream for shutdown and sign-out and starts its reader.
@@ -145,6 +148,9 @@ class EventStreams {
   Metrics& metrics_;
   EventStreamOptions options_;
   int open_ = 0;
+  // Places reserved by Gate for streams not yet tracked; shared with the
+  // requests' holds, which may outlive this object at shutdown.
+  std::shared_ptr<int> reserved_ = std::make_shared<int>(0);
   // The event streams of each project, and each project's newest frame.
   std::unordered_map<std::string, std::unordered_set<Stream*>> by_project_;
   std::unordered_map<std::string, std::shared_ptr<const Frame>> frames_;

@@ -237,6 +237,52 @@ TEST_F(EventsTest, KeepAliveCommentsAndStreamLimit) {
   ASSERT_TRUE(Pump([&] { return c.received.find(": keep-alive") != std::string::npos; }));
 }
 
+// Streams being opened count against the limit: ten requests that all pass
+// the gate before any stream starts (here each waits to send its one-byte
+// body) open three streams, not ten; a place reserved by a request that
+// ends without a stream is given back.
+TEST_F(EventsTest, StreamsStillOpeningCountAgainstTheLimit) {
+  Start({.max_streams = 3, .keepalive = 15s, .presence = false});
+  std::vector<Client*> waiting;
+  for (int i = 0; i < 10; ++i) waiting.push_back(&Open("Content-Length: 1\r\n"));
+  Pump([] { return false; }, 20);
+  for (Client* c : waiting) net::write(c->socket, net::buffer(std::string("x")));
+  auto answered = [&] {
+    return std::all_of(waiting.begin(), waiting.end(), [](Client* c) {
+      return c->received.find("HTTP/1.1 ") != std::string::npos;
+    });
+  };
+  ASSERT_TRUE(Pump(answered));
+  Pump([] { return false; }, 20);
+  size_t ok = 0;
+  size_t refused = 0;
+  for (Client* c : waiting) {
+    ok += c->received.rfind("HTTP/1.1 200", 0) == 0 ? 1 : 0;
+    refused += c->received.rfind("HTTP/1.1 503", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(ok, 3u);
+  EXPECT_EQ(refused, 7u);
+  EXPECT_EQ(streams_->open_streams(), 3);
+  // A request that reserved a place and left before its stream started.
+  {
+    Client& gone = Open("Content-Length: 1\r\n");
+    (void)gone;
+  }
+  for (int i = 0; i < 3; ++i) {
+    waiting[static_cast<size_t>(i)]->socket.close();
+  }
+  clients_.back()->socket.close();
+  ASSERT_TRUE(Pump([&] { return streams_->open_streams() == 0; }));
+  Pump([] { return false; }, 20);
+  std::vector<Client*> again;
+  for (int i = 0; i < 3; ++i) again.push_back(&Open());
+  ASSERT_TRUE(Pump([&] {
+    return std::all_of(again.begin(), again.end(), [](Client* c) {
+      return Count(c->received, "event: sandbox") == 1;
+    });
+  })) << "places were not given back";
+}
+
 TEST_F(EventsTest, RequiresTokenOrCookieAndAKnownProject) {
   Start({.presence = false});
   clients_.push_back(std::make_unique<Client>(h_.io));

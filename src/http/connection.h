@@ -249,7 +249,7 @@ class Connection {
     StreamRequest(Request r, RequestContext&& head, const Route& rt)
         : req(std::move(r)),
           ctx{req, std::move(head.params), std::move(head.path), std::move(head.query),
-              head.route},
+              head.route, std::move(head.hold)},
           route(rt) {}
     Request req;
     RequestContext ctx;
@@ -335,7 +335,7 @@ class Connection {
     }
     Request req = parser.release();
     RequestContext ctx{req, std::move(head_ctx.params), std::move(head_ctx.path),
-                       std::move(head_ctx.query), head_ctx.route};
+                       std::move(head_ctx.query), head_ctx.route, std::move(head_ctx.hold)};
     Response res = co_await Dispatch(req, ctx, match);
     if (host_.draining()) res.keep_alive(false);
     co_return co_await Answer(res, ctx.route, start, req.method() == http::verb::head);

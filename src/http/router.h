@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,10 @@ struct RequestContext {
   std::map<std::string, std::string> query;    // decoded query parameters
   // Matched pattern, for metrics: views the router's table or a literal.
   std::string_view route;
+  // Whatever a guard must keep until the request is done (a stream route's
+  // reserved place): moved along with the request and released when it
+  // ends, however it ends, unless a handler releases it sooner.
+  std::shared_ptr<void> hold;
 };
 
 using Handler = std::function<net::awaitable<Response>(RequestContext&)>;
