@@ -56,6 +56,8 @@ struct Gateway::Connection {
   std::string client_address;
   bool busy = false;    // answering a request
   bool tunnel = false;  // relaying a WebSocket
+  bool evicted = false;  // closed to make room (MakeRoom)
+  SteadyTime waiting_since{};  // when it began waiting for its next request
   std::unique_ptr<UpstreamSlot> upstream;  // kept between requests of this client
   std::optional<core::Sandbox> record;     // the last record this client asked for
 };
@@ -185,7 +187,7 @@ net::awaitable<void> Gateway::Accept() {
       continue;
     }
     backoff = 10ms;
-    if (connections_.size() >= options_.max_connections) {
+    if (connections_.size() - evicting_ >= options_.max_connections && !MakeRoom()) {
       Count("too_many_connections");
       socket.close(ec);
       continue;
@@ -197,6 +199,22 @@ net::awaitable<void> Gateway::Accept() {
   }
 }
 
+bool Gateway::MakeRoom() {
+  // A scan: at most max_connections pointers, and only when full.
+  Connection* oldest = nullptr;
+  for (auto& [id, c] : connections_) {
+    if (c->busy || c->tunnel || c->evicted) continue;
+    if (oldest == nullptr || c->waiting_since < oldest->waiting_since) oldest = c;
+  }
+  if (oldest == nullptr) return false;
+  oldest->evicted = true;
+  ++evicting_;
+  beast::error_code ec;
+  oldest->stream.socket().cancel(ec);  // its read ends; Session closes it
+  Count("evicted");
+  return true;
+}
+
 net::awaitable<void> Gateway::Session(net::ip::tcp::socket socket) {
   Connection conn(std::move(socket));
   beast::error_code ec;
@@ -206,8 +224,18 @@ net::awaitable<void> Gateway::Session(net::ip::tcp::socket socket) {
   ++connection_count_;
   for (;;) {
     conn.busy = false;
-    if (draining_) break;
-    conn.stream.expires_after(options_.idle_timeout);
+    conn.waiting_since = clock_.SteadyNow();
+    if (draining_ || conn.evicted) break;
+    if (conn.buffer.size() == 0) {
+      // Idle until the next request's first bytes (keep-alive), then the
+      // whole head within the header timeout.
+      conn.stream.expires_after(options_.idle_timeout);
+      auto [wait_ec, got] = co_await conn.stream.async_read_some(conn.buffer.prepare(4096),
+                                                                 kNoThrow);
+      if (wait_ec || conn.evicted) break;
+      conn.buffer.commit(got);
+    }
+    conn.stream.expires_after(options_.header_timeout);
     http::request_parser<http::buffer_body> parser;
     parser.header_limit(static_cast<uint32_t>(options_.max_request_header_bytes));
     parser.body_limit(options_.max_request_body_bytes);
@@ -239,6 +267,7 @@ net::awaitable<void> Gateway::Session(net::ip::tcp::socket socket) {
     if (!co_await Handle(conn, parser)) break;
   }
   connections_.erase(id);
+  if (conn.evicted) --evicting_;
   --connection_count_;
   conn.upstream.reset();
   conn.stream.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);

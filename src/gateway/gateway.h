@@ -55,7 +55,12 @@ struct GatewayOptions {
   uint64_t max_request_body_bytes = 64ull << 20;    // larger uploads get 413
   size_t max_request_header_bytes = 32 << 10;       // larger heads get 431
   std::chrono::seconds idle_timeout{60};            // keep-alive client connection idle limit
-  size_t max_connections = 10000;                   // more are closed at once
+  // From a request's first byte to the end of its head (a byte-a-second
+  // client is cut off however patient).
+  std::chrono::seconds header_timeout{10};
+  // At the cap, the connection that has waited longest for a request head
+  // is closed to make room; with none waiting, the new one is.
+  size_t max_connections = 10000;
   ExchangeOptions exchange;                         // streaming timeouts and buffers
   ActivityOptions activity;                         // coalescing window
 };
@@ -138,6 +143,10 @@ class Gateway {
   WakeHolder holder_;
   std::unique_ptr<net::ip::tcp::acceptor> acceptor_;
   std::unordered_map<uint64_t, Connection*> connections_;  // I/O thread only
+  size_t evicting_ = 0;  // of connections_, those closed to make room and not yet gone
+  // Closes the connection that has waited longest for a request head; false
+  // when every connection is busy. I/O thread.
+  bool MakeRoom();
   uint64_t next_connection_id_ = 0;
   bool draining_ = false;
   std::atomic<int64_t> websockets_{0};

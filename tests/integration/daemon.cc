@@ -211,6 +211,11 @@ Daemon::~Daemon() { CleanUp(); }
     argv.push_back("127.0.0.1:0");  // tests run side by side: never the fixed default port
   }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  if (options_.file_limit > 0) {
+    // prlimit execs sandboxd in its own process: the pid stays the daemon's.
+    const std::string n = std::to_string(options_.file_limit);
+    argv.insert(argv.begin(), {"/usr/bin/prlimit", "--nofile=" + n + ":" + n, "--"});
+  }
   {
     std::ofstream log(log_, std::ios::app);
     log << "=== test harness: " << JoinArgv(argv) << "\n";

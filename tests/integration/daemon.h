@@ -40,6 +40,9 @@ struct DaemonOptions {
   std::string name = "sandboxd";
   // How many of the last stderr lines are printed when a test fails.
   size_t log_lines_on_failure = 150;
+  // > 0: the daemon runs under this RLIMIT_NOFILE (soft and hard, through
+  // prlimit(1)), so that its connection caps are small.
+  int file_limit = 0;
 };
 
 class Daemon {

@@ -55,6 +55,7 @@ constexpr int kGonePorts = 50600;
 constexpr int kFakeE2bPorts = 50700;
 constexpr int kShutdownPorts = 50800;
 constexpr int kDescriptorPorts = 50900;
+constexpr int kCrowdPorts = 51000;
 
 // The value of one series in a /metrics text ("name{labels}"), or -1.
 double MetricValue(const std::string& text, const std::string& series) {
@@ -754,6 +755,40 @@ TEST_F(GatewayTest, OutOfDescriptorsTheGatewayBacksOffAndRecovers) {
     ++warnings;
   }
   EXPECT_LE(warnings, 2u) << "one warning per episode, not per attempt";
+}
+
+// A crowd of clients that never finish a request head cannot take the
+// gateway from everyone else: at its connection cap (here 50: a quarter of
+// the 200 descriptors a limit of 400 leaves) the one that has waited longest is closed to make
+// room, and previews keep being served.
+TEST_F(GatewayTest, ClientsThatNeverFinishAHeadDoNotLockOthersOut) {
+  // No sandbox: runc cannot give one its descriptor limit above the
+  // daemon's. A request for an unknown sandbox is answered (404) by the
+  // gateway itself, which is what a locked-out client never gets.
+  Daemon d({.first_port = kCrowdPorts, .idle_timeout = "1h", .file_limit = 400});
+  ASSERT_TRUE(d.Start());
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> crowd;
+  for (int i = 0; i < 100; ++i) {
+    asio::ip::tcp::socket c(io);
+    beast::error_code ec;
+    c.connect({asio::ip::make_address("127.0.0.1"), d.preview_port()}, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    asio::write(c, asio::buffer(std::string("GET / HTTP/1.1\r\n")), ec);
+    crowd.push_back(std::move(c));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Metric(d, "sandboxd_preview_connections") >= 50; }, 10s))
+      << Metric(d, "sandboxd_preview_connections");
+  for (int i = 0; i < 5; ++i) {
+    HttpResponse r = HttpCall({.port = d.preview_port(),
+                               .target = "/",
+                               .timeout = 5s,
+                               .host_header = "40000-sbxnosuchsandbox.localhost"});
+    ASSERT_TRUE(r.answered) << "request " << i << ": " << r.Describe();
+    EXPECT_EQ(r.status, 404) << r.Describe();
+  }
+  EXPECT_LE(Metric(d, "sandboxd_preview_connections"), 51);
+  EXPECT_GE(Metric(d, "sandboxd_preview_requests_total{outcome=\"evicted\"}"), 50);
 }
 
 TEST_F(GatewayTest, ShutdownAnswersHeldRequestsAndClosesTunnels) {
