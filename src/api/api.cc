@@ -264,14 +264,18 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
 
 net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
   const std::string& project = ctx.params["projectId"];
-  const int64_t version = lifecycle_.read_model().Version(project);
-  if (auto it = json_cache_.find(project); it != json_cache_.end() && it->second.first == version) {
-    co_return JsonResponse(ctx.request, http::status::ok, it->second.second);
+  if (auto it = json_cache_.find(project);
+      it != json_cache_.end() &&
+      lifecycle_.read_model().Unchanged(project, it->second.version, it->second.updated_at)) {
+    co_return JsonResponse(ctx.request, http::status::ok, it->second.body);
   }
   auto s = lifecycle_.Get(project);
-  if (!s.ok()) co_return Error(ctx, s.error());
+  if (!s.ok()) {
+    json_cache_.erase(project);  // forgotten projects leave nothing behind
+    co_return Error(ctx, s.error());
+  }
   std::string body = Serialize(SandboxJson(*s, options_.preview));
-  json_cache_[project] = {s->version, body};
+  json_cache_[project] = {s->version, s->updated_at, body};
   co_return JsonResponse(ctx.request, http::status::ok, std::move(body));
 }
 
@@ -594,6 +598,7 @@ net::awaitable<http_server::Response> Api::Forget(Ctx& ctx) {
   }
   auto removed = co_await lifecycle_.Forget(project, remove_history);
   if (!removed.ok()) co_return Error(ctx, removed.error());
+  json_cache_.erase(project);
   json::object o;
   o["projectId"] = project;
   o["historyRemoved"] = *removed;

@@ -116,7 +116,12 @@ class Api {
   std::function<int(const std::string&)> viewers_;
   // Serialized sandbox objects by project, with the version they show: a
   // status read of an unchanged record reuses the bytes. I/O thread only.
-  std::unordered_map<std::string, std::pair<int64_t, std::string>> json_cache_;
+  struct CachedJson {
+    int64_t version = 0;
+    SystemTime updated_at{};
+    std::string body;
+  };
+  std::unordered_map<std::string, CachedJson> json_cache_;
 };
 
 // For browser requests: OK when Sec-Fetch-Site says same-origin (or none), or,

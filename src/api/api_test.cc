@@ -120,6 +120,26 @@ TEST_F(ApiTest, EveryApiRouteNeedsTheToken) {
   EXPECT_EQ(h_.provider.calls("create"), 0);
 }
 
+// A project forgotten and made again starts its versions over: a status
+// read must show the new sandbox, not the bytes cached for the old record
+// at the same version.
+TEST_F(ApiTest, AStatusReadAfterForgetAndCreateShowsTheNewSandbox) {
+  const std::string path = "/api/projects/again/sandbox";
+  ASSERT_EQ(Call(http::verb::post, path).result(), http::status::created);
+  const auto old_read = Json(Call(http::verb::get, path));
+  const std::string old_id(old_read.at("sandboxId").as_string());
+  ASSERT_EQ(Call(http::verb::delete_, path).result(), http::status::no_content);
+  ASSERT_EQ(Call(http::verb::delete_, "/api/projects/again?history=remove").result(),
+            http::status::ok);
+  EXPECT_EQ(Call(http::verb::get, path).result(), http::status::not_found);
+  h_.clock.Advance(std::chrono::seconds(1));
+  ASSERT_EQ(Call(http::verb::post, path).result(), http::status::created);
+  const auto now = Json(Call(http::verb::get, path));
+  EXPECT_EQ(now.at("version"), old_read.at("version")) << "the test wants the version repeated";
+  EXPECT_NE(now.at("sandboxId").as_string(), old_id) << "the old sandbox's cached status";
+  EXPECT_EQ(now.at("status"), "RUNNING");
+}
+
 TEST_F(ApiTest, CreateChoosesEgressOnlyWhenAsked) {
   ASSERT_EQ(Call(http::verb::post, "/api/projects/open/sandbox", R"({"allowInternetAccess":true})")
                 .result(),

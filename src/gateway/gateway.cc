@@ -375,7 +375,7 @@ const core::Sandbox* Gateway::Lookup(Connection& conn, const std::string& sandbo
   const lifecycle::ReadModel& model = lifecycle_.read_model();
   // A keep-alive client asking again for an unchanged record costs no copy.
   if (conn.record && conn.record->sandbox_id == sandbox_id &&
-      model.Version(conn.record->project_id) == conn.record->version) {
+      model.Unchanged(conn.record->project_id, conn.record->version, conn.record->updated_at)) {
     return &*conn.record;
   }
   conn.record.reset();

@@ -508,6 +508,26 @@ TEST(LifecycleTest, ProviderSandboxesCarryTheMarkerButRecordsDoNot) {
   EXPECT_EQ(stored.at("team"), "a");
 }
 
+// What caches of a record check (the API's status bytes, the gateway's
+// per-connection record): a record made again after a forget can repeat
+// the version, not the version and updatedAt together.
+TEST(ReadModelTest, UnchangedNeedsTheSameVersionAndUpdatedAt) {
+  ReadModel model;
+  core::Sandbox s;
+  s.project_id = "p1";
+  s.version = 3;
+  s.updated_at = FromUnixMillis(1000);
+  ASSERT_TRUE(model.Put(s));
+  EXPECT_TRUE(model.Unchanged("p1", 3, FromUnixMillis(1000)));
+  EXPECT_FALSE(model.Unchanged("p1", 2, FromUnixMillis(1000)));
+  EXPECT_FALSE(model.Unchanged("p1", 3, FromUnixMillis(999)));
+  EXPECT_FALSE(model.Unchanged("p2", 3, FromUnixMillis(1000)));
+  ASSERT_TRUE(model.Remove("p1", 4));
+  s.updated_at = FromUnixMillis(2000);  // made again, and at version 3 again
+  ASSERT_TRUE(model.Put(s));
+  EXPECT_FALSE(model.Unchanged("p1", 3, FromUnixMillis(1000)));
+}
+
 TEST(LifecycleTest, EventsForUnknownSandboxesAreOrphansAndUnknownTypesIgnored) {
   Harness h;
   auto r = RunSync(h.io, h.lifecycle.Apply(Webhook("e1", EventType::kPaused, 10, "nobody")));

@@ -17,6 +17,14 @@ int64_t ReadModel::Version(const std::string& project_id) const {
   return it == by_project_.end() ? 0 : it->second.version;
 }
 
+bool ReadModel::Unchanged(const std::string& project_id, int64_t version,
+                          SystemTime updated_at) const {
+  std::shared_lock lock(mu_);
+  auto it = by_project_.find(project_id);
+  return it != by_project_.end() && it->second.version == version &&
+         it->second.updated_at == updated_at;
+}
+
 std::optional<std::string> ReadModel::ProjectOfSandbox(const std::string& sandbox_id) const {
   std::shared_lock lock(mu_);
   auto it = project_by_sandbox_.find(sandbox_id);

@@ -22,6 +22,10 @@ class ReadModel {
   // The stored version of the project's record, or 0 if none: lets readers
   // reuse what they derived from an unchanged record without copying it.
   int64_t Version(const std::string& project_id) const;
+  // True when the project's record is still the one `held` was copied from:
+  // the same version and the same updatedAt (a project forgotten and made
+  // again starts its versions over, so the version alone can repeat).
+  bool Unchanged(const std::string& project_id, int64_t version, SystemTime updated_at) const;
   // The project whose current sandbox has this provider id.
   std::optional<std::string> ProjectOfSandbox(const std::string& sandbox_id) const;
   // Stores `s` unless a newer version is already held. Returns true if stored.
