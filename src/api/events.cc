@@ -17,6 +17,7 @@ using namespace std::chrono_literals;
 
 struct EventStreams::Frame {
   int64_t version = 0;
+  SystemTime updated_at{};  // with version, which record it shows (versions repeat after a forget)
   std::string text;
 };
 
@@ -92,9 +93,12 @@ EventStreams::~EventStreams() {
 
 std::shared_ptr<const EventStreams::Frame> EventStreams::FrameOf(const core::Sandbox& s) {
   std::shared_ptr<const Frame>& cached = frames_[s.project_id];
-  if (cached && cached->version == s.version) return cached;
-  auto frame = std::make_shared<const Frame>(Frame{s.version, SseFrame(s, api_.preview())});
-  if (!cached || cached->version < s.version) cached = frame;
+  if (cached && cached->version == s.version && cached->updated_at == s.updated_at) return cached;
+  auto frame = std::make_shared<const Frame>(
+      Frame{s.version, s.updated_at, SseFrame(s, api_.preview())});
+  // A late publish of an older record does not replace a newer frame; a
+  // record made again after a forget (versions start over) does.
+  if (!cached || cached->version < s.version || cached->updated_at < s.updated_at) cached = frame;
   return frame;
 }
 

@@ -214,6 +214,36 @@ TEST_F(EventsTest, OutputFollowIsRefusedBeforeTheStreamWhenItCannotBeServed) {
   EXPECT_EQ(streams_->open_streams(), 0);
 }
 
+// A project forgotten and made again repeats versions: a new stream's first
+// frame shows the new record, not the frame kept for the old one at the
+// same version.
+TEST_F(EventsTest, AProjectMadeAgainAfterAForgetShowsItsNewSandbox) {
+  Start({.presence = false});
+  const std::string path = "/api/projects/p1/sandbox/events";
+  Client& before = Open();
+  ASSERT_TRUE(Pump([&] { return Count(before.received, "event: sandbox") == 1; }));
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Kill("p1")).ok());
+  ASSERT_TRUE(Pump([&] { return Count(before.received, "event: sandbox") == 2; }));
+  const int64_t killed_at = h_.lifecycle.Get("p1")->version;
+  const std::string old_id = h_.lifecycle.Get("p1")->sandbox_id;
+  // `before` stays open (a dashboard left open), which keeps the project's frame.
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Forget("p1", true)).ok());
+  h_.clock.Advance(1s);
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Create("p1", {})).ok());
+  while (h_.lifecycle.Get("p1")->version < killed_at) {
+    h_.clock.Advance(1s);
+    ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.RecordActivity("p1")).ok());
+  }
+  ASSERT_EQ(h_.lifecycle.Get("p1")->version, killed_at);
+  const std::string new_id = h_.lifecycle.Get("p1")->sandbox_id;
+  ASSERT_NE(new_id, old_id);
+  Client& after = Open("", path);
+  ASSERT_TRUE(Pump([&] { return Count(after.received, "event: sandbox") == 1; }));
+  EXPECT_NE(after.received.find(new_id), std::string::npos) << after.received;
+  EXPECT_EQ(after.received.find(old_id), std::string::npos) << after.received;
+  EXPECT_NE(after.received.find("RUNNING"), std::string::npos) << after.received;
+}
+
 TEST_F(EventsTest, LastEventIdSkipsWhatTheClientHas) {
   Start({.presence = false});
   const int64_t v = h_.lifecycle.Get("p1")->version;
