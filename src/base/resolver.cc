@@ -14,8 +14,6 @@
 
 #include <fmt/format.h>
 
-#include "base/log.h"
-
 namespace sbx {
 
 using Addresses = std::vector<boost::asio::ip::address>;
@@ -150,7 +148,6 @@ net::awaitable<Result<Addresses>> SystemResolver::Resolve(const std::string& hos
   }
   std::lock_guard lock(lookup->mu);
   if (lookup->result) co_return std::move(*lookup->result);
-  lookup->abandoned = true;
   co_return DeadlineExceeded(fmt::format("resolve {}: no answer within {} ms", host,
                                          options_.timeout.count()));
 }

@@ -442,8 +442,10 @@ net::awaitable<void> Lifecycle::FinishWake(Sandbox starting, EventSource source,
       }
       return OkStatus();
     };
+    // A kill committed meanwhile left the record KILLED (or a newer create
+    // restarted it): the precondition refuses, and nothing is made.
     const uint64_t kills_now = KillsOf(project);
-    if (kills_now != kills || !(co_await Apply(gone, still_waking)).ok()) co_return;
+    if (!(co_await Apply(gone, still_waking)).ok()) co_return;
     LifecycleEvent req = Command(EventType::kCreateRequested, project, source);
     if ((co_await Apply(req)).ok()) (void)co_await ProvisionNew(project, source, kills_now);
     co_return;
