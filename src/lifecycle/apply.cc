@@ -19,6 +19,9 @@ using core::LifecycleEvent;
 using core::Sandbox;
 using core::SandboxStatus;
 
+// A group commit this slow is logged (it holds up every decision waiting for it).
+constexpr std::chrono::milliseconds kSlowCommit{1000};
+
 // Activity and settings changes move a record but are not lifecycle history,
 // except a settings change that says why (the idle policy's, a change of
 // policy).
@@ -476,6 +479,7 @@ void ApplyPipeline::AwaitCommitInFlight() { std::lock_guard wait(commit_mu_); }
 
 Status ApplyPipeline::CommitBatch(std::span<const std::unique_ptr<Pending>> batch) {
   std::lock_guard committing(commit_mu_);
+  const SteadyTime start = clock_.SteadyNow();
   BatchView view(read_model_);
   Status committed = store_.Batch([&]() -> Status {
     // Which of the batch's provider facts were seen before: one question
@@ -499,6 +503,16 @@ Status ApplyPipeline::CommitBatch(std::span<const std::unique_ptr<Pending>> batc
     SBX_RETURN_IF_ERROR(FlushWrites(view));
     return view.flush_failure();
   });
+  const auto took = clock_.SteadyNow() - start;
+  metrics_.Observe("sandboxd_store_commit_duration_seconds", {},
+                   std::chrono::duration<double>(took).count(),
+                   "How long group commits of lifecycle events took (committed or not)");
+  if (took >= kSlowCommit) {
+    // Everything that decides by the record (the enforcer's pauses, wakes,
+    // status pushes) waits for this: say so where an operator looks.
+    SBX_LOG_WARN("a commit of {} events took {} ms: the store is slow",
+                 batch.size(), std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  }
   if (!committed.ok()) return committed;
   metrics_.Inc("sandboxd_store_commits_total", {}, 1,
                "Store transactions that committed lifecycle events (group commit: "

@@ -523,5 +523,33 @@ TEST(LifecycleBatchTest, LoneEventIsWrittenWithoutWaitingForOthers) {
   EXPECT_EQ(h.metrics.CounterValue("sandboxd_store_commits_total"), 3);
 }
 
+// A store whose commits take 1.5 s on the harness's clock.
+class SlowStore final : public ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  FakeClock* clock = nullptr;  // the harness's, set once the harness exists
+  Status Batch(const std::function<Status()>& body) override {
+    clock->Advance(std::chrono::milliseconds(1500));
+    return inner_.Batch(body);
+  }
+};
+
+TEST(LifecycleBatchTest, CommitsAreTimed) {
+  auto sqlite = std::move(*store::SqliteStore::Open(":memory:"));
+  SlowStore store(*sqlite);
+  BatchHarness h(store);
+  store.clock = &h.clock;
+  auto results = h.ApplyTogether({CreatedFor("c1", "p1", "sb1", 10)});
+  ASSERT_TRUE(results[0].ok()) << results[0].error().ToString();
+  const std::string text = h.metrics.Render();
+  EXPECT_NE(text.find("sandboxd_store_commit_duration_seconds_count 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sandboxd_store_commit_duration_seconds_sum 1.5\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sandboxd_store_commit_duration_seconds_bucket{le=\"1\"} 0\n"),
+            std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace sbx::lifecycle

@@ -343,13 +343,16 @@ export async function getHistory(daemon, projectId) {
 export async function waitForSandbox(daemon, projectId, predicate, { timeoutMs = 15_000, intervalMs = 100, what = 'condition' } = {}) {
   const start = Date.now();
   const seen = [];
+  let slowestPollMs = 0; // the longest status read: a daemon that stalled answers late
   for (;;) {
+    const asked = Date.now();
     const sandbox = await getSandbox(daemon, projectId);
     const at = Date.now();
+    slowestPollMs = Math.max(slowestPollMs, at - asked);
     if (seen.length === 0 || seen[seen.length - 1].status !== sandbox.status) {
       seen.push({ status: sandbox.status, afterMs: at - start });
     }
-    if (predicate(sandbox)) return { sandbox, at };
+    if (predicate(sandbox)) return { sandbox, at, slowestPollMs };
     if (at - start > timeoutMs) {
       throw new Error(
         `${projectId}: ${what} not reached within ${timeoutMs} ms; statuses seen: ${JSON.stringify(seen)}`,
@@ -357,6 +360,25 @@ export async function waitForSandbox(daemon, projectId, predicate, { timeoutMs =
     }
     await sleep(intervalMs);
   }
+}
+
+/**
+ * Watch this process's own event loop until the returned function is called; it returns how much
+ * later than due a 50 ms timer fired at worst, in ms. A machine that stalls (a shared host, a
+ * paused VM) stalls this process as much as the daemon, so timing checks add this to their slack.
+ */
+export function watchLoopLag(tickMs = 50) {
+  let last = performance.now();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last - tickMs);
+    last = now;
+  }, tickMs);
+  return () => {
+    clearInterval(timer);
+    return Math.round(worst);
+  };
 }
 
 export const waitForStatus = (daemon, projectId, status, options = {}) =>
