@@ -31,6 +31,7 @@ struct EventStreams::Stream {
   std::string session;      // the cookie's session id; "" for a bearer token
   std::optional<SystemTime> warned_for;  // the pauseAt its last pause_pending was about
   bool signed_out = false;  // end with kSignedOutFrame
+  bool forgotten = false;   // end with kForgottenFrame
   std::unique_ptr<Timer> wake;
   http_server::StreamWriter* writer = nullptr;  // the connection's, while the stream is open
   bool parked = false;  // the pump waits on `wake` with nothing to write
@@ -40,6 +41,7 @@ struct EventStreams::Stream {
   const char* Ending() const {
     if (shutdown) return kShutdownFrame;
     if (signed_out) return kSignedOutFrame;
+    if (forgotten) return kForgottenFrame;
     return nullptr;
   }
 };
@@ -83,10 +85,18 @@ EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
     }
     net::post(io_, [this, s] { Publish(s); });
   });
+  removals_ = bus_.SubscribeRemoved([this](const std::string& project) {
+    {
+      std::lock_guard lock(watched_mu_);
+      if (!watched_.contains(project)) return;
+    }
+    net::post(io_, [this, project] { EndProject(project); });
+  });
 }
 
 EventStreams::~EventStreams() {
   bus_.Unsubscribe(subscription_);
+  bus_.Unsubscribe(removals_);
   api_.sessions().OnRevoke(nullptr);
   api_.SetViewers(nullptr);
 }
@@ -278,6 +288,15 @@ net::awaitable<void> EventStreams::Heartbeat(const std::string& project, bool cl
 
 namespace {
 
+// A reconnecting log stream goes on after its Last-Event-ID (a cursor).
+Status ResumeAfter(const http_server::Request& req, provider::OutputQuery& query) {
+  const std::string_view last = req["Last-Event-ID"];
+  if (last.empty()) return OkStatus();
+  if (last.size() > 100) return InvalidArgument("Last-Event-ID is not a log cursor");
+  query.after = std::string(last);
+  return OkStatus();
+}
+
 // The Last-Event-ID request header as a version, or -1.
 int64_t LastEventId(const http_server::Request& req) {
   return ParseInteger(req["Last-Event-ID"]).value_or(-1);
@@ -440,10 +459,13 @@ net::awaitable<void> EventStreams::Serve(http_server::RequestContext& ctx,
   std::shared_ptr<Stream> st = Open(ctx.params["projectId"], writer);
   ctx.hold.reset();  // counted in open_ now
   st->session = Api::SessionOf(ctx.request);
-  const int64_t last_event_id = LastEventId(ctx.request);
-  if (auto cur = lifecycle_.Get(st->project); cur.ok() && cur->version > last_event_id) {
-    st->pending = FrameOf(*cur);
-  }
+  int64_t last_event_id = LastEventId(ctx.request);
+  auto cur = lifecycle_.Get(st->project);
+  // An id above the record's version is an older record's (the project was
+  // forgotten and made again), or one this replica has not loaded yet: the
+  // record held goes out either way.
+  if (cur.ok() && last_event_id > cur->version) last_event_id = -1;
+  if (cur.ok() && cur->version > last_event_id) st->pending = FrameOf(*cur);
   st->sent_version = last_event_id;
   if (!co_await writer.Write(kConnectedFrame)) st->closed = true;
   if (options_.presence) co_await Heartbeat(st->project, false);
@@ -471,6 +493,17 @@ net::awaitable<void> EventStreams::Close(std::shared_ptr<Stream> st,
   }
 }
 
+void EventStreams::EndProject(const std::string& project) {
+  frames_.erase(project);
+  auto it = by_project_.find(project);
+  if (it == by_project_.end()) return;
+  for (Stream* st : it->second) {
+    st->forgotten = true;
+    st->pending.reset();  // the forgotten record's
+    st->wake->Cancel();
+  }
+}
+
 void EventStreams::EndSession(const std::string& id) {
   for (auto& [ptr, weak] : live_) {
     if (auto st = weak.lock(); st && st->session == id) {
@@ -486,8 +519,13 @@ net::awaitable<std::optional<http_server::Response>> EventStreams::GateLogs(
   if (refused) co_return refused;  // the reservation, if any, goes with ctx
   auto query = ParseLogsQuery(ctx.query, /*follow=*/true);
   if (!query.ok()) co_return ToHttp(ctx.request, query.error());
+  if (Status resumed = ResumeAfter(ctx.request, *query); !resumed.ok()) {
+    co_return ToHttp(ctx.request, resumed);
+  }
   // A read now, so that a provider without output (409) or a bad cursor
-  // (400) is answered before the stream starts.
+  // (400, the query's or a reconnect's Last-Event-ID) is answered before the
+  // stream starts: an EventSource stops at an error status, where an
+  // `end` event would only bring it back with the same cursor.
   auto probe = co_await lifecycle_.ReadOutput(ctx.params["projectId"], *query);
   if (!probe.ok()) co_return ToHttp(ctx.request, probe.error());
   co_return std::nullopt;
@@ -499,9 +537,7 @@ net::awaitable<void> EventStreams::ServeLogs(http_server::RequestContext& ctx,
   ctx.hold.reset();  // counted in open_ now
   st->session = Api::SessionOf(ctx.request);
   provider::OutputQuery query = *ParseLogsQuery(ctx.query, /*follow=*/true);
-  if (auto last = ctx.request["Last-Event-ID"]; !last.empty() && last.size() <= 100) {
-    query.after = std::string(last);
-  }
+  (void)ResumeAfter(ctx.request, query);  // GateLogs checked it
   bool first = true;
   SteadyTime next_keepalive = clock_.SteadyNow() + options_.keepalive;
   SteadyTime next_read = clock_.SteadyNow();

@@ -10,6 +10,9 @@
 // revoked or expired (checked at every keep-alive, so within `keepalive` plus
 // the session cache's revalidation time when signed out on another replica).
 //
+// A project's event streams end with `event: end` (code not_found) when its
+// record is forgotten, here or on another replica.
+//
 // Pause warning: `pause_warning` before a RUNNING sandbox's pauseAt, each
 // stream gets one `event: pause_pending` frame for that pauseAt (data:
 // projectId, pauseAt, secondsLeft), provided the sandbox has by then been
@@ -139,6 +142,8 @@ class EventStreams {
   net::awaitable<void> Heartbeat(const std::string& project, bool closing);
   // Ends the streams of session `id` (on io_).
   void EndSession(const std::string& id);
+  // Ends the event streams of a project whose record was forgotten (on io_).
+  void EndProject(const std::string& project);
 
   net::io_context& io_;
   Clock& clock_;
@@ -160,6 +165,7 @@ class EventStreams {
   std::mutex watched_mu_;
   std::unordered_set<std::string> watched_;
   int64_t subscription_ = 0;  // one bus subscription for every stream
+  int64_t removals_ = 0;      // and one for forgotten records
   std::map<std::string, SteadyTime> last_heartbeat_;
   std::map<Stream*, std::weak_ptr<Stream>> live_;  // open streams, for Shutdown and sign-out
   bool shutting_down_ = false;
@@ -170,6 +176,11 @@ class EventStreams {
 // `retry:`: the browser's reconnect gets 401 and EventSource gives up.
 inline constexpr char kSignedOutFrame[] =
     "event: signed-out\ndata: {\"reason\":\"the session was signed out or expired\"}\n\n";
+
+// The frame that ends a project's event streams when it is forgotten. The
+// browser's reconnect gets 404 and EventSource gives up.
+inline constexpr char kForgottenFrame[] =
+    "event: end\ndata: {\"code\":\"not_found\",\"message\":\"the project was forgotten\"}\n\n";
 
 // The frame that ends every stream at shutdown.
 inline constexpr char kShutdownFrame[] =

@@ -201,6 +201,15 @@ TEST_F(EventsTest, OutputFollowIsRefusedBeforeTheStreamWhenItCannotBeServed) {
             std::string::npos);
   EXPECT_NE(answer("/api/projects/p1/sandbox/logs?follow=1&after=99").find("HTTP/1.1 400"),
             std::string::npos);
+  // A reconnect whose Last-Event-ID is no cursor: 400, not a stream that
+  // ends at once (the EventSource would reconnect with it forever).
+  EXPECT_NE(answer("/api/projects/p1/sandbox/logs?follow=1", "Last-Event-ID: 99\r\n")
+                .find("HTTP/1.1 400"),
+            std::string::npos);
+  EXPECT_NE(answer("/api/projects/p1/sandbox/logs?follow=1",
+                   "Last-Event-ID: " + std::string(101, '1') + "\r\n")
+                .find("HTTP/1.1 400"),
+            std::string::npos);
   EXPECT_NE(answer("/api/projects/nope/sandbox/logs?follow=1").find("HTTP/1.1 404"),
             std::string::npos);
   clients_.push_back(std::make_unique<Client>(h_.io));
@@ -214,9 +223,10 @@ TEST_F(EventsTest, OutputFollowIsRefusedBeforeTheStreamWhenItCannotBeServed) {
   EXPECT_EQ(streams_->open_streams(), 0);
 }
 
-// A project forgotten and made again repeats versions: a new stream's first
-// frame shows the new record, not the frame kept for the old one at the
-// same version.
+// A forget ends the project's streams. Made again, the project repeats
+// versions: a new stream's first frame shows the new record, not the frame
+// kept for the old one at the same version, and a reconnect whose
+// Last-Event-ID is the old record's (above the new version) still gets it.
 TEST_F(EventsTest, AProjectMadeAgainAfterAForgetShowsItsNewSandbox) {
   Start({.presence = false});
   const std::string path = "/api/projects/p1/sandbox/events";
@@ -226,8 +236,16 @@ TEST_F(EventsTest, AProjectMadeAgainAfterAForgetShowsItsNewSandbox) {
   ASSERT_TRUE(Pump([&] { return Count(before.received, "event: sandbox") == 2; }));
   const int64_t killed_at = h_.lifecycle.Get("p1")->version;
   const std::string old_id = h_.lifecycle.Get("p1")->sandbox_id;
-  // `before` stays open (a dashboard left open), which keeps the project's frame.
   ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Forget("p1", true)).ok());
+  ASSERT_TRUE(Pump([&] { return before.closed; }));
+  EXPECT_NE(before.received.find("event: end\ndata: {\"code\":\"not_found\""),
+            std::string::npos)
+      << before.received;
+  EXPECT_TRUE(before.received.ends_with("\r\n0\r\n\r\n")) << before.received;
+  EXPECT_EQ(streams_->open_streams(), 0);
+  Client& gone = Open("", path);  // what the EventSource's reconnect gets
+  ASSERT_TRUE(Pump([&] { return gone.closed; }));
+  EXPECT_EQ(gone.received.rfind("HTTP/1.1 404", 0), 0u) << gone.received;
   h_.clock.Advance(1s);
   ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.Create("p1", {})).ok());
   while (h_.lifecycle.Get("p1")->version < killed_at) {
@@ -242,6 +260,9 @@ TEST_F(EventsTest, AProjectMadeAgainAfterAForgetShowsItsNewSandbox) {
   EXPECT_NE(after.received.find(new_id), std::string::npos) << after.received;
   EXPECT_EQ(after.received.find(old_id), std::string::npos) << after.received;
   EXPECT_NE(after.received.find("RUNNING"), std::string::npos) << after.received;
+  Client& ahead = Open("Last-Event-ID: " + std::to_string(killed_at + 5) + "\r\n", path);
+  ASSERT_TRUE(Pump([&] { return Count(ahead.received, "event: sandbox") == 1; }));
+  EXPECT_NE(ahead.received.find(new_id), std::string::npos) << ahead.received;
 }
 
 TEST_F(EventsTest, LastEventIdSkipsWhatTheClientHas) {

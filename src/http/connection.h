@@ -110,12 +110,14 @@ net::awaitable<beast::error_code> WriteComplete(S& stream, Response& res) {
   co_return ec;
 }
 
-// Streams a chunked body over the connection (SSE).
+// Streams a body over the connection (SSE): chunked for HTTP/1.1, as it is
+// (ended by the close) for HTTP/1.0, which has no chunked coding.
 template <class S>
 class ChunkedWriter final : public StreamWriter {
  public:
-  ChunkedWriter(S& stream, std::chrono::milliseconds write_timeout, int send_buffer)
-      : stream_(stream), write_timeout_(write_timeout) {
+  ChunkedWriter(S& stream, std::chrono::milliseconds write_timeout, int send_buffer,
+                bool chunked = true)
+      : stream_(stream), write_timeout_(write_timeout), chunked_(chunked) {
     if constexpr (requires { stream_.socket(); }) {
       beast::error_code ec;
       stream_.socket().set_option(net::socket_base::send_buffer_size(send_buffer), ec);
@@ -131,6 +133,7 @@ class ChunkedWriter final : public StreamWriter {
       const bool flushed = co_await Flush();
       if (!flushed) co_return false;
     }
+    if (!chunked_) co_return co_await WriteAll(net::buffer(data));
     const auto chunk = http::make_chunk(net::buffer(data));
     co_return co_await WriteAll(chunk);
   }
@@ -139,12 +142,15 @@ class ChunkedWriter final : public StreamWriter {
     if (closed_ || !backlog_.empty() || data.empty()) return false;
     // The chunk's framing around the caller's bytes, gathered into one send.
     std::array<char, 20> size{};
-    char* end = std::to_chars(size.data(), size.data() + 16, data.size(), 16).ptr;
-    *end++ = '\r';
-    *end++ = '\n';
+    char* end = size.data();
+    if (chunked_) {
+      end = std::to_chars(size.data(), size.data() + 16, data.size(), 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+    }
     const std::array<net::const_buffer, 3> parts{
         net::buffer(size.data(), static_cast<size_t>(end - size.data())), net::buffer(data),
-        net::buffer("\r\n", 2)};
+        net::buffer("\r\n", chunked_ ? 2 : 0)};
     if constexpr (requires { stream_.socket(); }) {
       if (!stream_.socket().non_blocking()) return false;
     }
@@ -183,6 +189,15 @@ class ChunkedWriter final : public StreamWriter {
   }
 
   void Close() override {
+    if (!closed_ && chunked_ && backlog_.empty()) {
+      // The last chunk, so that the client sees the body end rather than
+      // break off; sent only if the socket takes it at once (a client that
+      // does not read gets the close alone).
+      bool takes = true;
+      if constexpr (requires { stream_.socket(); }) takes = stream_.socket().non_blocking();
+      beast::error_code ec;
+      if (takes) (void)stream_.write_some(net::buffer("0\r\n\r\n", 5), ec);
+    }
     closed_ = true;
     CloseStream(stream_);
   }
@@ -204,6 +219,7 @@ class ChunkedWriter final : public StreamWriter {
 
   S& stream_;
   std::chrono::milliseconds write_timeout_;
+  bool chunked_;
   bool closed_ = false;
   std::string backlog_;  // what TryWrite could not send at once
 };
@@ -316,6 +332,15 @@ class Connection {
       }
     }
     if (!parser.is_done()) {
+      if (parser.get().version() >= 11 &&
+          beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        // The client waits for this before it sends the body (RFC 9110
+        // §10.1.1); a refusal above was its answer instead.
+        SetDeadline(stream_, options_.write_timeout);
+        auto [cont_ec, c] = co_await net::async_write(
+            stream_, net::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), kNoThrow);
+        if (cont_ec) co_return false;
+      }
       SetDeadline(stream_, options_.body_timeout);
       state_.reading_body = true;
       auto [body_ec, m] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
@@ -367,9 +392,12 @@ class Connection {
     }
     if (match.method_not_allowed) {
       ctx.route = "method_not_allowed";
-      co_return ErrorResponse(req, http::status::method_not_allowed, "method_not_allowed",
-                              fmt::format("{} is not allowed on {}",
-                                          std::string(req.method_string()), ctx.path));
+      Response res = ErrorResponse(req, http::status::method_not_allowed, "method_not_allowed",
+                                   fmt::format("{} is not allowed on {} (allowed: {})",
+                                               std::string(req.method_string()), ctx.path,
+                                               match.allow));
+      res.set(http::field::allow, match.allow);  // RFC 9110 §15.5.6
+      co_return res;
     }
     ctx.route = "fallback";
     if (router_.fallback()) co_return co_await router_.fallback()(ctx);
@@ -425,14 +453,16 @@ class Connection {
   }
 
   // A streaming route (SSE): the head, then the handler writes chunks. The
-  // connection reads no more requests, so its read buffer is given back.
+  // connection reads no more requests, so its read buffer is given back. A
+  // HEAD gets the head alone: the handler (a stream, a viewer) never runs.
   net::awaitable<void> Stream() {
     std::unique_ptr<StreamRequest> r = std::move(stream_request_);
     buffer_.consume(buffer_.size());
     buffer_.shrink_to_fit();
     const bool sent = co_await WriteStreamHead(r->req, r->ctx.route);
-    if (!sent) co_return;
-    ChunkedWriter<S> writer(stream_, options_.stream_write_timeout, options_.stream_send_buffer);
+    if (!sent || r->req.method() == http::verb::head) co_return;
+    ChunkedWriter<S> writer(stream_, options_.stream_write_timeout, options_.stream_send_buffer,
+                            /*chunked=*/r->req.version() >= 11);
     co_await r->route.stream(r->ctx, writer);
     writer.Close();
   }
@@ -443,7 +473,7 @@ class Connection {
     head.set(http::field::content_type, "text/event-stream");
     head.set(http::field::cache_control, "no-store");
     head.set("X-Accel-Buffering", "no");
-    head.chunked(true);
+    if (req.version() >= 11) head.chunked(true);  // HTTP/1.0: the close ends the body
     head.keep_alive(false);
     http::response_serializer<http::empty_body> sr{head};
     SetDeadline(stream_, options_.write_timeout);

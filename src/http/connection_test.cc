@@ -48,7 +48,8 @@ class ConnectionTest : public ::testing::Test {
         });
     router_.AddStream(
         http::verb::get, "/events", nullptr,
-        [](RequestContext&, StreamWriter& w) -> net::awaitable<void> {
+        [this](RequestContext&, StreamWriter& w) -> net::awaitable<void> {
+          ++streams_served_;
           (void)co_await w.Write("data: one\n\n");
           (void)co_await w.Write("data: two\n\n");
         });
@@ -90,6 +91,7 @@ class ConnectionTest : public ::testing::Test {
   ConnectionState state_;
   bool finished_ = false;
   int guarded_handled_ = 0;
+  int streams_served_ = 0;
   size_t guard_saw_body_bytes_ = 99;
 
   void TearDown() override {
@@ -176,6 +178,7 @@ TEST_F(ConnectionTest, OtherMethodsGet405AndUnknownPathsTheFallback) {
   Start();
   Send("DELETE /items/a HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(Received().rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u) << Received();
+  EXPECT_NE(Received().find("\r\nAllow: "), std::string::npos) << Received();
   client_.clear();
   Send("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(Received().find("fallback"), std::string::npos) << Received();
@@ -191,6 +194,47 @@ TEST_F(ConnectionTest, StreamsWriteChunksThenClose) {
   EXPECT_NE(got.find("Content-Type: text/event-stream\r\n"), std::string::npos) << got;
   EXPECT_NE(got.find("data: one\n\n"), std::string::npos) << got;
   EXPECT_NE(got.find("data: two\n\n"), std::string::npos) << got;
+  // The body ends with the last chunk, not just the close.
+  EXPECT_TRUE(got.ends_with("\r\n0\r\n\r\n")) << got;
+  EXPECT_TRUE(finished_);
+}
+
+TEST_F(ConnectionTest, AHeadOnAStreamGetsTheHeadAlone) {
+  Start();
+  Send("HEAD /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string got = Received();
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_NE(got.find("Content-Type: text/event-stream\r\n"), std::string::npos) << got;
+  EXPECT_TRUE(got.ends_with("\r\n\r\n")) << got;
+  EXPECT_EQ(got.find("data:"), std::string::npos) << got;
+  EXPECT_EQ(streams_served_, 0);  // no stream, so no viewer either
+  EXPECT_TRUE(finished_);
+}
+
+TEST_F(ConnectionTest, AnHttp10StreamIsNotChunkedAndEndsWithTheClose) {
+  Start();
+  Send("GET /events HTTP/1.0\r\n\r\n");
+  const std::string got = Received();
+  EXPECT_EQ(got.rfind("HTTP/1.0 200 OK\r\n", 0), 0u) << got;
+  EXPECT_EQ(got.find("Transfer-Encoding"), std::string::npos) << got;
+  EXPECT_TRUE(got.ends_with("\r\n\r\ndata: one\n\ndata: two\n\n")) << got;
+  EXPECT_TRUE(finished_);
+}
+
+TEST_F(ConnectionTest, Expect100ContinueIsAnsweredOnceTheGuardAgrees) {
+  Start();
+  Send("POST /guarded HTTP/1.1\r\nHost: x\r\nAuthorization: yes\r\nExpect: 100-continue\r\n"
+       "Content-Length: 4\r\n\r\n");
+  EXPECT_EQ(Received(), "HTTP/1.1 100 Continue\r\n\r\n");
+  client_.clear();
+  Send("body");
+  EXPECT_EQ(Received().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << Received();
+  EXPECT_EQ(guarded_handled_, 1);
+  client_.clear();
+  // Refused: the refusal is the answer, and no body is asked for.
+  Send("POST /guarded HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+  EXPECT_EQ(Received().rfind("HTTP/1.1 401 Unauthorized\r\n", 0), 0u) << Received();
+  EXPECT_EQ(guarded_handled_, 1);
   EXPECT_TRUE(finished_);
 }
 

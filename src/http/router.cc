@@ -1,8 +1,11 @@
 #include "http/router.h"
 
+#include <set>
+
 #include <boost/json.hpp>
 #include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
+#include <fmt/format.h>
 
 namespace sbx::http_server {
 namespace {
@@ -58,6 +61,7 @@ void Router::SetFallback(Handler handler) { fallback_ = std::move(handler); }
 Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
   const auto segs = Split(ctx.path);
   Match out;
+  std::set<std::string_view> allowed;  // the path's methods, should none be this one
   for (const Route& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
     bool ok = true;
@@ -67,6 +71,8 @@ Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
     if (!ok) continue;
     if (r.method != method && !(r.method == http::verb::get && method == http::verb::head)) {
       out.method_not_allowed = true;
+      allowed.insert(http::to_string(r.method));
+      if (r.method == http::verb::get) allowed.insert(http::to_string(http::verb::head));
       continue;
     }
     if (r.when && !r.when(ctx)) continue;
@@ -79,6 +85,7 @@ Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
     out.method_not_allowed = false;
     return out;
   }
+  if (out.method_not_allowed) out.allow = fmt::format("{}", fmt::join(allowed, ", "));
   return out;
 }
 

@@ -95,6 +95,7 @@ class Router {
   struct Match {
     const Route* route = nullptr;  // null: fallback
     bool method_not_allowed = false;
+    std::string allow;  // method_not_allowed: the path's methods, for Allow ("GET, HEAD")
   };
   // Fills ctx.params/route on a match.
   Match Find(http::verb method, RequestContext& ctx) const;

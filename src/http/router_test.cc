@@ -23,6 +23,7 @@ TEST(RouterTest, MatchesPlaceholdersAndMethods) {
   auto m2 = r.Find(http::verb::get, ctx2);
   EXPECT_EQ(m2.route, nullptr);
   EXPECT_TRUE(m2.method_not_allowed);
+  EXPECT_EQ(m2.allow, "POST");
   RequestContext ctx3{req, {}, "/api/projects/demo/other", {}, {}};
   auto m3 = r.Find(http::verb::get, ctx3);
   EXPECT_EQ(m3.route, nullptr);
@@ -51,6 +52,7 @@ TEST(RouterTest, AStreamWithAConditionServesOnlyTheRequestsItAccepts) {
   auto p = r.Find(http::verb::post, post);
   EXPECT_EQ(p.route, nullptr);
   EXPECT_TRUE(p.method_not_allowed);
+  EXPECT_EQ(p.allow, "GET, HEAD");  // once, though two routes take GET
 }
 
 TEST(RouterTest, ParsesTargetsAndDecodesQuery) {

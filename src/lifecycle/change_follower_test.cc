@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "lifecycle/testing.h"
@@ -117,6 +118,8 @@ int64_t ForgetElsewhere(Harness& h, const std::string& project, int64_t version)
 
 TEST(ChangeFollowerTest, ARecordForgottenElsewhereLeavesTheReadModel) {
   Harness h;
+  std::vector<std::string> removed;  // what the bus told of (the SSE streams end)
+  h.bus.SubscribeRemoved([&](const std::string& project) { removed.push_back(project); });
   FakeChangeFeed feed;
   ChangeFollower follower(h.clock, h.lifecycle, feed);
   CommitElsewhere(h, "p1", 1);
@@ -128,6 +131,7 @@ TEST(ChangeFollowerTest, ARecordForgottenElsewhereLeavesTheReadModel) {
                                           {.version = gone, .project_id = "p1"}}});
   follower.PollOnce(500ms);
   EXPECT_EQ(h.lifecycle.Get("p1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(removed, (std::vector<std::string>{"p1"}));
   // Made again (from version 1) and seen.
   h.clock.Advance(1s);
   CommitElsewhere(h, "p1", 1);
@@ -149,6 +153,9 @@ TEST(ChangeFollowerTest, ARecordForgottenElsewhereLeavesTheReadModel) {
   ASSERT_TRUE(h.lifecycle.Get("p1").ok());
   EXPECT_EQ(h.lifecycle.Get("p1")->version, 1);
   EXPECT_EQ(h.lifecycle.Get("p1")->status, core::SandboxStatus::kRunning);
+  // The old p1 went as much as p2 did.
+  std::sort(removed.begin() + 1, removed.end());
+  EXPECT_EQ(removed, (std::vector<std::string>{"p1", "p1", "p2"}));
 }
 
 TEST(ChangeFollowerTest, ChangesOfOnePollAreLoadedTogetherEachOnce) {

@@ -74,6 +74,12 @@ bool Lifecycle::Renewed(const Sandbox& stored) const {
   return held && stored.version <= held->version && stored.created_at > held->created_at;
 }
 
+bool Lifecycle::RemoveRecord(const std::string& project_id, int64_t version) {
+  if (!read_model_.Remove(project_id, version)) return false;
+  bus_.PublishRemoved(project_id);
+  return true;
+}
+
 Status Lifecycle::Observe(std::span<const store::Change> changes) {
   if (changes.empty()) return OkStatus();  // a poll that heard nothing waits for no batch
   // This replica's own commits are announced as soon as they commit, which
@@ -105,12 +111,12 @@ Status Lifecycle::Observe(std::span<const store::Change> changes) {
   }
   for (const Sandbox& s : records) {
     const int64_t held = read_model_.Version(s.project_id);
-    if (Renewed(s)) read_model_.Remove(s.project_id, held + 1);
+    if (Renewed(s)) RemoveRecord(s.project_id, held + 1);
     if (read_model_.Put(s)) bus_.Publish(s);
     behind.erase(s.project_id);
   }
   // No record any more: forgotten on another replica.
-  for (const auto& [project, change] : behind) read_model_.Remove(project, change->version);
+  for (const auto& [project, change] : behind) RemoveRecord(project, change->version);
   return OkStatus();
 }
 
@@ -120,7 +126,7 @@ Result<int> Lifecycle::Resync() {
   std::set<std::string> stored;
   for (const Sandbox& s : all) {
     stored.insert(s.project_id);
-    if (Renewed(s)) read_model_.Remove(s.project_id, read_model_.Version(s.project_id) + 1);
+    if (Renewed(s)) RemoveRecord(s.project_id, read_model_.Version(s.project_id) + 1);
     if (read_model_.Put(s)) {
       bus_.Publish(s);
       ++changed;
@@ -134,7 +140,7 @@ Result<int> Lifecycle::Resync() {
     auto again = store_.GetSandbox(project);
     if (again.ok()) continue;
     if (again.error().code() != StatusCode::kNotFound) return again.status();
-    if (read_model_.Remove(project, held + 1)) ++changed;
+    if (RemoveRecord(project, held + 1)) ++changed;
   }
   return changed;
 }
@@ -615,7 +621,7 @@ net::awaitable<Result<int64_t>> Lifecycle::Forget(const std::string& project_id,
   };
   auto removed = co_await store_pool_.Run(forget);
   if (!removed.ok()) co_return removed.status();
-  read_model_.Remove(project_id, version + 1);
+  RemoveRecord(project_id, version + 1);
   SBX_LOG_INFO("project {} forgotten ({} history rows removed)", project_id, *removed);
   co_return *removed;
 }

@@ -261,6 +261,9 @@ class Lifecycle {
   // an older, forgotten one of (its version started over, so Put alone
   // would refuse it).
   bool Renewed(const core::Sandbox& stored) const;
+  // Takes a forgotten record (below `version`) out of the read model and
+  // tells the bus's removal subscribers; false when there was none.
+  bool RemoveRecord(const std::string& project_id, int64_t version);
   // Provider::Kill through CallProvider (Kill, Reconcile's orphans, and a
   // create that finds its project killed).
   net::awaitable<Status> KillAtProvider(const std::string& sandbox_id);
