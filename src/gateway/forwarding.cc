@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/url/parse.hpp>
 
 #include "http/credentials.h"
 
@@ -86,6 +87,24 @@ void PrepareUpstreamRequest(http::request<http::buffer_body>& req, const Forward
           prior.empty() ? fwd.client_address : std::string(prior) + ", " + fwd.client_address);
   req.set("X-Forwarded-Proto", fwd.scheme);
   if (!host.empty()) req.set("X-Forwarded-Host", host);
+}
+
+bool ToOriginForm(http::request_header<>& req) {
+  const std::string_view target = req.target();
+  if (target.starts_with('/') || (target == "*" && req.method() == http::verb::options)) {
+    return true;
+  }
+  auto uri = boost::urls::parse_absolute_uri(target);
+  if (!uri || !uri->has_authority() || uri->encoded_host().empty() ||
+      (uri->scheme() != "http" && uri->scheme() != "https")) {
+    return false;
+  }
+  const std::string_view path_and_query = uri->encoded_target();
+  const std::string origin = path_and_query.starts_with('/') ? std::string(path_and_query)
+                                                             : "/" + std::string(path_and_query);
+  req.set(http::field::host, uri->encoded_host_and_port());
+  req.target(origin);
+  return true;
 }
 
 void MergeCookieHeaders(http::request_header<>& req) {

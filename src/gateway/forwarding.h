@@ -52,6 +52,12 @@ struct ClientFraming {
 // removal; one or none is left as it is.
 void MergeCookieHeaders(http::request_header<>& req);
 
+// An absolute-form request target ("http://8080-id.domain/a?b") becomes the
+// origin form ("/a?b") and its authority the Host (RFC 9112 §3.2.2: the
+// target's host wins over the Host header), so the sandbox sees what any
+// other client sends. False for a target that is neither (nor "*"): 400.
+bool ToOriginForm(http::request_header<>& req);
+
 // Rewrites the sandbox's response for the client: hop-by-hop headers and
 // X-Sandboxd-Preview dropped, the client's version, its keep-alive, and framing the client can
 // read (a close-delimited body is re-chunked for HTTP/1.1; HTTP/1.0 gets no

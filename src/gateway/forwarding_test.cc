@@ -165,6 +165,31 @@ TEST(ForwardingTest, HostStaysAppMarkersGoAndCookieHeadersAreJoined) {
   EXPECT_EQ(one[http::field::cookie], "a=1");
 }
 
+TEST(ForwardingTest, AbsoluteFormTargetsBecomeOriginFormWithTheirHost) {
+  auto req = Request();
+  req.target("http://40000-sbx2.localhost:8081/a/b?c=d&e");
+  ASSERT_TRUE(ToOriginForm(req));
+  EXPECT_EQ(req.target(), "/a/b?c=d&e");
+  EXPECT_EQ(req[http::field::host], "40000-sbx2.localhost:8081");  // the target's, not sbx1
+  req.target("https://40000-sbx3.localhost");
+  ASSERT_TRUE(ToOriginForm(req));
+  EXPECT_EQ(req.target(), "/");
+  EXPECT_EQ(req[http::field::host], "40000-sbx3.localhost");
+  // Origin form and OPTIONS * stay as they are.
+  auto plain = Request();
+  ASSERT_TRUE(ToOriginForm(plain));
+  EXPECT_EQ(plain.target(), "/x");
+  EXPECT_EQ(plain[http::field::host], "40000-sbx1.localhost:8081");
+  http::request<http::buffer_body> star{http::verb::options, "*", 11};
+  EXPECT_TRUE(ToOriginForm(star));
+  // Anything else is refused.
+  for (const char* bad : {"x", "*", "ftp://h/", "http:///nohost", "mailto:a@b", "http://h/%zz"}) {
+    auto r = Request();
+    r.target(bad);
+    EXPECT_FALSE(ToOriginForm(r)) << bad;
+  }
+}
+
 TEST(ForwardingTest, TakeQueryParam) {
   auto t = TakeQueryParam("/a?x=1&tok=abc&y=2", "tok");
   ASSERT_TRUE(t);

@@ -317,6 +317,11 @@ net::awaitable<bool> Gateway::Handle(Connection& conn,
     (void)co_await Answer(conn, parser, closing, AnswerKind::kBadHost, info);
     co_return false;
   }
+  if (!ToOriginForm(req)) {
+    Count("bad_request");
+    info.message = fmt::format("malformed request target \"{}\"", std::string(req.target()));
+    co_return co_await Answer(conn, parser, facts, AnswerKind::kBadHost, info);
+  }
   MergeCookieHeaders(req);
   auto host = ParsePreviewHost(req[http::field::host], domain_);
   if (!host.ok()) {
@@ -349,6 +354,15 @@ net::awaitable<bool> Gateway::Handle(Connection& conn,
   }
   const core::Sandbox* sandbox = Lookup(conn, id);
   if (sandbox == nullptr) {
+    if (auto project = lifecycle_.read_model().ProjectOfRetired(id)) {
+      // Killed and then made again (or forgotten): the project's new
+      // sandbox has a new URL.
+      Count("gone");
+      info.project_id = *project;
+      info.message = fmt::format("sandbox {} is gone: project {} has another sandbox now, or none",
+                                 id, *project);
+      co_return co_await Answer(conn, parser, facts, AnswerKind::kGone, info);
+    }
     Count("not_found");
     info.message = fmt::format("no sandbox {}", id);
     co_return co_await Answer(conn, parser, facts, AnswerKind::kNotFound, info);

@@ -32,6 +32,24 @@ std::optional<std::string> ReadModel::ProjectOfSandbox(const std::string& sandbo
   return it->second;
 }
 
+std::optional<std::string> ReadModel::ProjectOfRetired(const std::string& sandbox_id) const {
+  std::shared_lock lock(mu_);
+  auto it = retired_.find(sandbox_id);
+  if (it == retired_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ReadModel::RetireLocked(const std::string& sandbox_id, const std::string& project_id) {
+  if (sandbox_id.empty()) return;
+  project_by_sandbox_.erase(sandbox_id);
+  if (!retired_.insert_or_assign(sandbox_id, project_id).second) return;  // known already
+  retired_order_.push_back(sandbox_id);
+  if (retired_order_.size() > kRetiredKept) {
+    retired_.erase(retired_order_.front());
+    retired_order_.pop_front();
+  }
+}
+
 bool OnTimer(const core::Sandbox& s) {
   auto at = core::PauseAt(s);
   if (!at) return false;
@@ -43,7 +61,7 @@ bool ReadModel::Put(const core::Sandbox& s) {
   auto it = by_project_.find(s.project_id);
   if (it != by_project_.end()) {
     if (it->second.version >= s.version) return false;
-    if (it->second.sandbox_id != s.sandbox_id) project_by_sandbox_.erase(it->second.sandbox_id);
+    if (it->second.sandbox_id != s.sandbox_id) RetireLocked(it->second.sandbox_id, s.project_id);
     if (OnTimer(it->second)) timer_index_.erase({*core::PauseAt(it->second), s.project_id});
     it->second = s;
   } else {
@@ -58,7 +76,7 @@ bool ReadModel::Remove(const std::string& project_id, int64_t version) {
   std::unique_lock lock(mu_);
   auto it = by_project_.find(project_id);
   if (it == by_project_.end() || it->second.version >= version) return false;
-  if (!it->second.sandbox_id.empty()) project_by_sandbox_.erase(it->second.sandbox_id);
+  RetireLocked(it->second.sandbox_id, project_id);
   if (OnTimer(it->second)) timer_index_.erase({*core::PauseAt(it->second), project_id});
   by_project_.erase(it);
   return true;

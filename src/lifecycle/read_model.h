@@ -4,6 +4,7 @@
 // never blocks on I/O.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -28,6 +29,11 @@ class ReadModel {
   bool Unchanged(const std::string& project_id, int64_t version, SystemTime updated_at) const;
   // The project whose current sandbox has this provider id.
   std::optional<std::string> ProjectOfSandbox(const std::string& sandbox_id) const;
+  // The project that had this sandbox before another one replaced it (or
+  // before it was forgotten), for the newest kRetiredKept such sandboxes
+  // seen since start: its preview URL says "gone", not "no such sandbox".
+  std::optional<std::string> ProjectOfRetired(const std::string& sandbox_id) const;
+  static constexpr size_t kRetiredKept = 10'000;
   // Stores `s` unless a newer version is already held. Returns true if stored.
   bool Put(const core::Sandbox& s);
   // Drops the project's record if the held version is below `version`
@@ -54,6 +60,9 @@ class ReadModel {
   mutable std::shared_mutex mu_;
   std::map<std::string, core::Sandbox> by_project_;
   std::unordered_map<std::string, std::string> project_by_sandbox_;
+  std::unordered_map<std::string, std::string> retired_;  // sandbox id -> its project
+  std::deque<std::string> retired_order_;                 // oldest first
+  void RetireLocked(const std::string& sandbox_id, const std::string& project_id);
   std::set<std::pair<SystemTime, std::string>> timer_index_;
 };
 

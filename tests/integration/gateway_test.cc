@@ -227,6 +227,19 @@ TEST_F(GatewayTest, ForwardsARunningSandbox) {
   EXPECT_EQ(seen.count("keep-alive"), 0u);
   EXPECT_EQ(v.at("target"), "/echo?status=201");
 
+  // An absolute-form target (RFC 9112 §3.2.2) names the sandbox itself, over
+  // the Host header, and reaches the app in origin form.
+  HttpResponse absolute = HttpCall({.port = d.preview_port(),
+                                    .target = "http://" + target->host + "/echo?status=202",
+                                    .host_header = "ignored.example"});
+  EXPECT_EQ(absolute.status, 202) << absolute.Describe();
+  if (absolute.status == 202) {
+    EXPECT_EQ(absolute.Json().at("target"), "/echo?status=202") << absolute.body;
+  }
+  HttpResponse not_a_target = HttpCall({.port = d.preview_port(), .target = "echo",
+                                        .host_header = target->host});
+  EXPECT_EQ(not_a_target.status, 400) << not_a_target.Describe();
+
   // A body framed by a coding other than a final chunked is refused, and its
   // bytes are not read as a second request (RFC 9112 §6.3).
   {
@@ -533,6 +546,17 @@ TEST_F(GatewayTest, KilledIsGoneAndUnknownIsNotFound) {
   EXPECT_EQ(page.status, 410) << page.Describe();
   EXPECT_NE(page.body.find("sandboxctl wake doomed"), std::string::npos) << page.body;
   EXPECT_EQ(d.StatusOf("doomed"), "KILLED") << "a request must not start a killed sandbox";
+
+  // Made again: a new sandbox with a new URL; the old URL stays gone.
+  auto again = CreateRunning(d, "doomed", &why);
+  ASSERT_TRUE(again) << why;
+  ASSERT_NE(again->url, s->url);
+  HttpResponse old_url = PreviewCall(s->url, {.target = "/state"});
+  EXPECT_EQ(old_url.status, 410) << old_url.Describe();
+  EXPECT_NE(old_url.body.find("project doomed has another sandbox"), std::string::npos)
+      << old_url.body;
+  HttpResponse new_url = PreviewCall(again->url, {.target = "/state"});
+  EXPECT_EQ(new_url.status, 200) << new_url.Describe();
 
   const std::string unknown = "http://40000-sbxunknown." + d.preview_domain() + "/";
   HttpResponse missing = PreviewCall(unknown, {.target = "/"});

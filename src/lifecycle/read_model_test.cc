@@ -1,0 +1,49 @@
+// ReadModel: the sandbox id index, and the sandboxes it remembers after they
+// were replaced or forgotten.
+#include "lifecycle/read_model.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sbx::lifecycle {
+namespace {
+
+core::Sandbox Record(const std::string& project, const std::string& sandbox, int64_t version) {
+  core::Sandbox s;
+  s.project_id = project;
+  s.sandbox_id = sandbox;
+  s.version = version;
+  s.status = core::SandboxStatus::kRunning;
+  return s;
+}
+
+TEST(ReadModelTest, ASandboxReplacedOrForgottenIsRememberedAsItsProjects) {
+  ReadModel m;
+  ASSERT_TRUE(m.Put(Record("p1", "sb1", 1)));
+  EXPECT_EQ(m.ProjectOfSandbox("sb1"), "p1");
+  EXPECT_EQ(m.ProjectOfRetired("sb1"), std::nullopt);
+  ASSERT_TRUE(m.Put(Record("p1", "sb2", 2)));  // made again after a kill
+  EXPECT_EQ(m.ProjectOfSandbox("sb1"), std::nullopt);
+  EXPECT_EQ(m.ProjectOfRetired("sb1"), "p1");
+  EXPECT_EQ(m.ProjectOfRetired("sb2"), std::nullopt);
+  ASSERT_TRUE(m.Remove("p1", 3));  // forgotten
+  EXPECT_EQ(m.ProjectOfSandbox("sb2"), std::nullopt);
+  EXPECT_EQ(m.ProjectOfRetired("sb2"), "p1");
+}
+
+TEST(ReadModelTest, RetiredSandboxesAreKeptUpToTheBound) {
+  ReadModel m;
+  const size_t n = ReadModel::kRetiredKept + 5;
+  for (size_t i = 0; i <= n; ++i) {
+    ASSERT_TRUE(m.Put(Record("p", "sb" + std::to_string(i), static_cast<int64_t>(i + 1))));
+  }
+  // sb0 … sb<n-1> were replaced; the oldest five are no longer remembered.
+  EXPECT_EQ(m.ProjectOfRetired("sb4"), std::nullopt);
+  EXPECT_EQ(m.ProjectOfRetired("sb5"), "p");
+  EXPECT_EQ(m.ProjectOfRetired("sb" + std::to_string(n - 1)), "p");
+  EXPECT_EQ(m.ProjectOfSandbox("sb" + std::to_string(n)), "p");
+}
+
+}  // namespace
+}  // namespace sbx::lifecycle
