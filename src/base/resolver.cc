@@ -29,20 +29,12 @@ Result<Addresses> SystemLookup(const std::string& host) {
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, &::freeaddrinfo);
   Addresses out;
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    boost::asio::ip::address address;
-    if (a->ai_family == AF_INET) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
-      boost::asio::ip::address_v4::bytes_type bytes;
-      std::memcpy(bytes.data(), &in->sin_addr, bytes.size());
-      address = boost::asio::ip::address_v4(bytes);
-    } else if (a->ai_family == AF_INET6) {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ai_addr);
-      boost::asio::ip::address_v6::bytes_type bytes;
-      std::memcpy(bytes.data(), &in6->sin6_addr, bytes.size());
-      address = boost::asio::ip::address_v6(bytes, in6->sin6_scope_id);
-    } else {
-      continue;
-    }
+    if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
+    // Asio reads the sockaddr itself (scope id included).
+    boost::asio::ip::tcp::endpoint endpoint;
+    std::memcpy(endpoint.data(), a->ai_addr, a->ai_addrlen);
+    endpoint.resize(a->ai_addrlen);
+    const boost::asio::ip::address address = endpoint.address();
     if (std::find(out.begin(), out.end(), address) == out.end()) out.push_back(address);
   }
   if (out.empty()) return Unavailable(fmt::format("resolve {}: no addresses", host));
