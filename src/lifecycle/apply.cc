@@ -325,6 +325,18 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
                                           std::optional<Sandbox> current,
                                           const Precondition& precondition, BatchView& view) {
   const bool fact = core::IsProviderFact(event.type);
+  if (event.type == EventType::kCreated && !event.sandbox_id.empty() &&
+      (!current || current->sandbox_id != event.sandbox_id)) {
+    // A sandbox is created once: one this server saw replaced (killed and
+    // made again, or forgotten) is not adopted by the project's next create
+    // or record. (Held in memory: a restart forgets.)
+    if (auto had = read_model_.ProjectOfRetired(event.sandbox_id)) {
+      const std::string why =
+          fmt::format("sandbox {} of project {} was replaced or forgotten", event.sandbox_id, *had);
+      SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kStale, why, view));
+      return ApplyResult{Outcome::kStale, current};
+    }
+  }
   for (int attempt = 0;; ++attempt) {
     if (fact && current) {
       if (auto why = Staleness(event, *current)) {

@@ -336,6 +336,39 @@ TEST(LifecycleTest, ALateCreatedForAKilledSandboxIsStale) {
   EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "sbx9");
 }
 
+// A late `created` for a sandbox the project no longer has is stale, even
+// when the record would adopt a new sandbox (STARTING without one yet, or no
+// record at all after a forget).
+TEST(LifecycleTest, ALateCreatedForAReplacedSandboxIsNotAdopted) {
+  Harness h;
+  const std::string old_id = CreateRunning(h, "p1").sandbox_id;
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Kill("p1")).ok());
+  h.clock.Advance(1s);
+  LifecycleEvent again = Webhook("cr-1", EventType::kCreateRequested, 0, "");
+  again.source = core::EventSource::kApi;
+  again.project_id = "p1";
+  again.timestamp = h.clock.Now();
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Apply(again)).ok());
+  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+  ASSERT_EQ(h.lifecycle.Get("p1")->sandbox_id, "");
+  LifecycleEvent late = Webhook("e-late", EventType::kCreated, 0, old_id);
+  late.metadata = {{"projectId", "p1"}};
+  late.timestamp = h.clock.Now();
+  auto r = RunSync(h.io, h.lifecycle.Apply(late));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->outcome, Outcome::kStale);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+  EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "");
+  // Killed and forgotten: the late `created` does not bring the record back.
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Kill("p1")).ok());
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Forget("p1", false)).ok());
+  late.id = "e-later";
+  auto gone = RunSync(h.io, h.lifecycle.Apply(late));
+  ASSERT_TRUE(gone.ok()) << gone.error().ToString();
+  EXPECT_EQ(gone->outcome, Outcome::kStale);
+  EXPECT_EQ(h.lifecycle.Get("p1").status().code(), StatusCode::kNotFound);
+}
+
 // The Harness with provider calls on two threads of their own, so that a
 // test can hold one (FakeProvider::OnNextCall) while others run.
 struct ThreadedHarness {
