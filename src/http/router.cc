@@ -91,13 +91,23 @@ Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
 
 bool ParseTarget(std::string_view target, std::string& path,
                  std::map<std::string, std::string>& query) {
-  auto parsed = boost::urls::parse_origin_form(target);
-  if (!parsed) return false;
-  path = std::string(parsed->encoded_path().decode());
-  for (auto param : parsed->params()) {
-    query[std::string(param.key)] = std::string(param.value);
+  auto fill = [&](const boost::urls::url_view& url) {
+    path = std::string(url.encoded_path().decode());
+    if (path.empty()) path.push_back('/');
+    for (auto param : url.params()) {
+      query[std::string(param.key)] = std::string(param.value);
+    }
+    return true;
+  };
+  if (auto origin = boost::urls::parse_origin_form(target)) return fill(*origin);
+  // The absolute form, which a server must accept too (RFC 9112 §3.2.2);
+  // the API answers on one host, so only its path and query matter.
+  auto absolute = boost::urls::parse_absolute_uri(target);
+  if (!absolute || !absolute->has_authority() ||
+      (absolute->scheme() != "http" && absolute->scheme() != "https")) {
+    return false;
   }
-  return true;
+  return fill(*absolute);
 }
 
 Response JsonResponse(const Request& req, http::status status, std::string body) {

@@ -63,6 +63,15 @@ TEST(RouterTest, ParsesTargetsAndDecodesQuery) {
   EXPECT_EQ(q["status"], "RUNNING");
   EXPECT_EQ(q["cursor"], "a b");
   EXPECT_FALSE(ParseTarget("no-slash", path, q));
+  // The absolute form (RFC 9112 §3.2.2): its path and query.
+  q.clear();
+  ASSERT_TRUE(ParseTarget("http://127.0.0.1:8080/api/sandboxes?status=PAUSED", path, q));
+  EXPECT_EQ(path, "/api/sandboxes");
+  EXPECT_EQ(q["status"], "PAUSED");
+  ASSERT_TRUE(ParseTarget("https://sandboxd.example", path, q));
+  EXPECT_EQ(path, "/");
+  EXPECT_FALSE(ParseTarget("ftp://h/api", path, q));
+  EXPECT_FALSE(ParseTarget("http:/api", path, q));
 }
 
 TEST(RouterTest, ErrorBodyHasCodeAndMessage) {
