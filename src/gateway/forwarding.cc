@@ -4,9 +4,9 @@
 #include <vector>
 
 #include <boost/beast/http/rfc7230.hpp>
-#include <boost/url/parse.hpp>
 
 #include "http/credentials.h"
+#include "http/router.h"
 
 namespace sbx::gateway {
 namespace {
@@ -94,11 +94,8 @@ bool ToOriginForm(http::request_header<>& req) {
   if (target.starts_with('/') || (target == "*" && req.method() == http::verb::options)) {
     return true;
   }
-  auto uri = boost::urls::parse_absolute_uri(target);
-  if (!uri || !uri->has_authority() || uri->encoded_host().empty() ||
-      (uri->scheme() != "http" && uri->scheme() != "https")) {
-    return false;
-  }
+  auto uri = http_server::ParseAbsoluteTarget(target);
+  if (!uri) return false;
   const std::string_view path_and_query = uri->encoded_target();
   const std::string origin = path_and_query.starts_with('/') ? std::string(path_and_query)
                                                              : "/" + std::string(path_and_query);

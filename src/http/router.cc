@@ -100,14 +100,19 @@ bool ParseTarget(std::string_view target, std::string& path,
     return true;
   };
   if (auto origin = boost::urls::parse_origin_form(target)) return fill(*origin);
-  // The absolute form, which a server must accept too (RFC 9112 §3.2.2);
-  // the API answers on one host, so only its path and query matter.
-  auto absolute = boost::urls::parse_absolute_uri(target);
-  if (!absolute || !absolute->has_authority() ||
-      (absolute->scheme() != "http" && absolute->scheme() != "https")) {
-    return false;
+  // The absolute form, which a server must accept too; the API answers on
+  // one host, so only its path and query matter.
+  auto absolute = ParseAbsoluteTarget(target);
+  return absolute && fill(*absolute);
+}
+
+std::optional<boost::urls::url_view> ParseAbsoluteTarget(std::string_view target) {
+  auto uri = boost::urls::parse_absolute_uri(target);
+  if (!uri || !uri->has_authority() || uri->encoded_host().empty() ||
+      (uri->scheme() != "http" && uri->scheme() != "https")) {
+    return std::nullopt;
   }
-  return fill(*absolute);
+  return *uri;
 }
 
 Response JsonResponse(const Request& req, http::status status, std::string body) {

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/url/url_view.hpp>
+
 #include "base/net.h"
 
 namespace sbx::http_server {
@@ -108,8 +110,13 @@ class Router {
   Handler fallback_;
 };
 
-// Splits "/a/b?x=1&y=%20" into path and decoded query. Returns false for a
-// malformed target.
+// A request target in absolute form (RFC 9112 §3.2.2): an http or https URL
+// with a host ("http://h:8080/a?b"); nullopt for anything else. The view
+// points into `target`.
+std::optional<boost::urls::url_view> ParseAbsoluteTarget(std::string_view target);
+
+// Splits "/a/b?x=1&y=%20" (or the path and query of an absolute-form target)
+// into path and decoded query. Returns false for a malformed target.
 bool ParseTarget(std::string_view target, std::string& path,
                  std::map<std::string, std::string>& query);
 

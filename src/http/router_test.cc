@@ -72,6 +72,7 @@ TEST(RouterTest, ParsesTargetsAndDecodesQuery) {
   EXPECT_EQ(path, "/");
   EXPECT_FALSE(ParseTarget("ftp://h/api", path, q));
   EXPECT_FALSE(ParseTarget("http:/api", path, q));
+  EXPECT_FALSE(ParseTarget("http:///api", path, q));  // no host
 }
 
 TEST(RouterTest, ErrorBodyHasCodeAndMessage) {

@@ -1,8 +1,8 @@
 // EventBus: tells subscribers about every committed sandbox change (the SSE
 // streams, the enforcer's timer), and about every record removed from the
-// read model (a project forgotten, here or on another replica). Handlers run on the committing thread and
-// must only hand the change off (post to their executor); they must not block
-// or call back into the bus. Thread-safe.
+// read model (a project forgotten, here or on another replica). Handlers run
+// on the committing thread and must only hand the change off (post to their
+// executor); they must not block or call back into the bus. Thread-safe.
 #pragma once
 
 #include <cstdint>
