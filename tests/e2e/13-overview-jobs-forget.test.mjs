@@ -4,7 +4,9 @@
 //     its column headers (aria-sort) and shows uptime from `runningSince`; the Jobs page pages
 //     back with "Older runs" and links the project a run paused; a KILLED project is forgotten
 //     from its page (a confirmation choosing to remove its history), after which the list no
-//     longer has it and its API GET is 404.
+//     longer has it and its API GET is 404. A page left open on a project that is forgotten and
+//     made again at once (versions start over) shows the new sandbox, and a page open on a project
+//     without a sandbox shows one made for it elsewhere, both without a reload.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -235,5 +237,44 @@ test('a KILLED project is forgotten from its page, with its history', async () =
   assert.equal(kept.status, 200, JSON.stringify(kept.body));
   assert.deepEqual(kept.body, { projectId: 'ov-pause', historyRemoved: 0 });
   assert.equal((await api(daemon, 'GET', '/api/projects/ov-pause/sandbox')).status, 404);
+  await page.close();
+});
+
+test('a page open on a project forgotten and made again shows the new sandbox without a reload', async () => {
+  await createSandbox(daemon, 'ov-again', 3600);
+  await waitForStatus(daemon, 'ov-again', 'RUNNING', { timeoutMs: 15_000 });
+  // Activity raises the first record's version well above what a new record starts at.
+  for (let i = 0; i < 6; i++) {
+    assert.equal((await api(daemon, 'POST', '/api/projects/ov-again/sandbox/activity')).status, 204);
+  }
+  assert.equal((await api(daemon, 'DELETE', '/api/projects/ov-again/sandbox')).status, 204);
+  await waitForStatus(daemon, 'ov-again', 'KILLED', { timeoutMs: 10_000 });
+  const old = await getSandbox(daemon, 'ov-again');
+
+  const page = await browser.context.newPage();
+  await openSignedIn(page, daemon, '#/projects/ov-again');
+  await waitForPill(page, 'KILLED');
+  await page.locator('code', { hasText: old.sandboxId }).first().waitFor({ timeout: 5_000 });
+
+  // Forgotten and made again by another client, at once (before the browser's reconnect).
+  assert.equal((await api(daemon, 'DELETE', '/api/projects/ov-again?history=keep')).status, 200);
+  const made = await createSandbox(daemon, 'ov-again', 3600);
+  assert.ok(made.version < old.version, `new record version ${made.version}, old ${old.version}`);
+  assert.notEqual(made.sandboxId, old.sandboxId);
+
+  await waitForPill(page, 'RUNNING', 20_000);
+  await page.locator('code', { hasText: made.sandboxId }).first().waitFor({ timeout: 5_000 });
+  await page.close();
+});
+
+test('a page open on a project without a sandbox shows one made elsewhere', async () => {
+  const page = await browser.context.newPage();
+  await openSignedIn(page, daemon, '#/projects/ov-later');
+  await page.locator('[data-testid=status-pill]').waitFor({ state: 'detached', timeout: 5_000 });
+  await page.getByText(/No sandbox/i).first().waitFor({ timeout: 10_000 });
+  await sleep(3_000); // the page has settled on "no sandbox" (its stream refused, retried)
+  const made = await createSandbox(daemon, 'ov-later', 3600);
+  await waitForPill(page, 'RUNNING', 40_000);
+  await page.locator('code', { hasText: made.sandboxId }).first().waitFor({ timeout: 5_000 });
   await page.close();
 });

@@ -16,7 +16,7 @@ const HEARTBEAT_STATUSES = new Set(['STARTING', 'RUNNING']);
 
 /** SubscribeOptions with every default filled in (the listeners and `initial` stay as given). */
 type Settings = Required<
-  Omit<SubscribeOptions, 'initial' | 'onModeChange' | 'onError' | 'onPausePending'>
+  Omit<SubscribeOptions, 'initial' | 'onModeChange' | 'onError' | 'onPausePending' | 'onGone'>
 >;
 
 function withDefaults(projectId: string, options: SubscribeOptions): Settings {
@@ -219,7 +219,9 @@ export class LiveStatus {
   // ---- the rest of the public handle ------------------------------------------------------
 
   observe(sandbox: Sandbox | null | undefined): void {
-    if (sandbox && !this.isClosed()) this.accept(sandbox);
+    if (this.isClosed()) return;
+    if (sandbox) this.accept(sandbox);
+    else if (sandbox === null) this.forget();
   }
 
   refresh(): Promise<void> {
@@ -268,6 +270,9 @@ export class LiveStatus {
     stream.addEventListener('pause_pending', (event: MessageEvent) => {
       if (isCurrent()) this.onStreamPausePending(event);
     });
+    stream.addEventListener('end', (event: MessageEvent) => {
+      if (isCurrent()) this.onStreamEnd(event);
+    });
     stream.addEventListener('error', () => {
       if (isCurrent()) this.onStreamError(stream);
     });
@@ -291,6 +296,28 @@ export class LiveStatus {
     }
     try {
       this.options.onPausePending?.(warning);
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  /**
+   * `event: end` with `not_found`: the project was forgotten. The held snapshot no longer counts
+   * (a record made again before the browser's reconnect starts its versions over); the browser
+   * reconnects by itself and gets the new record or a 404.
+   */
+  private onStreamEnd(event: MessageEvent): void {
+    let code: unknown;
+    try {
+      code = (JSON.parse(String(event.data)) as { code?: unknown } | null)?.code;
+    } catch (err) {
+      this.report(err);
+      return;
+    }
+    if (code !== 'not_found') return;
+    this.forget();
+    try {
+      this.options.onGone?.();
     } catch (err) {
       this.report(err);
     }
@@ -364,6 +391,16 @@ export class LiveStatus {
     return true;
   }
 
+  /**
+   * The project has no sandbox record (a refetch answered 404): the held version no longer
+   * counts. A record made again for the project starts its versions over, so its snapshots must
+   * not be compared with the forgotten one's.
+   */
+  private forget(): void {
+    this.held = null;
+    this.schedulePoll(); // nothing to poll for until a record appears
+  }
+
   private deliver(sandbox: Sandbox): void {
     if (!this.isClosed() && this.accept(sandbox)) this.onSandbox(sandbox);
   }
@@ -371,7 +408,9 @@ export class LiveStatus {
   private async refetchNow(): Promise<void> {
     try {
       const result = await this.settings.refetch();
+      if (this.isClosed()) return;
       if (result) this.deliver(result);
+      else if (result === null) this.forget();
     } catch (err) {
       this.report(err);
     }

@@ -175,6 +175,71 @@ describe('fallback to polling', () => {
     expect(ES.open).toHaveLength(1);
   });
 
+  it('a project forgotten and made again delivers the new record, whose versions start over', async () => {
+    const ES = fakeEventSourceClass();
+    const { sub, received } = start({ EventSource: ES, reconnectDelayMs: 1_000 });
+    ES.last!.accept();
+    ES.last!.send(makeSandbox({ version: 5, status: 'RUNNING', sandboxId: 'sbx-old' }));
+    expect(sub.sandbox!.version).toBe(5);
+
+    // The project is forgotten: the server ends the stream and the reconnect is refused (404).
+    server.sandboxes.delete('p1');
+    ES.last!.fail(true);
+    expect(sub.mode).toBe('polling');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gets()).toBe(1); // the refetch answered 404
+    expect(sub.sandbox).toBeNull();
+
+    // Made again: a new record, version 1. The retried stream delivers it.
+    await vi.advanceTimersByTimeAsync(1_000);
+    ES.last!.accept();
+    ES.last!.send(makeSandbox({ version: 1, status: 'STARTING', sandboxId: 'sbx-new' }));
+    expect(received.map((s) => [s.version, s.sandboxId])).toEqual([
+      [5, 'sbx-old'],
+      [1, 'sbx-new'],
+    ]);
+    expect(sub.sandbox!.sandboxId).toBe('sbx-new');
+    sub();
+  });
+
+  it('event: end (not_found) drops the held snapshot before the browser reconnects', () => {
+    const ES = fakeEventSourceClass();
+    const onGone = vi.fn();
+    const errors: unknown[] = [];
+    const { sub, received } = start({ EventSource: ES, onGone, onError: (e) => errors.push(e) });
+    ES.last!.accept();
+    ES.last!.send(makeSandbox({ version: 5, sandboxId: 'sbx-old' }));
+    ES.last!.sendEvent('end', JSON.stringify({ code: 'other', message: 'x' }));
+    ES.last!.sendEvent('end', 'not json');
+    expect(sub.sandbox!.version).toBe(5);
+    expect(onGone).not.toHaveBeenCalled();
+    expect(errors).toHaveLength(1);
+
+    ES.last!.sendEvent('end', JSON.stringify({ code: 'not_found', message: 'forgotten' }));
+    expect(onGone).toHaveBeenCalledTimes(1);
+    expect(sub.sandbox).toBeNull();
+    // Made again before the reconnect: the same EventSource reopens on the new record.
+    ES.last!.fail();
+    ES.last!.accept();
+    ES.last!.send(makeSandbox({ version: 1, sandboxId: 'sbx-new' }));
+    expect(received.map((s) => s.sandboxId)).toEqual(['sbx-old', 'sbx-new']);
+    sub();
+  });
+
+  it('observe(null) drops the held snapshot; undefined leaves it', () => {
+    const ES = fakeEventSourceClass();
+    const { sub, received } = start({ EventSource: ES, initial: makeSandbox({ version: 9 }) });
+    ES.last!.accept();
+    sub.observe(undefined);
+    ES.last!.send(makeSandbox({ version: 2 }));
+    expect(received).toEqual([]);
+    sub.observe(null);
+    expect(sub.sandbox).toBeNull();
+    ES.last!.send(makeSandbox({ version: 2 }));
+    expect(received.map((s) => s.version)).toEqual([2]);
+    sub();
+  });
+
   it('falls back after repeated errors of a stream the browser keeps retrying', async () => {
     const ES = fakeEventSourceClass();
     const { sub } = start({ EventSource: ES, maxSseFailures: 3 });

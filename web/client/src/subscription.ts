@@ -53,8 +53,10 @@ export interface SubscribeOptions {
   poll?: boolean;
   /**
    * Fetches the current state: used for polling, after a fallback to polling and when the page
-   * becomes visible again. A returned sandbox is delivered (deduplicated by version); null/void
-   * delivers nothing. Default: `client.findStatus(projectId)`.
+   * becomes visible again. A returned sandbox is delivered (deduplicated by version); null means
+   * the project has no sandbox (404): the held snapshot is dropped, so that a record made again
+   * for the project (its versions start over) is delivered; undefined/void delivers nothing.
+   * Default: `client.findStatus(projectId)`.
    */
   refetch?: () => Promise<Sandbox | null | undefined | void>;
   /** Presence heartbeat (recordActivity) period in polling mode, ms. Default 60 000; null: off. */
@@ -75,6 +77,12 @@ export interface SubscribeOptions {
    * once per idle episode. A later `pauseAt` or another status in a delivered sandbox ends it.
    */
   onPausePending?: (warning: PausePending) => void;
+  /**
+   * The project's sandbox record was forgotten (the stream's `event: end`, `not_found`). The held
+   * snapshot is dropped first, so the next one delivered may have a lower version (a record made
+   * again starts over).
+   */
+  onGone?: () => void;
   /** Errors of refetches, heartbeats and unparsable events (never thrown). */
   onError?: (error: unknown) => void;
 }
@@ -97,8 +105,8 @@ export interface Subscription {
   readonly sandbox: Sandbox | null;
   /**
    * Tell the subscription about a snapshot obtained elsewhere (e.g. a poll done by TanStack Query):
-   * it updates the held version (dedupe), the polling cadence and the heartbeat gate. Does not call
-   * onSandbox.
+   * it updates the held version (dedupe), the polling cadence and the heartbeat gate; null (the
+   * project has no sandbox) drops the held snapshot. Does not call onSandbox.
    */
   observe(sandbox: Sandbox | null | undefined): void;
   /** Refetch now (through `refetch`). */

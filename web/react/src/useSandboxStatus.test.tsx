@@ -122,6 +122,68 @@ describe('useSandboxStatus: SSE', () => {
     expect(result.current.sandbox!.version).toBe(5);
   });
 
+  it('shows the new record of a project forgotten and made again while the page is open', async () => {
+    const h = harness({ sandboxes: [makeSandbox({ status: 'RUNNING', version: 1 })] });
+    const { result } = renderHook(() => useSandboxStatus('p1'), { wrapper: h.wrapper });
+    await tick();
+    act(() => h.ES.last!.accept());
+    act(() => h.ES.last!.send(makeSandbox({ status: 'RUNNING', version: 6, sandboxId: 'sbx-old' })));
+    await tick();
+    expect(result.current.sandbox!.version).toBe(6);
+
+    // Forgotten and made again (version 1) before the browser's reconnect.
+    h.server.sandboxes.set('p1', makeSandbox({ status: 'STARTING', version: 1, sandboxId: 'sbx-new' }));
+    act(() => h.ES.last!.sendEvent('end', JSON.stringify({ code: 'not_found', message: 'gone' })));
+    await tick();
+    expect(result.current.sandbox).toMatchObject({ sandboxId: 'sbx-new', version: 1 });
+    expect(result.current.status).toBe('STARTING');
+  });
+
+  it('on a project without a sandbox, retries the stream (no polling) and shows one made elsewhere', async () => {
+    const h = harness({});
+    const { result } = renderHook(() => useSandboxStatus('p1'), { wrapper: h.wrapper });
+    await tick();
+    expect(result.current.notFound).toBe(true);
+    expect(h.ES.instances).toHaveLength(1);
+    act(() => h.ES.last!.fail(true)); // 404
+    await tick();
+    expect(result.current.mode).toBe('polling');
+    const gets = h.server.count('GET', STATUS);
+    // Retries after 1, 2, 4, 8, 16 s, each refused; no status polls meanwhile.
+    for (let second = 0; second < 60; second++) {
+      await tick(1_000);
+      if (!h.ES.last!.closed) act(() => h.ES.last!.fail(true));
+    }
+    expect(h.ES.instances).toHaveLength(6);
+    expect(h.server.count('GET', STATUS)).toBe(gets);
+
+    h.server.sandboxes.set('p1', makeSandbox({ status: 'RUNNING', version: 1, sandboxId: 'sbx-new' }));
+    await tick(30_000); // the next retry (the backoff's cap) opens
+    expect(h.ES.instances).toHaveLength(7);
+    act(() => h.ES.last!.accept());
+    act(() => h.ES.last!.send(makeSandbox({ status: 'RUNNING', version: 1, sandboxId: 'sbx-new' })));
+    await tick();
+    expect(result.current.mode).toBe('sse');
+    expect(result.current.sandbox).toMatchObject({ sandboxId: 'sbx-new' });
+  });
+
+  it('a sandbox made from the page opens the stream at once, not after the backoff', async () => {
+    const h = harness({});
+    const { result } = renderHook(() => useSandboxStatus('p1'), { wrapper: h.wrapper });
+    await tick();
+    act(() => h.ES.last!.fail(true)); // 404
+    await tick(10_000);
+    const attempts = h.ES.instances.length;
+    act(() => {
+      h.queryClient.setQueryData(['sandbox', 'p1'], makeSandbox({ status: 'STARTING', version: 1 }));
+    });
+    await tick();
+    expect(h.ES.instances.length).toBe(attempts + 1);
+    act(() => h.ES.last!.accept());
+    await tick();
+    expect(result.current.mode).toBe('sse');
+  });
+
   it('exposes pause_pending until pauseAt moves or the sandbox pauses', async () => {
     const pauseAt = '2026-01-01T00:03:00.000Z';
     const h = harness({ sandboxes: [makeSandbox({ status: 'RUNNING', version: 1, pauseAt })] });

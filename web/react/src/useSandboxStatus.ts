@@ -88,10 +88,13 @@ export function useSandboxStatus(
     structuralSharing: keepNewest,
   });
 
-  const exists = query.data != null;
+  // A record, or the answer that the project has none (404). The subscription runs in both cases:
+  // on a project without a sandbox its stream is refused and retried with backoff (no polling),
+  // so a sandbox made for it elsewhere shows up without a reload.
+  const known = query.data !== undefined;
 
   useEffect(() => {
-    if (!live || !enabled || !exists) {
+    if (!live || !enabled || !known) {
       setMode('off');
       return;
     }
@@ -109,6 +112,9 @@ export function useSandboxStatus(
         },
         onModeChange: setMode,
         onPausePending: setWarning,
+        // Forgotten: drop the cached snapshot (newest-version-wins would keep it over a record
+        // made again, whose versions start over) and fetch what there is now.
+        onGone: () => void queryClient.resetQueries({ queryKey: key, exact: true }),
       },
     );
     subscriptionRef.current = subscription;
@@ -117,11 +123,18 @@ export function useSandboxStatus(
       subscriptionRef.current = null;
       subscription();
     };
-  }, [client, queryClient, projectId, live, enabled, exists]);
+  }, [client, queryClient, projectId, live, enabled, known]);
 
   // Polled snapshots tell the subscription the current version/status (dedupe, heartbeat gate).
+  // A record where there was none (made here, or found by a refetch) opens the stream now rather
+  // than after the refused stream's backoff.
+  const previousData = useRef<Sandbox | null | undefined>(undefined);
   useEffect(() => {
-    subscriptionRef.current?.observe(query.data);
+    const subscription = subscriptionRef.current;
+    subscription?.observe(query.data);
+    const appeared = previousData.current === null && query.data != null;
+    if (appeared && subscription?.mode === 'polling') subscription.reconnect();
+    previousData.current = query.data;
   }, [query.data]);
 
   const isWaking = useIsMutating({ mutationKey: sandboxKeys.wake(projectId) }) > 0;
