@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "gateway/forwarding.h"
 #include "http/credentials.h"
+#include "http/router.h"
 #include "http/server.h"
 
 namespace sbx::gateway {
@@ -306,10 +307,7 @@ net::awaitable<bool> Gateway::Handle(Connection& conn,
     info.message = "CONNECT is not served by the preview gateway";
     co_return co_await Answer(conn, parser, facts, AnswerKind::kNotAllowed, info);
   }
-  if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
-    // RFC 9112 §6.3: a request body framed by a coding other than a final
-    // chunked cannot be delimited; its bytes would be read as the next
-    // request. Refused, and the connection closed.
+  if (http_server::HasUndelimitedBody(parser)) {
     Count("bad_request");
     info.message = "Transfer-Encoding must end in chunked";
     RequestFacts closing = facts;

@@ -304,10 +304,7 @@ class Connection {
       co_return false;
     }
     if (ec) co_return false;
-    if (parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
-      // RFC 9112 §6.3: a body framed by a coding other than a final chunked
-      // cannot be delimited (Beast would read it as no body, and the body
-      // as the next request).
+    if (HasUndelimitedBody(parser)) {
       co_await Reject(parser, http::status::bad_request, "invalid_argument",
                       "Transfer-Encoding must end in chunked");
       co_return false;

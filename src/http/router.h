@@ -120,6 +120,15 @@ std::optional<boost::urls::url_view> ParseAbsoluteTarget(std::string_view target
 bool ParseTarget(std::string_view target, std::string& path,
                  std::map<std::string, std::string>& query);
 
+// Whether a parsed request head names a body framing that cannot be
+// delimited: a Transfer-Encoding whose last coding is not chunked
+// (RFC 9112 §6.3). Beast would read it as no body, and the body as the next
+// request; such a request is refused and its connection closed.
+template <class Parser>
+bool HasUndelimitedBody(const Parser& parser) {
+  return parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked();
+}
+
 // {"error":{"code":…,"message":…}} with the status.
 Response ErrorResponse(const Request& req, http::status status, std::string_view code,
                        std::string_view message);
