@@ -371,11 +371,8 @@ TEST(LifecycleTest, ALateCreatedForAReplacedSandboxIsNotAdopted) {
 
 // The Harness with provider calls on two threads of their own, so that a
 // test can hold one (FakeProvider::OnNextCall) while others run.
-struct ThreadedHarness {
-  ThreadedHarness()
-      : store(std::move(*store::SqliteStore::Open(":memory:"))),
-        lifecycle(clock, store_pool, provider_pool, *store, provider, ids, read_model, bus,
-                  metrics, {}) {}
+struct ThreadedHarness : Harness {
+  ThreadedHarness() : Harness({}, 2) {}
 
   // Starts `aw`; `slot` fills when it completes.
   template <typename T>
@@ -414,18 +411,6 @@ struct ThreadedHarness {
     EXPECT_EQ(began.wait_for(0s), std::future_status::ready) << op << " never began";
     return release;
   }
-
-  net::io_context io;
-  FakeClock clock;
-  BlockingPool store_pool{{.threads = 0}};
-  BlockingPool provider_pool{{.threads = 2}};
-  std::unique_ptr<store::SqliteStore> store;
-  provider::FakeProvider provider;
-  IdGenerator ids{42};
-  ReadModel read_model;
-  EventBus bus;
-  Metrics metrics;
-  Lifecycle lifecycle;
 };
 
 // A kill that lands while the provider is still making the sandbox: the

@@ -16,9 +16,14 @@ namespace sbx::lifecycle::testing {
 using sbx::testing::RunSync;
 
 struct Harness {
-  explicit Harness(LifecycleOptions options = {})
-      : store(std::move(*store::SqliteStore::Open(":memory:"))),
-        lifecycle(clock, pool, pool, *store, provider, ids, read_model, bus, metrics, options) {}
+  // `provider_threads` > 0 gives provider calls threads of their own, so that
+  // a test can hold one (FakeProvider::OnNextCall) while others run; with 0
+  // every store and provider call runs inline.
+  explicit Harness(LifecycleOptions options = {}, int provider_threads = 0)
+      : provider_pool({.threads = provider_threads}),
+        store(std::move(*store::SqliteStore::Open(":memory:"))),
+        lifecycle(clock, pool, provider_threads > 0 ? provider_pool : pool, *store, provider, ids,
+                  read_model, bus, metrics, options) {}
 
   // Runs ready handlers (background wakes/pauses) to completion.
   void Drain() {
@@ -29,6 +34,7 @@ struct Harness {
   net::io_context io;
   FakeClock clock;
   BlockingPool pool{{.threads = 0}};
+  BlockingPool provider_pool;
   std::unique_ptr<store::SqliteStore> store;
   provider::FakeProvider provider;
   IdGenerator ids{42};
