@@ -10,7 +10,8 @@ net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOpti
   const SystemTime now = lifecycle.clock().Now();
   for (const core::Sandbox& s : lifecycle.read_model().All()) {
     if (s.status != core::SandboxStatus::kRunning || s.sandbox_id.empty()) continue;
-    if (now - s.last_activity_at > std::chrono::seconds(s.idle_timeout_s)) continue;
+    // Idle past its pause time (activity and holds alike): left to the enforcer.
+    if (core::IsIdleDue(s, now)) continue;
     if (s.provider_end_at && *s.provider_end_at - now > options.renew_before) continue;
     const std::string project = s.project_id;
     Status st = co_await lifecycle.ExtendProviderTimeout(project, options.provider_timeout, by);

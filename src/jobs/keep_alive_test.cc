@@ -46,6 +46,22 @@ TEST(KeepAliveTest, ExtendsOnlyActiveSandboxesNearTheirProviderEnd) {
   EXPECT_EQ(h.provider.calls("timeout"), 2);
 }
 
+// A hold keeps the sandbox awake past its idle timeout, so the provider's own
+// timeout (E2B pauses by itself when it runs out) is renewed while it lasts.
+TEST(KeepAliveTest, ExtendsAHeldSandboxPastItsIdleTimeoutUntilTheHoldExpires) {
+  Harness h;
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Create("held", {})).ok());  // idle timeout 180 s
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.PlaceHold("held", "build", 30min)).ok());
+  KeepAliveOptions opts{.provider_timeout = 600s, .renew_before = 300s};
+  EXPECT_EQ(RunSync(h.io, KeepAlivePass(h.lifecycle, opts)), 1);
+  h.clock.Advance(10min);  // idle 10 min, held for 20 more; the provider end is now
+  EXPECT_EQ(RunSync(h.io, KeepAlivePass(h.lifecycle, opts)), 1);
+  EXPECT_EQ(h.provider.calls("timeout"), 2);
+  h.clock.Advance(20min);  // the hold has expired: due for the enforcer, not renewed
+  EXPECT_EQ(RunSync(h.io, KeepAlivePass(h.lifecycle, opts)), 0);
+  EXPECT_EQ(h.provider.calls("timeout"), 2);
+}
+
 TEST(KeepAliveJobTest, RunsPassesOnScheduleOnlyOnTheLeader) {
   Harness h;
   ASSERT_TRUE(RunSync(h.io, h.lifecycle.Create("active", {})).ok());
