@@ -259,7 +259,7 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
   auto r = co_await lifecycle_.Create(project, std::move(opts));
   if (!r.ok()) co_return Error(ctx, r.error());
   co_return JsonResponse(ctx.request, r->created ? http::status::created : http::status::ok,
-                         Serialize(SandboxJson(r->sandbox, options_.preview)));
+                         Serialize(SandboxJson(r->sandbox, options_.preview, lifecycle_.clock().Now())));
 }
 
 net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
@@ -274,7 +274,7 @@ net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
     json_cache_.erase(project);  // forgotten projects leave nothing behind
     co_return Error(ctx, s.error());
   }
-  std::string body = Serialize(SandboxJson(*s, options_.preview));
+  std::string body = Serialize(SandboxJson(*s, options_.preview, lifecycle_.clock().Now()));
   json_cache_[project] = {s->version, s->updated_at, body};
   co_return JsonResponse(ctx.request, http::status::ok, std::move(body));
 }
@@ -312,7 +312,7 @@ net::awaitable<http_server::Response> Api::PatchSandbox(Ctx& ctx) {
   auto s = co_await lifecycle_.ChangeSettings(ctx.params["projectId"], std::move(change));
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::ok,
-                         Serialize(SandboxJson(*s, options_.preview)));
+                         Serialize(SandboxJson(*s, options_.preview, lifecycle_.clock().Now())));
 }
 
 net::awaitable<http_server::Response> Api::PlaceHold(Ctx& ctx) {
@@ -345,7 +345,7 @@ net::awaitable<http_server::Response> Api::PlaceHold(Ctx& ctx) {
   json::object o;
   o["name"] = hold;
   o["expiresAt"] = FormatRfc3339(s->holds.at(hold));
-  o["sandbox"] = SandboxJson(*s, options_.preview);
+  o["sandbox"] = SandboxJson(*s, options_.preview, lifecycle_.clock().Now());
   co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 
@@ -435,14 +435,14 @@ net::awaitable<http_server::Response> Api::Wake(Ctx& ctx) {
   auto s = co_await lifecycle_.Wake(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::accepted,
-                         Serialize(SandboxJson(*s, options_.preview)));
+                         Serialize(SandboxJson(*s, options_.preview, lifecycle_.clock().Now())));
 }
 
 net::awaitable<http_server::Response> Api::Pause(Ctx& ctx) {
   auto s = co_await lifecycle_.Pause(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::accepted,
-                         Serialize(SandboxJson(*s, options_.preview)));
+                         Serialize(SandboxJson(*s, options_.preview, lifecycle_.clock().Now())));
 }
 
 net::awaitable<http_server::Response> Api::Explain(Ctx& ctx) {
@@ -495,12 +495,13 @@ net::awaitable<http_server::Response> Api::ListSandboxes(Ctx& ctx) {
   auto page = lifecycle_.read_model().List(status, cursor, static_cast<size_t>(*limit) + 1);
   json::array items;
   json::value next = nullptr;
+  const SystemTime now = lifecycle_.clock().Now();
   for (size_t i = 0; i < page.size(); ++i) {
     if (i == static_cast<size_t>(*limit)) {
       next = page[i - 1].project_id;
       break;
     }
-    items.push_back(SandboxJson(page[i], options_.preview));
+    items.push_back(SandboxJson(page[i], options_.preview, now));
   }
   json::object o;
   o["sandboxes"] = std::move(items);

@@ -19,6 +19,8 @@ struct EventStreams::Frame {
   int64_t version = 0;
   SystemTime updated_at{};  // with version, which record it shows (versions repeat after a forget)
   std::string text;
+  // A hold in it expires then: the object, as of a later time, lists one hold fewer.
+  std::optional<SystemTime> hold_expires;
 };
 
 struct EventStreams::Stream {
@@ -49,9 +51,9 @@ struct EventStreams::Stream {
 // The first bytes of every stream: EventSource retries after 2 s.
 constexpr char kConnectedFrame[] = ": connected\nretry: 2000\n\n";
 
-std::string SseFrame(const core::Sandbox& s, const SandboxView& preview) {
+std::string SseFrame(const core::Sandbox& s, const SandboxView& preview, SystemTime now) {
   return fmt::format("event: sandbox\nid: {}\ndata: {}\n\n", s.version,
-                     boost::json::serialize(SandboxJson(s, preview)));
+                     boost::json::serialize(SandboxJson(s, preview, now)));
 }
 
 EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
@@ -103,12 +105,18 @@ EventStreams::~EventStreams() {
 
 std::shared_ptr<const EventStreams::Frame> EventStreams::FrameOf(const core::Sandbox& s) {
   std::shared_ptr<const Frame>& cached = frames_[s.project_id];
-  if (cached && cached->version == s.version && cached->updated_at == s.updated_at) return cached;
-  auto frame = std::make_shared<const Frame>(
-      Frame{s.version, s.updated_at, SseFrame(s, api_.preview())});
+  const SystemTime now = clock_.Now();
+  const bool same = cached && cached->version == s.version && cached->updated_at == s.updated_at;
+  if (same && !(cached->hold_expires && *cached->hold_expires <= now)) return cached;
+  auto frame = std::make_shared<const Frame>(Frame{s.version, s.updated_at,
+                                                   SseFrame(s, api_.preview(), now),
+                                                   NextHoldExpiry(s.holds, now)});
   // A late publish of an older record does not replace a newer frame; a
-  // record made again after a forget (versions start over) does.
-  if (!cached || cached->version < s.version || cached->updated_at < s.updated_at) cached = frame;
+  // record made again after a forget (versions start over), or the same
+  // record once one of its holds has expired, does.
+  if (!cached || same || cached->version < s.version || cached->updated_at < s.updated_at) {
+    cached = frame;
+  }
   return frame;
 }
 

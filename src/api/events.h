@@ -187,6 +187,6 @@ inline constexpr char kShutdownFrame[] =
     "retry: 1000\nevent: shutdown\ndata: {\"reason\":\"server shutting down\"}\n\n";
 
 // The SSE frame for one sandbox object.
-std::string SseFrame(const core::Sandbox& s, const SandboxView& preview);
+std::string SseFrame(const core::Sandbox& s, const SandboxView& preview, SystemTime now);
 
 }  // namespace sbx::api

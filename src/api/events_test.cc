@@ -276,6 +276,20 @@ TEST_F(EventsTest, LastEventIdSkipsWhatTheClientHas) {
   EXPECT_NE(up_to_date.received.find(": connected"), std::string::npos);
 }
 
+// A hold that has expired is no longer listed, also by a stream opened on a
+// record that has not been written since (its frame is built again).
+TEST_F(EventsTest, AStreamOpenedAfterAHoldExpiredDoesNotListIt) {
+  Start({.presence = false});
+  ASSERT_TRUE(RunSync(h_.io, h_.lifecycle.PlaceHold("p1", "build", 60s)).ok());
+  Client& before = Open();
+  ASSERT_TRUE(Pump([&] { return Count(before.received, "event: sandbox") == 1; }));
+  EXPECT_NE(before.received.find("\"name\":\"build\""), std::string::npos) << before.received;
+  h_.clock.Advance(61s);  // expired, and no write since (the idle timeout is 30 s, no enforcer)
+  Client& after = Open();
+  ASSERT_TRUE(Pump([&] { return Count(after.received, "event: sandbox") == 1; }));
+  EXPECT_NE(after.received.find("\"holds\":[]"), std::string::npos) << after.received;
+}
+
 TEST_F(EventsTest, KeepAliveCommentsAndStreamLimit) {
   Start({.max_streams = 1, .keepalive = 15s, .presence = false});
   Client& c = Open();

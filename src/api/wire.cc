@@ -65,7 +65,7 @@ std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const SandboxVie
   return fmt::format("{}://{}-{}.{}/", preview.scheme, *port, s.sandbox_id, preview.domain);
 }
 
-json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview) {
+json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview, SystemTime now) {
   json::object o;
   o["projectId"] = s.project_id;
   o["sandboxId"] = s.sandbox_id.empty() ? json::value(nullptr) : json::value(s.sandbox_id);
@@ -97,7 +97,7 @@ json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview) {
   json::object md;
   for (const auto& [k, v] : s.metadata) md[k] = v;
   o["metadata"] = std::move(md);
-  o["holds"] = HoldsJson(s.holds);
+  o["holds"] = HoldsJson(s.holds, now);
   // When it last started to run (made or woken), while it runs.
   auto start = s.activity.find("start");
   o["runningSince"] =
@@ -108,16 +108,24 @@ json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview) {
   return o;
 }
 
-json::array HoldsJson(const core::Holds& holds, std::optional<SystemTime> now) {
+json::array HoldsJson(const core::Holds& holds, SystemTime now) {
   json::array a;
   for (const auto& [name, expires_at] : holds) {
-    if (now && expires_at <= *now) continue;
+    if (expires_at <= now) continue;
     json::object h;
     h["name"] = name;
     h["expiresAt"] = FormatRfc3339(expires_at);
     a.push_back(std::move(h));
   }
   return a;
+}
+
+std::optional<SystemTime> NextHoldExpiry(const core::Holds& holds, SystemTime now) {
+  std::optional<SystemTime> next;
+  for (const auto& [name, expires_at] : holds) {
+    if (expires_at > now && (!next || expires_at < *next)) next = expires_at;
+  }
+  return next;
 }
 
 json::object HistoryJson(const store::HistoryRow& h) {

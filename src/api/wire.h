@@ -40,12 +40,15 @@ std::optional<uint16_t> PreviewPortOf(std::string_view provider_url);
 // URL (or one without a port).
 std::optional<std::string> PreviewUrlOf(const core::Sandbox& s, const SandboxView& preview);
 
-boost::json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview);
-// Holds as [{"name","expiresAt"}] by name; with `now`, only those unexpired
-// at `now` (the object's `holds` lists what the record holds: an expired
-// hold is dropped at the record's next write).
-boost::json::array HoldsJson(const core::Holds& holds,
-                             std::optional<SystemTime> now = std::nullopt);
+// The sandbox object as of `now` (its `holds` are those unexpired at `now`).
+boost::json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview,
+                                SystemTime now);
+// Holds as [{"name","expiresAt"}] by name, only those unexpired at `now`: the
+// record keeps an expired hold until its next write, but it holds nothing.
+boost::json::array HoldsJson(const core::Holds& holds, SystemTime now);
+// The first time after `now` at which one of `holds` expires (and the object
+// SandboxJson makes of the record changes with no write); nullopt if none.
+std::optional<SystemTime> NextHoldExpiry(const core::Holds& holds, SystemTime now);
 boost::json::object HistoryJson(const store::HistoryRow& h);
 // A decision's stored inputs as an object ({} when none).
 boost::json::object InputsJson(const std::string& inputs);

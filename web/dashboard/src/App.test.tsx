@@ -109,6 +109,21 @@ describe('project page (#/projects/<id>)', () => {
     expect(screen.getByTestId('preview-panel').textContent).toContain('Paused');
   });
 
+  it('drops a busy hold from the Why card at its expiry, with no new snapshot', async () => {
+    const holds = [
+      { name: 'build', expiresAt: '2025-01-01T00:00:20.000Z' },
+      { name: 'deploy', expiresAt: '2025-01-01T01:00:00.000Z' },
+    ];
+    setup({ hash: '#/projects/p1', sandboxes: [makeSandbox({ status: 'RUNNING', holds })] });
+    await tick();
+    const names = () => screen.queryAllByTestId('hold-row').map((r) => r.dataset['name']);
+    expect(names()).toEqual(['build', 'deploy']);
+    await tick(15_000);
+    expect(names()).toEqual(['build', 'deploy']);
+    await tick(10_000);
+    expect(names()).toEqual(['deploy']);
+  });
+
   it('shows a Paused panel with a Wake button; wake refetches at once and brings the iframe back', async () => {
     const { server } = setup({ hash: '#/projects/p1', sandboxes: [makeSandbox({ status: 'PAUSED', pauseAt: null })] });
     await tick();

@@ -1,5 +1,6 @@
 import type { AwakeReason, Sandbox } from '@sandboxd/client';
 import { useSandboxExplanation } from '@sandboxd/react';
+import { useNow } from '../components/Countdown';
 import { ErrorNote } from '../components/ErrorNote';
 import { formatTime } from '../format';
 
@@ -20,7 +21,12 @@ function reasonText(r: AwakeReason): string {
 export function WhyCard({ projectId, sandbox }: { projectId: string; sandbox: Sandbox }) {
   const explain = useSandboxExplanation(projectId);
   const e = explain.data;
-  const holds = sandbox.holds ?? [];
+  // A hold is gone at its expiry, with or without a new snapshot of the sandbox: both lists
+  // leave out what has expired by now (the card looks again every 5 s).
+  const now = useNow(5_000);
+  const unexpired = (until: string) => Date.parse(until) > now;
+  const holds = (sandbox.holds ?? []).filter((h) => unexpired(h.expiresAt));
+  const awake = (e?.awake ?? []).filter((r) => r.kind !== 'hold' || !r.until || unexpired(r.until));
   return (
     <div className="card" data-testid="why-card">
       <h2>Why</h2>
@@ -28,9 +34,9 @@ export function WhyCard({ projectId, sandbox }: { projectId: string; sandbox: Sa
       {e && (
         <>
           <p data-testid="why-summary">{e.summary}</p>
-          {e.awake.length > 0 && (
+          {awake.length > 0 && (
             <ul className="why-reasons">
-              {e.awake.map((r, i) => {
+              {awake.map((r, i) => {
                 const sets =
                   e.pauseAtSetBy !== null &&
                   e.pauseAtSetBy.kind === r.kind &&
