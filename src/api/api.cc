@@ -155,10 +155,14 @@ net::awaitable<Status> Api::CheckRequest(const Ctx& ctx) {
   auto identified = co_await Identify(req, !reads);
   if (!identified.ok()) co_return identified.status();
   // A session cookie rides along with any request the browser makes, even
-  // one a page of another origin (a sandbox's preview) makes: requests that
-  // change state must come from the dashboard's own origin, and carry JSON.
-  if (*identified == Credential::kSession && !reads) {
+  // one a page of another origin (a sandbox's preview) makes: it is honoured
+  // only from the dashboard's own origin. Reads too: an event stream is
+  // presence (it keeps the sandbox awake), and no read is meant for another
+  // site. Requests that change state also carry JSON.
+  if (*identified == Credential::kSession) {
     if (Status s = CheckSameOrigin(req); !s.ok()) co_return s;
+  }
+  if (*identified == Credential::kSession && !reads) {
     const bool has_body = req.chunked() || (req.has_content_length() &&
                                             req[http::field::content_length] != "0");
     if (has_body && !req[http::field::content_type].starts_with("application/json")) {

@@ -606,7 +606,7 @@ TEST_F(ApiTest, BadInputGetsClear4xxAndChangesNothing) {
 
 // A page of another origin (a sandbox's preview on another port of the same
 // host is same-site) cannot use the operator's session cookie to change state.
-TEST_F(ApiTest, CookieRequestsThatChangeStateMustBeSameOriginAndJson) {
+TEST_F(ApiTest, CookieRequestsMustBeSameOriginAndChangesJson) {
   const std::string create = "/api/projects/p1/sandbox";
   const std::string json = "application/json";
   auto evil = CallWithCookie(http::verb::post, create, "{}",
@@ -638,10 +638,16 @@ TEST_F(ApiTest, CookieRequestsThatChangeStateMustBeSameOriginAndJson) {
                            {{"Origin", "http://127.0.0.1:8080"}})
                 .result(),
             http::status::no_content);
-  // Reads are fine from anywhere (a page cannot read the answer cross-origin).
+  // Reads too come from the dashboard's own pages only (an event stream is
+  // presence: it would keep the sandbox awake); a navigation (none) is one.
   EXPECT_EQ(CallWithCookie(http::verb::get, create, "", {{"Sec-Fetch-Site", "cross-site"}})
                 .result(),
-            http::status::ok);
+            http::status::forbidden);
+  for (const char* site : {"same-origin", "none"}) {
+    EXPECT_EQ(CallWithCookie(http::verb::get, create, "", {{"Sec-Fetch-Site", site}}).result(),
+              http::status::ok)
+        << site;
+  }
   // The bearer token is not ambient: API clients are not asked for an origin.
   http_server::Request req{http::verb::post, "/api/projects/p2/sandbox", 11};
   req.set(http::field::authorization, "Bearer secret");

@@ -419,6 +419,37 @@ TEST_F(EventsTest, NoPauseWarningWhenTheIdleTimeoutIsNotLongerThanIt) {
   EXPECT_EQ(Count(c.received, "event: pause_pending"), 0u) << c.received;
 }
 
+// An event stream is presence: one opened with the operator's cookie by a
+// page of another origin is refused and keeps nothing awake.
+TEST_F(EventsTest, ACrossOriginStreamWithTheCookieIsRefusedAndIsNoPresence) {
+  Start({.keepalive = 15s, .presence = true});
+  auto session = RunSync(h_.io, sessions_.Create());
+  ASSERT_TRUE(session.ok());
+  const auto before = h_.lifecycle.Get("p1")->last_activity_at;
+  h_.clock.Advance(5s);
+  auto open = [&](const std::string& from) -> Client& {
+    Client& k = Connect();
+    net::write(k.socket, net::buffer("GET /api/projects/p1/sandbox/events HTTP/1.1\r\nHost: x\r\n"
+                                     "Cookie: sandboxd_session=" + *session + "\r\n" + from +
+                                     "\r\n"));
+    net::co_spawn(h_.io, Read(k), net::detached);
+    return k;
+  };
+  Client& evil = open("Sec-Fetch-Site: cross-site\r\n");
+  Client& preview = open("Origin: http://3000-sbx.localhost:8081\r\n");
+  ASSERT_TRUE(Pump([&] { return evil.closed && preview.closed; }));
+  for (Client* c : {&evil, &preview}) {
+    EXPECT_NE(c->received.find("403 Forbidden"), std::string::npos) << c->received;
+    EXPECT_EQ(c->received.find("event: sandbox"), std::string::npos) << c->received;
+  }
+  EXPECT_EQ(streams_->open_streams(), 0);
+  EXPECT_EQ(h_.lifecycle.Get("p1")->last_activity_at, before);
+  // The dashboard's own stream is presence.
+  Client& own = open("Sec-Fetch-Site: same-origin\r\n");
+  ASSERT_TRUE(Pump([&] { return Count(own.received, "event: sandbox") >= 1; }));
+  ASSERT_TRUE(Pump([&] { return h_.lifecycle.Get("p1")->last_activity_at > before; }));
+}
+
 TEST_F(EventsTest, SignOutEndsTheSessionsStreams) {
   Start({.keepalive = 15s, .presence = false});
   auto open_with_cookie = [&](const std::string& session) -> Client& {

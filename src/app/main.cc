@@ -17,6 +17,14 @@ namespace {
 // Sets `value` from env var `name` when the flag was not given.
 void FromEnv(CLI::Option* opt, const char* name) { opt->envname(name); }
 
+// The same with two names: sandboxd's own, then the provider's (E2B's SDKs
+// and CLI read E2B_API_KEY and friends). CLI11 reads one name per option, so
+// the one that is set is chosen here; sandboxd's wins when both are.
+void FromEnv(CLI::Option* opt, const char* name, const char* fallback) {
+  opt->envname(std::getenv(name) == nullptr && std::getenv(fallback) != nullptr ? fallback
+                                                                                : name);
+}
+
 // --idle-policy-min and --idle-policy-max, for serve and policy replay.
 void AddPolicyBoundsFlags(CLI::App& cmd, std::string& min, std::string& max) {
   FromEnv(cmd.add_option("--idle-policy-min", min, "the shortest idle timeout a policy sets")
@@ -73,18 +81,18 @@ void AddServeFlags(CLI::App& cmd, sbx::app::ServeConfig& c) {
           "SANDBOXD_SANDBOX_UID_RANGE");
   FromEnv(cmd.add_option("--web-dir", c.web_dir, "built dashboard directory"), "SANDBOXD_WEB_DIR");
   FromEnv(cmd.add_option("--e2b-api-key", c.e2b_api_key, "E2B API key (--provider e2b)"),
-          "E2B_API_KEY");
+          "SANDBOXD_E2B_API_KEY", "E2B_API_KEY");
   FromEnv(cmd.add_option("--e2b-api-url", c.e2b_api_url,
                          "E2B API base URL (default https://api.e2b.app)"),
-          "E2B_API_URL");
+          "SANDBOXD_E2B_API_URL", "E2B_API_URL");
   FromEnv(cmd.add_option("--e2b-domain", c.e2b_domain, "E2B sandbox domain (default e2b.app)"),
-          "E2B_DOMAIN");
+          "SANDBOXD_E2B_DOMAIN", "E2B_DOMAIN");
   FromEnv(cmd.add_option("--e2b-template", c.e2b_template,
                          "E2B template of new sandboxes (default base)"),
           "SANDBOXD_E2B_TEMPLATE");
   FromEnv(cmd.add_option("--webhook-secret", c.webhook_secrets,
                          "E2B webhook signing secret(s), comma-separated for rotation"),
-          "E2B_WEBHOOK_SECRET");
+          "SANDBOXD_WEBHOOK_SECRET", "E2B_WEBHOOK_SECRET");
   FromEnv(cmd.add_option("--reconcile-schedule", c.reconcile_schedule,
                          "how often to repair drift against the provider")
               ->capture_default_str(),

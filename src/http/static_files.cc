@@ -73,6 +73,10 @@ net::awaitable<Response> StaticFiles::Serve(RequestContext& ctx) {
   res.set(http::field::cache_control,
           is_index ? "no-cache" : "public, max-age=31536000, immutable");
   res.set("X-Content-Type-Options", "nosniff");
+  // The dashboard acts with the operator's session: no other page (a sandbox's
+  // preview on a sibling origin included) may frame it and steer its clicks.
+  res.set("Content-Security-Policy", "frame-ancestors 'none'");
+  res.set("X-Frame-Options", "DENY");
   res.keep_alive(req.keep_alive());
   res.body() = body.str();
   res.prepare_payload();

@@ -44,6 +44,9 @@ TEST_F(StaticFilesTest, ServesIndexAndAssetsWithTypesAndCaching) {
   EXPECT_EQ(index.result(), http::status::ok);
   EXPECT_EQ(index[http::field::content_type], "text/html; charset=utf-8");
   EXPECT_EQ(index[http::field::cache_control], "no-cache");
+  // Not framed by other pages (clickjacking with the operator's session).
+  EXPECT_EQ(index["Content-Security-Policy"], "frame-ancestors 'none'");
+  EXPECT_EQ(index["X-Frame-Options"], "DENY");
   auto js = Get("/assets/app-1234.js");
   EXPECT_EQ(js.result(), http::status::ok);
   EXPECT_EQ(js.body(), "console.log(1)");

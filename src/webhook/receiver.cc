@@ -37,8 +37,8 @@ net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::str
   if (secrets_.empty()) {
     count("unconfigured");
     co_return Unavailable(
-        "webhook secret not configured: set E2B_WEBHOOK_SECRET (sandboxd never accepts unsigned "
-        "events)");
+        "webhook secret not configured: set --webhook-secret or SANDBOXD_WEBHOOK_SECRET "
+        "(sandboxd never accepts unsigned events)");
   }
   if (signature.empty()) {
     count("unsigned");

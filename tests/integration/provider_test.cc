@@ -118,8 +118,10 @@ class ProviderTest : public ::testing::Test {
     o.enforcer_schedule = "@every 1s";
     o.api_token = kToken;
     o.extra_args = {"--provider", "e2b", "--reconcile-schedule", "@every 2s"};
-    o.env = {"E2B_API_KEY=" + api_key, "E2B_API_URL=" + api_url, "E2B_DOMAIN=localhost",
-             std::string("E2B_WEBHOOK_SECRET=") + kWebhookSecret};
+    // sandboxd's own names (replicas_test uses E2B's, which are read too).
+    o.env = {"SANDBOXD_E2B_API_KEY=" + api_key, "SANDBOXD_E2B_API_URL=" + api_url,
+             "SANDBOXD_E2B_DOMAIN=localhost",
+             std::string("SANDBOXD_WEBHOOK_SECRET=") + kWebhookSecret};
     o.name = "serve";
     o.log_lines_on_failure = 300;
     return o;
