@@ -208,8 +208,8 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::get, "/api/overview", bind(&Api::Summary), AuthGuard());
   r.Add(V::get, "/api/policy/report", bind(&Api::PolicyReport), AuthGuard());
   r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), bind(&Api::EnforcerRuns), AuthGuard());
-  r.Add(V::post, "/api/session", bind(&Api::SignIn));
-  r.Add(V::delete_, "/api/session", bind(&Api::SignOut));
+  r.Add(V::post, "/api/session", bind(&Api::SignIn), nullptr, kMaxSessionBodyBytes);
+  r.Add(V::delete_, "/api/session", bind(&Api::SignOut), nullptr, kMaxSessionBodyBytes);
   r.Add(V::get, "/healthz", bind(&Api::Healthz));
   r.Add(V::get, "/readyz", bind(&Api::Readyz));
   // Invariant 9: only health checks, the webhook and static files are open.
@@ -227,7 +227,8 @@ void Api::RegisterWebhook(http_server::Router& router, webhook::WebhookReceiver&
                o["outcome"] = lifecycle::OutcomeName(r->outcome);
                o["projectId"] = r->sandbox ? json::value(r->sandbox->project_id) : json::value(nullptr);
                co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
-             });
+             },
+             nullptr, kMaxWebhookBodyBytes);
 }
 
 net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {

@@ -146,5 +146,11 @@ Result<provider::OutputQuery> ParseLogsQuery(const std::map<std::string, std::st
 std::string OutputJson(provider::OutputChunk chunk);
 
 inline constexpr char kSessionCookie[] = "sandboxd_session";
+// Bodies of the routes anyone may send to before they are known (the
+// signature or the token is checked with the body): far below the server's
+// 1 MiB, so that unknown clients cannot make it hold much. An E2B webhook is
+// a few KiB (metadata at most 8 KiB); sign-in and sign-out take none.
+inline constexpr size_t kMaxWebhookBodyBytes = 64 << 10;
+inline constexpr size_t kMaxSessionBodyBytes = 4 << 10;
 
 }  // namespace sbx::api

@@ -426,8 +426,10 @@ struct Frontend {
     api.Register(router);
     streams.Register(router);
     api.RegisterWebhook(router, receiver);
+    // Static files answer from the head: a body sent to them is never read.
     router.SetFallback(
-        [this](http_server::RequestContext& ctx) { return static_files.Serve(ctx); });
+        [this](http_server::RequestContext& ctx) { return static_files.Serve(ctx); },
+        /*reads_body=*/false);
   }
 
   http_server::Router router;

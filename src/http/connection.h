@@ -297,7 +297,9 @@ class Connection {
                                   options_.max_header_bytes));
       co_return false;
     }
-    if (ec == http::error::body_limit) co_return co_await TooLarge(parser);  // Content-Length
+    if (ec == http::error::body_limit) {  // Content-Length
+      co_return co_await TooLarge(parser, options_.max_body_bytes);
+    }
     if (IsMalformed(ec)) {
       co_await Reject(parser, http::status::bad_request, "invalid_argument",
                       fmt::format("malformed request: {}", ec.message()));
@@ -318,8 +320,15 @@ class Connection {
       co_return false;
     }
     const Router::Match match = router_.Find(parser.get().method(), head_ctx);
+    const Guard* guard = nullptr;
     if (match.route && match.route->guard) {
-      std::optional<Response> refusal = co_await match.route->guard(head_ctx);
+      guard = &match.route->guard;
+    } else if (!match.route && !match.method_not_allowed && router_.fallback_guard()) {
+      guard = &router_.fallback_guard();
+      head_ctx.route = "fallback";
+    }
+    if (guard) {
+      std::optional<Response> refusal = co_await (*guard)(head_ctx);
       if (refusal) {
         // The body is never read: the connection closes after the answer.
         refusal->keep_alive(false);
@@ -327,6 +336,29 @@ class Connection {
         co_await Answer(*refusal, head_ctx.route, start, /*head=*/false);
         co_return false;
       }
+    }
+    // A 405, or a fallback that answers from the head, never reads a body:
+    // nobody's bytes are held for an answer that does not need them.
+    const bool body_unused =
+        !match.route && (match.method_not_allowed || !router_.fallback_reads_body());
+    if (!parser.is_done() && body_unused) {
+      unread_ = true;
+      Request req = parser.release();
+      RequestContext ctx{req, std::move(head_ctx.params), std::move(head_ctx.path),
+                         std::move(head_ctx.query), head_ctx.route, std::move(head_ctx.hold)};
+      Response res = co_await Dispatch(req, ctx, match);
+      res.keep_alive(false);
+      (void)co_await Answer(res, ctx.route, start, req.method() == http::verb::head);
+      co_return false;
+    }
+    if (const size_t limit = match.route ? match.route->max_body : 0;
+        limit > 0 && limit < options_.max_body_bytes && !parser.is_done()) {
+      // Beast checks a Content-Length against the limit only with the head;
+      // a chunked body is checked as it comes.
+      if (parser.content_length() && *parser.content_length() > limit) {
+        co_return co_await TooLarge(parser, limit);
+      }
+      parser.body_limit(limit);
     }
     if (!parser.is_done()) {
       if (parser.get().version() >= 11 &&
@@ -342,7 +374,11 @@ class Connection {
       state_.reading_body = true;
       auto [body_ec, m] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
       state_.reading_body = false;
-      if (body_ec == http::error::body_limit) co_return co_await TooLarge(parser);
+      if (body_ec == http::error::body_limit) {
+        size_t limit = options_.max_body_bytes;
+        if (match.route && match.route->max_body > 0) limit = std::min(limit, match.route->max_body);
+        co_return co_await TooLarge(parser, limit);
+      }
       if (IsMalformed(body_ec)) {  // a bad chunk size, say
         co_await Reject(parser, http::status::bad_request, "invalid_argument",
                         fmt::format("malformed request body: {}", body_ec.message()));
@@ -426,9 +462,9 @@ class Connection {
     (void)co_await WriteComplete(stream_, res);
   }
 
-  net::awaitable<bool> TooLarge(Parser& parser) {
+  net::awaitable<bool> TooLarge(Parser& parser, size_t limit) {
     co_await Reject(parser, http::status::payload_too_large, "payload_too_large",
-                    fmt::format("request body is larger than {} bytes", options_.max_body_bytes));
+                    fmt::format("request body is larger than {} bytes", limit));
     co_return false;
   }
 

@@ -186,6 +186,87 @@ TEST_F(ConnectionTest, OtherMethodsGet405AndUnknownPathsTheFallback) {
                                {"method_not_allowed", 405}, {"fallback", 404}}));
 }
 
+// Nobody's body is held for an answer that does not need it: a 405, and a
+// fallback that answers from the head, are sent without reading the body
+// the head announced, and the connection closes.
+TEST_F(ConnectionTest, A405IsAnsweredWithoutReadingTheBody) {
+  Start();
+  Send("DELETE /items/a HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\nonly-some");
+  EXPECT_EQ(Received().rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0), 0u) << Received();
+  EXPECT_NE(Received().find("Connection: close\r\n"), std::string::npos) << Received();
+  EXPECT_TRUE(finished_);
+}
+
+TEST_F(ConnectionTest, AHeadOnlyFallbackAnswersWithoutReadingTheBody) {
+  router_.SetFallback(
+      [](RequestContext& ctx) -> net::awaitable<Response> {
+        co_return ErrorResponse(ctx.request, http::status::not_found, "not_found", "fallback");
+      },
+      /*reads_body=*/false);
+  Start();
+  Send("POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\nonly-some");
+  EXPECT_EQ(Received().rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << Received();
+  EXPECT_NE(Received().find("Connection: close\r\n"), std::string::npos) << Received();
+  EXPECT_TRUE(finished_);
+  EXPECT_EQ(host_.counted.back(), (std::pair<std::string, int>{"fallback", 404}));
+}
+
+TEST_F(ConnectionTest, AFallbackGuardRefusesBeforeTheBodyIsRead) {
+  router_.SetFallback(
+      [](RequestContext& ctx) -> net::awaitable<Response> {
+        co_return JsonResponse(ctx.request, http::status::ok, "{}");
+      },
+      /*reads_body=*/true,
+      [](RequestContext& ctx) -> net::awaitable<std::optional<Response>> {
+        if (ctx.request["Authorization"] == "yes") co_return std::nullopt;
+        co_return ErrorResponse(ctx.request, http::status::unauthorized, "unauthenticated", "no");
+      });
+  Start();
+  Send("POST /nowhere HTTP/1.1\r\nHost: x\r\nAuthorization: yes\r\nContent-Length: 4\r\n\r\n");
+  EXPECT_EQ(Received(), "");  // allowed: waiting for the body
+  Send("body");
+  EXPECT_EQ(Received().rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << Received();
+  client_.clear();
+  Send("POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\nonly-some");
+  EXPECT_EQ(Received().rfind("HTTP/1.1 401 Unauthorized\r\n", 0), 0u) << Received();
+  EXPECT_TRUE(finished_);
+  EXPECT_EQ(host_.counted.back(), (std::pair<std::string, int>{"fallback", 401}));
+}
+
+// A route for small bodies from anyone (a webhook, sign-in) refuses a larger
+// one by its Content-Length before reading it, and a chunked one as it comes.
+TEST_F(ConnectionTest, ARoutesOwnBodyLimitIsBelowTheServers) {
+  router_.Add(
+      http::verb::post, "/small",
+      [](RequestContext& ctx) -> net::awaitable<Response> {
+        co_return JsonResponse(ctx.request, http::status::ok,
+                               "{\"bytes\":" + std::to_string(ctx.request.body().size()) + "}");
+      },
+      nullptr, /*max_body=*/8);
+  Start();
+  Send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n12345678");
+  EXPECT_NE(Received().find("{\"bytes\":8}"), std::string::npos) << Received();
+  client_.clear();
+  Send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\nonly-some");
+  EXPECT_EQ(Received().rfind("HTTP/1.1 413 Payload Too Large\r\n", 0), 0u) << Received();
+  EXPECT_NE(Received().find("larger than 8 bytes"), std::string::npos) << Received();
+  EXPECT_TRUE(finished_);
+}
+
+TEST_F(ConnectionTest, ARoutesOwnBodyLimitHoldsForChunkedBodies) {
+  router_.Add(
+      http::verb::post, "/small",
+      [](RequestContext& ctx) -> net::awaitable<Response> {
+        co_return JsonResponse(ctx.request, http::status::ok, "{}");
+      },
+      nullptr, /*max_body=*/8);
+  Start();
+  Send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "6\r\n123456\r\n6\r\n789012\r\n0\r\n\r\n");
+  EXPECT_EQ(Received().rfind("HTTP/1.1 413 Payload Too Large\r\n", 0), 0u) << Received();
+  EXPECT_TRUE(finished_);
+}
+
 TEST_F(ConnectionTest, StreamsWriteChunksThenClose) {
   Start();
   Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -33,8 +33,13 @@ bool IsPlaceholder(std::string_view segment) {
 
 }  // namespace
 
-void Router::Add(http::verb method, const std::string& pattern, Handler handler, Guard guard) {
-  AddRoute({method, {}, pattern, std::move(handler), nullptr, std::move(guard)});
+void Router::Add(http::verb method, const std::string& pattern, Handler handler, Guard guard,
+                 size_t max_body) {
+  AddRoute({.method = method,
+            .pattern = pattern,
+            .handler = std::move(handler),
+            .guard = std::move(guard),
+            .max_body = max_body});
 }
 
 void Router::AddStream(http::verb method, const std::string& pattern, Guard guard,
@@ -56,7 +61,11 @@ void Router::AddRoute(Route route) {
   }
 }
 
-void Router::SetFallback(Handler handler) { fallback_ = std::move(handler); }
+void Router::SetFallback(Handler handler, bool reads_body, Guard guard) {
+  fallback_ = std::move(handler);
+  fallback_reads_body_ = reads_body;
+  fallback_guard_ = std::move(guard);
+}
 
 Router::Match Router::Find(http::verb method, RequestContext& ctx) const {
   const auto segs = Split(ctx.path);

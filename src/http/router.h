@@ -80,11 +80,16 @@ struct Route {
   // A stream route only for the requests this accepts (empty: all); the
   // others go on to the next route with the same pattern.
   std::function<bool(const RequestContext&)> when;
+  // A body limit below the server's (0: the server's), for routes that take
+  // small bodies from anyone before they can tell who sent them (webhooks,
+  // sign-in): larger ones get 413 before they are read.
+  size_t max_body = 0;
 };
 
 class Router {
  public:
-  void Add(http::verb method, const std::string& pattern, Handler handler, Guard guard = nullptr);
+  void Add(http::verb method, const std::string& pattern, Handler handler, Guard guard = nullptr,
+           size_t max_body = 0);
   // With `when`, the stream serves only the requests it accepts (say, a
   // query parameter asking to follow); the rest match the routes added
   // after it for the same pattern.
@@ -92,7 +97,10 @@ class Router {
                  StreamHandler handler,
                  std::function<bool(const RequestContext&)> when = nullptr);
   // Handler for requests no route matches (static files); default 404.
-  void SetFallback(Handler handler);
+  // Without `reads_body` the handler answers from the head alone: a body
+  // sent with such a request is never read (the connection closes after the
+  // answer), as for a 405. A `guard` decides from the head, as a route's.
+  void SetFallback(Handler handler, bool reads_body = true, Guard guard = nullptr);
 
   struct Match {
     const Route* route = nullptr;  // null: fallback
@@ -102,12 +110,16 @@ class Router {
   // Fills ctx.params/route on a match.
   Match Find(http::verb method, RequestContext& ctx) const;
   const Handler& fallback() const { return fallback_; }
+  bool fallback_reads_body() const { return fallback_reads_body_; }
+  const Guard& fallback_guard() const { return fallback_guard_; }
 
  private:
   void AddRoute(Route route);
 
   std::deque<Route> routes_;
   Handler fallback_;
+  bool fallback_reads_body_ = false;  // the default 404 reads none
+  Guard fallback_guard_;
 };
 
 // A request target in absolute form (RFC 9112 §3.2.2): an http or https URL

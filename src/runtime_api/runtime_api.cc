@@ -137,21 +137,47 @@ http_server::Handler RuntimeServer::Wrap(std::string route, bool open, Fn fn) {
       Count("preview", res);
       co_return res;
     }
+    std::optional<Response> refused = Refusal(ctx, open, fn != nullptr, /*body_read=*/true);
     Response res;
-    if (Status s = open ? OkStatus() : Authenticate(ctx.request); !s.ok()) {
-      res = ErrorFor(ctx.request, s);
-    } else if (ctx.request.body().size() > kMaxApiBodyBytes) {
-      res = E2bError(ctx.request, http::status::payload_too_large,
-                     fmt::format("Request body is larger than {} bytes", kMaxApiBodyBytes));
-    } else if (fn) {
-      res = co_await fn(ctx);
+    if (refused) {
+      res = std::move(*refused);
     } else {
-      res = E2bError(ctx.request, http::status::method_not_allowed,
-                     fmt::format("Method {} is not allowed on {}",
-                                 std::string(ctx.request.method_string()), ctx.path));
+      res = co_await fn(ctx);
     }
     Count(route, res);
     co_return res;
+  };
+}
+
+std::optional<http_server::Response> RuntimeServer::Refusal(const Ctx& ctx, bool open,
+                                                             bool has_fn, bool body_read) {
+  const http_server::Request& req = ctx.request;
+  if (Status s = open ? OkStatus() : Authenticate(req); !s.ok()) return ErrorFor(req, s);
+  if (!has_fn) {
+    return E2bError(req, http::status::method_not_allowed,
+                    fmt::format("Method {} is not allowed on {}", std::string(req.method_string()),
+                                ctx.path));
+  }
+  // The head tells a Content-Length; a chunked body is measured once read.
+  const size_t size = body_read ? req.body().size()
+                      : req.has_content_length()
+                          ? static_cast<size_t>(std::strtoull(
+                                std::string(req[http::field::content_length]).c_str(), nullptr, 10))
+                          : 0;
+  if (size > kMaxApiBodyBytes) {
+    return E2bError(req, http::status::payload_too_large,
+                    fmt::format("Request body is larger than {} bytes", kMaxApiBodyBytes));
+  }
+  return std::nullopt;
+}
+
+http_server::Guard RuntimeServer::HeadGuard(std::string route, bool open, bool has_fn) {
+  return [this, route = std::move(route), open,
+          has_fn](Ctx& ctx) -> net::awaitable<std::optional<Response>> {
+    if (ParsePreviewHost(ctx.request[http::field::host], options_.domain)) co_return std::nullopt;
+    std::optional<Response> refused = Refusal(ctx, open, has_fn, /*body_read=*/false);
+    if (refused) Count(route, *refused);
+    co_return refused;
   };
 }
 
@@ -193,7 +219,8 @@ void RuntimeServer::Register(http_server::Router& router) {
   };
   std::map<std::string, std::set<V>> used;
   for (const RouteSpec& r : routes) {
-    router.Add(r.verb, r.pattern, Wrap(r.pattern, r.open, bind(r.fn)));
+    router.Add(r.verb, r.pattern, Wrap(r.pattern, r.open, bind(r.fn)),
+               HeadGuard(r.pattern, r.open, true));
     used[r.pattern].insert(r.verb);
   }
   // The other methods on the same paths: a preview host must reach the
@@ -201,23 +228,42 @@ void RuntimeServer::Register(http_server::Router& router) {
   // server's own 405 answer.
   for (const auto& [pattern, verbs] : used) {
     for (V verb : {V::get, V::post, V::put, V::patch, V::delete_, V::options}) {
-      if (!verbs.contains(verb)) router.Add(verb, pattern, Wrap(pattern, true, nullptr));
+      if (!verbs.contains(verb)) {
+        router.Add(verb, pattern, Wrap(pattern, true, nullptr), HeadGuard(pattern, true, false));
+      }
     }
   }
-  router.SetFallback([this](Ctx& ctx) -> net::awaitable<Response> {
-    const auto preview = ParsePreviewHost(ctx.request[http::field::host], options_.domain);
-    Response res;
-    if (preview) {
-      res = co_await proxy_.Forward(ctx.request, *preview);
-      Count("preview", res);
-    } else {
-      res = E2bError(
-          ctx.request, http::status::not_found,
-          fmt::format("No route for {} {}", std::string(ctx.request.method_string()), ctx.path));
-      Count("fallback", res);
-    }
-    co_return res;
-  });
+  auto no_route = [](const Ctx& ctx) {
+    return E2bError(
+        ctx.request, http::status::not_found,
+        fmt::format("No route for {} {}", std::string(ctx.request.method_string()), ctx.path));
+  };
+  router.SetFallback(
+      [this, no_route](Ctx& ctx) -> net::awaitable<Response> {
+        const auto preview = ParsePreviewHost(ctx.request[http::field::host], options_.domain);
+        Response res;
+        if (preview) {
+          res = co_await proxy_.Forward(ctx.request, *preview);
+          Count("preview", res);
+        } else {
+          res = no_route(ctx);
+          Count("fallback", res);
+        }
+        co_return res;
+      },
+      /*reads_body=*/true,
+      // A body sent to no route of the API is not read.
+      [this, no_route](Ctx& ctx) -> net::awaitable<std::optional<Response>> {
+        const http_server::Request& req = ctx.request;
+        const bool body = req.chunked() || (req.has_content_length() &&
+                                            req[http::field::content_length] != "0");
+        if (!body || ParsePreviewHost(req[http::field::host], options_.domain)) {
+          co_return std::nullopt;
+        }
+        Response res = no_route(ctx);
+        Count("fallback", res);
+        co_return res;
+      });
 }
 
 // Sandboxes

@@ -94,6 +94,13 @@ class RuntimeServer {
   // Preview hosts go to the proxy; then auth (unless `open`); then `fn`.
   // Counts the answer under `route`.
   http_server::Handler Wrap(std::string route, bool open, Fn fn);
+  // The same checks on the request head, before the body is read: a request
+  // without the API key (or to a path with no such method, or with a larger
+  // body than the API takes) is answered without reading its body. Preview
+  // hosts pass: their bodies are the sandbox's (up to --preview-max-body).
+  http_server::Guard HeadGuard(std::string route, bool open, bool has_fn);
+  // The answer for a non-preview request that may not go on, or nullopt.
+  std::optional<Response> Refusal(const Ctx& ctx, bool open, bool has_fn, bool body_read);
   Status Authenticate(const http_server::Request& req) const;
   void Count(const std::string& route, const Response& res);
   void Publish(const e2b::WebhookEvent& event);

@@ -3,6 +3,8 @@
 // input limits and metrics (events, webhooks, previews: runtime_api_events_test.cc).
 #include "runtime_api/runtime_api_test_support.h"
 
+#include "http/server.h"
+
 namespace sbx::runtime_api {
 namespace {
 
@@ -368,6 +370,50 @@ TEST_F(RuntimeApiTest, V2CreateAndConnectServeTheCurrentSdk) {
   // The v1 connect still requires its timeout.
   EXPECT_EQ(Call(V::post, "/sandboxes/" + id + "/connect", "{}").result(),
             http::status::bad_request);
+}
+
+// Over a real connection: a request without the API key, to no route, or
+// with a body larger than the API takes, is answered from its head; the
+// body it announces (up to the server's 8 MiB for previews) is never read.
+TEST_F(RuntimeApiTest, RefusalsComeBeforeTheBodyIsRead) {
+  http_server::Server server(h_.io, h_.clock, h_.metrics, h_.router,
+                             {.listen = "127.0.0.1:0", .max_body_bytes = 8 << 20});
+  auto bound = server.Start();
+  ASSERT_TRUE(bound.ok());
+  const auto port = static_cast<uint16_t>(std::stoi(bound->substr(bound->rfind(':') + 1)));
+  auto ask = [&](const std::string& head) {
+    net::ip::tcp::socket socket(h_.io);
+    socket.connect({net::ip::make_address("127.0.0.1"), port});
+    net::write(socket, net::buffer(head + "only the first bytes of the body"));
+    std::string got;
+    char buf[4096];
+    socket.non_blocking(true);
+    for (int i = 0; i < 400 && got.find("\r\n\r\n") == std::string::npos; ++i) {
+      h_.io.restart();
+      h_.io.run_for(5ms);
+      boost::system::error_code ec;
+      const size_t n = socket.read_some(net::buffer(buf), ec);
+      if (!ec) got.append(buf, n);
+    }
+    return got;
+  };
+  const std::string big = "Content-Length: 8000000\r\n";
+  EXPECT_EQ(ask("POST /sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\n" + big + "\r\n")
+                .rfind("HTTP/1.1 401 ", 0),
+            0u);
+  EXPECT_EQ(ask("POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n" + big + "\r\n")
+                .rfind("HTTP/1.1 404 ", 0),
+            0u);
+  EXPECT_EQ(ask("PUT /sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\n" + big + "\r\n")
+                .rfind("HTTP/1.1 405 ", 0),
+            0u);
+  EXPECT_EQ(ask(fmt::format("POST /sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {}\r\n{}"
+                            "\r\n",
+                            testing::kApiKey, big))
+                .rfind("HTTP/1.1 413 ", 0),
+            0u);
+  server.Stop();
+  h_.Drain();
 }
 
 TEST_F(RuntimeApiTest, InputLimitsAreClear400s) {

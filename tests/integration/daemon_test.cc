@@ -450,6 +450,36 @@ TEST_F(DaemonTest, BadInput) {
   HttpResponse huge_get = d.Call(verb::get, SandboxPath("huge"));
   EXPECT_EQ(huge_get.status, 404) << huge_get.Describe();
 
+  // Routes anyone may send to answer from the head: a body of up to 1 MiB
+  // announced to the webhook (its own 64 KiB limit), sign-in, a 405 or the
+  // static files is never read, so unknown clients cannot make the daemon
+  // hold it. The test sends the head and a few bytes, never the rest.
+  auto answer_to_head = [&](const std::string& head) {
+    net::io_context io;
+    net::ip::tcp::socket s(io);
+    s.connect({net::ip::make_address("127.0.0.1"), d.port()});
+    net::write(s, net::buffer(head + "Content-Length: 1000000\r\n\r\n{\"a\":"));
+    std::string got;
+    char buf[4096];
+    boost::system::error_code ec;
+    timeval wait{.tv_sec = 5, .tv_usec = 0};
+    setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      const size_t n = s.read_some(net::buffer(buf), ec);
+      if (ec) break;
+      got.append(buf, n);
+    }
+    return got.substr(0, got.find("\r\n"));
+  };
+  EXPECT_EQ(answer_to_head("POST /api/webhooks/e2b HTTP/1.1\r\nHost: x\r\n"),
+            "HTTP/1.1 413 Payload Too Large");
+  EXPECT_EQ(answer_to_head("POST /api/session HTTP/1.1\r\nHost: x\r\n"),
+            "HTTP/1.1 413 Payload Too Large");
+  EXPECT_EQ(answer_to_head("POST /healthz HTTP/1.1\r\nHost: x\r\n"),
+            "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_EQ(answer_to_head("POST /dashboard/page HTTP/1.1\r\nHost: x\r\n"),
+            "HTTP/1.1 404 Not Found");
+
   std::string list_why;
   auto listed = ListedProjects(d, &list_why);
   ASSERT_TRUE(listed) << list_why;

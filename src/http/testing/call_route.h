@@ -29,6 +29,9 @@ inline net::awaitable<Response> CallRoute(const Router& router, const Request& r
     co_return ErrorResponse(req, http::status::method_not_allowed, "method_not_allowed",
                             fmt::format("{} is not allowed", std::string(req.method_string())));
   }
+  if (router.fallback_guard()) {
+    if (auto refusal = co_await router.fallback_guard()(ctx)) co_return std::move(*refusal);
+  }
   if (router.fallback()) co_return co_await router.fallback()(ctx);
   co_return ErrorResponse(req, http::status::not_found, "not_found", "no route");
 }
