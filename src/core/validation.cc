@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace sbx::core {
 namespace {
 
@@ -93,10 +95,16 @@ Status ValidateProviderId(std::string_view what, std::string_view id) {
   return OkStatus();
 }
 
+bool IsSandboxdMetadataKey(std::string_view key) {
+  return key == kProjectIdMetadataKey || key == kCreateRequestIdMetadataKey;
+}
+
 Status ValidateMetadata(const Metadata& metadata, MetadataKeys keys) {
-  if (metadata.size() > kMaxMetadataEntries) {
+  const auto sandboxds = [](const auto& entry) { return IsSandboxdMetadataKey(entry.first); };
+  const auto own = static_cast<size_t>(std::count_if(metadata.begin(), metadata.end(), sandboxds));
+  if (metadata.size() - own > kMaxMetadataEntries) {
     return InvalidArgument(fmt::format("metadata has {} entries; at most {} are allowed",
-                                       metadata.size(), kMaxMetadataEntries));
+                                       metadata.size() - own, kMaxMetadataEntries));
   }
   size_t total = 0;
   for (const auto& [key, value] : metadata) {
@@ -124,7 +132,7 @@ Status ValidateMetadata(const Metadata& metadata, MetadataKeys keys) {
       return InvalidArgument(fmt::format(
           "metadata \"{}\" must be UTF-8 text without control characters", key));
     }
-    total += key.size() + value.size();
+    if (!IsSandboxdMetadataKey(key)) total += key.size() + value.size();
   }
   if (total > kMaxMetadataBytes) {
     return InvalidArgument(fmt::format("metadata is {} bytes in all; at most {} are allowed", total,

@@ -38,10 +38,19 @@ Status ValidateProviderId(std::string_view what, std::string_view id);
 // URL-encode keys, so "user id" or "app/owner" are legitimate there).
 enum class MetadataKeys { kNames, kText };
 
+// The metadata keys sandboxd itself adds to a sandbox at the provider: the
+// project (every provider) and the create request's id (provider/e2b). They
+// come back in webhooks and reach the runtime API on top of a client's own.
+inline constexpr char kProjectIdMetadataKey[] = "projectId";
+inline constexpr char kCreateRequestIdMetadataKey[] = "sandboxd.requestId";
+bool IsSandboxdMetadataKey(std::string_view key);
+
 // Metadata: at most 32 entries; keys of 1 to 64 bytes as `keys` says;
 // values of at most 1,024 bytes of UTF-8 without control characters; at most
-// 8,192 bytes of keys and values together. kInvalidArgument naming the entry
-// and the limit otherwise.
+// 8,192 bytes of keys and values together. sandboxd's own keys are checked
+// entry by entry but not counted, so that a client's 32 entries still pass
+// where they come back with sandboxd's added. kInvalidArgument naming the
+// entry and the limit otherwise.
 Status ValidateMetadata(const Metadata& metadata, MetadataKeys keys = MetadataKeys::kNames);
 
 }  // namespace sbx::core

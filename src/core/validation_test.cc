@@ -42,6 +42,24 @@ TEST(ValidationTest, MetadataPastTheLimits) {
   EXPECT_NE(ValidateMetadata(big).message().find("in all"), std::string::npos);
 }
 
+// A client's full metadata comes back from the provider (webhooks, the
+// runtime API) with sandboxd's keys added: those are checked but not counted.
+TEST(ValidationTest, SandboxdsOwnKeysDoNotCountAgainstTheClientsLimits) {
+  Metadata full;
+  for (int i = 0; i < 32; ++i) full["k" + std::to_string(i)] = std::string(250, 'v');
+  ASSERT_TRUE(ValidateMetadata(full).ok());  // 32 entries, 8,128 bytes
+  full[kProjectIdMetadataKey] = std::string(128, 'p');
+  full[kCreateRequestIdMetadataKey] = "6f1c2a7e-3b7d-4c1e-9a55-0d3c8e2b9f10";
+  EXPECT_TRUE(ValidateMetadata(full).ok());
+  EXPECT_TRUE(ValidateMetadata(full, MetadataKeys::kText).ok());
+  // Checked all the same: not any size, not any text.
+  full[kCreateRequestIdMetadataKey] = std::string(1025, 'r');
+  EXPECT_FALSE(ValidateMetadata(full).ok());
+  full[kCreateRequestIdMetadataKey] = "ok";
+  full["k32"] = "one more of the client's own";
+  EXPECT_NE(ValidateMetadata(full).message().find("33 entries"), std::string::npos);
+}
+
 TEST(ValidationTest, MetadataValuesAreCleanUtf8) {
   for (const std::string& bad : {std::string("a\nb"), std::string("nul\0x", 5), std::string("\x7f"),
                                 std::string("\xc3"), std::string("\xc0\xaf"),

@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "base/time.h"
 #include "core/sandbox.h"
+#include "core/validation.h"
 
 namespace sbx::provider {
 
@@ -31,7 +32,7 @@ struct CreateRequest {
 // stores the id of the create request that made each one. With `projectId`
 // it marks a sandbox as sandboxd's: the reconciler kills marked sandboxes that
 // no record names (lifecycle/reconcile.h PlanOrphans).
-inline constexpr char kCreateRequestIdKey[] = "sandboxd.requestId";
+inline constexpr const char* kCreateRequestIdKey = core::kCreateRequestIdMetadataKey;
 
 struct ProviderSandbox {
   std::string sandbox_id;

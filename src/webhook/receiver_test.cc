@@ -56,6 +56,14 @@ TEST_F(ReceiverTest, SignedButOversizedIdsAndMetadataAreRefusedAndChangeNothing)
   EXPECT_EQ(deliver(f).error().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(h_.lifecycle.read_model().All().empty());
   EXPECT_FALSE(*h_.store->IsEventProcessed("e1"));
+  // The most a client may set (32 entries) comes back with sandboxd's own
+  // keys added (projectId, the create request id): that is accepted.
+  f.sandbox_id = "fake1";
+  f.sandbox_metadata = {{"projectId", "p1"}, {"sandboxd.requestId", "r-1"}};
+  for (int i = 0; i < 32; ++i) f.sandbox_metadata["k" + std::to_string(i)] = std::string(250, 'v');
+  auto full = deliver(f);
+  ASSERT_TRUE(full.ok()) << full.error().ToString();
+  EXPECT_EQ(full->outcome, Outcome::kApplied);
 }
 
 TEST_F(ReceiverTest, SignedEventsApplyAndReplaysAreDuplicates) {
