@@ -240,6 +240,9 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
       co_return Error(ctx, InvalidArgument("\"template\" must be a non-empty string"));
     }
     opts.template_name = std::string(it->value().as_string());
+    if (Status s = core::ValidateTemplateId("template", *opts.template_name); !s.ok()) {
+      co_return Error(ctx, s);
+    }
   }
   auto timeout = OptionalPositiveInt(*body, "idleTimeoutSeconds");
   if (!timeout.ok()) co_return Error(ctx, timeout.error());

@@ -575,6 +575,12 @@ TEST_F(ApiTest, BadInputGetsClear4xxAndChangesNothing) {
             http::status::bad_request);
   EXPECT_EQ(Call(http::verb::post, "/api/projects/p1/sandbox", R"({"idleTimeoutSeconds":-1})").result(),
             http::status::bad_request);
+  // A template name is bounded like everything else that reaches the record.
+  auto long_template = Call(http::verb::post, "/api/projects/p1/sandbox",
+                            R"({"template":")" + std::string(129, 't') + "\"}");
+  EXPECT_EQ(long_template.result(), http::status::bad_request) << long_template.body();
+  EXPECT_EQ(Call(http::verb::post, "/api/projects/p1/sandbox", R"({"template":"a b"})").result(),
+            http::status::bad_request);
   EXPECT_EQ(Call(http::verb::post, "/api/projects/p1/sandbox", R"({"template":5})").result(),
             http::status::bad_request);
   EXPECT_EQ(Call(http::verb::post, "/api/projects/bad%20id/sandbox").result(),

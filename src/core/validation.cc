@@ -95,6 +95,18 @@ Status ValidateProviderId(std::string_view what, std::string_view id) {
   return OkStatus();
 }
 
+Status ValidateTemplateId(std::string_view what, std::string_view id) {
+  if (id.empty() || id.size() > kMaxTemplateIdBytes) {
+    return InvalidArgument(fmt::format("{} must be 1 to {} characters", what, kMaxTemplateIdBytes));
+  }
+  const auto template_char = [](char c) { return IsNameChar(c) || c == '/' || c == ':'; };
+  if (!std::all_of(id.begin(), id.end(), template_char)) {
+    return InvalidArgument(
+        fmt::format("{} may only contain letters, digits, '-', '_', '.', '/' and ':'", what));
+  }
+  return OkStatus();
+}
+
 bool IsSandboxdMetadataKey(std::string_view key) {
   return key == kProjectIdMetadataKey || key == kCreateRequestIdMetadataKey;
 }

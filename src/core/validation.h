@@ -32,6 +32,11 @@ Status ValidateHoldName(std::string_view name);
 // [A-Za-z0-9._-]. `what` names the id in the message. kInvalidArgument otherwise.
 Status ValidateProviderId(std::string_view what, std::string_view id);
 
+// A template as E2B names them ("hello", "team/hello:v2"): 1 to 128
+// characters of [A-Za-z0-9._-/:]. kInvalidArgument naming `what` otherwise.
+inline constexpr size_t kMaxTemplateIdBytes = 128;
+Status ValidateTemplateId(std::string_view what, std::string_view id);
+
 // What metadata keys may be: names of [A-Za-z0-9._-] (sandboxd's API and
 // webhooks), or any UTF-8 text without control characters (E2B's clients:
 // E2B documents metadata as arbitrary key-value pairs, and its SDKs

@@ -20,6 +20,19 @@ TEST(ValidationTest, ProjectIds) {
   }
 }
 
+TEST(ValidationTest, TemplateIds) {
+  for (const std::string& good : {std::string("hello"), std::string("team/hello:v2"),
+                                  std::string("a-b_c.d"), std::string(128, 't')}) {
+    EXPECT_TRUE(ValidateTemplateId("template", good).ok()) << good;
+  }
+  for (const std::string& bad : {std::string(), std::string(129, 't'), std::string("a b"),
+                                 std::string("a\nb"), std::string("ü")}) {
+    auto s = ValidateTemplateId("template", bad);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("template"), std::string::npos) << s.message();
+  }
+}
+
 TEST(ValidationTest, MetadataWithinTheLimits) {
   Metadata m{{"userId", "42"}, {"note", "héllo\tworld"}, {"empty", ""}};
   EXPECT_TRUE(ValidateMetadata(m).ok());

@@ -10,11 +10,6 @@
 namespace sbx::runtime_api {
 namespace {
 
-bool IsTemplateChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '/' || c == ':';
-}
-
 Status Unsupported(std::string_view field, std::string_view why) {
   return InvalidArgument(fmt::format("{} is not supported by the local runtime: {}", field, why));
 }
@@ -58,15 +53,7 @@ Status CheckNetwork(const e2b::NewSandbox& r) {
 }  // namespace
 
 Status ValidateTemplateId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxTemplateIdBytes) {
-    return InvalidArgument(
-        fmt::format("templateID must be 1 to {} characters", kMaxTemplateIdBytes));
-  }
-  if (!std::all_of(id.begin(), id.end(), IsTemplateChar)) {
-    return InvalidArgument(
-        "templateID may only contain letters, digits, '-', '_', '.', '/' and ':'");
-  }
-  return OkStatus();
+  return core::ValidateTemplateId("templateID", id);
 }
 
 Status ValidateE2bMetadata(const core::Metadata& metadata) {

@@ -11,13 +11,14 @@
 
 #include "base/status.h"
 #include "core/sandbox.h"
+#include "core/validation.h"
 #include "e2b/rest.h"
 
 namespace sbx::runtime_api {
 
 // Request bodies of API routes (preview traffic has the server's own limit).
 inline constexpr size_t kMaxApiBodyBytes = 1 << 20;
-inline constexpr size_t kMaxTemplateIdBytes = 128;
+using core::kMaxTemplateIdBytes;
 inline constexpr size_t kMaxSandboxIdBytes = 128;
 
 // A templateID as E2B names them ("hello", "team/hello:v2"): 1 to 128

@@ -19,6 +19,11 @@ Status CheckLimits(const core::LifecycleEvent& e) {
       return s.WithContext("sandbox_metadata.projectId");
     }
   }
+  if (e.template_name) {
+    if (Status s = core::ValidateTemplateId("sandbox_template_id", *e.template_name); !s.ok()) {
+      return s;
+    }
+  }
   return core::ValidateMetadata(e.metadata).WithContext("sandbox_metadata");
 }
 

@@ -54,6 +54,12 @@ TEST_F(ReceiverTest, SignedButOversizedIdsAndMetadataAreRefusedAndChangeNothing)
   f.sandbox_metadata = {{"projectId", "p1"}};
   f.sandbox_id = std::string(200, 's');
   EXPECT_EQ(deliver(f).error().code(), StatusCode::kInvalidArgument);
+  f.sandbox_id = "fake1";
+  f.sandbox_template_id = std::string(100'000, 't');  // would ride in every status read
+  auto long_template = deliver(f);
+  ASSERT_FALSE(long_template.ok());
+  EXPECT_NE(long_template.error().message().find("sandbox_template_id"), std::string::npos);
+  f.sandbox_template_id.clear();
   EXPECT_TRUE(h_.lifecycle.read_model().All().empty());
   EXPECT_FALSE(*h_.store->IsEventProcessed("e1"));
   // The most a client may set (32 entries) comes back with sandboxd's own
