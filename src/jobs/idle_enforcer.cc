@@ -28,6 +28,11 @@ Status IdleEnforcer::Start(net::any_io_executor executor) {
   auto parsed = CronSchedule::Parse(options_.schedule);
   if (!parsed.ok()) return parsed.error().WithContext("enforcer schedule");
   schedule_ = *parsed;
+  // The series of scheduled sweeps exists from the start, at 0: an alert on
+  // its increase (SandboxdEnforcerNotRunning) must fire for a process that
+  // never completes one, which an absent series would hide.
+  metrics_.Inc("sandboxd_enforcer_runs_total", {{"trigger", "schedule"}}, 0,
+               "Idle enforcer passes, by trigger");
   strand_.emplace(net::make_strand(executor));
   plan_timer_ = clock_.NewTimer(*strand_);
   sweep_timer_ = clock_.NewTimer(*strand_);

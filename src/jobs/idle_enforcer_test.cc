@@ -49,6 +49,15 @@ TEST_F(IdleEnforcerTest, PausesExactlyAtDeadline) {
   EXPECT_EQ((*runs)[0].paused, 1);
 }
 
+// The alert on scheduled sweeps needs the series before the first one ends.
+TEST_F(IdleEnforcerTest, TheScheduledSweepCounterExistsFromTheStart) {
+  EXPECT_EQ(h_.metrics.Render().find("sandboxd_enforcer_runs_total"), std::string::npos);
+  StartEnforcer({.schedule = "@every 1h"});
+  EXPECT_NE(h_.metrics.Render().find("sandboxd_enforcer_runs_total{trigger=\"schedule\"} 0"),
+            std::string::npos)
+      << h_.metrics.Render();
+}
+
 TEST_F(IdleEnforcerTest, ActivityAtTwoFiftyNineMovesTheDeadline) {
   StartEnforcer({.schedule = "@every 1h"});
   Create("p1");
