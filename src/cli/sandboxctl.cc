@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -404,6 +405,19 @@ std::string HoldBody(const std::string& name, int64_t seconds) {
   return json::serialize(body);
 }
 
+// The command of `hold … --` while it runs, for ForwardToHeldCommand.
+volatile sig_atomic_t g_held_child = 0;
+
+// A signal sent to sandboxctl alone (kill, a supervisor stopping it) goes on
+// to the command, and the command's end releases the hold. One from the
+// terminal (Ctrl-C; si_code SI_KERNEL) reached the whole foreground group,
+// the command included: it is not sent twice. Either way sandboxctl stays to
+// release the hold.
+void ForwardToHeldCommand(int sig, siginfo_t* info, void*) {
+  const pid_t child = g_held_child;
+  if (child > 0 && (info == nullptr || info->si_code != SI_KERNEL)) kill(child, sig);
+}
+
 // `hold … -- command`: places the hold, runs the command with this process's
 // stdio, renews the hold every third of its ttl while the command runs, then
 // releases it. Returns the command's exit code (128 + signal if killed).
@@ -414,17 +428,45 @@ int HoldWhileRunning(const Client& client, const std::string& base, const std::s
   std::vector<char*> argv;
   for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
+  // Signals that would end sandboxctl end the command instead (above); they
+  // wait until the child's pid is known. The command gets the default
+  // dispositions back at exec (caught signals are reset, the mask restored).
+  constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  struct sigaction forward {};
+  forward.sa_sigaction = ForwardToHeldCommand;
+  forward.sa_flags = SA_SIGINFO;
+  sigemptyset(&forward.sa_mask);
+  struct sigaction previous[std::size(kForwarded)] = {};
+  sigset_t forwarded;
+  sigset_t mask;
+  sigemptyset(&forwarded);
+  for (int sig : kForwarded) sigaddset(&forwarded, sig);
+  sigprocmask(SIG_BLOCK, &forwarded, &mask);
+  for (size_t i = 0; i < std::size(kForwarded); ++i) {
+    sigaction(kForwarded[i], &forward, &previous[i]);
+  }
+  auto restore_signals = [&] {
+    g_held_child = 0;
+    for (size_t i = 0; i < std::size(kForwarded); ++i) {
+      sigaction(kForwarded[i], &previous[i], nullptr);
+    }
+    sigprocmask(SIG_SETMASK, &mask, nullptr);
+  };
   const pid_t child = fork();
   if (child < 0) {
     std::cerr << "sandboxctl: fork: " << std::strerror(errno) << "\n";
+    restore_signals();
     (void)client.Call(http::verb::delete_, base + "/holds/" + name);
     return 1;
   }
   if (child == 0) {
+    sigprocmask(SIG_SETMASK, &mask, nullptr);
     execvp(argv[0], argv.data());
     std::cerr << "sandboxctl: " << command[0] << ": " << std::strerror(errno) << "\n";
     _exit(127);
   }
+  g_held_child = child;
+  sigprocmask(SIG_SETMASK, &mask, nullptr);
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
@@ -444,6 +486,7 @@ int HoldWhileRunning(const Client& client, const std::string& base, const std::s
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
+  restore_signals();
   {
     std::lock_guard lock(mu);
     done = true;

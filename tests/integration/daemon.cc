@@ -375,11 +375,15 @@ std::optional<std::vector<HistoryEvent>> Daemon::History(const std::string& proj
   return ParseHistory(r.body, why);
 }
 
-CommandResult Daemon::Ctl(const std::vector<std::string>& args) const {
+std::vector<std::string> Daemon::CtlArgv(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {Executable("sandboxctl"), "--url",
                                    "http://127.0.0.1:" + std::to_string(port_), "--token", token_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, 120s);
+  return argv;
+}
+
+CommandResult Daemon::Ctl(const std::vector<std::string>& args) const {
+  return RunCommand(CtlArgv(args), 120s);
 }
 
 std::vector<std::string> Daemon::RuncList() const {

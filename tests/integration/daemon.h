@@ -79,6 +79,8 @@ class Daemon {
   std::optional<std::vector<HistoryEvent>> History(const std::string& project,
                                                    std::string* why = nullptr) const;
 
+  // sandboxctl's argv with this daemon's --url and --token, then `args`.
+  std::vector<std::string> CtlArgv(const std::vector<std::string>& args) const;
   // build/sandboxctl --url <this daemon> --token <token> args…
   CommandResult Ctl(const std::vector<std::string>& args) const;
 

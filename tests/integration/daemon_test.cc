@@ -710,6 +710,27 @@ TEST_F(DaemonTest, HoldsKeepASandboxAwakeAcrossARestart) {
   EXPECT_GE(renewals, 3) << Dump(*history);  // placed, then renewed every ~1.3 s for 6 s
   CommandResult usage = d.Ctl({"hold", "demo"});
   EXPECT_EQ(usage.exit_code, 2) << usage.err;
+
+  // Stopped by a signal (a supervisor's SIGTERM, an INT sent to it alone):
+  // sandboxctl passes it to the command and still releases the hold.
+  ASSERT_TRUE(CtlSandbox(d, {"wake", "demo", "--wait"}, &why)) << why;
+  for (int sig : {SIGTERM, SIGINT}) {
+    SCOPED_TRACE(strsignal(sig));
+    ChildProcess ctl;
+    const std::string out = (d.data_dir() / "hold-signal.out").string();
+    ASSERT_EQ(ctl.Spawn(d.CtlArgv({"hold", "demo", "--for", "1h", "--", "sleep", "60"}), out, out),
+              "");
+    auto held_now = [&] {
+      CommandResult l = d.Ctl({"holds", "demo"});  // JSON: stdout is no terminal
+      return l.exit_code == 0 && l.out.find("\"sandboxctl-") != std::string::npos;
+    };
+    ASSERT_TRUE(WaitFor(held_now, 10s)) << "the hold was never placed";
+    const int status = ctl.SignalAndWait(sig, 10s);
+    ASSERT_NE(status, -1) << "sandboxctl did not end after the signal";
+    ASSERT_TRUE(WIFEXITED(status)) << "sandboxctl was killed instead of releasing the hold";
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
+    EXPECT_FALSE(held_now()) << "the hold outlived sandboxctl";
+  }
 }
 
 // sandboxctl against a real daemon: JSON for scripts (the default when stdout
