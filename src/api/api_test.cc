@@ -7,6 +7,7 @@
 
 #include "http/testing/call_route.h"
 #include "lifecycle/testing.h"
+#include "store/testing/forwarding_store.h"
 
 namespace sbx::api {
 namespace {
@@ -845,6 +846,41 @@ TEST_F(ApiTest, SignOutOnAnotherReplicaRevokesHereToo) {
   h_.clock.Advance(sessions_.options().revalidate_after);
   EXPECT_EQ(CallRouter(router_, http::verb::get, "/api/sandboxes", second).result(),
             http::status::unauthorized);
+}
+
+// A store that stops answering (an outage) for session lookups.
+class SessionOutageStore final : public store::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Result<store::SessionRecord> GetSession(const std::string& id_hash) override {
+    if (down) return Unavailable("the store is down");
+    return ForwardingStore::GetSession(id_hash);
+  }
+  bool down = false;
+};
+
+// Status reads answer from memory through a store outage, with the cookie as
+// with the token: the last check of an unexpired session stands for reads;
+// writes still need the store; a session the store says is gone is gone.
+TEST(SessionsTest, ReadsKeepACheckedSessionThroughAStoreOutage) {
+  Harness h;
+  SessionOutageStore store(*h.store);
+  Sessions sessions{h.clock, h.pool, store, h.ids, {.key = "secret"}};
+  auto id = RunSync(h.io, sessions.Create());
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(RunSync(h.io, sessions.Check(*id)).ok());
+  store.down = true;
+  // Past the cache's trust: the read asks the store, which cannot answer.
+  h.clock.Advance(std::chrono::seconds(10));
+  EXPECT_TRUE(RunSync(h.io, sessions.Check(*id)).ok());
+  EXPECT_TRUE(RunSync(h.io, sessions.Check(*id)).ok());
+  EXPECT_EQ(RunSync(h.io, sessions.Check(*id, /*fresh=*/true)).code(), StatusCode::kUnavailable);
+  auto unknown = RunSync(h.io, sessions.Check(std::string(64, 'a')));
+  EXPECT_FALSE(unknown.ok()) << "a session never checked here is not taken on trust";
+  // Back up: revoked meanwhile (on another replica), the next read finds out.
+  store.down = false;
+  ASSERT_TRUE(h.store->DeleteSession(sessions.HashOf(*id)).ok());
+  EXPECT_EQ(RunSync(h.io, sessions.Check(*id)).code(), StatusCode::kUnauthenticated);
 }
 
 }  // namespace

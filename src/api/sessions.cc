@@ -96,9 +96,18 @@ net::awaitable<Status> Sessions::Check(const std::string& id, bool fresh) {
   auto get = [this, hash] { return store_.GetSession(hash); };
   auto record = co_await pool_.Run(get);
   if (!record.ok()) {
-    Forget(hash, false);
     if (record.error().code() == StatusCode::kNotFound) {
+      Forget(hash, false);
       co_return Unauthenticated("session ended (signed out or unknown): sign in again");
+    }
+    // The store cannot say (an outage). A read keeps the last check's answer
+    // while the session it saw has not expired: status reads answer from
+    // memory through an outage, with a cookie as with the token. Requests
+    // that change state need the store anyway, and fail.
+    if (!fresh) {
+      std::lock_guard lock(mu_);
+      auto it = cache_.find(hash);
+      if (it != cache_.end() && it->second.expires_at > clock_.Now()) co_return OkStatus();
     }
     co_return record.error().WithContext("check the session");
   }

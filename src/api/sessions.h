@@ -10,7 +10,9 @@
 // time. A cached entry is trusted for `revalidate_after` at most; checks for
 // requests that change state (`fresh`) always ask the store. Revoke drops the
 // entry here at once; another replica stops honouring a revoked cookie for
-// reads within `revalidate_after`, for writes at once.
+// reads within `revalidate_after`, for writes at once. While the store
+// cannot answer (an outage, not a missing session), reads keep honouring an
+// unexpired cached check.
 // Thread-safe; store calls run on the given BlockingPool. Callers keep the
 // id arguments alive until the call completes.
 #pragma once
