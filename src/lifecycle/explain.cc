@@ -80,9 +80,20 @@ std::string Words(const AwakeReason& r) {
   return fmt::format("{} activity", r.source);
 }
 
-std::string Retry(const core::LastError& e) {
+std::string Retry(const core::LastError& e, const core::Sandbox& s, SystemTime now) {
   if (e.code.starts_with("pause_")) {
-    return "it is still due: the idle enforcer tries again at its next pass";
+    if (core::IsIdleDue(s, now)) {
+      return "it is still due: the idle enforcer tries again at its next pass";
+    }
+    // A pause asked for (the API) that failed: nothing retries it before
+    // the sandbox is idle.
+    if (const auto at = core::PauseAt(s)) {
+      return fmt::format(
+          "it stays {}: the idle enforcer pauses it at {} unless it is active until then; ask "
+          "again to pause it sooner",
+          core::StatusName(s.status), FormatRfc3339(*at));
+    }
+    return "nothing retries it: ask again to pause it";
   }
   if (e.code.starts_with("resume_")) {
     return "it stays PAUSED: the next wake (the API, the dashboard or its preview URL) tries "
@@ -164,7 +175,7 @@ Explanation Explain(const core::Sandbox& s, const std::vector<store::HistoryRow>
     }
   }
 
-  if (s.last_error) out.failure = Failure{*s.last_error, Retry(*s.last_error)};
+  if (s.last_error) out.failure = Failure{*s.last_error, Retry(*s.last_error, s, now)};
 
   switch (s.status) {
     case SandboxStatus::kStarting:

@@ -137,6 +137,26 @@ TEST(ExplainTest, UserPauseProviderPauseAndReconcilerEachSayWhoPausedIt) {
   EXPECT_EQ(Inputs(*e.cause).at("record").at("status"), "RUNNING");
 }
 
+// A pause asked for through the API that fails leaves the sandbox RUNNING
+// and not due: nothing retries it before it is idle, and the plan says so.
+TEST(ExplainTest, AFailedManualPauseSaysNothingRetriesItBeforeTheIdlePause) {
+  Harness h;
+  CreateRunning(h, "p1");
+  h.clock.Advance(10s);
+  h.provider.FailNext("pause", Unavailable("runc pause: exit 1"));
+  (void)RunSync(h.io, h.lifecycle.Pause("p1"));
+  h.Drain();
+  Explanation e = ExplainNow(h, "p1");
+  ASSERT_EQ(e.sandbox.status, SandboxStatus::kRunning);
+  ASSERT_TRUE(e.failure);
+  EXPECT_EQ(e.failure->error.code.rfind("pause_", 0), 0u) << e.failure->error.code;
+  EXPECT_EQ(e.failure->retry.find("still due"), std::string::npos) << e.failure->retry;
+  EXPECT_NE(e.failure->retry.find("it stays RUNNING: the idle enforcer pauses it at " +
+                                  FormatRfc3339(*e.pause_at)),
+            std::string::npos)
+      << e.failure->retry;
+}
+
 TEST(ExplainTest, FailedPauseAndFailedWakeSayWhatFailedAndWhatRetries) {
   Harness h;
   CreateRunning(h, "p1");
