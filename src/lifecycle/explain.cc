@@ -118,13 +118,28 @@ Explanation Explain(const core::Sandbox& s, const std::vector<store::HistoryRow>
   // episode: its oldest row is the cause, the oldest with the very status
   // says since when.
   const store::HistoryRow* first = nullptr;
+  bool reached_start = false;
   for (const store::HistoryRow& row : history) {
     if (!row.status || row.outcome != "applied") continue;
-    if (Episode(*row.status) != Episode(status)) break;
+    if (Episode(*row.status) != Episode(status)) {
+      reached_start = true;
+      break;
+    }
     first = &row;
     if (*row.status == status) out.since = row.recorded_at;
   }
-  if (first) {
+  // A long episode can fill the rows read (a hold renewed every 20 s writes
+  // one each time): the record's own start of its run is then the earlier
+  // `since`, and a row that only kept the sandbox as it was (a hold, a
+  // keep-alive, a setting) is not named as what brought it there.
+  if (auto start = s.activity.find("start");
+      start != s.activity.end() && s.status == core::SandboxStatus::kRunning) {
+    if (!out.since || start->second < *out.since) out.since = start->second;
+  }
+  const bool bookkeeping = first && (first->type == "hold_placed" ||
+                                     first->type == "hold_released" || first->type == "updated" ||
+                                     first->type == "settings_changed");
+  if (first && (reached_start || !bookkeeping)) {
     out.cause = Cause{first->type, first->source, Who(*first), first->recorded_at, first->detail,
                       first->inputs};
   }

@@ -157,6 +157,34 @@ TEST(ExplainTest, AFailedManualPauseSaysNothingRetriesItBeforeTheIdlePause) {
       << e.failure->retry;
 }
 
+// A run longer than the rows read (a hold renewed every 20 s for hours):
+// since when comes from the record, and a renewal is not named as the cause.
+TEST(ExplainTest, ALongRunOfHoldRenewalsKeepsItsStartAndNamesNoRenewalAsItsCause) {
+  const SystemTime t0 = FromUnixMillis(1'767'225'600'000);
+  core::Sandbox s;
+  s.project_id = "p1";
+  s.sandbox_id = "sbx1";
+  s.status = SandboxStatus::kRunning;
+  s.idle_timeout_s = 180;
+  s.activity["start"] = t0;
+  s.last_activity_at = t0 + 4000s;
+  s.holds["sandboxctl-1"] = t0 + 4060s;
+  std::vector<store::HistoryRow> history;  // newest first, as read: renewals only
+  for (int i = 0; i < 200; ++i) {
+    store::HistoryRow row;
+    row.type = "hold_placed";
+    row.source = "api";
+    row.outcome = "applied";
+    row.status = "RUNNING";
+    row.recorded_at = t0 + 4000s - std::chrono::seconds(20 * i);
+    history.push_back(row);
+  }
+  Explanation e = Explain(s, history, t0 + 4001s, 0);
+  ASSERT_TRUE(e.since);
+  EXPECT_EQ(*e.since, t0);
+  EXPECT_FALSE(e.cause) << e.cause->type;
+}
+
 TEST(ExplainTest, FailedPauseAndFailedWakeSayWhatFailedAndWhatRetries) {
   Harness h;
   CreateRunning(h, "p1");
