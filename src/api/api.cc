@@ -143,6 +143,10 @@ Status CheckSameOrigin(const http_server::Request& req) {
   return OkStatus();  // not from a browser page
 }
 
+json::object Api::ObjectOf(const core::Sandbox& s) {
+  return SandboxJson(s, options_.preview, lifecycle_.clock().Now());
+}
+
 http_server::Response Api::Error(const Ctx& ctx, const Status& s) {
   return ToHttp(ctx.request, s, ids_.NewHex(12));
 }
@@ -267,7 +271,7 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
   auto r = co_await lifecycle_.Create(project, std::move(opts));
   if (!r.ok()) co_return Error(ctx, r.error());
   co_return JsonResponse(ctx.request, r->created ? http::status::created : http::status::ok,
-                         Serialize(SandboxJson(r->sandbox, options_.preview, lifecycle_.clock().Now())));
+                         Serialize(ObjectOf(r->sandbox)));
 }
 
 net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
@@ -282,7 +286,7 @@ net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
     json_cache_.erase(project);  // forgotten projects leave nothing behind
     co_return Error(ctx, s.error());
   }
-  std::string body = Serialize(SandboxJson(*s, options_.preview, lifecycle_.clock().Now()));
+  std::string body = Serialize(ObjectOf(*s));
   json_cache_[project] = {s->version, s->updated_at, body};
   co_return JsonResponse(ctx.request, http::status::ok, std::move(body));
 }
@@ -320,7 +324,7 @@ net::awaitable<http_server::Response> Api::PatchSandbox(Ctx& ctx) {
   auto s = co_await lifecycle_.ChangeSettings(ctx.params["projectId"], std::move(change));
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::ok,
-                         Serialize(SandboxJson(*s, options_.preview, lifecycle_.clock().Now())));
+                         Serialize(ObjectOf(*s)));
 }
 
 net::awaitable<http_server::Response> Api::PlaceHold(Ctx& ctx) {
@@ -353,7 +357,7 @@ net::awaitable<http_server::Response> Api::PlaceHold(Ctx& ctx) {
   json::object o;
   o["name"] = hold;
   o["expiresAt"] = FormatRfc3339(s->holds.at(hold));
-  o["sandbox"] = SandboxJson(*s, options_.preview, lifecycle_.clock().Now());
+  o["sandbox"] = ObjectOf(*s);
   co_return JsonResponse(ctx.request, http::status::ok, Serialize(o));
 }
 
@@ -443,14 +447,14 @@ net::awaitable<http_server::Response> Api::Wake(Ctx& ctx) {
   auto s = co_await lifecycle_.Wake(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::accepted,
-                         Serialize(SandboxJson(*s, options_.preview, lifecycle_.clock().Now())));
+                         Serialize(ObjectOf(*s)));
 }
 
 net::awaitable<http_server::Response> Api::Pause(Ctx& ctx) {
   auto s = co_await lifecycle_.Pause(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::accepted,
-                         Serialize(SandboxJson(*s, options_.preview, lifecycle_.clock().Now())));
+                         Serialize(ObjectOf(*s)));
 }
 
 net::awaitable<http_server::Response> Api::Explain(Ctx& ctx) {

@@ -82,6 +82,8 @@ class Api {
   // check a session cookie against the store, not the cache.
   net::awaitable<Result<Credential>> Identify(const http_server::Request& req, bool fresh);
   Response Error(const Ctx& ctx, const Status& s);
+  // The sandbox object as of now (wire.h SandboxJson with this server's view).
+  boost::json::object ObjectOf(const core::Sandbox& s);
 
   net::awaitable<Response> CreateSandbox(Ctx& ctx);
   net::awaitable<Response> GetSandbox(Ctx& ctx);

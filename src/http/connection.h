@@ -376,7 +376,9 @@ class Connection {
       state_.reading_body = false;
       if (body_ec == http::error::body_limit) {
         size_t limit = options_.max_body_bytes;
-        if (match.route && match.route->max_body > 0) limit = std::min(limit, match.route->max_body);
+        if (match.route && match.route->max_body > 0) {
+          limit = std::min(limit, match.route->max_body);
+        }
         co_return co_await TooLarge(parser, limit);
       }
       if (IsMalformed(body_ec)) {  // a bad chunk size, say
