@@ -165,11 +165,8 @@ net::awaitable<Status> Api::CheckRequest(const Ctx& ctx) {
   // site. Requests that change state also carry JSON.
   if (*identified == Credential::kSession) {
     if (Status s = CheckSameOrigin(req); !s.ok()) co_return s;
-  }
-  if (*identified == Credential::kSession && !reads) {
-    const bool has_body = req.chunked() || (req.has_content_length() &&
-                                            req[http::field::content_length] != "0");
-    if (has_body && !req[http::field::content_type].starts_with("application/json")) {
+    const bool is_json = req[http::field::content_type].starts_with("application/json");
+    if (!reads && http_server::AnnouncesBody(req) && !is_json) {
       co_return InvalidArgument("a request body must be JSON (Content-Type: application/json)");
     }
   }

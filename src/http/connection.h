@@ -351,14 +351,17 @@ class Connection {
       (void)co_await Answer(res, ctx.route, start, req.method() == http::verb::head);
       co_return false;
     }
-    if (const size_t limit = match.route ? match.route->max_body : 0;
-        limit > 0 && limit < options_.max_body_bytes && !parser.is_done()) {
+    size_t body_limit = options_.max_body_bytes;
+    if (match.route && match.route->max_body > 0) {
+      body_limit = std::min(body_limit, match.route->max_body);
+    }
+    if (body_limit < options_.max_body_bytes && !parser.is_done()) {
       // Beast checks a Content-Length against the limit only with the head;
       // a chunked body is checked as it comes.
-      if (parser.content_length() && *parser.content_length() > limit) {
-        co_return co_await TooLarge(parser, limit);
+      if (parser.content_length() && *parser.content_length() > body_limit) {
+        co_return co_await TooLarge(parser, body_limit);
       }
-      parser.body_limit(limit);
+      parser.body_limit(body_limit);
     }
     if (!parser.is_done()) {
       if (parser.get().version() >= 11 &&
@@ -374,13 +377,7 @@ class Connection {
       state_.reading_body = true;
       auto [body_ec, m] = co_await http::async_read(stream_, buffer_, parser, kNoThrow);
       state_.reading_body = false;
-      if (body_ec == http::error::body_limit) {
-        size_t limit = options_.max_body_bytes;
-        if (match.route && match.route->max_body > 0) {
-          limit = std::min(limit, match.route->max_body);
-        }
-        co_return co_await TooLarge(parser, limit);
-      }
+      if (body_ec == http::error::body_limit) co_return co_await TooLarge(parser, body_limit);
       if (IsMalformed(body_ec)) {  // a bad chunk size, say
         co_await Reject(parser, http::status::bad_request, "invalid_argument",
                         fmt::format("malformed request body: {}", body_ec.message()));

@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <charconv>
 #include <set>
 
 #include <boost/json.hpp>
@@ -65,6 +66,21 @@ void Router::SetFallback(Handler handler, bool reads_body, Guard guard) {
   fallback_ = std::move(handler);
   fallback_reads_body_ = reads_body;
   fallback_guard_ = std::move(guard);
+}
+
+std::optional<uint64_t> ContentLengthOf(const Request& req) {
+  if (!req.has_content_length()) return std::nullopt;
+  const std::string_view text = req[http::field::content_length];
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
+bool AnnouncesBody(const Request& req) {
+  if (req.chunked()) return true;
+  const auto length = ContentLengthOf(req);
+  return length && *length > 0;
 }
 
 Router::Match Router::Find(http::verb method, RequestContext& ctx) const {

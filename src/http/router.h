@@ -132,6 +132,12 @@ std::optional<boost::urls::url_view> ParseAbsoluteTarget(std::string_view target
 bool ParseTarget(std::string_view target, std::string& path,
                  std::map<std::string, std::string>& query);
 
+// What a request head announces of its body, before it is read: whether
+// there is one (chunked, or a Content-Length above 0), and a Content-Length
+// when it has one (Beast has checked its syntax).
+bool AnnouncesBody(const Request& req);
+std::optional<uint64_t> ContentLengthOf(const Request& req);
+
 // Whether a parsed request head names a body framing that cannot be
 // delimited: a Transfer-Encoding whose last coding is not chunked
 // (RFC 9112 §6.3). Beast would read it as no body, and the body as the next

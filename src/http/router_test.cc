@@ -83,5 +83,21 @@ TEST(RouterTest, ErrorBodyHasCodeAndMessage) {
   EXPECT_EQ(res[http::field::content_type], "application/json");
 }
 
+TEST(RouterTest, WhatAHeadAnnouncesOfItsBody) {
+  Request req{http::verb::post, "/x", 11};
+  EXPECT_FALSE(AnnouncesBody(req));
+  EXPECT_FALSE(ContentLengthOf(req).has_value());
+  req.set(http::field::content_length, "0");
+  EXPECT_FALSE(AnnouncesBody(req));
+  EXPECT_EQ(ContentLengthOf(req), 0u);
+  req.set(http::field::content_length, "8000000");
+  EXPECT_TRUE(AnnouncesBody(req));
+  EXPECT_EQ(ContentLengthOf(req), 8'000'000u);
+  req.erase(http::field::content_length);
+  req.set(http::field::transfer_encoding, "chunked");
+  EXPECT_TRUE(AnnouncesBody(req));
+  EXPECT_FALSE(ContentLengthOf(req).has_value());
+}
+
 }  // namespace
 }  // namespace sbx::http_server

@@ -159,11 +159,8 @@ std::optional<http_server::Response> RuntimeServer::Refusal(const Ctx& ctx, bool
                                 ctx.path));
   }
   // The head tells a Content-Length; a chunked body is measured once read.
-  const size_t size = body_read ? req.body().size()
-                      : req.has_content_length()
-                          ? static_cast<size_t>(std::strtoull(
-                                std::string(req[http::field::content_length]).c_str(), nullptr, 10))
-                          : 0;
+  const uint64_t size =
+      body_read ? req.body().size() : http_server::ContentLengthOf(req).value_or(0);
   if (size > kMaxApiBodyBytes) {
     return E2bError(req, http::status::payload_too_large,
                     fmt::format("Request body is larger than {} bytes", kMaxApiBodyBytes));
@@ -255,9 +252,8 @@ void RuntimeServer::Register(http_server::Router& router) {
       // A body sent to no route of the API is not read.
       [this, no_route](Ctx& ctx) -> net::awaitable<std::optional<Response>> {
         const http_server::Request& req = ctx.request;
-        const bool body = req.chunked() || (req.has_content_length() &&
-                                            req[http::field::content_length] != "0");
-        if (!body || ParsePreviewHost(req[http::field::host], options_.domain)) {
+        if (!http_server::AnnouncesBody(req) ||
+            ParsePreviewHost(req[http::field::host], options_.domain)) {
           co_return std::nullopt;
         }
         Response res = no_route(ctx);
