@@ -46,6 +46,14 @@ class ConnectionTest : public ::testing::Test {
           co_return ErrorResponse(ctx.request, http::status::unauthorized, "unauthenticated",
                                   "no");
         });
+    // A route with its own body limit, below the server's 64 bytes.
+    router_.Add(
+        http::verb::post, "/small",
+        [](RequestContext& ctx) -> net::awaitable<Response> {
+          co_return JsonResponse(ctx.request, http::status::ok,
+                                 "{\"bytes\":" + std::to_string(ctx.request.body().size()) + "}");
+        },
+        nullptr, /*max_body=*/8);
     router_.AddStream(
         http::verb::get, "/events", nullptr,
         [this](RequestContext&, StreamWriter& w) -> net::awaitable<void> {
@@ -236,13 +244,6 @@ TEST_F(ConnectionTest, AFallbackGuardRefusesBeforeTheBodyIsRead) {
 // A route for small bodies from anyone (a webhook, sign-in) refuses a larger
 // one by its Content-Length before reading it, and a chunked one as it comes.
 TEST_F(ConnectionTest, ARoutesOwnBodyLimitIsBelowTheServers) {
-  router_.Add(
-      http::verb::post, "/small",
-      [](RequestContext& ctx) -> net::awaitable<Response> {
-        co_return JsonResponse(ctx.request, http::status::ok,
-                               "{\"bytes\":" + std::to_string(ctx.request.body().size()) + "}");
-      },
-      nullptr, /*max_body=*/8);
   Start();
   Send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n12345678");
   EXPECT_NE(Received().find("{\"bytes\":8}"), std::string::npos) << Received();
@@ -254,12 +255,6 @@ TEST_F(ConnectionTest, ARoutesOwnBodyLimitIsBelowTheServers) {
 }
 
 TEST_F(ConnectionTest, ARoutesOwnBodyLimitHoldsForChunkedBodies) {
-  router_.Add(
-      http::verb::post, "/small",
-      [](RequestContext& ctx) -> net::awaitable<Response> {
-        co_return JsonResponse(ctx.request, http::status::ok, "{}");
-      },
-      nullptr, /*max_body=*/8);
   Start();
   Send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
        "6\r\n123456\r\n6\r\n789012\r\n0\r\n\r\n");
