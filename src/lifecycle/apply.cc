@@ -154,6 +154,11 @@ class ApplyPipeline::BatchView {
   void MarkProcessed(const std::string& event_id) {
     if (!event_id.empty()) processed_.insert(event_id);
   }
+  // Event ids whose redelivery this batch wrote a `duplicate` row for.
+  bool NoteDuplicateRow(const std::string& event_id) {
+    return duplicate_rows_.insert(event_id).second;
+  }
+  const std::unordered_set<std::string>& duplicate_rows() const { return duplicate_rows_; }
 
   void Put(const Sandbox& s) {
     auto [it, inserted] = changed_.try_emplace(s.project_id, s);
@@ -186,6 +191,7 @@ class ApplyPipeline::BatchView {
   std::unordered_map<std::string, std::string> project_by_sandbox_;
   std::vector<Sandbox> order_;
   std::unordered_set<std::string> processed_;
+  std::unordered_set<std::string> duplicate_rows_;
   bool hold_writes_ = false;
   std::vector<store::TransitionWrite> held_;
   Status flush_failure_;
@@ -248,7 +254,12 @@ Result<std::optional<ApplyResult>> ApplyPipeline::Dedup(const LifecycleEvent& ev
   if (!view.Processed(event.id)) return std::optional<ApplyResult>();
   std::string project = event.project_id;
   if (project.empty()) project = view.ProjectOfSandbox(event.sandbox_id).value_or("");
-  SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, "", view));
+  // The first redelivery of an event id gets a history row; further ones
+  // (a captured webhook replayed) are only counted, so that replays cannot
+  // grow the history.
+  if (!duplicate_rows_.Contains(event.id) && view.NoteDuplicateRow(event.id)) {
+    SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, "", view));
+  }
   return std::optional<ApplyResult>(ApplyResult{Outcome::kDuplicate, view.Get(project)});
 }
 
@@ -526,6 +537,7 @@ Status ApplyPipeline::CommitBatch(std::span<const std::unique_ptr<Pending>> batc
                  batch.size(), std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
   }
   if (!committed.ok()) return committed;
+  for (const std::string& id : view.duplicate_rows()) duplicate_rows_.Put(id, true);
   metrics_.Inc("sandboxd_store_commits_total", {}, 1,
                "Store transactions that committed lifecycle events (group commit: "
                "sandboxd_events_total / this = events per commit)");

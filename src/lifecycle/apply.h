@@ -28,6 +28,7 @@
 #include <boost/json/object.hpp>
 
 #include "base/blocking_pool.h"
+#include "base/bounded_map.h"
 #include "base/clock.h"
 #include "base/metrics.h"
 #include "base/net.h"
@@ -176,6 +177,11 @@ class ApplyPipeline {
   // Held by the writer from the start of a batch until its changes are in
   // the read model (AwaitCommitInFlight).
   std::mutex commit_mu_;
+  // Event ids whose redelivery got its `duplicate` history row (Dedup);
+  // guarded by commit_mu_. Per process: a restart or another replica
+  // records one more.
+  static constexpr size_t kDuplicateRowsKept = 10'000;
+  BoundedMap<std::string, bool> duplicate_rows_{kDuplicateRowsKept};
 };
 
 }  // namespace sbx::lifecycle

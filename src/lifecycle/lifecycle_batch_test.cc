@@ -70,6 +70,24 @@ LifecycleEvent CreatedFor(const std::string& id, const std::string& project,
   return e;
 }
 
+// Replays of one event inside a batch (and after it): one `duplicate` row.
+TEST(LifecycleBatchTest, ReplaysInABatchAddOneDuplicateRow) {
+  auto store = std::move(*store::SqliteStore::Open(":memory:"));
+  BatchHarness h(*store);
+  std::vector<LifecycleEvent> events(5, CreatedFor("c1", "p1", "sb1", 10));
+  auto results = h.ApplyTogether(events);
+  for (auto& r : results) ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(results[0]->outcome, Outcome::kApplied);
+  for (size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i]->outcome, Outcome::kDuplicate);
+  auto again = h.ApplyTogether(events);
+  for (auto& r : again) EXPECT_EQ(r->outcome, Outcome::kDuplicate);
+  auto hist = store->ListHistory("p1", 20);
+  ASSERT_TRUE(hist.ok());
+  ASSERT_EQ(hist->size(), 2u);
+  EXPECT_EQ((*hist)[0].outcome, "duplicate");
+  EXPECT_EQ((*hist)[1].outcome, "applied");
+}
+
 TEST(LifecycleBatchTest, QueuedEventsCommitTogetherAndSeeEachOther) {
   auto store = std::move(*store::SqliteStore::Open(":memory:"));
   BatchHarness h(*store);

@@ -315,6 +315,23 @@ TEST(LifecycleTest, WebhookCreatedAdoptsAndDuplicatesChangeNothing) {
   EXPECT_EQ((*hist)[0].outcome, "duplicate");
 }
 
+// A captured webhook replayed again and again: each replay is a duplicate,
+// but only the first gets a history row, so replays cannot grow the history.
+TEST(LifecycleTest, ReplaysOfOneEventAddOneDuplicateRow) {
+  Harness h;
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Apply(Webhook("e1", EventType::kCreated, 10))).ok());
+  for (int i = 0; i < 5; ++i) {
+    auto dup = RunSync(h.io, h.lifecycle.Apply(Webhook("e1", EventType::kCreated, 10)));
+    ASSERT_TRUE(dup.ok());
+    EXPECT_EQ(dup->outcome, Outcome::kDuplicate);
+  }
+  auto hist = h.store->ListHistory("p1", 20);
+  ASSERT_TRUE(hist.ok());
+  ASSERT_EQ(hist->size(), 2u);
+  EXPECT_EQ((*hist)[0].outcome, "duplicate");
+  EXPECT_EQ((*hist)[1].outcome, "applied");
+}
+
 // A sandbox is created once: the provider's `created` for a sandbox that
 // was killed since, delivered late, is stale and does not bring it back.
 TEST(LifecycleTest, ALateCreatedForAKilledSandboxIsStale) {

@@ -34,20 +34,15 @@ std::optional<std::string> ReadModel::ProjectOfSandbox(const std::string& sandbo
 
 std::optional<std::string> ReadModel::ProjectOfRetired(const std::string& sandbox_id) const {
   std::shared_lock lock(mu_);
-  auto it = retired_.find(sandbox_id);
-  if (it == retired_.end()) return std::nullopt;
-  return it->second;
+  const std::string* project = retired_.Find(sandbox_id);
+  if (project == nullptr) return std::nullopt;
+  return *project;
 }
 
 void ReadModel::RetireLocked(const std::string& sandbox_id, const std::string& project_id) {
   if (sandbox_id.empty()) return;
   project_by_sandbox_.erase(sandbox_id);
-  if (!retired_.insert_or_assign(sandbox_id, project_id).second) return;  // known already
-  retired_order_.push_back(sandbox_id);
-  if (retired_order_.size() > kRetiredKept) {
-    retired_.erase(retired_order_.front());
-    retired_order_.pop_front();
-  }
+  retired_.Put(sandbox_id, project_id);
 }
 
 bool OnTimer(const core::Sandbox& s) {

@@ -4,7 +4,6 @@
 // never blocks on I/O.
 #pragma once
 
-#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -13,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/bounded_map.h"
 #include "core/sandbox.h"
 
 namespace sbx::lifecycle {
@@ -60,8 +60,7 @@ class ReadModel {
   mutable std::shared_mutex mu_;
   std::map<std::string, core::Sandbox> by_project_;
   std::unordered_map<std::string, std::string> project_by_sandbox_;
-  std::unordered_map<std::string, std::string> retired_;  // sandbox id -> its project
-  std::deque<std::string> retired_order_;                 // oldest first
+  BoundedMap<std::string, std::string> retired_{kRetiredKept};  // sandbox id -> its project
   void RetireLocked(const std::string& sandbox_id, const std::string& project_id);
   std::set<std::pair<SystemTime, std::string>> timer_index_;
 };
