@@ -26,6 +26,7 @@
 #include "jobs/idle_policy.h"
 #include "jobs/keep_alive.h"
 #include "jobs/lease_leadership.h"
+#include "jobs/periodic.h"
 #include "jobs/reconciler.h"
 #include "jobs/retention.h"
 #include "lifecycle/change_follower.h"
@@ -268,6 +269,7 @@ struct Jobs {
   std::unique_ptr<jobs::KeepAliveJob> keep_alive;
   std::unique_ptr<jobs::RetentionJob> retention;
   std::unique_ptr<jobs::IdlePolicyJob> idle_policy;
+  std::unique_ptr<jobs::PeriodicJob> delivery_health;
   jobs::Leadership* leadership = &single_node;
 
   void Stop() {
@@ -277,6 +279,7 @@ struct Jobs {
     if (keep_alive) keep_alive->Stop();
     if (retention) retention->Stop();
     if (idle_policy) idle_policy->Stop();
+    if (delivery_health) delivery_health->Stop();
   }
 };
 
@@ -317,6 +320,14 @@ Result<std::unique_ptr<Jobs>> MakeJobs(const ServeConfig& c, const Settings& s, 
                                  .shadow = c.policy_shadow,
                                  .config = s.policy_config,
                                  .schedule = c.idle_policy_schedule}));
+  // On every replica: webhooks reach any of them, the leader repairs drift,
+  // and every /readyz and /metrics should say the same. A failed read (the
+  // store is down) keeps what was known; /readyz reports the store itself.
+  lifecycle::Lifecycle* lifecycle = &core.lifecycle;
+  j->delivery_health = std::make_unique<jobs::PeriodicJob>(
+      clock, "delivery-health", "@every 5s", [lifecycle]() -> net::awaitable<void> {
+        co_await lifecycle->RefreshDeliveryHealth();
+      });
   Jobs* raw = j.get();
   core.metrics.AddGaugeCallback("sandboxd_leader", "1 while this replica runs the leader jobs",
                                 [raw] {
@@ -336,6 +347,7 @@ Status StartJobs(net::io_context& io, Jobs& j) {
   if (j.keep_alive) SBX_RETURN_IF_ERROR(j.keep_alive->Start(ex));
   SBX_RETURN_IF_ERROR(j.retention->Start(ex));
   SBX_RETURN_IF_ERROR(j.idle_policy->Start(ex));
+  SBX_RETURN_IF_ERROR(j.delivery_health->Start(ex));
   return OkStatus();
 }
 

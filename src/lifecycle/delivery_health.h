@@ -6,7 +6,13 @@
 // deliveries are likely lost (a wrong URL or secret, a deleted
 // registration). Read by /readyz's detail and the metrics
 // sandboxd_webhook_last_verified_timestamp_seconds and
-// sandboxd_drift_since_last_webhook. Thread-safe.
+// sandboxd_drift_since_last_webhook.
+//
+// Replicas share it through the store: webhooks reach whichever replica the
+// load balancer picks while only the leader reconciles, so each process's
+// own reports would disagree. Lifecycle::RefreshDeliveryHealth adopts what
+// the history says (Store::SummarizeDelivery) every few seconds, on every
+// replica; the reports in between keep it current here. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +20,7 @@
 #include <optional>
 
 #include "base/time.h"
+#include "store/store.h"
 
 namespace sbx::lifecycle {
 
@@ -31,6 +38,7 @@ class DeliveryHealth {
     std::lock_guard lock(mu_);
     state_.last_webhook = at;
     state_.drift_since_webhook = 0;
+    ++webhooks_;
   }
   void DriftRepaired(SystemTime at) {
     std::lock_guard lock(mu_);
@@ -42,9 +50,37 @@ class DeliveryHealth {
     return state_;
   }
 
+  // For a refresh: the newest delivery this process verified, to pass to
+  // Store::SummarizeDelivery, and a mark to hand back to Adopt.
+  struct Mark {
+    std::optional<SystemTime> last_webhook;
+    int64_t webhooks = 0;
+  };
+  Mark Begin() const {
+    std::lock_guard lock(mu_);
+    return {state_.last_webhook, webhooks_};
+  }
+  // Takes what the store says, as asked at `mark`. A delivery verified here
+  // since then is newer than the summary: the summary's count of drift is
+  // then out of date, and this process's (0, and what was repaired since)
+  // stands until the next refresh.
+  void Adopt(const store::DeliverySummary& summary, const Mark& mark) {
+    std::lock_guard lock(mu_);
+    if (summary.last_drift && (!state_.last_drift || *state_.last_drift < *summary.last_drift)) {
+      state_.last_drift = summary.last_drift;
+    }
+    if (webhooks_ != mark.webhooks) return;
+    if (summary.last_webhook &&
+        (!state_.last_webhook || *state_.last_webhook < *summary.last_webhook)) {
+      state_.last_webhook = summary.last_webhook;
+    }
+    state_.drift_since_webhook = summary.drift_since_webhook;
+  }
+
  private:
   mutable std::mutex mu_;
-  Snapshot state_;  // guarded by mu_
+  Snapshot state_;      // guarded by mu_
+  int64_t webhooks_ = 0;  // deliveries verified here; guarded by mu_
 };
 
 }  // namespace sbx::lifecycle

@@ -209,6 +209,15 @@ net::awaitable<Status> Lifecycle::CheckStore() {
   co_return s;
 }
 
+net::awaitable<Status> Lifecycle::RefreshDeliveryHealth() {
+  const DeliveryHealth::Mark mark = delivery_.Begin();
+  auto summarize = [this, &mark] { return store_.SummarizeDelivery(mark.last_webhook); };
+  Result<store::DeliverySummary> summary = co_await store_pool_.Run(summarize);
+  if (!summary.ok()) co_return summary.error();
+  delivery_.Adopt(*summary, mark);
+  co_return OkStatus();
+}
+
 net::awaitable<Result<ApplyResult>> Lifecycle::Apply(LifecycleEvent event,
                                                      Precondition precondition) {
   return apply_.Apply(std::move(event), std::move(precondition));

@@ -125,6 +125,9 @@ class Lifecycle {
                                                                  int64_t before_seq = 0);
   // OK when the store answers (readiness).
   net::awaitable<Status> CheckStore();
+  // Adopts what the store's history says of webhook delivery (every
+  // replica's webhooks and the leader's repairs) into delivery().
+  net::awaitable<Status> RefreshDeliveryHealth();
   // What the fleet did over `window` (overview.h): every record's status now
   // from the read model, and at most kOverviewRowLimit applied history rows
   // with the counts of the window's rows from the store (store pool).

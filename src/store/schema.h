@@ -54,7 +54,7 @@ struct Index {
 // The schema version this description is at: each backend's migration list
 // has this many entries, and a database at an older version holds only the
 // tables and indexes whose `since` is not above its version.
-inline constexpr int kVersion = 6;
+inline constexpr int kVersion = 7;
 
 // Every time is in Unix milliseconds (UTC), every duration says its unit.
 
@@ -257,6 +257,8 @@ inline constexpr Index kIndexes[] = {
     {"history_recorded_at", "history", "recorded_at_ms", 2, "history past --retain-history"},
     {"job_runs_finished_at", "job_runs", "finished_at_ms", 2, "job runs past --retain-job-runs"},
     {"sessions_expires_at", "sessions", "expires_at_ms", 2, "expired sessions"},
+    {"history_source", "history", "source, recorded_at_ms", 7,
+     "webhook delivery health: the newest webhook row and the reconciler's repairs"},
 };
 
 // True when column i has id i, an assigned column comes only first and

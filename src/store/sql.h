@@ -36,6 +36,12 @@ struct SqlStatements {
   // 1: since (ms), 2: limit: applied rows, newest first, as seq, project_id,
   // type, source, outcome, recorded_at_ms, status, inputs (enforcer rows only).
   std::string list_transitions;
+  // Webhook delivery (Store::SummarizeDelivery), both through history_source.
+  // No parameters: one row, the newest recorded_at_ms of a webhook row or NULL.
+  std::string newest_webhook;
+  // 1: after (ms): one row, the newest recorded_at_ms of a reconciler repair
+  // (or NULL) and how many repairs were recorded after parameter 1.
+  std::string drift_after;
   // 1: project id, 2: expected version: deletes the record if it matches.
   std::string forget_sandbox;
   // 1: project id, 2: below this seq: deletes the project's older rows.

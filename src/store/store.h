@@ -81,6 +81,15 @@ struct HistoryCount {
   friend bool operator==(const HistoryCount&, const HistoryCount&) = default;
 };
 
+// What the history says of the provider's webhook delivery
+// (Store::SummarizeDelivery, lifecycle::DeliveryHealth).
+struct DeliverySummary {
+  std::optional<SystemTime> last_webhook;  // the newest row from the webhook receiver
+  std::optional<SystemTime> last_drift;    // the newest repair (applied row) of the reconciler
+  int64_t drift_since_webhook = 0;         // repairs recorded after last_webhook (all, if none)
+  friend bool operator==(const DeliverySummary&, const DeliverySummary&) = default;
+};
+
 // The arguments of one Store::CommitTransition, for CommitTransitions.
 struct TransitionWrite {
   core::Sandbox next;
@@ -196,6 +205,11 @@ class Store {
   // outcome, recorded_at and status are filled, and `inputs` for rows of the
   // idle enforcer.
   virtual Result<std::vector<HistoryRow>> ListTransitions(SystemTime since, int limit) = 0;
+  // Webhook delivery as every replica recorded it: the newest webhook row,
+  // and the reconciler's repairs recorded after it or after `webhook_seen`
+  // (a delivery this process verified that left no row), whichever is
+  // newer; that one is last_webhook. Two index reads (history_source).
+  virtual Result<DeliverySummary> SummarizeDelivery(std::optional<SystemTime> webhook_seen) = 0;
   // For each of `projects`, the status its newest applied row below
   // `before_seq` left it in; a project with no such row is left out.
   virtual Result<std::map<std::string, std::string>> StatusesBefore(

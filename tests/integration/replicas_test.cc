@@ -49,6 +49,7 @@ constexpr int kFollowerActivityPorts = 49200;
 constexpr int kPostgresRestartPorts = 49300;  // .. 49499: this one creates many
 constexpr int kHoldPorts = 49500;
 constexpr int kPolicyPorts = 50100;
+constexpr int kDeliveryPorts = 51100;
 
 constexpr int kReplicas = 3;
 constexpr char kToken[] = "replicas-test-token-5f0c1e9a7b3d";
@@ -535,6 +536,70 @@ TEST_F(ReplicasTest, HoldOnAFollowerKeepsTheLeaderFromPausing) {
   Report("holds: held 7 s on follower replica " + std::to_string(follower + 1) +
          " with a 3 s idle timeout: 0 pause calls; released on replica " +
          std::to_string(other + 1) + ": paused by leader replica " + std::to_string(leader + 1));
+}
+
+// Webhook delivery health is the cluster's, not one process's: webhooks
+// reach replica 1 only and only the leader repairs drift, yet every
+// replica's /readyz reports the drift no webhook reported ("silent"), and
+// every one reports "ok" once a webhook arrives again.
+TEST_F(ReplicasTest, WebhookHealthIsTheSameOnEveryReplica) {
+  ASSERT_TRUE(StartCluster(kDeliveryPorts, kDeliveryPorts + 99, "1h"));
+  const int leader = Leader();
+  ASSERT_GE(leader, 0) << ShowLeaders();
+  auto delivery = [&](bool on) {
+    HttpResponse r = runtime_->Call(verb::post, "/admin/webhook-delivery",
+                                    on ? R"({"enabled":true})" : R"({"enabled":false})");
+    return r.status == 200 || r.status == 204;
+  };
+  auto webhooks_status = [&](int i) {
+    HttpResponse r = replicas_[i]->Call(verb::get, "/readyz");
+    const auto at = r.body.find(R"("webhooks":{"status":")");
+    if (r.status != 200 || at == std::string::npos) return "? " + r.Describe();
+    const auto from = at + std::string(R"("webhooks":{"status":")").size();
+    return r.body.substr(from, r.body.find('"', from) - from);
+  };
+  auto every_replica_says = [&](const std::string& want) {
+    for (int i = 0; i < kReplicas; ++i) {
+      if (webhooks_status(i) != want) return false;
+    }
+    return true;
+  };
+  auto show = [&] {
+    std::string out;
+    for (int i = 0; i < kReplicas; ++i) {
+      out += " replica " + std::to_string(i + 1) + ": " + webhooks_status(i) + ";";
+    }
+    return out + " leader: replica " + std::to_string(leader + 1);
+  };
+  ASSERT_TRUE(delivery(false));
+  const std::string project = "drifted";
+  HttpResponse create = replicas_[(leader + 1) % kReplicas]->Call(verb::post, SandboxPath(project));
+  ASSERT_EQ(create.status, 201) << create.Describe();
+  std::string why;
+  auto s = ParseSandbox(create.body, &why);
+  ASSERT_TRUE(s) << why;
+  // Paused behind sandboxd's back, and no webhook says so: the leader's
+  // reconciler (every 2 s) repairs it.
+  HttpResponse paused = runtime_->Call(verb::post, "/sandboxes/" + s->sandbox_id + "/pause", "{}");
+  ASSERT_TRUE(paused.status == 204 || paused.status == 200) << paused.Describe();
+  auto t = SteadyClock::now();
+  ASSERT_TRUE(WaitFor([&] { return every_replica_says("silent"); }, 20s, 100ms)) << show();
+  Report("delivery health: drift repaired by the leader reported silent by all 3 replicas in " +
+         std::to_string(Ms(SteadyClock::now() - t)) + " ms");
+  // Delivery back: the wake's webhooks reach replica 1 only.
+  ASSERT_TRUE(delivery(true));
+  HttpResponse wake = replicas_[leader]->Call(verb::post, SandboxPath(project) + "/wake");
+  ASSERT_TRUE(wake.status == 200 || wake.status == 202) << wake.Describe();
+  t = SteadyClock::now();
+  ASSERT_TRUE(WaitFor([&] { return every_replica_says("ok"); }, 20s, 100ms)) << show();
+  Report("delivery health: a webhook to replica 1 cleared it on all 3 replicas in " +
+         std::to_string(Ms(SteadyClock::now() - t)) + " ms");
+  for (int i = 0; i < kReplicas; ++i) {
+    HttpResponse metrics = replicas_[i]->Call(verb::get, "/metrics");
+    EXPECT_EQ(Gauge(metrics.body, "sandboxd_drift_since_last_webhook"), 0.0) << "replica " << i + 1;
+    EXPECT_TRUE(Gauge(metrics.body, "sandboxd_webhook_last_verified_timestamp_seconds"))
+        << "replica " << i + 1;
+  }
 }
 
 // The adaptive idle policy on three replicas: a regret seen through one

@@ -427,6 +427,25 @@ Result<std::vector<HistoryRow>> PostgresStore::ListTransitions(SystemTime since,
   return DecodeRows(r, DecodeTransition);
 }
 
+Result<DeliverySummary> PostgresStore::SummarizeDelivery(std::optional<SystemTime> webhook_seen) {
+  SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
+  DeliverySummary out;
+  SBX_ASSIGN_OR_RETURN(PgResult newest, conn->Run(Sql().newest_webhook, {}));
+  if (newest.rows() == 1) {
+    PgRow row(newest, 0);
+    SBX_RETURN_IF_ERROR(DecodeNewestWebhook(row, out));
+  }
+  SBX_ASSIGN_OR_RETURN(PgResult drift,
+                       conn->Run(Sql().drift_after,
+                                 {Param(DriftAfterMillis(out.last_webhook, webhook_seen))}));
+  if (drift.rows() == 1) {
+    PgRow row(drift, 0);
+    SBX_RETURN_IF_ERROR(DecodeDriftAfter(row, out));
+  }
+  NoteWebhookSeen(out, webhook_seen);
+  return out;
+}
+
 Result<std::map<std::string, std::string>> PostgresStore::StatusesBefore(
     std::span<const std::string> projects, int64_t before_seq) {
   // One statement whatever the number of projects, each looked up through

@@ -112,6 +112,13 @@ ALTER TABLE sandboxes ADD COLUMN idle_policy TEXT NOT NULL DEFAULT '';
        .down = R"sql(
 ALTER TABLE sandboxes DROP COLUMN idle_policy;
 )sql"},
+      // 7: an index for webhook delivery health (Store::SummarizeDelivery).
+      {.up = R"sql(
+CREATE INDEX history_source ON history (source, recorded_at_ms);
+)sql",
+       .down = R"sql(
+DROP INDEX history_source;
+)sql"},
   };
   return kMigrations;
 }

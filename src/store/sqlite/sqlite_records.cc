@@ -203,6 +203,22 @@ Result<std::vector<HistoryRow>> SqliteStore::ListTransitions(SystemTime since, i
   return DecodeAll(st, DecodeTransition);
 }
 
+Result<DeliverySummary> SqliteStore::SummarizeDelivery(std::optional<SystemTime> webhook_seen) {
+  SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
+  DeliverySummary out;
+  {
+    SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().newest_webhook));
+    SBX_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) SBX_RETURN_IF_ERROR(DecodeNewestWebhook(st, out));
+  }
+  SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().drift_after));
+  st.BindAll({DriftAfterMillis(out.last_webhook, webhook_seen)});
+  SBX_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) SBX_RETURN_IF_ERROR(DecodeDriftAfter(st, out));
+  NoteWebhookSeen(out, webhook_seen);
+  return out;
+}
+
 Result<std::map<std::string, std::string>> SqliteStore::StatusesBefore(
     std::span<const std::string> projects, int64_t before_seq) {
   // The projects arrive as one JSON array (json_each): one statement

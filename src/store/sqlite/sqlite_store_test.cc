@@ -379,6 +379,14 @@ TEST(SqliteStoreTest, OverviewReadsUseTheirIndexesOn100kSandboxes) {
       path, "SELECT status FROM history WHERE project_id = ?1 AND seq < ?2 AND status IS NOT "
             "NULL ORDER BY seq DESC LIMIT 1");
   EXPECT_NE(plan.find("history_project"), std::string::npos) << plan;
+  // Webhook delivery health, which every replica reads every few seconds.
+  for (const std::string* statement : {&sql.newest_webhook, &sql.drift_after}) {
+    const std::string source_plan = QueryPlan(path, *statement);
+    EXPECT_NE(source_plan.find("history_source"), std::string::npos) << source_plan;
+  }
+  auto delivery = (*s)->SummarizeDelivery(std::nullopt);
+  ASSERT_TRUE(delivery.ok()) << delivery.error().ToString();
+  EXPECT_EQ(delivery->last_webhook, FromUnixMillis(base + 3'600'000 + 200'100));
 }
 
 }  // namespace

@@ -55,6 +55,9 @@ class ForwardingStore : public Store {
   Result<std::vector<HistoryRow>> ListTransitions(SystemTime since, int limit) override {
     return inner_.ListTransitions(since, limit);
   }
+  Result<DeliverySummary> SummarizeDelivery(std::optional<SystemTime> webhook_seen) override {
+    return inner_.SummarizeDelivery(webhook_seen);
+  }
   Result<std::map<std::string, std::string>> StatusesBefore(std::span<const std::string> projects,
                                                             int64_t before_seq) override {
     return inner_.StatusesBefore(projects, before_seq);
