@@ -190,11 +190,20 @@ net::awaitable<void> IdlePolicyJob::PreWake(SystemTime now) {
   }
   for (const auto& [project, governing] : due) {
     const auto grace = std::chrono::ceil<std::chrono::seconds>(governing->PreWakeGrace());
+    std::string reason;
     for (policy::Change& c : governing->TakeChanges()) {
       SBX_LOG_INFO("idle policy {} wakes {}: {}", governing->name(), c.project, c.reason);
+      if (c.project == project) reason = c.reason;
     }
+    // What the decision saw, for its history row and explain.
+    std::string inputs = lifecycle::DecisionInputs(
+        DeciderFor(leadership_, "prewake"),
+        {{"policy", std::string(governing->name())},
+         {"pausedAt", FormatRfc3339(pre_woken_[project].paused_at)},
+         {"graceSeconds", grace.count()},
+         {"reason", reason}});
     auto woken = co_await lifecycle_.Wake(project, core::EventSource::kPolicy,
-                                          /*create_if_killed=*/false);
+                                          /*create_if_killed=*/false, std::move(inputs));
     if (!woken.ok()) {
       SBX_LOG_WARN("idle policy: pre-wake of {}: {}", project, woken.error().ToString());
       pre_woken_.erase(project);

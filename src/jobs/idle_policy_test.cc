@@ -1,5 +1,6 @@
 #include "jobs/idle_policy.h"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "lifecycle/explain.h"
@@ -193,6 +194,19 @@ TEST_F(IdlePolicyJobTest, WarmupPreWakesBeforeAHabitualReturnAndHoldsItForItsGra
   auto rows = PolicyRows("p");
   ASSERT_GE(rows.size(), 2u);  // newest first: the hold, the wake
   EXPECT_EQ(rows.back().type, "wake_requested");
+  // The wake records what it was decided on.
+  auto inputs = boost::json::parse(rows.back().inputs).as_object();
+  EXPECT_EQ(inputs.at("policy"), "warmup");
+  EXPECT_EQ(inputs.at("trigger"), "prewake");
+  EXPECT_EQ(inputs.at("graceSeconds"), 25 * 60);
+  EXPECT_EQ(inputs.at("pausedAt").as_string(), FormatRfc3339(start + 5 * 24h + 8h));
+  EXPECT_NE(inputs.at("reason").as_string().find("pre-wake: "), std::string::npos) << inputs;
+  ASSERT_TRUE(inputs.contains("record"));
+  EXPECT_EQ(inputs.at("record").at("status"), "PAUSED");
+  auto history = RunSync(h.io, h.lifecycle.History("p", 100));
+  auto why = lifecycle::Explain(*s, *history, h.clock.Now(), 0);
+  ASSERT_TRUE(why.cause.has_value()) << why.summary;
+  EXPECT_EQ(why.cause->by, "the warmup idle policy, expecting its user back soon (prewake)");
   // The user comes at 09:01: a hit.
   h.clock.Advance(11min);
   ASSERT_TRUE(RunSync(h.io, h.lifecycle.RecordActivity("p")).ok());

@@ -472,7 +472,8 @@ net::awaitable<void> Lifecycle::FinishWake(Sandbox starting, EventSource source,
 }
 
 net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id,
-                                                EventSource source, bool create_if_killed) {
+                                                EventSource source, bool create_if_killed,
+                                                std::string inputs) {
   auto current = read_model_.Get(project_id);
   if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
   switch (current->status) {
@@ -493,6 +494,7 @@ net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id,
   const EventType type = current->status == SandboxStatus::kPaused ? EventType::kWakeRequested
                                                                     : EventType::kCreateRequested;
   LifecycleEvent ev = Command(type, project_id, source);
+  ev.inputs = std::move(inputs);
   const uint64_t kills = WatchKills(project_id);  // ended by FinishWake, or below
   auto r = co_await Apply(ev);
   if (!r.ok()) {

@@ -153,9 +153,11 @@ class Lifecycle {
   // `source` is recorded on the wake's events (kPreview for traffic). With
   // `create_if_killed` false a KILLED sandbox is kFailedPrecondition instead
   // (a request to a killed sandbox's preview URL must not make a new one).
+  // `inputs` (DecisionInputs) are an automatic wake's, for its history row.
   net::awaitable<Result<core::Sandbox>> Wake(const std::string& project_id,
                                              core::EventSource source = core::EventSource::kApi,
-                                             bool create_if_killed = true);
+                                             bool create_if_killed = true,
+                                             std::string inputs = {});
   // RUNNING: moves to PAUSING and pauses in the background. Already
   // PAUSING/PAUSED: returns it unchanged. Otherwise kFailedPrecondition.
   net::awaitable<Result<core::Sandbox>> Pause(const std::string& project_id);
