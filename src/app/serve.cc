@@ -253,6 +253,13 @@ void AddSandboxGauges(Core& core) {
     }
     return out;
   });
+  core.metrics.AddGaugeCallback(
+      "sandboxd_holds", "Busy holds unexpired now, over every sandbox (each keeps one awake)",
+      [&core] {
+        const SystemTime now = core.lifecycle.clock().Now();
+        return std::vector<std::pair<Labels, double>>{
+            {{}, static_cast<double>(core.read_model.CountHolds(now))}};
+      });
 }
 
 // Leader election, change following and the background jobs. Leader work

@@ -182,16 +182,19 @@ std::string RenderList(const json::value& page, const Style& style) {
   for (const auto& s : Array(page, "sandboxes")) {
     const json::value* t = s.as_object().if_contains("idleTimeoutSeconds");
     const std::string since = Field(s, "runningSince");
+    std::string holds;  // the unexpired holds' names
+    for (const auto& h : Array(s, "holds")) holds += (holds.empty() ? "" : ", ") + Field(h, "name");
     rows.push_back({Field(s, "projectId"), Paint(Field(s, "status"), style),
                     Field(s, "sandboxId"), t && t->is_int64() ? Seconds(t->get_int64()) : "—",
                     since == "—" ? since : Uptime(since, style.now),
                     RelativeTime(Field(s, "lastActivityAt"), style.now),
                     Field(s, "status") == "RUNNING" ? RelativeTime(Field(s, "pauseAt"), style.now)
-                                                    : "—"});
+                                                    : "—",
+                    holds.empty() ? "—" : holds});
   }
   if (rows.empty()) return "no sandboxes\n";
   std::string out = Table(
-      {"PROJECT", "STATUS", "SANDBOX", "IDLE", "UP", "LAST ACTIVITY", "PAUSES"}, rows);
+      {"PROJECT", "STATUS", "SANDBOX", "IDLE", "UP", "LAST ACTIVITY", "PAUSES", "HOLDS"}, rows);
   if (Field(page, "nextCursor") != "—") {
     out += fmt::format("(more: --cursor {})\n", Field(page, "nextCursor"));
   }

@@ -71,7 +71,7 @@ TEST(RenderTest, ListHistoryHoldsAndExplainAreTables) {
     "sandboxId":"s1","idleTimeoutSeconds":60,"lastActivityAt":"2026-12-01T09:50:00.000Z",
     "pauseAt":null}],"nextCursor":"a"})");
   const std::string l = RenderList(list, {.now = kNow});
-  EXPECT_NE(l.find("PROJECT  STATUS  SANDBOX  IDLE  UP  LAST ACTIVITY  PAUSES\n"),
+  EXPECT_NE(l.find("PROJECT  STATUS  SANDBOX  IDLE  UP  LAST ACTIVITY  PAUSES  HOLDS\n"),
             std::string::npos)
       << l;
   EXPECT_NE(l.find("a        PAUSED  s1       1m    —   10m ago        —"), std::string::npos) << l;
@@ -103,10 +103,14 @@ TEST(RenderTest, ListHistoryHoldsAndExplainAreTables) {
 TEST(RenderTest, UptimeRunsAndForgetSayWhatTheyMean) {
   const auto list = boost::json::parse(R"({"sandboxes":[{"projectId":"a","status":"RUNNING",
     "sandboxId":"s1","idleTimeoutSeconds":180,"runningSince":"2026-12-01T09:47:30.000Z",
-    "lastActivityAt":"2026-12-01T09:59:00.000Z","pauseAt":"2026-12-01T10:02:00.000Z"}],
+    "lastActivityAt":"2026-12-01T09:59:00.000Z","pauseAt":"2026-12-01T10:02:00.000Z",
+    "holds":[{"name":"build","expiresAt":"2026-12-01T10:05:00.000Z"},
+             {"name":"ci","expiresAt":"2026-12-01T10:06:00.000Z"}]}],
     "nextCursor":null})");
   const std::string l = RenderList(list, {.now = kNow});
   EXPECT_NE(l.find("a        RUNNING  s1       3m    12m 30s  1m ago"), std::string::npos) << l;
+  // Holds are visible in the list too.
+  EXPECT_NE(l.find("  build, ci\n"), std::string::npos) << l;
   const auto runs = boost::json::parse(R"({"runs":[{"id":7,"trigger":"timer",
     "startedAt":"2026-12-01T09:59:00.000Z","checked":2,"paused":2,"failed":0,"errors":[],
     "pausedProjects":["a","b"]}],"nextBefore":7})");

@@ -132,6 +132,15 @@ std::map<core::SandboxStatus, int64_t> ReadModel::CountByStatus() const {
   return out;
 }
 
+int64_t ReadModel::CountHolds(SystemTime now) const {
+  std::shared_lock lock(mu_);
+  int64_t n = 0;
+  for (const auto& [k, v] : by_project_) {
+    for (const auto& [name, expires] : v.holds) n += expires > now ? 1 : 0;
+  }
+  return n;
+}
+
 std::map<std::string, core::SandboxStatus> ReadModel::Statuses() const {
   std::shared_lock lock(mu_);
   std::map<std::string, core::SandboxStatus> out;

@@ -46,6 +46,8 @@ class ReadModel {
                                   const std::string& after_project_id, size_t limit) const;
   std::vector<core::Sandbox> All() const;
   std::map<core::SandboxStatus, int64_t> CountByStatus() const;
+  // Busy holds unexpired at `now`, over every record.
+  int64_t CountHolds(SystemTime now) const;
   // Every record's status, by project.
   std::map<std::string, core::SandboxStatus> Statuses() const;
 

@@ -32,6 +32,21 @@ TEST(ReadModelTest, ASandboxReplacedOrForgottenIsRememberedAsItsProjects) {
   EXPECT_EQ(m.ProjectOfRetired("sb2"), "p1");
 }
 
+// The holds metric counts the holds unexpired at the time asked.
+TEST(ReadModelTest, CountsTheHoldsUnexpiredNow) {
+  ReadModel m;
+  const SystemTime now = FromUnixMillis(1'767'225'600'000);
+  core::Sandbox a = Record("p1", "sb1", 1);
+  a.holds = {{"build", now + std::chrono::minutes(5)}, {"old", now}};
+  core::Sandbox b = Record("p2", "sb2", 1);
+  b.holds = {{"ci", now + std::chrono::seconds(1)}};
+  ASSERT_TRUE(m.Put(a));
+  ASSERT_TRUE(m.Put(b));
+  EXPECT_EQ(m.CountHolds(now), 2);  // "old" expires at now
+  EXPECT_EQ(m.CountHolds(now + std::chrono::seconds(1)), 1);
+  EXPECT_EQ(m.CountHolds(now + std::chrono::minutes(5)), 0);
+}
+
 TEST(ReadModelTest, RetiredSandboxesAreKeptUpToTheBound) {
   ReadModel m;
   const size_t n = ReadModel::kRetiredKept + 5;

@@ -40,6 +40,13 @@ test('the Why card, the holds and the Output panel, then the idle pause explaine
   await holdReason.waitFor({ timeout: 5_000 });
   assert.match(await holdReason.innerText(), /hold "build".*sets the pause time/);
   assert.match(await page.locator('[data-testid=why-summary]').innerText(), /kept awake by the hold "build"/);
+  // The list names it too.
+  const list = await browser.context.newPage();
+  await openSignedIn(list, daemon, '#/');
+  const badge = list.locator('[data-testid=sandbox-row-why] [data-testid=holds]');
+  await badge.waitFor({ timeout: 5_000 });
+  assert.equal(await badge.innerText(), 'held: build');
+  await list.close();
 
   // The Output panel: what the app wrote, then (following, over one stream) a line written after
   // it opened.

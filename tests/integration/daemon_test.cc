@@ -678,12 +678,18 @@ TEST_F(DaemonTest, HoldsKeepASandboxAwakeAcrossARestart) {
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_NE(list.out.find("\"build\""), std::string::npos) << list.out;
   EXPECT_EQ(d.RuncStatus(created->sandbox_id), "running");
+  // Visible in the list and the metrics too.
+  CommandResult all = d.Ctl({"list"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("\"holds\":[{\"name\":\"build\""), std::string::npos) << all.out;
+  EXPECT_NE(d.Call(verb::get, "/metrics").body.find("\nsandboxd_holds 1\n"), std::string::npos);
 
   CommandResult unhold = d.Ctl({"unhold", "demo", "build"});
   ASSERT_EQ(unhold.exit_code, 0) << unhold.err;
   EXPECT_TRUE(WaitFor([&] { auto s = d.Get("demo", &why); return s && s->status == "PAUSED"; },
                       kPauseSlack))
       << "not paused after the hold was released";
+  EXPECT_NE(d.Call(verb::get, "/metrics").body.find("\nsandboxd_holds 0\n"), std::string::npos);
 
   auto woken = CtlSandbox(d, {"wake", "demo", "--wait"}, &why);
   ASSERT_TRUE(woken) << why;

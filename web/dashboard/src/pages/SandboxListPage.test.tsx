@@ -75,6 +75,29 @@ describe('sandbox list: sorting and uptime', () => {
     expect(order()).toEqual(['e', 'd', 'c', 'b']);
   });
 
+  it('names the busy holds that keep a sandbox awake until they expire', async () => {
+    const held = [
+      makeSandbox({
+        projectId: 'h',
+        status: 'RUNNING',
+        pauseAt: '2025-01-01T01:10:00.000Z',
+        holds: [
+          { name: 'build', expiresAt: '2025-01-01T01:10:00.000Z' },
+          { name: 'ci', expiresAt: '2025-01-01T01:00:30.000Z' },
+        ],
+      }),
+      makeSandbox({ projectId: 'p', status: 'PAUSED', pauseAt: null, holds: [] }),
+    ];
+    setup({ sandboxes: held });
+    await tick();
+    const badge = within(screen.getByTestId('sandbox-row-h')).getByTestId('holds');
+    expect(badge.textContent).toBe('held: build, ci');
+    expect(badge.title).toContain('build until ');
+    expect(within(screen.getByTestId('sandbox-row-p')).queryByTestId('holds')).toBeNull();
+    await tick(60_000); // "ci" has expired
+    expect(within(screen.getByTestId('sandbox-row-h')).getByTestId('holds').textContent).toBe('held: build');
+  });
+
   it('shows how long each sandbox has been up, and a dash when it is not running', async () => {
     setup({ sandboxes });
     await tick();

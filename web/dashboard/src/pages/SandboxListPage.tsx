@@ -164,6 +164,8 @@ function SandboxRow({
 }) {
   const busy = pending !== undefined;
   const awake = s.status === 'RUNNING' || s.status === 'PAUSING';
+  // Holds are visible everywhere: the list says which keep a sandbox awake.
+  const holds = awake ? (s.holds ?? []).filter((h) => Date.parse(h.expiresAt) > now) : [];
   return (
     <tr data-testid={`sandbox-row-${s.projectId}`} data-status={s.status}>
       <td>
@@ -181,6 +183,15 @@ function SandboxRow({
       </td>
       <td>
         <Countdown pauseAt={s.status === 'RUNNING' ? s.pauseAt : null} />
+        {holds.length > 0 && (
+          <span
+            className="hold-badge"
+            data-testid="holds"
+            title={holds.map((h) => `${h.name} until ${formatTime(h.expiresAt)}`).join('\n')}
+          >
+            held: {holds.map((h) => h.name).join(', ')}
+          </span>
+        )}
       </td>
       <td
         className="muted wide-only nowrap"
