@@ -98,6 +98,7 @@ json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview, Sys
   for (const auto& [k, v] : s.metadata) md[k] = v;
   o["metadata"] = std::move(md);
   o["holds"] = HoldsJson(s.holds, now);
+  o["activity"] = ActivityJson(s.activity);
   // When it last started to run (made or woken), while it runs.
   auto start = s.activity.find("start");
   o["runningSince"] =
@@ -105,6 +106,12 @@ json::object SandboxJson(const core::Sandbox& s, const SandboxView& preview, Sys
               start != s.activity.end()
           ? json::value(FormatRfc3339(start->second))
           : json::value(nullptr);
+  return o;
+}
+
+json::object ActivityJson(const core::ActivityBySource& activity) {
+  json::object o;
+  for (const auto& [source, at] : activity) o[source] = FormatRfc3339(at);
   return o;
 }
 
@@ -189,9 +196,7 @@ json::object ExplanationJson(const lifecycle::Explanation& e) {
   o["awake"] = std::move(awake);
   o["pauseAtSetBy"] = e.pause_at_set_by ? json::value(ReasonJson(*e.pause_at_set_by))
                                         : json::value(nullptr);
-  json::object activity;
-  for (const auto& [source, at] : s.activity) activity[source] = FormatRfc3339(at);
-  o["activity"] = std::move(activity);
+  o["activity"] = ActivityJson(s.activity);
   auto cause = [](const std::optional<lifecycle::Cause>& c) -> json::value {
     if (!c) return nullptr;
     return json::object{{"type", c->type},

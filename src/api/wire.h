@@ -46,6 +46,8 @@ boost::json::object SandboxJson(const core::Sandbox& s, const SandboxView& previ
 // Holds as [{"name","expiresAt"}] by name, only those unexpired at `now`: the
 // record keeps an expired hold until its next write, but it holds nothing.
 boost::json::array HoldsJson(const core::Holds& holds, SystemTime now);
+// The newest activity of each source: {"api": "2026-…Z", …}.
+boost::json::object ActivityJson(const core::ActivityBySource& activity);
 // The first time after `now` at which one of `holds` expires (and the object
 // SandboxJson makes of the record changes with no write); nullopt if none.
 std::optional<SystemTime> NextHoldExpiry(const core::Holds& holds, SystemTime now);

@@ -72,5 +72,16 @@ TEST(WireTest, HoldsAreThoseUnexpiredAtTheObjectsTime) {
   EXPECT_FALSE(NextHoldExpiry(s.holds, t0 + 20min).has_value());
 }
 
+// The newest activity of each source rides in the sandbox object, so a
+// client can tell which source moved pauseAt without asking explain again.
+TEST(WireTest, TheObjectCarriesTheNewestActivityOfEachSource) {
+  core::Sandbox s = Running("http://127.0.0.1:40000/");
+  s.activity = {{"presence", FromUnixMillis(1'767'225'601'000)},
+                {"start", FromUnixMillis(1'767'225'600'000)}};
+  const auto activity = SandboxJson(s, {}, FromUnixMillis(1'767'225'602'000))["activity"];
+  EXPECT_EQ(activity, (boost::json::object{{"presence", "2026-01-01T00:00:01.000Z"},
+                                            {"start", "2026-01-01T00:00:00.000Z"}}));
+}
+
 }  // namespace
 }  // namespace sbx::api

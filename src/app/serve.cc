@@ -327,14 +327,17 @@ Result<std::unique_ptr<Jobs>> MakeJobs(const ServeConfig& c, const Settings& s, 
                                  .shadow = c.policy_shadow,
                                  .config = s.policy_config,
                                  .schedule = c.idle_policy_schedule}));
-  // On every replica: webhooks reach any of them, the leader repairs drift,
-  // and every /readyz and /metrics should say the same. A failed read (the
-  // store is down) keeps what was known; /readyz reports the store itself.
-  lifecycle::Lifecycle* lifecycle = &core.lifecycle;
-  j->delivery_health = std::make_unique<jobs::PeriodicJob>(
-      clock, "delivery-health", "@every 5s", [lifecycle]() -> net::awaitable<void> {
-        co_await lifecycle->RefreshDeliveryHealth();
-      });
+  if (c.provider == "e2b") {
+    // On every replica: webhooks reach any of them, the leader repairs
+    // drift, and every /readyz and /metrics should say the same. A failed
+    // read (the store is down) keeps what was known; /readyz reports the
+    // store itself. (The local runtime sends no webhooks to serve.)
+    lifecycle::Lifecycle* lifecycle = &core.lifecycle;
+    j->delivery_health = std::make_unique<jobs::PeriodicJob>(
+        clock, "delivery-health", "@every 5s", [lifecycle]() -> net::awaitable<void> {
+          co_await lifecycle->RefreshDeliveryHealth();
+        });
+  }
   Jobs* raw = j.get();
   core.metrics.AddGaugeCallback("sandboxd_leader", "1 while this replica runs the leader jobs",
                                 [raw] {
@@ -354,7 +357,7 @@ Status StartJobs(net::io_context& io, Jobs& j) {
   if (j.keep_alive) SBX_RETURN_IF_ERROR(j.keep_alive->Start(ex));
   SBX_RETURN_IF_ERROR(j.retention->Start(ex));
   SBX_RETURN_IF_ERROR(j.idle_policy->Start(ex));
-  SBX_RETURN_IF_ERROR(j.delivery_health->Start(ex));
+  if (j.delivery_health) SBX_RETURN_IF_ERROR(j.delivery_health->Start(ex));
   return OkStatus();
 }
 
@@ -544,9 +547,13 @@ int Serve(const ServeConfig& c) {
     // Settle records against the runtime before anything is served, so it
     // never races a new create.
     net::co_spawn(io, (*jobs)->reconciler->StartupPass(), net::detached);
-    io.run();
-    io.restart();
   }
+  if ((*jobs)->delivery_health) {
+    // What the history says of webhook delivery, before /readyz answers.
+    net::co_spawn(io, core.lifecycle.RefreshDeliveryHealth(), net::detached);
+  }
+  io.run();
+  io.restart();
   // Descriptors for connections: an API connection takes one, a preview
   // connection two (the client's and the sandbox's). Half of the budget
   // each, so that both listeners full together stay within the limit

@@ -172,7 +172,12 @@ net::awaitable<void> IdlePolicyJob::ApplyChanges(std::string name,
 }
 
 net::awaitable<void> IdlePolicyJob::PreWake(SystemTime now) {
-  std::vector<std::pair<std::string, policy::Policy*>> due;  // project, its policy
+  struct Due {
+    std::string project;
+    policy::Policy* governing;
+    SystemTime paused_at;
+  };
+  std::vector<Due> due;
   for (const core::Sandbox& s : lifecycle_.read_model().All()) {
     if (s.status != SandboxStatus::kPaused) continue;
     const SystemTime paused_at = teacher_.PausedAt(s.project_id).value_or(s.updated_at);
@@ -185,23 +190,26 @@ net::awaitable<void> IdlePolicyJob::PreWake(SystemTime now) {
     auto p = policies_.find(Governing(s));
     if (p == policies_.end() || p->second->PreWakeGrace() <= Millis::zero()) continue;
     if (!p->second->PreWake(s.project_id, now, paused_at)) continue;
-    due.emplace_back(s.project_id, p->second.get());
+    due.push_back({s.project_id, p->second.get(), paused_at});
     pre_woken_[s.project_id] = {.paused_at = paused_at, .woke_at = now};
   }
-  for (const auto& [project, governing] : due) {
-    const auto grace = std::chrono::ceil<std::chrono::seconds>(governing->PreWakeGrace());
-    std::string reason;
-    for (policy::Change& c : governing->TakeChanges()) {
-      SBX_LOG_INFO("idle policy {} wakes {}: {}", governing->name(), c.project, c.reason);
-      if (c.project == project) reason = c.reason;
+  // Each policy's reasons, taken once: one policy may pre-wake several.
+  std::map<std::string, std::string> reasons;  // project -> why
+  for (const Due& d : due) {
+    for (policy::Change& c : d.governing->TakeChanges()) {
+      SBX_LOG_INFO("idle policy {} wakes {}: {}", d.governing->name(), c.project, c.reason);
+      reasons[c.project] = std::move(c.reason);
     }
+  }
+  for (const auto& [project, governing, paused_at] : due) {
+    const auto grace = std::chrono::ceil<std::chrono::seconds>(governing->PreWakeGrace());
     // What the decision saw, for its history row and explain.
     std::string inputs = lifecycle::DecisionInputs(
         DeciderFor(leadership_, "prewake"),
         {{"policy", std::string(governing->name())},
-         {"pausedAt", FormatRfc3339(pre_woken_[project].paused_at)},
+         {"pausedAt", FormatRfc3339(paused_at)},
          {"graceSeconds", grace.count()},
-         {"reason", reason}});
+         {"reason", reasons[project]}});
     auto woken = co_await lifecycle_.Wake(project, core::EventSource::kPolicy,
                                           /*create_if_killed=*/false, std::move(inputs));
     if (!woken.ok()) {

@@ -165,28 +165,40 @@ TEST_F(IdlePolicyJobTest, AFollowerLearnsButLeavesActingToTheLeader) {
 }
 
 TEST_F(IdlePolicyJobTest, WarmupPreWakesBeforeAHabitualReturnAndHoldsItForItsGrace) {
-  // The clock starts on Thursday 2026-01-01 00:00 UTC. The user leaves at
-  // 08:00 and comes back at 09:00 on Thursday, Friday and Monday.
+  // The clock starts on Thursday 2026-01-01 00:00 UTC. The users of p and q
+  // leave at 08:00 and come back at 09:00 on Thursday, Friday and Monday.
   auto job = MakeJob({.default_policy = "warmup"});
   ASSERT_TRUE(RunSync(h.io, h.lifecycle.Create("p", {})).ok());
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.Create("q", {})).ok());
   const SystemTime start = h.clock.Now();
   Pass(*job);
   for (int day : {0, 1, 4}) {
     h.clock.Advance(start + day * 24h + 8h - h.clock.Now());
     IdlePause("p");
+    IdlePause("q");
     h.clock.Advance(1h);
     UserWakes("p");
+    UserWakes("q");
     Pass(*job);
   }
-  EXPECT_EQ(h.provider.calls("resume"), 3);
-  // Tuesday: paused at 08:00; at 08:50 the policy expects the user at 09:00.
+  EXPECT_EQ(h.provider.calls("resume"), 6);
+  // Tuesday: paused at 08:00; at 08:50 the policy expects the users at 09:00.
   h.clock.Advance(start + 5 * 24h + 8h - h.clock.Now());
   IdlePause("p");
+  IdlePause("q");
   h.clock.Advance(40min);
   Pass(*job);
   EXPECT_EQ(h.lifecycle.Get("p")->status, SandboxStatus::kPaused);  // not yet: 08:40
   h.clock.Advance(10min);
   Pass(*job);
+  // One pass pre-woke both, each with its reason.
+  ASSERT_EQ(h.lifecycle.Get("q")->status, SandboxStatus::kRunning);
+  auto q_rows = PolicyRows("q");
+  ASSERT_FALSE(q_rows.empty());
+  EXPECT_EQ(q_rows.back().type, "wake_requested");
+  EXPECT_NE(boost::json::parse(q_rows.back().inputs).at("reason").as_string().find("pre-wake: "),
+            std::string::npos)
+      << q_rows.back().inputs;
   auto s = h.lifecycle.Get("p");
   EXPECT_EQ(s->status, SandboxStatus::kRunning);
   ASSERT_TRUE(s->holds.count(kPreWakeHold));
@@ -215,7 +227,7 @@ TEST_F(IdlePolicyJobTest, WarmupPreWakesBeforeAHabitualReturnAndHoldsItForItsGra
                                    {{"policy", "warmup"}, {"outcome", "hit"}}),
             1);
   // Once a pause: no second pre-wake while it runs.
-  EXPECT_EQ(h.provider.calls("resume"), 4);
+  EXPECT_EQ(h.provider.calls("resume"), 8);
 }
 
 TEST_F(IdlePolicyJobTest, RefusesUnknownPolicies) {

@@ -155,9 +155,10 @@ class ApplyPipeline::BatchView {
     if (!event_id.empty()) processed_.insert(event_id);
   }
   // Event ids whose redelivery this batch wrote a `duplicate` row for.
-  bool NoteDuplicateRow(const std::string& event_id) {
-    return duplicate_rows_.insert(event_id).second;
+  bool HasDuplicateRow(const std::string& event_id) const {
+    return duplicate_rows_.contains(event_id);
   }
+  void NoteDuplicateRow(const std::string& event_id) { duplicate_rows_.insert(event_id); }
   const std::unordered_set<std::string>& duplicate_rows() const { return duplicate_rows_; }
 
   void Put(const Sandbox& s) {
@@ -257,8 +258,9 @@ Result<std::optional<ApplyResult>> ApplyPipeline::Dedup(const LifecycleEvent& ev
   // The first redelivery of an event id gets a history row; further ones
   // (a captured webhook replayed) are only counted, so that replays cannot
   // grow the history.
-  if (!duplicate_rows_.Contains(event.id) && view.NoteDuplicateRow(event.id)) {
+  if (!duplicate_rows_.Contains(event.id) && !view.HasDuplicateRow(event.id)) {
     SBX_RETURN_IF_ERROR(RecordOutcome(event, project, Outcome::kDuplicate, "", view));
+    view.NoteDuplicateRow(event.id);
   }
   return std::optional<ApplyResult>(ApplyResult{Outcome::kDuplicate, view.Get(project)});
 }

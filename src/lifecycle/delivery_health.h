@@ -11,8 +11,11 @@
 // Replicas share it through the store: webhooks reach whichever replica the
 // load balancer picks while only the leader reconciles, so each process's
 // own reports would disagree. Lifecycle::RefreshDeliveryHealth adopts what
-// the history says (Store::SummarizeDelivery) every few seconds, on every
-// replica; the reports in between keep it current here. Thread-safe.
+// the history says (Store::SummarizeDelivery: rows ordered by the store's
+// seq, not by the replicas' clocks) every few seconds, on every replica;
+// the reports in between keep it current here. A delivery that leaves no
+// history row (signed but malformed, or refused) counts only until then.
+// Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -44,43 +47,50 @@ class DeliveryHealth {
     std::lock_guard lock(mu_);
     state_.last_drift = at;
     ++state_.drift_since_webhook;
+    ++drifts_;
   }
   Snapshot Get() const {
     std::lock_guard lock(mu_);
     return state_;
   }
 
-  // For a refresh: the newest delivery this process verified, to pass to
-  // Store::SummarizeDelivery, and a mark to hand back to Adopt.
+  // For a refresh: what this process had reported when the store was asked,
+  // to hand back to Adopt with the store's answer.
   struct Mark {
-    std::optional<SystemTime> last_webhook;
     int64_t webhooks = 0;
+    int64_t drifts = 0;
   };
   Mark Begin() const {
     std::lock_guard lock(mu_);
-    return {state_.last_webhook, webhooks_};
+    return {webhooks_, drifts_};
   }
-  // Takes what the store says, as asked at `mark`. A delivery verified here
-  // since then is newer than the summary: the summary's count of drift is
-  // then out of date, and this process's (0, and what was repaired since)
-  // stands until the next refresh.
+  // Takes what the store says, as asked at `mark`: the history is every
+  // replica's, so it replaces what this process saw. Except for what this
+  // process reported since `mark`, which the answer may not include yet: a
+  // delivery verified since then stands (the next refresh sees its row), and
+  // repairs since then are not undercounted.
   void Adopt(const store::DeliverySummary& summary, const Mark& mark) {
     std::lock_guard lock(mu_);
-    if (summary.last_drift && (!state_.last_drift || *state_.last_drift < *summary.last_drift)) {
-      state_.last_drift = summary.last_drift;
+    if (webhooks_ != mark.webhooks) {
+      if (summary.last_drift && (!state_.last_drift || *state_.last_drift < *summary.last_drift)) {
+        state_.last_drift = summary.last_drift;
+      }
+      return;
     }
-    if (webhooks_ != mark.webhooks) return;
-    if (summary.last_webhook &&
-        (!state_.last_webhook || *state_.last_webhook < *summary.last_webhook)) {
-      state_.last_webhook = summary.last_webhook;
-    }
+    if (summary.last_webhook) state_.last_webhook = summary.last_webhook;
+    if (summary.last_drift) state_.last_drift = summary.last_drift;
+    const int64_t local = state_.drift_since_webhook;
     state_.drift_since_webhook = summary.drift_since_webhook;
+    if (drifts_ != mark.drifts && local > state_.drift_since_webhook) {
+      state_.drift_since_webhook = local;
+    }
   }
 
  private:
   mutable std::mutex mu_;
-  Snapshot state_;      // guarded by mu_
+  Snapshot state_;        // guarded by mu_
   int64_t webhooks_ = 0;  // deliveries verified here; guarded by mu_
+  int64_t drifts_ = 0;    // repairs made here; guarded by mu_
 };
 
 }  // namespace sbx::lifecycle

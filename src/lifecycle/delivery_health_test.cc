@@ -14,11 +14,9 @@ using store::testing::T;
 TEST(DeliveryHealthTest, AdoptsTheStoresSummary) {
   DeliveryHealth d;
   d.WebhookVerified(T(10));
-  const DeliveryHealth::Mark mark = d.Begin();
-  EXPECT_EQ(mark.last_webhook, T(10));
   // Another replica's repairs after the delivery seen here.
   d.Adopt(DeliverySummary{.last_webhook = T(10), .last_drift = T(30), .drift_since_webhook = 2},
-          mark);
+          d.Begin());
   DeliveryHealth::Snapshot s = d.Get();
   EXPECT_TRUE(s.silent());
   EXPECT_EQ(s.drift_since_webhook, 2);
@@ -28,11 +26,15 @@ TEST(DeliveryHealthTest, AdoptsTheStoresSummary) {
   s = d.Get();
   EXPECT_FALSE(s.silent());
   EXPECT_EQ(s.last_webhook, T(40));
+  // The history is the truth: a time a replica with a fast clock wrote does
+  // not stick once the history says otherwise.
+  d.Adopt(DeliverySummary{.last_webhook = T(35), .last_drift = T(30)}, d.Begin());
+  EXPECT_EQ(d.Get().last_webhook, T(35));
 }
 
-TEST(DeliveryHealthTest, ADeliveryVerifiedWhileTheStoreWasAskedStands) {
+TEST(DeliveryHealthTest, WhatThisProcessSawWhileTheStoreWasAskedStands) {
   DeliveryHealth d;
-  const DeliveryHealth::Mark mark = d.Begin();
+  DeliveryHealth::Mark mark = d.Begin();
   d.WebhookVerified(T(50));  // after the question, before the answer
   d.Adopt(DeliverySummary{.last_webhook = T(10), .last_drift = T(30), .drift_since_webhook = 3},
           mark);
@@ -40,6 +42,14 @@ TEST(DeliveryHealthTest, ADeliveryVerifiedWhileTheStoreWasAskedStands) {
   EXPECT_FALSE(s.silent());
   EXPECT_EQ(s.last_webhook, T(50));
   EXPECT_EQ(s.last_drift, T(30));
+  // Repairs made here meanwhile are not undercounted by an answer without them.
+  mark = d.Begin();
+  d.DriftRepaired(T(60));
+  d.DriftRepaired(T(61));
+  d.Adopt(DeliverySummary{.last_webhook = T(50), .last_drift = T(60), .drift_since_webhook = 1},
+          mark);
+  EXPECT_EQ(d.Get().drift_since_webhook, 2);
+  EXPECT_EQ(d.Get().last_drift, T(60));
 }
 
 // Through the store: drift this process repaired, then a webhook that
@@ -63,6 +73,12 @@ TEST(DeliveryHealthTest, RefreshSeesWebhooksAndRepairsOfOtherReplicas) {
   ASSERT_TRUE(RunSync(h.io, h.lifecycle.RefreshDeliveryHealth()).ok());
   EXPECT_EQ(h.lifecycle.delivery().Get().drift_since_webhook, 2);
   EXPECT_EQ(h.lifecycle.delivery().Get().last_drift, drift.recorded_at);
+  // A delivery that left no row (signed but malformed) counts here until
+  // the history, which every replica reads, says otherwise.
+  h.lifecycle.delivery().WebhookVerified(h.clock.Now());
+  EXPECT_FALSE(h.lifecycle.delivery().Get().silent());
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.RefreshDeliveryHealth()).ok());
+  EXPECT_TRUE(h.lifecycle.delivery().Get().silent());
 
   // A webhook that reached another replica.
   store::HistoryRow webhook = store::testing::Row("p1", "e-elsewhere", "applied");

@@ -211,7 +211,7 @@ net::awaitable<Status> Lifecycle::CheckStore() {
 
 net::awaitable<Status> Lifecycle::RefreshDeliveryHealth() {
   const DeliveryHealth::Mark mark = delivery_.Begin();
-  auto summarize = [this, &mark] { return store_.SummarizeDelivery(mark.last_webhook); };
+  auto summarize = [this] { return store_.SummarizeDelivery(); };
   Result<store::DeliverySummary> summary = co_await store_pool_.Run(summarize);
   if (!summary.ok()) co_return summary.error();
   delivery_.Adopt(*summary, mark);

@@ -117,6 +117,9 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
       SBX_LOG_ERROR("drift repair of {}: {}", s.project_id, r.error().ToString());
       continue;
     }
+    // Stale: the record moved meanwhile (a webhook arrived, say); nothing
+    // was repaired.
+    if (r->outcome != Outcome::kApplied) continue;
     metrics_.Inc("sandboxd_drift_repaired_total", {{"to", std::string(core::EventTypeName(ev.type))}},
                  1, "Records repaired by the reconciler (lost webhooks or a crash)");
     delivery_.DriftRepaired(clock_.Now());

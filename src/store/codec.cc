@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
-#include <algorithm>
-#include <limits>
 #include <map>
 
 #include "store/schema.h"
@@ -322,10 +320,11 @@ Result<HistoryCount> DecodeHistoryCount(RowReader& row) {
   return c;
 }
 
-Status DecodeNewestWebhook(RowReader& row, DeliverySummary& summary) {
-  summary.last_webhook.reset();
-  if (!row.IsNull(0)) summary.last_webhook = FromUnixMillis(row.Int(0));
-  return row.status();
+Result<int64_t> DecodeNewestWebhook(RowReader& row, DeliverySummary& summary) {
+  const int64_t seq = row.Int(0);
+  summary.last_webhook = FromUnixMillis(row.Int(1));
+  SBX_RETURN_IF_ERROR(row.status());
+  return seq;
 }
 
 Status DecodeDriftAfter(RowReader& row, DeliverySummary& summary) {
@@ -333,19 +332,6 @@ Status DecodeDriftAfter(RowReader& row, DeliverySummary& summary) {
   if (!row.IsNull(0)) summary.last_drift = FromUnixMillis(row.Int(0));
   summary.drift_since_webhook = row.Int(1);
   return row.status();
-}
-
-int64_t DriftAfterMillis(std::optional<SystemTime> a, std::optional<SystemTime> b) {
-  int64_t after = std::numeric_limits<int64_t>::min();
-  if (a) after = std::max(after, ToUnixMillis(*a));
-  if (b) after = std::max(after, ToUnixMillis(*b));
-  return after;
-}
-
-void NoteWebhookSeen(DeliverySummary& summary, std::optional<SystemTime> seen) {
-  if (seen && (!summary.last_webhook || *summary.last_webhook < *seen)) {
-    summary.last_webhook = seen;
-  }
 }
 
 std::vector<SqlValue> EncodeSession(const SessionRecord& s) {

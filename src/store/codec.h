@@ -78,15 +78,10 @@ Result<HistoryRow> DecodeTransition(RowReader& row);
 // A row of SqlStatements::count_history.
 Result<HistoryCount> DecodeHistoryCount(RowReader& row);
 
-// SqlStatements::newest_webhook's row (last_webhook) or drift_after's
-// (last_drift and drift_since_webhook), into `summary`.
-Status DecodeNewestWebhook(RowReader& row, DeliverySummary& summary);
+// SqlStatements::newest_webhook's row into last_webhook; returns its seq.
+Result<int64_t> DecodeNewestWebhook(RowReader& row, DeliverySummary& summary);
+// SqlStatements::drift_after's row into last_drift and drift_since_webhook.
 Status DecodeDriftAfter(RowReader& row, DeliverySummary& summary);
-// The `after` parameter of drift_after: the newer of the two times, or
-// before every row when there is neither.
-int64_t DriftAfterMillis(std::optional<SystemTime> a, std::optional<SystemTime> b);
-// Makes `seen` the summary's last_webhook if it is newer.
-void NoteWebhookSeen(DeliverySummary& summary, std::optional<SystemTime> seen);
 
 // The values of schema::WriteList(schema::kSessions).
 std::vector<SqlValue> EncodeSession(const SessionRecord& s);

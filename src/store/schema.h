@@ -257,7 +257,7 @@ inline constexpr Index kIndexes[] = {
     {"history_recorded_at", "history", "recorded_at_ms", 2, "history past --retain-history"},
     {"job_runs_finished_at", "job_runs", "finished_at_ms", 2, "job runs past --retain-job-runs"},
     {"sessions_expires_at", "sessions", "expires_at_ms", 2, "expired sessions"},
-    {"history_source", "history", "source, recorded_at_ms", 7,
+    {"history_source", "history", "source, seq", 7,
      "webhook delivery health: the newest webhook row and the reconciler's repairs"},
 };
 

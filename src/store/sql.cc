@@ -56,14 +56,15 @@ SqlStatements Build(char mark) {
       "WHERE recorded_at_ms >= {} AND status IS NOT NULL "
       "ORDER BY recorded_at_ms DESC, seq DESC LIMIT {}",
       p(1), p(2));
-  s.newest_webhook = "SELECT MAX(recorded_at_ms) FROM history WHERE source = 'webhook'";
-  // Two subqueries, each an index range of history_source (one statement
-  // with a CASE would be one scan of every reconciler row).
+  s.newest_webhook =
+      "SELECT seq, recorded_at_ms FROM history WHERE source = 'webhook' ORDER BY seq DESC LIMIT 1";
+  // Two subqueries, each an index range of history_source; the count stops
+  // at its limit, so a long silence costs no more than that many rows.
   s.drift_after = fmt::format(
       "SELECT (SELECT recorded_at_ms FROM history WHERE source = 'reconciler' AND outcome = "
-      "'applied' ORDER BY recorded_at_ms DESC LIMIT 1), (SELECT COUNT(*) FROM history WHERE "
-      "source = 'reconciler' AND outcome = 'applied' AND recorded_at_ms > {})",
-      p(1));
+      "'applied' ORDER BY seq DESC LIMIT 1), (SELECT COUNT(*) FROM (SELECT 1 FROM history WHERE "
+      "source = 'reconciler' AND outcome = 'applied' AND seq > {} LIMIT {}) AS d)",
+      p(1), p(2));
   s.forget_sandbox =
       fmt::format("DELETE FROM sandboxes WHERE project_id = {} AND version = {}", p(1), p(2));
   s.forget_history = fmt::format("DELETE FROM history WHERE project_id = {} AND seq < {}", p(1),

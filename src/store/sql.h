@@ -37,10 +37,11 @@ struct SqlStatements {
   // type, source, outcome, recorded_at_ms, status, inputs (enforcer rows only).
   std::string list_transitions;
   // Webhook delivery (Store::SummarizeDelivery), both through history_source.
-  // No parameters: one row, the newest recorded_at_ms of a webhook row or NULL.
+  // No parameters: the newest webhook row's seq and recorded_at_ms, or no row.
   std::string newest_webhook;
-  // 1: after (ms): one row, the newest recorded_at_ms of a reconciler repair
-  // (or NULL) and how many repairs were recorded after parameter 1.
+  // 1: after this seq, 2: count up to: one row, the recorded_at_ms of the
+  // newest reconciler repair (or NULL) and how many repairs (at most
+  // parameter 2) have a seq above parameter 1.
   std::string drift_after;
   // 1: project id, 2: expected version: deletes the record if it matches.
   std::string forget_sandbox;

@@ -82,11 +82,12 @@ struct HistoryCount {
 };
 
 // What the history says of the provider's webhook delivery
-// (Store::SummarizeDelivery, lifecycle::DeliveryHealth).
+// (Store::SummarizeDelivery, lifecycle::DeliveryHealth). "After" is by seq,
+// the store's order of recording, not by the recording replicas' clocks.
 struct DeliverySummary {
-  std::optional<SystemTime> last_webhook;  // the newest row from the webhook receiver
-  std::optional<SystemTime> last_drift;    // the newest repair (applied row) of the reconciler
-  int64_t drift_since_webhook = 0;         // repairs recorded after last_webhook (all, if none)
+  std::optional<SystemTime> last_webhook;  // recorded_at of the newest row from the receiver
+  std::optional<SystemTime> last_drift;    // of the newest repair (applied row) of the reconciler
+  int64_t drift_since_webhook = 0;  // repairs after the newest webhook row (all, if none)
   friend bool operator==(const DeliverySummary&, const DeliverySummary&) = default;
 };
 
@@ -206,10 +207,10 @@ class Store {
   // idle enforcer.
   virtual Result<std::vector<HistoryRow>> ListTransitions(SystemTime since, int limit) = 0;
   // Webhook delivery as every replica recorded it: the newest webhook row,
-  // and the reconciler's repairs recorded after it or after `webhook_seen`
-  // (a delivery this process verified that left no row), whichever is
-  // newer; that one is last_webhook. Two index reads (history_source).
-  virtual Result<DeliverySummary> SummarizeDelivery(std::optional<SystemTime> webhook_seen) = 0;
+  // and the reconciler's repairs after it (counted up to kMaxDriftCounted).
+  // Index reads of history_source (source, seq).
+  virtual Result<DeliverySummary> SummarizeDelivery() = 0;
+  static constexpr int kMaxDriftCounted = 1000;
   // For each of `projects`, the status its newest applied row below
   // `before_seq` left it in; a project with no such row is left out.
   virtual Result<std::map<std::string, std::string>> StatusesBefore(

@@ -165,8 +165,8 @@ TEST_P(StoreConformanceTest, HistoryKeepsADecisionsInputsWithTheTransition) {
 }
 
 // Webhook delivery as the history says: the newest webhook row, and the
-// reconciler's repairs recorded after it (or after a delivery the caller saw
-// that left no row).
+// reconciler's repairs after it, in the store's order of recording (seq),
+// whatever the recording replicas' clocks said.
 TEST_P(StoreConformanceTest, SummarizeDeliveryReadsTheNewestWebhookAndTheDriftAfterIt) {
   auto at = [](const std::string& source, const std::string& outcome, int s) {
     HistoryRow row = Row("p1", "", outcome);
@@ -174,31 +174,39 @@ TEST_P(StoreConformanceTest, SummarizeDeliveryReadsTheNewestWebhookAndTheDriftAf
     row.recorded_at = T(s);
     return row;
   };
-  auto empty = store_->SummarizeDelivery(std::nullopt);
+  auto empty = store_->SummarizeDelivery();
   ASSERT_TRUE(empty.ok()) << empty.error().ToString();
   EXPECT_EQ(*empty, DeliverySummary{});
 
   ASSERT_TRUE(store_->AppendHistory(at("reconciler", "applied", 10)).ok());
+  EXPECT_EQ(*store_->SummarizeDelivery(),
+            (DeliverySummary{.last_drift = T(10), .drift_since_webhook = 1}));  // none yet: all
   ASSERT_TRUE(store_->AppendHistory(at("webhook", "stale", 20)).ok());
   ASSERT_TRUE(store_->AppendHistory(at("reconciler", "applied", 30)).ok());
   ASSERT_TRUE(store_->AppendHistory(at("reconciler", "stale", 35)).ok());  // not a repair
   ASSERT_TRUE(store_->AppendHistory(at("reconciler", "applied", 40)).ok());
   ASSERT_TRUE(store_->AppendHistory(at("api", "applied", 50)).ok());
-  auto s = store_->SummarizeDelivery(std::nullopt);
+  auto s = store_->SummarizeDelivery();
   ASSERT_TRUE(s.ok()) << s.error().ToString();
   EXPECT_EQ(*s, (DeliverySummary{
                     .last_webhook = T(20), .last_drift = T(40), .drift_since_webhook = 2}));
-  // A delivery the caller saw at 35 s: only the repair at 40 s is after it.
-  auto seen = store_->SummarizeDelivery(T(35));
-  ASSERT_TRUE(seen.ok());
-  EXPECT_EQ(*seen, (DeliverySummary{
-                       .last_webhook = T(35), .last_drift = T(40), .drift_since_webhook = 1}));
-  // One seen before the newest row changes nothing.
-  EXPECT_EQ(*store_->SummarizeDelivery(T(1)), *s);
-  // A newer webhook row: no drift since.
-  ASSERT_TRUE(store_->AppendHistory(at("webhook", "applied", 45)).ok());
-  EXPECT_EQ(*store_->SummarizeDelivery(std::nullopt),
-            (DeliverySummary{.last_webhook = T(45), .last_drift = T(40)}));
+  // A webhook recorded later by a replica whose clock is behind: after the
+  // repairs all the same.
+  ASSERT_TRUE(store_->AppendHistory(at("webhook", "applied", 25)).ok());
+  EXPECT_EQ(*store_->SummarizeDelivery(),
+            (DeliverySummary{.last_webhook = T(25), .last_drift = T(40)}));
+}
+
+// The count of repairs stops at its bound, however long deliveries are lost.
+TEST_P(StoreConformanceTest, SummarizeDeliveryCountsRepairsUpToItsBound) {
+  for (int i = 0; i < Store::kMaxDriftCounted + 5; ++i) {
+    HistoryRow row = Row("p1", "", "applied");
+    row.source = "reconciler";
+    ASSERT_TRUE(store_->AppendHistory(row).ok());
+  }
+  auto s = store_->SummarizeDelivery();
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  EXPECT_EQ(s->drift_since_webhook, Store::kMaxDriftCounted);
 }
 
 TEST_P(StoreConformanceTest, ProcessedAmongAnswersForManyIdsAtOnce) {

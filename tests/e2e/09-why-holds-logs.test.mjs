@@ -32,6 +32,24 @@ test('the Why card, the holds and the Output panel, then the idle pause explaine
   await page.locator('[data-testid=why-summary]').waitFor({ timeout: 5_000 });
   assert.match(await page.locator('[data-testid=why-summary]').innerText(), /^RUNNING since .*: kept awake by/);
 
+  // Activity moves the pause time (an API client's, here): the card follows it from the sandbox's
+  // snapshots, without asking for the explanation again.
+  const UNTIL = / until (\d{4}-\d\d-\d\dT[\d:.]+Z)\./;
+  const firstSummary = await page.locator('[data-testid=why-summary]').innerText();
+  const firstUntil = Date.parse(UNTIL.exec(firstSummary)?.[1] ?? '');
+  assert.ok(Number.isFinite(firstUntil), firstSummary);
+  const explainReads = () => requests.filter((r) => r.path === '/api/projects/why/sandbox/explain').length;
+  const readsBefore = explainReads();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  assert.equal((await api(daemon, 'POST', '/api/projects/why/sandbox/activity')).status, 204);
+  await page.waitForFunction(([first, pattern]) => {
+    const m = new RegExp(pattern).exec(document.querySelector('[data-testid=why-summary]')?.textContent ?? '');
+    return m !== null && Date.parse(m[1]) >= first + 1_500 && m.input.includes('kept awake by api activity');
+  }, [firstUntil, UNTIL.source], { timeout: 3_000, polling: 100 }).catch(async (e) => {
+    throw new Error(`${e.message}: the card still says "${await page.locator('[data-testid=why-summary]').innerText()}" (first: "${firstSummary}")`);
+  });
+  assert.equal(explainReads(), readsBefore, 'the explanation was fetched again for activity');
+
   // A hold: listed, and named as what sets the pause time.
   const placed = await api(daemon, 'POST', '/api/projects/why/sandbox/holds', { name: 'build', ttlSeconds: 30 });
   assert.equal(placed.status, 200, JSON.stringify(placed.body));

@@ -134,7 +134,7 @@ ALTER TABLE sandboxes DROP COLUMN idle_policy;
 )sql"},
       // 7: an index for webhook delivery health (Store::SummarizeDelivery).
       {.up = R"sql(
-CREATE INDEX history_source ON history (source, recorded_at_ms);
+CREATE INDEX history_source ON history (source, seq);
 )sql",
        .down = R"sql(
 DROP INDEX history_source;

@@ -427,22 +427,21 @@ Result<std::vector<HistoryRow>> PostgresStore::ListTransitions(SystemTime since,
   return DecodeRows(r, DecodeTransition);
 }
 
-Result<DeliverySummary> PostgresStore::SummarizeDelivery(std::optional<SystemTime> webhook_seen) {
+Result<DeliverySummary> PostgresStore::SummarizeDelivery() {
   SBX_ASSIGN_OR_RETURN(auto conn, pool_->Borrow());
   DeliverySummary out;
+  int64_t after = 0;  // seq starts at 1
   SBX_ASSIGN_OR_RETURN(PgResult newest, conn->Run(Sql().newest_webhook, {}));
   if (newest.rows() == 1) {
     PgRow row(newest, 0);
-    SBX_RETURN_IF_ERROR(DecodeNewestWebhook(row, out));
+    SBX_ASSIGN_OR_RETURN(after, DecodeNewestWebhook(row, out));
   }
-  SBX_ASSIGN_OR_RETURN(PgResult drift,
-                       conn->Run(Sql().drift_after,
-                                 {Param(DriftAfterMillis(out.last_webhook, webhook_seen))}));
+  SBX_ASSIGN_OR_RETURN(PgResult drift, conn->Run(Sql().drift_after,
+                                                 {Param(after), LimitParam(kMaxDriftCounted)}));
   if (drift.rows() == 1) {
     PgRow row(drift, 0);
     SBX_RETURN_IF_ERROR(DecodeDriftAfter(row, out));
   }
-  NoteWebhookSeen(out, webhook_seen);
   return out;
 }
 

@@ -108,7 +108,7 @@ class PostgresStore final : public Store, public LeaseStore {
   Result<std::vector<HistoryCount>> CountHistory(SystemTime since, SystemTime until,
                                                  Millis width) override;
   Result<std::vector<HistoryRow>> ListTransitions(SystemTime since, int limit) override;
-  Result<DeliverySummary> SummarizeDelivery(std::optional<SystemTime> webhook_seen) override;
+  Result<DeliverySummary> SummarizeDelivery() override;
   Result<std::map<std::string, std::string>> StatusesBefore(
       std::span<const std::string> projects, int64_t before_seq) override;
   Result<int64_t> ForgetSandbox(const std::string& project_id, int64_t expected_version,

@@ -203,19 +203,21 @@ Result<std::vector<HistoryRow>> SqliteStore::ListTransitions(SystemTime since, i
   return DecodeAll(st, DecodeTransition);
 }
 
-Result<DeliverySummary> SqliteStore::SummarizeDelivery(std::optional<SystemTime> webhook_seen) {
+Result<DeliverySummary> SqliteStore::SummarizeDelivery() {
   SBX_ASSIGN_OR_RETURN(Call call, BeginCall());
   DeliverySummary out;
+  int64_t after = 0;  // seq starts at 1
   {
     SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().newest_webhook));
     SBX_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) SBX_RETURN_IF_ERROR(DecodeNewestWebhook(st, out));
+    if (row) {
+      SBX_ASSIGN_OR_RETURN(after, DecodeNewestWebhook(st, out));
+    }
   }
   SBX_ASSIGN_OR_RETURN(SqliteStatement st, PrepareLocked(Sql().drift_after));
-  st.BindAll({DriftAfterMillis(out.last_webhook, webhook_seen)});
+  st.BindAll({after, int64_t{kMaxDriftCounted}});
   SBX_ASSIGN_OR_RETURN(bool row, st.Step());
   if (row) SBX_RETURN_IF_ERROR(DecodeDriftAfter(st, out));
-  NoteWebhookSeen(out, webhook_seen);
   return out;
 }
 

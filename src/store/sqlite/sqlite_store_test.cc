@@ -350,7 +350,8 @@ TEST(SqliteStoreTest, OverviewReadsUseTheirIndexesOn100kSandboxes) {
       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200100) "
       "INSERT INTO history (seq, project_id, sandbox_id, event_id, type, source, outcome, at_ms, "
       "recorded_at_ms, status, detail) SELECT i, printf('p%06d', (i % 100000) + 1), '', '', 'x', "
-      "'webhook', 'applied', {0} + i, CASE WHEN i > 200000 THEN {0} + 3600000 + i ELSE {0} + i "
+      "CASE WHEN i % 1000 = 0 THEN 'reconciler' ELSE 'webhook' END, 'applied', {0} + i, "
+      "CASE WHEN i > 200000 THEN {0} + 3600000 + i ELSE {0} + i "
       "END, CASE WHEN i > 200000 THEN 'PAUSED' ELSE 'RUNNING' END, '' FROM n",
       base));
   Query(path, "ANALYZE");
@@ -379,14 +380,22 @@ TEST(SqliteStoreTest, OverviewReadsUseTheirIndexesOn100kSandboxes) {
       path, "SELECT status FROM history WHERE project_id = ?1 AND seq < ?2 AND status IS NOT "
             "NULL ORDER BY seq DESC LIMIT 1");
   EXPECT_NE(plan.find("history_project"), std::string::npos) << plan;
-  // Webhook delivery health, which every replica reads every few seconds.
-  for (const std::string* statement : {&sql.newest_webhook, &sql.drift_after}) {
-    const std::string source_plan = QueryPlan(path, *statement);
-    EXPECT_NE(source_plan.find("history_source"), std::string::npos) << source_plan;
+  // Webhook delivery health, which every replica reads every few seconds:
+  // each of its three reads is a search of history_source, never a scan.
+  const std::string newest = QueryPlan(path, sql.newest_webhook);
+  EXPECT_NE(newest.find("history_source"), std::string::npos) << newest;
+  const std::string drift = QueryPlan(path, sql.drift_after);
+  size_t searches = 0;
+  for (size_t at = drift.find("USING INDEX history_source (source=?"); at != std::string::npos;
+       at = drift.find("USING INDEX history_source (source=?", at + 1)) {
+    ++searches;
   }
-  auto delivery = (*s)->SummarizeDelivery(std::nullopt);
+  EXPECT_EQ(searches, 2u) << drift;
+  EXPECT_EQ(drift.find("SCAN history"), std::string::npos) << drift;
+  auto delivery = (*s)->SummarizeDelivery();
   ASSERT_TRUE(delivery.ok()) << delivery.error().ToString();
   EXPECT_EQ(delivery->last_webhook, FromUnixMillis(base + 3'600'000 + 200'100));
+  EXPECT_EQ(delivery->drift_since_webhook, 0);
 }
 
 }  // namespace

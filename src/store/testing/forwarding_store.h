@@ -55,9 +55,7 @@ class ForwardingStore : public Store {
   Result<std::vector<HistoryRow>> ListTransitions(SystemTime since, int limit) override {
     return inner_.ListTransitions(since, limit);
   }
-  Result<DeliverySummary> SummarizeDelivery(std::optional<SystemTime> webhook_seen) override {
-    return inner_.SummarizeDelivery(webhook_seen);
-  }
+  Result<DeliverySummary> SummarizeDelivery() override { return inner_.SummarizeDelivery(); }
   Result<std::map<std::string, std::string>> StatusesBefore(std::span<const std::string> projects,
                                                             int64_t before_seq) override {
     return inner_.StatusesBefore(projects, before_seq);

@@ -50,6 +50,11 @@ export interface Sandbox {
   /** Busy holds (POST …/sandbox/holds), by name; absent from older servers. */
   holds?: SandboxHold[];
   /**
+   * The newest activity of each source (api, presence, preview, start, …); lastActivityAt is the
+   * latest. Absent from older servers.
+   */
+  activity?: Record<string, string>;
+  /**
    * When the sandbox last started running (created or resumed), while it is RUNNING or PAUSING;
    * null otherwise (absent from older servers).
    */

@@ -3,6 +3,7 @@ import { useSandboxExplanation } from '@sandboxd/react';
 import { useNow } from '../components/Countdown';
 import { ErrorNote } from '../components/ErrorNote';
 import { formatTime } from '../format';
+import { withLiveRecord } from './liveExplanation';
 
 function reasonText(r: AwakeReason): string {
   if (r.kind === 'hold') return `hold "${r.name}" until ${formatTime(r.until)}`;
@@ -20,10 +21,12 @@ function reasonText(r: AwakeReason): string {
  */
 export function WhyCard({ projectId, sandbox }: { projectId: string; sandbox: Sandbox }) {
   const explain = useSandboxExplanation(projectId);
-  const e = explain.data;
   // A hold is gone at its expiry, with or without a new snapshot of the sandbox: both lists
   // leave out what has expired by now (the card looks again every 5 s).
   const now = useNow(5_000);
+  // Activity moves the pause time without a new explanation: brought up to date from the
+  // sandbox's snapshot (liveExplanation.ts).
+  const e = explain.data && withLiveRecord(explain.data, sandbox, now);
   const unexpired = (until: string) => Date.parse(until) > now;
   const holds = (sandbox.holds ?? []).filter((h) => unexpired(h.expiresAt));
   const awake = (e?.awake ?? []).filter((r) => r.kind !== 'hold' || !r.until || unexpired(r.until));
