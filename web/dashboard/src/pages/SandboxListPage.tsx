@@ -6,6 +6,7 @@ import { CreateSandboxForm } from '../components/CreateSandboxForm';
 import { ErrorNote } from '../components/ErrorNote';
 import { StatusPill } from '../components/StatusPill';
 import { formatAge, formatSeconds, formatTime, formatUptime } from '../format';
+import { unexpiredHolds } from '../holds';
 import { DEFAULT_ORDER, ariaSort, nextOrder, sortSandboxes, type SortKey, type SortOrder } from '../list/sort';
 import { hrefs } from '../router';
 
@@ -165,7 +166,7 @@ function SandboxRow({
   const busy = pending !== undefined;
   const awake = s.status === 'RUNNING' || s.status === 'PAUSING';
   // Holds are visible everywhere: the list says which keep a sandbox awake.
-  const holds = awake ? (s.holds ?? []).filter((h) => Date.parse(h.expiresAt) > now) : [];
+  const holds = awake ? unexpiredHolds(s, now) : [];
   return (
     <tr data-testid={`sandbox-row-${s.projectId}`} data-status={s.status}>
       <td>

@@ -3,6 +3,7 @@ import { useSandboxExplanation } from '@sandboxd/react';
 import { useNow } from '../components/Countdown';
 import { ErrorNote } from '../components/ErrorNote';
 import { formatTime } from '../format';
+import { unexpiredHolds } from '../holds';
 import { withLiveRecord } from './liveExplanation';
 
 function reasonText(r: AwakeReason): string {
@@ -27,9 +28,8 @@ export function WhyCard({ projectId, sandbox }: { projectId: string; sandbox: Sa
   // Activity moves the pause time without a new explanation: brought up to date from the
   // sandbox's snapshot (liveExplanation.ts).
   const e = explain.data && withLiveRecord(explain.data, sandbox, now);
-  const unexpired = (until: string) => Date.parse(until) > now;
-  const holds = (sandbox.holds ?? []).filter((h) => unexpired(h.expiresAt));
-  const awake = (e?.awake ?? []).filter((r) => r.kind !== 'hold' || !r.until || unexpired(r.until));
+  const holds = unexpiredHolds(sandbox, now);
+  const awake = (e?.awake ?? []).filter((r) => r.kind !== 'hold' || !r.until || Date.parse(r.until) > now);
   return (
     <div className="card" data-testid="why-card">
       <h2>Why</h2>

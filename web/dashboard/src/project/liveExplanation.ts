@@ -1,4 +1,5 @@
 import type { AwakeReason, Explanation, Sandbox } from '@sandboxd/client';
+import { unexpiredHolds } from '../holds';
 
 /** How the server words what keeps a sandbox awake (lifecycle/explain.cc, Words). */
 export function reasonWords(r: AwakeReason): string {
@@ -36,9 +37,7 @@ export function withLiveRecord(e: Explanation, s: Sandbox, now: number): Explana
     if (until > now) awake.push({ kind: 'activity', source, at, until: iso(until) });
   }
   awake.push(...e.awake.filter((r) => r.kind === 'presence'));
-  for (const h of s.holds ?? []) {
-    if (Date.parse(h.expiresAt) > now) awake.push({ kind: 'hold', name: h.name, until: h.expiresAt });
-  }
+  for (const h of unexpiredHolds(s, now)) awake.push({ kind: 'hold', name: h.name, until: h.expiresAt });
   const idleAt = Date.parse(s.lastActivityAt ?? '') + timeoutMs;
   const pauseAtMs = Date.parse(s.pauseAt);
   let setBy: AwakeReason | null = null;
@@ -53,7 +52,8 @@ export function withLiveRecord(e: Explanation, s: Sandbox, now: number): Explana
   }
   // "RUNNING since T: kept awake by W until P." and any failure after it: only that sentence
   // changes.
-  const said = e.pauseAtSetBy && e.pauseAt ? `: kept awake by ${reasonWords(e.pauseAtSetBy)} until ${e.pauseAt}.` : null;
+  const said =
+    e.pauseAtSetBy && e.pauseAt ? `: kept awake by ${reasonWords(e.pauseAtSetBy)} until ${e.pauseAt}.` : null;
   const summary =
     said && e.summary.includes(said)
       ? e.summary.replace(said, `: kept awake by ${reasonWords(setBy)} until ${s.pauseAt}.`)
