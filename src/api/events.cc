@@ -15,6 +15,8 @@ namespace sbx::api {
 
 using namespace std::chrono_literals;
 
+constexpr char kSseRejectedHelp[] = "SSE streams refused at the limit";
+
 struct EventStreams::Frame {
   int64_t version = 0;
   SystemTime updated_at{};  // with version, which record it shows (versions repeat after a forget)
@@ -69,15 +71,21 @@ EventStreams::EventStreams(net::io_context& io, Clock& clock, Api& api,
   if (options_.fanout_threads > 0) {
     fanout_pool_.emplace(static_cast<size_t>(options_.fanout_threads));
   }
+  // Alerted on by its increase: the series exists from the start, at 0.
+  metrics_.Inc("sandboxd_sse_rejected_total", {}, 0, kSseRejectedHelp);
   metrics_.AddGaugeCallback("sandboxd_sse_streams", "Open SSE event streams", [this] {
     return std::vector<std::pair<Labels, double>>{{{}, static_cast<double>(open_)}};
   });
   api_.sessions().OnRevoke(
       [this](const std::string& id) { net::post(io_, [this, id] { EndSession(id); }); });
-  api_.SetViewers([this](const std::string& project) {
-    auto it = by_project_.find(project);
-    return it == by_project_.end() ? 0 : static_cast<int>(it->second.size());
-  });
+  // Open streams keep a sandbox awake only with presence on; without it they
+  // are no reason to name (explain's "awake").
+  if (options_.presence) {
+    api_.SetViewers([this](const std::string& project) {
+      auto it = by_project_.find(project);
+      return it == by_project_.end() ? 0 : static_cast<int>(it->second.size());
+    });
+  }
   // One subscription for every stream: a change costs one lookup here and,
   // when watched, one hop to the I/O thread, however many streams get it.
   subscription_ = bus_.Subscribe([this](const core::Sandbox& s) {
@@ -268,7 +276,7 @@ std::optional<http_server::Response> EventStreams::Reserve(http_server::RequestC
   // connection still writes the stream's head (and a request that came with
   // a body reads it), and others must not all pass meanwhile.
   if (open_ + *reserved_ >= options_.max_streams) {
-    metrics_.Inc("sandboxd_sse_rejected_total", {}, 1, "SSE streams refused at the limit");
+    metrics_.Inc("sandboxd_sse_rejected_total", {}, 1, kSseRejectedHelp);
     return http_server::ErrorResponse(
         ctx.request, http::status::service_unavailable, "unavailable",
         fmt::format("too many event streams (limit {}); poll the status instead",
@@ -282,8 +290,10 @@ std::optional<http_server::Response> EventStreams::Reserve(http_server::RequestC
 
 net::awaitable<void> EventStreams::Heartbeat(const std::string& project, bool closing) {
   // Record the attempt first: a paused sandbox gets no heartbeat, and the
-  // stream loop must still wait a full interval before asking again.
-  last_heartbeat_[project] = clock_.SteadyNow();
+  // stream loop must still wait a full interval before asking again. Not
+  // for the last viewer's: no stream loop asks again, and the entry would
+  // outlive every stream of the project.
+  if (!closing) last_heartbeat_[project] = clock_.SteadyNow();
   auto s = lifecycle_.Get(project);
   if (!s.ok()) co_return;
   if (s->status != core::SandboxStatus::kRunning && s->status != core::SandboxStatus::kStarting) {

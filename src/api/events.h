@@ -81,6 +81,8 @@ class EventStreams {
   ~EventStreams();
   void Register(http_server::Router& router);
   int open_streams() const { return open_; }
+  // Projects whose presence heartbeat time is kept (those with open streams).
+  size_t heartbeat_projects() const { return last_heartbeat_.size(); }
   // Shutdown: refuses new streams (503) and ends every open one with a final
   // `event: shutdown` frame (with `retry: 1000`, so EventSource reconnects,
   // to another replica or to this one once it is back).

@@ -118,6 +118,39 @@ class EventsTest : public ::testing::Test {
   std::vector<std::unique_ptr<Client>> clients_;
 };
 
+// Open streams are a reason to stay awake (explain's "awake") only when they
+// keep the sandbox awake, that is with presence on.
+TEST_F(EventsTest, ExplainNamesOpenStreamsWithPresence) {
+  Start({.presence = true});
+  Client& stream = Open();
+  ASSERT_TRUE(Pump([&] { return Count(stream.received, "event: sandbox") >= 1; }));
+  Client& explain = Open("", "/api/projects/p1/sandbox/explain");
+  ASSERT_TRUE(Pump([&] { return explain.received.find("\"summary\"") != std::string::npos; }));
+  EXPECT_NE(explain.received.find("{\"kind\":\"presence\",\"streams\":1}"), std::string::npos)
+      << explain.received;
+}
+
+// What presence keeps per project goes with the project's last stream.
+TEST_F(EventsTest, PresenceKeepsNothingOnceTheLastStreamCloses) {
+  Start({.presence = true});
+  Client& c = Open();
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: sandbox") >= 1; }));
+  ASSERT_TRUE(Pump([&] { return streams_->heartbeat_projects() == 1; }));
+  c.socket.close();
+  ASSERT_TRUE(Pump([&] { return streams_->open_streams() == 0; }));
+  Pump([] { return false; }, 20);  // the last viewer's heartbeat runs to its end
+  EXPECT_EQ(streams_->heartbeat_projects(), 0u);
+}
+
+TEST_F(EventsTest, ExplainDoesNotNameOpenStreamsWithoutPresence) {
+  Start({.presence = false});
+  Client& stream = Open();
+  ASSERT_TRUE(Pump([&] { return Count(stream.received, "event: sandbox") >= 1; }));
+  Client& explain = Open("", "/api/projects/p1/sandbox/explain");
+  ASSERT_TRUE(Pump([&] { return explain.received.find("\"summary\"") != std::string::npos; }));
+  EXPECT_EQ(explain.received.find("\"presence\""), std::string::npos) << explain.received;
+}
+
 TEST_F(EventsTest, SendsCurrentObjectThenEveryChange) {
   Start({.presence = false});
   Client& c = Open();

@@ -1,5 +1,7 @@
 #include "jobs/keep_alive.h"
 
+#include <boost/json.hpp>
+
 #include "base/log.h"
 
 namespace sbx::jobs {
@@ -14,7 +16,14 @@ net::awaitable<int> KeepAlivePass(lifecycle::Lifecycle& lifecycle, KeepAliveOpti
     if (core::IsIdleDue(s, now)) continue;
     if (s.provider_end_at && *s.provider_end_at - now > options.renew_before) continue;
     const std::string project = s.project_id;
-    Status st = co_await lifecycle.ExtendProviderTimeout(project, options.provider_timeout, by);
+    // What this pass decided on: the end of life it saw, and how close to it it renews.
+    boost::json::object seen{
+        {"providerEndAt", s.provider_end_at ? boost::json::value(FormatRfc3339(*s.provider_end_at))
+                                            : boost::json::value(nullptr)},
+        {"renewBeforeSeconds",
+         std::chrono::duration_cast<std::chrono::seconds>(options.renew_before).count()}};
+    Status st = co_await lifecycle.ExtendProviderTimeout(project, options.provider_timeout, by,
+                                                         std::move(seen));
     if (st.ok()) {
       ++extended;
     } else {

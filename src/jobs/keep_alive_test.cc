@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "lifecycle/testing.h"
 
 namespace sbx::jobs {
@@ -42,8 +44,17 @@ TEST(KeepAliveTest, ExtendsOnlyActiveSandboxesNearTheirProviderEnd) {
   auto before = h.lifecycle.Get("active");
   ASSERT_EQ(before->status, core::SandboxStatus::kRunning);
   ASSERT_EQ(before->last_activity_at, TruncateToMillis(h.clock.Now()) - 150s);
+  const SystemTime end_seen = *before->provider_end_at;
   EXPECT_EQ(RunSync(h.io, KeepAlivePass(h.lifecycle, opts)), 1);
   EXPECT_EQ(h.provider.calls("timeout"), 2);
+  // The renewal records what the pass decided on: the end it saw and how
+  // close to it it renews.
+  auto rows = RunSync(h.io, h.lifecycle.History("active", 1));
+  ASSERT_EQ(rows->size(), 1u);
+  auto in = boost::json::parse((*rows)[0].inputs).as_object();
+  EXPECT_EQ(in.at("providerEndAt"), boost::json::value(FormatRfc3339(end_seen)));
+  EXPECT_EQ(in.at("renewBeforeSeconds"), 300);
+  EXPECT_EQ(in.at("ttlSeconds"), 600);
 }
 
 // A hold keeps the sandbox awake past its idle timeout, so the provider's own

@@ -55,6 +55,13 @@ TEST(ReconcilerJobTest, StartupPassSettlesAnInterruptedCreate) {
   EXPECT_EQ(s->status, SandboxStatus::kKilled);
   ASSERT_TRUE(s->last_error.has_value());
   EXPECT_EQ(s->last_error->code, "create_interrupted");
+  // A settled crash is no change a webhook should have reported: no drift,
+  // here or in the history every replica reads.
+  EXPECT_FALSE(h.lifecycle.delivery().Get().silent());
+  auto summary = h.store->SummarizeDelivery();
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->drift_since_webhook, 0);
+  EXPECT_FALSE(summary->last_drift.has_value());
 }
 
 TEST(FailoverJobTest, ANewTermReconcilesAndSweepsOnce) {

@@ -207,7 +207,12 @@ ApplyPipeline::ApplyPipeline(Clock& clock, BlockingPool& store_pool, store::Stor
       read_model_(read_model),
       bus_(bus),
       metrics_(metrics),
-      options_(options) {}
+      options_(options) {
+  // Alerted on by their increase (docs/monitoring/alerts.yml): each series
+  // exists from the start, at 0, or the first burst would go unseen.
+  metrics_.Inc("sandboxd_apply_rejected_total", {}, 0, kApplyRejectedHelp);
+  metrics_.Inc("sandboxd_store_errors_total", {{"op", "commit"}}, 0, kStoreErrorsHelp);
+}
 
 ApplyPipeline::~ApplyPipeline() = default;
 
@@ -437,8 +442,7 @@ void ApplyPipeline::Enqueue(std::unique_ptr<Pending> pending) {
     if (queue_.size() >= options_.max_queued && !own_result) {
       const size_t queued = queue_.size();
       lock.unlock();
-      metrics_.Inc("sandboxd_apply_rejected_total", {}, 1,
-                   "Events refused because the write queue was full (the store is behind)");
+      metrics_.Inc("sandboxd_apply_rejected_total", {}, 1, kApplyRejectedHelp);
       pending->complete(Unavailable(fmt::format(
           "the store is behind: {} events wait to be written; try again", queued)));
       return;
@@ -484,8 +488,7 @@ void ApplyPipeline::WriteBatch(std::span<const std::unique_ptr<Pending>> batch) 
                  batch.size(), committed.message());
   } else {
     SBX_LOG_ERROR("commit of {} events failed: {}", batch.size(), committed.ToString());
-    metrics_.Inc("sandboxd_store_errors_total", {{"op", "commit"}}, 1,
-                 "Store calls that failed: group commits of lifecycle events, readiness pings");
+    metrics_.Inc("sandboxd_store_errors_total", {{"op", "commit"}}, 1, kStoreErrorsHelp);
   }
   const bool store_down = committed.code() == StatusCode::kUnavailable ||
                           committed.code() == StatusCode::kDeadlineExceeded;

@@ -53,6 +53,13 @@ struct ApplyResult {
 // if a conflict forced a reload). A non-OK status aborts the event.
 using Precondition = std::function<Status(const core::Sandbox&)>;
 
+// Help of the store error counter, which ApplyPipeline (commits) and
+// Lifecycle (readiness pings) both count into.
+inline constexpr char kStoreErrorsHelp[] =
+    "Store calls that failed: group commits of lifecycle events, readiness pings";
+inline constexpr char kApplyRejectedHelp[] =
+    "Events refused because the write queue was full (the store is behind)";
+
 // Who takes an automatic decision and on what trigger (jobs::DeciderFor
 // fills it from the replica's leadership). Recorded in the decision's history
 // inputs, with the record it was taken on and the clock (apply.h).

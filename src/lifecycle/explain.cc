@@ -117,16 +117,40 @@ Explanation Explain(const core::Sandbox& s, const std::vector<store::HistoryRow>
   // The run of applied rows, newest first, that kept the sandbox in its
   // episode: its oldest row is the cause, the oldest with the very status
   // says since when.
+  //
+  // A failed attempt (a wake or create whose provider call failed, a pause
+  // that did not happen) leaves the sandbox where it was: its `*_failed` row
+  // and the rows of the attempt before it (STARTING, PAUSING) are stepped
+  // over, so the cause stays the decision that brought the sandbox here
+  // (the idle enforcer's pause, not the wake that failed to undo it). The
+  // failure itself is told in `failure`.
   const store::HistoryRow* first = nullptr;
+  const store::HistoryRow* failed = nullptr;  // newest failed attempt, if nothing precedes it
   bool reached_start = false;
+  bool in_failed_attempt = false;
   for (const store::HistoryRow& row : history) {
     if (!row.status || row.outcome != "applied") continue;
-    if (Episode(*row.status) != Episode(status)) {
+    const bool same_episode = Episode(*row.status) == Episode(status);
+    if (same_episode && row.type.ends_with("_failed")) {
+      if (!first && !failed) failed = &row;
+      in_failed_attempt = true;
+      continue;
+    }
+    if (!same_episode) {
+      if (in_failed_attempt) continue;
       reached_start = true;
       break;
     }
+    in_failed_attempt = false;
     first = &row;
     if (*row.status == status) out.since = row.recorded_at;
+  }
+  if (!first && failed) {
+    // Nothing before the failed attempt (a first create that failed): it
+    // is what brought the sandbox here.
+    first = failed;
+    out.since = failed->recorded_at;
+    reached_start = true;
   }
   // A long episode can fill the rows read (a hold renewed every 20 s writes
   // one each time): the record's own start of its run is then the earlier
@@ -219,6 +243,11 @@ Explanation Explain(const core::Sandbox& s, const std::vector<store::HistoryRow>
   if (s.status == SandboxStatus::kRunning && out.pause_at_set_by) {
     summary += fmt::format(": kept awake by {} until {}", Words(*out.pause_at_set_by),
                            FormatRfc3339(*out.pause_at));
+  } else if (out.cause && out.cause->type.ends_with("_failed")) {
+    const std::string_view attempt = out.cause->type.starts_with("create_")   ? "create"
+                                     : out.cause->type.starts_with("resume_") ? "wake"
+                                                                              : "pause";
+    summary += fmt::format(": the {} asked for by {} failed", attempt, out.cause->by);
   } else if (out.cause) {
     const char* verb = Episode(status) == 1 ? "paused" : s.status == SandboxStatus::kKilled
                                                              ? "killed"

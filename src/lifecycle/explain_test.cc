@@ -198,7 +198,9 @@ TEST(ExplainTest, FailedPauseAndFailedWakeSayWhatFailedAndWhatRetries) {
   EXPECT_EQ(e.failure->error.code, "pause_failed");
   EXPECT_NE(e.failure->error.message.find("runc pause: exit 1"), std::string::npos);
   EXPECT_EQ(e.failure->retry, "it is still due: the idle enforcer tries again at its next pass");
-  EXPECT_EQ(e.cause->type, "pause_failed");
+  // The failed pause left it RUNNING: what brought it there is still its create.
+  ASSERT_TRUE(e.cause);
+  EXPECT_EQ(e.cause->type, "create_requested");
   EXPECT_EQ(e.next, "it is due: the idle enforcer pauses it at its next pass");
 
   ASSERT_EQ(RunSync(h.io, h.lifecycle.PauseIfIdle("p1", {.trigger = "schedule"})).decision,
@@ -212,6 +214,29 @@ TEST(ExplainTest, FailedPauseAndFailedWakeSayWhatFailedAndWhatRetries) {
   EXPECT_EQ(e.failure->error.code, "resume_failed");
   EXPECT_NE(e.failure->retry.find("the next wake"), std::string::npos);
   EXPECT_NE(e.summary.find("Last failure (resume_failed)"), std::string::npos) << e.summary;
+  // Who paused it is still the enforcer, not the wake that failed to undo it.
+  ASSERT_TRUE(e.cause);
+  EXPECT_EQ(e.cause->source, "enforcer");
+  EXPECT_EQ(e.cause->type, "pause_requested");
+  EXPECT_NE(e.summary.find(": paused by the idle enforcer (schedule)"), std::string::npos)
+      << e.summary;
+}
+
+// A first create whose provider call failed has nothing before it: the failed
+// attempt is the cause, and the summary says it failed (not "killed by").
+TEST(ExplainTest, AFailedFirstCreateSaysTheCreateFailed) {
+  Harness h;
+  h.provider.FailNext("create", Unavailable("no capacity"));
+  (void)RunSync(h.io, h.lifecycle.Create("p1", {}));
+  h.Drain();
+  Explanation e = ExplainNow(h, "p1");
+  ASSERT_EQ(e.sandbox.status, SandboxStatus::kKilled);
+  ASSERT_TRUE(e.cause);
+  EXPECT_EQ(e.cause->type, "create_failed");
+  EXPECT_NE(e.summary.find(": the create asked for by a client of the API failed."),
+            std::string::npos)
+      << e.summary;
+  EXPECT_EQ(e.summary.find("killed by"), std::string::npos) << e.summary;
 }
 
 TEST(ExplainTest, KeepAliveRecordsItsTtlAndTheRecordItSaw) {

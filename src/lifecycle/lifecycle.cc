@@ -37,6 +37,7 @@ Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provi
               .max_batch = options_.max_batch,
               .max_queued = options_.max_queued,
               .max_clock_skew = options_.max_clock_skew}) {
+  metrics_.Inc("sandboxd_store_errors_total", {{"op", "ping"}}, 0, kStoreErrorsHelp);
   metrics_.AddGaugeCallback(
       "sandboxd_webhook_last_verified_timestamp_seconds",
       "Unix time of the newest webhook delivery that passed its signature check (absent until one "
@@ -200,11 +201,34 @@ net::awaitable<Result<PolicyReport>> Lifecycle::ReadPolicyReport(
 }
 
 net::awaitable<Status> Lifecycle::CheckStore() {
+  {
+    std::lock_guard lock(ping_.mu);
+    const SteadyTime now = clock_.SteadyNow();
+    if (ping_.in_flight) {
+      // A ping unanswered for longer than the reuse window is an answer.
+      if (now - ping_.sent >= kStorePingReuse) {
+        co_return Unavailable(fmt::format(
+            "the store has not answered a ping for {} ms",
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - ping_.sent).count()));
+      }
+      if (ping_.last) co_return *ping_.last;
+    } else if (ping_.last && now - ping_.at < kStorePingReuse) {
+      co_return *ping_.last;
+    } else {
+      ping_.in_flight = true;
+      ping_.sent = now;
+    }
+  }
   auto ping = [this] { return store_.Ping(); };
   Status s = co_await store_pool_.Run(ping);
+  {
+    std::lock_guard lock(ping_.mu);
+    ping_.last = s;
+    ping_.at = clock_.SteadyNow();
+    ping_.in_flight = false;
+  }
   if (!s.ok()) {
-    metrics_.Inc("sandboxd_store_errors_total", {{"op", "ping"}}, 1,
-                 "Store calls that failed: group commits of lifecycle events, readiness pings");
+    metrics_.Inc("sandboxd_store_errors_total", {{"op", "ping"}}, 1, kStoreErrorsHelp);
   }
   co_return s;
 }
@@ -747,7 +771,8 @@ net::awaitable<Result<provider::OutputChunk>> Lifecycle::ReadOutput(const std::s
 
 net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& project_id,
                                                         std::chrono::seconds ttl,
-                                                        const Decider& by) {
+                                                        const Decider& by,
+                                                        boost::json::object seen) {
   auto current = read_model_.Get(project_id);
   if (!current) co_return NotFound(fmt::format("project {} has no sandbox", project_id));
   if (current->status != SandboxStatus::kRunning) {
@@ -761,7 +786,8 @@ net::awaitable<Status> Lifecycle::ExtendProviderTimeout(const std::string& proje
   ev.id.clear();  // bookkeeping, not a provider event
   ev.sandbox_id = id;
   ev.end_at = TruncateToMillis(clock_.Now() + ttl);
-  ev.inputs = DecisionInputs(by, {{"ttlSeconds", ttl.count()}});
+  seen["ttlSeconds"] = ttl.count();
+  ev.inputs = DecisionInputs(by, std::move(seen));
   auto r = co_await Apply(ev);
   co_return r.status();
 }

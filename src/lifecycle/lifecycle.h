@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -123,7 +124,12 @@ class Lifecycle {
   net::awaitable<Result<std::vector<store::HistoryRow>>> History(const std::string& project_id,
                                                                  int limit,
                                                                  int64_t before_seq = 0);
-  // OK when the store answers (readiness).
+  // OK when the store answers (readiness). Anyone may ask (/readyz is open),
+  // so one ping answers every ask within kStorePingReuse of it, and asks
+  // while one is in flight (kUnavailable once it has waited that long): a
+  // flood of readiness checks costs the store pool (which the write path
+  // shares) a ping a second, not one each.
+  static constexpr std::chrono::seconds kStorePingReuse{1};
   net::awaitable<Status> CheckStore();
   // Adopts what the store's history says of webhook delivery (every
   // replica's webhooks and the leader's repairs) into delivery().
@@ -209,9 +215,11 @@ class Lifecycle {
                                           const Decider& by = {});
 
   // Sets the provider-side timeout of the project's running sandbox to
-  // `ttl` from now and records the new end time (an `updated` event).
+  // `ttl` from now and records the new end time (an `updated` event), with
+  // `seen` (what the caller decided on) among the decision's inputs.
   net::awaitable<Status> ExtendProviderTimeout(const std::string& project_id,
-                                               std::chrono::seconds ttl, const Decider& by = {});
+                                               std::chrono::seconds ttl, const Decider& by = {},
+                                               boost::json::object seen = {});
 
   // Compares every record with the provider's list and repairs drift with
   // reconciler events (reconcile.h plans each repair). Does nothing unless
@@ -295,6 +303,13 @@ class Lifecycle {
   LifecycleOptions options_;
   ApplyPipeline apply_;
   DeliveryHealth delivery_;
+  struct StorePing {
+    std::mutex mu;
+    std::optional<Status> last;  // guarded by mu
+    SteadyTime at;               // when `last` came back; guarded by mu
+    bool in_flight = false;      // guarded by mu
+    SteadyTime sent;             // when the ping in flight was sent; guarded by mu
+  } ping_;
   std::atomic<int> background_{0};  // running FinishWake/FinishPause operations
   // Per project with a create in flight: how many creates watch it, and the
   // kills Kill committed meanwhile. Entries exist only while watched.

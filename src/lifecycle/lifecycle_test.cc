@@ -1,6 +1,7 @@
 // Lifecycle on the test harness: create, pause, wake, activity, events in any
 // order, provider clocks, reconcile (group commit: lifecycle_batch_test.cc).
 #include "lifecycle/lifecycle_test_support.h"
+#include "store/testing/forwarding_store.h"
 
 namespace sbx::lifecycle {
 namespace {
@@ -750,6 +751,42 @@ TEST(LifecycleTest, ReconcileResolvesInterruptedTransitions) {
   EXPECT_EQ(h.lifecycle.Get("pausing")->last_activity_at, activity);
   EXPECT_EQ(h.lifecycle.Get("pausing")->last_error->code, "pause_interrupted");
   EXPECT_EQ(h.lifecycle.Get("starting")->status, SandboxStatus::kPaused);
+}
+
+// A store that counts readiness pings and can be made to fail them.
+class PingCountingStore final : public store::testing::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  Status Ping() override {
+    ++pings;
+    return down ? Unavailable("the store is down") : ForwardingStore::Ping();
+  }
+  int pings = 0;
+  bool down = false;
+};
+
+// Readiness is open to anyone: asks within a second of a ping share its
+// answer, so a flood of /readyz costs the store (and the write path that
+// shares its pool) a ping a second.
+TEST(LifecycleTest, ReadinessAsksWithinASecondShareOnePing) {
+  Harness h;
+  PingCountingStore store(*h.store);
+  ReadModel read_model;
+  EventBus bus;
+  Metrics metrics;
+  Lifecycle lifecycle(h.clock, h.pool, h.pool, store, h.provider, h.ids, read_model, bus, metrics,
+                      {});
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(RunSync(h.io, lifecycle.CheckStore()).ok());
+  EXPECT_EQ(store.pings, 1);
+  h.clock.Advance(Lifecycle::kStorePingReuse);
+  store.down = true;
+  EXPECT_EQ(RunSync(h.io, lifecycle.CheckStore()).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(RunSync(h.io, lifecycle.CheckStore()).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.pings, 2);
+  store.down = false;
+  h.clock.Advance(Lifecycle::kStorePingReuse);
+  EXPECT_TRUE(RunSync(h.io, lifecycle.CheckStore()).ok());
+  EXPECT_EQ(store.pings, 3);
 }
 
 }  // namespace

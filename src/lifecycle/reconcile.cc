@@ -83,6 +83,12 @@ std::vector<provider::ProviderSandbox> PlanOrphans(
 
 net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_grace,
                                                  Decider by) {
+  // A record that changed after the listing began (a pause, a wake, a
+  // webhook meanwhile) may be newer than what the listing says: it is left
+  // to the next pass, which lists again. Versions, not times: exact
+  // whatever the clock's resolution.
+  std::map<std::string, int64_t> versions;
+  for (const Sandbox& s : read_model_.All()) versions.emplace(s.project_id, s.version);
   auto listed = co_await ListProvider();
   if (!listed.ok()) co_return listed.error().WithContext("reconcile: list provider sandboxes");
   if (!listed->complete) co_return Unavailable("reconcile: provider listing incomplete");
@@ -99,6 +105,9 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
       p = &it->second;
     } else if (s.sandbox_id.empty()) {
       if (auto jt = by_project.find(s.project_id); jt != by_project.end()) p = &jt->second;
+    }
+    if (auto v = versions.find(s.project_id); v == versions.end() || v->second != s.version) {
+      continue;
     }
     auto plan = PlanRepair(s, p, clock_.Now(), in_flight_grace);
     if (!plan) continue;
@@ -122,7 +131,9 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
     if (r->outcome != Outcome::kApplied) continue;
     metrics_.Inc("sandboxd_drift_repaired_total", {{"to", std::string(core::EventTypeName(ev.type))}},
                  1, "Records repaired by the reconciler (lost webhooks or a crash)");
-    delivery_.DriftRepaired(clock_.Now());
+    // A settled crash (an interrupted pause or create) is no change a
+    // webhook should have reported: it is repaired, not counted as drift.
+    if (!IsCrashRepair(ev.type)) delivery_.DriftRepaired(clock_.Now());
     ++repaired;
   }
   co_await KillOrphans(listed->sandboxes);

@@ -41,6 +41,14 @@ struct RepairPlan {
 std::optional<RepairPlan> PlanRepair(const core::Sandbox& s, const provider::ProviderSandbox* p,
                                      SystemTime now, std::chrono::seconds in_flight_grace);
 
+// Whether a repair of this type settles a crash (a pause claimed but never
+// sent: pause_failed; a create that never got a sandbox: create_failed)
+// rather than a change the provider made: no webhook would have reported
+// it, so it is no drift (DeliveryHealth, Store::SummarizeDelivery).
+constexpr bool IsCrashRepair(core::EventType type) {
+  return type == core::EventType::kPauseFailed || type == core::EventType::kCreateFailed;
+}
+
 // The provider sandboxes to kill as orphans: those that carry sandboxd's
 // marker (metadata projectId and provider::kCreateRequestIdKey) but whose id no record
 // in `records` names, and that started at least `grace` before `now` (a

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <future>
 
 #include "lifecycle/testing.h"
 
@@ -198,6 +199,66 @@ TEST(ReconcileOrphansTest, AFailedKillIsRetriedOnTheNextPass) {
   ASSERT_TRUE(testing::RunSync(h.io, h.lifecycle.Reconcile()).ok());
   EXPECT_FALSE(h.provider.Get("leaked").ok());
   EXPECT_EQ(h.metrics.CounterValue("sandboxd_orphans_killed_total", {}), 1);
+}
+
+// A listing is a moment: a record that changes while it is taken (here a
+// webhook pauses the sandbox) is newer than the listing, and the pass leaves
+// it alone instead of undoing the change from stale data.
+TEST(ReconcileTest, ARecordThatChangesDuringTheListingIsLeftToTheNextPass) {
+  testing::Harness h({}, /*provider_threads=*/1);
+  // Provider calls run on their own thread: run the loop until `aw` is done.
+  auto drive = [&h]<typename T>(net::awaitable<T> aw) {
+    std::optional<T> out;
+    net::co_spawn(h.io, std::move(aw), [&out](std::exception_ptr e, T r) {
+      if (e) std::rethrow_exception(e);
+      out.emplace(std::move(r));
+    });
+    for (int i = 0; i < 5000 && !out; ++i) {
+      h.io.restart();
+      h.io.run_for(1ms);
+    }
+    EXPECT_TRUE(out.has_value()) << "never finished";
+    return std::move(*out);
+  };
+  auto created = drive(h.lifecycle.Create("p1", {}));
+  ASSERT_TRUE(created.ok()) << created.error().ToString();
+  const std::string id = created->sandbox.sandbox_id;
+  h.clock.Advance(1min);
+  h.provider.OnNextCall("list", [&] {
+    // On the provider's thread, once the listing is taken: a webhook says
+    // the sandbox paused, applied on the I/O thread (free while the pass
+    // waits for the listing) before the pass goes on.
+    h.provider.SetState(id, ProviderState::kPaused);
+    auto applied = std::make_shared<std::promise<void>>();
+    std::future<void> done = applied->get_future();
+    net::co_spawn(
+        h.io,
+        [&h, id, applied]() -> net::awaitable<void> {
+          core::LifecycleEvent e;
+          e.id = "w-paused";
+          e.type = EventType::kPaused;
+          e.source = core::EventSource::kWebhook;
+          e.timestamp = h.clock.Now();
+          e.sandbox_id = id;
+          e.metadata = {{"projectId", "p1"}};
+          auto r = co_await h.lifecycle.Apply(e);
+          EXPECT_TRUE(r.ok());
+          applied->set_value();
+        },
+        net::detached);
+    done.wait();
+  });
+  auto repaired = drive(h.lifecycle.Reconcile());
+  ASSERT_TRUE(repaired.ok()) << repaired.error().ToString();
+  EXPECT_EQ(*repaired, 0);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  EXPECT_EQ(h.provider.calls("list"), 1);
+
+  // The next pass lists again, and both agree.
+  auto again = drive(h.lifecycle.Reconcile());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
 }
 
 }  // namespace

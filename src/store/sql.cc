@@ -59,12 +59,15 @@ SqlStatements Build(char mark) {
   s.newest_webhook =
       "SELECT seq, recorded_at_ms FROM history WHERE source = 'webhook' ORDER BY seq DESC LIMIT 1";
   // Two subqueries, each an index range of history_source; the count stops
-  // at its limit, so a long silence costs no more than that many rows.
+  // at its limit, so a long silence costs no more than that many rows. A
+  // settled crash (lifecycle::IsCrashRepair) is no drift.
+  constexpr std::string_view kDrift =
+      "source = 'reconciler' AND outcome = 'applied' AND type NOT IN ('pause_failed', "
+      "'create_failed')";
   s.drift_after = fmt::format(
-      "SELECT (SELECT recorded_at_ms FROM history WHERE source = 'reconciler' AND outcome = "
-      "'applied' ORDER BY seq DESC LIMIT 1), (SELECT COUNT(*) FROM (SELECT 1 FROM history WHERE "
-      "source = 'reconciler' AND outcome = 'applied' AND seq > {} LIMIT {}) AS d)",
-      p(1), p(2));
+      "SELECT (SELECT recorded_at_ms FROM history WHERE {0} ORDER BY seq DESC LIMIT 1), "
+      "(SELECT COUNT(*) FROM (SELECT 1 FROM history WHERE {0} AND seq > {1} LIMIT {2}) AS d)",
+      kDrift, p(1), p(2));
   s.forget_sandbox =
       fmt::format("DELETE FROM sandboxes WHERE project_id = {} AND version = {}", p(1), p(2));
   s.forget_history = fmt::format("DELETE FROM history WHERE project_id = {} AND seq < {}", p(1),

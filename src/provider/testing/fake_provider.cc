@@ -97,11 +97,14 @@ Status FakeProvider::SetTimeout(const std::string& id, std::chrono::seconds time
 }
 
 Result<ListResult> FakeProvider::List() {
-  std::lock_guard lock(mu_);
-  SBX_RETURN_IF_ERROR(MaybeFail("list"));
   ListResult r;
-  for (const auto& [id, s] : sandboxes_) r.sandboxes.push_back(s);
-  r.complete = true;
+  {
+    std::lock_guard lock(mu_);
+    SBX_RETURN_IF_ERROR(MaybeFail("list"));
+    for (const auto& [id, s] : sandboxes_) r.sandboxes.push_back(s);
+    r.complete = true;
+  }
+  RunHook("list");  // after the listing is taken: what the hook changes, it does not show
   return r;
 }
 

@@ -41,7 +41,8 @@ class FakeProvider final : public Provider {
   void SetState(const std::string& sandbox_id, ProviderState state);
   // Runs `hook` once, at the start of the next call of `op` ("create",
   // "resume", "pause" or "kill"), on the caller's thread and outside the
-  // lock: a test can hold a call in flight while other things happen.
+  // lock: a test can hold a call in flight while other things happen. For
+  // "list", after the listing is taken, so that it misses what the hook does.
   void OnNextCall(const std::string& op, std::function<void()> hook);
 
   // The request of the latest successful Create (default when none).

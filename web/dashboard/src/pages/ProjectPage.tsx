@@ -20,7 +20,7 @@ import { DetailsCard } from '../project/DetailsCard';
 import { HistoryCard } from '../project/HistoryCard';
 import { LogsCard } from '../project/LogsCard';
 import { PauseWarning } from '../project/PauseWarning';
-import { Preview, pausedBecause } from '../project/Preview';
+import { Preview, decidedIdleTimeoutSeconds, pausedBecause } from '../project/Preview';
 import { StatusIndicator } from '../project/StatusIndicator';
 import { WhyCard } from '../project/WhyCard';
 import { formatSeconds } from '../format';
@@ -119,7 +119,11 @@ export function ProjectPage({ projectId }: { projectId: string }) {
             onWake={() => wake.mutate()}
             because={
               explanation.data?.status === 'PAUSED'
-                ? pausedBecause(explanation.data.cause, formatSeconds(sandbox.idleTimeoutSeconds))
+                ? pausedBecause(
+                    explanation.data.cause,
+                    // The timeout of the decision: the sandbox's may have changed since.
+                    formatSeconds(decidedIdleTimeoutSeconds(explanation.data.cause) ?? sandbox.idleTimeoutSeconds),
+                  )
                 : null
             }
           />

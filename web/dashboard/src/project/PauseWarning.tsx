@@ -1,7 +1,20 @@
+import { useState } from 'react';
 import type { PausePending } from '@sandboxd/client';
 import type { useKeepAwake } from '@sandboxd/react';
-import { Countdown } from '../components/Countdown';
+import { CountdownFrom } from '../components/Countdown';
 import { ErrorNote } from '../components/ErrorNote';
+
+/**
+ * When `value` was first rendered, by `performance.now()` (monotonic); a new value (by identity)
+ * starts over.
+ */
+function useArrivalTime(value: unknown): number {
+  const [arrival, setArrival] = useState(() => ({ value, at: performance.now() }));
+  if (arrival.value === value) return arrival.at;
+  const at = performance.now();
+  setArrival({ value, at });
+  return at;
+}
 
 /**
  * The server's warning (SSE `pause_pending`) that the sandbox is about to be paused for
@@ -15,10 +28,13 @@ export function PauseWarning({
   warning: PausePending;
   keepAwake: ReturnType<typeof useKeepAwake>;
 }) {
+  // Counted from the warning's arrival, not from the browser's Date.now() against the server's
+  // pauseAt: the two clocks may be far apart.
+  const receivedAt = useArrivalTime(warning);
   return (
     <div className="pause-warning" role="alert" data-testid="pause-warning">
       <span>
-        Pausing in <Countdown pauseAt={warning.pauseAt} /> for inactivity
+        Pausing in <CountdownFrom seconds={warning.secondsLeft} since={receivedAt} /> for inactivity
       </span>
       <button
         type="button"

@@ -27,6 +27,17 @@ export function previewSrc(sandbox: Sandbox): string | null {
 }
 
 /**
+ * The idle timeout (seconds) a decision was taken with: its inputs' `record.idleTimeoutSeconds`,
+ * which stays true after the timeout is changed; null when the decision did not store one.
+ */
+export function decidedIdleTimeoutSeconds(cause: { inputs?: Record<string, unknown> } | null | undefined): number | null {
+  const record = cause?.inputs?.['record'];
+  if (typeof record !== 'object' || record === null) return null;
+  const seconds = (record as Record<string, unknown>)['idleTimeoutSeconds'];
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : null;
+}
+
+/**
  * Why a PAUSED sandbox was paused, in words true to who did it (the cause of
  * GET …/explain); null when not known yet.
  */
