@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "app/startup.h"
 #include "base/status.h"
@@ -25,6 +26,14 @@ Result<Migrated> MigrateStore(const MigrateConfig& c) {
     // A missing file would be created at the old version: not a rollback.
     if (!std::filesystem::exists(path)) {
       return NotFound(fmt::format("--store {}: no such database file", url));
+    }
+    // Not under a running serve or runtime: dropping a table it uses would
+    // fail its requests. Held until the migration is done.
+    std::optional<DataDirLock> lock;
+    if (std::filesystem::exists(c.data_dir)) {
+      auto acquired = DataDirLock::Acquire(c.data_dir);
+      if (!acquired.ok()) return acquired.error();
+      lock.emplace(std::move(*acquired));
     }
     const int64_t to = c.to > 0 ? c.to : store::SqliteStore::LatestSchemaVersion();
     SBX_ASSIGN_OR_RETURN(int64_t from, store::SqliteStore::MigrateTo(path, to));

@@ -104,7 +104,7 @@ Result<Sandbox> ApplyEvent(const std::optional<Sandbox>& current, const Lifecycl
   if (event.idle_policy) next.idle_policy = *event.idle_policy;
   if (event.url) next.url = *event.url;
   if (!event.metadata.empty()) next.metadata = event.metadata;
-  if (event.end_at) next.provider_end_at = event.end_at;
+  if (event.end_at) next.provider_end_at = std::min(*event.end_at, now + kMaxProviderTimeout);
   const SystemTime at = TruncateToMillis(event.timestamp);
   // Activity never lands in the future, whoever dated the event.
   const SystemTime active_at = std::min(at, now);

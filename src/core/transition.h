@@ -20,11 +20,17 @@ Result<SandboxStatus> NextStatus(std::optional<SandboxStatus> from, EventType ty
 // webhooks dated further ahead than this).
 inline constexpr std::chrono::milliseconds kDefaultMaxClockSkew = std::chrono::minutes(5);
 
+// The longest a provider keeps a sandbox running on one timeout (E2B's
+// limit, and the local runtime's): a provider end time further ahead is
+// taken as this far, so a bogus one (a signed event saying 2199) cannot stop
+// the keep-alive job from renewing the timeout.
+inline constexpr std::chrono::hours kMaxProviderTimeout{24};
+
 // Computes the record after `event`, given the current record (nullopt if
 // none). Does not check ordering or ids; lifecycle::Apply does. Sets status,
 // payload fields, updated_at = now, version + 1 and last_event_at.
 // Time rules (invariant 14): lastActivityAt never moves past `now`, whatever
-// the event's timestamp. last_event_at, the ordering mark of provider facts,
+// the event's timestamp; providerEndAt never past `now + kMaxProviderTimeout`. last_event_at, the ordering mark of provider facts,
 // moves to a webhook's own timestamp; sandboxd's own facts (the results of
 // its provider calls, made just now) move it to `now - max_clock_skew` at
 // most, so a webhook dated clearly before them is stale while a provider

@@ -271,6 +271,12 @@ TEST(ApplyEventTest, KilledDropsUrlAndUpdatedRecordsEndTime) {
   auto upd = ApplyEvent(Running(), {.id = "u", .type = E::kUpdated, .timestamp = T(3), .end_at = T(900)}, T(3));
   EXPECT_EQ(upd->provider_end_at, T(900));
   EXPECT_EQ(upd->status, S::kRunning);
+  // An end time beyond any provider's longest timeout is taken as that far.
+  auto far = ApplyEvent(Running(),
+                        {.id = "f", .type = E::kUpdated, .timestamp = T(3),
+                         .end_at = *ParseRfc3339("2199-01-01T00:00:00Z")},
+                        T(3));
+  EXPECT_EQ(far->provider_end_at, T(3) + kMaxProviderTimeout);
   auto killed = ApplyEvent(*upd, {.id = "k", .type = E::kKilled, .timestamp = T(4)}, T(4));
   EXPECT_FALSE(killed->url.has_value());
   EXPECT_FALSE(PauseAt(*killed).has_value());

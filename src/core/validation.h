@@ -37,8 +37,8 @@ Status ValidateProviderId(std::string_view what, std::string_view id);
 inline constexpr size_t kMaxTemplateIdBytes = 128;
 Status ValidateTemplateId(std::string_view what, std::string_view id);
 
-// What metadata keys may be: names of [A-Za-z0-9._-] (sandboxd's API and
-// webhooks), or any UTF-8 text without control characters (E2B's clients:
+// What metadata keys may be: names of [A-Za-z0-9._-] (sandboxd's API), or
+// any UTF-8 text without control characters (E2B's clients, and so webhooks:
 // E2B documents metadata as arbitrary key-value pairs, and its SDKs
 // URL-encode keys, so "user id" or "app/owner" are legitimate there).
 enum class MetadataKeys { kNames, kText };

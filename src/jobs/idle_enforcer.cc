@@ -8,6 +8,8 @@ namespace sbx::jobs {
 
 using namespace std::chrono_literals;
 
+constexpr char kEnforcerFailedHelp[] = "Idle pauses that failed (retried by the next sweep)";
+
 IdleEnforcer::IdleEnforcer(Clock& clock, BlockingPool& store_pool, store::Store& store,
                            lifecycle::Lifecycle& lifecycle, lifecycle::EventBus& bus,
                            Metrics& metrics, Leadership& leadership, IdleEnforcerOptions options)
@@ -33,6 +35,9 @@ Status IdleEnforcer::Start(net::any_io_executor executor) {
   // never completes one, which an absent series would hide.
   metrics_.Inc("sandboxd_enforcer_runs_total", {{"trigger", "schedule"}}, 0,
                "Idle enforcer passes, by trigger");
+  // Likewise the failures (SandboxdPauseFailures): a first pass with
+  // failures must show as an increase.
+  metrics_.Inc("sandboxd_enforcer_failed_total", {}, 0, kEnforcerFailedHelp);
   strand_.emplace(net::make_strand(executor));
   plan_timer_ = clock_.NewTimer(*strand_);
   sweep_timer_ = clock_.NewTimer(*strand_);
@@ -168,7 +173,7 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
   metrics_.Inc("sandboxd_enforcer_paused_total", {}, static_cast<double>(result.paused),
                "Sandboxes paused by the idle enforcer");
   metrics_.Inc("sandboxd_enforcer_failed_total", {}, static_cast<double>(result.failed),
-               "Idle pauses that failed (retried by the next sweep)");
+               kEnforcerFailedHelp);
   auto record = [this, run] { return store_.RecordJobRun(run); };
   auto stored = co_await store_pool_.Run(record);
   if (!stored.ok()) SBX_LOG_ERROR("recording enforcer run: {}", stored.error().ToString());

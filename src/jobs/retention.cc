@@ -10,18 +10,20 @@ namespace {
 using PruneCall = Result<int64_t> (store::Store::*)(SystemTime, int);
 
 // Deletes batches of one kind of row older than `before` until a batch comes
-// back short or `options.max_batches` ran; adds what it deleted to `*deleted`.
+// back short or `options.max_batches` ran; adds what it deleted to `*deleted`
+// and sets `*more` when it stopped at max_batches with a full last batch.
 net::awaitable<Status> PruneKind(BlockingPool& pool, store::Store& store, PruneCall prune,
                                  SystemTime before, const RetentionOptions& options,
-                                 int64_t* deleted) {
+                                 int64_t* deleted, bool* more) {
   for (int i = 0; i < options.max_batches; ++i) {
     const int limit = options.batch;
     Result<int64_t> n =
         co_await pool.Run([&store, prune, before, limit] { return (store.*prune)(before, limit); });
     if (!n.ok()) co_return n.error();
     *deleted += *n;
-    if (*n < limit) break;
+    if (*n < limit) co_return OkStatus();
   }
+  *more = true;
   co_return OkStatus();
 }
 
@@ -52,7 +54,8 @@ net::awaitable<Result<RetentionCounts>> RetentionPass(Clock& clock, BlockingPool
   for (const Kind& kind : kinds) {
     const bool sessions = kind.prune == &store::Store::PruneExpiredSessions;
     if (!sessions && kind.keep <= std::chrono::milliseconds(0)) continue;  // kept forever
-    Status s = co_await PruneKind(pool, store, kind.prune, now - kind.keep, options, kind.deleted);
+    Status s = co_await PruneKind(pool, store, kind.prune, now - kind.keep, options, kind.deleted,
+                                  &counts.more);
     if (!s.ok()) co_return s.WithContext(fmt::format("retention of {}", kind.name));
   }
   co_return counts;
@@ -66,15 +69,24 @@ RetentionJob::RetentionJob(Clock& clock, BlockingPool& pool, store::Store& store
       leadership_(leadership),
       options_(options),
       job_(clock, "retention", options.schedule, [this]() -> net::awaitable<void> {
-        if (!leadership_.IsLeader()) co_return;
-        auto r = co_await RetentionPass(clock_, pool_, store_, options_);
-        if (!r.ok()) {
-          SBX_LOG_WARN("{}", r.error().ToString());
-          co_return;
+        // Passes follow one another while one stops with more to delete:
+        // each batch is its own store call, so requests go on between them.
+        RetentionCounts total;
+        for (bool more = true; more && leadership_.IsLeader() && !stopping_;) {
+          auto r = co_await RetentionPass(clock_, pool_, store_, options_);
+          if (!r.ok()) {
+            SBX_LOG_WARN("{}", r.error().ToString());
+            break;
+          }
+          total.history += r->history;
+          total.event_ids += r->event_ids;
+          total.job_runs += r->job_runs;
+          total.sessions += r->sessions;
+          more = r->more;
         }
-        if (r->history + r->event_ids + r->job_runs + r->sessions > 0) {
+        if (total.history + total.event_ids + total.job_runs + total.sessions > 0) {
           SBX_LOG_INFO("retention deleted {} history rows, {} event ids, {} job runs, {} sessions",
-                       r->history, r->event_ids, r->job_runs, r->sessions);
+                       total.history, total.event_ids, total.job_runs, total.sessions);
         }
       }) {}
 
@@ -85,6 +97,9 @@ Status RetentionJob::Start(net::any_io_executor executor) {
   return job_.Start(executor);
 }
 
-void RetentionJob::Stop() { job_.Stop(); }
+void RetentionJob::Stop() {
+  stopping_ = true;
+  job_.Stop();
+}
 
 }  // namespace sbx::jobs

@@ -36,11 +36,15 @@ struct RetentionCounts {
   int64_t event_ids = 0;
   int64_t job_runs = 0;
   int64_t sessions = 0;
+  // A kind stopped at max_batches with more to delete: RetentionJob goes on
+  // with another pass at once instead of at the next tick, so a deployment
+  // that writes more rows per tick than a pass deletes does not fall behind.
+  bool more = false;
   friend bool operator==(const RetentionCounts&, const RetentionCounts&) = default;
 };
 
 // One pass at `clock.Now()`: for each kind, deletes batches until one comes
-// back short of `batch` rows or `max_batches` ran. A failed delete
+// back short of `batch` rows or `max_batches` ran (then `more` is set). A failed delete
 // (kUnavailable: the database is down or busy) ends the pass with that error;
 // what was deleted before it stays deleted, and the next pass goes on.
 net::awaitable<Result<RetentionCounts>> RetentionPass(Clock& clock, BlockingPool& pool,
@@ -61,6 +65,7 @@ class RetentionJob {
   store::Store& store_;
   Leadership& leadership_;
   RetentionOptions options_;
+  bool stopping_ = false;
   PeriodicJob job_;
 };
 

@@ -117,6 +117,12 @@ net::awaitable<Result<http_server::Response>> PreviewProxy::SendInNamespace(
   co_return std::move(response);
 }
 
+std::optional<http_server::Response> PreviewProxy::RefuseUnknown(
+    const http_server::Request& request, const PreviewHost& host) const {
+  if (sandboxes_.Get(host.sandbox_id)) return std::nullopt;
+  return ProxyError(request, http::status::not_found, host, "The sandbox was not found");
+}
+
 net::awaitable<http_server::Response> PreviewProxy::Forward(const http_server::Request& request,
                                                             const PreviewHost& host) {
   auto sandbox = sandboxes_.Get(host.sandbox_id);

@@ -39,6 +39,10 @@ class PreviewProxy {
   // autoResume failed), 502 (its port refuses), 504 (no answer in time).
   net::awaitable<http_server::Response> Forward(const http_server::Request& request,
                                                 const PreviewHost& host);
+  // Forward's 404 for a sandbox that does not exist, told from the head
+  // alone, so nobody's body is read for it; nullopt when it exists.
+  std::optional<http_server::Response> RefuseUnknown(const http_server::Request& request,
+                                                     const PreviewHost& host) const;
 
  private:
   // One exchange over a socket made in the sandbox's namespace.

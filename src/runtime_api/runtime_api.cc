@@ -158,6 +158,12 @@ std::optional<http_server::Response> RuntimeServer::Refusal(const Ctx& ctx, bool
                     fmt::format("Method {} is not allowed on {}", std::string(req.method_string()),
                                 ctx.path));
   }
+  // What anyone may call (health, metrics) takes no body: one announced
+  // (a Content-Length, or chunked) is refused from the head, not read.
+  if (open && !body_read && http_server::AnnouncesBody(req)) {
+    return E2bError(req, http::status::payload_too_large,
+                    fmt::format("{} takes no request body", ctx.path));
+  }
   // The head tells a Content-Length; a chunked body is measured once read.
   const uint64_t size =
       body_read ? req.body().size() : http_server::ContentLengthOf(req).value_or(0);
@@ -171,7 +177,11 @@ std::optional<http_server::Response> RuntimeServer::Refusal(const Ctx& ctx, bool
 http_server::Guard RuntimeServer::HeadGuard(std::string route, bool open, bool has_fn) {
   return [this, route = std::move(route), open,
           has_fn](Ctx& ctx) -> net::awaitable<std::optional<Response>> {
-    if (ParsePreviewHost(ctx.request[http::field::host], options_.domain)) co_return std::nullopt;
+    if (const auto preview = ParsePreviewHost(ctx.request[http::field::host], options_.domain)) {
+      std::optional<Response> unknown = proxy_.RefuseUnknown(ctx.request, *preview);
+      if (unknown) Count("preview", *unknown);
+      co_return unknown;
+    }
     std::optional<Response> refused = Refusal(ctx, open, has_fn, /*body_read=*/false);
     if (refused) Count(route, *refused);
     co_return refused;
@@ -252,9 +262,11 @@ void RuntimeServer::Register(http_server::Router& router) {
       // A body sent to no route of the API is not read.
       [this, no_route](Ctx& ctx) -> net::awaitable<std::optional<Response>> {
         const http_server::Request& req = ctx.request;
-        if (!http_server::AnnouncesBody(req) ||
-            ParsePreviewHost(req[http::field::host], options_.domain)) {
-          co_return std::nullopt;
+        if (!http_server::AnnouncesBody(req)) co_return std::nullopt;
+        if (const auto preview = ParsePreviewHost(req[http::field::host], options_.domain)) {
+          std::optional<Response> unknown = proxy_.RefuseUnknown(req, *preview);
+          if (unknown) Count("preview", *unknown);
+          co_return unknown;
         }
         Response res = no_route(ctx);
         Count("fallback", res);

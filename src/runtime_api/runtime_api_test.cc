@@ -407,6 +407,18 @@ TEST_F(RuntimeApiTest, RefusalsComeBeforeTheBodyIsRead) {
   EXPECT_EQ(ask("PUT /sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\n" + big + "\r\n")
                 .rfind("HTTP/1.1 405 ", 0),
             0u);
+  // A preview host of no sandbox: the proxy's 404, from the head.
+  EXPECT_EQ(ask("POST / HTTP/1.1\r\nHost: 3000-nosuchsandbox.localhost\r\n" + big + "\r\n")
+                .rfind("HTTP/1.1 404 ", 0),
+            0u);
+  EXPECT_EQ(ask("POST /sandboxes HTTP/1.1\r\nHost: 3000-nosuchsandbox.localhost\r\n" + big +
+                "\r\n")
+                .rfind("HTTP/1.1 404 ", 0),
+            0u);
+  // The open routes take no body, chunked or not.
+  EXPECT_EQ(ask("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .rfind("HTTP/1.1 413 ", 0),
+            0u);
   EXPECT_EQ(ask(fmt::format("POST /sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {}\r\n{}"
                             "\r\n",
                             testing::kApiKey, big))

@@ -1,5 +1,7 @@
 #include "webhook/receiver.h"
 
+#include <fmt/format.h>
+
 #include "base/log.h"
 #include "e2b/signature.h"
 #include "core/validation.h"
@@ -7,6 +9,8 @@
 
 namespace sbx::webhook {
 namespace {
+
+constexpr char kWebhooksHelp[] = "E2B webhook deliveries by result";
 
 // Ids, the project id and metadata within the limits that hold wherever they
 // enter (core/validation.h), so a signed but oversized event cannot create a
@@ -24,20 +28,28 @@ Status CheckLimits(const core::LifecycleEvent& e) {
       return s;
     }
   }
-  return core::ValidateMetadata(e.metadata).WithContext("sandbox_metadata");
+  // Keys as the provider's clients may write them: the sandbox may have been
+  // made by other software of the team, or through `sandboxd runtime`.
+  return core::ValidateMetadata(e.metadata, core::MetadataKeys::kText)
+      .WithContext("sandbox_metadata");
 }
 
 }  // namespace
 
 WebhookReceiver::WebhookReceiver(lifecycle::Lifecycle& lifecycle, Metrics& metrics,
                                  std::vector<std::string> secrets)
-    : lifecycle_(lifecycle), metrics_(metrics), secrets_(std::move(secrets)) {}
+    : lifecycle_(lifecycle), metrics_(metrics), secrets_(std::move(secrets)) {
+  // The refusals alerted on by their increase (SandboxdWebhooksRejected)
+  // exist from the start, at 0: the first burst must show as an increase.
+  for (const char* result : {"unconfigured", "unsigned", "bad_signature", "error"}) {
+    metrics_.Inc("sandboxd_webhooks_total", {{"result", result}}, 0, kWebhooksHelp);
+  }
+}
 
 net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::string body,
                                                                         std::string signature) {
   auto count = [this](const char* result) {
-    metrics_.Inc("sandboxd_webhooks_total", {{"result", result}}, 1,
-                 "E2B webhook deliveries by result");
+    metrics_.Inc("sandboxd_webhooks_total", {{"result", result}}, 1, kWebhooksHelp);
   };
   if (secrets_.empty()) {
     count("unconfigured");
@@ -51,7 +63,12 @@ net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::str
   }
   if (!e2b::VerifySignature(body, signature, secrets_)) {
     count("bad_signature");
-    SBX_LOG_WARN("webhook rejected: signature does not match any configured secret");
+    int64_t skipped = 0;
+    if (bad_signature_log_.Allow(lifecycle_.clock().SteadyNow(), skipped)) {
+      SBX_LOG_WARN("webhook rejected: signature does not match any configured secret{}",
+                   skipped > 0 ? fmt::format(" ({} more since the last such line)", skipped)
+                               : std::string());
+    }
     co_return Unauthenticated("e2b-signature does not match");
   }
   // Signed by E2B: delivery works, whatever becomes of the event.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/log.h"
 #include "base/metrics.h"
 #include "lifecycle/lifecycle.h"
 
@@ -30,6 +31,9 @@ class WebhookReceiver {
   lifecycle::Lifecycle& lifecycle_;
   Metrics& metrics_;
   std::vector<std::string> secrets_;
+  // Anyone can send wrong signatures: a line a minute at most (the metric
+  // counts each).
+  LogThrottle bad_signature_log_{std::chrono::minutes(1)};
 };
 
 }  // namespace sbx::webhook

@@ -1,6 +1,9 @@
 #include "webhook/receiver.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
 
 #include "e2b/signature.h"
 #include "e2b/webhook_event.h"
@@ -70,6 +73,17 @@ TEST_F(ReceiverTest, SignedButOversizedIdsAndMetadataAreRefusedAndChangeNothing)
   auto full = deliver(f);
   ASSERT_TRUE(full.ok()) << full.error().ToString();
   EXPECT_EQ(full->outcome, Outcome::kApplied);
+  // Keys as E2B's clients write them (the SDKs URL-encode keys, so "user id"
+  // and "app/owner" are legitimate there) are accepted; control characters
+  // are not.
+  f.id = "e2";
+  f.type = "sandbox.lifecycle.updated";
+  f.sandbox_metadata = {{"projectId", "p1"}, {"user id", "u"}, {"app/owner", "o"}};
+  auto text_keys = deliver(f);
+  ASSERT_TRUE(text_keys.ok()) << text_keys.error().ToString();
+  f.id = "e3";
+  f.sandbox_metadata = {{"projectId", "p1"}, {"bad\nkey", "u"}};
+  EXPECT_EQ(deliver(f).error().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(ReceiverTest, SignedEventsApplyAndReplaysAreDuplicates) {
@@ -93,6 +107,29 @@ TEST_F(ReceiverTest, BadSignaturesRecordNothing) {
             StatusCode::kUnauthenticated);
   EXPECT_FALSE(h_.lifecycle.Get("p1").ok());
   EXPECT_FALSE(*h_.store->IsEventProcessed("e1"));
+}
+
+// Anyone can send wrong signatures: each is counted, but the log gets a line
+// a minute, which says how many it held back.
+TEST_F(ReceiverTest, WrongSignaturesDoNotFloodTheLog) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(out)));
+  const std::string body = Body("e1", "created", 10);
+  const std::string wrong = e2b::ComputeSignature("wrong", body, true);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(Deliver(body, wrong).error().code(), StatusCode::kUnauthenticated);
+  }
+  h_.clock.Advance(std::chrono::minutes(1));
+  ASSERT_EQ(Deliver(body, wrong).error().code(), StatusCode::kUnauthenticated);
+  spdlog::set_default_logger(previous);
+
+  const std::string log = out.str();
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2) << log;
+  EXPECT_NE(log.find("(999 more since the last such line)"), std::string::npos) << log;
+  EXPECT_EQ(h_.metrics.CounterValue("sandboxd_webhooks_total", {{"result", "bad_signature"}}),
+            1001);
 }
 
 TEST_F(ReceiverTest, MalformedBodiesAreInvalidArgument) {

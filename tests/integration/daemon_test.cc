@@ -16,8 +16,11 @@
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -54,6 +57,7 @@ constexpr int kLogsPorts = 45400;
 constexpr int kExplainPorts = 45500;
 constexpr int kCliPorts = 45600;
 constexpr int kPolicyPorts = 45700;
+constexpr int kAlertedCountersPorts = 45800;
 
 // With --idle-timeout 2s and a sweep every second, an idle sandbox is paused
 // 2 s after its last activity; this is the slack we allow on top.
@@ -372,6 +376,42 @@ TEST_F(DaemonTest, CrashDurability) {
 }
 
 // Invariants 8 and 9: bad input gets a clear 4xx and changes nothing.
+// An alert on a counter's increase sees nothing when the series first appears
+// already above 0 (a burst of errors within one scrape): every counter
+// series that docs/monitoring/alerts.yml watches that way is exported
+// by a daemon that has done nothing yet.
+TEST_F(DaemonTest, EveryCounterAnAlertWatchesExistsFromTheStart) {
+  std::ifstream file(std::string(SBX_SOURCE_DIR) + "/docs/monitoring/alerts.yml");
+  ASSERT_TRUE(file) << "docs/monitoring/alerts.yml";
+  const std::string rules((std::istreambuf_iterator<char>(file)), {});
+  // increase(name{label="v"}[…]) or increase(name{label=~"a|b"}[…]) or increase(name[…]).
+  // For each, the start of a line of /metrics that must be there.
+  const std::regex watched(R"re(increase\((sandboxd_[a-z_]+)(\{(\w+)(=~?)"([^"]*)"\})?\[)re");
+  std::vector<std::string> lines;
+  for (auto it = std::sregex_iterator(rules.begin(), rules.end(), watched);
+       it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    if (!m[2].matched) {
+      lines.push_back(m[1].str());  // any labels of its own
+      continue;
+    }
+    std::stringstream values(m[5].str());
+    for (std::string v; std::getline(values, v, '|');) {
+      lines.push_back(m[1].str() + "{" + m[3].str() + "=\"" + v + "\"} ");
+    }
+  }
+  ASSERT_GE(lines.size(), 8u) << "alerts.yml has fewer increase() rules than expected";
+
+  Daemon d({.first_port = kAlertedCountersPorts});
+  ASSERT_TRUE(d.Start());
+  HttpResponse metrics = d.Call(verb::get, "/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.Describe();
+  for (const std::string& line : lines) {
+    EXPECT_NE(metrics.body.find("\n" + line), std::string::npos)
+        << line << " is not exported before anything happened:\n" << metrics.body;
+  }
+}
+
 TEST_F(DaemonTest, BadInput) {
   Daemon d({.first_port = kBadInputPorts, .idle_timeout = "1h"});
   ASSERT_TRUE(d.Start());
@@ -477,6 +517,10 @@ TEST_F(DaemonTest, BadInput) {
             "HTTP/1.1 413 Payload Too Large");
   EXPECT_EQ(answer_to_head("POST /healthz HTTP/1.1\r\nHost: x\r\n"),
             "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_EQ(answer_to_head("GET /healthz HTTP/1.1\r\nHost: x\r\n"),
+            "HTTP/1.1 413 Payload Too Large");
+  EXPECT_EQ(answer_to_head("GET /readyz HTTP/1.1\r\nHost: x\r\n"),
+            "HTTP/1.1 413 Payload Too Large");
   EXPECT_EQ(answer_to_head("POST /dashboard/page HTTP/1.1\r\nHost: x\r\n"),
             "HTTP/1.1 404 Not Found");
 
@@ -1147,6 +1191,13 @@ TEST_F(DaemonTest, ASecondServeOnTheSameDataDirExitsWithAClearMessage) {
   EXPECT_NE(second.err.find("in use by another sandboxd (pid " + std::to_string(d.pid()) + ")"),
             std::string::npos)
       << second.err;
+  // Nor does a schema migration run under it (it would drop tables in use).
+  const CommandResult migrate =
+      RunCommand({std::string(SBX_BUILD_DIR) + "/sandboxd", "migrate", "--data-dir",
+                  d.data_dir().string(), "--to", "1"},
+                 20s);
+  EXPECT_EQ(migrate.exit_code, 1) << migrate.out;
+  EXPECT_NE(migrate.err.find("in use by another sandboxd"), std::string::npos) << migrate.err;
   EXPECT_TRUE(d.Running());
   EXPECT_EQ(d.Call(verb::get, "/healthz").status, 200);
 }
