@@ -298,9 +298,13 @@ std::optional<std::string> ApplyPipeline::Staleness(const LifecycleEvent& event,
       !event.sandbox_id.empty() && current.sandbox_id == event.sandbox_id) {
     return fmt::format("sandbox {} was killed", event.sandbox_id);
   }
+  // The reconciler names another sandbox only to adopt it: the record's is
+  // gone at the provider and that one carries sandboxd's marker for the
+  // project (PlanRepair).
   const bool adopting =
-      event.type == EventType::kCreated &&
-      (current.status == SandboxStatus::kKilled || current.sandbox_id.empty());
+      (event.type == EventType::kCreated &&
+       (current.status == SandboxStatus::kKilled || current.sandbox_id.empty())) ||
+      event.source == core::EventSource::kReconciler;
   if (other_sandbox && !adopting) {
     return fmt::format("event for sandbox {}, project now has {}", event.sandbox_id,
                        current.sandbox_id);

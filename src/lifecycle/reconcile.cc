@@ -32,6 +32,19 @@ std::optional<RepairPlan> PlanRepair(const Sandbox& s, const provider::ProviderS
                                  "sandboxd stopped while creating this sandbox", now};
     return plan;
   }
+  if (!s.sandbox_id.empty() && p->sandbox_id != s.sandbox_id) {
+    // The record's sandbox is gone and the provider has another of this
+    // project with sandboxd's marker (records restored from a backup older
+    // than it): the project's sandbox is that one, adopted, not reaped.
+    plan.sandbox_id = p->sandbox_id;
+    if (p->state == ProviderState::kRunning) {
+      plan.type = EventType::kResumed;
+      plan.url = p->url;
+    } else {
+      plan.type = EventType::kPaused;
+    }
+    return plan;
+  }
   if (p->state == ProviderState::kRunning && s.status == SandboxStatus::kPausing) {
     // A pause claimed by a replica that died before calling the provider:
     // back to RUNNING with its idle clock untouched, so it is still due.
@@ -103,8 +116,11 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
     const provider::ProviderSandbox* p = nullptr;
     if (auto it = by_id.find(s.sandbox_id); !s.sandbox_id.empty() && it != by_id.end()) {
       p = &it->second;
-    } else if (s.sandbox_id.empty()) {
-      if (auto jt = by_project.find(s.project_id); jt != by_project.end()) p = &jt->second;
+    } else if (auto jt = by_project.find(s.project_id); jt != by_project.end()) {
+      // No sandbox yet (a create that never recorded one), or the record's
+      // is gone: the project's sandbox at the provider, if it is sandboxd's.
+      const bool ours = jt->second.metadata.contains(provider::kCreateRequestIdKey);
+      if (s.sandbox_id.empty() || ours) p = &jt->second;
     }
     if (auto v = versions.find(s.project_id); v == versions.end() || v->second != s.version) {
       continue;

@@ -37,7 +37,10 @@ struct RepairPlan {
 // left alone. Cases: gone at the provider → killed (or create_failed for a
 // create that never got a sandbox); claimed PAUSING but still running at the
 // provider → pause_failed (still due); running there → resumed (created for a
-// record without a sandbox id); paused there → paused.
+// record without a sandbox id); paused there → paused. A `p` other than the
+// record's own sandbox (Reconcile passes one only when the record's is gone
+// and `p` carries sandboxd's marker for the project) is adopted: resumed or
+// paused with its id.
 std::optional<RepairPlan> PlanRepair(const core::Sandbox& s, const provider::ProviderSandbox* p,
                                      SystemTime now, std::chrono::seconds in_flight_grace);
 

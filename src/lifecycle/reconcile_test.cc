@@ -86,6 +86,23 @@ TEST(PlanRepairTest, FollowsTheProvidersState) {
   EXPECT_EQ(pause->type, EventType::kPaused);
 }
 
+// Records restored from a backup name a sandbox that is gone, while the
+// provider runs (or keeps paused) the project's newer one: that one is
+// adopted with its id, whatever the two statuses say.
+TEST(PlanRepairTest, AnotherSandboxOfTheProjectIsAdopted) {
+  const auto newer = At(ProviderState::kRunning, "newer");
+  auto adopt = PlanRepair(Record(SandboxStatus::kRunning), &newer, kNow, 0s);
+  ASSERT_TRUE(adopt);
+  EXPECT_EQ(adopt->type, EventType::kResumed);
+  EXPECT_EQ(adopt->sandbox_id, "newer");
+  EXPECT_EQ(adopt->url, "http://preview");
+  const auto newer_paused = At(ProviderState::kPaused, "newer");
+  auto paused = PlanRepair(Record(SandboxStatus::kPaused), &newer_paused, kNow, 0s);
+  ASSERT_TRUE(paused);
+  EXPECT_EQ(paused->type, EventType::kPaused);
+  EXPECT_EQ(paused->sandbox_id, "newer");
+}
+
 TEST(PlanRepairTest, InFlightRecordsWithinTheGraceAreLeftAlone) {
   const auto running = At(ProviderState::kRunning);
   EXPECT_FALSE(
@@ -186,6 +203,45 @@ TEST(ReconcileOrphansTest, ReconcileKillsOrphansAfterTheGraceAndCountsThem) {
   // Gone now: the next pass kills nothing more.
   ASSERT_TRUE(testing::RunSync(h.io, h.lifecycle.Reconcile()).ok());
   EXPECT_EQ(h.provider.calls("kill"), 1);
+}
+
+// After a restore: the record names a sandbox that no longer exists, and the
+// provider runs the project's later one, with sandboxd's marker. It is the
+// project's sandbox: adopted, not marked KILLED and then reaped as an orphan.
+TEST(ReconcileOrphansTest, ARestoredRecordAdoptsTheProjectsMarkedSandboxInsteadOfReapingIt) {
+  testing::Harness h({.orphan_grace = 10min});
+  auto created = testing::RunSync(h.io, h.lifecycle.Create("p1", {}));
+  ASSERT_TRUE(created.ok());
+  h.provider.Vanish(created->sandbox.sandbox_id);
+  h.provider.Put(Marked("later", "p1", h.clock.Now()));
+  ProviderSandbox foreign = Marked("foreign", "p2", h.clock.Now());
+  foreign.metadata.erase(provider::kCreateRequestIdKey);
+  h.provider.Put(foreign);
+  h.clock.Advance(1h);
+  auto repaired = testing::RunSync(h.io, h.lifecycle.Reconcile());
+  ASSERT_TRUE(repaired.ok());
+  EXPECT_EQ(*repaired, 1);
+  auto s = h.lifecycle.Get("p1");
+  EXPECT_EQ(s->status, SandboxStatus::kRunning);
+  EXPECT_EQ(s->sandbox_id, "later");
+  EXPECT_EQ(h.provider.calls("kill"), 0);
+  EXPECT_TRUE(h.provider.Get("later").ok());
+}
+
+// Unmarked, another project's sandbox is never the project's: the record's
+// vanished sandbox makes it KILLED.
+TEST(ReconcileOrphansTest, AnUnmarkedSandboxOfTheProjectIsNotAdopted) {
+  testing::Harness h({.orphan_grace = 10min});
+  auto created = testing::RunSync(h.io, h.lifecycle.Create("p1", {}));
+  ASSERT_TRUE(created.ok());
+  h.provider.Vanish(created->sandbox.sandbox_id);
+  ProviderSandbox by_hand = Marked("by-hand", "p1", h.clock.Now());
+  by_hand.metadata.erase(provider::kCreateRequestIdKey);
+  h.provider.Put(by_hand);
+  h.clock.Advance(1h);
+  ASSERT_TRUE(testing::RunSync(h.io, h.lifecycle.Reconcile()).ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kKilled);
+  EXPECT_TRUE(h.provider.Get("by-hand").ok());
 }
 
 TEST(ReconcileOrphansTest, AFailedKillIsRetriedOnTheNextPass) {
