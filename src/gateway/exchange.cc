@@ -301,7 +301,10 @@ net::awaitable<ExchangeResult> Exchange(Clock& clock, beast::tcp_stream& client,
                                         const ExchangeOptions& options,
                                         ExchangeObserver& observer) {
   ExchangeResult result;
+  const bool body = !request.parser.is_done();
+  if (body) observer.ReadingBody(true);
   co_await RelayRequest(client, client_buffer, request, up, options, observer, result);
+  if (body) observer.ReadingBody(false);
   if (result.outcome != ExchangeOutcome::kDone) co_return result;
 
   // The sandbox's head; interim 1xx answers (100, 103) are dropped.

@@ -32,6 +32,10 @@ class ExchangeObserver {
   virtual void Traffic() = 0;  // a piece of a body, or tunnel bytes, went through
   virtual void TunnelOpened() = 0;
   virtual void TunnelClosed() = 0;
+  // While the client's body is relayed (only for a request with one): the
+  // client sets the pace, so the gateway may close the connection to make
+  // room (Gateway::MakeRoom) as it does an idle one.
+  virtual void ReadingBody(bool reading) = 0;
 };
 
 enum class ExchangeOutcome {

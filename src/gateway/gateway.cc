@@ -58,7 +58,8 @@ struct Gateway::Connection {
   bool busy = false;    // answering a request
   bool tunnel = false;  // relaying a WebSocket
   bool evicted = false;  // closed to make room (MakeRoom)
-  SteadyTime waiting_since{};  // when it began waiting for its next request
+  bool reading_body = false;  // relaying the client's request body, at its pace
+  SteadyTime waiting_since{};  // when it began waiting for its next request or sending a body
   std::unique_ptr<UpstreamSlot> upstream;  // kept between requests of this client
   std::optional<core::Sandbox> record;     // the last record this client asked for
 };
@@ -78,6 +79,10 @@ class Gateway::RequestObserver final : public ExchangeObserver {
     conn_.tunnel = false;
     --gateway_.websockets_;
     gateway_.activity_.CloseStream(project_);
+  }
+  void ReadingBody(bool reading) override {
+    conn_.reading_body = reading;
+    if (reading) conn_.waiting_since = gateway_.clock_.SteadyNow();
   }
 
  private:
@@ -201,10 +206,13 @@ net::awaitable<void> Gateway::Accept() {
 }
 
 bool Gateway::MakeRoom() {
-  // A scan: at most max_connections pointers, and only when full.
+  // A scan: at most max_connections pointers, and only when full. A client
+  // still sending its request body sets its own pace, like an idle one: it
+  // may be closed too, or bodies trickled a byte a minute would hold every
+  // connection busy and lock everyone else out.
   Connection* oldest = nullptr;
   for (auto& [id, c] : connections_) {
-    if (c->busy || c->tunnel || c->evicted) continue;
+    if ((c->busy && !c->reading_body) || c->tunnel || c->evicted) continue;
     if (oldest == nullptr || c->waiting_since < oldest->waiting_since) oldest = c;
   }
   if (oldest == nullptr) return false;

@@ -1286,7 +1286,10 @@ TEST_F(DaemonTest, AdaptivePolicyLearnsFromARegretAndReplayComparesPoliciesOffli
 // Thousands of idle and byte-a-second connections: the daemon keeps
 // answering a normal client, without spinning or flooding its log.
 TEST_F(DaemonTest, IdleAndTricklingConnectionsDoNotStarveNormalClients) {
-  Daemon d({.first_port = kAbusePorts, .idle_timeout = "1h"});
+  // The common descriptor limit (1,024, which runc also gives a sandbox):
+  // its API connection cap (384) is far below the crowd, so the crowd meets
+  // the cap and the daemon must make room.
+  Daemon d({.first_port = kAbusePorts, .idle_timeout = "1h", .file_limit = 1024});
   ASSERT_TRUE(d.Start());
   ASSERT_EQ(d.Call(verb::post, SandboxPath("busy")).status, 201);
   // This test process holds the attackers' ends: it needs descriptors too.
@@ -1337,6 +1340,10 @@ TEST_F(DaemonTest, IdleAndTricklingConnectionsDoNotStarveNormalClients) {
          " trickling connections: /healthz + status read median " + std::to_string(ms[10]) +
          " ms, max " + std::to_string(ms.back()) + " ms");
   EXPECT_LT(ms.back(), 2000);
+  HttpResponse metrics = d.Call(verb::get, "/metrics", "", 5s);
+  const size_t evicted = metrics.body.find("\nsandboxd_http_connections_evicted_total ");
+  ASSERT_NE(evicted, std::string::npos) << metrics.Describe();
+  EXPECT_GT(std::stod(metrics.body.substr(evicted + 41)), 0) << "the cap was never reached";
   // The trickling heads were cut off at the header timeout (10 s) at most:
   // the daemon's log stayed small.
   EXPECT_LT(fs::file_size(d.data_dir().parent_path() / "sandboxd.log"), 1u << 20);

@@ -56,6 +56,7 @@ constexpr int kFakeE2bPorts = 50700;
 constexpr int kShutdownPorts = 50800;
 constexpr int kDescriptorPorts = 50900;
 constexpr int kCrowdPorts = 51000;
+constexpr int kTricklePorts = 51200;
 
 // The value of one series in a /metrics text ("name{labels}"), or -1.
 double MetricValue(const std::string& text, const std::string& series) {
@@ -813,6 +814,41 @@ TEST_F(GatewayTest, ClientsThatNeverFinishAHeadDoNotLockOthersOut) {
   }
   EXPECT_LE(Metric(d, "sandboxd_preview_connections"), 51);
   EXPECT_GE(Metric(d, "sandboxd_preview_requests_total{outcome=\"evicted\"}"), 50);
+}
+
+// Clients that send a request body a byte now and then keep their
+// connections busy for as long as they like: they are closed to make room
+// like idle ones, so a crowd of them cannot lock other visitors out. The
+// descriptor limit is runc's (1,024: a sandbox gets that much), which makes
+// the preview connection cap 192.
+TEST_F(GatewayTest, ClientsTricklingABodyDoNotLockOthersOut) {
+  Daemon d({.first_port = kTricklePorts, .idle_timeout = "1h", .file_limit = 1024});
+  ASSERT_TRUE(d.Start());
+  std::string why;
+  auto app = CreateRunning(d, "trickle", &why);
+  ASSERT_TRUE(app) << why;
+  auto target = ParsePreviewUrl(app->url);
+  ASSERT_TRUE(target) << app->url;
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> crowd;
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: " + target->host +
+                           "\r\nContent-Length: 1000000\r\n\r\nfirst bytes of the body";
+  for (int i = 0; i < 220; ++i) {
+    asio::ip::tcp::socket c(io);
+    beast::error_code ec;
+    c.connect({asio::ip::make_address("127.0.0.1"), target->gateway_port}, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    asio::write(c, asio::buffer(head), ec);
+    crowd.push_back(std::move(c));
+  }
+  ASSERT_TRUE(WaitFor([&] { return Metric(d, "sandboxd_preview_connections") >= 190; }, 10s))
+      << Metric(d, "sandboxd_preview_connections");
+  for (int i = 0; i < 5; ++i) {
+    HttpResponse r = PreviewCall(app->url, {.target = "/", .timeout = 5s});
+    ASSERT_TRUE(r.answered) << "request " << i << ": " << r.Describe();
+    EXPECT_EQ(r.status, 200) << r.Describe();
+  }
+  EXPECT_GE(Metric(d, "sandboxd_preview_requests_total{outcome=\"evicted\"}"), 5);
 }
 
 TEST_F(GatewayTest, ShutdownAnswersHeldRequestsAndClosesTunnels) {
