@@ -262,7 +262,9 @@ Commands AddCommands(CLI::App& app, Args& a) {
       "long as the command runs (renewing the hold, released when it ends)");
   add_project(c.hold);
   c.hold->add_option("name", a.hold_name, "hold name (default with a command: sandboxctl-<pid>)");
-  c.hold->add_option("--for", a.hold_for, "how long (30s, 10m); with a command, renewed")
+  c.hold->add_option("--for", a.hold_for,
+                     "how long (30s, 10m); with a command, renewed every third of it (placed for "
+                     "at least 2m)")
       ->capture_default_str();
   c.unhold = app.add_subcommand("unhold", "release a hold");
   add_project(c.unhold);
@@ -418,13 +420,19 @@ void ForwardToHeldCommand(int sig, siginfo_t* info, void*) {
   if (child > 0 && (info == nullptr || info->si_code != SI_KERNEL)) kill(child, sig);
 }
 
+// The least a hold of `hold … -- command` is placed for: renewed every third
+// of --for, it stays this far from expiring, outside the server's pause
+// warning (--pause-warning, 30 s by default), so a renewal never brings on a
+// "Pausing in …" for a sandbox that is busy. If sandboxctl dies without
+// releasing it, the hold lasts this long at most.
+constexpr int64_t kMinCommandHoldSeconds = 120;
+
 // `hold … -- command`: places the hold, runs the command with this process's
-// stdio, renews the hold every third of its ttl while the command runs, then
-// releases it. Returns the command's exit code (128 + signal if killed).
+// stdio, renews the hold every third of `seconds` while the command runs,
+// then releases it. Returns the command's exit code (128 + signal if killed).
 int HoldWhileRunning(const Client& client, const std::string& base, const std::string& name,
                      int64_t seconds, const std::vector<std::string>& command) {
-  auto placed = client.Call(http::verb::post, base + "/holds", HoldBody(name, seconds));
-  if (placed.first != 200) return Report(placed);
+  const int64_t ttl = std::max(seconds, kMinCommandHoldSeconds);
   std::vector<char*> argv;
   for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
@@ -452,6 +460,13 @@ int HoldWhileRunning(const Client& client, const std::string& base, const std::s
     }
     sigprocmask(SIG_SETMASK, &mask, nullptr);
   };
+  // Placed with the signals held back: one that comes meanwhile reaches the
+  // command once it runs, and the hold is still released.
+  auto placed = client.Call(http::verb::post, base + "/holds", HoldBody(name, ttl));
+  if (placed.first != 200) {
+    restore_signals();
+    return Report(placed);
+  }
   const pid_t child = fork();
   if (child < 0) {
     std::cerr << "sandboxctl: fork: " << std::strerror(errno) << "\n";
@@ -460,6 +475,11 @@ int HoldWhileRunning(const Client& client, const std::string& base, const std::s
     return 1;
   }
   if (child == 0) {
+    // The default dispositions before the signals are unblocked: one the
+    // parent forwarded before this exec (its pid is known to the parent
+    // first) ends this child, as it would the command, instead of reaching
+    // the inherited handler, which has no child to pass it to.
+    for (int sig : kForwarded) signal(sig, SIG_DFL);
     sigprocmask(SIG_SETMASK, &mask, nullptr);
     execvp(argv[0], argv.data());
     std::cerr << "sandboxctl: " << command[0] << ": " << std::strerror(errno) << "\n";
@@ -475,7 +495,7 @@ int HoldWhileRunning(const Client& client, const std::string& base, const std::s
     std::unique_lock lock(mu);
     while (!cv.wait_for(lock, every, [&] { return done; })) {
       lock.unlock();
-      auto r = client.Call(http::verb::post, base + "/holds", HoldBody(name, seconds));
+      auto r = client.Call(http::verb::post, base + "/holds", HoldBody(name, ttl));
       if (r.first != 200) {
         std::cerr << "sandboxctl: renewing hold " << name << " failed (will retry): HTTP "
                   << r.first << " " << r.second << "\n";

@@ -165,7 +165,8 @@ std::optional<std::vector<HistoryEvent>> ParseHistory(const std::string& body, s
     HistoryEvent h;
     if (!r.String("id", h.id) || !r.String("type", h.type) || !r.String("source", h.source) ||
         !r.String("outcome", h.outcome) || !r.String("status", h.status, true) ||
-        !r.String("sandboxId", h.sandbox_id, true) || !r.Time("at", h.at)) {
+        !r.String("sandboxId", h.sandbox_id, true) || !r.String("detail", h.detail, true) ||
+        !r.Time("at", h.at)) {
       return std::nullopt;
     }
     out.push_back(std::move(h));

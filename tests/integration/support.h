@@ -62,6 +62,7 @@ struct HistoryEvent {
   std::string outcome;
   std::string status;  // "" when null
   std::string sandbox_id;
+  std::string detail;
   SystemTime at{};
 };
 // {"events":[…]}, newest first.
