@@ -316,6 +316,9 @@ class FakeE2b {
       res.body() = Listed(paused_);
     } else if (req.method() == verb::post && target == "/sandboxes/ifake1/timeout") {
       res.result(204);
+    } else if (req.method() == verb::post && target == "/v2/sandboxes/ifake1/connect") {
+      res.result(500);  // every resume fails
+      res.body() = R"({"code":500,"message":"injected resume failure"})";
     } else {
       res.result(404);
       res.body() = R"({"code":404,"message":"not found"})";
@@ -393,6 +396,24 @@ TEST_F(ProviderTest, FailingProviderKeepsReadsFastAndPausesOnce) {
   SleepFor(3s);
   EXPECT_EQ(fake.pause_calls(), calls) << "pause calls after PAUSED";
   EXPECT_EQ(d.StatusOf("p"), "PAUSED");
+
+  // A wake the provider fails: still PAUSED, and explain still names the
+  // idle enforcer as who paused it (its failed attempts and the failed wake
+  // stepped over), with the failed wake as the failure and its retry plan.
+  HttpResponse woke = d.Call(verb::post, SandboxPath("p") + "/wake");
+  EXPECT_TRUE(woke.status >= 200 && woke.status < 600) << woke.Describe();
+  std::string shown;
+  ASSERT_TRUE(WaitFor([&] { return HasHistory(d, "p", "api", "resume_failed", &shown); }, 20s))
+      << "history of p:" << shown;
+  ASSERT_TRUE(WaitFor([&] { return d.StatusOf("p") == "PAUSED"; }, 10s)) << d.StatusOf("p");
+  HttpResponse explained = d.Call(verb::get, SandboxPath("p") + "/explain");
+  ASSERT_EQ(explained.status, 200) << explained.Describe();
+  const auto e = boost::json::parse(explained.body).as_object();
+  EXPECT_EQ(e.at("cause").at("source"), "enforcer") << explained.body;
+  EXPECT_EQ(e.at("failure").at("code"), "resume_failed") << explained.body;
+  const std::string summary(e.at("summary").as_string());
+  EXPECT_NE(summary.find(": paused by the idle enforcer"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("Last failure (resume_failed)"), std::string::npos) << summary;
 }
 
 }  // namespace
