@@ -162,15 +162,20 @@ export interface Explanation {
   /** The newest activity of each source. */
   activity: Record<string, string>;
   /** The history row that brought the sandbox to its status, with its decision's inputs. */
-  cause: {
-    type: string;
-    source: string;
-    by: string;
-    at: string;
-    detail: string;
-    inputs: Record<string, unknown>;
-  } | null;
+  cause: Decision | null;
+  /** The idle policy's change that set the idle timeout in force; null when a client set it. */
+  timeoutSetBy: Decision | null;
   failure: { code: string; message: string; at: string; retry: string } | null;
+}
+
+/** A stored decision (a history row) as explain names it. */
+export interface Decision {
+  type: string;
+  source: string;
+  by: string;
+  at: string;
+  detail: string;
+  inputs: Record<string, unknown>;
 }
 
 /** GET …/sandbox/logs: output lines and the cursor to read on from. */

@@ -36,6 +36,7 @@ function pausedByEnforcer(record: Record<string, unknown> | undefined): Explanat
       detail: 'idle',
       inputs: record === undefined ? {} : { now: '2024-12-31T23:59:00.000Z', record },
     },
+    timeoutSetBy: null,
     failure: null,
   };
 }
