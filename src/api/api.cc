@@ -211,11 +211,15 @@ void Api::Register(http_server::Router& r) {
   r.Add(V::get, fmt::format("/api/jobs/{}/runs", jobs::kIdleEnforcerJob), bind(&Api::EnforcerRuns), AuthGuard());
   r.Add(V::post, "/api/session", bind(&Api::SignIn), nullptr, kMaxSessionBodyBytes);
   r.Add(V::delete_, "/api/session", bind(&Api::SignOut), nullptr, kMaxSessionBodyBytes);
-  // Open to anyone, so they take no body: a large one announced is refused
-  // from the head (413), never read.
-  constexpr size_t kNoBody = 1;  // 0 would mean the server's limit
-  r.Add(V::get, "/healthz", bind(&Api::Healthz), nullptr, kNoBody);
-  r.Add(V::get, "/readyz", bind(&Api::Readyz), nullptr, kNoBody);
+  // Open to anyone, so they take no body: one announced (a Content-Length
+  // or chunked) is refused from the head (413), never read.
+  auto no_body = [](Ctx& ctx) -> net::awaitable<std::optional<Response>> {
+    if (!http_server::AnnouncesBody(ctx.request)) co_return std::nullopt;
+    co_return http_server::ErrorResponse(ctx.request, http::status::payload_too_large,
+                                         "payload_too_large", "this route takes no request body");
+  };
+  r.Add(V::get, "/healthz", bind(&Api::Healthz), no_body);
+  r.Add(V::get, "/readyz", bind(&Api::Readyz), no_body);
   // Invariant 9: only health checks, the webhook and static files are open.
   r.Add(V::get, "/metrics", bind(&Api::MetricsText), AuthGuard());
 }

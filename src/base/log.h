@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <utility>
 
 #define SBX_LOG_DEBUG(...) ::spdlog::debug(__VA_ARGS__)
 #define SBX_LOG_INFO(...) ::spdlog::info(__VA_ARGS__)
@@ -21,19 +23,17 @@ namespace sbx {
 class LogThrottle {
  public:
   explicit LogThrottle(std::chrono::steady_clock::duration every) : every_(every) {}
-  // Whether to write the line at `now`; when so, `skipped` is how many were
-  // held back since the last one written.
-  bool Allow(std::chrono::steady_clock::time_point now, int64_t& skipped) {
+  // Whether to write the line at `now`: nullopt to hold it back, else how
+  // many were held back since the last one written.
+  std::optional<int64_t> Allow(std::chrono::steady_clock::time_point now) {
     std::lock_guard lock(mu_);
     if (written_ && now - last_ < every_) {
       ++held_;
-      return false;
+      return std::nullopt;
     }
     written_ = true;
     last_ = now;
-    skipped = held_;
-    held_ = 0;
-    return true;
+    return std::exchange(held_, 0);
   }
 
  private:

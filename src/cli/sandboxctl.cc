@@ -424,7 +424,8 @@ void ForwardToHeldCommand(int sig, siginfo_t* info, void*) {
 // of --for, it stays this far from expiring, outside the server's pause
 // warning (--pause-warning, 30 s by default), so a renewal never brings on a
 // "Pausing in …" for a sandbox that is busy. If sandboxctl dies without
-// releasing it, the hold lasts this long at most.
+// releasing it, the hold lasts this long at most. A server whose
+// --max-hold-ttl is lower gets --for as it is.
 constexpr int64_t kMinCommandHoldSeconds = 120;
 
 // `hold … -- command`: places the hold, runs the command with this process's
@@ -432,7 +433,7 @@ constexpr int64_t kMinCommandHoldSeconds = 120;
 // then releases it. Returns the command's exit code (128 + signal if killed).
 int HoldWhileRunning(const Client& client, const std::string& base, const std::string& name,
                      int64_t seconds, const std::vector<std::string>& command) {
-  const int64_t ttl = std::max(seconds, kMinCommandHoldSeconds);
+  int64_t ttl = std::max(seconds, kMinCommandHoldSeconds);
   std::vector<char*> argv;
   for (const std::string& arg : command) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
@@ -460,12 +461,28 @@ int HoldWhileRunning(const Client& client, const std::string& base, const std::s
     }
     sigprocmask(SIG_SETMASK, &mask, nullptr);
   };
-  // Placed with the signals held back: one that comes meanwhile reaches the
-  // command once it runs, and the hold is still released.
+  // Placed with the signals held back, so that none ends sandboxctl between
+  // placing the hold and releasing it.
   auto placed = client.Call(http::verb::post, base + "/holds", HoldBody(name, ttl));
+  if (placed.first == 400 && ttl != seconds) {
+    // The server's --max-hold-ttl is below the minimum: --for as it is.
+    ttl = seconds;
+    placed = client.Call(http::verb::post, base + "/holds", HoldBody(name, ttl));
+  }
   if (placed.first != 200) {
     restore_signals();
     return Report(placed);
+  }
+  // One that came meanwhile (Ctrl-C while the hold was being placed) is
+  // for a command that has not started: release the hold and end as the
+  // signal would have ended sandboxctl.
+  sigset_t pending;
+  sigpending(&pending);
+  for (int sig : kForwarded) {
+    if (sigismember(&pending, sig) != 1) continue;
+    (void)client.Call(http::verb::delete_, base + "/holds/" + name);
+    restore_signals();  // the pending signal acts now, as it would have
+    return 128 + sig;
   }
   const pid_t child = fork();
   if (child < 0) {

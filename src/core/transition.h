@@ -30,8 +30,9 @@ inline constexpr std::chrono::hours kMaxProviderTimeout{24};
 // none). Does not check ordering or ids; lifecycle::Apply does. Sets status,
 // payload fields, updated_at = now, version + 1 and last_event_at.
 // Time rules (invariant 14): lastActivityAt never moves past `now`, whatever
-// the event's timestamp; providerEndAt never past `now + kMaxProviderTimeout`. last_event_at, the ordering mark of provider facts,
-// moves to a webhook's own timestamp; sandboxd's own facts (the results of
+// the event's timestamp; providerEndAt never past `now + kMaxProviderTimeout`.
+// last_event_at, the ordering mark of provider facts, moves to a webhook's
+// own timestamp; sandboxd's own facts (the results of
 // its provider calls, made just now) move it to `now - max_clock_skew` at
 // most, so a webhook dated clearly before them is stale while a provider
 // clock running ahead never makes sandboxd's results look stale.

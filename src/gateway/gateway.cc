@@ -69,7 +69,12 @@ class Gateway::RequestObserver final : public ExchangeObserver {
  public:
   RequestObserver(Gateway& gateway, Connection& conn, const std::string& project)
       : gateway_(gateway), conn_(conn), project_(project) {}
-  void Traffic() override { gateway_.activity_.Touch(project_); }
+  void Traffic() override {
+    gateway_.activity_.Touch(project_);
+    // A body that keeps coming is not waiting: the one that stalls longest
+    // is the one to close (MakeRoom).
+    if (conn_.reading_body) conn_.waiting_since = gateway_.clock_.SteadyNow();
+  }
   void TunnelOpened() override {
     conn_.tunnel = true;
     ++gateway_.websockets_;
@@ -210,16 +215,25 @@ bool Gateway::MakeRoom() {
   // still sending its request body sets its own pace, like an idle one: it
   // may be closed too, or bodies trickled a byte a minute would hold every
   // connection busy and lock everyone else out.
+  // An idle one first, then the body sender whose last bytes came longest ago.
   Connection* oldest = nullptr;
   for (auto& [id, c] : connections_) {
     if ((c->busy && !c->reading_body) || c->tunnel || c->evicted) continue;
-    if (oldest == nullptr || c->waiting_since < oldest->waiting_since) oldest = c;
+    if (oldest == nullptr || (oldest->reading_body && !c->reading_body) ||
+        (oldest->reading_body == c->reading_body && c->waiting_since < oldest->waiting_since)) {
+      oldest = c;
+    }
   }
   if (oldest == nullptr) return false;
   oldest->evicted = true;
   ++evicting_;
   beast::error_code ec;
   oldest->stream.socket().cancel(ec);  // its read ends; Session closes it
+  // A body sender may be writing to its sandbox just now, with no read to
+  // cancel: its next read ends at once instead.
+  if (oldest->reading_body) {
+    oldest->stream.socket().shutdown(net::socket_base::shutdown_receive, ec);
+  }
   Count("evicted");
   return true;
 }

@@ -32,8 +32,9 @@ net::awaitable<Status> PruneKind(BlockingPool& pool, store::Store& store, PruneC
 net::awaitable<Result<RetentionCounts>> RetentionPass(Clock& clock, BlockingPool& pool,
                                                       store::Store& store,
                                                       RetentionOptions options) {
-  if (options.batch < 1) {
-    co_return InvalidArgument(fmt::format("retention batch {} is below 1", options.batch));
+  if (options.batch < 1 || options.max_batches < 1) {
+    co_return InvalidArgument(fmt::format("retention batch {} or max batches {} is below 1",
+                                          options.batch, options.max_batches));
   }
   const SystemTime now = clock.Now();
   RetentionCounts counts;
@@ -91,8 +92,9 @@ RetentionJob::RetentionJob(Clock& clock, BlockingPool& pool, store::Store& store
       }) {}
 
 Status RetentionJob::Start(net::any_io_executor executor) {
-  if (options_.batch < 1) {
-    return InvalidArgument(fmt::format("retention batch {} is below 1", options_.batch));
+  if (options_.batch < 1 || options_.max_batches < 1) {
+    return InvalidArgument(fmt::format("retention batch {} or max batches {} is below 1",
+                                       options_.batch, options_.max_batches));
   }
   return job_.Start(executor);
 }

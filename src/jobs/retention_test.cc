@@ -118,6 +118,8 @@ TEST_F(RetentionTest, RejectsABatchBelowOne) {
   AlwaysLeader leader;
   RetentionJob job(clock_, pool_, *store_, leader, {.batch = 0});
   EXPECT_EQ(job.Start(io_.get_executor()).code(), StatusCode::kInvalidArgument);
+  RetentionJob no_batches(clock_, pool_, *store_, leader, {.max_batches = 0});
+  EXPECT_EQ(no_batches.Start(io_.get_executor()).code(), StatusCode::kInvalidArgument);
   RetentionJob bad_schedule(clock_, pool_, *store_, leader, {.schedule = "every day"});
   EXPECT_EQ(bad_schedule.Start(io_.get_executor()).code(), StatusCode::kInvalidArgument);
 }

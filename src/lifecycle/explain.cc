@@ -137,17 +137,22 @@ Explanation Explain(const core::Sandbox& s, const std::vector<store::HistoryRow>
       continue;
     }
     if (!same_episode) {
-      if (in_failed_attempt) continue;
-      reached_start = true;
-      break;
+      if (!in_failed_attempt) {
+        reached_start = true;
+        break;
+      }
+      // The attempt's own rows, back to the request that began it.
+      if (row.type.ends_with("_requested")) in_failed_attempt = false;
+      continue;
     }
     in_failed_attempt = false;
     first = &row;
     if (*row.status == status) out.since = row.recorded_at;
   }
-  if (!first && failed) {
-    // Nothing before the failed attempt (a first create that failed): it
-    // is what brought the sandbox here.
+  if (!first && failed && failed->type == "create_failed" && !in_failed_attempt) {
+    // Nothing before the failed create (the project's first): it is what
+    // brought the sandbox here. Any other failed attempt with nothing
+    // before it in the rows read (many failed wakes) names no cause.
     first = failed;
     out.since = failed->recorded_at;
     reached_start = true;

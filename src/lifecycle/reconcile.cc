@@ -37,12 +37,8 @@ std::optional<RepairPlan> PlanRepair(const Sandbox& s, const provider::ProviderS
     // project with sandboxd's marker (records restored from a backup older
     // than it): the project's sandbox is that one, adopted, not reaped.
     plan.sandbox_id = p->sandbox_id;
-    if (p->state == ProviderState::kRunning) {
-      plan.type = EventType::kResumed;
-      plan.url = p->url;
-    } else {
-      plan.type = EventType::kPaused;
-    }
+    plan.url = p->url;
+    plan.type = p->state == ProviderState::kRunning ? EventType::kResumed : EventType::kPaused;
     return plan;
   }
   if (p->state == ProviderState::kRunning && s.status == SandboxStatus::kPausing) {
@@ -105,22 +101,37 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
   auto listed = co_await ListProvider();
   if (!listed.ok()) co_return listed.error().WithContext("reconcile: list provider sandboxes");
   if (!listed->complete) co_return Unavailable("reconcile: provider listing incomplete");
+  const std::vector<Sandbox> records = read_model_.All();
+  std::set<std::string> named;  // sandboxes some record names
+  for (const Sandbox& s : records) {
+    if (!s.sandbox_id.empty()) named.insert(s.sandbox_id);
+  }
   std::map<std::string, provider::ProviderSandbox> by_id;
   std::map<std::string, provider::ProviderSandbox> by_project;
+  // Per project, its newest sandbox with sandboxd's marker that no record
+  // names: the one a record whose own sandbox is gone adopts.
+  std::map<std::string, provider::ProviderSandbox> adoptable;
   for (const auto& p : listed->sandboxes) {
     by_id[p.sandbox_id] = p;
-    if (auto it = p.metadata.find("projectId"); it != p.metadata.end()) by_project[it->second] = p;
+    auto it = p.metadata.find("projectId");
+    if (it == p.metadata.end()) continue;
+    by_project[it->second] = p;
+    if (!p.metadata.contains(provider::kCreateRequestIdKey) || named.contains(p.sandbox_id)) {
+      continue;
+    }
+    auto [slot, added] = adoptable.try_emplace(it->second, p);
+    if (!added && slot->second.started_at < p.started_at) slot->second = p;
   }
   int repaired = 0;
-  for (const Sandbox& s : read_model_.All()) {
+  for (const Sandbox& s : records) {
     const provider::ProviderSandbox* p = nullptr;
     if (auto it = by_id.find(s.sandbox_id); !s.sandbox_id.empty() && it != by_id.end()) {
       p = &it->second;
-    } else if (auto jt = by_project.find(s.project_id); jt != by_project.end()) {
-      // No sandbox yet (a create that never recorded one), or the record's
-      // is gone: the project's sandbox at the provider, if it is sandboxd's.
-      const bool ours = jt->second.metadata.contains(provider::kCreateRequestIdKey);
-      if (s.sandbox_id.empty() || ours) p = &jt->second;
+    } else if (s.sandbox_id.empty()) {
+      // A create that never recorded its sandbox: the project's, if listed.
+      if (auto jt = by_project.find(s.project_id); jt != by_project.end()) p = &jt->second;
+    } else if (auto jt = adoptable.find(s.project_id); jt != adoptable.end()) {
+      p = &jt->second;  // the record's is gone
     }
     if (auto v = versions.find(s.project_id); v == versions.end() || v->second != s.version) {
       continue;
@@ -137,8 +148,18 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
     ev.inputs = DecisionInputs(by, std::move(seen));
     SBX_LOG_WARN("drift: project {} sandbox {} is {} here; repairing with {}", s.project_id,
                  s.sandbox_id, core::StatusName(s.status), core::EventTypeName(ev.type));
-    auto r = co_await Apply(ev);
+    // Applied to the very record it was planned on: one that moved while
+    // earlier repairs were written (a kill and a new create, say) is left to
+    // the next pass, never given another sandbox's repair.
+    const int64_t planned_on = s.version;
+    Precondition unchanged = [planned_on](const Sandbox& current) {
+      return current.version == planned_on
+                 ? OkStatus()
+                 : FailedPrecondition("the record changed since the repair was planned");
+    };
+    auto r = co_await Apply(ev, std::move(unchanged));
     if (!r.ok()) {
+      if (r.error().code() == StatusCode::kFailedPrecondition) continue;
       SBX_LOG_ERROR("drift repair of {}: {}", s.project_id, r.error().ToString());
       continue;
     }

@@ -101,6 +101,7 @@ TEST(PlanRepairTest, AnotherSandboxOfTheProjectIsAdopted) {
   ASSERT_TRUE(paused);
   EXPECT_EQ(paused->type, EventType::kPaused);
   EXPECT_EQ(paused->sandbox_id, "newer");
+  EXPECT_EQ(paused->url, "http://preview");  // not the gone sandbox's
 }
 
 TEST(PlanRepairTest, InFlightRecordsWithinTheGraceAreLeftAlone) {
@@ -213,7 +214,10 @@ TEST(ReconcileOrphansTest, ARestoredRecordAdoptsTheProjectsMarkedSandboxInsteadO
   auto created = testing::RunSync(h.io, h.lifecycle.Create("p1", {}));
   ASSERT_TRUE(created.ok());
   h.provider.Vanish(created->sandbox.sandbox_id);
-  h.provider.Put(Marked("later", "p1", h.clock.Now()));
+  // Two of the project's, marked: the newer is its sandbox; the older (a
+  // leftover) stays an orphan for the reaper.
+  h.provider.Put(Marked("later", "p1", h.clock.Now() + 20min));
+  h.provider.Put(Marked("leftover", "p1", h.clock.Now() + 10min));
   ProviderSandbox foreign = Marked("foreign", "p2", h.clock.Now());
   foreign.metadata.erase(provider::kCreateRequestIdKey);
   h.provider.Put(foreign);
@@ -224,8 +228,9 @@ TEST(ReconcileOrphansTest, ARestoredRecordAdoptsTheProjectsMarkedSandboxInsteadO
   auto s = h.lifecycle.Get("p1");
   EXPECT_EQ(s->status, SandboxStatus::kRunning);
   EXPECT_EQ(s->sandbox_id, "later");
-  EXPECT_EQ(h.provider.calls("kill"), 0);
+  EXPECT_EQ(h.provider.calls("kill"), 1);
   EXPECT_TRUE(h.provider.Get("later").ok());
+  EXPECT_FALSE(h.provider.Get("leftover").ok());
 }
 
 // Unmarked, another project's sandbox is never the project's: the record's

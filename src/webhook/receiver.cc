@@ -63,11 +63,10 @@ net::awaitable<Result<lifecycle::ApplyResult>> WebhookReceiver::Receive(std::str
   }
   if (!e2b::VerifySignature(body, signature, secrets_)) {
     count("bad_signature");
-    int64_t skipped = 0;
-    if (bad_signature_log_.Allow(lifecycle_.clock().SteadyNow(), skipped)) {
+    if (auto skipped = bad_signature_log_.Allow(lifecycle_.clock().SteadyNow())) {
       SBX_LOG_WARN("webhook rejected: signature does not match any configured secret{}",
-                   skipped > 0 ? fmt::format(" ({} more since the last such line)", skipped)
-                               : std::string());
+                   *skipped > 0 ? fmt::format(" ({} more since the last such line)", *skipped)
+                                : std::string());
     }
     co_return Unauthenticated("e2b-signature does not match");
   }

@@ -375,7 +375,6 @@ TEST_F(DaemonTest, CrashDurability) {
   EXPECT_TRUE(state) << why;
 }
 
-// Invariants 8 and 9: bad input gets a clear 4xx and changes nothing.
 // An alert on a counter's increase sees nothing when the series first appears
 // already above 0 (a burst of errors within one scrape): every counter
 // series that docs/monitoring/alerts.yml watches that way is exported
@@ -412,6 +411,7 @@ TEST_F(DaemonTest, EveryCounterAnAlertWatchesExistsFromTheStart) {
   }
 }
 
+// Invariants 8 and 9: bad input gets a clear 4xx and changes nothing.
 TEST_F(DaemonTest, BadInput) {
   Daemon d({.first_port = kBadInputPorts, .idle_timeout = "1h"});
   ASSERT_TRUE(d.Start());
@@ -1350,9 +1350,11 @@ TEST_F(DaemonTest, IdleAndTricklingConnectionsDoNotStarveNormalClients) {
          " ms, max " + std::to_string(ms.back()) + " ms");
   EXPECT_LT(ms.back(), 2000);
   HttpResponse metrics = d.Call(verb::get, "/metrics", "", 5s);
-  const size_t evicted = metrics.body.find("\nsandboxd_http_connections_evicted_total ");
+  const std::string evicted_series = "\nsandboxd_http_connections_evicted_total ";
+  const size_t evicted = metrics.body.find(evicted_series);
   ASSERT_NE(evicted, std::string::npos) << metrics.Describe();
-  EXPECT_GT(std::stod(metrics.body.substr(evicted + 41)), 0) << "the cap was never reached";
+  EXPECT_GT(std::stod(metrics.body.substr(evicted + evicted_series.size())), 0)
+      << "the cap was never reached";
   // The trickling heads were cut off at the header timeout (10 s) at most:
   // the daemon's log stayed small.
   EXPECT_LT(fs::file_size(d.data_dir().parent_path() / "sandboxd.log"), 1u << 20);
