@@ -1,16 +1,8 @@
-import { act, cleanup, fireEvent, screen, within } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeSandbox, setup, tick } from './test-utils';
+import { act, fireEvent, screen, within } from '@testing-library/react';
+import { describe, expect, it, vi } from 'vitest';
+import { freshPagePerTest, makeSandbox, setup, tick } from './test-utils';
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2025-01-01T00:00:00.000Z') });
-});
-
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  window.history.replaceState(null, '', '/');
-});
+freshPagePerTest();
 
 describe('sandbox list (#/)', () => {
   it('shows a row per sandbox with status pill, live countdown, url and actions', async () => {

@@ -1,7 +1,7 @@
 /** The dashboard's test harness: the whole App on an in-memory sandboxd, under fake timers. */
-import { act, render } from '@testing-library/react';
+import { act, cleanup, render } from '@testing-library/react';
 import { QueryClient } from '@tanstack/react-query';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { SandboxClient } from '@sandboxd/client';
 import {
   fakeDocument,
@@ -48,4 +48,19 @@ export function setup(options: FakeServerOptions & { hash?: string; url?: string
     />,
   );
   return { server, auth, client, queryClient, ES, doc, ...utils };
+}
+
+/**
+ * Each test of the calling file starts at `now` on fake timers and ends with the page unmounted,
+ * real timers back and the URL reset. Call once, at the top of a test file.
+ */
+export function freshPagePerTest(now = '2025-01-01T00:00:00.000Z'): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date(now) });
+  });
+  afterEach(() => {
+    cleanup();
+    vi.useRealTimers();
+    window.history.replaceState(null, '', '/');
+  });
 }

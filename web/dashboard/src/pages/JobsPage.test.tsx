@@ -1,16 +1,8 @@
-import { cleanup, fireEvent, screen, within } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeRun, setup, tick } from '../test-utils';
+import { fireEvent, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { freshPagePerTest, makeRun, setup, tick } from '../test-utils';
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2025-01-01T00:10:00.000Z') });
-});
-
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  window.history.replaceState(null, '', '/');
-});
+freshPagePerTest('2025-01-01T00:10:00.000Z');
 
 // 60 runs, newest (60) first; run 60 paused two projects, run 59 failed once.
 const runs = Array.from({ length: 60 }, (_, i) => {

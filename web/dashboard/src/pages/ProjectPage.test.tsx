@@ -1,17 +1,9 @@
-import { cleanup, screen } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import type { Explanation } from '@sandboxd/client';
-import { makeSandbox, setup, tick } from '../test-utils';
+import { freshPagePerTest, makeSandbox, setup, tick } from '../test-utils';
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2025-01-01T00:00:00.000Z') });
-});
-
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  window.history.replaceState(null, '', '/');
-});
+freshPagePerTest();
 
 /** An explanation of a sandbox the enforcer paused, its decision's record carrying `record`. */
 function pausedByEnforcer(record: Record<string, unknown> | undefined): Explanation {

@@ -1,16 +1,8 @@
-import { cleanup, fireEvent, screen } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeSandbox, setup, tick } from '../test-utils';
+import { fireEvent, screen } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { freshPagePerTest, makeSandbox, setup, tick } from '../test-utils';
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: new Date('2025-01-01T00:00:00.000Z') });
-});
-
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  window.history.replaceState(null, '', '/');
-});
+freshPagePerTest();
 
 /** A sandbox on the deployment default, adaptive. */
 const onDefault = () => makeSandbox({ idlePolicy: null, effectiveIdlePolicy: 'adaptive' });
