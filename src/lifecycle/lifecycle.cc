@@ -211,7 +211,7 @@ net::awaitable<Status> Lifecycle::CheckStore() {
             "the store has not answered a ping for {} ms",
             std::chrono::duration_cast<std::chrono::milliseconds>(now - ping_.sent).count()));
       }
-      if (ping_.last) co_return *ping_.last;
+      co_return ping_.last.value_or(Unavailable("the store has not answered its first ping yet"));
     } else if (ping_.last && now - ping_.at < kStorePingReuse) {
       co_return *ping_.last;
     } else {
