@@ -289,6 +289,7 @@ export class LiveStatus {
         projectId: typeof data.projectId === 'string' ? data.projectId : this.projectId,
         pauseAt: data.pauseAt,
         secondsLeft: data.secondsLeft,
+        receivedAt: performance.now(),
       };
     } catch (err) {
       this.report(err);

@@ -93,7 +93,12 @@ describe('subscribe over SSE', () => {
       JSON.stringify({ projectId: 'p1', pauseAt: '2026-01-01T00:03:00.000Z', secondsLeft: 30 }),
     );
     expect(warnings).toEqual([
-      { projectId: 'p1', pauseAt: '2026-01-01T00:03:00.000Z', secondsLeft: 30 },
+      {
+        projectId: 'p1',
+        pauseAt: '2026-01-01T00:03:00.000Z',
+        secondsLeft: 30,
+        receivedAt: expect.any(Number),
+      },
     ]);
     ES.last!.sendEvent('pause_pending', '{"projectId":"p1"}');
     expect(warnings).toHaveLength(1);

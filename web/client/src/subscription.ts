@@ -93,6 +93,11 @@ export interface PausePending {
   pauseAt: string;
   /** Seconds from the server's send to `pauseAt`, rounded up. */
   secondsLeft: number;
+  /**
+   * When this client received it, by `performance.now()` (monotonic): count `secondsLeft` down
+   * from here, not from the wall clock, which may be set apart from the server's.
+   */
+  receivedAt?: number;
 }
 
 /** Calling it unsubscribes. */

@@ -196,7 +196,12 @@ describe('useSandboxStatus: SSE', () => {
       h.ES.last!.sendEvent('pause_pending', JSON.stringify({ projectId: 'p1', pauseAt, secondsLeft: 30 })),
     );
     await tick();
-    expect(result.current.pausePending).toEqual({ projectId: 'p1', pauseAt, secondsLeft: 30 });
+    expect(result.current.pausePending).toEqual({
+      projectId: 'p1',
+      pauseAt,
+      secondsLeft: 30,
+      receivedAt: expect.any(Number),
+    });
     // Keep awake: activity moves pauseAt, which ends the warning.
     act(() =>
       h.ES.last!.send(

@@ -46,6 +46,13 @@ describe('PauseWarning', () => {
     expect(countdown().textContent).toBe('0:30');
   });
 
+  it('counts from when the client library received it, not from when it was first shown', () => {
+    vi.setSystemTime(SERVER_NOW);
+    const received = { ...warning, receivedAt: performance.now() - 5_000 };
+    render(<PauseWarning warning={received} keepAwake={keepAwake} />);
+    expect(countdown().textContent).toBe('0:25');
+  });
+
   it('says pausing once secondsLeft have passed since it arrived', async () => {
     vi.setSystemTime(SERVER_NOW);
     render(<PauseWarning warning={warning} keepAwake={keepAwake} />);

@@ -28,9 +28,11 @@ export function PauseWarning({
   warning: PausePending;
   keepAwake: ReturnType<typeof useKeepAwake>;
 }) {
-  // Counted from the warning's arrival, not from the browser's Date.now() against the server's
-  // pauseAt: the two clocks may be far apart.
-  const receivedAt = useArrivalTime(warning);
+  // Counted from the warning's arrival (as the client library received it, else as first shown),
+  // not from the browser's Date.now() against the server's pauseAt: the two clocks may be far
+  // apart.
+  const shownAt = useArrivalTime(warning);
+  const receivedAt = warning.receivedAt ?? shownAt;
   return (
     <div className="pause-warning" role="alert" data-testid="pause-warning">
       <span>
