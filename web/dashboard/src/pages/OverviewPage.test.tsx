@@ -1,8 +1,8 @@
-import { cleanup, fireEvent, screen, within } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, screen, within } from '@testing-library/react';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { OverviewWindow } from '@sandboxd/client';
 import { FakeUPlot } from '../overview/testing/fake-uplot';
-import { makeOverview, makeSandbox, setup, tick } from '../test-utils';
+import { freshPagePerTest, makeOverview, makeSandbox, setup, tick } from '../test-utils';
 
 const TO = '2025-01-01T00:00:00.000Z';
 
@@ -23,15 +23,9 @@ function overview(window: OverviewWindow) {
 
 const value = (testId: string) => screen.getByTestId(testId).dataset['value'];
 
+freshPagePerTest(TO);
 beforeEach(() => {
-  vi.useFakeTimers({ now: new Date(TO) });
   FakeUPlot.instances = [];
-});
-
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  window.history.replaceState(null, '', '/');
 });
 
 describe('overview page (#/overview)', () => {

@@ -1,7 +1,7 @@
-import { cleanup, fireEvent, screen, within } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import type { PolicyReport } from '@sandboxd/client';
-import { makePolicyReport, makeReplayResult, makeSandbox, setup, tick } from '../test-utils';
+import { freshPagePerTest, makePolicyReport, makeReplayResult, makeSandbox, setup, tick } from '../test-utils';
 
 const TO = '2025-01-01T00:00:00.000Z';
 
@@ -57,15 +57,7 @@ function busy(since: string | null): PolicyReport {
 const value = (testId: string) => screen.getByTestId(testId).dataset['value'];
 const text = (testId: string) => screen.getByTestId(testId).textContent;
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: new Date(TO) });
-});
-
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  window.history.replaceState(null, '', '/');
-});
+freshPagePerTest(TO);
 
 describe('policy page (#/policy)', () => {
   it('says the policies and what idle pausing did, in labelled numbers', async () => {

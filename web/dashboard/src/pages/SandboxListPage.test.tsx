@@ -1,18 +1,10 @@
-import { cleanup, fireEvent, screen, within } from '@testing-library/react';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeSandbox, setup, tick } from '../test-utils';
+import { fireEvent, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
+import { freshPagePerTest, makeSandbox, setup, tick } from '../test-utils';
 
 const NOW = '2025-01-01T01:00:00.000Z';
 
-beforeEach(() => {
-  vi.useFakeTimers({ now: new Date(NOW) });
-});
-
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  window.history.replaceState(null, '', '/');
-});
+freshPagePerTest(NOW);
 
 const sandboxes = [
   makeSandbox({
