@@ -92,16 +92,15 @@ std::vector<provider::ProviderSandbox> PlanOrphans(
 
 net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_grace,
                                                  Decider by) {
-  // A record that changed after the listing began (a pause, a wake, a
-  // webhook meanwhile) may be newer than what the listing says: it is left
-  // to the next pass, which lists again. Versions, not times: exact
-  // whatever the clock's resolution.
-  std::map<std::string, int64_t> versions;
-  for (const Sandbox& s : read_model_.All()) versions.emplace(s.project_id, s.version);
+  // The records as they were before the listing began. Each repair applies
+  // only to the very version it was planned on (below): a record that
+  // changed since (a pause, a wake, a webhook while the listing was taken,
+  // or a kill and a new create while earlier repairs were written) may be
+  // newer than what the listing says, and is left to the next pass.
+  const std::vector<Sandbox> records = read_model_.All();
   auto listed = co_await ListProvider();
   if (!listed.ok()) co_return listed.error().WithContext("reconcile: list provider sandboxes");
   if (!listed->complete) co_return Unavailable("reconcile: provider listing incomplete");
-  const std::vector<Sandbox> records = read_model_.All();
   std::set<std::string> named;  // sandboxes some record names
   for (const Sandbox& s : records) {
     if (!s.sandbox_id.empty()) named.insert(s.sandbox_id);
@@ -133,9 +132,6 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
     } else if (auto jt = adoptable.find(s.project_id); jt != adoptable.end()) {
       p = &jt->second;  // the record's is gone
     }
-    if (auto v = versions.find(s.project_id); v == versions.end() || v->second != s.version) {
-      continue;
-    }
     auto plan = PlanRepair(s, p, clock_.Now(), in_flight_grace);
     if (!plan) continue;
     core::LifecycleEvent ev = Command(plan->type, s.project_id, core::EventSource::kReconciler);
@@ -148,9 +144,8 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
     ev.inputs = DecisionInputs(by, std::move(seen));
     SBX_LOG_WARN("drift: project {} sandbox {} is {} here; repairing with {}", s.project_id,
                  s.sandbox_id, core::StatusName(s.status), core::EventTypeName(ev.type));
-    // Applied to the very record it was planned on: one that moved while
-    // earlier repairs were written (a kill and a new create, say) is left to
-    // the next pass, never given another sandbox's repair.
+    // Applied to the very record it was planned on, never to one that moved
+    // since (given another sandbox's repair, say).
     const int64_t planned_on = s.version;
     Precondition unchanged = [planned_on](const Sandbox& current) {
       return current.version == planned_on

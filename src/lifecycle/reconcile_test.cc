@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <future>
 
-#include "lifecycle/testing.h"
+#include "lifecycle/lifecycle_test_support.h"
 
 namespace sbx::lifecycle {
 namespace {
@@ -266,22 +266,8 @@ TEST(ReconcileOrphansTest, AFailedKillIsRetriedOnTheNextPass) {
 // webhook pauses the sandbox) is newer than the listing, and the pass leaves
 // it alone instead of undoing the change from stale data.
 TEST(ReconcileTest, ARecordThatChangesDuringTheListingIsLeftToTheNextPass) {
-  testing::Harness h({}, /*provider_threads=*/1);
-  // Provider calls run on their own thread: run the loop until `aw` is done.
-  auto drive = [&h]<typename T>(net::awaitable<T> aw) {
-    std::optional<T> out;
-    net::co_spawn(h.io, std::move(aw), [&out](std::exception_ptr e, T r) {
-      if (e) std::rethrow_exception(e);
-      out.emplace(std::move(r));
-    });
-    for (int i = 0; i < 5000 && !out; ++i) {
-      h.io.restart();
-      h.io.run_for(1ms);
-    }
-    EXPECT_TRUE(out.has_value()) << "never finished";
-    return std::move(*out);
-  };
-  auto created = drive(h.lifecycle.Create("p1", {}));
+  ThreadedHarness h;  // provider calls on threads of their own
+  auto created = h.Drive(h.lifecycle.Create("p1", {}));
   ASSERT_TRUE(created.ok()) << created.error().ToString();
   const std::string id = created->sandbox.sandbox_id;
   h.clock.Advance(1min);
@@ -309,17 +295,53 @@ TEST(ReconcileTest, ARecordThatChangesDuringTheListingIsLeftToTheNextPass) {
         net::detached);
     done.wait();
   });
-  auto repaired = drive(h.lifecycle.Reconcile());
+  auto repaired = h.Drive(h.lifecycle.Reconcile());
   ASSERT_TRUE(repaired.ok()) << repaired.error().ToString();
   EXPECT_EQ(*repaired, 0);
   EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
   EXPECT_EQ(h.provider.calls("list"), 1);
 
   // The next pass lists again, and both agree.
-  auto again = drive(h.lifecycle.Reconcile());
+  auto again = h.Drive(h.lifecycle.Reconcile());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, 0);
   EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+}
+
+// The repair is planned on the record as it was before the listing: when the
+// project is killed and made again meanwhile (a new sandbox), the `killed` of
+// its old, vanished sandbox is not applied to the new record.
+TEST(ReconcileTest, ARepairIsNotAppliedToARecordThatMovedOnSinceItWasPlanned) {
+  ThreadedHarness h;
+  auto created = h.Drive(h.lifecycle.Create("p1", {}));
+  ASSERT_TRUE(created.ok()) << created.error().ToString();
+  const std::string old_id = created->sandbox.sandbox_id;
+  h.provider.Vanish(old_id);  // behind sandboxd's back: the pass plans `killed`
+  h.clock.Advance(1min);
+  h.provider.OnNextCall("list", [&] {
+    // Once the listing is taken: a kill and a new create, on the I/O thread.
+    auto remade = std::make_shared<std::promise<void>>();
+    std::future<void> done = remade->get_future();
+    net::co_spawn(
+        h.io,
+        [&h, remade]() -> net::awaitable<void> {
+          const std::string project = "p1";
+          Status killed = co_await h.lifecycle.Kill(project);
+          EXPECT_TRUE(killed.ok()) << killed.ToString();
+          auto again = co_await h.lifecycle.Create(project, {});
+          EXPECT_TRUE(again.ok());
+          remade->set_value();
+        },
+        net::detached);
+    done.wait();
+  });
+  auto repaired = h.Drive(h.lifecycle.Reconcile());
+  ASSERT_TRUE(repaired.ok()) << repaired.error().ToString();
+  EXPECT_EQ(*repaired, 0);
+  auto s = h.lifecycle.Get("p1");
+  EXPECT_EQ(s->status, SandboxStatus::kRunning);
+  EXPECT_NE(s->sandbox_id, old_id);
+  EXPECT_TRUE(h.provider.Get(s->sandbox_id).ok());
 }
 
 }  // namespace
