@@ -347,11 +347,14 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
                                           std::optional<Sandbox> current,
                                           const Precondition& precondition, BatchView& view) {
   const bool fact = core::IsProviderFact(event.type);
-  if (event.type == EventType::kCreated && !event.sandbox_id.empty() &&
+  if ((event.type == EventType::kCreated || event.source == core::EventSource::kWebhook) &&
+      fact && !event.sandbox_id.empty() &&
       (!current || current->sandbox_id != event.sandbox_id)) {
     // A sandbox is created once: one this server saw replaced (killed and
     // made again, or forgotten) is not adopted by the project's next create
-    // or record. (Held in memory: a restart forgets.)
+    // or record. Nor does any late webhook of it (they carry the project's
+    // id) become the sandbox of a record whose create is still at the
+    // provider. (Held in memory: a restart forgets.)
     if (auto had = read_model_.ProjectOfRetired(event.sandbox_id)) {
       const std::string why =
           fmt::format("sandbox {} of project {} was replaced or forgotten", event.sandbox_id, *had);

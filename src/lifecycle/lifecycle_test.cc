@@ -443,6 +443,47 @@ TEST(LifecycleTest, CreateKillCreateKeepsTheSecondSandboxAndRemovesTheFirst) {
   EXPECT_TRUE(h.provider.Get(kept).ok());
 }
 
+// A restart (kill, then create again): while the new create is at the
+// provider the record is STARTING with no sandbox, and a late webhook of the
+// killed sandbox, carrying the project's id as every event of it does, is
+// stale. Before, it wrote the dead sandbox into the record: `killed` made the
+// create fail, `updated` or `resumed` made the new sandbox's own `created`
+// stale.
+TEST(LifecycleTest, ALateEventOfTheKilledSandboxDoesNotTouchTheNextCreate) {
+  for (EventType type :
+       {EventType::kKilled, EventType::kUpdated, EventType::kResumed, EventType::kPaused}) {
+    SCOPED_TRACE(core::EventTypeName(type));
+    ThreadedHarness h;
+    const std::string project = "p1";
+    auto first = h.Drive(h.lifecycle.Create(project, {}));
+    ASSERT_TRUE(first.ok()) << first.error().ToString();
+    const std::string old_id = first->sandbox.sandbox_id;
+    ASSERT_TRUE(h.Drive(h.lifecycle.Kill(project)).ok());
+    h.clock.Advance(1s);
+    std::optional<Result<CreateResult>> created;
+    std::promise<void> release =
+        h.Hold("create", [&] { h.Start(h.lifecycle.Create(project, {}), created); });
+    ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+    LifecycleEvent late = Webhook("late", type, 0, old_id);
+    late.project_id = "p1";  // as e2b::ParseWebhookEvent sets it from the metadata
+    late.timestamp = h.clock.Now();
+    auto r = h.Drive(h.lifecycle.Apply(late));
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    EXPECT_EQ(r->outcome, Outcome::kStale);
+    EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+    EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, "");
+    release.set_value();
+    h.RunUntil([&] { return created.has_value(); });
+    ASSERT_TRUE(created.has_value());
+    ASSERT_TRUE(created->ok()) << created->error().ToString();
+    const std::string fresh = (*created)->sandbox.sandbox_id;
+    EXPECT_NE(fresh, old_id);
+    EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+    EXPECT_EQ(h.lifecycle.Get("p1")->sandbox_id, fresh);
+    EXPECT_TRUE(h.provider.Get(fresh).ok());
+  }
+}
+
 // Kill and forget while the create is at the provider: its sandbox goes too.
 TEST(LifecycleTest, CreateOfAProjectKilledAndForgottenMeanwhileRemovesItsSandbox) {
   ThreadedHarness h;
