@@ -304,12 +304,22 @@ Result<std::unique_ptr<Jobs>> MakeJobs(const ServeConfig& c, const Settings& s, 
   j->enforcer = std::make_unique<jobs::IdleEnforcer>(
       clock, core.store_pool, *store.store, core.lifecycle, core.bus, core.metrics,
       *j->leadership, jobs::IdleEnforcerOptions{.schedule = c.enforcer_schedule});
+  // A record in STARTING/PAUSING may belong to an operation of another
+  // replica (this one skips its own, Lifecycle::OperationInFlight): on E2B
+  // it is left alone for as long as such a call can take, and 10 s more.
+  std::chrono::seconds grace = jobs::ReconcilerOptions{}.in_flight_grace;
+  if (provider.e2b) {
+    grace = std::max(grace, std::chrono::ceil<std::chrono::seconds>(
+                                provider::e2b::LongestCall(*provider.e2b)) +
+                                10s);
+  }
   j->reconciler = std::make_unique<jobs::ReconcilerJob>(
       clock, core.lifecycle, *j->leadership,
-      jobs::ReconcilerOptions{.schedule = c.reconcile_schedule});
+      jobs::ReconcilerOptions{.schedule = c.reconcile_schedule, .in_flight_grace = grace});
   if (store.postgres) {
-    j->failover = std::make_unique<jobs::FailoverJob>(clock, core.lifecycle, *j->enforcer,
-                                                      *j->leadership, jobs::FailoverOptions{});
+    j->failover = std::make_unique<jobs::FailoverJob>(
+        clock, core.lifecycle, *j->enforcer, *j->leadership,
+        jobs::FailoverOptions{.in_flight_grace = grace});
   }
   if (provider.e2b_sandbox_timeout > 0s) {
     j->keep_alive = std::make_unique<jobs::KeepAliveJob>(

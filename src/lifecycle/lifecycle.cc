@@ -343,12 +343,17 @@ void Lifecycle::UnwatchKills(const std::string& project) {
   if (it != kill_watch_.end() && --it->second.watchers <= 0) kill_watch_.erase(it);
 }
 
+bool Lifecycle::OperationInFlight(const std::string& project) const {
+  return kill_watch_.contains(project) || pausing_.contains(project);
+}
+
 namespace {
 
-// Ends a WatchKills when the coroutine that holds it ends, however it ends.
-struct KillWatchEnd {
+// Runs `end` when the scope that holds it ends (a WatchKills, a pause in
+// flight), however it ends: a coroutine may leave by co_return or throw.
+struct AtScopeEnd {
   std::function<void()> end;
-  ~KillWatchEnd() { end(); }
+  ~AtScopeEnd() { end(); }
 };
 
 }  // namespace
@@ -434,7 +439,7 @@ net::awaitable<Result<CreateResult>> Lifecycle::Create(const std::string& projec
   req.metadata = options.metadata;
   req.metadata["projectId"] = project_id;
   const uint64_t kills = WatchKills(project_id);
-  const KillWatchEnd unwatch{[this, project_id] { UnwatchKills(project_id); }};
+  const AtScopeEnd unwatch{[this, project_id] { UnwatchKills(project_id); }};
   auto started = co_await Apply(req);
   if (!started.ok()) {
     if (started.error().code() == StatusCode::kFailedPrecondition) {
@@ -452,7 +457,7 @@ net::awaitable<Result<CreateResult>> Lifecycle::Create(const std::string& projec
 net::awaitable<void> Lifecycle::FinishWake(Sandbox starting, EventSource source,
                                            uint64_t kills) {
   const std::string project = starting.project_id;
-  const KillWatchEnd unwatch{[this, project] { UnwatchKills(project); }};  // Wake's watch
+  const AtScopeEnd unwatch{[this, project] { UnwatchKills(project); }};  // Wake's watch
   if (starting.sandbox_id.empty()) {
     auto r = co_await ProvisionNew(project, source, kills);
     if (!r.ok()) SBX_LOG_WARN("wake of {} failed: {}", project, r.error().ToString());
@@ -537,8 +542,17 @@ net::awaitable<Result<Sandbox>> Lifecycle::Wake(const std::string& project_id,
 net::awaitable<Status> Lifecycle::PauseClaimed(const Sandbox& pausing, EventSource source) {
   const std::string id = pausing.sandbox_id;
   const std::string project = pausing.project_id;
-  auto pause = [this, id] { return provider_.Pause(id); };
-  Status s = co_await CallProvider("pause", pause);
+  ++pausing_[project];
+  Status s;
+  {
+    const AtScopeEnd paused{[this, project] {
+      if (auto it = pausing_.find(project); it != pausing_.end() && --it->second <= 0) {
+        pausing_.erase(it);
+      }
+    }};
+    auto pause = [this, id] { return provider_.Pause(id); };
+    s = co_await CallProvider("pause", pause);
+  }
   LifecycleEvent ev =
       Command(s.ok() ? EventType::kPaused : EventType::kPauseFailed, project, source);
   ev.sandbox_id = id;

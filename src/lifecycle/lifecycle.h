@@ -268,6 +268,11 @@ class Lifecycle {
   uint64_t WatchKills(const std::string& project);
   uint64_t KillsOf(const std::string& project) const;
   void UnwatchKills(const std::string& project);
+  // True while a create, wake or pause of `project` runs in this process
+  // (a kill watch, or a pause at the provider). Reconcile leaves such a
+  // record alone however old it is: a provider call may outlast the
+  // in-flight grace (E2B: up to a minute with its retries). I/O thread only.
+  bool OperationInFlight(const std::string& project) const;
   // Provider::List through CallProvider (for Reconcile, in reconcile.cc).
   net::awaitable<Result<provider::ListResult>> ListProvider();
   // Whether `stored` is a new record of a project that the read model holds
@@ -318,6 +323,8 @@ class Lifecycle {
     uint64_t kills = 0;
   };
   std::map<std::string, KillWatch> kill_watch_;
+  // Per project, its pauses at the provider (PauseClaimed). I/O thread only.
+  std::map<std::string, int> pausing_;
 };
 
 }  // namespace sbx::lifecycle

@@ -123,6 +123,9 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
   }
   int repaired = 0;
   for (const Sandbox& s : records) {
+    // Its create, wake or pause is still at the provider here: what the
+    // listing says of it is not settled yet, whatever the grace.
+    if (OperationInFlight(s.project_id)) continue;
     const provider::ProviderSandbox* p = nullptr;
     if (auto it = by_id.find(s.sandbox_id); !s.sandbox_id.empty() && it != by_id.end()) {
       p = &it->second;

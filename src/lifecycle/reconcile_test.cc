@@ -344,5 +344,41 @@ TEST(ReconcileTest, ARepairIsNotAppliedToARecordThatMovedOnSinceItWasPlanned) {
   EXPECT_TRUE(h.provider.Get(s->sandbox_id).ok());
 }
 
+// A create or a pause that takes longer than the in-flight grace (an E2B
+// call retries for up to a minute) is still running here: the pass leaves
+// its record alone instead of failing the create ("sandboxd stopped while
+// creating") or undoing the pause, and the operation then finishes.
+TEST(ReconcileTest, AnOperationStillAtTheProviderHereIsNotRepairedPastTheGrace) {
+  ThreadedHarness h;
+  const std::string project = "p1";
+  std::optional<Result<CreateResult>> created;
+  std::promise<void> release_create =
+      h.Hold("create", [&] { h.Start(h.lifecycle.Create(project, {}), created); });
+  h.clock.Advance(30s);
+  auto pass = h.Drive(h.lifecycle.Reconcile(10s));
+  ASSERT_TRUE(pass.ok()) << pass.error().ToString();
+  EXPECT_EQ(*pass, 0);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kStarting);
+  release_create.set_value();
+  h.RunUntil([&] { return created.has_value(); });
+  ASSERT_TRUE(created.has_value() && created->ok());
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kRunning);
+
+  std::optional<Result<core::Sandbox>> paused;
+  std::promise<void> release_pause =
+      h.Hold("pause", [&] { h.Start(h.lifecycle.Pause(project), paused); });
+  h.RunUntil([&] { return paused.has_value(); });  // claimed; the provider call runs on
+  ASSERT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPausing);
+  h.clock.Advance(30s);
+  pass = h.Drive(h.lifecycle.Reconcile(10s));
+  ASSERT_TRUE(pass.ok()) << pass.error().ToString();
+  EXPECT_EQ(*pass, 0);
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPausing);
+  release_pause.set_value();
+  h.RunUntil([&] { return h.lifecycle.Get("p1")->status == SandboxStatus::kPaused; });
+  EXPECT_EQ(h.lifecycle.Get("p1")->status, SandboxStatus::kPaused);
+  EXPECT_FALSE(h.lifecycle.Get("p1")->last_error.has_value());
+}
+
 }  // namespace
 }  // namespace sbx::lifecycle

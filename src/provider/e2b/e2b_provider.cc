@@ -442,10 +442,11 @@ Result<ProviderSandbox> E2bProvider::Get(const std::string& sandbox_id) {
 
 // Internals
 
-SteadyTime E2bProvider::CallDeadline() {
-  const auto per_attempt = options_.request_timeout + options_.backoff_max;
-  return clock_.SteadyNow() + options_.max_attempts * per_attempt;
+std::chrono::milliseconds LongestCall(const E2bOptions& options) {
+  return options.max_attempts * (options.request_timeout + options.backoff_max);
 }
+
+SteadyTime E2bProvider::CallDeadline() { return clock_.SteadyNow() + LongestCall(options_); }
 
 Result<E2bProvider::Reply> E2bProvider::Exchange(std::string_view what, const std::string& method,
                                                  const std::string& path, const std::string& body) {

@@ -56,6 +56,11 @@ struct E2bOptions {
   std::chrono::milliseconds list_timeout{120'000};
 };
 
+// The longest any call but List takes: max_attempts × (request_timeout +
+// backoff_max). A create or a pause at E2B may run that long, so the
+// reconciler leaves records in STARTING/PAUSING alone for at least this.
+std::chrono::milliseconds LongestCall(const E2bOptions& options);
+
 // OK if `options` can be used; kInvalidArgument naming the bad field
 // otherwise (empty api_key, api_url not http(s)://, non-positive durations or
 // attempts, list_page_size outside 1..100, empty domain, port 0). app/ calls it

@@ -8,6 +8,13 @@ namespace {
 
 // --- The wire format of each call ---
 
+TEST(E2bLongestCallTest, IsEveryAttemptWithItsLongestBackoff) {
+  EXPECT_EQ(LongestCall(E2bOptions{}), 60s);
+  EXPECT_EQ(LongestCall(E2bOptions{.request_timeout = 2s, .max_attempts = 3,
+                                   .backoff_max = 1s}),
+            9s);
+}
+
 TEST_F(E2bProviderTest, CreatePostsNewSandboxV2) {
   transport_.PushResponse(201, kSandboxBody);
   auto created = provider_->Create(CreateRequest{.project_id = "p1",
