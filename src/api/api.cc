@@ -280,8 +280,10 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
 
 net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
   const std::string& project = ctx.params["projectId"];
+  const SystemTime now = lifecycle_.clock().Now();
   if (auto it = json_cache_.find(project);
       it != json_cache_.end() &&
+      !(it->second.hold_expires && *it->second.hold_expires <= now) &&
       lifecycle_.read_model().Unchanged(project, it->second.version, it->second.updated_at)) {
     co_return JsonResponse(ctx.request, http::status::ok, it->second.body);
   }
@@ -290,8 +292,8 @@ net::awaitable<http_server::Response> Api::GetSandbox(Ctx& ctx) {
     json_cache_.erase(project);  // forgotten projects leave nothing behind
     co_return Error(ctx, s.error());
   }
-  std::string body = Serialize(ObjectOf(*s));
-  json_cache_[project] = {s->version, s->updated_at, body};
+  std::string body = Serialize(SandboxJson(*s, options_.preview, now));
+  json_cache_[project] = {s->version, s->updated_at, body, NextHoldExpiry(s->holds, now)};
   co_return JsonResponse(ctx.request, http::status::ok, std::move(body));
 }
 

@@ -122,6 +122,9 @@ class Api {
     int64_t version = 0;
     SystemTime updated_at{};
     std::string body;
+    // Its first hold to expire: an expiry writes nothing, so the body is
+    // made again from then on (as EventStreams::FrameOf does).
+    std::optional<SystemTime> hold_expires;
   };
   std::unordered_map<std::string, CachedJson> json_cache_;
 };

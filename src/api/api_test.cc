@@ -473,6 +473,24 @@ TEST_F(ApiTest, HoldsArePlacedListedAndReleased) {
             http::status::not_found);
 }
 
+// An expiry writes nothing: the status read, whose body is cached per
+// record version, must still stop showing a hold once it has expired.
+TEST_F(ApiTest, AnExpiredHoldLeavesTheStatusReadThoughNothingWasWritten) {
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox", "{}").result(),
+            http::status::created);
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/demo/sandbox/holds",
+                 R"({"name":"quick","ttlSeconds":30})")
+                .result(),
+            http::status::ok);
+  auto before = Json(Call(http::verb::get, "/api/projects/demo/sandbox"));
+  ASSERT_EQ(before.at("holds").as_array().size(), 1u);
+  const auto version = before.at("version");
+  h_.clock.Advance(std::chrono::seconds(31));
+  auto after = Json(Call(http::verb::get, "/api/projects/demo/sandbox"));
+  EXPECT_EQ(after.at("version"), version);  // nothing was written
+  EXPECT_TRUE(after.at("holds").as_array().empty()) << after;
+}
+
 TEST_F(ApiTest, ExplainSaysWhyAwakeAndWhoPausedWithTheDecisionsInputs) {
   EXPECT_EQ(Call(http::verb::get, "/api/projects/demo/sandbox/explain").result(),
             http::status::not_found);
