@@ -413,7 +413,14 @@ EventStreams::Warning EventStreams::PauseWarning(Stream& st) const {
   if (st.warned_for == pause_at) return {};
   const SystemTime now = clock_.Now();
   if (now >= pause_at) return {};
-  if (now < *warn_at) return {.due = clock_.SteadyNow() + (*warn_at - now)};
+  // With presence, this project's next heartbeat (every third of the idle
+  // timeout) comes before the pause and moves it: no pause is coming, and a
+  // viewer is not warned of one (Pump wakes for the heartbeat).
+  const SteadyTime steady_now = clock_.SteadyNow();
+  if (options_.presence && NextHeartbeat(st.project, steady_now) < steady_now + (pause_at - now)) {
+    return {};
+  }
+  if (now < *warn_at) return {.due = steady_now + (*warn_at - now)};
   st.warned_for = pause_at;
   boost::json::object o;
   o["projectId"] = st.project;

@@ -452,6 +452,19 @@ TEST_F(EventsTest, NoPauseWarningWhenTheIdleTimeoutIsNotLongerThanIt) {
   EXPECT_EQ(Count(c.received, "event: pause_pending"), 0u) << c.received;
 }
 
+// With presence on, an open stream's heartbeats (every third of the idle
+// timeout) keep the pause away: no warning for a pause that never comes,
+// even when the warning is longer than two thirds of the timeout.
+TEST_F(EventsTest, AViewerKeptAwakeByPresenceIsNotWarned) {
+  Start({.keepalive = 1h, .presence = true, .pause_warning = 25s});  // timeout 30 s
+  Client& c = Open();
+  ASSERT_TRUE(Pump([&] { return Count(c.received, "event: sandbox") >= 1; }));
+  for (int i = 0; i < 60; ++i) AdvanceAndRun(h_.io, h_.clock, 1s);
+  Pump([] { return false; }, 10);
+  EXPECT_EQ(Count(c.received, "event: pause_pending"), 0u) << c.received;
+  EXPECT_EQ(h_.lifecycle.Get("p1")->status, core::SandboxStatus::kRunning);
+}
+
 // An event stream is presence: one opened with the operator's cookie by a
 // page of another origin is refused and keeps nothing awake.
 TEST_F(EventsTest, ACrossOriginStreamWithTheCookieIsRefusedAndIsNoPresence) {
