@@ -27,6 +27,18 @@ Result<json::object> ParseBody(const http_server::Request& req) {
   return std::move(v.as_object());
 }
 
+// For the routes that take no fields (kill, activity, wake, pause): an
+// empty body or an empty JSON object; anything else is refused before any
+// change, as every other route refuses a body it cannot read.
+Status NoFields(const http_server::Request& req) {
+  SBX_ASSIGN_OR_RETURN(json::object o, ParseBody(req));
+  if (!o.empty()) {
+    return InvalidArgument(fmt::format("this route takes no fields, got \"{}\"",
+                                       std::string_view(o.begin()->key())));
+  }
+  return OkStatus();
+}
+
 Result<std::optional<int64_t>> OptionalPositiveInt(const json::object& o, const char* field) {
   auto it = o.find(field);
   if (it == o.end() || it->value().is_null()) return std::optional<int64_t>();
@@ -434,6 +446,7 @@ net::awaitable<http_server::Response> Api::Logs(Ctx& ctx) {
 }
 
 net::awaitable<http_server::Response> Api::KillSandbox(Ctx& ctx) {
+  if (Status no = NoFields(ctx.request); !no.ok()) co_return Error(ctx, no);
   Status s = co_await lifecycle_.Kill(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s);
   Response res{http::status::no_content, ctx.request.version()};
@@ -442,6 +455,7 @@ net::awaitable<http_server::Response> Api::KillSandbox(Ctx& ctx) {
 }
 
 net::awaitable<http_server::Response> Api::Activity(Ctx& ctx) {
+  if (Status no = NoFields(ctx.request); !no.ok()) co_return Error(ctx, no);
   Status s = co_await lifecycle_.RecordActivity(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s);
   Response res{http::status::no_content, ctx.request.version()};
@@ -450,6 +464,7 @@ net::awaitable<http_server::Response> Api::Activity(Ctx& ctx) {
 }
 
 net::awaitable<http_server::Response> Api::Wake(Ctx& ctx) {
+  if (Status no = NoFields(ctx.request); !no.ok()) co_return Error(ctx, no);
   auto s = co_await lifecycle_.Wake(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::accepted,
@@ -457,6 +472,7 @@ net::awaitable<http_server::Response> Api::Wake(Ctx& ctx) {
 }
 
 net::awaitable<http_server::Response> Api::Pause(Ctx& ctx) {
+  if (Status no = NoFields(ctx.request); !no.ok()) co_return Error(ctx, no);
   auto s = co_await lifecycle_.Pause(ctx.params["projectId"]);
   if (!s.ok()) co_return Error(ctx, s.error());
   co_return JsonResponse(ctx.request, http::status::accepted,

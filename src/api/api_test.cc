@@ -627,6 +627,26 @@ TEST_F(ApiTest, BadInputGetsClear4xxAndChangesNothing) {
   EXPECT_EQ(Call(http::verb::get, "/api/sandboxes?limit=0").result(), http::status::bad_request);
   EXPECT_EQ(Call(http::verb::get, "/api/sandboxes?status=SLEEPING").result(),
             http::status::bad_request);
+  // The routes that take no fields refuse a body they cannot read, before
+  // any change: a KILLED project is not re-created by a wake with garbage.
+  ASSERT_EQ(Call(http::verb::post, "/api/projects/p2/sandbox", "{}").result(),
+            http::status::created);
+  ASSERT_EQ(Call(http::verb::delete_, "/api/projects/p2/sandbox").result(),
+            http::status::no_content);
+  const int64_t version = h_.lifecycle.Get("p2")->version;
+  for (const char* route : {"wake", "pause", "activity"}) {
+    for (const char* body : {"{garbage", "[]", R"({"now":true})"}) {
+      auto r = Call(http::verb::post, fmt::format("/api/projects/p2/sandbox/{}", route), body);
+      EXPECT_EQ(r.result(), http::status::bad_request) << route << " " << body << r.body();
+    }
+  }
+  EXPECT_EQ(Call(http::verb::delete_, "/api/projects/p2/sandbox", "{garbage").result(),
+            http::status::bad_request);
+  EXPECT_EQ(h_.lifecycle.Get("p2")->version, version);
+  EXPECT_EQ(h_.provider.calls("create"), 1);
+  // An empty object is no field at all.
+  EXPECT_EQ(Call(http::verb::post, "/api/projects/p2/sandbox/wake", "{}").result(),
+            http::status::accepted);
 }
 
 // A page of another origin (a sandbox's preview on another port of the same

@@ -515,7 +515,8 @@ void RunUntilSignal(net::io_context& io, Clock& clock, Frontend& front, Preview&
 }  // namespace
 
 int Serve(const ServeConfig& c) {
-  // Logs go to stderr: stdout carries only the URL, token and dashboard link.
+  // Logs go to stderr: stdout carries only the URL, token, dashboard link and
+  // preview address.
   if (Status s = SetUpLogging("sandboxd", c.log_level); !s.ok()) {
     std::fprintf(stderr, "sandboxd serve: %s\n", s.message().c_str());
     return 2;

@@ -11,7 +11,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -166,6 +168,7 @@ struct Args {
   bool if_missing = false;
   bool remove_history = false;
   int64_t before = 0;
+  std::string cursor;
   bool follow = false;
   int tail = 100;
   int limit = 0;
@@ -196,6 +199,8 @@ struct Commands {
 
 // Defines the global options and the subcommands, writing into `a`.
 Commands AddCommands(CLI::App& app, Args& a) {
+  // The global options may also follow the subcommand (`status demo --json`).
+  app.fallthrough();
   app.add_option("--url", a.url, "sandboxd base URL")
       ->envname("SANDBOXD_URL")
       ->capture_default_str();
@@ -253,6 +258,7 @@ Commands AddCommands(CLI::App& app, Args& a) {
   c.list = app.add_subcommand("list", "list sandboxes");
   c.list->add_option("--status", a.status_filter, "only this status");
   c.list->add_option("--limit", a.limit, "page size");
+  c.list->add_option("--cursor", a.cursor, "start after this project (the `more:` of a page)");
   c.runs = app.add_subcommand("runs", "idle enforcer runs");
   c.runs->add_option("--limit", a.limit, "how many");
   c.runs->add_option("--before", a.before, "older than this run id (the `more:` of a page)");
@@ -719,7 +725,10 @@ int Dispatch(const Commands& c, const Args& a, const Client& client) {
   if (c.list->parsed()) {
     std::string q = "/api/sandboxes?";
     if (!a.status_filter.empty()) q += "status=" + a.status_filter + "&";
-    if (a.limit > 0) q += "limit=" + std::to_string(a.limit);
+    if (a.limit > 0) q += "limit=" + std::to_string(a.limit) + "&";
+    if (!a.cursor.empty()) {
+      q += "cursor=" + boost::urls::encode(a.cursor, boost::urls::unreserved_chars);
+    }
     return Report(client.Call(http::verb::get, q), cli::RenderList);
   }
   if (c.hold->parsed()) {

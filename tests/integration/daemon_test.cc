@@ -813,6 +813,12 @@ TEST_F(DaemonTest, SandboxctlSpeaksToPeopleAndScriptsAndSaysWhatWentWrong) {
   EXPECT_TRUE(list.out.starts_with("PROJECT  STATUS   SANDBOX")) << list.out;
   EXPECT_NE(list.out.find("\ndemo     RUNNING  " + created->sandbox_id), std::string::npos)
       << list.out;
+  // The `more:` line of a page names the next page's --cursor.
+  CommandResult after_demo = d.Ctl({"-o", "text", "list", "--limit", "1", "--cursor", "demo"});
+  EXPECT_EQ(after_demo.exit_code, 0) << after_demo.err;
+  EXPECT_EQ(after_demo.out, "no sandboxes\n");
+  CommandResult from_a = d.Ctl({"-o", "text", "list", "--cursor", "a"});
+  EXPECT_NE(from_a.out.find("\ndemo     RUNNING"), std::string::npos) << from_a.out;
   CommandResult history = d.Ctl({"-o", "text", "history", "demo"});
   EXPECT_NE(history.out.find("created"), std::string::npos) << history.out;
   EXPECT_TRUE(history.out.starts_with("WHEN")) << history.out;
@@ -823,7 +829,9 @@ TEST_F(DaemonTest, SandboxctlSpeaksToPeopleAndScriptsAndSaysWhatWentWrong) {
   // JSON for scripts: one document, as the API answered.
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"status", "demo"}, {"--json", "status", "demo"},
-        {"-o", "json", "list"}, {"-o", "json", "explain", "demo"}}) {
+        {"-o", "json", "list"}, {"-o", "json", "explain", "demo"},
+        // Global options also after the subcommand, as the README writes them.
+        {"status", "demo", "--json"}, {"explain", "demo", "-o", "json"}}) {
     CommandResult r = d.Ctl(args);
     ASSERT_EQ(r.exit_code, 0) << JoinArgv(args) << ": " << r.err;
     boost::system::error_code ec;
