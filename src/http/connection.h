@@ -33,8 +33,13 @@ struct ConnectionState {
   // a request, the server may close it to make room (a client that trickles
   // its body holds no place the others need).
   bool reading_body = false;
+  // Busy writing its answer since `since`: once that write has stalled for
+  // kStalledWrite (a client that does not read what it asked for), the
+  // server may close it to make room as well.
+  bool writing = false;
   SteadyTime since{};
 };
+inline constexpr std::chrono::seconds kStalledWrite{1};
 
 // What a connection needs from its server.
 class ConnectionHost {
@@ -446,7 +451,10 @@ class Connection {
     if (head) res.body().clear();
     const bool keep_alive = res.keep_alive();
     SetDeadline(stream_, options_.write_timeout);
+    state_.writing = true;
+    state_.since = clock_.SteadyNow();
     const beast::error_code ec = co_await WriteComplete(stream_, res);
+    state_.writing = false;
     co_return !ec && keep_alive;
   }
 

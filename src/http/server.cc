@@ -135,9 +135,13 @@ size_t Server::busy_connections() const {
 }
 
 bool Server::MakeRoom() {
+  // Candidates: waiting for a request, sending a body, or not reading an
+  // answer whose write has stalled; the one waiting longest goes.
+  const SteadyTime now = clock_.SteadyNow();
   Open* oldest = nullptr;
   for (auto& [id, c] : connections_) {
-    if (c.state.busy && !c.state.reading_body) continue;
+    const bool stalled_write = c.state.writing && now - c.state.since >= kStalledWrite;
+    if (c.state.busy && !c.state.reading_body && !stalled_write) continue;
     if (!oldest || c.state.since < oldest->state.since) oldest = &c;
   }
   if (!oldest) return false;
@@ -147,6 +151,7 @@ bool Server::MakeRoom() {
   oldest->stream->socket().cancel(ec);
   oldest->state.busy = true;  // closing: not a candidate again
   oldest->state.reading_body = false;
+  oldest->state.writing = false;
   return true;
 }
 

@@ -38,6 +38,12 @@ class ServerTest : public ::testing::Test {
       res.body() = "plain";
       co_return res;
     });
+    // An answer far larger than the sockets' buffers take at once.
+    router_.Add(http::verb::get, "/big", [](RequestContext& ctx) -> net::awaitable<Response> {
+      Response res{http::status::ok, ctx.request.version()};
+      res.body() = std::string(16 << 20, 'b');
+      co_return res;
+    });
     // Answers once the test releases it (the shutdown test).
     router_.Add(http::verb::get, "/slow", [this](RequestContext& ctx) -> net::awaitable<Response> {
       auto gate = clock_.NewTimer(co_await net::this_coro::executor);
@@ -325,6 +331,27 @@ TEST_F(ServerLimitTest, AConnectionStillSendingItsBodyMakesRoom) {
                                 "POST /items/a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")));
   }
   while (OnIo([this] { return server_->busy_connections(); }) < 3) std::this_thread::yield();
+  auto fresh = Connect();
+  const std::string got = Exchange(fresh, "GET /items/n HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_EQ(metrics_.CounterValue("sandboxd_http_connections_evicted_total", {}), 1);
+  EXPECT_EQ(metrics_.CounterValue("sandboxd_http_connections_rejected_total", {}), 0);
+}
+
+// Nor does a client that asks and then does not read the answer: once its
+// answer's write has stalled, it makes room like a waiting connection.
+TEST_F(ServerLimitTest, AClientThatDoesNotReadItsAnswerMakesRoom) {
+  std::vector<net::ip::tcp::socket> deaf;
+  for (int i = 0; i < 3; ++i) {
+    net::ip::tcp::socket s(client_io_);
+    s.open(net::ip::tcp::v4());
+    s.set_option(net::socket_base::receive_buffer_size(1024));
+    s.connect({net::ip::make_address("127.0.0.1"), port_});
+    net::write(s, net::buffer(std::string("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")));
+    deaf.push_back(std::move(s));
+  }
+  while (OnIo([this] { return server_->busy_connections(); }) < 3) std::this_thread::yield();
+  std::this_thread::sleep_for(kStalledWrite + std::chrono::milliseconds(200));
   auto fresh = Connect();
   const std::string got = Exchange(fresh, "GET /items/n HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
