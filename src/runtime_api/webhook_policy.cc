@@ -77,8 +77,20 @@ std::pair<Verdict, const char*> ClassifyV6(const ip::address_v6& address) {
     const ip::address_v4::bytes_type v4 = {b[12], b[13], b[14], b[15]};
     return ClassifyV4(ip::address_v4(v4));
   }
+  // 6to4 2002::/16 carries the IPv4 address its packets go to in bits 16-47.
+  if (b[0] == 0x20 && b[1] == 0x02) {
+    const ip::address_v4::bytes_type v4 = {b[2], b[3], b[4], b[5]};
+    return ClassifyV4(ip::address_v4(v4));
+  }
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) {
     return {Verdict::kRefused, "documentation 2001:db8::/32"};
+  }
+  // 2001::/23 (Teredo 2001::/32 among them), as 192.0.0.0/24 for IPv4.
+  if (b[0] == 0x20 && b[1] == 0x01 && (b[2] & 0xfe) == 0x00) {
+    return {Verdict::kRefused, "IETF protocol assignments 2001::/23"};
+  }
+  if (b[0] == 0x01 && std::all_of(b.begin() + 1, b.begin() + 8, [](uint8_t x) { return x == 0; })) {
+    return {Verdict::kRefused, "discard-only 100::/64"};
   }
   return {Verdict::kAllowed, ""};
 }

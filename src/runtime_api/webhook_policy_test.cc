@@ -22,13 +22,14 @@ TEST(WebhookPolicyTest, PrivateAndLoopbackNeedTheFlag) {
   for (const char* a :
        {"127.0.0.1", "127.8.9.10", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.0.1",
         "100.64.0.1", "100.127.255.255", "::1", "fc00::1", "fd12:3456::1", "::ffff:127.0.0.1",
-        "::ffff:10.1.2.3", "64:ff9b::a00:1"}) {
+        "::ffff:10.1.2.3", "64:ff9b::a00:1", "2002:7f00:1::", "2002:c0a8:101::1"}) {
     EXPECT_EQ(CodeFor(a, false), StatusCode::kPermissionDenied) << a;
     EXPECT_EQ(CodeFor(a, true), StatusCode::kOk) << a;
   }
   // Just outside the ranges.
   for (const char* a : {"172.15.255.255", "172.32.0.0", "100.63.255.255", "100.128.0.0",
-                        "11.0.0.1", "192.169.0.1"}) {
+                        "11.0.0.1", "192.169.0.1", "2002:b00:1::", "2001:200::1",
+                        "2606:4700::1", "100:0:0:1::1"}) {
     EXPECT_EQ(CodeFor(a, false), StatusCode::kOk) << a;
   }
 }
@@ -37,7 +38,9 @@ TEST(WebhookPolicyTest, LinkLocalAndSpecialRangesAreNeverAllowed) {
   for (const char* a : {"169.254.169.254", "169.254.0.1", "fe80::1", "febf::1",
                         "::ffff:169.254.169.254", "0.0.0.0", "0.1.2.3", "::", "224.0.0.1",
                         "239.255.255.250", "255.255.255.255", "240.0.0.1", "ff02::1",
-                        "192.0.2.1", "2001:db8::1", "fec0::1", "64:ff9b::a9fe:a9fe"}) {
+                        "192.0.2.1", "2001:db8::1", "fec0::1", "64:ff9b::a9fe:a9fe",
+                        "2002:a9fe:a9fe::", "2001::1", "2001:0:4136:e378::1", "2001:1ff::1",
+                        "100::1"}) {
     EXPECT_EQ(CodeFor(a, true), StatusCode::kPermissionDenied) << a;
   }
   const Status s = CheckWebhookAddress(ip::make_address("169.254.169.254"), {.allow_private = true});
