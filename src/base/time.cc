@@ -118,6 +118,10 @@ Result<SystemTime> ParseRfc3339(std::string_view s) {
   if (pos != s.size()) return bad();
   const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t unix_s = days * 86400 + hour * 3600 + minute * 60 + std::min(second, 59) - offset_s;
+  // An offset can carry a time at the edge of the years out of them.
+  if (unix_s < 0) {
+    return InvalidArgument(fmt::format("time \"{}\" is before {}-01-01T00:00:00Z", s, kMinYear));
+  }
   return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
       std::chrono::seconds(unix_s) + std::chrono::microseconds(micros)));
 }

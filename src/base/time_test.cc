@@ -43,6 +43,10 @@ TEST(TimeTest, RejectsYearsItCannotRepresentAndDaysThatDoNotExist) {
   EXPECT_EQ(ParseRfc3339("2300-01-01T00:00:00Z").error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseRfc3339("9999-12-31T23:59:59Z").error().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseRfc3339("1969-12-31T23:59:59Z").error().code(), StatusCode::kInvalidArgument);
+  // An offset does not carry a time out of the years either.
+  EXPECT_EQ(ParseRfc3339("1970-01-01T00:00:00+01:00").error().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ToUnixMillis(*ParseRfc3339("1970-01-01T00:00:00-01:00")), 3'600'000);
   EXPECT_FALSE(ParseRfc3339("2026-02-30T00:00:00Z").ok());
   EXPECT_FALSE(ParseRfc3339("2026-04-31T00:00:00Z").ok());
   EXPECT_TRUE(ParseRfc3339("2028-02-29T00:00:00Z").ok());
