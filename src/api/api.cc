@@ -1,5 +1,6 @@
 #include "api/api.h"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <charconv>
 #include <fmt/format.h>
@@ -105,8 +106,9 @@ net::awaitable<Result<Api::Credential>> Api::Identify(const http_server::Request
                                                       bool fresh) {
   auto auth = req[http::field::authorization];
   if (!auth.empty()) {
+    // The scheme is case-insensitive (RFC 9110 §11.1).
     constexpr std::string_view kBearer = "Bearer ";
-    if (auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer &&
+    if (auth.size() > kBearer.size() && boost::beast::iequals(auth.substr(0, kBearer.size()), kBearer) &&
         ConstantTimeEquals(auth.substr(kBearer.size()), options_.api_token)) {
       co_return Credential::kBearer;
     }
@@ -177,7 +179,11 @@ net::awaitable<Status> Api::CheckRequest(const Ctx& ctx) {
   // site. Requests that change state also carry JSON.
   if (*identified == Credential::kSession) {
     if (Status s = CheckSameOrigin(req); !s.ok()) co_return s;
-    const bool is_json = req[http::field::content_type].starts_with("application/json");
+    // The media type, without parameters, compared case-insensitively.
+    std::string_view type = req[http::field::content_type];
+    type = type.substr(0, std::min(type.find(';'), type.size()));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+    const bool is_json = boost::beast::iequals(type, "application/json");
     if (!reads && http_server::AnnouncesBody(req) && !is_json) {
       co_return InvalidArgument("a request body must be JSON (Content-Type: application/json)");
     }
@@ -278,6 +284,12 @@ net::awaitable<http_server::Response> Api::CreateSandbox(Ctx& ctx) {
     for (const auto& [k, v] : it->value().as_object()) {
       if (!v.is_string()) {
         co_return Error(ctx, InvalidArgument(fmt::format("metadata \"{}\" must be a string", std::string(k))));
+      }
+      // sandboxd's own marker is its to set (the reaper and the create's
+      // idempotence read it); `projectId` is replaced by the route's.
+      if (std::string_view(k) == core::kCreateRequestIdMetadataKey) {
+        co_return Error(ctx, InvalidArgument(fmt::format(
+                                 "metadata \"{}\" is sandboxd's own", std::string_view(k))));
       }
       opts.metadata[std::string(k)] = std::string(v.as_string());
     }

@@ -617,6 +617,10 @@ TEST_F(ApiTest, BadInputGetsClear4xxAndChangesNothing) {
                  R"({"metadata":{"k":")" + std::string(2000, 'v') + R"("}})")
                 .result(),
             http::status::bad_request);
+  auto marker = Call(http::verb::post, "/api/projects/p1/sandbox",
+                     R"({"metadata":{"sandboxd.requestId":"forged"}})");
+  EXPECT_EQ(marker.result(), http::status::bad_request) << marker.body();
+  EXPECT_NE(marker.body().find("sandboxd's own"), std::string::npos) << marker.body();
   EXPECT_EQ(h_.provider.calls("create"), 0);
   EXPECT_FALSE(h_.lifecycle.Get("p1").ok());
   auto nf = Call(http::verb::get, "/api/projects/nope/sandbox");
@@ -665,18 +669,23 @@ TEST_F(ApiTest, CookieRequestsMustBeSameOriginAndChangesJson) {
               http::status::forbidden)
         << site;
   }
-  auto plain = CallWithCookie(http::verb::post, create, "{}",
-                              {{"Sec-Fetch-Site", "same-origin"}, {"Content-Type", "text/plain"}});
-  EXPECT_EQ(plain.result(), http::status::bad_request) << plain.body();
+  // The media type decides, not a prefix of the header.
+  for (const char* type : {"text/plain", "application/jsonp", "application/json-seq"}) {
+    auto plain = CallWithCookie(http::verb::post, create, "{}",
+                                {{"Sec-Fetch-Site", "same-origin"}, {"Content-Type", type}});
+    EXPECT_EQ(plain.result(), http::status::bad_request) << type << plain.body();
+  }
   EXPECT_EQ(CallWithCookie(http::verb::post, create + "/wake", "",
                            {{"Origin", "http://8080-sbx.localhost:8081"}})
                 .result(),
             http::status::forbidden);
   EXPECT_EQ(h_.provider.calls("create"), 0);
   EXPECT_FALSE(h_.lifecycle.Get("p1").ok());
-  // The dashboard's own requests pass, by either header.
+  // The dashboard's own requests pass, by either header; the media type is
+  // case-insensitive and may carry parameters.
   EXPECT_EQ(CallWithCookie(http::verb::post, create, "{}",
-                           {{"Sec-Fetch-Site", "same-origin"}, {"Content-Type", json}})
+                           {{"Sec-Fetch-Site", "same-origin"},
+                            {"Content-Type", "Application/JSON ; charset=utf-8"}})
                 .result(),
             http::status::created);
   EXPECT_EQ(CallWithCookie(http::verb::post, create + "/activity", "",
@@ -733,6 +742,12 @@ TEST_F(ApiTest, SessionCookieSignsInAndWrongTokenDoesNot) {
   http_server::Request req{http::verb::post, "/api/session", 11};
   req.set(http::field::authorization, "Bearer wrong");
   EXPECT_FALSE(RunSync(h_.io, api_.Authenticate(req)).ok());
+  // The scheme's case does not matter (RFC 9110 §11.1); the token's does.
+  http_server::Request lower{http::verb::get, "/api/sandboxes", 11};
+  lower.set(http::field::authorization, "bearer secret");
+  EXPECT_TRUE(RunSync(h_.io, api_.Authenticate(lower)).ok());
+  lower.set(http::field::authorization, "BEARER Secret");
+  EXPECT_FALSE(RunSync(h_.io, api_.Authenticate(lower)).ok());
   auto refused = RunSync(h_.io, http_server::testing::CallRoute(router_, req));
   EXPECT_EQ(refused.result(), http::status::unauthorized);
   EXPECT_TRUE(refused[http::field::set_cookie].empty());
