@@ -254,6 +254,22 @@ void AddSandboxGauges(Core& core) {
     return out;
   });
   core.metrics.AddGaugeCallback(
+      "sandboxd_oldest_transition_seconds",
+      "How long the longest STARTING or PAUSING record has been so (since its last update), s",
+      [&core] {
+        const SystemTime now = core.lifecycle.clock().Now();
+        const auto oldest = core.read_model.OldestUpdateByStatus();
+        std::vector<std::pair<Labels, double>> out;
+        for (auto st : {core::SandboxStatus::kStarting, core::SandboxStatus::kPausing}) {
+          auto it = oldest.find(st);
+          const double age = it == oldest.end()
+                                 ? 0
+                                 : std::chrono::duration<double>(now - it->second).count();
+          out.push_back({{{"status", std::string(core::StatusName(st))}}, std::max(age, 0.0)});
+        }
+        return out;
+      });
+  core.metrics.AddGaugeCallback(
       "sandboxd_holds", "Busy holds unexpired now, over every sandbox (each keeps one awake)",
       [&core] {
         const SystemTime now = core.lifecycle.clock().Now();

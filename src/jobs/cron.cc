@@ -306,4 +306,18 @@ SystemTime CronSchedule::Next(SystemTime after) const {
   return std::chrono::time_point_cast<SystemTime::duration>(*next);
 }
 
+Millis CronSchedule::LongestGap(SystemTime from) const {
+  if (every_) return *every_;
+  const SystemTime end = from + std::chrono::days(366);
+  Millis longest{0};
+  SystemTime at = Next(from);
+  for (int i = 0; i < 100'000 && at < end; ++i) {
+    const SystemTime next = Next(at);
+    if (next == SystemTime::max()) break;
+    longest = std::max(longest, std::chrono::duration_cast<Millis>(next - at));
+    at = next;
+  }
+  return longest;
+}
+
 }  // namespace sbx::jobs

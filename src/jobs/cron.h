@@ -52,6 +52,11 @@ class CronSchedule {
   // The interval of an `@every` schedule; nullopt for cron forms.
   std::optional<Millis> every() const { return every_; }
 
+  // The longest wait between two fire times: the interval of `@every`; for
+  // cron forms, over the fire times of the year after `from` (at most
+  // 100,000 of them; a schedule that fires more often has short gaps).
+  Millis LongestGap(SystemTime from) const;
+
  private:
   CronSchedule() = default;
 

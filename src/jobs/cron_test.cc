@@ -291,5 +291,18 @@ TEST(CronScheduleTest, NextIsStrictlyIncreasingOverAYear) {
   EXPECT_LT(fires, 5 * 80);
 }
 
+// What the enforcer's alert allows between two scheduled sweeps
+// (sandboxd_enforcer_schedule_gap_seconds).
+TEST(CronScheduleTest, LongestGapIsTheWidestWaitBetweenTwoFires) {
+  const SystemTime from = *ParseRfc3339("2026-03-01T10:00:30Z");
+  EXPECT_EQ(MustParse("@every 2m").LongestGap(from), Millis(120'000));
+  EXPECT_EQ(MustParse("*/5 * * * *").LongestGap(from), Millis(5 * 60'000));
+  EXPECT_EQ(MustParse("@hourly").LongestGap(from), Millis(3'600'000));
+  // Weekdays at 9 and 17: Friday 17:00 to Monday 09:00.
+  EXPECT_EQ(MustParse("0 9,17 * * MON-FRI").LongestGap(from), Millis((2 * 24 + 16) * 3'600'000LL));
+  // A month of 31 days is the longest wait of @monthly.
+  EXPECT_EQ(MustParse("@monthly").LongestGap(from), Millis(31LL * 24 * 3'600'000));
+}
+
 }  // namespace
 }  // namespace sbx::jobs

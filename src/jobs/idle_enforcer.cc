@@ -38,6 +38,24 @@ Status IdleEnforcer::Start(net::any_io_executor executor) {
   // Likewise the failures (SandboxdPauseFailures): a first pass with
   // failures must show as an increase.
   metrics_.Inc("sandboxd_enforcer_failed_total", {}, 0, kEnforcerFailedHelp);
+  // What the alert needs to know whether the sweeps keep their schedule,
+  // whatever it is: no scheduled sweep for the schedule's longest gap and
+  // five minutes more.
+  last_sweep_ms_ = ToUnixMillis(clock_.Now());
+  schedule_gap_ = schedule_->LongestGap(clock_.Now());
+  metrics_.AddGaugeCallback(
+      "sandboxd_enforcer_last_sweep_timestamp_seconds",
+      "When this replica last finished a scheduled idle sweep (its start until the first), Unix s",
+      [this] {
+        return std::vector<std::pair<Labels, double>>{
+            {{}, static_cast<double>(last_sweep_ms_.load()) / 1000}};
+      });
+  metrics_.AddGaugeCallback(
+      "sandboxd_enforcer_schedule_gap_seconds",
+      "The longest wait between two sweeps of --enforcer-schedule, s", [this] {
+        return std::vector<std::pair<Labels, double>>{
+            {{}, std::chrono::duration<double>(schedule_gap_).count()}};
+      });
   strand_.emplace(net::make_strand(executor));
   plan_timer_ = clock_.NewTimer(*strand_);
   sweep_timer_ = clock_.NewTimer(*strand_);
@@ -170,6 +188,7 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
   run.failed = result.failed;
   metrics_.Inc("sandboxd_enforcer_runs_total", {{"trigger", trigger}}, 1,
                "Idle enforcer passes, by trigger");
+  if (trigger == "schedule") last_sweep_ms_ = ToUnixMillis(run.finished_at);
   metrics_.Inc("sandboxd_enforcer_paused_total", {}, static_cast<double>(result.paused),
                "Sandboxes paused by the idle enforcer");
   metrics_.Inc("sandboxd_enforcer_failed_total", {}, static_cast<double>(result.failed),

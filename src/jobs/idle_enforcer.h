@@ -80,6 +80,11 @@ class IdleEnforcer {
   std::unique_ptr<Timer> sweep_timer_;
   std::atomic<bool> replan_{false};
   std::atomic<bool> stopping_{false};
+  // For the alert on sweeps that stop (SandboxdEnforcerNotRunning): when
+  // the last scheduled sweep finished here (Start's time until the first),
+  // and the longest wait the schedule has between two sweeps.
+  std::atomic<int64_t> last_sweep_ms_{0};
+  Millis schedule_gap_{0};
   int64_t subscription_ = 0;
 };
 

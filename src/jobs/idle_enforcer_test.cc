@@ -58,6 +58,23 @@ TEST_F(IdleEnforcerTest, TheScheduledSweepCounterExistsFromTheStart) {
       << h_.metrics.Render();
 }
 
+// The alert on sweeps that stop compares the last scheduled sweep with the
+// schedule's longest gap, whatever the schedule is.
+TEST_F(IdleEnforcerTest, ExportsTheLastScheduledSweepAndTheSchedulesLongestGap) {
+  const int64_t start_s = ToUnixMillis(h_.clock.Now()) / 1000;
+  StartEnforcer({.schedule = "@every 1h"});
+  auto has = [&](const std::string& line) {
+    return h_.metrics.Render().find(line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has("sandboxd_enforcer_schedule_gap_seconds 3600")) << h_.metrics.Render();
+  EXPECT_TRUE(has(fmt::format("sandboxd_enforcer_last_sweep_timestamp_seconds {}", start_s)))
+      << h_.metrics.Render();
+  AdvanceAndRun(h_.io, h_.clock, 1h);
+  EXPECT_TRUE(has(fmt::format("sandboxd_enforcer_last_sweep_timestamp_seconds {}",
+                              start_s + 3600)))
+      << h_.metrics.Render();
+}
+
 TEST_F(IdleEnforcerTest, ActivityAtTwoFiftyNineMovesTheDeadline) {
   StartEnforcer({.schedule = "@every 1h"});
   Create("p1");

@@ -132,6 +132,16 @@ std::map<core::SandboxStatus, int64_t> ReadModel::CountByStatus() const {
   return out;
 }
 
+std::map<core::SandboxStatus, SystemTime> ReadModel::OldestUpdateByStatus() const {
+  std::shared_lock lock(mu_);
+  std::map<core::SandboxStatus, SystemTime> out;
+  for (const auto& [k, v] : by_project_) {
+    auto [it, added] = out.try_emplace(v.status, v.updated_at);
+    if (!added && v.updated_at < it->second) it->second = v.updated_at;
+  }
+  return out;
+}
+
 int64_t ReadModel::CountHolds(SystemTime now) const {
   std::shared_lock lock(mu_);
   int64_t n = 0;

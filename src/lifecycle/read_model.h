@@ -46,6 +46,9 @@ class ReadModel {
                                   const std::string& after_project_id, size_t limit) const;
   std::vector<core::Sandbox> All() const;
   std::map<core::SandboxStatus, int64_t> CountByStatus() const;
+  // Per status, the oldest updatedAt of its records (statuses with none are
+  // absent): how long the longest STARTING or PAUSING has been so.
+  std::map<core::SandboxStatus, SystemTime> OldestUpdateByStatus() const;
   // Busy holds unexpired at `now`, over every record.
   int64_t CountHolds(SystemTime now) const;
   // Every record's status, by project.

@@ -18,6 +18,24 @@ core::Sandbox Record(const std::string& project, const std::string& sandbox, int
   return s;
 }
 
+TEST(ReadModelTest, OldestUpdateByStatusIsTheLongestInEachStatus) {
+  ReadModel m;
+  const SystemTime t0 = FromUnixMillis(1'767'225'600'000);
+  auto put = [&](const std::string& p, core::SandboxStatus st, SystemTime at) {
+    core::Sandbox s = Record(p, "sb-" + p, 1);
+    s.status = st;
+    s.updated_at = at;
+    ASSERT_TRUE(m.Put(s));
+  };
+  put("a", core::SandboxStatus::kStarting, t0 + std::chrono::seconds(5));
+  put("b", core::SandboxStatus::kStarting, t0);
+  put("c", core::SandboxStatus::kRunning, t0 + std::chrono::seconds(9));
+  const auto oldest = m.OldestUpdateByStatus();
+  EXPECT_EQ(oldest.at(core::SandboxStatus::kStarting), t0);
+  EXPECT_EQ(oldest.at(core::SandboxStatus::kRunning), t0 + std::chrono::seconds(9));
+  EXPECT_FALSE(oldest.contains(core::SandboxStatus::kPausing));
+}
+
 TEST(ReadModelTest, ASandboxReplacedOrForgottenIsRememberedAsItsProjects) {
   ReadModel m;
   ASSERT_TRUE(m.Put(Record("p1", "sb1", 1)));
