@@ -20,6 +20,23 @@ int Episode(std::string_view status) {
 }
 
 // A field of a decision's inputs, or of its "record", "" when absent.
+// The hold of a decision's record (inputs.record.holds) that ends at `at`
+// (its pauseAt): the hold that kept the sandbox awake until then.
+std::optional<std::string> HoldEndingAt(const std::string& inputs, const std::string& at) {
+  if (inputs.empty() || at.empty()) return std::nullopt;
+  boost::system::error_code ec;
+  json::value v = json::parse(inputs, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::value* record = v.get_object().if_contains("record");
+  const json::value* holds =
+      record && record->is_object() ? record->get_object().if_contains("holds") : nullptr;
+  if (!holds || !holds->is_object()) return std::nullopt;
+  for (const auto& [name, ends] : holds->get_object()) {
+    if (ends.is_string() && ends.get_string() == at) return std::string(name);
+  }
+  return std::nullopt;
+}
+
 std::string Input(const std::string& inputs, std::string_view key,
                   std::string_view in_record = "") {
   if (inputs.empty()) return "";
@@ -261,6 +278,10 @@ Explanation Explain(const core::Sandbox& s, const std::vector<store::HistoryRow>
     const std::string idle_since = Input(out.cause->inputs, "lastActivityAt", "record");
     const std::string idle_timeout = Input(out.cause->inputs, "idleTimeoutSeconds", "record");
     if (out.cause->source == "enforcer" && !idle_since.empty()) {
+      const std::string pause_at = Input(out.cause->inputs, "pauseAt", "record");
+      if (auto hold = HoldEndingAt(out.cause->inputs, pause_at)) {
+        summary += fmt::format(" when the hold \"{}\" expired at {}", *hold, pause_at);
+      }
       summary += fmt::format(", no activity since {} (idle timeout {} s)", idle_since,
                              idle_timeout);
     }

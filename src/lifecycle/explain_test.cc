@@ -99,6 +99,27 @@ TEST(ExplainTest, IdlePauseNamesTheEnforcerItsTriggerAndWhatItSaw) {
   EXPECT_NE(e.next.find("stays PAUSED until a wake"), std::string::npos);
 }
 
+// A hold kept the sandbox awake past its idle timeout: the pause came when
+// the hold expired, and the summary says so (not only the idle timeout,
+// which reads as an enforcer late by the hold's length).
+TEST(ExplainTest, APauseWhenAHoldExpiredNamesTheHold) {
+  Harness h;
+  CreateRunning(h, "p1");
+  const SystemTime active = h.lifecycle.Get("p1")->last_activity_at;
+  ASSERT_TRUE(RunSync(h.io, h.lifecycle.PlaceHold("p1", "build", 600s)).ok());
+  const SystemTime expires = h.clock.Now() + 600s;
+  h.clock.Advance(601s);
+  auto r = RunSync(h.io, h.lifecycle.PauseIfIdle("p1", {.trigger = "timer"}));
+  ASSERT_EQ(r.decision, PauseDecision::kPaused) << r.error;
+
+  Explanation e = ExplainNow(h, "p1");
+  EXPECT_NE(e.summary.find("paused by the idle enforcer (timer) when the hold \"build\" expired "
+                           "at " + FormatRfc3339(expires) + ", no activity since " +
+                           FormatRfc3339(active) + " (idle timeout 180 s)"),
+            std::string::npos)
+      << e.summary;
+}
+
 TEST(ExplainTest, UserPauseProviderPauseAndReconcilerEachSayWhoPausedIt) {
   Harness h;
   CreateRunning(h, "p1");

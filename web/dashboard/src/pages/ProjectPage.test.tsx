@@ -55,6 +55,21 @@ describe('project page (#/projects/:id)', () => {
     expect(screen.getByTestId('paused-because').textContent).toBe('It was paused after 6s without activity.');
   });
 
+  it('names the hold whose expiry the pause waited for', async () => {
+    await renderPaused(
+      pausedByEnforcer({
+        version: 9,
+        status: 'RUNNING',
+        idleTimeoutSeconds: 6,
+        pauseAt: '2024-12-31T23:58:59.000Z',
+        holds: { build: '2024-12-31T23:58:59.000Z' },
+      }),
+    );
+    expect(screen.getByTestId('paused-because').textContent).toBe(
+      'It was paused when the hold “build” expired, after 6s without activity.',
+    );
+  });
+
   it("falls back to the sandbox's idle timeout when the decision did not store one", async () => {
     await renderPaused(pausedByEnforcer(undefined));
     expect(screen.getByTestId('paused-because').textContent).toBe('It was paused after 10m without activity.');

@@ -38,13 +38,33 @@ export function decidedIdleTimeoutSeconds(cause: { inputs?: Record<string, unkno
 }
 
 /**
+ * The hold that kept the sandbox awake until the decision's `record.pauseAt` (its expiry is that
+ * time): the pause came when it expired, not an idle timeout after the last activity.
+ */
+function holdThatEnded(cause: { inputs?: Record<string, unknown> }): string | null {
+  const record = cause.inputs?.['record'];
+  if (typeof record !== 'object' || record === null) return null;
+  const { pauseAt, holds } = record as Record<string, unknown>;
+  if (typeof pauseAt !== 'string' || typeof holds !== 'object' || holds === null) return null;
+  const ended = Object.entries(holds).find(([, expires]) => expires === pauseAt);
+  return ended === undefined ? null : ended[0];
+}
+
+/**
  * Why a PAUSED sandbox was paused, in words true to who did it (the cause of
  * GET …/explain); null when not known yet.
  */
-export function pausedBecause(cause: { source: string } | null | undefined, idleTimeout: string): string | null {
+export function pausedBecause(
+  cause: { source: string; inputs?: Record<string, unknown> } | null | undefined,
+  idleTimeout: string,
+): string | null {
   switch (cause?.source) {
-    case 'enforcer':
-      return `It was paused after ${idleTimeout} without activity.`;
+    case 'enforcer': {
+      const hold = holdThatEnded(cause);
+      return hold === null
+        ? `It was paused after ${idleTimeout} without activity.`
+        : `It was paused when the hold “${hold}” expired, after ${idleTimeout} without activity.`;
+    }
     case 'api':
       return 'It was paused on request (Pause now, sandboxctl pause or the API).';
     case 'webhook':
