@@ -519,9 +519,19 @@ int HoldWhileRunning(const Client& client, const std::string& base, const std::s
     while (!cv.wait_for(lock, every, [&] { return done; })) {
       lock.unlock();
       auto r = client.Call(http::verb::post, base + "/holds", HoldBody(name, ttl));
+      if (r.first == 404 || r.first == 409) {
+        // The sandbox is no longer RUNNING (paused or killed from elsewhere)
+        // or gone: no renewal can succeed until someone wakes it. Said once;
+        // the command goes on, unheld.
+        std::cerr << "sandboxctl: hold " << name << " ended: ";
+        (void)Report(r);
+        std::cerr << "sandboxctl: the command goes on without a hold\n";
+        lock.lock();
+        break;
+      }
       if (r.first != 200) {
-        std::cerr << "sandboxctl: renewing hold " << name << " failed (will retry): HTTP "
-                  << r.first << " " << r.second << "\n";
+        std::cerr << "sandboxctl: renewing hold " << name << " failed (will retry): ";
+        (void)Report(r);
       }
       lock.lock();
     }

@@ -770,6 +770,24 @@ TEST_F(DaemonTest, HoldsKeepASandboxAwakeAcrossARestart) {
   CommandResult usage = d.Ctl({"hold", "demo"});
   EXPECT_EQ(usage.exit_code, 2) << usage.err;
 
+  // Paused from elsewhere while held (here by the command itself): no
+  // renewal can succeed until a wake, so sandboxctl says once that the hold
+  // ended, stops renewing, and runs the command to its end.
+  ASSERT_TRUE(CtlSandbox(d, {"wake", "demo", "--wait"}, &why)) << why;
+  std::string pause_now;
+  for (const std::string& arg : d.CtlArgv({"pause", "demo"})) pause_now += "'" + arg + "' ";
+  CommandResult unheld = d.Ctl({"hold", "demo", "--for", "3s", "--", "sh", "-c",
+                                pause_now + ">/dev/null; sleep 4; exit 5"});
+  EXPECT_EQ(unheld.exit_code, 5) << unheld.err;
+  size_t ended = 0;
+  for (size_t at = unheld.err.find(" ended: "); at != std::string::npos;
+       at = unheld.err.find(" ended: ", at + 1)) {
+    ++ended;
+  }
+  EXPECT_EQ(ended, 1u) << unheld.err;
+  EXPECT_NE(unheld.err.find("goes on without a hold"), std::string::npos) << unheld.err;
+  EXPECT_EQ(unheld.err.find("will retry"), std::string::npos) << unheld.err;
+
   // Stopped by a signal (a supervisor's SIGTERM, an INT sent to it alone):
   // sandboxctl passes it to the command and still releases the hold.
   ASSERT_TRUE(CtlSandbox(d, {"wake", "demo", "--wait"}, &why)) << why;
