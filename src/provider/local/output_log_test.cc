@@ -1,8 +1,15 @@
 #include "provider/local/output_log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -32,6 +39,52 @@ class OutputLogTest : public ::testing::Test {
 
   std::filesystem::path dir_;
 };
+
+// The real sandbox-logger, rotating every 2 KiB under lines written in
+// pieces that straddle the rotations: a half ends at a line's end, so no line
+// comes back split in two.
+TEST_F(OutputLogTest, TheLoggerRotatesAtTheEndOfALine) {
+  const std::filesystem::path fifo = dir_ / "output.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const pid_t logger = ::fork();
+  ASSERT_GE(logger, 0);
+  if (logger == 0) {
+    ::execl(SBX_SANDBOX_LOGGER, "sandbox-logger", "--max-bytes", "4096", fifo.c_str(),
+            dir_.c_str(), "token", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto line = [](int i) { return std::to_string(i) + " " + std::string(i % 97 + 1, 'x'); };
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += line(i) + "\n";
+  const int w = ::open(fifo.c_str(), O_WRONLY);
+  ASSERT_GE(w, 0);
+  for (size_t at = 0; at < text.size(); at += 333) {
+    const std::string piece = text.substr(at, 333);
+    ASSERT_EQ(::write(w, piece.data(), piece.size()), static_cast<ssize_t>(piece.size()));
+  }
+  ::close(w);
+  Result<OutputChunk> tail = Internal("not read");
+  for (int i = 0; i < 500; ++i) {
+    tail = TailOutput(dir_, 1000);
+    if (tail.ok() && !tail->lines.empty() && tail->lines.back() == line(199)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(logger, SIGTERM);
+  ::waitpid(logger, nullptr, 0);
+  ASSERT_TRUE(tail.ok()) << tail.error().ToString();
+  ASSERT_FALSE(tail->lines.empty());
+  EXPECT_EQ(tail->lines.back(), line(199));
+  // Whole lines only, each the next after the one before.
+  const int first = std::stoi(tail->lines.front());
+  for (size_t k = 0; k < tail->lines.size(); ++k) {
+    EXPECT_EQ(tail->lines[k], line(first + static_cast<int>(k))) << k;
+  }
+  EXPECT_GT(tail->lines.size(), 20u);
+  std::ifstream older(dir_ / "output.log.1", std::ios::binary);
+  const std::string old_half((std::istreambuf_iterator<char>(older)), {});
+  ASSERT_FALSE(old_half.empty());
+  EXPECT_EQ(old_half.back(), '\n');
+}
 
 TEST_F(OutputLogTest, TailReturnsTheLastCompleteLinesAcrossBothHalves) {
   auto empty = TailOutput(dir_, 10);

@@ -4,7 +4,9 @@
 // reads. It appends to <dir>/output.log; once that holds half of --max-bytes
 // it becomes <dir>/output.log.1 (replacing the older half) and a new
 // output.log starts, so the newest output is kept and the two files never
-// hold more than --max-bytes. It opens the FIFO for reading and writing, so
+// hold more than --max-bytes (and up to kLineFinish more each: a half is
+// rotated at the end of a line, so that no line is split between the two
+// files; a longer line is split there). It opens the FIFO for reading and writing, so
 // it never sees end-of-file: it lives until LocalProvider kills it with the
 // sandbox (its last argument, the sandbox's token, is how it is found). After
 // opening its files it runs as --uid/--gid (the sandbox's unprivileged
@@ -27,6 +29,8 @@
 namespace {
 
 constexpr int64_t kMinMaxBytes = 4096;
+// How far past its half a file may grow to end at a line's end.
+constexpr int64_t kLineFinish = 64 * 1024;
 
 struct Args {
   long uid = -1;
@@ -123,6 +127,12 @@ int main(int argc, char** argv) {
   }
   struct stat st {};
   int64_t size = ::fstat(out, &st) == 0 ? st.st_size : 0;
+  // Whether the file ends inside a line (its last byte is no newline).
+  bool mid_line = false;
+  if (size > 0) {
+    char last = '\n';
+    mid_line = ::pread(out, &last, 1, size - 1) == 1 && last != '\n';
+  }
   static char buf[64 * 1024];
   for (;;) {
     ssize_t n = ::read(in, buf, sizeof(buf));
@@ -131,15 +141,25 @@ int main(int argc, char** argv) {
     const char* data = buf;
     auto left = static_cast<int64_t>(n);
     while (left > 0) {
-      if (size >= half) {
+      int64_t chunk = 0;
+      if (size < half) {
+        chunk = left < half - size ? left : half - size;
+      } else if (mid_line && size < half + kLineFinish) {
+        // Full, inside a line: finish the line before the rotation.
+        const void* nl = std::memchr(data, '\n', static_cast<size_t>(left));
+        chunk = nl ? static_cast<const char*>(nl) - data + 1 : left;
+        if (chunk > half + kLineFinish - size) chunk = half + kLineFinish - size;
+      } else {
         ::close(out);
         ::rename("output.log", "output.log.1");
         out = OpenLog("output.log");
         if (out < 0) return 1;
         size = 0;
+        mid_line = false;
+        continue;
       }
-      const int64_t chunk = left < half - size ? left : half - size;
       if (!WriteAll(out, data, static_cast<size_t>(chunk))) return 1;
+      mid_line = data[chunk - 1] != '\n';
       data += chunk;
       left -= chunk;
       size += chunk;
