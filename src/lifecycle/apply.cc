@@ -381,6 +381,8 @@ Result<ApplyResult> ApplyPipeline::Commit(const LifecycleEvent& event, const std
     }
     LifecycleEvent e = event;
     e.project_id = project;
+    // A record made by a provider's event takes the server's idle timeout.
+    if (!current && !e.idle_timeout_s) e.idle_timeout_s = options_.default_idle_timeout_s;
     SBX_ASSIGN_OR_RETURN(Sandbox next,
                          core::ApplyEvent(current, e, clock_.Now(), options_.max_clock_skew));
     std::optional<store::HistoryRow> row;

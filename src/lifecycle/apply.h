@@ -90,6 +90,9 @@ struct ApplyOptions {
   // Webhooks dated further than this ahead of sandboxd's clock are refused
   // (kInvalidArgument); see core::ApplyEvent for how time orders facts.
   std::chrono::milliseconds max_clock_skew = core::kDefaultMaxClockSkew;
+  // The idle timeout of a record a provider's `created` makes (a sandbox
+  // adopted from a webhook for a project sandboxd has no record of), s.
+  int64_t default_idle_timeout_s = 180;
 };
 
 // The history row that records `event` for `project_id` with `outcome`;

@@ -36,7 +36,8 @@ Lifecycle::Lifecycle(Clock& clock, BlockingPool& store_pool, BlockingPool& provi
              {.max_apply_retries = options_.max_apply_retries,
               .max_batch = options_.max_batch,
               .max_queued = options_.max_queued,
-              .max_clock_skew = options_.max_clock_skew}) {
+              .max_clock_skew = options_.max_clock_skew,
+              .default_idle_timeout_s = options_.default_idle_timeout_s}) {
   metrics_.Inc("sandboxd_store_errors_total", {{"op", "ping"}}, 0, kStoreErrorsHelp);
   metrics_.AddGaugeCallback(
       "sandboxd_webhook_last_verified_timestamp_seconds",

@@ -443,6 +443,16 @@ TEST(LifecycleTest, CreateKillCreateKeepsTheSecondSandboxAndRemovesTheFirst) {
   EXPECT_TRUE(h.provider.Get(kept).ok());
 }
 
+// A sandbox made outside sandboxd's API (its `created` webhook names a
+// project with no record) gets the server's idle timeout, not 180 s.
+TEST(LifecycleTest, ARecordMadeByACreatedWebhookTakesTheServersIdleTimeout) {
+  Harness h({.default_idle_timeout_s = 40});
+  auto r = RunSync(h.io, h.lifecycle.Apply(Webhook("e1", EventType::kCreated, 0, "sbx1")));
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  ASSERT_EQ(r->outcome, Outcome::kApplied);
+  EXPECT_EQ(h.lifecycle.Get("p1")->idle_timeout_s, 40);
+}
+
 // A restart (kill, then create again): while the new create is at the
 // provider the record is STARTING with no sandbox, and a late webhook of the
 // killed sandbox, carrying the project's id as every event of it does, is
