@@ -484,7 +484,11 @@ net::awaitable<http_server::Response> RuntimeServer::CreateWebhook(Ctx& ctx) {
   if (Status s = co_await CheckWebhookName(*body); !s.ok()) co_return ErrorFor(ctx.request, s);
   auto created = webhooks_.Create(*body);
   if (!created.ok()) co_return ErrorFor(ctx.request, created.error());
-  if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
+  // A change the file did not take is undone: a 500 leaves nothing behind.
+  if (Status saved = co_await webhooks_.Save(); !saved.ok()) {
+    webhooks_.Restore(created->id, std::nullopt);
+    co_return ErrorFor(ctx.request, saved);
+  }
   co_return JsonBody(ctx.request, http::status::created,
                      WebhookJson(*created, options_.sandboxes.team_id));
 }
@@ -510,10 +514,16 @@ net::awaitable<http_server::Response> RuntimeServer::UpdateWebhook(Ctx& ctx) {
   auto body = ParseJsonObject(ctx.request.body(), /*required=*/true);
   if (!body.ok()) co_return ErrorFor(ctx.request, body.error());
   if (Status s = co_await CheckWebhookName(*body); !s.ok()) co_return ErrorFor(ctx.request, s);
+  auto before = webhooks_.Get(*id);
+  if (!before.ok()) co_return ErrorFor(ctx.request, before.error());
   auto updated = webhooks_.Update(*id, *body);
   if (!updated.ok()) co_return ErrorFor(ctx.request, updated.error());
   deliverer_.Update(*updated);
-  if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
+  if (Status saved = co_await webhooks_.Save(); !saved.ok()) {
+    webhooks_.Restore(*id, *before);
+    deliverer_.Update(*before);
+    co_return ErrorFor(ctx.request, saved);
+  }
   co_return JsonBody(ctx.request, http::status::ok,
                      WebhookJson(*updated, options_.sandboxes.team_id));
 }
@@ -521,9 +531,16 @@ net::awaitable<http_server::Response> RuntimeServer::UpdateWebhook(Ctx& ctx) {
 net::awaitable<http_server::Response> RuntimeServer::DeleteWebhook(Ctx& ctx) {
   auto id = PathWebhookId(ctx);
   if (!id.ok()) co_return ErrorFor(ctx.request, id.error());
+  auto before = webhooks_.Get(*id);
+  if (!before.ok()) co_return ErrorFor(ctx.request, before.error());
   if (Status s = webhooks_.Delete(*id); !s.ok()) co_return ErrorFor(ctx.request, s);
+  // (Its queued deliveries are dropped even if the file keeps it: they were
+  // for a registration the client asked to end.)
   deliverer_.Cancel(*id);
-  if (Status saved = co_await webhooks_.Save(); !saved.ok()) co_return ErrorFor(ctx.request, saved);
+  if (Status saved = co_await webhooks_.Save(); !saved.ok()) {
+    webhooks_.Restore(*id, *before);
+    co_return ErrorFor(ctx.request, saved);
+  }
   co_return Empty(ctx.request, http::status::ok);
 }
 

@@ -195,6 +195,14 @@ Status WebhookRegistry::Delete(const std::string& id) {
   return OkStatus();
 }
 
+void WebhookRegistry::Restore(const std::string& id, const std::optional<Webhook>& before) {
+  std::erase_if(webhooks_, [&](const Webhook& w) { return w.id == id; });
+  if (!before) return;
+  auto at = std::find_if(webhooks_.begin(), webhooks_.end(),
+                         [&](const Webhook& w) { return before->created_at < w.created_at; });
+  webhooks_.insert(at, *before);
+}
+
 Result<Webhook> WebhookRegistry::Get(const std::string& id) const {
   for (const Webhook& w : webhooks_) {
     if (w.id == id) return w;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,10 @@ class WebhookRegistry {
   Result<Webhook> Update(const std::string& id, const boost::json::object& body);
   // kNotFound if absent.
   Status Delete(const std::string& id);
+  // Undoes a change whose Save failed: `before` (the registration as it was,
+  // back in its place among the others by age) or, with none, the
+  // registration `id` made by the change is removed.
+  void Restore(const std::string& id, const std::optional<Webhook>& before);
   Result<Webhook> Get(const std::string& id) const;
   // Every registration, oldest first.
   std::vector<Webhook> List() const;

@@ -43,6 +43,40 @@ class WebhookRegistryTest : public ::testing::Test {
   BlockingPool pool_{{.threads = 0}};
 };
 
+// What the API does when the file cannot take a change: the registrations
+// go back to what they were, order included.
+TEST_F(WebhookRegistryTest, RestoreUndoesACreateAnUpdateAndADelete) {
+  auto reg = Make();
+  auto first = reg.Create(Obj(kValid));
+  clock_.Advance(std::chrono::seconds(1));
+  auto second = reg.Create(Obj(kValid));
+  ASSERT_TRUE(first.ok() && second.ok());
+  clock_.Advance(std::chrono::seconds(1));
+  auto third = reg.Create(Obj(kValid));
+  ASSERT_TRUE(third.ok());
+  reg.Restore(third->id, std::nullopt);  // the create undone
+  ASSERT_EQ(reg.List().size(), 2u);
+  ASSERT_TRUE(reg.Update(first->id, Obj(R"({"enabled":false})")).ok());
+  reg.Restore(first->id, *first);  // the update undone
+  EXPECT_TRUE(reg.Get(first->id)->enabled);
+  ASSERT_TRUE(reg.Delete(first->id).ok());
+  reg.Restore(first->id, *first);  // the delete undone, back in first place
+  ASSERT_EQ(reg.List().size(), 2u);
+  EXPECT_EQ(reg.List()[0].id, first->id);
+  EXPECT_EQ(reg.List()[1].id, second->id);
+}
+
+// A file that cannot be written fails the save (the API answers 500 and
+// restores the registrations).
+TEST_F(WebhookRegistryTest, ASaveThatCannotWriteFails) {
+  std::ofstream(dir_ / "not-a-dir") << "x";
+  WebhookRegistryOptions options{.targets = {.allow_private = true}};
+  options.file = dir_ / "not-a-dir" / "webhooks.json";
+  WebhookRegistry reg(clock_, ids_, pool_, options);
+  ASSERT_TRUE(reg.Create(Obj(kValid)).ok());
+  EXPECT_FALSE(RunSync(io_, reg.Save()).ok());
+}
+
 TEST_F(WebhookRegistryTest, CreateValidatesAndDefaults) {
   auto reg = Make();
   auto w = reg.Create(Obj(kValid));
