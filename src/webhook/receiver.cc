@@ -18,6 +18,10 @@ constexpr char kWebhooksHelp[] = "E2B webhook deliveries by result";
 Status CheckLimits(const core::LifecycleEvent& e) {
   if (Status s = core::ValidateProviderId("event id", e.id); !s.ok()) return s;
   if (Status s = core::ValidateProviderId("sandbox id", e.sandbox_id); !s.ok()) return s;
+  // Kept in the history rows of the event, known or not.
+  if (!e.raw_type.empty()) {
+    if (Status s = core::ValidateProviderId("type", e.raw_type); !s.ok()) return s;
+  }
   if (auto it = e.metadata.find("projectId"); it != e.metadata.end()) {
     if (Status s = core::ValidateProjectId(it->second); !s.ok()) {
       return s.WithContext("sandbox_metadata.projectId");

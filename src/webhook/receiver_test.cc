@@ -63,6 +63,15 @@ TEST_F(ReceiverTest, SignedButOversizedIdsAndMetadataAreRefusedAndChangeNothing)
   ASSERT_FALSE(long_template.ok());
   EXPECT_NE(long_template.error().message().find("sandbox_template_id"), std::string::npos);
   f.sandbox_template_id.clear();
+  // The type is stored in every history row of the event, even unknown.
+  for (const std::string& type : {std::string(5000, 't'), std::string("sandbox.\x01\n")}) {
+    f.type = type;
+    auto bad_type = deliver(f);
+    ASSERT_FALSE(bad_type.ok());
+    EXPECT_NE(bad_type.error().message().find("type"), std::string::npos)
+        << bad_type.error().ToString();
+  }
+  f.type = "sandbox.lifecycle.created";
   EXPECT_TRUE(h_.lifecycle.read_model().All().empty());
   EXPECT_FALSE(*h_.store->IsEventProcessed("e1"));
   // The most a client may set (32 entries) comes back with sandboxd's own
