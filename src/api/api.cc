@@ -108,7 +108,8 @@ net::awaitable<Result<Api::Credential>> Api::Identify(const http_server::Request
   if (!auth.empty()) {
     // The scheme is case-insensitive (RFC 9110 §11.1).
     constexpr std::string_view kBearer = "Bearer ";
-    if (auth.size() > kBearer.size() && boost::beast::iequals(auth.substr(0, kBearer.size()), kBearer) &&
+    if (auth.size() > kBearer.size() &&
+        boost::beast::iequals(auth.substr(0, kBearer.size()), kBearer) &&
         ConstantTimeEquals(auth.substr(kBearer.size()), options_.api_token)) {
       co_return Credential::kBearer;
     }
