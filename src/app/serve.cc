@@ -226,6 +226,18 @@ Result<std::unique_ptr<ProviderParts>> MakeProvider(const ServeConfig& c, const 
   return parts;
 }
 
+// How long a create with no sandbox at the provider yet may still be running
+// on another replica before the reconciler fails it: on E2B, its longest call
+// (with retries) and 10 s more.
+std::chrono::seconds CreateGrace(const ProviderParts& provider) {
+  const std::chrono::seconds grace = lifecycle::LifecycleOptions{}.create_grace;
+  if (!provider.e2b) return grace;
+  return std::max(grace,
+                  std::chrono::ceil<std::chrono::seconds>(
+                      provider::e2b::LongestCall(*provider.e2b)) +
+                      std::chrono::seconds(10));
+}
+
 // Pools, read model, bus, metrics and the lifecycle over them.
 struct Core {
   Core(Clock& clock, IdGenerator& ids, store::Store& store, provider::Provider& provider,
@@ -320,22 +332,12 @@ Result<std::unique_ptr<Jobs>> MakeJobs(const ServeConfig& c, const Settings& s, 
   j->enforcer = std::make_unique<jobs::IdleEnforcer>(
       clock, core.store_pool, *store.store, core.lifecycle, core.bus, core.metrics,
       *j->leadership, jobs::IdleEnforcerOptions{.schedule = c.enforcer_schedule});
-  // A record in STARTING/PAUSING may belong to an operation of another
-  // replica (this one skips its own, Lifecycle::OperationInFlight): on E2B
-  // it is left alone for as long as such a call can take, and 10 s more.
-  std::chrono::seconds grace = jobs::ReconcilerOptions{}.in_flight_grace;
-  if (provider.e2b) {
-    grace = std::max(grace, std::chrono::ceil<std::chrono::seconds>(
-                                provider::e2b::LongestCall(*provider.e2b)) +
-                                10s);
-  }
   j->reconciler = std::make_unique<jobs::ReconcilerJob>(
       clock, core.lifecycle, *j->leadership,
-      jobs::ReconcilerOptions{.schedule = c.reconcile_schedule, .in_flight_grace = grace});
+      jobs::ReconcilerOptions{.schedule = c.reconcile_schedule});
   if (store.postgres) {
-    j->failover = std::make_unique<jobs::FailoverJob>(
-        clock, core.lifecycle, *j->enforcer, *j->leadership,
-        jobs::FailoverOptions{.in_flight_grace = grace});
+    j->failover = std::make_unique<jobs::FailoverJob>(clock, core.lifecycle, *j->enforcer,
+                                                      *j->leadership, jobs::FailoverOptions{});
   }
   if (provider.e2b_sandbox_timeout > 0s) {
     j->keep_alive = std::make_unique<jobs::KeepAliveJob>(
@@ -565,6 +567,7 @@ int Serve(const ServeConfig& c) {
             {.default_idle_timeout_s = settings->idle_timeout.count(),
              .default_template = (*provider)->default_template,
              .max_clock_skew = settings->max_clock_skew,
+             .create_grace = CreateGrace(**provider),
              .max_hold_ttl = settings->max_hold_ttl});
   if (Status s = core.lifecycle.Load(); !s.ok()) return fail(s);
   AddSandboxGauges(core);

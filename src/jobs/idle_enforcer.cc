@@ -45,7 +45,8 @@ Status IdleEnforcer::Start(net::any_io_executor executor) {
   schedule_gap_ = schedule_->LongestGap(clock_.Now());
   metrics_.AddGaugeCallback(
       "sandboxd_enforcer_last_sweep_timestamp_seconds",
-      "When this replica last finished a scheduled idle sweep (its start until the first), Unix s",
+      "When this replica last finished a scheduled or failover idle sweep (its start until the "
+      "first), Unix s",
       [this] {
         return std::vector<std::pair<Labels, double>>{
             {{}, static_cast<double>(last_sweep_ms_.load()) / 1000}};
@@ -188,7 +189,11 @@ net::awaitable<PassResult> IdleEnforcer::PauseDue(const std::vector<std::string>
   run.failed = result.failed;
   metrics_.Inc("sandboxd_enforcer_runs_total", {{"trigger", trigger}}, 1,
                "Idle enforcer passes, by trigger");
-  if (trigger == "schedule") last_sweep_ms_ = ToUnixMillis(run.finished_at);
+  // A new leader's first sweep (failover) counts: it is a whole sweep, and
+  // until then this replica's time would be its start, long past.
+  if (trigger == "schedule" || trigger == "failover") {
+    last_sweep_ms_ = ToUnixMillis(run.finished_at);
+  }
   metrics_.Inc("sandboxd_enforcer_paused_total", {}, static_cast<double>(result.paused),
                "Sandboxes paused by the idle enforcer");
   metrics_.Inc("sandboxd_enforcer_failed_total", {}, static_cast<double>(result.failed),

@@ -81,7 +81,8 @@ class IdleEnforcer {
   std::atomic<bool> replan_{false};
   std::atomic<bool> stopping_{false};
   // For the alert on sweeps that stop (SandboxdEnforcerNotRunning): when
-  // the last scheduled sweep finished here (Start's time until the first),
+  // the last scheduled or failover sweep finished here (Start's time until
+  // the first),
   // and the longest wait the schedule has between two sweeps.
   std::atomic<int64_t> last_sweep_ms_{0};
   Millis schedule_gap_{0};

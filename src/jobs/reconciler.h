@@ -19,8 +19,9 @@ namespace sbx::jobs {
 struct ReconcilerOptions {
   std::string schedule = "@every 60s";  // cron or "@every <duration>"
   // STARTING/PAUSING records younger than this are left to the operation
-  // that is (or may be) still running, s; serve raises it to E2B's longest
-  // call. Operations running in this process are skipped whatever their age.
+  // that is (or may be) still running, s, unless the provider shows it done
+  // (LifecycleOptions::create_grace for failing a create). Operations
+  // running in this process are skipped whatever their age.
   std::chrono::seconds in_flight_grace{10};
 };
 

@@ -52,6 +52,12 @@ struct LifecycleOptions {
   // names once they started this long ago (reconcile.h PlanOrphans); zero
   // disables it.
   std::chrono::seconds orphan_grace = std::chrono::minutes(10);
+  // Reconcile fails a create that has no sandbox listed (create_failed)
+  // only once it is this old, or the in-flight grace if longer: the create
+  // may still be running on another replica (serve: E2B's longest call and
+  // 10 s more, e2b::LongestCall). Other repairs follow what the provider
+  // shows, and wait only the in-flight grace.
+  std::chrono::seconds create_grace = std::chrono::seconds(10);
   // Busy holds: the longest a hold may be placed for (--max-hold-ttl; a
   // forgotten hold cannot keep a sandbox up for longer) and how many one
   // sandbox may have.

@@ -14,7 +14,8 @@ using core::SandboxStatus;
 using provider::ProviderState;
 
 std::optional<RepairPlan> PlanRepair(const Sandbox& s, const provider::ProviderSandbox* p,
-                                     SystemTime now, std::chrono::seconds in_flight_grace) {
+                                     SystemTime now, std::chrono::seconds in_flight_grace,
+                                     std::chrono::seconds create_grace) {
   if (s.status == SandboxStatus::kKilled) return std::nullopt;
   const bool in_flight = s.status == SandboxStatus::kStarting || s.status == SandboxStatus::kPausing;
   if (in_flight && now - s.updated_at < in_flight_grace) return std::nullopt;
@@ -25,8 +26,10 @@ std::optional<RepairPlan> PlanRepair(const Sandbox& s, const provider::ProviderS
       plan.type = EventType::kKilled;
       return plan;
     }
-    // A create that never finished (crash): nothing runs for it.
+    // A create that never finished (crash): nothing runs for it, unless
+    // it is still at the provider elsewhere.
     if (s.status != SandboxStatus::kStarting) return std::nullopt;
+    if (now - s.updated_at < std::max(in_flight_grace, create_grace)) return std::nullopt;
     plan.type = EventType::kCreateFailed;
     plan.error = core::LastError{"create_interrupted",
                                  "sandboxd stopped while creating this sandbox", now};
@@ -135,7 +138,11 @@ net::awaitable<Result<int>> Lifecycle::Reconcile(std::chrono::seconds in_flight_
     } else if (auto jt = adoptable.find(s.project_id); jt != adoptable.end()) {
       p = &jt->second;  // the record's is gone
     }
-    auto plan = PlanRepair(s, p, clock_.Now(), in_flight_grace);
+    // No grace at all (the start-up pass: nothing runs yet) means none for
+    // creates either.
+    const std::chrono::seconds create_grace =
+        in_flight_grace.count() == 0 ? in_flight_grace : options_.create_grace;
+    auto plan = PlanRepair(s, p, clock_.Now(), in_flight_grace, create_grace);
     if (!plan) continue;
     core::LifecycleEvent ev = Command(plan->type, s.project_id, core::EventSource::kReconciler);
     ev.sandbox_id = plan->sandbox_id;

@@ -41,8 +41,12 @@ struct RepairPlan {
 // record's own sandbox (Reconcile passes one only when the record's is gone
 // and `p` carries sandboxd's marker for the project) is adopted: resumed or
 // paused with its id.
+// A create with nothing listed is failed only after `create_grace` (when
+// longer than `in_flight_grace`): unlike the others, that repair undoes an
+// operation that may still succeed.
 std::optional<RepairPlan> PlanRepair(const core::Sandbox& s, const provider::ProviderSandbox* p,
-                                     SystemTime now, std::chrono::seconds in_flight_grace);
+                                     SystemTime now, std::chrono::seconds in_flight_grace,
+                                     std::chrono::seconds create_grace = std::chrono::seconds(0));
 
 // Whether a repair of this type settles a crash (a pause claimed but never
 // sent: pause_failed; a create that never got a sandbox: create_failed)

@@ -114,6 +114,29 @@ TEST(PlanRepairTest, InFlightRecordsWithinTheGraceAreLeftAlone) {
   EXPECT_TRUE(PlanRepair(Record(SandboxStatus::kRunning, "sbx1", kNow), nullptr, kNow, 10s));
 }
 
+// Failing a create whose sandbox is not listed (yet) undoes an operation that
+// may still succeed elsewhere (an E2B create retries for up to a minute): it
+// waits the create grace. Repairs that follow what the provider shows wait
+// only the in-flight grace.
+TEST(PlanRepairTest, ACreateWithNothingListedIsFailedOnlyAfterTheCreateGrace) {
+  EXPECT_FALSE(
+      PlanRepair(Record(SandboxStatus::kStarting, "", kNow - 30s), nullptr, kNow, 10s, 70s));
+  auto failed =
+      PlanRepair(Record(SandboxStatus::kStarting, "", kNow - 70s), nullptr, kNow, 10s, 70s);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->type, EventType::kCreateFailed);
+  const auto running = At(ProviderState::kRunning);
+  auto created =
+      PlanRepair(Record(SandboxStatus::kStarting, "", kNow - 30s), &running, kNow, 10s, 70s);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->type, EventType::kCreated);
+  const auto paused = At(ProviderState::kPaused);
+  auto settled =
+      PlanRepair(Record(SandboxStatus::kPausing, "sbx1", kNow - 30s), &paused, kNow, 10s, 70s);
+  ASSERT_TRUE(settled);
+  EXPECT_EQ(settled->type, EventType::kPaused);
+}
+
 // --- Orphans ---
 
 ProviderSandbox Marked(std::string id, std::string project, SystemTime started_at) {
