@@ -287,6 +287,11 @@ std::string RenderExplain(const json::value& e, const Style& style) {
       out += "  inputs: " + json::serialize(*in) + "\n";
     }
   }
+  // The idle policy's change that set the timeout in force, with its reason.
+  if (const json::value* t = o.if_contains("timeoutSetBy"); t && t->is_object()) {
+    out += fmt::format("idle timeout set by {}, {}: {}\n", Field(*t, "by"), When(*t, "at", style),
+                       Field(*t, "detail"));
+  }
   if (const json::value* f = o.if_contains("failure"); f && f->is_object()) {
     out += fmt::format("failure: {}: {}; {}\n", Field(*f, "code"), Field(*f, "message"),
                        Field(*f, "retry"));

@@ -98,6 +98,16 @@ TEST(RenderTest, ListHistoryHoldsAndExplainAreTables) {
             "cause: pause_requested by the idle enforcer (timer), 2026-12-01T09:58:00.000Z (2m ago)\n"
             "  inputs: {\"trigger\":\"timer\"}\n"
             "next: it stays PAUSED until a wake\n");
+  // What the idle policy changed, and why.
+  auto policy = why;
+  policy.as_object()["timeoutSetBy"] = boost::json::parse(R"json({"type":"settings_changed",
+    "by":"the idle policy (adaptive)","at":"2026-12-01T09:55:00.000Z",
+    "detail":"regret: back 8s after an idle pause; 40s -> 1m"})json");
+  EXPECT_NE(RenderExplain(policy, {.now = kNow})
+                .find("idle timeout set by the idle policy (adaptive), 2026-12-01T09:55:00.000Z "
+                      "(5m ago): regret: back 8s after an idle pause; 40s -> 1m\n"),
+            std::string::npos)
+      << RenderExplain(policy, {.now = kNow});
 }
 
 TEST(RenderTest, UptimeRunsAndForgetSayWhatTheyMean) {
